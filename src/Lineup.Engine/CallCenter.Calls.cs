@@ -1,0 +1,473 @@
+namespace Lineup.Engine;
+
+public sealed partial class CallCenter
+{
+    /// <summary>
+    /// A call arrives at a queue. Blacklisted numbers are refused (the call ends at once); VIP numbers get the
+    /// queue's VIP priority; night mode, no agents and a full queue send it to their destinations; otherwise it
+    /// waits and is offered under the queue's strategy.
+    /// </summary>
+    public EnqueueResult Enqueue(QueueId queue, CallerInfo caller, long now)
+    {
+        Advance(now);
+        if (!_queues.TryGetValue(queue, out var q)) return new(CommandResult.UnknownQueue, default);
+        var number = caller.Number ?? "";
+        var priority = caller.Priority;
+        if (q.Config.VipNumbers.Contains(number)) priority = Math.Max(priority, q.Config.VipPriority);
+        var record = new CallRecord
+        {
+            Id = new CallId(++_callSeq),
+            CallerNumber = number,
+            CallerName = caller.Name,
+            ExternalId = caller.ExternalId,
+            EnteredAt = _now,
+            Priority = priority,
+        };
+        var c = new Call(record, priority, _now) { Tried = new List<AgentId>(2) };
+        _calls.Add(record.Id, c);
+
+        if (q.Config.Blacklist.Contains(number))
+        {
+            record.VisitList.Add(new QueueVisit(q.Id, _now, _now, ExitReason.Blacklisted));
+            q.Today.Rejected++;
+            Emit(new EngineEvent(EventKind.CallLeftQueue, _now, q.Id, default, c.Id, (int)ExitReason.Blacklisted));
+            Emit(new EngineEvent(EventKind.CallHangup, _now, q.Id, default, c.Id));
+            End(c, Disposition.HungUp, ExitReason.Blacklisted);
+            return new(CommandResult.Ok, c.Id);
+        }
+        EnterQueue(c, q);
+        DispatchFreed();
+        return new(CommandResult.Ok, c.Id);
+    }
+
+    /// <summary>The agent's phone answered the offer.</summary>
+    public CommandResult AgentAnswered(CallId call, AgentId agent, long now)
+    {
+        if (!ResolveOffer(call, agent, now, out var c, out var a, out var result)) return result;
+        var attempt = a.OfferAttempt;
+        ReleaseOffer(a, AttemptOutcome.Answered);
+        Connect(c, a, attempt);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>The agent declined the offer.</summary>
+    public CommandResult AgentRejected(CallId call, AgentId agent, long now) =>
+        ReportFailedOffer(call, agent, AttemptOutcome.Rejected, now);
+
+    /// <summary>The agent's line was busy.</summary>
+    public CommandResult AgentBusy(CallId call, AgentId agent, long now) =>
+        ReportFailedOffer(call, agent, AttemptOutcome.Busy, now);
+
+    /// <summary>The agent did not answer (reported by the host before the engine's own ring timeout).</summary>
+    public CommandResult AgentNoAnswer(CallId call, AgentId agent, long now) =>
+        ReportFailedOffer(call, agent, AttemptOutcome.NoAnswer, now);
+
+    /// <summary>
+    /// The caller hung up. Waiting: an abandon. Talking: the talk ends and the agent wraps up. A waiting
+    /// callback is cancelled; a callback being dialled has failed.
+    /// </summary>
+    public CommandResult CallerHangup(CallId call, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        switch (c.State)
+        {
+            case CallState.Waiting:
+                Abandon(c);
+                break;
+            case CallState.CallbackWaiting:
+                RemoveQueued(c, ExitReason.Cancelled);
+                End(c, Disposition.Cancelled, ExitReason.Cancelled);
+                break;
+            case CallState.CallbackDialing:
+                return CallbackFailed(call, now);
+            case CallState.Connected:
+                EndTalk(c);
+                break;
+            default:
+                return CommandResult.InvalidState;
+        }
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>The agent hung up a connected call: the talk ends and the agent wraps up.</summary>
+    public CommandResult AgentHangup(CallId call, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (c.State == CallState.CallbackDialing) return CallbackFailed(call, now);
+        if (c.State != CallState.Connected) return CommandResult.InvalidState;
+        EndTalk(c);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>The host (or a supervisor) ends a call that nobody has answered yet.</summary>
+    public CommandResult CancelCall(CallId call, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (!c.IsQueued) return CommandResult.InvalidState;
+        RemoveQueued(c, ExitReason.Cancelled);
+        Emit(new EngineEvent(EventKind.CallHangup, _now, c.Queue!.Id, default, c.Id));
+        End(c, Disposition.Cancelled, ExitReason.Cancelled);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>DTMF from a waiting caller: the exit key leaves the queue; the callback key asks for a callback.</summary>
+    public CommandResult CallerDigits(CallId call, string digits, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (c.State != CallState.Waiting) return CommandResult.Ignored;
+        var q = c.Queue!;
+        if (q.Config.ExitKey is { Length: > 0 } exit && digits == exit)
+        {
+            LeaveQueue(c, ExitReason.ExitKey, q.Config.ExitKeyDestination);
+            DispatchFreed();
+            return CommandResult.Ok;
+        }
+        var cb = q.Config.Callback;
+        if (cb.Enabled && digits == cb.Key && (cb.Mode == CallbackMode.Active || c.CallbackOffered))
+            return RequestCallback(call, null, now);
+        return CommandResult.Ignored;
+    }
+
+    /// <summary>The caller asks to be called back (at <paramref name="number"/>, or its own number): it hangs up
+    /// and keeps its place.</summary>
+    public CommandResult RequestCallback(CallId call, string? number, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (c.State != CallState.Waiting) return CommandResult.InvalidState;
+        if (!c.Queue!.Config.Callback.Enabled) return CommandResult.CallbackUnavailable;
+        number = string.IsNullOrEmpty(number) ? c.Record.CallerNumber : number;
+        if (string.IsNullOrEmpty(number)) return CommandResult.CallbackUnavailable;
+        ConvertToCallback(c, number);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>The customer answered the callback: caller and agent are connected.</summary>
+    public CommandResult CallbackAnswered(CallId call, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (c.State != CallState.CallbackDialing) return CommandResult.InvalidState;
+        var q = c.Queue!;
+        var a = c.ConnectedAgent!;
+        q.Today.RecordLeft(_now - c.QueueEnteredAt, answered: true, q.SlaMs(_options));
+        q.LastServedWaitMs = _now - c.QueueEnteredAt;
+        CloseVisit(c, ExitReason.None);
+        c.State = CallState.Connected;
+        c.Record.AnsweredAt = _now;
+        c.Record.AnsweredBy = a.Id;
+        c.Record.AnsweredIn = q.Id;
+        q.TalkingCount++;
+        Emit(new EngineEvent(EventKind.CallAnswered, _now, q.Id, a.Id, c.Id, Value: _now - c.QueueEnteredAt));
+        return CommandResult.Ok;
+    }
+
+    /// <summary>The customer could not be reached: retried after the queue's callback retry time while attempts
+    /// remain (keeping its place), otherwise the call ends as a failed callback.</summary>
+    public CommandResult CallbackFailed(CallId call, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (c.State != CallState.CallbackDialing) return CommandResult.InvalidState;
+        var q = c.Queue!;
+        var a = c.ConnectedAgent!;
+        c.ConnectedAgent = null;
+        a.TalkCall = null;
+        a.LastIdleSince = _now;
+        UpdateActivity(a);
+        Refresh(a);
+        _freed.Add(a);
+        c.CallbackAttempts++;
+        var cb = q.Config.Callback;
+        if (c.CallbackAttempts < Math.Max(1, cb.MaxAttempts))
+        {
+            c.State = CallState.CallbackWaiting;
+            InsertQueued(c, q);
+            c.NotBefore = _now + cb.RetrySeconds * 1000L;
+            Schedule(c.NotBefore, TimerKind.Retry, c, c.VisitSeq);
+            ScheduleTierEscalation(c);
+        }
+        else
+        {
+            q.Today.RecordLeft(_now - c.QueueEnteredAt, answered: false, q.SlaMs(_options));
+            CloseVisit(c, ExitReason.None);
+            End(c, Disposition.CallbackFailed, ExitReason.None);
+        }
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>
+    /// An agent takes a chosen waiting call (PortSIP pickup), ahead of the strategy. The agent must be logged in
+    /// and free (or ringing for this very call); it need not be a member of the call's queue.
+    /// </summary>
+    public CommandResult Pickup(CallId call, AgentId agent, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (!_agents.TryGetValue(agent, out var a)) return CommandResult.UnknownAgent;
+        if (!c.IsQueued) return CommandResult.InvalidState;
+        if (a.Status == AgentStatus.LoggedOut) return CommandResult.NotLoggedIn;
+        if (a.OfferCall == c) return AgentAnswered(call, agent, now);
+        if (a.OfferCall != null || a.TalkCall != null || a.WrapCall != null) return CommandResult.AgentBusy;
+        if (a.Status == AgentStatus.WrapUp) SetStatus(a, AgentStatus.Ready, null);
+        var attempt = c.Record.AttemptList.Count;
+        c.Record.AttemptList.Add(new CallAttempt(a.Id, c.Queue!.Id, _now, _now, AttemptOutcome.Answered, Pickup: true));
+        a.Today.Offered++;
+        Connect(c, a, attempt);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    private bool ResolveOffer(CallId call, AgentId agent, long now, out Call c, out Agent a, out CommandResult result)
+    {
+        Advance(now);
+        c = null!;
+        a = null!;
+        if (!_calls.TryGetValue(call, out c!)) { result = CommandResult.UnknownCall; return false; }
+        if (!_agents.TryGetValue(agent, out a!)) { result = CommandResult.UnknownAgent; return false; }
+        if (a.OfferCall != c) { result = CommandResult.NoSuchOffer; return false; }
+        result = CommandResult.Ok;
+        return true;
+    }
+
+    private CommandResult ReportFailedOffer(CallId call, AgentId agent, AttemptOutcome outcome, long now)
+    {
+        if (!ResolveOffer(call, agent, now, out _, out var a, out var result)) return result;
+        FailOffer(a, outcome);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>An offer ended without an answer through the agent: delays, no-answer counting, then routing.</summary>
+    private void FailOffer(Agent a, AttemptOutcome outcome)
+    {
+        var c = a.OfferCall!;
+        var q = c.Queue!;
+        ReleaseOffer(a, outcome);
+        a.Today.Missed++;
+        var delay = 0;
+        switch (outcome)
+        {
+            case AttemptOutcome.Busy:
+                delay = a.Config.BusyDelaySeconds;
+                break;
+            case AttemptOutcome.Rejected:
+                a.Today.Rejected++;
+                delay = a.Config.RejectDelaySeconds;
+                if (q.Config.ForceNotReadyOnReject) SetStatus(a, AgentStatus.NotReady, "rejected");
+                break;
+            case AttemptOutcome.NoAnswer:
+                delay = a.Config.NoAnswerDelaySeconds;
+                a.ConsecutiveNoAnswers++;
+                if (a.Config.MaxConsecutiveNoAnswers > 0 && a.ConsecutiveNoAnswers >= a.Config.MaxConsecutiveNoAnswers)
+                    SetStatus(a, AgentStatus.NotReady, "no_answer");
+                break;
+            default:
+                break;
+        }
+        if (delay > 0)
+        {
+            a.InDelay = true;
+            a.DelayUntil = _now + delay * 1000L;
+            Schedule(a.DelayUntil, TimerKind.DelayEnd, a, a.DelayUntil);
+        }
+        Refresh(a);
+        _freed.Add(a);
+
+        c.UnansweredAttempts++;
+        if (c.State == CallState.Waiting && q.Config.NoAnswerMaxAttempts > 0
+            && c.UnansweredAttempts >= q.Config.NoAnswerMaxAttempts)
+        {
+            LeaveQueue(c, ExitReason.NoAnswer, q.Config.NoAnswerDestination);
+        }
+        else if (c.Offers.Count == 0)
+        {
+            DispatchCall(c);
+        }
+    }
+
+    /// <summary>Takes back an offer for a reason other than the agent (the agent left, went Not Ready, was removed).</summary>
+    private void CancelAgentOffer(Agent a)
+    {
+        var c = a.OfferCall!;
+        ReleaseOffer(a, AttemptOutcome.Cancelled);
+        Refresh(a);
+        _freed.Add(a);
+        if (c.Offers.Count == 0) DispatchCall(c);
+    }
+
+    /// <summary>Ends the agent's offer with <paramref name="outcome"/> and unlinks it from the call.</summary>
+    private void ReleaseOffer(Agent a, AttemptOutcome outcome)
+    {
+        var c = a.OfferCall!;
+        var attempts = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(c.Record.AttemptList);
+        ref var attempt = ref attempts[a.OfferAttempt];
+        attempt = attempt with { EndedAt = _now, Outcome = outcome };
+        a.OfferCall = null;
+        a.OfferAttempt = -1;
+        a.OfferRinging = false;
+        c.Offers.Remove(a);
+        if (c.Offers.Count == 0 && c.IsQueued) c.Queue!.RingingCount--;
+        Emit(new EngineEvent(EventKind.OfferEnded, _now, c.Queue!.Id, a.Id, c.Id, (int)outcome));
+        UpdateActivity(a);
+    }
+
+    private void CancelOffers(Call c)
+    {
+        for (var i = c.Offers.Count - 1; i >= 0; i--)
+        {
+            var other = c.Offers[i];
+            ReleaseOffer(other, AttemptOutcome.Cancelled);
+            Refresh(other);
+            _freed.Add(other);
+        }
+    }
+
+    /// <summary>Connects a queued call to the agent who answered (or picked it up).</summary>
+    private void Connect(Call c, Agent a, int attempt)
+    {
+        var q = c.Queue!;
+        CancelOffers(c);
+        var wait = _now - c.QueueEnteredAt;
+        var wasCallback = c.State == CallState.CallbackWaiting;
+        RemoveFromQueueLists(c);
+        a.Today.Answered++;
+        a.ConsecutiveNoAnswers = 0;
+        if (a.FindMember(q.Id) is { } m) m.LastAnsweredAt = _now;
+        c.ConnectedAgent = a;
+        a.TalkCall = c;
+        if (q.Config.StickyAgentSeconds > 0 && c.Record.CallerNumber.Length > 0)
+            q.Sticky[c.Record.CallerNumber] = (a.Id, _now);
+
+        if (wasCallback)
+        {
+            c.State = CallState.CallbackDialing;
+            var number = (q.Config.Callback.OutboundPrefix ?? "") + c.Record.CallbackNumber;
+            Emit(new EngineEvent(EventKind.CallbackDial, _now, q.Id, a.Id, c.Id, Value: attempt, Text: number));
+        }
+        else
+        {
+            q.Today.RecordLeft(wait, answered: true, q.SlaMs(_options));
+            q.LastServedWaitMs = wait;
+            CloseVisit(c, ExitReason.None);
+            c.State = CallState.Connected;
+            c.Record.AnsweredAt = _now;
+            c.Record.AnsweredBy = a.Id;
+            c.Record.AnsweredIn = q.Id;
+            q.TalkingCount++;
+            Emit(new EngineEvent(EventKind.CallAnswered, _now, q.Id, a.Id, c.Id, Value: wait));
+        }
+        UpdateActivity(a);
+        Refresh(a);
+    }
+
+    private void EndTalk(Call c)
+    {
+        var a = c.ConnectedAgent!;
+        var q = c.Queue!;
+        c.Record.TalkEndedAt = _now;
+        q.TalkingCount--;
+        var talk = _now - c.Record.AnsweredAt!.Value;
+        a.Today.TalkMs += talk;
+        a.TalkCall = null;
+        a.LastIdleSince = _now;
+
+        AgentStatus after;
+        string? reason = null;
+        if (a.Status is AgentStatus.NotReady or AgentStatus.LoggedOut)
+        {
+            after = a.Status;
+            reason = a.Reason;
+        }
+        else if (q.Config.AgentAutoReady)
+        {
+            after = AgentStatus.Ready;
+        }
+        else
+        {
+            after = AgentStatus.NotReady;
+            reason = "after_call";
+        }
+
+        var wrap = a.WrapUpSecondsFor(q);
+        if (wrap > 0 && a.Status != AgentStatus.LoggedOut)
+        {
+            c.State = CallState.WrapUp;
+            a.WrapCall = c;
+            a.StatusAfterWrap = after;
+            a.ReasonAfterWrap = reason;
+            a.WrapSeq = ++_seq;
+            SetStatus(a, AgentStatus.WrapUp, null);
+            Schedule(_now + wrap * 1000L, TimerKind.WrapEnd, a, a.WrapSeq);
+            Emit(new EngineEvent(EventKind.CallWrapUp, _now, q.Id, a.Id, c.Id, Value: wrap));
+            UpdateActivity(a);
+            Refresh(a);
+        }
+        else
+        {
+            c.ConnectedAgent = null;
+            EndAnswered(c, q);
+            SetStatus(a, after, reason);
+            UpdateActivity(a);
+            Refresh(a);
+            _freed.Add(a);
+        }
+    }
+
+    private void FinishWrapUp(Agent a, AgentStatus status, string? reason)
+    {
+        var c = a.WrapCall!;
+        a.WrapCall = null;
+        c.ConnectedAgent = null;
+        EndAnswered(c, c.Queue!);
+        SetStatus(a, status, reason);
+        Refresh(a);
+    }
+
+    private void EndAnswered(Call c, Queue q)
+    {
+        var answeredAt = c.Record.AnsweredAt!.Value;
+        var talk = c.Record.TalkEndedAt!.Value - answeredAt;
+        var handle = _now - answeredAt;
+        q.Today.Handled++;
+        q.Today.SumTalkMs += talk;
+        q.Today.SumHandleMs += handle;
+        var alpha = _options.HandleTimeSmoothing;
+        q.RecentHandleSeconds = (1 - alpha) * q.RecentHandleSeconds + alpha * (handle / 1000.0);
+        End(c, Disposition.Answered, ExitReason.None);
+    }
+
+    private void Abandon(Call c)
+    {
+        var q = c.Queue!;
+        var wait = _now - c.QueueEnteredAt;
+        q.Today.Abandoned++;
+        if (wait <= q.SlaMs(_options)) q.Today.ShortAbandoned++;
+        RemoveQueued(c, ExitReason.Abandoned);
+        q.Today.RecordLeft(wait, answered: false, q.SlaMs(_options));
+        Emit(new EngineEvent(EventKind.CallLeftQueue, _now, q.Id, default, c.Id, (int)ExitReason.Abandoned));
+        End(c, Disposition.Abandoned, ExitReason.Abandoned);
+    }
+
+    private void End(Call c, Disposition disposition, ExitReason reason)
+    {
+        c.State = CallState.Ended;
+        c.VisitSeq = 0;
+        c.Record.EndedAt = _now;
+        c.Record.Disposition = disposition;
+        if (c.Record.ExitReason == ExitReason.None) c.Record.ExitReason = reason;
+        _calls.Remove(c.Id);
+        Emit(new EngineEvent(EventKind.CallEnded, _now, c.Queue?.Id ?? default, c.Record.AnsweredBy ?? default, c.Id,
+            (int)disposition, Record: c.Record));
+    }
+}

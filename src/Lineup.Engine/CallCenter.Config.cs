@@ -1,0 +1,141 @@
+namespace Lineup.Engine;
+
+public sealed partial class CallCenter
+{
+    /// <summary>Creates or replaces a queue's settings. Timers already running for waiting calls keep their times.</summary>
+    public CommandResult UpsertQueue(QueueConfig config, long now)
+    {
+        Advance(now);
+        if (!_queues.TryGetValue(config.Id, out var q))
+        {
+            q = new Queue(config) { RecentHandleSeconds = Math.Max(1, config.ExpectedHandleSeconds), NoAgentSince = _now };
+            _queues.Add(config.Id, q);
+            return CommandResult.Ok;
+        }
+        q.Config = config;
+        RecomputeLevels(q);
+        foreach (var m in q.MemberList) RefreshMember(m);
+        DispatchQueue(q);
+        return CommandResult.Ok;
+    }
+
+    /// <summary>Removes a queue that has no calls; its members are logged out of it and removed.</summary>
+    public CommandResult RemoveQueue(QueueId id, long now)
+    {
+        Advance(now);
+        if (!_queues.TryGetValue(id, out var q)) return CommandResult.UnknownQueue;
+        if (q.WaitingCount + q.CallbackCount + q.TalkingCount > 0) return CommandResult.QueueHasCalls;
+        foreach (var c in _calls.Values)
+            if (c.Queue == q) return CommandResult.QueueHasCalls;
+        for (var i = q.MemberList.Count - 1; i >= 0; i--) DropMember(q.MemberList[i]);
+        _queues.Remove(id);
+        return CommandResult.Ok;
+    }
+
+    public CommandResult SetNightMode(QueueId id, bool on, long now)
+    {
+        Advance(now);
+        if (!_queues.TryGetValue(id, out var q)) return CommandResult.UnknownQueue;
+        if (q.NightMode == on) return CommandResult.Ignored;
+        q.NightMode = on;
+        Emit(new EngineEvent(EventKind.QueueNightModeChanged, _now, q.Id, Code: on ? 1 : 0));
+        return CommandResult.Ok;
+    }
+
+    /// <summary>Creates or replaces an agent's settings.</summary>
+    public CommandResult UpsertAgent(AgentConfig config, long now)
+    {
+        Advance(now);
+        if (_agents.TryGetValue(config.Id, out var a))
+        {
+            a.Config = config;
+            return CommandResult.Ok;
+        }
+        _agents.Add(config.Id, new Agent(config, _now));
+        return CommandResult.Ok;
+    }
+
+    /// <summary>Removes an agent that is not on a call: it is logged out and taken out of every queue.</summary>
+    public CommandResult RemoveAgent(AgentId id, long now)
+    {
+        Advance(now);
+        if (!_agents.TryGetValue(id, out var a)) return CommandResult.UnknownAgent;
+        if (a.TalkCall != null || a.WrapCall != null) return CommandResult.AgentBusy;
+        if (a.OfferCall != null) CancelAgentOffer(a);
+        for (var i = a.MemberList.Count - 1; i >= 0; i--) DropMember(a.MemberList[i]);
+        SetStatus(a, AgentStatus.LoggedOut, null);
+        _agents.Remove(id);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>
+    /// Adds an agent to a queue or changes its level, position and skill. A new membership of an agent who is
+    /// logged in starts logged in, so adding a working agent to a queue puts it to work there at once.
+    /// </summary>
+    public CommandResult SetMember(QueueId queue, AgentId agent, MemberConfig config, long now)
+    {
+        Advance(now);
+        if (!_queues.TryGetValue(queue, out var q)) return CommandResult.UnknownQueue;
+        if (!_agents.TryGetValue(agent, out var a)) return CommandResult.UnknownAgent;
+        var m = a.FindMember(queue);
+        if (m != null)
+        {
+            m.Config = config;
+            RecomputeLevels(q);
+            DispatchQueue(q);
+            return CommandResult.Ok;
+        }
+        m = new Member(q, a, config);
+        q.MemberList.Add(m);
+        a.MemberList.Add(m);
+        RecomputeLevels(q);
+        if (a.Status != AgentStatus.LoggedOut)
+        {
+            m.LoggedIn = true;
+            a.LoggedInQueueCount++;
+            Emit(new EngineEvent(EventKind.AgentLoggedIn, _now, q.Id, a.Id));
+        }
+        RefreshMember(m);
+        DispatchAgent(a);
+        return CommandResult.Ok;
+    }
+
+    public CommandResult RemoveMember(QueueId queue, AgentId agent, long now)
+    {
+        Advance(now);
+        if (!_queues.TryGetValue(queue, out _)) return CommandResult.UnknownQueue;
+        if (!_agents.TryGetValue(agent, out var a)) return CommandResult.UnknownAgent;
+        var m = a.FindMember(queue);
+        if (m == null) return CommandResult.NotMember;
+        DropMember(m);
+        if (a.LoggedInQueueCount == 0 && a.Status != AgentStatus.LoggedOut) GoLoggedOut(a);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    private void DropMember(Member m)
+    {
+        var a = m.Agent;
+        var q = m.Queue;
+        if (a.OfferCall?.Queue == q) CancelAgentOffer(a);
+        if (m.LoggedIn)
+        {
+            m.LoggedIn = false;
+            a.LoggedInQueueCount--;
+            Emit(new EngineEvent(EventKind.AgentLoggedOut, _now, q.Id, a.Id));
+        }
+        RefreshMember(m);
+        q.MemberList.Remove(m);
+        a.MemberList.Remove(m);
+        RecomputeLevels(q);
+    }
+
+    private static void RecomputeLevels(Queue q)
+    {
+        var levels = new SortedSet<int>();
+        foreach (var m in q.MemberList) levels.Add(m.Config.Level);
+        q.Levels = [.. levels];
+        q.MinLevel = q.Levels.Length == 0 ? 0 : q.Levels[0];
+    }
+}

@@ -1,0 +1,284 @@
+using System.Runtime.InteropServices;
+
+namespace Lineup.Engine;
+
+/// <summary>How a command went. Expected failures are values; exceptions are bugs.</summary>
+public enum CommandResult
+{
+    Ok,
+    /// <summary>Accepted, but nothing to do (a key with no meaning here, a repeated status).</summary>
+    Ignored,
+    UnknownQueue,
+    UnknownAgent,
+    UnknownCall,
+    /// <summary>The agent is not a member of that queue.</summary>
+    NotMember,
+    /// <summary>The agent has no offer for that call (it timed out or was cancelled).</summary>
+    NoSuchOffer,
+    /// <summary>The agent is on, or ringing for, another call.</summary>
+    AgentBusy,
+    /// <summary>The agent must be logged in first.</summary>
+    NotLoggedIn,
+    /// <summary>The call or agent is not in a state where the command applies.</summary>
+    InvalidState,
+    /// <summary>The queue still has calls.</summary>
+    QueueHasCalls,
+    /// <summary>The queue does not offer callbacks, or there is no number to call back.</summary>
+    CallbackUnavailable,
+    /// <summary>An argument is out of range (reported with the field by the host's validation).</summary>
+    InvalidArgument,
+}
+
+/// <summary>The result of <see cref="CallCenter.Enqueue"/>: the call id is valid when the result is Ok.</summary>
+public readonly record struct EnqueueResult(CommandResult Result, CallId Call);
+
+/// <summary>
+/// One tenant's call center: a deterministic state machine. Every command takes the current time (Unix ms) and
+/// first fires the timers due by then; it returns a <see cref="CommandResult"/> and appends events to
+/// <see cref="PendingEvents"/>, which the host drains. <see cref="NextDeadline"/> tells the host when to call
+/// <see cref="Advance"/>. No I/O, no threads, no clock: the same commands at the same times give the same events.
+/// Not thread-safe: one tenant, one mailbox.
+/// </summary>
+public sealed partial class CallCenter
+{
+    private readonly EngineOptions _options;
+    private readonly Dictionary<QueueId, Queue> _queues = new();
+    private readonly Dictionary<AgentId, Agent> _agents = new();
+    private readonly Dictionary<CallId, Call> _calls = new();
+    private readonly List<EngineEvent> _events = new(64);
+    private readonly PriorityQueue<Timer, (long Due, long Order)> _timers = new();
+    private readonly List<Agent> _freed = new(8);
+    private readonly List<Member> _scratch = new(16);
+    private long _now = long.MinValue;
+    private long _seq;
+    private long _timerOrder;
+    private long _callSeq;
+    private long _dayEnd = long.MinValue;
+    private ulong _rng;
+
+    public CallCenter(EngineOptions? options = null)
+    {
+        _options = options ?? EngineOptions.Default;
+        _rng = _options.Seed == 0 ? 0x9E3779B97F4A7C15UL : _options.Seed;
+    }
+
+    public EngineOptions Options => _options;
+
+    /// <summary>The time of the last command or timer.</summary>
+    public long Now => _now;
+
+    /// <summary>Events emitted since the last <see cref="ClearEvents"/>, in order.</summary>
+    public ReadOnlySpan<EngineEvent> PendingEvents => CollectionsMarshal.AsSpan(_events);
+
+    public void ClearEvents() => _events.Clear();
+
+    /// <summary>Copies and clears the pending events.</summary>
+    public EngineEvent[] TakeEvents()
+    {
+        var copy = _events.ToArray();
+        _events.Clear();
+        return copy;
+    }
+
+    /// <summary>The earliest time a timer is due (Unix ms), or null when none is pending.</summary>
+    public long? NextDeadline => _timers.TryPeek(out _, out var key) ? key.Due : null;
+
+    public IReadOnlyCollection<Queue> Queues => _queues.Values;
+    public IReadOnlyCollection<Agent> Agents => _agents.Values;
+    /// <summary>Calls that have not ended yet.</summary>
+    public IReadOnlyCollection<Call> ActiveCalls => _calls.Values;
+
+    public bool TryGetQueue(QueueId id, out Queue queue) => _queues.TryGetValue(id, out queue!);
+    public bool TryGetAgent(AgentId id, out Agent agent) => _agents.TryGetValue(id, out agent!);
+    public bool TryGetCall(CallId id, out Call call) => _calls.TryGetValue(id, out call!);
+
+    /// <summary>Fires every timer due at or before <paramref name="now"/>, each at its own due time.</summary>
+    public void Advance(long now)
+    {
+        if (now < _now) now = _now;
+        while (_timers.TryPeek(out _, out var key) && key.Due <= now)
+        {
+            var timer = _timers.Dequeue();
+            if (key.Due > _now) _now = key.Due;
+            RollDay(_now);
+            Fire(timer);
+        }
+        _now = now;
+        RollDay(now);
+    }
+
+    private void Emit(in EngineEvent e) => _events.Add(e);
+
+    private void Schedule(long due, TimerKind kind, object target, long seq) =>
+        _timers.Enqueue(new Timer(kind, target, seq), (due, ++_timerOrder));
+
+    private ulong NextRandom()
+    {
+        // xorshift64*: small, fast, and seeded per tenant so the random strategy replays exactly.
+        var x = _rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        _rng = x;
+        return x * 0x2545F4914F6CDD1DUL;
+    }
+
+    private void RollDay(long now)
+    {
+        if (now < _dayEnd) return;
+        if (_dayEnd == long.MinValue)
+        {
+            _dayEnd = NextMidnight(now);
+            return;
+        }
+        while (now >= _dayEnd)
+        {
+            var boundary = _dayEnd;
+            foreach (var a in _agents.Values)
+            {
+                AccountStatusTime(a, boundary);
+                a.Today.Reset();
+            }
+            foreach (var q in _queues.Values) q.Today.Reset();
+            _dayEnd = NextMidnight(boundary);
+        }
+    }
+
+    /// <summary>The next local midnight after <paramref name="now"/> in the tenant's zone, as Unix ms.</summary>
+    internal long NextMidnight(long now)
+    {
+        var tz = _options.TimeZone;
+        var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(now), tz);
+        var next = local.Date.AddDays(1);
+        // A midnight skipped by a DST change: the day starts at the first valid local time after it.
+        while (tz.IsInvalidTime(next)) next = next.AddMinutes(30);
+        var offset = tz.GetUtcOffset(next);
+        return new DateTimeOffset(next, offset).ToUnixTimeMilliseconds();
+    }
+
+    /// <summary>Time today in <paramref name="status"/>, including the current stretch.</summary>
+    public TimeSpan TimeInStatus(Agent agent, AgentStatus status)
+    {
+        var ms = agent.Today.StatusMs[(int)status];
+        if (agent.Status == status) ms += _now - agent.StatusAccountedAt;
+        return TimeSpan.FromMilliseconds(ms);
+    }
+
+    private static void AccountStatusTime(Agent a, long now)
+    {
+        if (now > a.StatusAccountedAt) a.Today.StatusMs[(int)a.Status] += now - a.StatusAccountedAt;
+        a.StatusAccountedAt = now;
+    }
+
+    private enum TimerKind : byte
+    {
+        RingStart,
+        RingTimeout,
+        DelayEnd,
+        WrapEnd,
+        ManualWrapEnd,
+        MaxWait,
+        TierEscalation,
+        Retry,
+        PeriodicAnnouncement,
+        PositionAnnouncement,
+        CallbackOffer,
+        NoAgentCheck,
+    }
+
+    private readonly record struct Timer(TimerKind Kind, object Target, long Seq);
+
+    private void Fire(Timer t)
+    {
+        switch (t.Kind)
+        {
+            case TimerKind.RingStart:
+                {
+                    var a = (Agent)t.Target;
+                    if (a.OfferCall != null && a.OfferSeq == t.Seq && !a.OfferRinging) StartRinging(a);
+                    break;
+                }
+            case TimerKind.RingTimeout:
+                {
+                    var a = (Agent)t.Target;
+                    if (a.OfferCall != null && a.OfferSeq == t.Seq) FailOffer(a, AttemptOutcome.NoAnswer);
+                    break;
+                }
+            case TimerKind.DelayEnd:
+                {
+                    var a = (Agent)t.Target;
+                    if (a.InDelay && a.DelayUntil == t.Seq)
+                    {
+                        a.InDelay = false;
+                        Refresh(a);
+                        DispatchAgent(a);
+                    }
+                    break;
+                }
+            case TimerKind.WrapEnd:
+                {
+                    var a = (Agent)t.Target;
+                    if (a.WrapCall != null && a.WrapSeq == t.Seq)
+                    {
+                        FinishWrapUp(a, a.StatusAfterWrap, a.ReasonAfterWrap);
+                        DispatchAgent(a);
+                    }
+                    break;
+                }
+            case TimerKind.ManualWrapEnd:
+                {
+                    var a = (Agent)t.Target;
+                    if (a.WrapCall == null && a.Status == AgentStatus.WrapUp && a.WrapSeq == t.Seq)
+                    {
+                        SetStatus(a, AgentStatus.Ready, null);
+                        Refresh(a);
+                        DispatchAgent(a);
+                    }
+                    break;
+                }
+            case TimerKind.NoAgentCheck:
+                {
+                    var q = (Queue)t.Target;
+                    if (q.NoAgentTimerSeq == t.Seq) CheckNoAgentWaits(q);
+                    break;
+                }
+            default:
+                FireCallTimer(t.Kind, (Call)t.Target, t.Seq);
+                break;
+        }
+    }
+
+    private void FireCallTimer(TimerKind kind, Call c, long seq)
+    {
+        if (c.VisitSeq != seq || c.Queue is not { } q) return;
+        switch (kind)
+        {
+            case TimerKind.MaxWait when c.State == CallState.Waiting:
+                LeaveQueue(c, ExitReason.Timeout, q.Config.TimeoutDestination);
+                break;
+            case TimerKind.TierEscalation when c.IsQueued:
+                ScheduleTierEscalation(c);
+                DispatchCall(c);
+                break;
+            case TimerKind.Retry when c.IsQueued && c.NotBefore <= _now:
+                DispatchCall(c);
+                break;
+            case TimerKind.PeriodicAnnouncement when c.State == CallState.Waiting:
+                Emit(new EngineEvent(EventKind.Announcement, _now, q.Id, default, c.Id,
+                    (int)AnnouncementKind.Periodic, Text: q.Config.PeriodicPrompt));
+                Schedule(_now + q.Config.PeriodicAnnounceSeconds * 1000L, TimerKind.PeriodicAnnouncement, c, c.VisitSeq);
+                break;
+            case TimerKind.PositionAnnouncement when c.State == CallState.Waiting:
+                AnnouncePosition(c);
+                Schedule(_now + q.Config.PositionAnnounceSeconds * 1000L, TimerKind.PositionAnnouncement, c, c.VisitSeq);
+                break;
+            case TimerKind.CallbackOffer when c.State == CallState.Waiting && q.Config.Callback.Enabled:
+                c.CallbackOffered = true;
+                Emit(new EngineEvent(EventKind.Announcement, _now, q.Id, default, c.Id,
+                    (int)AnnouncementKind.CallbackOffer, Text: q.Config.Callback.Key));
+                break;
+            default:
+                break;
+        }
+    }
+}

@@ -1,0 +1,185 @@
+namespace Lineup.Engine;
+
+/// <summary>
+/// Every routing-relevant setting of a queue, the union of the five seed documents. Durations are in seconds;
+/// 0 means "off" unless stated otherwise. Media references (prompt ids) are opaque to the engine: it only says
+/// when to play them.
+/// </summary>
+public sealed record QueueConfig
+{
+    public required QueueId Id { get; init; }
+    public string Name { get; init; } = "";
+    public Strategy Strategy { get; init; } = Strategy.RingAll;
+
+    /// <summary>Route to the best (lowest) skill level first, widening to the next level when a level has no answer.</summary>
+    public bool SkillsRouting { get; init; }
+
+    /// <summary>Seconds each offer rings before it counts as no answer (membership and agent timeouts override).</summary>
+    public int RingTimeoutSeconds { get; init; } = 20;
+
+    /// <summary>Seconds to wait after every eligible agent was tried once before a new round starts (Asterisk retry).</summary>
+    public int RetrySeconds { get; init; }
+
+    /// <summary>Over this many calls already waiting, a new call goes to <see cref="QueueFullDestination"/>. 0: no limit.</summary>
+    public int MaxCallers { get; init; }
+
+    /// <summary>After this many seconds in the queue a call goes to <see cref="TimeoutDestination"/>. 0: no limit.</summary>
+    public int MaxWaitSeconds { get; init; }
+
+    /// <summary>A call that has had no agent logged in to the queue for this long goes to <see cref="NoAgentsDestination"/>. 0: off.</summary>
+    public int MaxWaitNoAgentSeconds { get; init; }
+
+    /// <summary>A call arriving when no agent is logged in leaves at once for <see cref="NoAgentsDestination"/>.</summary>
+    public bool LeaveWhenNoAgents { get; init; }
+
+    /// <summary>After this many unanswered offers a call goes to <see cref="NoAnswerDestination"/>. 0: off.</summary>
+    public int NoAnswerMaxAttempts { get; init; }
+
+    public int WrapUpSeconds { get; init; }
+
+    /// <summary>Agents become Ready on login and after a call; otherwise Not Ready.</summary>
+    public bool AgentAutoReady { get; init; } = true;
+
+    /// <summary>Agents become Not Ready after a non-queue call (ignored when <see cref="AgentAutoReady"/>).</summary>
+    public bool AgentAutoNotReadyAfterNonQueueCall { get; init; } = true;
+
+    /// <summary>An agent who rejects a call becomes Not Ready (Kazoo force_away_on_reject).</summary>
+    public bool ForceNotReadyOnReject { get; init; }
+
+    /// <summary>Do not ring agents on a non-queue call (Telphin skip_busy_agents).</summary>
+    public bool SkipBusyAgents { get; init; } = true;
+
+    /// <summary>Try the agent who last answered this caller in this queue within this many seconds first. 0: off.</summary>
+    public int StickyAgentSeconds { get; init; }
+
+    /// <summary>Higher tiers (levels) become eligible over time rather than only when lower tiers are unavailable.</summary>
+    public bool TierRulesApply { get; init; }
+
+    public int TierRuleWaitSeconds { get; init; }
+    public bool TierRuleWaitMultiplyLevel { get; init; } = true;
+
+    /// <summary>Answered within this many seconds counts as within service level. 0: the tenant default (20 s).</summary>
+    public int SlaSeconds { get; init; }
+
+    /// <summary>Weight in the multi-queue policy: an agent's next call is the one with the highest priority,
+    /// then the largest wait × weight.</summary>
+    public int Weight { get; init; } = 1;
+
+    /// <summary>Calls from these numbers get at least <see cref="VipPriority"/>.</summary>
+    public IReadOnlySet<string> VipNumbers { get; init; } = EmptySet;
+    public int VipPriority { get; init; } = 10;
+
+    /// <summary>Calls from these numbers are refused at entry.</summary>
+    public IReadOnlySet<string> Blacklist { get; init; } = EmptySet;
+
+    public CallbackSettings Callback { get; init; } = new();
+
+    /// <summary>The key that takes a waiting caller out of the queue to <see cref="ExitKeyDestination"/>. Null: none.</summary>
+    public string? ExitKey { get; init; }
+
+    public string? IntroPrompt { get; init; }
+    public string? PeriodicPrompt { get; init; }
+    public int PeriodicAnnounceSeconds { get; init; }
+    public PositionAnnouncement PositionAnnouncement { get; init; }
+    public int PositionAnnounceSeconds { get; init; } = 10;
+
+    public bool RecordCalls { get; init; }
+
+    public Destination TimeoutDestination { get; init; } = Destination.Hangup;
+    public Destination NoAgentsDestination { get; init; } = Destination.Hangup;
+    public Destination QueueFullDestination { get; init; } = Destination.Hangup;
+    public Destination NoAnswerDestination { get; init; } = Destination.Hangup;
+    public Destination ExitKeyDestination { get; init; } = Destination.Hangup;
+    public Destination NightModeDestination { get; init; } = Destination.Hangup;
+
+    public WaitEstimatorKind WaitEstimator { get; init; } = WaitEstimatorKind.QueueLength;
+
+    /// <summary>Handle time assumed before the queue has measured any.</summary>
+    public int ExpectedHandleSeconds { get; init; } = 180;
+
+    internal static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
+}
+
+/// <summary>Callback: the caller hangs up and keeps its place; at its turn an agent is reserved, then the customer dialled.</summary>
+public sealed record CallbackSettings
+{
+    public bool Enabled { get; init; }
+    public CallbackMode Mode { get; init; } = CallbackMode.Active;
+
+    /// <summary>In <see cref="CallbackMode.Timeout"/>, seconds of waiting before the callback is offered.</summary>
+    public int OfferAfterSeconds { get; init; } = 600;
+
+    /// <summary>The DTMF key that asks for a callback (PortSIP: "Press 3").</summary>
+    public string Key { get; init; } = "3";
+
+    /// <summary>Dial attempts to the customer before the callback fails.</summary>
+    public int MaxAttempts { get; init; } = 1;
+    public int RetrySeconds { get; init; } = 60;
+
+    /// <summary>Prefix the host adds when dialling out (PortSIP callback_outbound_prefix).</summary>
+    public string? OutboundPrefix { get; init; }
+}
+
+/// <summary>An agent's own settings; 0 means "use the queue's" for timeouts and "none" for delays.</summary>
+public sealed record AgentConfig
+{
+    public required AgentId Id { get; init; }
+    public string Name { get; init; } = "";
+    public AgentKind Kind { get; init; } = AgentKind.Local;
+
+    /// <summary>Extension (local) or external number (remote).</summary>
+    public string? Number { get; init; }
+
+    public int RingTimeoutSeconds { get; init; }
+    public int BusyDelaySeconds { get; init; }
+    public int RejectDelaySeconds { get; init; }
+    public int NoAnswerDelaySeconds { get; init; }
+
+    /// <summary>Overrides the queue's wrap-up when set.</summary>
+    public int? WrapUpSeconds { get; init; }
+
+    /// <summary>After this many consecutive unanswered offers the agent is set Not Ready. 0: off.</summary>
+    public int MaxConsecutiveNoAnswers { get; init; }
+}
+
+/// <summary>An agent's place in one queue.</summary>
+public sealed record MemberConfig
+{
+    /// <summary>Tier: lower levels are offered first.</summary>
+    public int Level { get; init; }
+    public int Position { get; init; }
+
+    /// <summary>1 is the most skilled (PortSIP skill groups).</summary>
+    public int SkillLevel { get; init; } = 1;
+
+    /// <summary>Seconds after the call is offered before this agent's phone starts ringing (FonoUC agent delay).</summary>
+    public int RingDelaySeconds { get; init; }
+
+    /// <summary>Overrides the agent's and the queue's ring timeout when greater than 0.</summary>
+    public int RingTimeoutSeconds { get; init; }
+
+    public static readonly MemberConfig Default = new();
+}
+
+/// <summary>Who is calling.</summary>
+public readonly record struct CallerInfo(string Number, string? Name = null, int Priority = 0, string? ExternalId = null);
+
+/// <summary>Tenant-wide engine options.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Statistics reset at midnight in this zone.</summary>
+    public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
+
+    /// <summary>Seeds the generator behind the random strategy, so a replay gives the same events.</summary>
+    public ulong Seed { get; init; } = 0x9E3779B97F4A7C15UL;
+
+    public int DefaultSlaSeconds { get; init; } = 20;
+
+    /// <summary>A call moved between queues more often than this is hung up (breaks destination loops).</summary>
+    public int MaxQueueHops { get; init; } = 8;
+
+    /// <summary>Weight of the newest handle time in the queue-length estimator's moving average.</summary>
+    public double HandleTimeSmoothing { get; init; } = 0.05;
+
+    public static readonly EngineOptions Default = new();
+}
