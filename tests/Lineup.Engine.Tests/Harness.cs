@@ -1,0 +1,116 @@
+namespace Lineup.Engine.Tests;
+
+/// <summary>
+/// Drives one CallCenter in simulated time for tests: builds queues and agents, advances the clock, and keeps
+/// every event so tests can assert on exactly what happened. Time starts at a fixed instant (2026-01-05 09:00 UTC).
+/// </summary>
+internal sealed class Harness
+{
+    public const long Start = 1_767_603_600_000;
+
+    public Harness(EngineOptions? options = null) => Engine = new CallCenter(options);
+
+    public CallCenter Engine { get; }
+    public long Now { get; private set; } = Start;
+    public List<EngineEvent> Events { get; } = new();
+
+    public Harness Queue(int id, Func<QueueConfig, QueueConfig>? configure = null)
+    {
+        var config = new QueueConfig { Id = new QueueId(id), Name = $"q{id}" };
+        Check(Engine.UpsertQueue(configure?.Invoke(config) ?? config, Now));
+        return this;
+    }
+
+    public Harness Agent(int id, Func<AgentConfig, AgentConfig>? configure = null)
+    {
+        var config = new AgentConfig { Id = new AgentId(id), Name = $"a{id}" };
+        Check(Engine.UpsertAgent(configure?.Invoke(config) ?? config, Now));
+        return this;
+    }
+
+    public Harness Member(int queue, int agent, int level = 0, int position = 0, int skill = 1, int ringDelay = 0)
+    {
+        Check(Engine.SetMember(new QueueId(queue), new AgentId(agent),
+            new MemberConfig { Level = level, Position = position, SkillLevel = skill, RingDelaySeconds = ringDelay }, Now));
+        return this;
+    }
+
+    /// <summary>Adds agents as members (position = order given) and logs them in Ready.</summary>
+    public Harness Staff(int queue, params int[] agents)
+    {
+        var position = 0;
+        foreach (var a in agents)
+        {
+            if (!Engine.TryGetAgent(new AgentId(a), out _)) Agent(a);
+            Member(queue, a, position: ++position);
+            Login(a);
+        }
+        return this;
+    }
+
+    public Harness Login(int agent, params int[] queues)
+    {
+        Engine.Login(new AgentId(agent), queues.Length == 0 ? null : queues.Select(q => new QueueId(q)).ToList(), Now);
+        Collect();
+        return this;
+    }
+
+    public CallId Call(int queue, string number = "5550100", int priority = 0)
+    {
+        var r = Engine.Enqueue(new QueueId(queue), new CallerInfo(number, null, priority), Now);
+        Check(r.Result);
+        Collect();
+        return r.Call;
+    }
+
+    public CommandResult Answer(CallId call, int agent) => Do(Engine.AgentAnswered(call, new AgentId(agent), Now));
+    public CommandResult Reject(CallId call, int agent) => Do(Engine.AgentRejected(call, new AgentId(agent), Now));
+    public CommandResult Busy(CallId call, int agent) => Do(Engine.AgentBusy(call, new AgentId(agent), Now));
+    public CommandResult CallerHangup(CallId call) => Do(Engine.CallerHangup(call, Now));
+    public CommandResult AgentHangup(CallId call) => Do(Engine.AgentHangup(call, Now));
+    public CommandResult Ready(int agent) => Do(Engine.SetReady(new AgentId(agent), Now));
+    public CommandResult NotReady(int agent, string reason = "BREAK") => Do(Engine.SetNotReady(new AgentId(agent), reason, Now));
+
+    public CommandResult Do(CommandResult result)
+    {
+        Collect();
+        return result;
+    }
+
+    /// <summary>Moves the clock forward, firing due timers.</summary>
+    public Harness Wait(double seconds)
+    {
+        Now += (long)(seconds * 1000);
+        Engine.Advance(Now);
+        Collect();
+        return this;
+    }
+
+    public void Collect()
+    {
+        Events.AddRange(Engine.PendingEvents.ToArray());
+        Engine.ClearEvents();
+    }
+
+    public Call CallState(CallId id) => Engine.TryGetCall(id, out var c) ? c : throw new InvalidOperationException($"call {id} ended");
+    public Agent AgentState(int id) => Engine.TryGetAgent(new AgentId(id), out var a) ? a : throw new InvalidOperationException();
+    public Queue QueueState(int id) => Engine.TryGetQueue(new QueueId(id), out var q) ? q : throw new InvalidOperationException();
+
+    /// <summary>Agents offered <paramref name="call"/> (CallOffered events), in order.</summary>
+    public List<int> OffersFor(CallId call) =>
+        Events.Where(e => e.Kind == EventKind.CallOffered && e.Call == call).Select(e => e.Agent.Value).ToList();
+
+    /// <summary>Agents currently ringing for <paramref name="call"/>.</summary>
+    public List<int> Ringing(CallId call) =>
+        Engine.Agents.Where(a => a.CurrentCall == call && a.Activity == AgentActivity.Ringing).Select(a => a.Id.Value).OrderBy(x => x).ToList();
+
+    public CallRecord Cdr(CallId call) =>
+        Events.Single(e => e.Kind == EventKind.CallEnded && e.Call == call).Record!;
+
+    public IEnumerable<EngineEvent> Of(EventKind kind) => Events.Where(e => e.Kind == kind);
+
+    private static void Check(CommandResult r)
+    {
+        if (r is not (CommandResult.Ok or CommandResult.Ignored)) throw new InvalidOperationException($"command failed: {r}");
+    }
+}
