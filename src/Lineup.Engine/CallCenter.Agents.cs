@@ -83,14 +83,14 @@ public sealed partial class CallCenter
                 }
                 else
                 {
-                    if (status == AgentStatus.NotReady && a.OfferCall != null) CancelAgentOffer(a);
                     SetStatus(a, status, reason);
+                    if (status == AgentStatus.NotReady && a.OfferCall != null) CancelAgentOffer(a);
                 }
                 break;
             case AgentStatus.WrapUp:
                 if (a.TalkCall != null || a.WrapCall != null) return CommandResult.InvalidState;
-                if (a.OfferCall != null) CancelAgentOffer(a);
                 SetStatus(a, AgentStatus.WrapUp, null);
+                if (a.OfferCall != null) CancelAgentOffer(a);
                 if (a.Config.WrapUpSeconds is > 0 and var wrap)
                 {
                     a.StatusAfterWrap = AgentStatus.Ready;

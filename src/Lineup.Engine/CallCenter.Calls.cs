@@ -218,7 +218,7 @@ public sealed partial class CallCenter
         if (!c.IsQueued) return CommandResult.InvalidState;
         if (a.Status == AgentStatus.LoggedOut) return CommandResult.NotLoggedIn;
         if (a.OfferCall == c) return AgentAnswered(call, agent, now);
-        if (a.OfferCall != null || a.TalkCall != null || a.WrapCall != null) return CommandResult.AgentBusy;
+        if (a.OfferCall != null || a.TalkCall != null || a.WrapCall != null || a.NonQueueBusy) return CommandResult.AgentBusy;
         if (a.Status == AgentStatus.WrapUp) SetStatus(a, AgentStatus.Ready, null);
         var attempt = c.Record.AttemptList.Count;
         c.Record.AttemptList.Add(new CallAttempt(a.Id, c.Queue!.Id, _now, _now, AttemptOutcome.Answered, Pickup: true));

@@ -61,7 +61,6 @@ public sealed partial class CallCenter
         Advance(now);
         if (!_agents.TryGetValue(id, out var a)) return CommandResult.UnknownAgent;
         if (a.TalkCall != null || a.WrapCall != null) return CommandResult.AgentBusy;
-        if (a.OfferCall != null) CancelAgentOffer(a);
         for (var i = a.MemberList.Count - 1; i >= 0; i--) DropMember(a.MemberList[i]);
         SetStatus(a, AgentStatus.LoggedOut, null);
         _agents.Remove(id);
@@ -118,7 +117,6 @@ public sealed partial class CallCenter
     {
         var a = m.Agent;
         var q = m.Queue;
-        if (a.OfferCall?.Queue == q) CancelAgentOffer(a);
         if (m.LoggedIn)
         {
             m.LoggedIn = false;
@@ -126,6 +124,8 @@ public sealed partial class CallCenter
             Emit(new EngineEvent(EventKind.AgentLoggedOut, _now, q.Id, a.Id));
         }
         RefreshMember(m);
+        // Out of the queue's lists first, so taking the offer back cannot hand the call straight back to it.
+        if (a.OfferCall?.Queue == q) CancelAgentOffer(a);
         q.MemberList.Remove(m);
         a.MemberList.Remove(m);
         RecomputeLevels(q);

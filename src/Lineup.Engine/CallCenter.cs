@@ -102,6 +102,7 @@ public sealed partial class CallCenter
             if (key.Due > _now) _now = key.Due;
             RollDay(_now);
             Fire(timer);
+            DispatchFreed();
         }
         _now = now;
         RollDay(now);
