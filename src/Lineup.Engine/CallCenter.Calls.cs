@@ -16,7 +16,7 @@ public sealed partial class CallCenter
         if (q.Config.VipNumbers.Contains(number)) priority = Math.Max(priority, q.Config.VipPriority);
         var record = new CallRecord
         {
-            Id = new CallId(++_callSeq),
+            Id = new CallId(_options.CallIdBase + ++_callSeq),
             CallerNumber = number,
             CallerName = caller.Name,
             ExternalId = caller.ExternalId,

@@ -181,5 +181,9 @@ public sealed record EngineOptions
     /// <summary>Weight of the newest handle time in the queue-length estimator's moving average.</summary>
     public double HandleTimeSmoothing { get; init; } = 0.05;
 
+    /// <summary>Call ids are this plus 1, 2, 3…: a host serving many tenants gives each its own range so that
+    /// ids never collide across tenants.</summary>
+    public long CallIdBase { get; init; }
+
     public static readonly EngineOptions Default = new();
 }
