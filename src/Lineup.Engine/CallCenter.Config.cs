@@ -6,6 +6,11 @@ public sealed partial class CallCenter
     public CommandResult UpsertQueue(QueueConfig config, long now)
     {
         Advance(now);
+        if (!string.IsNullOrEmpty(config.Extension))
+        {
+            foreach (var other in _queues.Values)
+                if (other.Id != config.Id && other.Config.Extension == config.Extension) return CommandResult.Conflict;
+        }
         if (!_queues.TryGetValue(config.Id, out var q))
         {
             q = new Queue(config) { RecentHandleSeconds = Math.Max(1, config.ExpectedHandleSeconds), NoAgentSince = _now };
@@ -46,6 +51,14 @@ public sealed partial class CallCenter
     public CommandResult UpsertAgent(AgentConfig config, long now)
     {
         Advance(now);
+        if (config.Kind == AgentKind.Local && !string.IsNullOrEmpty(config.Number))
+        {
+            foreach (var other in _agents.Values)
+            {
+                if (other.Id != config.Id && other.Config.Kind == AgentKind.Local && other.Config.Number == config.Number)
+                    return CommandResult.Conflict;
+            }
+        }
         if (_agents.TryGetValue(config.Id, out var a))
         {
             a.Config = config;

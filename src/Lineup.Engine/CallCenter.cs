@@ -27,6 +27,8 @@ public enum CommandResult
     CallbackUnavailable,
     /// <summary>An argument is out of range (reported with the field by the host's validation).</summary>
     InvalidArgument,
+    /// <summary>Another queue already has that extension, or another local agent that number.</summary>
+    Conflict,
 }
 
 /// <summary>The result of <see cref="CallCenter.Enqueue"/>: the call id is valid when the result is Ok.</summary>

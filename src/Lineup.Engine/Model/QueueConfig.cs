@@ -9,6 +9,10 @@ public sealed record QueueConfig
 {
     public required QueueId Id { get; init; }
     public string Name { get; init; } = "";
+
+    /// <summary>The number callers dial to reach the queue; unique in the tenant when set.</summary>
+    public string? Extension { get; init; }
+
     public Strategy Strategy { get; init; } = Strategy.RingAll;
 
     /// <summary>Route to the best (lowest) skill level first, widening to the next level when a level has no answer.</summary>
