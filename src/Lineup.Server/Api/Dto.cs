@@ -1,0 +1,346 @@
+using System.Globalization;
+using Lineup.Engine;
+
+namespace Lineup.Server.Api;
+
+public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
+
+public sealed record CallbackBody(
+    bool? Enabled = null, CallbackMode? Mode = null, int? OfferAfterSeconds = null, string? Key = null,
+    int? MaxAttempts = null, int? RetrySeconds = null, string? OutboundPrefix = null);
+
+public sealed record DestinationBody(DestinationKind Type = DestinationKind.Hangup, long? QueueId = null, string? Target = null);
+
+public sealed record DestinationsBody(
+    DestinationBody? Timeout = null, DestinationBody? NoAgents = null, DestinationBody? QueueFull = null,
+    DestinationBody? NoAnswer = null, DestinationBody? ExitKey = null, DestinationBody? NightMode = null);
+
+/// <summary>A queue as the API reads and writes it. Every field is optional on input; PATCH merges.</summary>
+public sealed record QueueBody
+{
+    public long? Id { get; init; }
+    public string? Name { get; init; }
+    public string? Extension { get; init; }
+    public string? Strategy { get; init; }
+    public bool? SkillsRouting { get; init; }
+    public int? RingTimeout { get; init; }
+    public int? RetrySeconds { get; init; }
+    public int? MaxCallers { get; init; }
+    public int? MaxWait { get; init; }
+    public int? MaxWaitNoAgent { get; init; }
+    public bool? LeaveWhenNoAgents { get; init; }
+    public int? NoAnswerMaxAttempts { get; init; }
+    public int? WrapUpTime { get; init; }
+    public bool? AgentAutoReady { get; init; }
+    public bool? AgentAutoNotReadyAfterNonQueueCall { get; init; }
+    public bool? ForceNotReadyOnReject { get; init; }
+    public bool? SkipBusyAgents { get; init; }
+    public int? StickyAgentSeconds { get; init; }
+    public bool? TierRulesApply { get; init; }
+    public int? TierRuleWaitSeconds { get; init; }
+    public bool? TierRuleWaitMultiplyLevel { get; init; }
+    public int? SlaTime { get; init; }
+    public int? Weight { get; init; }
+    public IReadOnlyList<string>? VipNumbers { get; init; }
+    public int? VipPriority { get; init; }
+    public IReadOnlyList<string>? Blacklist { get; init; }
+    public CallbackBody? Callback { get; init; }
+    public string? ExitKey { get; init; }
+    public string? IntroPrompt { get; init; }
+    public string? PeriodicPrompt { get; init; }
+    public int? PeriodicAnnounceSeconds { get; init; }
+    public PositionAnnouncement? PositionAnnouncement { get; init; }
+    public int? PositionAnnounceSeconds { get; init; }
+    public bool? RecordCalls { get; init; }
+    public DestinationsBody? Destinations { get; init; }
+    public WaitEstimatorKind? WaitEstimator { get; init; }
+    public int? ExpectedHandleSeconds { get; init; }
+}
+
+public sealed record AgentBody
+{
+    public long? Id { get; init; }
+    public string? Name { get; init; }
+    public AgentKind? Kind { get; init; }
+    public string? Number { get; init; }
+    public int? RingTimeout { get; init; }
+    public int? BusyDelay { get; init; }
+    public int? RejectDelay { get; init; }
+    public int? NoAnswerDelay { get; init; }
+    public int? WrapUpTime { get; init; }
+    public int? MaxConsecutiveNoAnswers { get; init; }
+}
+
+public sealed record AgentDto(
+    long Id, string Name, AgentKind Kind, string? Number, int RingTimeout, int BusyDelay, int RejectDelay,
+    int NoAnswerDelay, int? WrapUpTime, int MaxConsecutiveNoAnswers, AgentStatusDto State);
+
+public sealed record AgentStatusDto(
+    long AgentId, AgentStatus Status, string? Reason, AgentActivity Activity, DateTimeOffset Since,
+    IReadOnlyList<long> LoggedInQueues, long? CurrentCallId);
+
+public sealed record StatusBody(AgentStatus? Status = null, string? Reason = null);
+
+public sealed record QueueSelectionBody(IReadOnlyList<long>? QueueIds = null);
+
+public sealed record MemberBody(long? AgentId = null, int? Level = null, int? Position = null, int? SkillLevel = null,
+    int? RingDelay = null, int? RingTimeout = null);
+
+public sealed record MemberDto(long AgentId, int Level, int Position, int SkillLevel, int RingDelay, int RingTimeout, bool LoggedIn);
+
+public sealed record QueueStatusDto(
+    long QueueId, string Name, int Waiting, int Ringing, int Callbacks, int Talking, double LongestWaitSeconds,
+    int LoggedInAgents, int AvailableAgents, int BusyAgents, int NotReadyAgents, int WrapUpAgents,
+    double EstimatedWaitSeconds, bool NightMode);
+
+public sealed record QueueStatsDto(
+    int Offered, int Answered, int Abandoned, int ShortAbandoned, int TimedOut, int Overflowed, int ExitedByKey,
+    int CallbacksRequested, int Rejected, double AverageWaitSeconds, double AverageWaitAnsweredSeconds,
+    double MaxWaitSeconds, double AverageTalkSeconds, double AverageHandleSeconds, double ServiceLevel,
+    int AnsweredWithinSla, int SlaEligible);
+
+public sealed record OfferDto(long AgentId, bool Ringing);
+
+public sealed record CallDto(
+    long Id, long? QueueId, CallState State, string CallerNumber, string? CallerName, int Priority, string? ExternalId,
+    DateTimeOffset EnteredAt, int Position, double WaitSeconds, IReadOnlyList<OfferDto> Offers, long? AgentId,
+    Disposition? Disposition);
+
+public sealed record CreateCallBody(long? QueueId = null, string? CallerNumber = null, string? CallerName = null,
+    int? Priority = null, string? ExternalId = null);
+
+public sealed record CallEventBody(Tenancy.CallEventType? Type = null, long? AgentId = null, string? Digits = null);
+
+public sealed record PickupBody(long? AgentId = null);
+
+public sealed record CdrVisitDto(long QueueId, DateTimeOffset EnteredAt, DateTimeOffset? LeftAt, ExitReason ExitReason);
+
+public sealed record CdrAttemptDto(long AgentId, long QueueId, DateTimeOffset OfferedAt, DateTimeOffset? EndedAt, AttemptOutcome Outcome, bool Pickup);
+
+public sealed record CdrDto(
+    long CallId, string CallerNumber, string? CallerName, string? ExternalId, int Priority, DateTimeOffset EnteredAt,
+    DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
+    long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
+    string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitDto> Queues,
+    IReadOnlyList<CdrAttemptDto> Attempts);
+
+public sealed record StaffingDto(
+    int Agents, double CallsPerHour, double AverageHandleSeconds, double TrafficErlangs, double TargetSeconds,
+    double ProbabilityOfWaiting, double ServiceLevel, double AverageSpeedOfAnswerSeconds, double Occupancy,
+    double TargetServiceLevel, int AgentsNeeded);
+
+public static class Dto
+{
+    public static DateTimeOffset Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
+
+    public static QueueBody Queue(QueueConfig c) => new()
+    {
+        Id = c.Id.Value,
+        Name = c.Name,
+        Extension = c.Extension,
+        Strategy = StrategyNames.NameFor(Vendor.Native, c.Strategy),
+        SkillsRouting = c.SkillsRouting,
+        RingTimeout = c.RingTimeoutSeconds,
+        RetrySeconds = c.RetrySeconds,
+        MaxCallers = c.MaxCallers,
+        MaxWait = c.MaxWaitSeconds,
+        MaxWaitNoAgent = c.MaxWaitNoAgentSeconds,
+        LeaveWhenNoAgents = c.LeaveWhenNoAgents,
+        NoAnswerMaxAttempts = c.NoAnswerMaxAttempts,
+        WrapUpTime = c.WrapUpSeconds,
+        AgentAutoReady = c.AgentAutoReady,
+        AgentAutoNotReadyAfterNonQueueCall = c.AgentAutoNotReadyAfterNonQueueCall,
+        ForceNotReadyOnReject = c.ForceNotReadyOnReject,
+        SkipBusyAgents = c.SkipBusyAgents,
+        StickyAgentSeconds = c.StickyAgentSeconds,
+        TierRulesApply = c.TierRulesApply,
+        TierRuleWaitSeconds = c.TierRuleWaitSeconds,
+        TierRuleWaitMultiplyLevel = c.TierRuleWaitMultiplyLevel,
+        SlaTime = c.SlaSeconds,
+        Weight = c.Weight,
+        VipNumbers = c.VipNumbers.Order(StringComparer.Ordinal).ToList(),
+        VipPriority = c.VipPriority,
+        Blacklist = c.Blacklist.Order(StringComparer.Ordinal).ToList(),
+        Callback = new CallbackBody(c.Callback.Enabled, c.Callback.Mode, c.Callback.OfferAfterSeconds, c.Callback.Key,
+            c.Callback.MaxAttempts, c.Callback.RetrySeconds, c.Callback.OutboundPrefix),
+        ExitKey = c.ExitKey,
+        IntroPrompt = c.IntroPrompt,
+        PeriodicPrompt = c.PeriodicPrompt,
+        PeriodicAnnounceSeconds = c.PeriodicAnnounceSeconds,
+        PositionAnnouncement = c.PositionAnnouncement,
+        PositionAnnounceSeconds = c.PositionAnnounceSeconds,
+        RecordCalls = c.RecordCalls,
+        Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
+            Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination)),
+        WaitEstimator = c.WaitEstimator,
+        ExpectedHandleSeconds = c.ExpectedHandleSeconds,
+    };
+
+    private static DestinationBody Dest(Destination d) =>
+        new(d.Kind, d.Kind == DestinationKind.Queue ? d.Queue.Value : null, d.Target);
+
+    private static Destination Dest(DestinationBody? b, Destination fallback) => b == null ? fallback : b.Type switch
+    {
+        DestinationKind.Queue => Destination.ToQueue(new QueueId((int)(b.QueueId ?? 0))),
+        DestinationKind.Number => Destination.ToNumber(b.Target ?? ""),
+        DestinationKind.Voicemail => Destination.ToVoicemail(b.Target),
+        DestinationKind.Callback => Destination.Callback,
+        _ => Destination.Hangup,
+    };
+
+    /// <summary>Builds the engine's config from a validated, complete body (defaults merged in first).</summary>
+    public static QueueConfig QueueConfig(int id, QueueBody b)
+    {
+        var d = new QueueConfig { Id = new QueueId(id) };
+        StrategyNames.TryParse(Vendor.Native, b.Strategy ?? "ring_all", out var strategy, out _);
+        var cb = b.Callback;
+        var dest = b.Destinations;
+        return d with
+        {
+            Name = b.Name ?? d.Name,
+            Extension = string.IsNullOrEmpty(b.Extension) ? null : b.Extension,
+            Strategy = strategy,
+            SkillsRouting = b.SkillsRouting ?? d.SkillsRouting,
+            RingTimeoutSeconds = b.RingTimeout ?? d.RingTimeoutSeconds,
+            RetrySeconds = b.RetrySeconds ?? d.RetrySeconds,
+            MaxCallers = b.MaxCallers ?? d.MaxCallers,
+            MaxWaitSeconds = b.MaxWait ?? d.MaxWaitSeconds,
+            MaxWaitNoAgentSeconds = b.MaxWaitNoAgent ?? d.MaxWaitNoAgentSeconds,
+            LeaveWhenNoAgents = b.LeaveWhenNoAgents ?? d.LeaveWhenNoAgents,
+            NoAnswerMaxAttempts = b.NoAnswerMaxAttempts ?? d.NoAnswerMaxAttempts,
+            WrapUpSeconds = b.WrapUpTime ?? d.WrapUpSeconds,
+            AgentAutoReady = b.AgentAutoReady ?? d.AgentAutoReady,
+            AgentAutoNotReadyAfterNonQueueCall = b.AgentAutoNotReadyAfterNonQueueCall ?? d.AgentAutoNotReadyAfterNonQueueCall,
+            ForceNotReadyOnReject = b.ForceNotReadyOnReject ?? d.ForceNotReadyOnReject,
+            SkipBusyAgents = b.SkipBusyAgents ?? d.SkipBusyAgents,
+            StickyAgentSeconds = b.StickyAgentSeconds ?? d.StickyAgentSeconds,
+            TierRulesApply = b.TierRulesApply ?? d.TierRulesApply,
+            TierRuleWaitSeconds = b.TierRuleWaitSeconds ?? d.TierRuleWaitSeconds,
+            TierRuleWaitMultiplyLevel = b.TierRuleWaitMultiplyLevel ?? d.TierRuleWaitMultiplyLevel,
+            SlaSeconds = b.SlaTime ?? d.SlaSeconds,
+            Weight = b.Weight ?? d.Weight,
+            VipNumbers = b.VipNumbers?.ToHashSet(StringComparer.Ordinal) ?? d.VipNumbers,
+            VipPriority = b.VipPriority ?? d.VipPriority,
+            Blacklist = b.Blacklist?.ToHashSet(StringComparer.Ordinal) ?? d.Blacklist,
+            Callback = cb == null ? d.Callback : new CallbackSettings
+            {
+                Enabled = cb.Enabled ?? false,
+                Mode = cb.Mode ?? CallbackMode.Active,
+                OfferAfterSeconds = cb.OfferAfterSeconds ?? 600,
+                Key = cb.Key ?? "3",
+                MaxAttempts = cb.MaxAttempts ?? 1,
+                RetrySeconds = cb.RetrySeconds ?? 60,
+                OutboundPrefix = cb.OutboundPrefix,
+            },
+            ExitKey = string.IsNullOrEmpty(b.ExitKey) ? null : b.ExitKey,
+            IntroPrompt = b.IntroPrompt,
+            PeriodicPrompt = b.PeriodicPrompt,
+            PeriodicAnnounceSeconds = b.PeriodicAnnounceSeconds ?? d.PeriodicAnnounceSeconds,
+            PositionAnnouncement = b.PositionAnnouncement ?? d.PositionAnnouncement,
+            PositionAnnounceSeconds = b.PositionAnnounceSeconds ?? d.PositionAnnounceSeconds,
+            RecordCalls = b.RecordCalls ?? d.RecordCalls,
+            TimeoutDestination = Dest(dest?.Timeout, d.TimeoutDestination),
+            NoAgentsDestination = Dest(dest?.NoAgents, d.NoAgentsDestination),
+            QueueFullDestination = Dest(dest?.QueueFull, d.QueueFullDestination),
+            NoAnswerDestination = Dest(dest?.NoAnswer, d.NoAnswerDestination),
+            ExitKeyDestination = Dest(dest?.ExitKey, d.ExitKeyDestination),
+            NightModeDestination = Dest(dest?.NightMode, d.NightModeDestination),
+            WaitEstimator = b.WaitEstimator ?? d.WaitEstimator,
+            ExpectedHandleSeconds = b.ExpectedHandleSeconds ?? d.ExpectedHandleSeconds,
+        };
+    }
+
+    public static AgentBody AgentBody(AgentConfig c) => new()
+    {
+        Id = c.Id.Value,
+        Name = c.Name,
+        Kind = c.Kind,
+        Number = c.Number,
+        RingTimeout = c.RingTimeoutSeconds,
+        BusyDelay = c.BusyDelaySeconds,
+        RejectDelay = c.RejectDelaySeconds,
+        NoAnswerDelay = c.NoAnswerDelaySeconds,
+        WrapUpTime = c.WrapUpSeconds,
+        MaxConsecutiveNoAnswers = c.MaxConsecutiveNoAnswers,
+    };
+
+    public static AgentConfig AgentConfig(int id, AgentBody b) => new()
+    {
+        Id = new AgentId(id),
+        Name = b.Name ?? "",
+        Kind = b.Kind ?? AgentKind.Local,
+        Number = string.IsNullOrEmpty(b.Number) ? null : b.Number,
+        RingTimeoutSeconds = b.RingTimeout ?? 0,
+        BusyDelaySeconds = b.BusyDelay ?? 0,
+        RejectDelaySeconds = b.RejectDelay ?? 0,
+        NoAnswerDelaySeconds = b.NoAnswerDelay ?? 0,
+        WrapUpSeconds = b.WrapUpTime,
+        MaxConsecutiveNoAnswers = b.MaxConsecutiveNoAnswers ?? 0,
+    };
+
+    public static AgentDto Agent(Agent a)
+    {
+        var c = a.Config;
+        return new AgentDto(c.Id.Value, c.Name, c.Kind, c.Number, c.RingTimeoutSeconds, c.BusyDelaySeconds, c.RejectDelaySeconds,
+            c.NoAnswerDelaySeconds, c.WrapUpSeconds, c.MaxConsecutiveNoAnswers, Status(a));
+    }
+
+    public static AgentStatusDto Status(Agent a) => new(
+        a.Id.Value, a.Status, a.Reason, a.Activity, Time(a.StatusSince),
+        a.Memberships.Where(m => m.LoggedIn).Select(m => (long)m.Queue.Id.Value).Order().ToList(),
+        a.CurrentCall?.Value);
+
+    public static MemberDto Member(Member m) => new(m.Agent.Id.Value, m.Config.Level, m.Config.Position, m.Config.SkillLevel,
+        m.Config.RingDelaySeconds, m.Config.RingTimeoutSeconds, m.LoggedIn);
+
+    public static MemberConfig MemberConfig(MemberBody b) => new()
+    {
+        Level = b.Level ?? 0,
+        Position = b.Position ?? 0,
+        SkillLevel = b.SkillLevel ?? 1,
+        RingDelaySeconds = b.RingDelay ?? 0,
+        RingTimeoutSeconds = b.RingTimeout ?? 0,
+    };
+
+    public static QueueStatusDto QueueStatus(CallCenter engine, Queue q) => new(
+        q.Id.Value, q.Config.Name, q.WaitingCount, q.RingingCount, q.CallbackCount, q.TalkingCount,
+        q.OldestEntry is { } oldest ? Math.Max(0, engine.Now - oldest) / 1000.0 : 0,
+        q.LoggedInAgents, q.AvailableAgents, q.BusyAgents, q.NotReadyAgents, q.WrapUpAgents,
+        Math.Round(engine.EstimateWaitSeconds(q.Id), 1), q.NightMode);
+
+    /// <summary>A day with no stored figures.</summary>
+    public static readonly QueueStatsDto NoStats = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0, 0, 0);
+
+    public static QueueStatsDto Stats(Queue q)
+    {
+        var s = q.Today;
+        return new QueueStatsDto(s.Offered, s.Answered, s.Abandoned, s.ShortAbandoned, s.TimedOut, s.Overflowed, s.ExitedByKey,
+            s.CallbacksRequested, s.Rejected, Math.Round(s.AverageWaitSeconds, 3), Math.Round(s.AverageWaitAnsweredSeconds, 3),
+            s.MaxWaitMs / 1000.0, Math.Round(s.AverageTalkSeconds, 3), Math.Round(s.AverageHandleSeconds, 3),
+            Math.Round(s.ServiceLevel, 4), s.AnsweredWithinSla, s.SlaEligible);
+    }
+
+    public static CallDto Call(CallCenter engine, Call c) => new(
+        c.Id.Value, c.Queue?.Id.Value, c.State, c.Record.CallerNumber, c.Record.CallerName, c.Priority, c.Record.ExternalId,
+        Time(c.Record.EnteredAt), c.IsQueued ? engine.PositionOf(c) : 0,
+        Math.Max(0, (c.Record.AnsweredAt ?? engine.Now) - c.Record.EnteredAt) / 1000.0,
+        engine.Agents.Where(a => a.CurrentCall == c.Id && a.Activity == AgentActivity.Ringing)
+            .Select(a => new OfferDto(a.Id.Value, true)).OrderBy(o => o.AgentId).ToList(),
+        c.Agent?.Value, null);
+
+    public static CallDto Ended(CallRecord r) => new(
+        r.Id.Value, r.Queues.Count > 0 ? r.Queues[^1].Queue.Value : null, CallState.Ended, r.CallerNumber, r.CallerName,
+        r.Priority, r.ExternalId, Time(r.EnteredAt), 0, r.WaitSeconds, [], r.AnsweredBy?.Value, r.Disposition);
+
+    public static CdrDto Cdr(CallRecord r) => new(
+        r.Id.Value, r.CallerNumber, r.CallerName, r.ExternalId, r.Priority, Time(r.EnteredAt),
+        r.AnsweredAt is { } a ? Time(a) : null, r.TalkEndedAt is { } t ? Time(t) : null, Time(r.EndedAt ?? r.EnteredAt),
+        Snake(r.Disposition.ToString()), r.ExitReason, r.AnsweredBy?.Value, r.AnsweredIn?.Value, r.WaitSeconds, r.TalkSeconds,
+        r.WrapUpSeconds, r.DestinationTarget, r.WasCallback, r.CallbackNumber,
+        r.Queues.Select(v => new CdrVisitDto(v.Queue.Value, Time(v.EnteredAt), v.LeftAt == 0 ? null : Time(v.LeftAt), v.ExitReason)).ToList(),
+        r.Attempts.Select(x => new CdrAttemptDto(x.Agent.Value, x.Queue.Value, Time(x.OfferedAt), x.EndedAt == 0 ? null : Time(x.EndedAt), x.Outcome, x.Pickup)).ToList());
+
+    public static string Snake(string pascal) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(pascal);
+
+    public static string Cursor(long id) => id.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text;
+using Lineup.Server.Tenancy;
+
+namespace Lineup.Server.Api;
+
+/// <summary>Health, readiness and Prometheus metrics.</summary>
+public static class OpsApi
+{
+    public static void MapOpsApi(this WebApplication app)
+    {
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("Operations").AllowAnonymous();
+        app.MapGet("/readyz", (TenantRegistry registry) => registry.Ready
+            ? Results.Ok(new { status = "ready" })
+            : Results.Problem(detail: "Starting: tenants are being loaded.", statusCode: 503)).WithTags("Operations");
+        app.MapGet("/metrics", MetricsAsync).WithTags("Operations");
+    }
+
+    private static async Task<IResult> MetricsAsync(TenantRegistry registry, ServerMetrics metrics)
+    {
+        var sb = new StringBuilder();
+        Gauge(sb, "lineup_tenants", "Tenants loaded.", registry.Hosts.Count());
+        Counter(sb, "lineup_calls_queued_total", "Calls that entered a queue.", metrics.CallsQueued);
+        Counter(sb, "lineup_calls_answered_total", "Calls answered by an agent.", metrics.CallsAnswered);
+        Counter(sb, "lineup_calls_ended_total", "Calls ended (CDRs written).", metrics.CallsEnded);
+        Counter(sb, "lineup_offers_total", "Offers (agent ringing).", metrics.Offers);
+
+        string[] gauges = ["waiting", "ringing", "talking", "agents_logged_in", "agents_available", "longest_wait_seconds"];
+        foreach (var g in gauges) sb.Append(CultureInfo.InvariantCulture, $"# TYPE lineup_queue_{g} gauge\n");
+        foreach (var host in registry.Hosts)
+        {
+            var rows = await host.QueryAsync(engine => engine.Queues.Select(q => Dto.QueueStatus(engine, q)).ToList());
+            foreach (var q in rows)
+            {
+                var labels = $"{{tenant=\"{host.TenantId}\",queue=\"{q.QueueId}\"}}";
+                Line(sb, "lineup_queue_waiting", labels, q.Waiting);
+                Line(sb, "lineup_queue_ringing", labels, q.Ringing);
+                Line(sb, "lineup_queue_talking", labels, q.Talking);
+                Line(sb, "lineup_queue_agents_logged_in", labels, q.LoggedInAgents);
+                Line(sb, "lineup_queue_agents_available", labels, q.AvailableAgents);
+                Line(sb, "lineup_queue_longest_wait_seconds", labels, q.LongestWaitSeconds);
+            }
+        }
+
+        sb.Append("# HELP lineup_http_requests_total HTTP requests by method, route and status.\n# TYPE lineup_http_requests_total counter\n");
+        foreach (var ((method, route, status), count) in metrics.Http.Counts.OrderBy(x => x.Key.Route).ThenBy(x => x.Key.Status))
+            sb.Append(CultureInfo.InvariantCulture, $"lineup_http_requests_total{{method=\"{method}\",route=\"{Escape(route)}\",status=\"{status}\"}} {count}\n");
+        sb.Append("# HELP lineup_http_request_duration_seconds HTTP request latency.\n# TYPE lineup_http_request_duration_seconds histogram\n");
+        var buckets = metrics.Http.LatencyBuckets;
+        long cumulative = 0;
+        for (var i = 0; i < ServerMetrics.HttpStats.Buckets.Length; i++)
+        {
+            cumulative += buckets[i];
+            sb.Append(CultureInfo.InvariantCulture, $"lineup_http_request_duration_seconds_bucket{{le=\"{ServerMetrics.HttpStats.Buckets[i]}\"}} {cumulative}\n");
+        }
+        cumulative += buckets[^1];
+        sb.Append(CultureInfo.InvariantCulture, $"lineup_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"lineup_http_request_duration_seconds_sum {metrics.Http.LatencySumSeconds}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"lineup_http_request_duration_seconds_count {metrics.Http.LatencyCount}\n");
+        return TypedResults.Text(sb.ToString(), "text/plain; version=0.0.4; charset=utf-8");
+    }
+
+    private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+
+    private static void Gauge(StringBuilder sb, string name, string help, double value) =>
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+
+    private static void Counter(StringBuilder sb, string name, string help, long value) =>
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+
+    private static void Line(StringBuilder sb, string name, string labels, double value) =>
+        sb.Append(CultureInfo.InvariantCulture, $"{name}{labels} {value}\n");
+}

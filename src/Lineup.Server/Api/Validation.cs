@@ -1,0 +1,236 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Lineup.Engine;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Lineup.Server.Api;
+
+/// <summary>Field errors for a 400 problem response; each message names its field.</summary>
+public sealed partial class Errors
+{
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+    public bool Any => _errors.Count > 0;
+
+    public Errors Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = new List<string>();
+        list.Add(message);
+        return this;
+    }
+
+    public ValidationProblem Problem() =>
+        TypedResults.ValidationProblem(_errors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), title: "Invalid request");
+
+    public void Range(string field, int? value, int min, int max)
+    {
+        if (value is { } v && (v < min || v > max)) Add(field, $"{field} must be between {min} and {max}.");
+    }
+
+    public void Length(string field, string? value, int min, int max)
+    {
+        if (value == null) return;
+        if (value.Length < min || value.Length > max) Add(field, $"{field} must be {min} to {max} characters long.");
+    }
+
+    public void Pattern(string field, string? value, Regex regex, string what)
+    {
+        if (!string.IsNullOrEmpty(value) && !regex.IsMatch(value)) Add(field, $"{field} must be {what}.");
+    }
+
+    [GeneratedRegex(@"^[0-9*#+]{1,32}$")]
+    public static partial Regex Dialable();
+
+    [GeneratedRegex(@"^[0-9*#]$")]
+    public static partial Regex Key();
+}
+
+/// <summary>Reading request bodies strictly: malformed JSON, wrong types, unknown fields and enum values all give a
+/// 400 naming the field, never a 500.</summary>
+public static class Body
+{
+    public const int MaxBytes = 256 * 1024;
+
+    public static async Task<(T? Value, Errors? Errors)> ReadAsync<T>(HttpRequest request) where T : class
+    {
+        var (node, errors) = await ReadNodeAsync(request);
+        if (errors != null) return (null, errors);
+        return Bind<T>(node);
+    }
+
+    public static async Task<(JsonNode? Node, Errors? Errors)> ReadNodeAsync(HttpRequest request)
+    {
+        if (request.ContentLength > MaxBytes) return (null, new Errors().Add("body", $"The body must be at most {MaxBytes} bytes."));
+        try
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+            if (buffer.Length > MaxBytes) return (null, new Errors().Add("body", $"The body must be at most {MaxBytes} bytes."));
+            if (buffer.Length == 0) return (null, new Errors().Add("body", "A JSON body is required."));
+            var node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 16 });
+            if (node is not JsonObject) return (null, new Errors().Add("body", "The body must be a JSON object."));
+            return (node, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, new Errors().Add("body", $"Malformed JSON: {ex.Message}"));
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException ex)
+        {
+            return (null, new Errors().Add("body", ex.Message));
+        }
+    }
+
+    public static (T? Value, Errors? Errors) Bind<T>(JsonNode? node) where T : class
+    {
+        try
+        {
+            var value = node.Deserialize<T>(Json.Options);
+            return value == null ? (null, new Errors().Add("body", "A JSON object is required.")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, new Errors().Add(FieldOf(ex), Describe(ex)));
+        }
+    }
+
+    /// <summary>Deep-merges <paramref name="patch"/> over <paramref name="current"/> (RFC 7386 merge patch).</summary>
+    public static JsonNode Merge(JsonNode current, JsonNode patch)
+    {
+        if (patch is not JsonObject p || current is not JsonObject c) return patch.DeepClone();
+        var result = (JsonObject)c.DeepClone();
+        foreach (var (key, value) in p)
+        {
+            if (value is JsonObject && result[key] is JsonObject existing) result[key] = Merge(existing, value);
+            else result[key] = value?.DeepClone();
+        }
+        return result;
+    }
+
+    private static string FieldOf(JsonException ex)
+    {
+        var path = ex.Path ?? "";
+        if (path.StartsWith("$.", StringComparison.Ordinal)) path = path[2..];
+        else if (path == "$") path = "";
+        // An unknown property is reported on its parent; name it from the message ("... 'name' ...").
+        if (ex.Message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            var start = ex.Message.IndexOf('\'', StringComparison.Ordinal);
+            var end = start < 0 ? -1 : ex.Message.IndexOf('\'', start + 1);
+            if (end > start)
+            {
+                var name = ex.Message[(start + 1)..end];
+                return path.EndsWith(name, StringComparison.Ordinal) ? path : (path.Length > 0 ? path + "." : "") + name;
+            }
+        }
+        return path.Length == 0 ? "body" : path;
+    }
+
+    private static string Describe(JsonException ex) =>
+        ex.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "Unknown field."
+        : ex.Message.Contains("enum", StringComparison.OrdinalIgnoreCase) || ex.InnerException is InvalidOperationException
+            ? "Invalid value (wrong type or unknown enum value)."
+            : "Invalid value (wrong type).";
+}
+
+public static class Validate
+{
+    public static Errors Queue(QueueBody b)
+    {
+        var e = new Errors();
+        if (string.IsNullOrWhiteSpace(b.Name)) e.Add("name", "name is required.");
+        e.Length("name", b.Name, 1, 128);
+        e.Pattern("extension", b.Extension, Errors.Dialable(), "1 to 32 of 0-9 * # +");
+        if (b.Strategy != null && !StrategyNames.TryParse(Vendor.Native, b.Strategy, out _, out _))
+            e.Add("strategy", "strategy must be one of: " + string.Join(", ", Enum.GetValues<Strategy>().Select(s => StrategyNames.NameFor(Vendor.Native, s))) + ".");
+        e.Range("ring_timeout", b.RingTimeout, 1, 3600);
+        e.Range("retry_seconds", b.RetrySeconds, 0, 3600);
+        e.Range("max_callers", b.MaxCallers, 0, 100_000);
+        e.Range("max_wait", b.MaxWait, 0, 7 * 86400);
+        e.Range("max_wait_no_agent", b.MaxWaitNoAgent, 0, 7 * 86400);
+        e.Range("no_answer_max_attempts", b.NoAnswerMaxAttempts, 0, 1000);
+        e.Range("wrap_up_time", b.WrapUpTime, 0, 86400);
+        e.Range("sticky_agent_seconds", b.StickyAgentSeconds, 0, 366 * 86400);
+        e.Range("tier_rule_wait_seconds", b.TierRuleWaitSeconds, 0, 86400);
+        e.Range("sla_time", b.SlaTime, 0, 86400);
+        e.Range("weight", b.Weight, 1, 100);
+        e.Range("vip_priority", b.VipPriority, 0, 100);
+        e.Range("periodic_announce_seconds", b.PeriodicAnnounceSeconds, 0, 3600);
+        e.Range("position_announce_seconds", b.PositionAnnounceSeconds, 0, 3600);
+        e.Range("expected_handle_seconds", b.ExpectedHandleSeconds, 1, 86400);
+        Numbers(e, "vip_numbers", b.VipNumbers);
+        Numbers(e, "blacklist", b.Blacklist);
+        e.Pattern("exit_key", b.ExitKey, Errors.Key(), "one of 0-9 * #");
+        e.Length("intro_prompt", b.IntroPrompt, 0, 256);
+        e.Length("periodic_prompt", b.PeriodicPrompt, 0, 256);
+        if (b.Callback is { } cb)
+        {
+            e.Range("callback.offer_after_seconds", cb.OfferAfterSeconds, 0, 86400);
+            e.Pattern("callback.key", cb.Key, Errors.Key(), "one of 0-9 * #");
+            e.Range("callback.max_attempts", cb.MaxAttempts, 1, 20);
+            e.Range("callback.retry_seconds", cb.RetrySeconds, 0, 86400);
+            e.Pattern("callback.outbound_prefix", cb.OutboundPrefix, Errors.Dialable(), "1 to 32 of 0-9 * # +");
+        }
+        if (b.Destinations is { } d)
+        {
+            Destination(e, "destinations.timeout", d.Timeout);
+            Destination(e, "destinations.no_agents", d.NoAgents);
+            Destination(e, "destinations.queue_full", d.QueueFull);
+            Destination(e, "destinations.no_answer", d.NoAnswer);
+            Destination(e, "destinations.exit_key", d.ExitKey);
+            Destination(e, "destinations.night_mode", d.NightMode);
+        }
+        return e;
+    }
+
+    private static void Destination(Errors e, string field, DestinationBody? d)
+    {
+        if (d == null) return;
+        if (d.Type == DestinationKind.Queue && d.QueueId is not (> 0 and <= int.MaxValue)) e.Add(field + ".queue_id", "queue_id is required for a queue destination.");
+        if (d.Type == DestinationKind.Number && string.IsNullOrEmpty(d.Target)) e.Add(field + ".target", "target is required for a number destination.");
+        e.Length(field + ".target", d.Target, 0, 64);
+    }
+
+    private static void Numbers(Errors e, string field, IReadOnlyList<string>? numbers)
+    {
+        if (numbers == null) return;
+        if (numbers.Count > 10_000) e.Add(field, $"{field} may hold at most 10000 numbers.");
+        foreach (var n in numbers)
+        {
+            if (n == null || n.Length is 0 or > 32)
+            {
+                e.Add(field, $"each of {field} must be 1 to 32 characters long.");
+                return;
+            }
+        }
+    }
+
+    public static Errors Agent(AgentBody b)
+    {
+        var e = new Errors();
+        if (string.IsNullOrWhiteSpace(b.Name)) e.Add("name", "name is required.");
+        e.Length("name", b.Name, 1, 128);
+        e.Pattern("number", b.Number, Errors.Dialable(), "1 to 32 of 0-9 * # +");
+        if (b.Kind == AgentKind.Remote && string.IsNullOrEmpty(b.Number)) e.Add("number", "number is required for a remote agent.");
+        e.Range("ring_timeout", b.RingTimeout, 0, 3600);
+        e.Range("busy_delay", b.BusyDelay, 0, 86400);
+        e.Range("reject_delay", b.RejectDelay, 0, 86400);
+        e.Range("no_answer_delay", b.NoAnswerDelay, 0, 86400);
+        e.Range("wrap_up_time", b.WrapUpTime, 0, 86400);
+        e.Range("max_consecutive_no_answers", b.MaxConsecutiveNoAnswers, 0, 1000);
+        return e;
+    }
+
+    public static Errors Member(MemberBody b, string prefix = "")
+    {
+        var e = new Errors();
+        if (b.AgentId is not (> 0 and <= int.MaxValue)) e.Add(prefix + "agent_id", "agent_id is required.");
+        e.Range(prefix + "level", b.Level, 0, 1000);
+        e.Range(prefix + "position", b.Position, 0, 100_000);
+        e.Range(prefix + "skill_level", b.SkillLevel, 1, 100);
+        e.Range(prefix + "ring_delay", b.RingDelay, 0, 3600);
+        e.Range(prefix + "ring_timeout", b.RingTimeout, 0, 3600);
+        return e;
+    }
+}

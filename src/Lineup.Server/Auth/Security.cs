@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Lineup.Server.Auth;
+
+public enum Role
+{
+    Agent,
+    Supervisor,
+    Admin,
+    SystemAdmin,
+}
+
+/// <summary>Who is calling: a signed-in user or an API key.</summary>
+public sealed record Caller(long UserId, string Name, long? HomeTenantId, Role Role, long? AgentId, bool IsApiKey);
+
+/// <summary>Password hashing with PBKDF2-SHA256 (a slow KDF; the iteration count is stored with each hash).</summary>
+public static class Passwords
+{
+    private const int Iterations = 120_000;
+
+    public static string Hash(string password)
+    {
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(password, salt, Iterations, HashAlgorithmName.SHA256, 32);
+        return $"pbkdf2-sha256${Iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
+    }
+
+    public static bool Verify(string password, string stored)
+    {
+        var parts = stored.Split('$');
+        if (parts.Length != 4 || parts[0] != "pbkdf2-sha256" || !int.TryParse(parts[1], out var iterations)) return false;
+        var salt = Convert.FromBase64String(parts[2]);
+        var expected = Convert.FromBase64String(parts[3]);
+        var actual = Rfc2898DeriveBytes.Pbkdf2(password, salt, iterations, HashAlgorithmName.SHA256, expected.Length);
+        return CryptographicOperations.FixedTimeEquals(actual, expected);
+    }
+
+    public static string Generate() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y');
+}
+
+/// <summary>Opaque random tokens, stored only as SHA-256 hashes.</summary>
+public static class Tokens
+{
+    public static string New(string prefix) =>
+        prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+}
+
+/// <summary>Failed sign-ins per account and per client address: after 5 failures in 15 minutes, further attempts
+/// are refused (429) until the window passes, whatever the password.</summary>
+public sealed class LoginThrottle(TimeProvider time)
+{
+    public const int MaxFailures = 5;
+    public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
+    private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset Since)> _failures = new(StringComparer.Ordinal);
+
+    public TimeSpan? BlockedFor(params string[] keys)
+    {
+        var now = time.GetUtcNow();
+        foreach (var key in keys)
+        {
+            if (_failures.TryGetValue(key, out var f) && f.Count >= MaxFailures && now - f.Since < Window)
+                return Window - (now - f.Since);
+        }
+        return null;
+    }
+
+    public void Fail(params string[] keys)
+    {
+        var now = time.GetUtcNow();
+        foreach (var key in keys)
+            _failures.AddOrUpdate(key, _ => (1, now), (_, f) => now - f.Since >= Window ? (1, now) : (f.Count + 1, f.Since));
+    }
+
+    public void Succeed(string key) => _failures.TryRemove(key, out _);
+}

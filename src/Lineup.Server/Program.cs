@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Lineup.Server;
+using Lineup.Server.Api;
+using Lineup.Server.Auth;
+using Lineup.Server.Storage;
+using Lineup.Server.Tenancy;
+using Microsoft.AspNetCore.Diagnostics;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// --urls is ASP.NET Core's own; --data-dir and --db (or LINEUP_DB) are Lineup's.
+var config = builder.Configuration;
+var dataDir = config["data-dir"] ?? config["LINEUP_DATA_DIR"] ?? "data";
+var connection = config["db"] ?? config["LINEUP_DB"];
+if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["ASPNETCORE_URLS"]))
+    builder.WebHost.UseUrls("http://127.0.0.1:8080");
+builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+
+builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(_ => Database.Create(connection, dataDir));
+builder.Services.AddSingleton<Store>();
+builder.Services.AddSingleton<LoginThrottle>();
+builder.Services.AddSingleton<AuthService>();
+builder.Services.AddSingleton<ServerMetrics>();
+builder.Services.AddSingleton<TenantRegistry>();
+
+var app = builder.Build();
+
+app.UseExceptionHandler(error => error.Run(async http =>
+{
+    // Anything a client can send is handled before this point; what reaches here is a client's broken request
+    // (a 4xx from the framework) or a fault of ours, answered without internals.
+    var ex = http.Features.Get<IExceptionHandlerFeature>()?.Error;
+    var status = ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+    if (ex is OperationCanceledException) status = 499;
+    await Results.Problem(statusCode: status, detail: status < 500 ? ex?.Message : "An internal error occurred.").ExecuteAsync(http);
+}));
+app.UseStatusCodePages();
+
+var metrics = app.Services.GetRequiredService<ServerMetrics>();
+app.Use(async (http, next) =>
+{
+    var started = Stopwatch.GetTimestamp();
+    await next();
+    var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+    metrics.Http.Record(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
+});
+app.Use((http, next) => RequestContext.AuthenticateAsync(http, () => next(http)));
+
+app.MapOpenApi("/openapi/v1.json");
+app.UseSwaggerUI(o =>
+{
+    o.RoutePrefix = "docs";
+    o.SwaggerEndpoint("/openapi/v1.json", "Lineup API v1");
+    o.DocumentTitle = "Lineup API";
+});
+app.MapOpsApi();
+
+var api = app.MapGroup("/api/v1");
+api.MapAuthApi();
+api.MapTenantsApi();
+api.MapAgentsApi();
+api.MapQueuesApi();
+api.MapCallsApi();
+
+var registry = app.Services.GetRequiredService<TenantRegistry>();
+var generated = await registry.StartAsync(Environment.GetEnvironmentVariable("LINEUP_ADMIN_PASSWORD"), app.Lifetime.ApplicationStopping);
+if (generated != null)
+    Console.WriteLine($"Lineup: created system administrator 'admin' with password '{generated}' (shown once; set LINEUP_ADMIN_PASSWORD to choose it).");
+
+await app.RunAsync();
+await registry.DisposeAsync();
+
+/// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

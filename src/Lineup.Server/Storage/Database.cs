@@ -1,0 +1,100 @@
+using System.Data.Common;
+using System.Reflection;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Lineup.Server.Storage;
+
+public enum DatabaseKind
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// The one place that knows which database is behind Lineup: opens connections (SQLite in WAL mode with full
+/// fsync, or PostgreSQL) and runs the versioned migrations embedded in the assembly at start-up.
+/// </summary>
+public sealed class Database : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource? _postgres;
+    private readonly string? _sqlite;
+
+    private Database(DatabaseKind kind, string? sqlite, NpgsqlDataSource? postgres)
+    {
+        Kind = kind;
+        _sqlite = sqlite;
+        _postgres = postgres;
+    }
+
+    public DatabaseKind Kind { get; }
+
+    /// <summary>PostgreSQL when a connection string is given, else SQLite in <paramref name="dataDir"/>.</summary>
+    public static Database Create(string? connectionString, string dataDir)
+    {
+        if (!string.IsNullOrWhiteSpace(connectionString))
+            return new Database(DatabaseKind.Postgres, null, NpgsqlDataSource.Create(connectionString));
+        Directory.CreateDirectory(dataDir);
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(Path.GetFullPath(dataDir), "lineup.db"),
+            Pooling = true,
+            DefaultTimeout = 30,
+        };
+        return new Database(DatabaseKind.Sqlite, builder.ToString(), null);
+    }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
+    {
+        if (_postgres != null) return await _postgres.OpenConnectionAsync(ct);
+        var c = new SqliteConnection(_sqlite);
+        await c.OpenAsync(ct);
+        // WAL keeps readers off the writer's back; FULL syncs the WAL on every commit, so an answered write
+        // survives kill -9 and power loss alike.
+        await c.ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;");
+        return c;
+    }
+
+    /// <summary>Applies every embedded migration newer than the schema's version, each in its own transaction.</summary>
+    public async Task MigrateAsync(CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        await c.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+        var current = await c.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") ?? 0;
+        foreach (var (version, sql) in Migrations(Kind))
+        {
+            if (version <= current) continue;
+            await using var tx = await c.BeginTransactionAsync(ct);
+            await c.ExecuteAsync(sql, transaction: tx);
+            await c.ExecuteAsync("INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
+                new { version, at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
+            await tx.CommitAsync(ct);
+        }
+    }
+
+    /// <summary>The embedded migrations for <paramref name="kind"/>, ordered by their number (NNNN_name.sql).</summary>
+    public static IReadOnlyList<(long Version, string Sql)> Migrations(DatabaseKind kind)
+    {
+        var asm = Assembly.GetExecutingAssembly();
+        var folder = kind == DatabaseKind.Sqlite ? ".sqlite." : ".postgres.";
+        var list = new List<(long, string)>();
+        foreach (var name in asm.GetManifestResourceNames())
+        {
+            if (!name.Contains(".Migrations" + folder, StringComparison.Ordinal) || !name.EndsWith(".sql", StringComparison.Ordinal)) continue;
+            var file = name[(name.IndexOf(".Migrations" + folder, StringComparison.Ordinal) + folder.Length + 11)..];
+            var version = long.Parse(file[..file.IndexOf('_', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
+            using var stream = asm.GetManifestResourceStream(name)!;
+            using var reader = new StreamReader(stream);
+            list.Add((version, reader.ReadToEnd()));
+        }
+        list.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return list;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgres != null) await _postgres.DisposeAsync();
+        if (_sqlite != null) SqliteConnection.ClearAllPools();
+    }
+}

@@ -1,0 +1,293 @@
+using System.Threading.Channels;
+using Lineup.Engine;
+using Lineup.Server.Storage;
+
+namespace Lineup.Server.Tenancy;
+
+/// <summary>
+/// Runs one tenant's engine: a single-reader mailbox (one command at a time, no locks in the domain) and one timer
+/// set to the engine's earliest deadline. Work is taken in batches; every accepted command of a batch, the CDRs
+/// and the statistics it produced are committed in one transaction (group commit), and only then are the callers
+/// answered — so an answered write is durable.
+/// </summary>
+public sealed partial class TenantHost : IAsyncDisposable
+{
+    private const int MaxBatch = 256;
+
+    private readonly Channel<Work> _mailbox = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Store _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly ServerMetrics _metrics;
+    private readonly List<Work> _batch = new(MaxBatch);
+    private readonly List<CommandRow> _commandRows = new();
+    private readonly List<CdrRow> _cdrRows = new();
+    private readonly HashSet<QueueId> _touchedQueues = new();
+    private readonly ITimer _timer;
+    private readonly Task _loop;
+    private CallCenter _engine;
+    private long _seq;
+    private long _timerDue = long.MaxValue;
+
+    private TenantHost(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics)
+    {
+        Tenant = tenant;
+        _store = store;
+        _time = time;
+        _log = log;
+        _metrics = metrics;
+        _engine = NewEngine();
+        _timer = time.CreateTimer(_ => _mailbox.Writer.TryWrite(Work.Tick), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _loop = Task.Run(RunAsync);
+    }
+
+    public TenantRow Tenant { get; private set; }
+    public long TenantId => Tenant.Id;
+
+    /// <summary>Loads a tenant: replays its command log into a fresh engine, then starts its mailbox.</summary>
+    public static async Task<TenantHost> StartAsync(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, CancellationToken ct)
+    {
+        var host = new TenantHost(tenant, store, time, log, metrics);
+        await host.ExecuteAsync(async () => await host.ReplayAsync(ct));
+        return host;
+    }
+
+    /// <summary>Runs <paramref name="read"/> against the engine in the mailbox, answering after earlier writes are durable.</summary>
+    public Task<T> QueryAsync<T>(Func<CallCenter, T> read)
+    {
+        var work = new Work<T>(null, (engine, _) => read(engine));
+        Post(work);
+        return work.Task;
+    }
+
+    /// <summary>Applies <paramref name="command"/>, then projects the result; answers once the command is durable.</summary>
+    public Task<T> ExecuteAsync<T>(TenantCommand command, Func<CallCenter, CommandResult, T> project)
+    {
+        var work = new Work<T>(command, project);
+        Post(work);
+        return work.Task;
+    }
+
+    public void UpdateTenant(TenantRow tenant) => Tenant = tenant;
+
+    private Task ExecuteAsync(Func<Task> action)
+    {
+        var work = new Work<bool>(null, (_, _) => true) { Before = action };
+        Post(work);
+        return work.Task;
+    }
+
+    private void Post(Work work)
+    {
+        if (!_mailbox.Writer.TryWrite(work)) work.Fail(new ObjectDisposedException("tenant host stopped"));
+    }
+
+    private CallCenter NewEngine() => new(new EngineOptions
+    {
+        TimeZone = ResolveTimeZone(Tenant.TimeZone),
+        Seed = (ulong)Tenant.Seed,
+        CallIdBase = Tenant.Id * 1_000_000_000L,
+    });
+
+    internal static TimeZoneInfo ResolveTimeZone(string id) =>
+        TimeZoneInfo.TryFindSystemTimeZoneById(id, out var tz) ? tz : TimeZoneInfo.Utc;
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private async Task RunAsync()
+    {
+        var reader = _mailbox.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            _batch.Clear();
+            while (_batch.Count < MaxBatch && reader.TryRead(out var w)) _batch.Add(w);
+            try
+            {
+                await ProcessBatchAsync();
+            }
+            catch (Exception ex)
+            {
+                // Storage failed (or a bug surfaced): nothing of this batch is durable, so nobody gets a success,
+                // and the engine is rebuilt from the log so that memory matches what is stored.
+                LogBatchFailed(_log, ex, TenantId);
+                foreach (var w in _batch) w.Fail(ex);
+                _metrics.BatchFailures.Add(1);
+                try
+                {
+                    await ReplayAsync(CancellationToken.None);
+                }
+                catch (Exception replay)
+                {
+                    LogBatchFailed(_log, replay, TenantId);
+                }
+            }
+            ArmTimer();
+        }
+    }
+
+    private async Task ProcessBatchAsync()
+    {
+        _commandRows.Clear();
+        _cdrRows.Clear();
+        _touchedQueues.Clear();
+        foreach (var w in _batch)
+        {
+            if (w.Before != null) await w.Before();
+            var now = Now();
+            if (w.Command != null)
+            {
+                var result = w.Command.Apply(_engine, now);
+                if (result == CommandResult.Ok)
+                    _commandRows.Add(new CommandRow(TenantId, ++_seq, now, w.Command.Serialize()));
+                w.Complete(_engine, result);
+            }
+            else if (w.IsTick)
+            {
+                _engine.Advance(now);
+            }
+            else
+            {
+                _engine.Advance(now);
+                w.Complete(_engine, CommandResult.Ok);
+            }
+            DrainEvents(live: true);
+        }
+        if (_commandRows.Count > 0 || _cdrRows.Count > 0)
+        {
+            var started = _time.GetTimestamp();
+            await _store.CommitBatchAsync(_commandRows, _cdrRows, DailyStats());
+            _metrics.CommitSeconds.Record(_time.GetElapsedTime(started).TotalSeconds);
+        }
+        foreach (var w in _batch) w.Publish();
+    }
+
+    private void DrainEvents(bool live)
+    {
+        foreach (ref readonly var e in _engine.PendingEvents)
+        {
+            if (e.Queue.Value != 0) _touchedQueues.Add(e.Queue);
+            if (e.Kind == EventKind.CallEnded && e.Record is { } record) _cdrRows.Add(Cdrs.ToRow(TenantId, record));
+            if (live) _metrics.Observe(e);
+        }
+        _engine.ClearEvents();
+    }
+
+    private List<DailyStatsRow> DailyStats()
+    {
+        var rows = new List<DailyStatsRow>(_touchedQueues.Count);
+        var day = Day(_engine.Now);
+        foreach (var id in _touchedQueues)
+            if (_engine.TryGetQueue(id, out var q))
+                rows.Add(new DailyStatsRow(TenantId, id.Value, day, System.Text.Json.JsonSerializer.Serialize(Api.Dto.Stats(q), Api.Json.Options)));
+        return rows;
+    }
+
+    /// <summary>The tenant's local date of a Unix-ms time, as yyyy-MM-dd.</summary>
+    public string Day(long unixMs) =>
+        TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(unixMs), _engine.Options.TimeZone)
+            .ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private async Task ReplayAsync(CancellationToken ct)
+    {
+        _engine = NewEngine();
+        _seq = 0;
+        _cdrRows.Clear();
+        var replayed = 0;
+        await foreach (var row in _store.ReadCommandsAsync(TenantId, ct))
+        {
+            TenantCommand.Deserialize(row.Body).Apply(_engine, row.At);
+            _seq = row.Seq;
+            replayed++;
+            DrainEvents(live: false);
+            if (_cdrRows.Count >= 1000) await FlushReplayCdrsAsync(ct);
+        }
+        _engine.Advance(Now());
+        DrainEvents(live: false);
+        await FlushReplayCdrsAsync(ct);
+        if (replayed > 0) LogReplayed(_log, TenantId, replayed);
+    }
+
+    private async Task FlushReplayCdrsAsync(CancellationToken ct)
+    {
+        // CDRs of calls that ended by a timer while the server was down (or whose batch was lost) are written now;
+        // ones already stored are left alone.
+        if (_cdrRows.Count > 0) await _store.InsertCdrsAsync(_cdrRows, ct);
+        _cdrRows.Clear();
+    }
+
+    private void ArmTimer()
+    {
+        var due = _engine.NextDeadline ?? long.MaxValue;
+        if (due == _timerDue) return;
+        _timerDue = due;
+        if (due == long.MaxValue)
+        {
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return;
+        }
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, due - Now()));
+        _timer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _mailbox.Writer.TryComplete();
+        await _loop;
+        await _timer.DisposeAsync();
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Tenant {TenantId}: batch failed; engine rebuilt from the command log")]
+    private static partial void LogBatchFailed(ILogger logger, Exception ex, long tenantId);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Tenant {TenantId}: replayed {Count} commands")]
+    private static partial void LogReplayed(ILogger logger, long tenantId, int count);
+
+    private abstract class Work
+    {
+        public static readonly Work Tick = new TickWork();
+
+        public TenantCommand? Command { get; init; }
+        public Func<Task>? Before { get; init; }
+        public bool IsTick => this is TickWork;
+
+        public abstract void Complete(CallCenter engine, CommandResult result);
+        public abstract void Publish();
+        public abstract void Fail(Exception ex);
+    }
+
+    private sealed class TickWork : Work
+    {
+        public override void Complete(CallCenter engine, CommandResult result) { }
+        public override void Publish() { }
+        public override void Fail(Exception ex) { }
+    }
+
+    private sealed class Work<T> : Work
+    {
+        private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Func<CallCenter, CommandResult, T> _project;
+        private T? _value;
+        private bool _done;
+
+        public Work(TenantCommand? command, Func<CallCenter, CommandResult, T> project)
+        {
+            Command = command;
+            _project = project;
+        }
+
+        public Task<T> Task => _tcs.Task;
+
+        public override void Complete(CallCenter engine, CommandResult result)
+        {
+            _value = _project(engine, result);
+            _done = true;
+        }
+
+        public override void Publish()
+        {
+            if (_done) _tcs.TrySetResult(_value!);
+        }
+
+        public override void Fail(Exception ex) => _tcs.TrySetException(ex);
+    }
+}

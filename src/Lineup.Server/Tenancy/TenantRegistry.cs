@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using Lineup.Server.Auth;
+using Lineup.Server.Storage;
+
+namespace Lineup.Server.Tenancy;
+
+/// <summary>Every tenant's host, loaded at start-up (each replays its command log) and created or removed at run time.</summary>
+public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogger<TenantRegistry> log, ServerMetrics metrics) : IAsyncDisposable
+{
+    public const string DefaultTenant = "default";
+    private readonly ConcurrentDictionary<long, TenantHost> _hosts = new();
+
+    public bool Ready { get; private set; }
+
+    public IEnumerable<TenantHost> Hosts => _hosts.Values;
+
+    public TenantHost? Get(long tenantId) => _hosts.GetValueOrDefault(tenantId);
+
+    public TenantHost? Find(string name) => _hosts.Values.FirstOrDefault(h => h.Tenant.Name == name);
+
+    /// <summary>Migrates the schema, creates the first tenant and system administrator on a new store, and starts
+    /// every tenant. Returns the generated admin password when one was generated (to print once).</summary>
+    public async Task<string?> StartAsync(string? adminPassword, CancellationToken ct)
+    {
+        await store.Database.MigrateAsync(ct);
+        string? generated = null;
+        var tenants = await store.ListTenantsAsync();
+        if (tenants.Count == 0)
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var tenant = new TenantRow(await store.NextIdAsync(ct), DefaultTenant, "UTC", Random.Shared.NextInt64(1, long.MaxValue), now);
+            await store.InsertTenantAsync(tenant);
+            if (await store.FindUserAsync(null, "admin") == null)
+            {
+                if (string.IsNullOrEmpty(adminPassword)) adminPassword = generated = Passwords.Generate();
+                await store.InsertUserAsync(new UserRow(await store.NextIdAsync(ct), null, "admin", Passwords.Hash(adminPassword),
+                    nameof(Role.SystemAdmin), null, now));
+            }
+            tenants = [tenant];
+        }
+        foreach (var t in tenants) _hosts[t.Id] = await TenantHost.StartAsync(t, store, time, log, metrics, ct);
+        Ready = true;
+        LogStarted(log, tenants.Count);
+        return generated;
+    }
+
+    public async Task<TenantHost> CreateAsync(string name, string timeZone, CancellationToken ct)
+    {
+        var row = new TenantRow(await store.NextIdAsync(ct), name, timeZone, Random.Shared.NextInt64(1, long.MaxValue),
+            time.GetUtcNow().ToUnixTimeMilliseconds());
+        await store.InsertTenantAsync(row);
+        var host = await TenantHost.StartAsync(row, store, time, log, metrics, ct);
+        _hosts[row.Id] = host;
+        return host;
+    }
+
+    public async Task RemoveAsync(long tenantId)
+    {
+        if (_hosts.TryRemove(tenantId, out var host)) await host.DisposeAsync();
+        await store.DeleteTenantAsync(tenantId);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var h in _hosts.Values) await h.DisposeAsync();
+        _hosts.Clear();
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Lineup started {Count} tenant(s)")]
+    private static partial void LogStarted(ILogger logger, int count);
+}
