@@ -26,6 +26,7 @@ builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddSingleton<AuthService>();
 builder.Services.AddSingleton<ServerMetrics>();
 builder.Services.AddSingleton<TenantRegistry>();
+builder.Services.AddHostedService<TenantStartup>();
 
 var app = builder.Build();
 
@@ -66,13 +67,7 @@ api.MapAgentsApi();
 api.MapQueuesApi();
 api.MapCallsApi();
 
-var registry = app.Services.GetRequiredService<TenantRegistry>();
-var generated = await registry.StartAsync(Environment.GetEnvironmentVariable("LINEUP_ADMIN_PASSWORD"), app.Lifetime.ApplicationStopping);
-if (generated != null)
-    Console.WriteLine($"Lineup: created system administrator 'admin' with password '{generated}' (shown once; set LINEUP_ADMIN_PASSWORD to choose it).");
-
 await app.RunAsync();
-await registry.DisposeAsync();
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;
