@@ -143,6 +143,8 @@ public sealed partial class TenantHost : IAsyncDisposable
             }
             else if (w.IsTick)
             {
+                // The timer is spent: re-arm it after this batch even if it fired a little early.
+                _timerDue = long.MaxValue;
                 _engine.Advance(now);
             }
             else
