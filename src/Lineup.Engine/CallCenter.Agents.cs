@@ -22,7 +22,11 @@ public sealed partial class CallCenter
             changed = true;
             Emit(new EngineEvent(EventKind.AgentLoggedIn, _now, m.Queue.Id, a.Id));
         }
-        if (wasOut) SetStatus(a, autoReady ? AgentStatus.Ready : AgentStatus.NotReady, autoReady ? null : "login");
+        if (wasOut)
+        {
+            a.LastIdleSince = _now;
+            SetStatus(a, autoReady ? AgentStatus.Ready : AgentStatus.NotReady, autoReady ? null : "login");
+        }
         Refresh(a);
         DispatchAgent(a);
         return changed ? CommandResult.Ok : CommandResult.Ignored;

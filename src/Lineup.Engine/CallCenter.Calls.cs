@@ -28,6 +28,8 @@ public sealed partial class CallCenter
 
         if (q.Config.Blacklist.Contains(number))
         {
+            // The queue it was refused at, so that CallEnded names it like the events before it.
+            c.Queue = q;
             record.VisitList.Add(new QueueVisit(q.Id, _now, _now, ExitReason.Blacklisted));
             q.Today.Rejected++;
             Emit(new EngineEvent(EventKind.CallLeftQueue, _now, q.Id, default, c.Id, (int)ExitReason.Blacklisted));
@@ -317,7 +319,11 @@ public sealed partial class CallCenter
         a.OfferAttempt = -1;
         a.OfferRinging = false;
         c.Offers.Remove(a);
-        if (c.Offers.Count == 0 && c.IsQueued) c.Queue!.RingingCount--;
+        if (c.Offers.Count == 0)
+        {
+            c.StickyRinging = false;
+            if (c.IsQueued) c.Queue!.RingingCount--;
+        }
         Emit(new EngineEvent(EventKind.OfferEnded, _now, c.Queue!.Id, a.Id, c.Id, (int)outcome));
         UpdateActivity(a);
     }
@@ -364,6 +370,7 @@ public sealed partial class CallCenter
             c.Record.AnsweredAt = _now;
             c.Record.AnsweredBy = a.Id;
             c.Record.AnsweredIn = q.Id;
+            c.Record.ExitReason = ExitReason.None;
             q.TalkingCount++;
             Emit(new EngineEvent(EventKind.CallAnswered, _now, q.Id, a.Id, c.Id, Value: wait));
         }

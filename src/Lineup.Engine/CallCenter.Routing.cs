@@ -20,6 +20,8 @@ public sealed partial class CallCenter
         c.Tried!.Clear();
         c.NotBefore = 0;
         c.CallbackOffered = false;
+        // NoAnswerMaxAttempts is a per-queue rule: offers made in an earlier queue do not count here.
+        c.UnansweredAttempts = 0;
 
         if (q.NightMode)
         {
@@ -98,6 +100,9 @@ public sealed partial class CallCenter
                                             && c.Hops < _options.MaxQueueHops:
                 c.Hops++;
                 Emit(new EngineEvent(EventKind.CallMoved, _now, from.Id, default, c.Id, (int)reason, Value: target.Id.Value));
+                // Agents whose offers for this call were just taken back choose their next call first (the
+                // multi-queue policy), so the moving call cannot take them ahead of calls already waiting.
+                DispatchFreed();
                 EnterQueue(c, target);
                 return;
             case DestinationKind.Number when !string.IsNullOrEmpty(dest.Target):
@@ -129,6 +134,8 @@ public sealed partial class CallCenter
         InsertQueued(c, q);
         Emit(new EngineEvent(EventKind.CallbackScheduled, _now, q.Id, default, c.Id, Text: number));
         ScheduleTierEscalation(c);
+        // Re-inserting renewed the visit sequence, which orphans a pending retry timer: set it again.
+        if (c.NotBefore > _now) Schedule(c.NotBefore, TimerKind.Retry, c, c.VisitSeq);
         DispatchCall(c);
     }
 
@@ -261,6 +268,7 @@ public sealed partial class CallCenter
         }
         if (!_agents.TryGetValue(last.Agent, out var a) || a.FindMember(q.Id) is not { AvailableIndex: >= 0 } m) return false;
         Offer(c, m);
+        c.StickyRinging = true;
         return true;
     }
 
@@ -295,7 +303,14 @@ public sealed partial class CallCenter
             if (ringing.FindMember(q.Id) is not { } rm) continue;
             if (Better(rm.Config.SkillLevel, rm.Config.Level, skill, level, q)) (skill, level) = (rm.Config.SkillLevel, rm.Config.Level);
         }
-        _ring.RemoveAll(m => Better(skill, level, m.Config.SkillLevel, m.Config.Level, q));
+        // In place, not RemoveAll with a lambda: capturing q would allocate a closure on every ring-all dispatch.
+        var kept = 0;
+        for (var i = 0; i < _ring.Count; i++)
+        {
+            var m = _ring[i];
+            if (!Better(skill, level, m.Config.SkillLevel, m.Config.Level, q)) _ring[kept++] = m;
+        }
+        _ring.RemoveRange(kept, _ring.Count - kept);
     }
 
     private static bool Better(int skillA, int levelA, int skillB, int levelB, Queue q)
@@ -435,6 +450,7 @@ public sealed partial class CallCenter
 
     private static bool MayJoin(Call c, Member m)
     {
+        if (c.StickyRinging) return false;
         var q = m.Queue;
         foreach (var ringing in c.Offers)
         {

@@ -33,6 +33,7 @@ public sealed class Call
     internal long NotBefore;
     internal long VisitSeq;
     internal bool StickyPending;
+    internal bool StickyRinging;
     internal bool CallbackOffered;
 
     // Intrusive links: priority bucket (order) and the queue's arrival list (entry time).
