@@ -129,10 +129,16 @@ public sealed partial class CallCenter
                 autoReady |= m.Queue.Config.AgentAutoReady;
                 autoNotReady |= m.Queue.Config.AgentAutoNotReadyAfterNonQueueCall;
             }
-            if (!autoReady && autoNotReady) SetStatus(a, AgentStatus.NotReady, "after_non_queue_call");
+            if (!autoReady && autoNotReady)
+            {
+                SetStatus(a, AgentStatus.NotReady, "after_non_queue_call");
+                // Not Ready takes back an offer that rang during the non-queue call, as SetNotReady does.
+                if (a.OfferCall != null) CancelAgentOffer(a);
+            }
         }
         UpdateActivity(a);
         Refresh(a);
+        DispatchFreed();
         DispatchAgent(a);
         return CommandResult.Ok;
     }

@@ -205,6 +205,8 @@ public sealed partial class CallCenter
             End(c, Disposition.CallbackFailed, ExitReason.None);
         }
         DispatchFreed();
+        // With no retry time the callback is due again at once, not at the next tick.
+        DispatchCall(c);
         return CommandResult.Ok;
     }
 
@@ -292,8 +294,10 @@ public sealed partial class CallCenter
         {
             LeaveQueue(c, ExitReason.NoAnswer, q.Config.NoAnswerDestination);
         }
-        else if (c.Offers.Count == 0)
+        else if (c.Offers.Count == 0 || q.Config.Strategy == Strategy.RingAll)
         {
+            // A ring-all call still ringing others may now add agents that the ended offer kept out (a better
+            // skill or level was ringing).
             DispatchCall(c);
         }
     }
@@ -305,7 +309,7 @@ public sealed partial class CallCenter
         ReleaseOffer(a, AttemptOutcome.Cancelled);
         Refresh(a);
         _freed.Add(a);
-        if (c.Offers.Count == 0) DispatchCall(c);
+        if (c.Offers.Count == 0 || c.Queue!.Config.Strategy == Strategy.RingAll) DispatchCall(c);
     }
 
     /// <summary>Ends the agent's offer with <paramref name="outcome"/> and unlinks it from the call.</summary>

@@ -224,7 +224,8 @@ public sealed partial class CallCenter
     /// <summary>A queued call wants agents: serial strategies ring one at a time, ring-all every eligible one.</summary>
     private void DispatchCall(Call c)
     {
-        if (!c.IsQueued || c.NotBefore > _now) return;
+        // While its sticky agent rings alone, a call takes nobody else (not even on a tier escalation).
+        if (!c.IsQueued || c.NotBefore > _now || c.StickyRinging) return;
         var q = c.Queue!;
         if (c.StickyPending)
         {
@@ -282,6 +283,10 @@ public sealed partial class CallCenter
             CollectRingAll(c, q);
             if (_ring.Count == 0 || StartRetryWait(c, q)) return;
         }
+        // One allocation per list for the whole ring instead of a doubling per agent rung.
+        c.Offers.EnsureCapacity(c.Offers.Count + _ring.Count);
+        c.Tried!.EnsureCapacity(c.Tried.Count + _ring.Count);
+        c.Record.AttemptList.EnsureCapacity(c.Record.AttemptList.Count + _ring.Count);
         foreach (var m in _ring) Offer(c, m);
         _ring.Clear();
     }
