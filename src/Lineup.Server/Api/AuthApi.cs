@@ -41,8 +41,16 @@ public static class AuthApi
         e.Length("tenant", body.Tenant, 0, 128);
         if (e.Any) return e.Problem();
 
+        // A tenant user signs in with its tenant's name; the system administrator with no tenant (or any).
+        UserRow? user = null;
+        var tenant = string.IsNullOrEmpty(body.Tenant) ? null : tenants.Find(body.Tenant);
+        if (tenant != null) user = await store.FindUserAsync(tenant.TenantId, body.Username!);
+        user ??= await store.FindUserAsync(null, body.Username!);
+
+        // Throttled per account actually tried (so that varying the tenant name does not reset the count for the
+        // system administrator) and per client address.
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "?";
-        var accountKey = $"user:{body.Tenant}/{body.Username}";
+        var accountKey = user != null ? $"user:{user.Id}" : $"unknown:{body.Tenant}/{body.Username}";
         var ipKey = $"ip:{ip}";
         if (auth.Throttle.BlockedFor(accountKey, ipKey) is { } wait)
         {
@@ -50,11 +58,6 @@ public static class AuthApi
             return RequestContext.Problem(StatusCodes.Status429TooManyRequests, "Too many failed sign-ins; try again later.");
         }
 
-        // A tenant user signs in with its tenant's name; the system administrator with no tenant (or any).
-        UserRow? user = null;
-        var tenant = string.IsNullOrEmpty(body.Tenant) ? null : tenants.Find(body.Tenant);
-        if (tenant != null) user = await store.FindUserAsync(tenant.TenantId, body.Username!);
-        user ??= await store.FindUserAsync(null, body.Username!);
         if (user == null || !Passwords.Verify(body.Password!, user.PasswordHash))
         {
             auth.Throttle.Fail(accountKey, ipKey);

@@ -132,6 +132,7 @@ public static class QueuesApi
         {
             for (var i = 0; i < body.Members.Count; i++)
             {
+                if (body.Members[i] == null) return new Errors().Add($"members[{i}]", "each member must be an object with agent_id.").Problem();
                 var m = Validate.Member(body.Members[i], $"members[{i}].");
                 if (m.Any) return m.Problem();
             }
@@ -233,7 +234,10 @@ public static class QueuesApi
             var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(engine.Now), engine.Options.TimeZone);
             var hours = Math.Max(local.TimeOfDay.TotalHours, 1.0 / 60);
             var calls = callsOverride >= 0 ? callsOverride : q.Today.Offered / hours;
-            var aht = ahtOverride > 0 ? ahtOverride : q.Today.Handled > 0 ? q.Today.AverageHandleSeconds : q.RecentHandleSeconds;
+            // Today's average can be 0 (calls answered and hung up within the same millisecond); Erlang C needs AHT > 0.
+            var aht = ahtOverride > 0 ? ahtOverride
+                : q.Today.Handled > 0 && q.Today.AverageHandleSeconds > 0 ? q.Today.AverageHandleSeconds
+                : Math.Max(q.RecentHandleSeconds, 1);
             var agents = agentsOverride > 0 ? (int)agentsOverride : Math.Max(1, q.StaffedAgents);
             var est = ErlangC.Estimate(agents, calls, aht, target);
             var needed = ErlangC.AgentsForServiceLevel(est.TrafficErlangs, aht, target, targetLevel);

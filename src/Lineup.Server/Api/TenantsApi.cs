@@ -132,6 +132,7 @@ public static class TenantsApi
         if (errors != null) return errors.Problem();
         if (body!.Username != null && body.Username != user.Username) return new Errors().Add("username", "username cannot be changed.").Problem();
         var e = await CheckUserAsync(http, body, create: false);
+        if (body.Role == Role.Agent && body.AgentId == null && user.AgentId == null) e.Add("agent_id", "an agent user needs agent_id.");
         if (e.Any) return e.Problem();
         var updated = user with
         {

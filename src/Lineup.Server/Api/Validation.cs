@@ -68,7 +68,11 @@ public static class Body
             await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
             if (buffer.Length > MaxBytes) return (null, new Errors().Add("body", $"The body must be at most {MaxBytes} bytes."));
             if (buffer.Length == 0) return (null, new Errors().Add("body", "A JSON body is required."));
-            var node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 16 });
+            var bytes = buffer.ToArray();
+            // JSON text is UTF-8 (RFC 8259); the parser would store invalid bytes as U+FFFD rather than refuse them.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) return (null, new Errors().Add("body", "The body is not valid UTF-8."));
+            // Duplicate names are refused here: JsonNode would otherwise throw an ArgumentException (a 500) later.
+            var node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false });
             if (node is not JsonObject) return (null, new Errors().Add("body", "The body must be a JSON object."));
             return (node, null);
         }

@@ -49,23 +49,23 @@ public static class Tokens
     public static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 }
 
-/// <summary>Failed sign-ins per account and per client address: after 5 failures in 15 minutes, further attempts
-/// are refused (429) until the window passes, whatever the password.</summary>
+/// <summary>Failed sign-ins per account and per client address: after 5 failures of one account (or 50 from one
+/// address, which many users may share behind a NAT) in 15 minutes, further attempts are refused (429) until the
+/// window passes, whatever the password.</summary>
 public sealed class LoginThrottle(TimeProvider time)
 {
     public const int MaxFailures = 5;
+    public const int MaxFailuresPerAddress = 50;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
     private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset Since)> _failures = new(StringComparer.Ordinal);
 
-    public TimeSpan? BlockedFor(params string[] keys)
+    public TimeSpan? BlockedFor(string account, string address) =>
+        Blocked(account, MaxFailures) ?? Blocked(address, MaxFailuresPerAddress);
+
+    private TimeSpan? Blocked(string key, int limit)
     {
         var now = time.GetUtcNow();
-        foreach (var key in keys)
-        {
-            if (_failures.TryGetValue(key, out var f) && f.Count >= MaxFailures && now - f.Since < Window)
-                return Window - (now - f.Since);
-        }
-        return null;
+        return _failures.TryGetValue(key, out var f) && f.Count >= limit && now - f.Since < Window ? Window - (now - f.Since) : null;
     }
 
     public void Fail(params string[] keys)
