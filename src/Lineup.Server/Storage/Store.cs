@@ -179,6 +179,12 @@ public sealed class Store(Database db)
     {
         await using var c = await db.OpenAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
+        if (db.Kind == DatabaseKind.Postgres)
+        {
+            await CommitPostgresRowsAsync(c, tx, commands, cdrs, stats);
+            await tx.CommitAsync(ct);
+            return;
+        }
         if (commands.Count > 0)
             await c.ExecuteAsync("INSERT INTO commands (tenant_id, seq, at, body) VALUES (@TenantId, @Seq, @At, @Body)", commands, tx);
         if (cdrs.Count > 0) await InsertCdrsAsync(c, tx, cdrs);
@@ -187,6 +193,49 @@ public sealed class Store(Database db)
                 "INSERT INTO queue_daily_stats (tenant_id, queue_id, day, body) VALUES (@TenantId, @QueueId, @Day, @Body) ON CONFLICT (tenant_id, queue_id, day) DO UPDATE SET body = excluded.body",
                 stats, tx);
         await tx.CommitAsync(ct);
+    }
+
+    /// <summary>The batch's rows as one multi-row statement per table (arrays through unnest): a list of parameter
+    /// objects makes Dapper run one statement, so one network round trip, per row, and on PostgreSQL those round
+    /// trips were most of a commit (bench/server: ~30 commands per batch took 15-30 ms, ~7 ms this way).</summary>
+    private static async Task CommitPostgresRowsAsync(DbConnection c, DbTransaction tx, IReadOnlyList<CommandRow> commands, IReadOnlyList<CdrRow> cdrs, IReadOnlyList<DailyStatsRow> stats)
+    {
+        if (commands.Count > 0)
+            await c.ExecuteAsync(
+                "INSERT INTO commands (tenant_id, seq, at, body) SELECT * FROM unnest(@tenant, @seq, @at, @body)",
+                new
+                {
+                    tenant = commands.Select(r => r.TenantId).ToArray(),
+                    seq = commands.Select(r => r.Seq).ToArray(),
+                    at = commands.Select(r => r.At).ToArray(),
+                    body = commands.Select(r => r.Body).ToArray(),
+                }, tx);
+        if (cdrs.Count > 0)
+            await c.ExecuteAsync(
+                "INSERT INTO cdrs (call_id, tenant_id, queue_id, agent_id, entered_at, ended_at, disposition, body)"
+                + " SELECT * FROM unnest(@call, @tenant, @queue, @agent, @entered, @ended, @disposition, @body) ON CONFLICT (call_id) DO NOTHING",
+                new
+                {
+                    call = cdrs.Select(r => r.CallId).ToArray(),
+                    tenant = cdrs.Select(r => r.TenantId).ToArray(),
+                    queue = cdrs.Select(r => r.QueueId).ToArray(),
+                    agent = cdrs.Select(r => r.AgentId).ToArray(),
+                    entered = cdrs.Select(r => r.EnteredAt).ToArray(),
+                    ended = cdrs.Select(r => r.EndedAt).ToArray(),
+                    disposition = cdrs.Select(r => r.Disposition).ToArray(),
+                    body = cdrs.Select(r => r.Body).ToArray(),
+                }, tx);
+        if (stats.Count > 0)
+            await c.ExecuteAsync(
+                "INSERT INTO queue_daily_stats (tenant_id, queue_id, day, body) SELECT * FROM unnest(@tenant, @queue, @day, @body)"
+                + " ON CONFLICT (tenant_id, queue_id, day) DO UPDATE SET body = excluded.body",
+                new
+                {
+                    tenant = stats.Select(r => r.TenantId).ToArray(),
+                    queue = stats.Select(r => r.QueueId).ToArray(),
+                    day = stats.Select(r => r.Day).ToArray(),
+                    body = stats.Select(r => r.Body).ToArray(),
+                }, tx);
     }
 
     public async Task InsertCdrsAsync(IReadOnlyList<CdrRow> cdrs, CancellationToken ct = default)
