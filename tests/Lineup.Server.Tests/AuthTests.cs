@@ -93,6 +93,38 @@ public class AuthTests(ApiFixture fx) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task A_new_password_ends_every_session_of_the_user()
+    {
+        var username = ApiFixture.Unique("changer-");
+        var user = await T.Admin.CreatedAsync("/api/v1/users", new { username, password = TenantSession.Password, role = "supervisor" });
+        var (first, firstLogin) = await fx.SignInAsync(username, TenantSession.Password, T.Name);
+        var (second, _) = await fx.SignInAsync(username, TenantSession.Password, T.Name);
+        await first.OkAsync("/api/v1/queues");
+        await second.OkAsync("/api/v1/queues");
+
+        await T.Admin.PatchOkAsync($"/api/v1/users/{user.Id()}", new { password = "a-brand-new-password" });
+
+        await first.GetAsync("/api/v1/queues").ProblemAsync(HttpStatusCode.Unauthorized);
+        await second.GetAsync("/api/v1/queues").ProblemAsync(HttpStatusCode.Unauthorized);
+        await fx.Anonymous().PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = firstLogin.Str("refresh_token") })
+            .ProblemAsync(HttpStatusCode.Unauthorized);
+        var (again, _) = await fx.SignInAsync(username, "a-brand-new-password", T.Name);
+        await again.OkAsync("/api/v1/queues");
+    }
+
+    [Fact]
+    public async Task Logout_reads_a_chunked_body_too()
+    {
+        var (client, login) = await fx.SignInAsync("boss", TenantSession.Password, T.Name);
+        var content = new StringContent($"{{\"refresh_token\":\"{login.Str("refresh_token")}\"}}", System.Text.Encoding.UTF8, "application/json");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/auth/logout") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        Assert.Equal(HttpStatusCode.NoContent, (await client.SendAsync(request)).StatusCode);
+        await fx.Anonymous().PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = login.Str("refresh_token") })
+            .ProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
     public async Task Api_key_is_shown_once_works_as_X_API_Key_and_as_Bearer_and_stops_working_when_deleted()
     {
         var name = ApiFixture.Unique("pbx-");

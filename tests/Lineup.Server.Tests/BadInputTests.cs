@@ -286,6 +286,20 @@ public class BadInputTests(BadInputTests.Objects fx) : IClassFixture<BadInputTes
     }
 
     [Fact]
+    public async Task A_NUL_character_anywhere_is_400_naming_the_field()
+    {
+        await fx.Tenant.Admin.SendRawAsync(HttpMethod.Patch, Fill("/api/v1/queues/{Q}"), """{"name": "a\u0000b"}""")
+            .ProblemAsync(HttpStatusCode.BadRequest, "name");
+        await fx.Tenant.Admin.SendRawAsync(HttpMethod.Patch, Fill("/api/v1/queues/{Q}"), """{"vip_numbers": ["+1", "\u0000"]}""")
+            .ProblemAsync(HttpStatusCode.BadRequest, "vip_numbers[1]");
+        await fx.Tenant.Admin.SendRawAsync(HttpMethod.Patch, Fill("/api/v1/queues/{Q}"), """{"callback": {"caller_id": "\u0000"}}""")
+            .ProblemAsync(HttpStatusCode.BadRequest, "callback.caller_id");
+        await fx.Anonymous().SendRawAsync(HttpMethod.Post, "/api/v1/auth/login", """{"username": "boss\u0000", "password": "x"}""")
+            .ProblemAsync(HttpStatusCode.BadRequest, "username");
+        Assert.Equal(fx.Before, await fx.StateAsync());
+    }
+
+    [Fact]
     public async Task Invalid_utf8_and_duplicate_keys_are_400()
     {
         var request = new HttpRequestMessage(HttpMethod.Patch, Fill("/api/v1/queues/{Q}"))

@@ -58,7 +58,7 @@ public static class AuthApi
             return RequestContext.Problem(StatusCodes.Status429TooManyRequests, "Too many failed sign-ins; try again later.");
         }
 
-        if (user == null || !Passwords.Verify(body.Password!, user.PasswordHash))
+        if (!Passwords.Verify(body.Password!, user?.PasswordHash ?? Passwords.Decoy) || user == null)
         {
             auth.Throttle.Fail(accountKey, ipKey);
             return RequestContext.Problem(StatusCodes.Status401Unauthorized, "Unknown user or wrong password.");
@@ -84,7 +84,8 @@ public static class AuthApi
         var token = http.Request.Headers.Authorization.ToString();
         if (!token.StartsWith("Bearer la_", StringComparison.Ordinal)) return RequestContext.Problem(400, "Sign out with the access token of a session.");
         string? refresh = null;
-        if (http.Request.ContentLength > 0)
+        // A body is optional; chunked bodies count too (no Content-Length).
+        if (http.Request.ContentLength > 0 || (http.Request.ContentLength == null && http.Request.Headers.TransferEncoding.Count > 0))
         {
             var (body, errors) = await Body.ReadAsync<LogoutBody>(http.Request);
             if (errors != null) return errors.Problem();

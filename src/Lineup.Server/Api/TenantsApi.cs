@@ -140,7 +140,7 @@ public static class TenantsApi
             Role = (body.Role?.ToString()) ?? user.Role,
             AgentId = body.AgentId ?? user.AgentId,
         };
-        await store.UpdateUserAsync(updated);
+        await store.UpdateUserAsync(updated, revokeSessions: body.Password != null || updated.Role != user.Role);
         auth.Forget(user.Id);
         return TypedResults.Ok(AuthApi.User(updated));
     }

@@ -74,6 +74,8 @@ public static class Body
             // Duplicate names are refused here: JsonNode would otherwise throw an ArgumentException (a 500) later.
             var node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false });
             if (node is not JsonObject) return (null, new Errors().Add("body", "The body must be a JSON object."));
+            // PostgreSQL text cannot hold U+0000, and no field of Lineup has a use for it: refuse it everywhere.
+            if (FindNul(node, "") is { } field) return (null, new Errors().Add(field, "Text must not contain the NUL character (U+0000)."));
             return (node, null);
         }
         catch (JsonException ex)
@@ -83,6 +85,29 @@ public static class Body
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException ex)
         {
             return (null, new Errors().Add("body", ex.Message));
+        }
+    }
+
+    private static string? FindNul(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (key, value) in o)
+                {
+                    var name = path.Length == 0 ? key : $"{path}.{key}";
+                    if (key.Contains('\0', StringComparison.Ordinal)) return name;
+                    if (FindNul(value, name) is { } found) return found;
+                }
+                return null;
+            case JsonArray a:
+                for (var i = 0; i < a.Count; i++)
+                    if (FindNul(a[i], $"{path}[{i}]") is { } found) return found;
+                return null;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                return v.GetValue<string>().Contains('\0', StringComparison.Ordinal) ? path : null;
+            default:
+                return null;
         }
     }
 

@@ -37,6 +37,10 @@ public static class Passwords
         return CryptographicOperations.FixedTimeEquals(actual, expected);
     }
 
+    /// <summary>A hash no password matches, verified when the user does not exist so that an unknown name costs the
+    /// same time as a wrong password and sign-in timing does not tell which user names exist.</summary>
+    public static readonly string Decoy = Hash(Generate());
+
     public static string Generate() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y');
 }
 

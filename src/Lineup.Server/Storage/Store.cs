@@ -110,10 +110,15 @@ public sealed class Store(Database db)
             new { tenantId, afterId, limit })).AsList();
     }
 
-    public async Task UpdateUserAsync(UserRow u)
+    /// <summary>Updates the user; with <paramref name="revokeSessions"/> (a new password or role) every session of the
+    /// user ends in the same transaction, so a stolen token does not outlive a password change.</summary>
+    public async Task UpdateUserAsync(UserRow u, bool revokeSessions = false)
     {
         await using var c = await db.OpenAsync();
-        await c.ExecuteAsync("UPDATE users SET password_hash = @PasswordHash, role = @Role, agent_id = @AgentId WHERE id = @Id", u);
+        await using var tx = await c.BeginTransactionAsync();
+        await c.ExecuteAsync("UPDATE users SET password_hash = @PasswordHash, role = @Role, agent_id = @AgentId WHERE id = @Id", u, tx);
+        if (revokeSessions) await c.ExecuteAsync("DELETE FROM sessions WHERE user_id = @Id", new { u.Id }, tx);
+        await tx.CommitAsync();
     }
 
     public async Task DeleteUserAsync(long id)
