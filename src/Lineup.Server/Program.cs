@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Lineup.Server;
 using Lineup.Server.Api;
 using Lineup.Server.Auth;
+using Lineup.Server.Events;
 using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
 using Microsoft.AspNetCore.Diagnostics;
@@ -27,6 +28,13 @@ builder.Services.AddSingleton<AuthService>();
 builder.Services.AddSingleton<ServerMetrics>();
 builder.Services.AddSingleton<TenantRegistry>();
 builder.Services.AddHostedService<TenantStartup>();
+builder.Services.AddSingleton(WebhookOptions.FromConfiguration(config));
+builder.Services.AddSingleton(NetworkGuard.FromConfiguration(config));
+builder.Services.AddSingleton<EventHub>();
+builder.Services.AddSingleton<WebhookRelay>();
+builder.Services.AddSingleton<EventBus>();
+// After TenantStartup: the relay reads the outbox once the schema is migrated.
+builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookRelay>());
 
 var app = builder.Build();
 
@@ -66,6 +74,8 @@ api.MapTenantsApi();
 api.MapAgentsApi();
 api.MapQueuesApi();
 api.MapCallsApi();
+api.MapWebhooksApi();
+api.MapEventsApi();
 
 await app.RunAsync();
 

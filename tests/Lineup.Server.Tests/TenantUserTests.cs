@@ -122,14 +122,17 @@ public class TenantUserTests(ApiFixture fx) : IClassFixture<ApiFixture>
         var (client, _) = await fx.SignInAsync(username, "first-password", T.Name);
         await client.OkAsync("/api/v1/queues");
 
-        // Promote to admin and change the password: the role takes effect for the signed-in session at once.
-        var updated = await T.Admin.PatchOkAsync($"/api/v1/users/{id}", new { role = "admin", password = "second-password" });
+        // Promote to admin: the role takes effect for the signed-in session at once.
+        var updated = await T.Admin.PatchOkAsync($"/api/v1/users/{id}", new { role = "admin" });
         Assert.Equal("admin", updated.Str("role"));
         Assert.Equal(username, updated.Str("username"));
         await client.OkAsync("/api/v1/users");
+        // A new password ends the user's sessions; the old password no longer signs in, the new one does.
+        await T.Admin.PatchOkAsync($"/api/v1/users/{id}", new { password = "second-password" });
+        await client.GetAsync("/api/v1/users").ProblemAsync(HttpStatusCode.Unauthorized);
         await fx.Anonymous().PostAsJsonAsync("/api/v1/auth/login", new { username, password = "first-password", tenant = T.Name })
             .ProblemAsync(HttpStatusCode.Unauthorized);
-        await fx.SignInAsync(username, "second-password", T.Name);
+        await (await fx.SignInAsync(username, "second-password", T.Name)).Client.OkAsync("/api/v1/users");
 
         await T.Admin.PatchAsJsonAsync($"/api/v1/users/{id}", new { username = "renamed" }).ProblemAsync(HttpStatusCode.BadRequest, "username");
 

@@ -10,16 +10,27 @@ public static class AgentsApi
 {
     public static void MapAgentsApi(this RouteGroupBuilder api)
     {
-        var agents = api.MapGroup("/agents").WithTags("Agents");
-        agents.MapGet("", (Delegate)ListAsync).Require(Role.Supervisor);
-        agents.MapPost("", CreateAsync).Require(Role.Admin);
-        agents.MapGet("/{id:long}", GetAsync).Require(Role.Agent);
-        agents.MapPatch("/{id:long}", UpdateAsync).Require(Role.Admin);
-        agents.MapDelete("/{id:long}", DeleteAsync).Require(Role.Admin);
-        agents.MapGet("/{id:long}/status", GetStatusAsync).Require(Role.Agent);
-        agents.MapPut("/{id:long}/status", SetStatusAsync).Require(Role.Agent);
-        agents.MapPost("/{id:long}/login", (long id, HttpContext http) => LoginLogoutAsync(id, http, login: true)).Require(Role.Agent);
-        agents.MapPost("/{id:long}/logout", (long id, HttpContext http) => LoginLogoutAsync(id, http, login: false)).Require(Role.Agent);
+        var agents = api.MapGroup("/agents").WithTags("Agents").ProducesProblems(401, 403);
+        agents.MapGet("", (Delegate)ListAsync).Require(Role.Supervisor).WithSummary("List agents")
+            .Produces<Page<AgentDto>>().ProducesValidationProblem();
+        agents.MapPost("", CreateAsync).Require(Role.Admin).WithSummary("Create an agent")
+            .AcceptsJson<AgentBody>().Produces<AgentDto>(201).ProducesProblems(409);
+        agents.MapGet("/{id:long}", GetAsync).Require(Role.Agent).WithSummary("Get an agent")
+            .Produces<AgentDto>().ProducesProblems(404);
+        agents.MapPatch("/{id:long}", UpdateAsync).Require(Role.Admin).WithSummary("Update an agent")
+            .AcceptsJson<AgentBody>().Produces<AgentDto>().ProducesProblems(404, 409);
+        agents.MapDelete("/{id:long}", DeleteAsync).Require(Role.Admin).WithSummary("Delete an agent")
+            .Produces(204).ProducesProblems(404, 409);
+        agents.MapGet("/{id:long}/status", GetStatusAsync).Require(Role.Agent).WithSummary("Get an agent's status")
+            .Produces<AgentStatusDto>().ProducesProblems(404);
+        agents.MapPut("/{id:long}/status", SetStatusAsync).Require(Role.Agent).WithSummary("Set an agent's status")
+            .AcceptsJson<StatusBody>().Produces<AgentStatusDto>().ProducesProblems(404, 409);
+        agents.MapPost("/{id:long}/login", (long id, HttpContext http) => LoginLogoutAsync(id, http, login: true)).Require(Role.Agent)
+            .WithSummary("Log an agent in to its queues")
+            .AcceptsJson<QueueSelectionBody>(optional: true).Produces<AgentStatusDto>().ProducesProblems(404, 409);
+        agents.MapPost("/{id:long}/logout", (long id, HttpContext http) => LoginLogoutAsync(id, http, login: false)).Require(Role.Agent)
+            .WithSummary("Log an agent out of its queues")
+            .AcceptsJson<QueueSelectionBody>(optional: true).Produces<AgentStatusDto>().ProducesProblems(404, 409);
     }
 
     /// <summary>An agent user may act on itself only; supervisors and above on any agent of the tenant.</summary>

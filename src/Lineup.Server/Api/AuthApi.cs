@@ -17,14 +17,20 @@ public static class AuthApi
     public static void MapAuthApi(this RouteGroupBuilder api)
     {
         var auth = api.MapGroup("/auth").WithTags("Auth");
-        auth.MapPost("/login", LoginAsync).AllowAnonymous();
-        auth.MapPost("/refresh", RefreshAsync);
-        auth.MapPost("/logout", LogoutAsync).Require(Role.Agent, tenantScoped: false);
+        auth.MapPost("/login", LoginAsync).AllowAnonymous().WithSummary("Sign in")
+            .AcceptsJson<LoginBody>().Produces<LoginResponse>().ProducesProblems(401, 429);
+        auth.MapPost("/refresh", RefreshAsync).WithSummary("Renew the tokens of a session")
+            .AcceptsJson<RefreshBody>().Produces<LoginResponse>().ProducesProblems(401);
+        auth.MapPost("/logout", LogoutAsync).Require(Role.Agent, tenantScoped: false).WithSummary("Sign out")
+            .AcceptsJson<LogoutBody>(optional: true).Produces(204).ProducesProblems(401);
 
-        var keys = api.MapGroup("/api-keys").WithTags("Auth").Require(Role.Admin);
-        keys.MapPost("", CreateKeyAsync);
-        keys.MapGet("", ListKeysAsync);
-        keys.MapDelete("/{id:long}", DeleteKeyAsync);
+        var keys = api.MapGroup("/api-keys").WithTags("Auth").Require(Role.Admin).ProducesProblems(401, 403);
+        keys.MapPost("", CreateKeyAsync).WithSummary("Create an API key")
+            .AcceptsJson<ApiKeyBody>().Produces<ApiKeyDto>(201);
+        keys.MapGet("", ListKeysAsync).WithSummary("List API keys")
+            .Produces<Page<ApiKeyDto>>().ProducesValidationProblem();
+        keys.MapDelete("/{id:long}", DeleteKeyAsync).WithSummary("Delete an API key")
+            .Produces(204).ProducesProblems(404);
     }
 
     public static UserDto User(UserRow u) => new(u.Id, u.Username, Enum.Parse<Role>(u.Role), u.TenantId, u.AgentId, Dto.Time(u.CreatedAt));

@@ -13,12 +13,16 @@ public static class CallsApi
 {
     public static void MapCallsApi(this RouteGroupBuilder api)
     {
-        var calls = api.MapGroup("/calls").WithTags("Call control").Require(Role.Supervisor);
-        calls.MapPost("", (Delegate)CreateAsync);
-        calls.MapGet("/{id:long}", GetAsync);
-        calls.MapPost("/{id:long}/events", EventAsync);
+        var calls = api.MapGroup("/calls").WithTags("Call control").Require(Role.Supervisor).ProducesProblems(401, 403);
+        calls.MapPost("", (Delegate)CreateAsync).WithSummary("Put a call in a queue")
+            .AcceptsJson<CreateCallBody>().Produces<CallDto>(201).ProducesProblems(404, 409);
+        calls.MapGet("/{id:long}", GetAsync).WithSummary("Get a live or ended call")
+            .Produces<CallDto>().ProducesProblems(404);
+        calls.MapPost("/{id:long}/events", EventAsync).WithSummary("Report a call event")
+            .AcceptsJson<CallEventBody>().Produces<CallDto>().Produces(204).ProducesProblems(404, 409);
 
-        api.MapGet("/cdrs", CdrsAsync).WithTags("CDRs").Require(Role.Supervisor);
+        api.MapGet("/cdrs", CdrsAsync).WithTags("CDRs").Require(Role.Supervisor).WithSummary("List call detail records")
+            .Produces<Page<CdrDto>>().AlsoProducesText(200, "text/csv").ProducesValidationProblem().ProducesProblems(401, 403);
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http)

@@ -4,16 +4,21 @@ using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api;
 
+public sealed record HealthDto(string Status);
+
 /// <summary>Health, readiness and Prometheus metrics.</summary>
 public static class OpsApi
 {
     public static void MapOpsApi(this WebApplication app)
     {
-        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("Operations").AllowAnonymous();
+        app.MapGet("/healthz", () => TypedResults.Ok(new HealthDto("ok"))).WithTags("Operations").AllowAnonymous()
+            .WithSummary("Liveness");
         app.MapGet("/readyz", (TenantRegistry registry) => registry.Ready
-            ? Results.Ok(new { status = "ready" })
-            : Results.Problem(detail: "Starting: tenants are being loaded.", statusCode: 503)).WithTags("Operations");
-        app.MapGet("/metrics", MetricsAsync).WithTags("Operations");
+            ? Results.Ok(new HealthDto("ready"))
+            : Results.Problem(detail: "Starting: tenants are being loaded.", statusCode: 503)).WithTags("Operations")
+            .WithSummary("Readiness").Produces<HealthDto>().ProducesProblems(503);
+        app.MapGet("/metrics", MetricsAsync).WithTags("Operations").WithSummary("Prometheus metrics")
+            .Produces<string>(200, "text/plain");
     }
 
     private static async Task<IResult> MetricsAsync(TenantRegistry registry, ServerMetrics metrics)

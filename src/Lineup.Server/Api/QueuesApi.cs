@@ -9,28 +9,43 @@ using Lineup.Server.Tenancy;
 namespace Lineup.Server.Api;
 
 public sealed record MembersBody(IReadOnlyList<MemberBody>? Members = null);
+public sealed record DailyStatsDto(string Date, QueueStatsDto Stats);
 
 public static class QueuesApi
 {
     public static void MapQueuesApi(this RouteGroupBuilder api)
     {
-        var queues = api.MapGroup("/queues").WithTags("Queues");
-        queues.MapGet("", (Delegate)ListAsync).Require(Role.Supervisor);
-        queues.MapPost("", CreateAsync).Require(Role.Admin);
-        queues.MapGet("/{id:long}", GetAsync).Require(Role.Supervisor);
-        queues.MapPatch("/{id:long}", UpdateAsync).Require(Role.Admin);
-        queues.MapDelete("/{id:long}", DeleteAsync).Require(Role.Admin);
+        var queues = api.MapGroup("/queues").WithTags("Queues").ProducesProblems(401, 403);
+        queues.MapGet("", (Delegate)ListAsync).Require(Role.Supervisor).WithSummary("List queues")
+            .Produces<Page<QueueBody>>().ProducesValidationProblem();
+        queues.MapPost("", CreateAsync).Require(Role.Admin).WithSummary("Create a queue")
+            .AcceptsJson<QueueBody>().Produces<QueueBody>(201).ProducesProblems(409);
+        queues.MapGet("/{id:long}", GetAsync).Require(Role.Supervisor).WithSummary("Get a queue")
+            .Produces<QueueBody>().ProducesProblems(404);
+        queues.MapPatch("/{id:long}", UpdateAsync).Require(Role.Admin).WithSummary("Update a queue (merge)")
+            .AcceptsJson<QueueBody>().Produces<QueueBody>().ProducesProblems(404, 409);
+        queues.MapDelete("/{id:long}", DeleteAsync).Require(Role.Admin).WithSummary("Delete a queue")
+            .Produces(204).ProducesProblems(404, 409);
 
-        queues.MapGet("/{id:long}/members", ListMembersAsync).Require(Role.Supervisor);
-        queues.MapPut("/{id:long}/members", SetMembersAsync).Require(Role.Admin);
-        queues.MapPost("/{id:long}/members", AddMemberAsync).Require(Role.Admin);
-        queues.MapDelete("/{id:long}/members/{agentId:long}", RemoveMemberAsync).Require(Role.Admin);
+        queues.MapGet("/{id:long}/members", ListMembersAsync).Require(Role.Supervisor).WithSummary("List a queue's members")
+            .Produces<Page<MemberDto>>().ProducesValidationProblem().ProducesProblems(404);
+        queues.MapPut("/{id:long}/members", SetMembersAsync).Require(Role.Admin).WithSummary("Replace a queue's members")
+            .AcceptsJson<MembersBody>().Produces<Page<MemberDto>>().ProducesProblems(404, 409);
+        queues.MapPost("/{id:long}/members", AddMemberAsync).Require(Role.Admin).WithSummary("Add or update a member")
+            .AcceptsJson<MemberBody>().Produces<MemberDto>(201).ProducesProblems(404, 409);
+        queues.MapDelete("/{id:long}/members/{agentId:long}", RemoveMemberAsync).Require(Role.Admin).WithSummary("Remove a member")
+            .Produces(204).ProducesProblems(404, 409);
 
-        queues.MapGet("/{id:long}/status", StatusAsync).Require(Role.Supervisor);
-        queues.MapGet("/{id:long}/stats", StatsAsync).Require(Role.Supervisor);
-        queues.MapGet("/{id:long}/calls", CallsAsync).Require(Role.Supervisor);
-        queues.MapPost("/{id:long}/calls/{callId:long}/pickup", PickupAsync).Require(Role.Agent);
-        queues.MapGet("/{id:long}/staffing", StaffingAsync).Require(Role.Supervisor);
+        queues.MapGet("/{id:long}/status", StatusAsync).Require(Role.Supervisor).WithSummary("Live queue status")
+            .Produces<QueueStatusDto>().ProducesProblems(404);
+        queues.MapGet("/{id:long}/stats", StatsAsync).Require(Role.Supervisor).WithSummary("A day's queue statistics")
+            .Produces<DailyStatsDto>().ProducesValidationProblem().ProducesProblems(404);
+        queues.MapGet("/{id:long}/calls", CallsAsync).Require(Role.Supervisor).WithSummary("List a queue's live calls")
+            .Produces<Page<CallDto>>().ProducesValidationProblem().ProducesProblems(404);
+        queues.MapPost("/{id:long}/calls/{callId:long}/pickup", PickupAsync).Require(Role.Agent).WithSummary("Pick up a waiting call")
+            .AcceptsJson<PickupBody>().Produces<CallDto>().ProducesProblems(404, 409);
+        queues.MapGet("/{id:long}/staffing", StaffingAsync).Require(Role.Supervisor).WithSummary("Erlang C staffing estimate")
+            .Produces<StaffingDto>().ProducesValidationProblem().ProducesProblems(404);
     }
 
     private static IResult NoQueue => RequestContext.Fail(CommandResult.UnknownQueue, "queue");
@@ -181,12 +196,12 @@ public static class QueuesApi
             engine.TryGetQueue(new QueueId(qid), out var q) ? (true, (Day: host.Day(engine.Now), Stats: Dto.Stats(q))) : (false, default));
         if (!exists) return NoQueue;
         var date = http.Request.Query["date"].ToString();
-        if (date.Length == 0 || date == today.Day) return TypedResults.Ok(new { date = today.Day, stats = today.Stats });
+        if (date.Length == 0 || date == today.Day) return TypedResults.Ok(new DailyStatsDto(today.Day, today.Stats));
         if (!DateOnly.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
             return new Errors().Add("date", "date must be yyyy-MM-dd.").Problem();
         var stored = await store.GetDailyStatsAsync(host.TenantId, qid, day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         var stats = stored != null ? JsonSerializer.Deserialize<QueueStatsDto>(stored, Json.Options) : Dto.NoStats;
-        return TypedResults.Ok(new { date, stats });
+        return TypedResults.Ok(new DailyStatsDto(date, stats!));
     }
 
     private static async Task<IResult> CallsAsync(long id, HttpContext http)

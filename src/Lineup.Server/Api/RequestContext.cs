@@ -22,6 +22,9 @@ public static class RequestContext
         var auth = http.Request.Headers.Authorization.ToString();
         if (auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = auth[7..].Trim();
         else if (http.Request.Headers.TryGetValue("X-API-Key", out var key)) token = key.ToString().Trim();
+        // A browser's EventSource cannot send headers: the event stream alone also takes the token in the query.
+        else if (HttpMethods.IsGet(http.Request.Method) && http.Request.Path.StartsWithSegments("/api/v1/events/stream")
+            && http.Request.Query["access_token"].ToString() is { Length: > 0 } queryToken) token = queryToken;
         if (!string.IsNullOrEmpty(token))
         {
             if (token.Length > 200 || await http.RequestServices.GetRequiredService<AuthService>().ValidateAsync(token) is not { } caller)

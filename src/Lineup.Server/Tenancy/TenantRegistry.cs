@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using Lineup.Server.Auth;
+using Lineup.Server.Events;
 using Lineup.Server.Storage;
 
 namespace Lineup.Server.Tenancy;
 
 /// <summary>Every tenant's host, loaded at start-up (each replays its command log) and created or removed at run time.</summary>
-public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogger<TenantRegistry> log, ServerMetrics metrics) : IAsyncDisposable
+public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogger<TenantRegistry> log, ServerMetrics metrics, EventBus bus) : IAsyncDisposable
 {
     public const string DefaultTenant = "default";
     private readonly ConcurrentDictionary<long, TenantHost> _hosts = new();
@@ -38,7 +39,7 @@ public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogg
             }
             tenants = [tenant];
         }
-        foreach (var t in tenants) _hosts[t.Id] = await TenantHost.StartAsync(t, store, time, log, metrics, ct);
+        foreach (var t in tenants) _hosts[t.Id] = await TenantHost.StartAsync(t, store, time, log, metrics, bus, ct);
         Ready = true;
         LogStarted(log, tenants.Count);
         return generated;
@@ -49,7 +50,7 @@ public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogg
         var row = new TenantRow(await store.NextIdAsync(ct), name, timeZone, Random.Shared.NextInt64(1, long.MaxValue),
             time.GetUtcNow().ToUnixTimeMilliseconds());
         await store.InsertTenantAsync(row);
-        var host = await TenantHost.StartAsync(row, store, time, log, metrics, ct);
+        var host = await TenantHost.StartAsync(row, store, time, log, metrics, bus, ct);
         _hosts[row.Id] = host;
         return host;
     }
@@ -58,6 +59,7 @@ public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogg
     {
         if (_hosts.TryRemove(tenantId, out var host)) await host.DisposeAsync();
         await store.DeleteTenantAsync(tenantId);
+        bus.TenantRemoved(tenantId);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Lineup.Engine;
+using Lineup.Server.Auth;
+using Lineup.Server.Events;
+using Lineup.Server.Storage;
+
+namespace Lineup.Server.Api;
+
+public sealed record WebhookBody
+{
+    public string? Name { get; init; }
+    public string? Url { get; init; }
+    public WebhookMethod? Method { get; init; }
+    public WebhookFormat? Format { get; init; }
+    public IReadOnlyList<string>? EventTypes { get; init; }
+    public IReadOnlyList<long>? QueueIds { get; init; }
+    public IReadOnlyList<long>? AgentIds { get; init; }
+    public string? Secret { get; init; }
+    public bool? Enabled { get; init; }
+}
+
+/// <summary>A subscription as the API shows it: the secret only once, when it is created or replaced.</summary>
+public sealed record WebhookDto(
+    long Id, string Name, string Url, WebhookMethod Method, WebhookFormat Format, IReadOnlyList<string> EventTypes,
+    IReadOnlyList<long> QueueIds, IReadOnlyList<long> AgentIds, bool Enabled, DateTimeOffset CreatedAt, string? Secret = null);
+
+public sealed record WebhookLimitsDto(int MaxSubscriptions, int Subscriptions, IReadOnlyList<string> EventTypes);
+
+public sealed record AttemptDto(long Attempt, DateTimeOffset At, long? StatusCode, double LatencyMs, string? Error);
+
+public sealed record DeliveryDto(
+    long Id, string EventId, string EventType, string State, long Attempts, DateTimeOffset CreatedAt, DateTimeOffset? NextAttemptAt,
+    long? LastStatus, string? LastError, DateTimeOffset? FinishedAt, IReadOnlyList<AttemptDto>? AttemptLog = null);
+
+/// <summary>Webhook subscriptions, their limits, and their delivery log (docs/events.md).</summary>
+public static class WebhooksApi
+{
+    private static readonly string[] s_states = ["pending", "delivered", "dead"];
+
+    public static void MapWebhooksApi(this RouteGroupBuilder api)
+    {
+        var hooks = api.MapGroup("/webhooks").WithTags("Webhooks");
+        hooks.MapGet("", (Delegate)List).Require(Role.Admin).WithSummary("List webhook subscriptions")
+            .Produces<Page<WebhookDto>>();
+        hooks.MapPost("", CreateAsync).Require(Role.Admin).WithSummary("Create a webhook subscription")
+            .AcceptsJson<WebhookBody>().Produces<WebhookDto>(201).ProducesProblems(409);
+        hooks.MapGet("/limits", Limits).Require(Role.Admin).WithSummary("Subscription limit and event types")
+            .Produces<WebhookLimitsDto>();
+        hooks.MapGet("/{id:long}", Get).Require(Role.Admin).WithSummary("Get a webhook subscription")
+            .Produces<WebhookDto>().ProducesProblems(404);
+        hooks.MapPatch("/{id:long}", UpdateAsync).Require(Role.Admin).WithSummary("Update a webhook subscription")
+            .AcceptsJson<WebhookBody>().Produces<WebhookDto>().ProducesProblems(404);
+        hooks.MapDelete("/{id:long}", DeleteAsync).Require(Role.Admin).WithSummary("Delete a webhook subscription and its delivery log")
+            .Produces(204).ProducesProblems(404);
+        hooks.MapGet("/{id:long}/deliveries", DeliveriesAsync).Require(Role.Admin).WithSummary("A subscription's deliveries, newest first")
+            .Produces<Page<DeliveryDto>>().ProducesProblems(404);
+        hooks.MapGet("/{id:long}/deliveries/{seq:long}", DeliveryAsync).Require(Role.Admin).WithSummary("One delivery with every attempt")
+            .Produces<DeliveryDto>().ProducesProblems(404);
+        hooks.MapPost("/{id:long}/deliveries/{seq:long}/redeliver", RedeliverAsync).Require(Role.Admin)
+            .WithSummary("Send a delivered or dead delivery again").Produces<DeliveryDto>(202).ProducesProblems(404, 409);
+    }
+
+    private static WebhookDto Dto(Webhook h, bool withSecret = false) => new(h.Id, h.Name, h.Url, h.Method, h.Format, h.EventTypes, h.QueueIds,
+        h.AgentIds, h.Enabled, Api.Dto.Time(h.CreatedAt), withSecret ? h.Secret : null);
+
+    private static Webhook? Find(HttpContext http, long id) => http.Tenant().Webhooks.FirstOrDefault(h => h.Id == id && h.Source == "api");
+
+    private static IResult List(HttpContext http)
+    {
+        if (!RequestContext.Paging(http.Request, out var limit, out var after, out var error)) return error!;
+        var hooks = http.Tenant().Webhooks.Where(h => h.Source == "api").OrderBy(h => h.Id).Select(h => Dto(h));
+        return TypedResults.Ok(RequestContext.PageOf(hooks, h => h.Id, limit, after));
+    }
+
+    private static IResult Limits(HttpContext http, WebhookOptions options) =>
+        TypedResults.Ok(new WebhookLimitsDto(options.MaxPerTenant, http.Tenant().Webhooks.Count, EventTypes.All));
+
+    private static IResult Get(long id, HttpContext http) =>
+        Find(http, id) is { } h ? TypedResults.Ok(Dto(h)) : RequestContext.Problem(404, "No such webhook.");
+
+    private static async Task<IResult> CreateAsync(HttpContext http, Store store, WebhookRelay relay, WebhookOptions options, NetworkGuard guard, TimeProvider time)
+    {
+        var (body, errors) = await Body.ReadAsync<WebhookBody>(http.Request);
+        if (errors != null) return errors.Problem();
+        var host = http.Tenant();
+        var e = await ValidateAsync(http, body!, guard, create: true);
+        if (e.Any) return e.Problem();
+        if (host.Webhooks.Count >= options.MaxPerTenant)
+            return RequestContext.Problem(409, $"This tenant has reached its limit of {options.MaxPerTenant} webhook subscriptions (GET /api/v1/webhooks/limits).", "Conflict");
+        var hook = Apply(new Webhook
+        {
+            Id = await store.NextIdAsync(),
+            TenantId = host.TenantId,
+            CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Secret = NewSecret(),
+        }, body!);
+        await store.InsertWebhookAsync(WebhookStore.ToRow(hook));
+        relay.Upsert(hook);
+        await host.SetWebhooksAsync([.. host.Webhooks, hook]);
+        return TypedResults.Created($"/api/v1/webhooks/{hook.Id}", Dto(hook, withSecret: true));
+    }
+
+    private static async Task<IResult> UpdateAsync(long id, HttpContext http, Store store, WebhookRelay relay, NetworkGuard guard)
+    {
+        if (Find(http, id) is not { } current) return RequestContext.Problem(404, "No such webhook.");
+        var (patch, errors) = await Body.ReadNodeAsync(http.Request);
+        if (errors != null) return errors.Problem();
+        var (body, bindErrors) = Body.Bind<WebhookBody>(patch);
+        if (bindErrors != null) return bindErrors.Problem();
+        var e = await ValidateAsync(http, body!, guard, create: false, current);
+        if (e.Any) return e.Problem();
+        var hook = Apply(current, body!);
+        await store.UpdateWebhookAsync(WebhookStore.ToRow(hook));
+        relay.Upsert(hook);
+        var host = http.Tenant();
+        await host.SetWebhooksAsync(host.Webhooks.Select(h => h.Id == id ? hook : h));
+        return TypedResults.Ok(Dto(hook, withSecret: body!.Secret != null));
+    }
+
+    private static async Task<IResult> DeleteAsync(long id, HttpContext http, Store store, WebhookRelay relay)
+    {
+        if (Find(http, id) is null) return RequestContext.Problem(404, "No such webhook.");
+        var host = http.Tenant();
+        // Matching stops first, so no outbox row for it is written after the rows are deleted.
+        await host.SetWebhooksAsync(host.Webhooks.Where(h => h.Id != id));
+        await store.DeleteWebhookAsync(host.TenantId, id);
+        relay.Removed(id);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> DeliveriesAsync(long id, HttpContext http, Store store)
+    {
+        if (Find(http, id) is null) return RequestContext.Problem(404, "No such webhook.");
+        if (!RequestContext.Paging(http.Request, out var limit, out var before, out var error)) return error!;
+        var state = http.Request.Query["state"].ToString();
+        if (state.Length > 0 && !s_states.Contains(state))
+            return new Errors().Add("state", "state must be pending, delivered or dead.").Problem();
+        var rows = await store.ListDeliveriesAsync(id, state.Length > 0 ? state : null, before == 0 ? long.MaxValue : before, limit + 1);
+        var tenant = http.Tenant().TenantId;
+        var items = rows.Take(limit).Select(r => Delivery(tenant, r)).ToList();
+        var next = rows.Count > limit ? items[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
+        return TypedResults.Ok(new Page<DeliveryDto>(items, next));
+    }
+
+    private static async Task<IResult> DeliveryAsync(long id, long seq, HttpContext http, Store store)
+    {
+        if (Find(http, id) is null || await store.GetDeliveryAsync(id, seq) is not { } row) return RequestContext.Problem(404, "No such delivery.");
+        var attempts = await store.ListAttemptsAsync(id, seq);
+        return TypedResults.Ok(Delivery(http.Tenant().TenantId, row) with
+        {
+            AttemptLog = [.. attempts.Select(a => new AttemptDto(a.Attempt, Api.Dto.Time(a.At), a.StatusCode, a.LatencyMs, a.Error))],
+        });
+    }
+
+    private static async Task<IResult> RedeliverAsync(long id, long seq, HttpContext http, Store store, WebhookRelay relay)
+    {
+        if (Find(http, id) is null || await store.GetDeliveryAsync(id, seq) is null) return RequestContext.Problem(404, "No such delivery.");
+        if (!await relay.RedeliverAsync(id, seq)) return RequestContext.Problem(409, "That delivery is still pending.", "Conflict");
+        var row = await store.GetDeliveryAsync(id, seq);
+        return TypedResults.Accepted($"/api/v1/webhooks/{id}/deliveries/{seq}", Delivery(http.Tenant().TenantId, row!));
+    }
+
+    private static DeliveryDto Delivery(long tenant, DeliveryInfoRow r) => new(
+        r.Seq, $"{tenant}-{r.Seq}", r.Type, r.State, r.Attempts, Api.Dto.Time(r.CreatedAt),
+        r.State == "pending" ? Api.Dto.Time(r.NextAttemptAt) : null, r.LastStatus, r.LastError,
+        r.FinishedAt is { } f ? Api.Dto.Time(f) : null);
+
+    private static Webhook Apply(Webhook h, WebhookBody b)
+    {
+        var method = b.Method ?? h.Method;
+        return h with
+        {
+            Name = b.Name ?? h.Name,
+            Url = b.Url ?? h.Url,
+            Method = method,
+            // A GET carries the fields in its query string.
+            Format = method == WebhookMethod.Get ? WebhookFormat.Form : b.Format ?? h.Format,
+            EventTypes = b.EventTypes is { } t ? [.. t.Distinct(StringComparer.Ordinal)] : h.EventTypes,
+            QueueIds = b.QueueIds is { } q ? [.. q.Distinct()] : h.QueueIds,
+            AgentIds = b.AgentIds is { } a ? [.. a.Distinct()] : h.AgentIds,
+            Secret = b.Secret ?? h.Secret,
+            Enabled = b.Enabled ?? h.Enabled,
+        };
+    }
+
+    private static async Task<Errors> ValidateAsync(HttpContext http, WebhookBody b, NetworkGuard guard, bool create, Webhook? current = null)
+    {
+        var e = new Errors();
+        if (create && string.IsNullOrWhiteSpace(b.Url)) e.Add("url", "url is required.");
+        e.Length("url", b.Url, 1, 2000);
+        if (b.Url != null && guard.Check(b.Url) is { } why) e.Add("url", why);
+        e.Length("name", b.Name, 0, 128);
+        if (b.Secret != null && b.Secret.Length is < 16 or > 256) e.Add("secret", "secret must be 16 to 256 characters long.");
+        if (create && (b.EventTypes == null || b.EventTypes.Count == 0))
+            e.Add("event_types", "event_types is required: one or more event types, or \"*\" for all.");
+        if (b.EventTypes != null)
+        {
+            if (b.EventTypes.Count == 0) e.Add("event_types", "event_types must not be empty.");
+            if (b.EventTypes.Count > 64) e.Add("event_types", "event_types has at most 64 entries.");
+            for (var i = 0; i < b.EventTypes.Count; i++)
+                if (b.EventTypes[i] is not { } t || (t != "*" && !EventTypes.IsKnown(t)))
+                    e.Add($"event_types[{i}]", $"'{b.EventTypes[i]}' is not an event type (GET /api/v1/webhooks/limits lists them).");
+        }
+        var method = b.Method ?? current?.Method ?? WebhookMethod.Post;
+        if (method == WebhookMethod.Get && b.Format == WebhookFormat.Json)
+            e.Add("format", "A GET webhook sends the fields in its query string: format must be form.");
+        if (b.QueueIds is { Count: > 100 }) e.Add("queue_ids", "queue_ids has at most 100 entries.");
+        if (b.AgentIds is { Count: > 1000 }) e.Add("agent_ids", "agent_ids has at most 1000 entries.");
+        if (e.Any) return e;
+        IReadOnlyList<long> queues = b.QueueIds ?? [], agents = b.AgentIds ?? [];
+        var (badQueue, badAgent) = await http.Tenant().QueryAsync(engine =>
+        {
+            var q = -1;
+            for (var i = 0; i < queues.Count && q < 0; i++)
+                if (!RequestContext.TryEngineId(queues[i], out var v) || !engine.TryGetQueue(new QueueId(v), out _)) q = i;
+            var a = -1;
+            for (var i = 0; i < agents.Count && a < 0; i++)
+                if (!RequestContext.TryEngineId(agents[i], out var v) || !engine.TryGetAgent(new AgentId(v), out _)) a = i;
+            return (q, a);
+        });
+        if (badQueue >= 0) e.Add($"queue_ids[{badQueue}]", $"No queue with id {queues[badQueue]}.");
+        if (badAgent >= 0) e.Add($"agent_ids[{badAgent}]", $"No agent with id {agents[badAgent]}.");
+        return e;
+    }
+
+    private static string NewSecret() => "whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+}
