@@ -5,6 +5,7 @@ using Lineup.Server.Auth;
 using Lineup.Server.Events;
 using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
+using Lineup.Server.Wallboard;
 using Microsoft.AspNetCore.Diagnostics;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -67,6 +68,7 @@ app.UseSwaggerUI(o =>
     o.DocumentTitle = "Lineup API";
 });
 app.MapOpsApi();
+app.MapWallboardPages();
 
 var api = app.MapGroup("/api/v1");
 api.MapAuthApi();

@@ -77,7 +77,10 @@ public sealed record AgentDto(
 
 public sealed record AgentStatusDto(
     long AgentId, AgentStatus Status, string? Reason, AgentActivity Activity, DateTimeOffset Since,
-    IReadOnlyList<long> LoggedInQueues, long? CurrentCallId);
+    IReadOnlyList<long> LoggedInQueues, long? CurrentCallId, IReadOnlyList<AgentQueueDto> Queues);
+
+/// <summary>A queue the agent is a member of, as the agent sees it (an agent may not list queues itself).</summary>
+public sealed record AgentQueueDto(long QueueId, string Name, bool LoggedIn);
 
 public sealed record StatusBody(AgentStatus? Status = null, string? Reason = null);
 
@@ -288,7 +291,8 @@ public static class Dto
     public static AgentStatusDto Status(Agent a) => new(
         a.Id.Value, a.Status, a.Reason, a.Activity, Time(a.StatusSince),
         a.Memberships.Where(m => m.LoggedIn).Select(m => (long)m.Queue.Id.Value).Order().ToList(),
-        a.CurrentCall?.Value);
+        a.CurrentCall?.Value,
+        a.Memberships.OrderBy(m => m.Queue.Id.Value).Select(m => new AgentQueueDto(m.Queue.Id.Value, m.Queue.Config.Name, m.LoggedIn)).ToList());
 
     public static MemberDto Member(Member m) => new(m.Agent.Id.Value, m.Config.Level, m.Config.Position, m.Config.SkillLevel,
         m.Config.RingDelaySeconds, m.Config.RingTimeoutSeconds, m.LoggedIn);

@@ -1,0 +1,88 @@
+// The agent panel: sign in as an agent user, change status, log in and out of queues, see the call being offered.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  let agentId = null, live = null;
+  const offers = new Map(); // call id -> event data
+
+  $("login").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    Lineup.text($("login-error"), "");
+    try {
+      const user = await Lineup.login($("username").value, $("password").value, $("tenant-name").value);
+      if (user.agent_id == null) { Lineup.signOut(); throw new Error("This user is not an agent (ask an administrator to link it to one)."); }
+      start();
+    } catch (err) { Lineup.text($("login-error"), err.message); }
+  });
+  $("signout").addEventListener("click", () => { if (live) live.close(); Lineup.signOut(); location.reload(); });
+  $("ready").addEventListener("click", () => act("PUT", "/status", { status: "ready" }));
+  $("not-ready").addEventListener("click", () => act("PUT", "/status", { status: "not_ready", reason: $("reason").value }));
+  $("login-all").addEventListener("click", () => act("POST", "/login"));
+  $("logout-all").addEventListener("click", () => act("POST", "/logout"));
+
+  async function act(method, path, body) {
+    Lineup.text($("status-error"), "");
+    try { render(await Lineup.api(method, "/agents/" + agentId + path, body)); }
+    catch (err) { Lineup.text($("status-error"), err.message); }
+  }
+
+  async function start() {
+    const s = Lineup.session;
+    if (!s || !s.user || s.user.agent_id == null) return;
+    agentId = s.user.agent_id;
+    try {
+      const status = await Lineup.api("GET", "/agents/" + agentId + "/status");
+      $("login").classList.add("hidden");
+      $("panel").classList.remove("hidden");
+      $("signout").classList.remove("hidden");
+      Lineup.text($("who"), s.user.username);
+      render(status);
+      live = Lineup.stream({ types: "agent.status_changed,agent.activity_changed,agent.login,agent.logout,call.offered,call.offer_ended,call.answered,call.completed" }, onEvent, (state) => {
+        Lineup.text($("conn"), state === "live" ? "live" : "reconnecting…");
+        $("conn").className = "conn " + (state === "live" ? "live" : "down");
+      });
+    } catch (err) { Lineup.text($("login-error"), err.message); }
+  }
+
+  async function onEvent(type) {
+    // The stream carries only this agent's events; anything about its state re-reads the status (one request).
+    const e = arguments[1];
+    if (type === "call.offered") offers.set(e.call_id, e);
+    else if (type.startsWith("call.")) offers.delete(e.call_id);
+    renderOffer();
+    if (type.startsWith("agent.")) render(await Lineup.api("GET", "/agents/" + agentId + "/status"));
+  }
+
+  function render(s) {
+    const status = $("status");
+    Lineup.text(status, Lineup.label(s.status) + (s.reason ? " (" + s.reason + ")" : ""));
+    status.dataset.status = s.status;
+    status.className = "big-status status " + s.status;
+    Lineup.text($("activity"), s.activity);
+    const list = $("queues");
+    list.replaceChildren();
+    for (const q of s.queues) {
+      const li = document.createElement("li");
+      li.dataset.queueId = q.queue_id;
+      const name = document.createElement("span"); Lineup.text(name, q.name + (q.logged_in ? " — logged in" : " — logged out"));
+      const button = document.createElement("button");
+      button.type = "button";
+      Lineup.text(button, q.logged_in ? "Log out" : "Log in");
+      button.setAttribute("aria-label", (q.logged_in ? "Log out of " : "Log in to ") + q.name);
+      button.addEventListener("click", () => act("POST", q.logged_in ? "/logout" : "/login", { queue_ids: [q.queue_id] }));
+      li.append(name, button);
+      list.append(li);
+    }
+  }
+
+  function renderOffer() {
+    const card = $("offer");
+    const latest = [...offers.values()].pop();
+    card.classList.toggle("hidden", !latest);
+    if (!latest) return;
+    Lineup.text($("offer-caller"), latest.data.caller_name ? latest.data.caller_name + " " + latest.data.caller_number : latest.data.caller_number);
+    Lineup.text($("offer-detail"), "queue #" + latest.queue_id + ", ringing for up to " + latest.data.ring_timeout + " s");
+  }
+
+  start();
+})();
