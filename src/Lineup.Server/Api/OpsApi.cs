@@ -21,7 +21,7 @@ public static class OpsApi
             .Produces<string>(200, "text/plain");
     }
 
-    private static async Task<IResult> MetricsAsync(TenantRegistry registry, ServerMetrics metrics)
+    private static async Task<IResult> MetricsAsync(TenantRegistry registry, ServerMetrics metrics, Events.WebhookRelay relay, Events.EventHub hub)
     {
         var sb = new StringBuilder();
         Gauge(sb, "lineup_tenants", "Tenants loaded.", registry.Hosts.Count());
@@ -29,6 +29,11 @@ public static class OpsApi
         Counter(sb, "lineup_calls_answered_total", "Calls answered by an agent.", metrics.CallsAnswered);
         Counter(sb, "lineup_calls_ended_total", "Calls ended (CDRs written).", metrics.CallsEnded);
         Counter(sb, "lineup_offers_total", "Offers (agent ringing).", metrics.Offers);
+        Counter(sb, "lineup_webhook_deliveries_total", "Webhook deliveries answered 2xx.", relay.DeliveredCount);
+        Counter(sb, "lineup_webhook_failed_attempts_total", "Webhook attempts that failed (to be retried or dead).", relay.FailedAttemptCount);
+        Counter(sb, "lineup_webhook_dead_letters_total", "Webhook deliveries given up (dead letters).", relay.DeadCount);
+        Gauge(sb, "lineup_webhook_pending", "Webhook deliveries waiting in memory.", relay.InMemoryCount);
+        Gauge(sb, "lineup_event_stream_clients", "Connected event stream clients.", hub.Clients);
 
         string[] gauges = ["waiting", "ringing", "talking", "agents_logged_in", "agents_available", "longest_wait_seconds"];
         foreach (var g in gauges) sb.Append(CultureInfo.InvariantCulture, $"# TYPE lineup_queue_{g} gauge\n");

@@ -46,8 +46,11 @@ public sealed record EventRecord(long TenantId, long Seq, long At, string Type, 
 {
     public string Id => $"{TenantId}-{Seq}";
 
-    /// <summary>Deliveries of one call, else of one agent, else of one queue keep their order.</summary>
-    public string OrderingKey => CallId is { } c ? $"c{c}" : AgentId is { } a ? $"a{a}" : QueueId is { } q ? $"q{q}" : "";
+    /// <summary>Deliveries of one call, else of one agent, else of one queue keep their order. Statistics snapshots
+    /// are not ordered among themselves (each is complete, and its seq tells which is newer): ordering them would make
+    /// a busy queue's one key the bottleneck of its subscription.</summary>
+    public string OrderingKey => Type == EventTypes.QueueStatsChanged ? $"s{Seq}"
+        : CallId is { } c ? $"c{c}" : AgentId is { } a ? $"a{a}" : QueueId is { } q ? $"q{q}" : "";
 }
 
 /// <summary>
