@@ -4,6 +4,7 @@
   const $ = (id) => document.getElementById(id);
   let agentId = null, live = null;
   const offers = new Map(); // call id -> event data
+  const queueNames = new Map(); // queue id -> name, from the agent's status
 
   $("login").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -31,13 +32,16 @@
     if (!s || !s.user || s.user.agent_id == null) return;
     agentId = s.user.agent_id;
     try {
+      // The stream starts after the newest event before the status is read, so nothing that happens meanwhile is missed
+      // (agent_id=0 names no agent: the answer is only the sequence number).
+      const mark = await Lineup.api("GET", "/events?limit=1&agent_id=0");
       const status = await Lineup.api("GET", "/agents/" + agentId + "/status");
       $("login").classList.add("hidden");
       $("panel").classList.remove("hidden");
       $("signout").classList.remove("hidden");
       Lineup.text($("who"), s.user.username);
       render(status);
-      live = Lineup.stream({ types: "agent.status_changed,agent.activity_changed,agent.login,agent.logout,call.offered,call.offer_ended,call.answered,call.completed" }, onEvent, (state) => {
+      live = Lineup.stream({ types: "agent.status_changed,agent.activity_changed,agent.login,agent.logout,call.offered,call.offer_ended,call.answered,call.completed", last_event_id: String(mark.last_seq) }, onEvent, (state) => {
         Lineup.text($("conn"), state === "live" ? "live" : "reconnecting…");
         $("conn").className = "conn " + (state === "live" ? "live" : "down");
       });
@@ -62,6 +66,7 @@
     const list = $("queues");
     list.replaceChildren();
     for (const q of s.queues) {
+      queueNames.set(q.queue_id, q.name);
       const li = document.createElement("li");
       li.dataset.queueId = q.queue_id;
       const name = document.createElement("span"); Lineup.text(name, q.name + (q.logged_in ? " — logged in" : " — logged out"));
@@ -81,7 +86,7 @@
     card.classList.toggle("hidden", !latest);
     if (!latest) return;
     Lineup.text($("offer-caller"), latest.data.caller_name ? latest.data.caller_name + " " + latest.data.caller_number : latest.data.caller_number);
-    Lineup.text($("offer-detail"), "queue #" + latest.queue_id + ", ringing for up to " + latest.data.ring_timeout + " s");
+    Lineup.text($("offer-detail"), (queueNames.get(latest.queue_id) || "queue #" + latest.queue_id) + ", ringing for up to " + latest.data.ring_timeout + " s");
   }
 
   start();

@@ -26,20 +26,25 @@
   async function start() {
     if (!Lineup.session) return showLogin();
     try {
+      // The newest event before the figures are read: the stream starts after it, so whatever changes while they load
+      // still arrives (events carry whole values, so replaying one the figures already show changes nothing).
+      // agent_id=0 names no agent: the answer is only the sequence number.
+      const mark = await Lineup.api("GET", "/events?limit=1&agent_id=0");
       const [queueList, agentList] = await Promise.all([Lineup.all("/queues"), Lineup.all("/agents")]);
       $("login").classList.add("hidden");
       $("board").classList.remove("hidden");
       $("signout").classList.remove("hidden");
       await Promise.all(queueList.map(async (q) => {
         const [status, today] = await Promise.all([Lineup.api("GET", "/queues/" + q.id + "/status"), Lineup.api("GET", "/queues/" + q.id + "/stats")]);
-        queues.set(q.id, { name: q.name, status, today, at: Date.now() });
+        // GET /stats answers { date, stats }; queue.stats_changed carries the same figures as data.today.
+        queues.set(q.id, { name: q.name, status, today: today.stats, at: Date.now() });
       }));
       for (const a of agentList) {
         agents.set(a.id, { name: a.name, status: a.state.status, reason: a.state.reason, activity: a.state.activity, since: Date.parse(a.state.since), queues: a.state.logged_in_queues });
       }
       renderQueues();
       renderAgents();
-      live = Lineup.stream({ types: "queue.stats_changed,agent.status_changed,agent.activity_changed,agent.login,agent.logout" }, onEvent, (state) => {
+      live = Lineup.stream({ types: "queue.stats_changed,agent.status_changed,agent.activity_changed,agent.login,agent.logout", last_event_id: String(mark.last_seq) }, onEvent, (state) => {
         Lineup.text($("conn"), state === "live" ? "live" : "reconnecting…");
         $("conn").className = "conn " + (state === "live" ? "live" : "down");
       });
