@@ -23,6 +23,7 @@ public class CommandLogTests
         PositionAnnouncement = PositionAnnouncement.OnEntryThenPeriodically,
         TierRulesApply = true,
         TierRuleWaitSeconds = 15,
+        DialectData = new Dictionary<string, string> { ["fonouc"] = """{"ai_assist":true}""", ["kazoo"] = "{}" },
     };
 
     public static TheoryData<TenantCommand> Commands() => new()
@@ -55,7 +56,8 @@ public class CommandLogTests
     public void Queue_settings_survive_the_log_field_for_field()
     {
         var copy = (UpsertQueueCommand)TenantCommand.Deserialize(new UpsertQueueCommand(RichQueue).Serialize());
-        Assert.Equal(RichQueue with { VipNumbers = copy.Config.VipNumbers, Blacklist = copy.Config.Blacklist }, copy.Config);
+        Assert.Equal(RichQueue with { VipNumbers = copy.Config.VipNumbers, Blacklist = copy.Config.Blacklist, DialectData = copy.Config.DialectData }, copy.Config);
+        Assert.Equal(RichQueue.DialectData.OrderBy(kv => kv.Key), copy.Config.DialectData.OrderBy(kv => kv.Key));
         Assert.Equal(RichQueue.VipNumbers.Order(), copy.Config.VipNumbers.Order());
         Assert.Equal(RichQueue.Blacklist.Order(), copy.Config.Blacklist.Order());
     }
@@ -92,5 +94,21 @@ public class CommandLogTests
                 .Concat(e.ActiveCalls.OrderBy(c => c.Id.Value).Select(c => $"{c.Id}:{c.State}:{c.Agent}:{c.Record.Attempts.Count}")));
         Assert.Equal(Snapshot(live), Snapshot(replayed));
         Assert.Contains("1000000001:Connected", Snapshot(replayed), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_native_update_keeps_the_dialects_settings_and_a_dialect_update_replaces_them()
+    {
+        var engine = new CallCenter(new EngineOptions());
+        Assert.Equal(CommandResult.Ok, new UpsertQueueCommand(RichQueue).Apply(engine, 1000));
+        var native = RichQueue with { Name = "renamed", DialectData = QueueConfig.NoDialectData };
+
+        new UpsertQueueCommand(native, KeepDialectData: true).Apply(engine, 2000);
+        Assert.True(engine.TryGetQueue(RichQueue.Id, out var q));
+        Assert.Equal("renamed", q.Config.Name);
+        Assert.Equal("""{"ai_assist":true}""", q.Config.DialectData["fonouc"]);
+
+        new UpsertQueueCommand(native).Apply(engine, 3000);
+        Assert.Empty(q.Config.DialectData);
     }
 }

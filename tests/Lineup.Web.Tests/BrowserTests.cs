@@ -22,7 +22,12 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
     /// <summary>For loading a page and signing in, which may be slow on a busy 2-core machine.</summary>
     private static readonly LocatorAssertionsToHaveTextOptions Loaded = new() { Timeout = 20_000 };
 
-    private static string Docs(string file) => Path.Combine(ServerProcess.RepositoryRoot, "docs", file);
+    /// <summary>Where a screenshot goes: docs/ when LINEUP_UPDATE_SCREENSHOTS=1 (to refresh the README's pictures), else
+    /// the temp folder, so that running the tests leaves the checkout clean.</summary>
+    private static string Docs(string file) =>
+        Environment.GetEnvironmentVariable("LINEUP_UPDATE_SCREENSHOTS") == "1"
+            ? Path.Combine(ServerProcess.RepositoryRoot, "docs", file)
+            : Path.Combine(Path.GetTempPath(), "lineup-" + file);
 
     [Fact]
     public async Task Wallboard_shows_queues_and_agents_and_follows_the_live_stream()

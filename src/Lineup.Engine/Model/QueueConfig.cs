@@ -13,6 +13,12 @@ public sealed record QueueConfig
     /// <summary>The number callers dial to reach the queue; unique in the tenant when set.</summary>
     public string? Extension { get; init; }
 
+    /// <summary>Settings of the vendor dialects that the engine does not interpret, kept and returned as given: one
+    /// JSON document per dialect name. The engine never reads them.</summary>
+    public IReadOnlyDictionary<string, string> DialectData { get; init; } = NoDialectData;
+
+    public static readonly IReadOnlyDictionary<string, string> NoDialectData = new Dictionary<string, string>(StringComparer.Ordinal);
+
     public Strategy Strategy { get; init; } = Strategy.RingAll;
 
     /// <summary>Route to the best (lowest) skill level first, widening to the next level when a level has no answer.</summary>
@@ -144,6 +150,9 @@ public sealed record AgentConfig
 
     /// <summary>After this many consecutive unanswered offers the agent is set Not Ready. 0: off.</summary>
     public int MaxConsecutiveNoAnswers { get; init; }
+
+    /// <summary>As <see cref="QueueConfig.DialectData"/>: vendor settings kept for the dialects, never read here.</summary>
+    public IReadOnlyDictionary<string, string> DialectData { get; init; } = QueueConfig.NoDialectData;
 }
 
 /// <summary>An agent's place in one queue.</summary>

@@ -78,7 +78,7 @@ public static class AgentsApi
         if (bindErrors != null) return bindErrors.Problem();
         var e = Validate.Agent(body!);
         if (e.Any) return e.Problem();
-        var (result, dto) = await http.Tenant().ExecuteAsync(new UpsertAgentCommand(Dto.AgentConfig(agentId, body!)), (engine, r) =>
+        var (result, dto) = await http.Tenant().ExecuteAsync(new UpsertAgentCommand(Dto.AgentConfig(agentId, body!), KeepDialectData: true), (engine, r) =>
             (r, r.IsSuccess() && engine.TryGetAgent(new AgentId(agentId), out var a) ? Dto.Agent(a) : null));
         return result.IsSuccess() ? TypedResults.Ok(dto) : RequestContext.Fail(result, "local agent");
     }

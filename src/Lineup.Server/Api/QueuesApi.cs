@@ -100,7 +100,7 @@ public static class QueuesApi
         }
         if (e.Any) return e.Problem();
         var queueId = id ?? checked((int)await store.NextIdAsync());
-        var (result, dto) = await host.ExecuteAsync(new UpsertQueueCommand(Dto.QueueConfig(queueId, body!)), (engine, r) =>
+        var (result, dto) = await host.ExecuteAsync(new UpsertQueueCommand(Dto.QueueConfig(queueId, body!), KeepDialectData: true), (engine, r) =>
             (r, r.IsSuccess() && engine.TryGetQueue(new QueueId(queueId), out var q) ? Dto.Queue(q.Config) : null));
         if (!result.IsSuccess()) return RequestContext.Fail(result, "queue");
         return id == null ? TypedResults.Created($"/api/v1/queues/{queueId}", dto) : TypedResults.Ok(dto);

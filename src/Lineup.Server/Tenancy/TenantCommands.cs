@@ -39,9 +39,13 @@ public abstract record TenantCommand
         JsonSerializer.Deserialize<TenantCommand>(body, Json) ?? throw new InvalidDataException("empty command");
 }
 
-public sealed record UpsertQueueCommand(QueueConfig Config) : TenantCommand
+/// <summary>Creates or replaces a queue. With <paramref name="KeepDialectData"/> (the native API, which does not
+/// show those settings) the queue's current dialect data is kept, read when the command is applied, so a replay gives
+/// the same result.</summary>
+public sealed record UpsertQueueCommand(QueueConfig Config, bool KeepDialectData = false) : TenantCommand
 {
-    public override CommandResult Apply(CallCenter engine, long now) => engine.UpsertQueue(Config, now);
+    public override CommandResult Apply(CallCenter engine, long now) =>
+        engine.UpsertQueue(KeepDialectData && engine.TryGetQueue(Config.Id, out var q) ? Config with { DialectData = q.Config.DialectData } : Config, now);
 }
 
 public sealed record RemoveQueueCommand(int QueueId) : TenantCommand
@@ -49,9 +53,11 @@ public sealed record RemoveQueueCommand(int QueueId) : TenantCommand
     public override CommandResult Apply(CallCenter engine, long now) => engine.RemoveQueue(new QueueId(QueueId), now);
 }
 
-public sealed record UpsertAgentCommand(AgentConfig Config) : TenantCommand
+/// <summary>Creates or replaces an agent; <paramref name="KeepDialectData"/> as for <see cref="UpsertQueueCommand"/>.</summary>
+public sealed record UpsertAgentCommand(AgentConfig Config, bool KeepDialectData = false) : TenantCommand
 {
-    public override CommandResult Apply(CallCenter engine, long now) => engine.UpsertAgent(Config, now);
+    public override CommandResult Apply(CallCenter engine, long now) =>
+        engine.UpsertAgent(KeepDialectData && engine.TryGetAgent(Config.Id, out var a) ? Config with { DialectData = a.Config.DialectData } : Config, now);
 }
 
 public sealed record RemoveAgentCommand(int AgentId) : TenantCommand
