@@ -15,11 +15,15 @@ public sealed class LineupFactory : WebApplicationFactory<Program>
 
     public string? Database { get; init; }
 
+    /// <summary>More configuration for this server (e.g. <c>Webhooks:AllowedNetworks</c>), applied last.</summary>
+    public IDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>(StringComparer.Ordinal);
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("data-dir", _dataDir);
         builder.UseSetting("LINEUP_ADMIN_PASSWORD", AdminPassword);
         if (Database != null) builder.UseSetting("db", Database);
+        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
     }
 
     /// <summary>A client signed in as <paramref name="username"/> (default: the system administrator).</summary>

@@ -49,8 +49,9 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the server and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDir, string? database = null)
+    /// <summary>Starts the server and waits until <c>/readyz</c> answers 200. <paramref name="extraArguments"/> go to
+    /// the server after the others (e.g. <c>--Webhooks:AllowedNetworks=127.0.0.1</c>).</summary>
+    public static async Task<ServerProcess> StartAsync(string dataDir, string? database = null, IEnumerable<string>? extraArguments = null)
     {
         var port = FreePort();
         var url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
@@ -69,6 +70,7 @@ public sealed class ServerProcess : IAsyncDisposable
             start.ArgumentList.Add("--db");
             start.ArgumentList.Add(database);
         }
+        foreach (var a in extraArguments ?? []) start.ArgumentList.Add(a);
         // Only what the command line says: nothing from the environment the tests run in may point it elsewhere.
         foreach (var name in new[] { "LINEUP_DB", "LINEUP_DATA_DIR", "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS" })
             start.Environment.Remove(name);

@@ -97,7 +97,13 @@ public static class WebhooksApi
         }, body!);
         await store.InsertWebhookAsync(WebhookStore.ToRow(hook));
         relay.Upsert(hook);
-        await host.SetWebhooksAsync([.. host.Webhooks, hook]);
+        // The limit again, in the mailbox: of concurrent creates, only as many as fit get in.
+        if (!await host.UpdateWebhooksAsync(hooks => hooks.Count >= options.MaxPerTenant ? null : [.. hooks, hook]))
+        {
+            await store.DeleteWebhookAsync(host.TenantId, hook.Id);
+            relay.Removed(hook.Id);
+            return RequestContext.Problem(409, $"This tenant has reached its limit of {options.MaxPerTenant} webhook subscriptions (GET /api/v1/webhooks/limits).", "Conflict");
+        }
         return TypedResults.Created($"/api/v1/webhooks/{hook.Id}", Dto(hook, withSecret: true));
     }
 
@@ -114,7 +120,7 @@ public static class WebhooksApi
         await store.UpdateWebhookAsync(WebhookStore.ToRow(hook));
         relay.Upsert(hook);
         var host = http.Tenant();
-        await host.SetWebhooksAsync(host.Webhooks.Select(h => h.Id == id ? hook : h));
+        await host.UpdateWebhooksAsync(hooks => hooks.Select(h => h.Id == id ? hook : h));
         return TypedResults.Ok(Dto(hook, withSecret: body!.Secret != null));
     }
 
@@ -123,7 +129,7 @@ public static class WebhooksApi
         if (Find(http, id) is null) return RequestContext.Problem(404, "No such webhook.");
         var host = http.Tenant();
         // Matching stops first, so no outbox row for it is written after the rows are deleted.
-        await host.SetWebhooksAsync(host.Webhooks.Where(h => h.Id != id));
+        await host.UpdateWebhooksAsync(hooks => hooks.Where(h => h.Id != id));
         await store.DeleteWebhookAsync(host.TenantId, id);
         relay.Removed(id);
         return TypedResults.NoContent();

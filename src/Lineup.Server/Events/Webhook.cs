@@ -74,10 +74,10 @@ public static class WebhookRequests
         string signed;
         if (hook.Method == WebhookMethod.Get)
         {
-            var query = Form(e.Json);
             var separator = hook.Url.Contains('?', StringComparison.Ordinal) ? "&" : "?";
-            request = new HttpRequestMessage(HttpMethod.Get, hook.Url + separator + query);
-            signed = query;
+            request = new HttpRequestMessage(HttpMethod.Get, hook.Url + separator + Form(e.Json));
+            // The whole query string as the receiver gets it (the URL's own parameters too), without the '?'.
+            signed = request.RequestUri!.Query.TrimStart('?');
         }
         else if (hook.Format == WebhookFormat.Form)
         {

@@ -130,6 +130,8 @@ public sealed partial class WebhookRelay : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await LoadAsync(stoppingToken);
+        // What was pending at the last stop goes out now, not when the next message happens to come.
+        _inbox.Writer.TryWrite(Tick.Instance);
         var reader = _inbox.Reader;
         try
         {
@@ -201,7 +203,10 @@ public sealed partial class WebhookRelay : BackgroundService
                 f.Done.TrySetResult();
                 break;
             default:
-                break; // Tick: the loop looks at retries and flushes after every message.
+                // Tick: the loop looks at retries and flushes after every message. The timer is spent, and it may
+                // fire a little before the due time (its clock is coarser than TimeProvider's): re-arm it in any case.
+                _timerDue = long.MaxValue;
+                break;
         }
     }
 
@@ -396,7 +401,11 @@ public sealed partial class WebhookRelay : BackgroundService
     {
         foreach (var sub in _subs.Values)
             if (sub.RefillWanted) await RefillAsync(sub, CancellationToken.None);
-        if (_updates.Count == 0) return;
+        if (_updates.Count == 0)
+        {
+            _flushDue = long.MaxValue; // the updates went with a removed subscription: nothing is due
+            return;
+        }
         try
         {
             await _store.ApplyDeliveryUpdatesAsync(_updates);

@@ -18,7 +18,7 @@ public sealed record DeliveryUpdate(long WebhookId, long Seq, string State, long
 public sealed record AttemptRow(long WebhookId, long Seq, long Attempt, long At, long? StatusCode, double LatencyMs, string? Error);
 
 public sealed record DeliveryInfoRow(long WebhookId, long Seq, string Type, string State, long Attempts, long NextAttemptAt, long CreatedAt,
-    long? LastStatus, string? LastError, long? FinishedAt, string EventId);
+    long? LastStatus, string? LastError, long? FinishedAt);
 
 public sealed partial class Store
 {
@@ -196,7 +196,7 @@ public sealed partial class Store
 
     private const string DeliveryInfoColumns =
         "d.webhook_id AS WebhookId, d.seq, e.type, d.state, d.attempts, d.next_attempt_at AS NextAttemptAt, d.created_at AS CreatedAt,"
-        + " d.last_status AS LastStatus, d.last_error AS LastError, d.finished_at AS FinishedAt, '' AS EventId";
+        + " d.last_status AS LastStatus, d.last_error AS LastError, d.finished_at AS FinishedAt";
 
     /// <summary>A subscription's deliveries, newest first, optionally in one state.</summary>
     public async Task<IReadOnlyList<DeliveryInfoRow>> ListDeliveriesAsync(long webhookId, string? state, long beforeSeq, int limit)

@@ -60,22 +60,23 @@ public sealed partial class TenantHost : IAsyncDisposable
         var host = new TenantHost(tenant, store, time, log, metrics, bus);
         var hooks = await store.ListWebhooksAsync(tenant.Id);
         host._webhooks = [.. hooks.Select(h => new WebhookMatcher(WebhookStore.Parse(h)))];
-        await host.ExecuteAsync(async () => await host.ReplayAsync(ct));
+        // The stored events go into the stream's ring before the mailbox runs: once it does, a timer may publish newer ones.
         bus.Hub.Load(tenant.Id, (await store.RecentEventsAsync(tenant.Id, EventHub.Retained)).Select(EventBus.ToRecord));
+        await host.ExecuteAsync(async () => await host.ReplayAsync(ct));
         return host;
     }
 
-    /// <summary>Replaces the webhook subscriptions events are matched against; effective for every command processed
-    /// after the returned task completes.</summary>
-    public Task SetWebhooksAsync(IEnumerable<Webhook> hooks)
-    {
-        var matchers = hooks.Select(h => new WebhookMatcher(h)).ToArray();
-        return QueryAsync(_ =>
+    /// <summary>Changes the webhook subscriptions events are matched against: <paramref name="change"/> gets the
+    /// current list and returns the new one, or null to leave it as it is (the result is then false). It runs in the
+    /// mailbox, so concurrent changes do not overwrite one another; effective for every command processed after the
+    /// returned task completes.</summary>
+    public Task<bool> UpdateWebhooksAsync(Func<IReadOnlyList<Webhook>, IEnumerable<Webhook>?> change) =>
+        QueryAsync(_ =>
         {
-            _webhooks = matchers;
+            if (change(Webhooks) is not { } hooks) return false;
+            _webhooks = [.. hooks.Select(h => new WebhookMatcher(h))];
             return true;
         });
-    }
 
     public IReadOnlyList<Webhook> Webhooks => [.. Volatile.Read(ref _webhooks).Select(m => m.Hook)];
 
@@ -193,8 +194,9 @@ public sealed partial class TenantHost : IAsyncDisposable
             await _store.CommitBatchAsync(_commandRows, _cdrRows, DailyStats(), _eventRows, _deliveryRows);
             _metrics.CommitSeconds.Record(_time.GetElapsedTime(started).TotalSeconds);
         }
-        foreach (var w in _batch) w.Publish();
+        // Events first: a caller that has its answer finds the events of its command in the stream and the events API.
         if (_events.Count > 0) _bus.Publish(TenantId, _events, _deliveryRows);
+        foreach (var w in _batch) w.Publish();
     }
 
     /// <summary>The batch's events as rows, and an outbox row for every subscription that wants each.</summary>
