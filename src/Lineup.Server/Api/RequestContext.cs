@@ -9,6 +9,7 @@ public static class RequestContext
 {
     private const string CallerKey = "lineup.caller";
     private const string TenantKey = "lineup.tenant";
+    private const string InvalidKey = "lineup.invalid_credentials";
     public const string AccountHeader = "X-Account-ID";
 
     public static Caller? Caller(this HttpContext http) => http.Items[CallerKey] as Caller;
@@ -22,17 +23,19 @@ public static class RequestContext
         var auth = http.Request.Headers.Authorization.ToString();
         if (auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = auth[7..].Trim();
         else if (http.Request.Headers.TryGetValue("X-API-Key", out var key)) token = key.ToString().Trim();
+        // Kazoo's header for the same tokens.
+        else if (http.Request.Headers.TryGetValue("X-Auth-Token", out var kazoo)) token = kazoo.ToString().Trim();
         // A browser's EventSource cannot send headers: the event stream alone also takes the token in the query.
         else if (HttpMethods.IsGet(http.Request.Method) && http.Request.Path.StartsWithSegments("/api/v1/events/stream")
             && http.Request.Query["access_token"].ToString() is { Length: > 0 } queryToken) token = queryToken;
         if (!string.IsNullOrEmpty(token))
         {
+            // A credential that does not validate is refused by the endpoint's Require filter, in the shape of the
+            // API (native or vendor dialect) the request is for.
             if (token.Length > 200 || await http.RequestServices.GetRequiredService<AuthService>().ValidateAsync(token) is not { } caller)
-            {
-                await Problem(StatusCodes.Status401Unauthorized, "Invalid or expired credentials.").ExecuteAsync(http);
-                return;
-            }
-            http.Items[CallerKey] = caller;
+                http.Items[InvalidKey] = true;
+            else
+                http.Items[CallerKey] = caller;
         }
         await next();
     }
@@ -42,11 +45,16 @@ public static class RequestContext
 
     /// <summary>Requires a caller with at least <paramref name="role"/> and, unless it is a system route, resolves the
     /// tenant: the caller's own, or for a system administrator the one named by X-Account-ID (else "default").</summary>
-    public static TBuilder Require<TBuilder>(this TBuilder builder, Role role, bool tenantScoped = true) where TBuilder : IEndpointConventionBuilder
+    /// <remarks>A failure is answered with problem details, or by <c>problem</c> (status, message) when given: a
+    /// vendor dialect passes its own error shape.</remarks>
+    public static TBuilder Require<TBuilder>(this TBuilder builder, Role role, bool tenantScoped = true, Func<int, string, IResult>? problem = null)
+        where TBuilder : IEndpointConventionBuilder
     {
+        var Problem = problem ?? ((status, detail) => RequestContext.Problem(status, detail));
         builder.AddEndpointFilter(async (ctx, next) =>
         {
             var http = ctx.HttpContext;
+            if (http.Items.ContainsKey(InvalidKey)) return Problem(StatusCodes.Status401Unauthorized, "Invalid or expired credentials.");
             if (http.Caller() is not { } caller)
                 return Problem(StatusCodes.Status401Unauthorized, "Sign in (POST /api/v1/auth/login) and send 'Authorization: Bearer <access_token>', or send an API key.");
             if (caller.Role < role) return Problem(StatusCodes.Status403Forbidden, $"This needs the {Dto.Snake(role.ToString())} role.");

@@ -13,6 +13,9 @@ public sealed partial class Errors
 
     public bool Any => _errors.Count > 0;
 
+    /// <summary>Every message by field, for a dialect that words its errors its own way.</summary>
+    public IReadOnlyDictionary<string, List<string>> All => _errors;
+
     public Errors Add(string field, string message)
     {
         if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = new List<string>();
