@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Lineup.Server;
 using Lineup.Server.Api;
+using Lineup.Server.Api.Dialects;
 using Lineup.Server.Auth;
 using Lineup.Server.Events;
 using Lineup.Server.Storage;
@@ -14,8 +15,11 @@ var builder = WebApplication.CreateBuilder(args);
 var config = builder.Configuration;
 var dataDir = config["data-dir"] ?? config["LINEUP_DATA_DIR"] ?? "data";
 var connection = config["db"] ?? config["LINEUP_DB"];
-if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(config["ASPNETCORE_URLS"]))
-    builder.WebHost.UseUrls("http://127.0.0.1:8080");
+// Vendor dialects may also answer on their vendors' usual ports (Dialects:<Name>:Url), beside the main URL.
+var urls = config["urls"] ?? config["ASPNETCORE_URLS"];
+var dialectUrls = Dialect.ExtraUrls(config).ToList();
+if (string.IsNullOrEmpty(urls) || dialectUrls.Count > 0)
+    builder.WebHost.UseUrls([.. (string.IsNullOrEmpty(urls) ? "http://127.0.0.1:8080" : urls).Split(';'), .. dialectUrls]);
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
 
 builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
@@ -78,6 +82,7 @@ api.MapQueuesApi();
 api.MapCallsApi();
 api.MapWebhooksApi();
 api.MapEventsApi();
+app.MapDialects();
 
 await app.RunAsync();
 

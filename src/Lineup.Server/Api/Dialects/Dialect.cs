@@ -1,0 +1,36 @@
+namespace Lineup.Server.Api.Dialects;
+
+/// <summary>
+/// A vendor's API served over the same engine and store (docs/dialects.md). Each dialect lives in its own folder,
+/// derives from this class and is found at start-up, so adding one touches no shared file. It answers on the main
+/// port at its own paths, and also on the vendor's usual port when <c>Dialects:&lt;Name&gt;:Url</c> is configured
+/// (for example <c>--Dialects:PortSip:Url=http://127.0.0.1:8887</c>).
+/// </summary>
+public abstract class Dialect
+{
+    /// <summary>The configuration name (Dialects:&lt;Name&gt;) and the key of its DialectData (lowercase).</summary>
+    public abstract string Name { get; }
+
+    public abstract void Map(IEndpointRouteBuilder app);
+
+    /// <summary>Every dialect in the assembly.</summary>
+    public static IReadOnlyList<Dialect> All { get; } =
+    [
+        .. typeof(Dialect).Assembly.GetTypes()
+            .Where(t => t.IsSubclassOf(typeof(Dialect)) && !t.IsAbstract)
+            .OrderBy(t => t.FullName, StringComparer.Ordinal)
+            .Select(t => (Dialect)Activator.CreateInstance(t)!),
+    ];
+
+    /// <summary>The extra listen URLs the configuration asks for (Dialects:&lt;Name&gt;:Url).</summary>
+    public static IEnumerable<string> ExtraUrls(IConfiguration config) =>
+        All.Select(d => config[$"Dialects:{d.Name}:Url"]).OfType<string>().Where(u => u.Length > 0);
+}
+
+public static class DialectRegistration
+{
+    public static void MapDialects(this IEndpointRouteBuilder app)
+    {
+        foreach (var d in Dialect.All) d.Map(app);
+    }
+}
