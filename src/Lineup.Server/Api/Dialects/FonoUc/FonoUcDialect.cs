@@ -1,0 +1,560 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lineup.Engine;
+using Lineup.Server.Auth;
+using Lineup.Server.Storage;
+using Lineup.Server.Tenancy;
+
+namespace Lineup.Server.Api.Dialects.FonoUc;
+
+/// <summary>
+/// The FonoUC-style queue API (seed 000, docs/dialects/fonouc.md) under <c>/api/v2</c>: token login, users, queue
+/// documents, per-queue agent login/logout, live queue status and calls, and queue CDRs with per-attempt history.
+/// The tenant is the caller's own, or the one X-Account-ID names for the system administrator.
+/// </summary>
+public sealed class FonoUcDialect : Dialect
+{
+    /// <inheritdoc/>
+    public override string Name => "fonouc";
+
+    /// <inheritdoc/>
+    public override void Map(IEndpointRouteBuilder app)
+    {
+        var v2 = app.MapGroup("/api/v2").WithTags("Dialect: FonoUC").ExcludeFromDescription();
+        v2.MapPost("/login", LoginAsync).AllowAnonymous();
+        v2.MapGet("/config/users", UsersAsync).Require(Role.Supervisor, problem: Fail);
+        v2.MapGet("/config/queues", (Delegate)QueuesAsync).Require(Role.Supervisor, problem: Fail);
+        v2.MapPost("/config/queues", CreateQueueAsync).Require(Role.Admin, problem: Fail);
+        v2.MapPut("/config/queues/{queueId}", UpdateQueueAsync).Require(Role.Admin, problem: Fail);
+        v2.MapPut("/callcenter/admin/agent/{userId}/{action}", LoginLogoutAsync).Require(Role.Supervisor, problem: Fail);
+        v2.MapGet("/callcenter/queues/status", (Delegate)StatusAsync).Require(Role.Supervisor, problem: Fail);
+        v2.MapGet("/callcenter/queues/calls", (Delegate)CallsAsync).Require(Role.Supervisor, problem: Fail);
+        v2.MapGet("/reports/callcenter/queues", CdrsAsync).Require(Role.Supervisor, problem: Fail);
+    }
+
+    private static IResult Fail(int status, string message) => FonoUcJson.Error(status, message);
+
+    private static IResult NoQueue => FonoUcJson.Error(404, "No such queue.", "queueID");
+
+    // ---- login
+
+    private static async Task<IResult> LoginAsync(HttpContext http, Store store, AuthService auth, TenantRegistry tenants)
+    {
+        var (node, errors) = await Body.ReadNodeAsync(http.Request);
+        if (errors != null) return FonoUcJson.Invalid(errors);
+        var body = (JsonObject)node!;
+        var e = new Errors();
+        foreach (var (key, _) in body)
+            if (key is not ("username" or "password" or "domain")) e.Add(key, $"{key} is not a login field.");
+        var r = new FieldReader(body, e);
+        var username = r.String("username", 1, 128);
+        var password = r.String("password", 1, 1024);
+        var domain = r.String("domain", 0, 128);
+        if (username == null && !e.All.ContainsKey("username")) e.Add("username", "username is required.");
+        if (password == null && !e.All.ContainsKey("password")) e.Add("password", "password is required.");
+        if (e.Any) return FonoUcJson.Invalid(e);
+
+        // The domain is the tenant's name; the system administrator signs in with no domain (or any).
+        var tenant = string.IsNullOrEmpty(domain) ? null : tenants.Find(domain);
+        UserRow? user = null;
+        if (tenant != null) user = await store.FindUserAsync(tenant.TenantId, username!);
+        user ??= await store.FindUserAsync(null, username!);
+        var ip = http.Connection.RemoteIpAddress?.ToString() ?? "?";
+        var accountKey = user != null ? $"user:{user.Id}" : $"unknown:{domain}/{username}";
+        if (auth.Throttle.BlockedFor(accountKey, $"ip:{ip}") is { } wait)
+        {
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return FonoUcJson.Error(429, "Too many failed sign-ins; try again later.");
+        }
+        if (!Passwords.Verify(password!, user?.PasswordHash ?? Passwords.Decoy) || user == null)
+        {
+            auth.Throttle.Fail(accountKey, $"ip:{ip}");
+            // The seed documents 400 for any invalid information sent to the login.
+            return FonoUcJson.Error(400, "Unknown user or wrong password.", "password");
+        }
+        auth.Throttle.Succeed(accountKey);
+        var (tokens, _) = await auth.IssueAsync(user);
+        var name = user.AgentId is { } agentId && user.TenantId is { } tid && tenants.Get(tid) is { } host
+            ? await host.QueryAsync(engine => engine.TryGetAgent(new AgentId((int)agentId), out var a) ? a.Config.Name : null)
+            : null;
+        var (first, last) = SplitName(name ?? user.Username);
+        return FonoUcJson.Ok(new JsonObject
+        {
+            ["user"] = new JsonObject
+            {
+                ["id"] = FonoUcIds.User(user.AgentId ?? user.Id),
+                ["username"] = user.Username,
+                ["first_name"] = first,
+                ["last_name"] = last,
+                ["level"] = Level(Enum.Parse<Role>(user.Role)),
+                ["role"] = Dto.Snake(user.Role),
+                ["account_id"] = user.TenantId?.ToString(CultureInfo.InvariantCulture),
+                ["isAgent"] = user.AgentId != null,
+            },
+            ["access_token"] = tokens.AccessToken,
+            ["refresh_token"] = tokens.RefreshToken,
+        });
+    }
+
+    private static string Level(Role role) => role >= Role.Admin ? "admin" : "user";
+
+    private static (string First, string Last) SplitName(string name)
+    {
+        var space = name.IndexOf(' ', StringComparison.Ordinal);
+        return space < 0 ? (name, "") : (name[..space], name[(space + 1)..]);
+    }
+
+    // ---- users
+
+    private sealed record AgentInfo(long Id, string Name, string? Number, AgentKind Kind);
+
+    private static async Task<IResult> UsersAsync(HttpContext http, Store store)
+    {
+        var host = http.Tenant();
+        var agents = await host.QueryAsync(engine =>
+            engine.Agents.OrderBy(a => a.Id.Value).Select(a => new AgentInfo(a.Id.Value, a.Config.Name, a.Config.Number, a.Config.Kind)).ToList());
+        var accounts = new List<UserRow>();
+        for (long after = 0; ;)
+        {
+            var rows = await store.ListUsersAsync(host.TenantId, after, 500);
+            accounts.AddRange(rows);
+            if (rows.Count < 500) break;
+            after = rows[^1].Id;
+        }
+        var byAgent = accounts.Where(u => u.AgentId != null).GroupBy(u => u.AgentId!.Value).ToDictionary(g => g.Key, g => g.First());
+        var list = new JsonArray();
+        // Every agent is a FonoUC user (isAgent); an account bound to an agent is shown once, as that agent.
+        foreach (var a in agents)
+        {
+            var (first, last) = SplitName(a.Name);
+            var account = byAgent.GetValueOrDefault(a.Id);
+            list.Add(User(FonoUcIds.User(a.Id), first, last, a.Number ?? "", account, isAgent: true, a.Kind == AgentKind.Remote));
+        }
+        foreach (var u in accounts.Where(u => u.AgentId == null || !agents.Any(a => a.Id == u.AgentId)))
+        {
+            var (first, last) = SplitName(u.Username);
+            list.Add(User(FonoUcIds.User(u.Id), first, last, "", u, isAgent: false, cellphones: false));
+        }
+        return FonoUcJson.Ok(list);
+    }
+
+    private static JsonObject User(string id, string first, string last, string presence, UserRow? account, bool isAgent, bool cellphones)
+    {
+        var role = account != null ? Enum.Parse<Role>(account.Role) : Role.Agent;
+        return new JsonObject
+        {
+            ["id"] = id,
+            ["level"] = Level(role),
+            ["first_name"] = first,
+            ["last_name"] = last,
+            ["email"] = account?.Username.Contains('@', StringComparison.Ordinal) == true ? account.Username : "",
+            ["presence_id"] = presence,
+            ["enabled"] = true,
+            ["has_cellphones"] = cellphones,
+            ["role"] = Level(role),
+            ["tags"] = new JsonArray(),
+            ["isAgent"] = isAgent,
+            ["invitation"] = new JsonObject { ["status"] = "", ["history"] = null },
+            ["feature_plan"] = "",
+        };
+    }
+
+    // ---- queue documents
+
+    private static async Task<IResult> QueuesAsync(HttpContext http)
+    {
+        var list = await http.Tenant().QueryAsync(engine =>
+            new JsonArray([.. engine.Queues.OrderBy(q => q.Id.Value).Select(q => (JsonNode)FonoUcQueues.Document(q))]));
+        return FonoUcJson.Ok(list);
+    }
+
+    private static async Task<IResult> CreateQueueAsync(HttpContext http, Store store)
+    {
+        var (node, errors) = await Body.ReadNodeAsync(http.Request);
+        if (errors != null) return FonoUcJson.Invalid(errors);
+        var body = (JsonObject)node!;
+        if (body.ContainsKey("id")) return FonoUcJson.Error(400, "id is given by the server.", "id");
+        var id = checked((int)await store.NextIdAsync());
+        return await SaveAsync(http, body, new QueueConfig { Id = new QueueId(id) }, created: true);
+    }
+
+    private static async Task<IResult> UpdateQueueAsync(string queueId, HttpContext http)
+    {
+        if (!FonoUcIds.TryQueue(queueId, out var id) || id > int.MaxValue) return NoQueue;
+        var (node, errors) = await Body.ReadNodeAsync(http.Request);
+        if (errors != null) return FonoUcJson.Invalid(errors);
+        var current = await http.Tenant().QueryAsync(engine =>
+            engine.TryGetQueue(new QueueId((int)id), out var q) ? (q.Config, Doc: FonoUcQueues.Document(q)) : default);
+        if (current.Config == null) return NoQueue;
+        var patch = (JsonObject)node!;
+        if (patch["id"] is { } given && (given.GetValueKind() != JsonValueKind.String || given.GetValue<string>() != queueId))
+            return FonoUcJson.Error(400, "id must be the queue's id.", "id");
+        // A PUT may send the whole document as read, or only the fields it changes.
+        return await SaveAsync(http, (JsonObject)Body.Merge(current.Doc, patch), current.Config, created: false);
+    }
+
+    private static async Task<IResult> SaveAsync(HttpContext http, JsonObject body, QueueConfig current, bool created)
+    {
+        var e = new Errors();
+        var parsed = FonoUcQueues.Parse(body, current, e);
+        if (parsed == null) return FonoUcJson.Invalid(e);
+        var host = http.Tenant();
+        var qid = current.Id.Value;
+        if (parsed.Members != null)
+        {
+            var missing = await host.QueryAsync(engine => parsed.Members.Select((m, i) => (m, i)).FirstOrDefault(x => !engine.TryGetAgent(new AgentId(x.m.AgentId), out _)));
+            if (missing.m != null) return FonoUcJson.Error(400, "No agent with this id.", $"agents[{missing.i}].id");
+        }
+        var result = await host.ExecuteAsync(new UpsertQueueCommand(parsed.Config), (_, r) => r);
+        if (result == CommandResult.Conflict) return FonoUcJson.Error(400, "Another queue already uses that extension.", "extensions[0].extension");
+        if (!result.IsSuccess()) return FonoUcJson.Error(400, "The queue could not be saved.");
+        if (parsed.Members != null)
+        {
+            var set = await host.ExecuteAsync(new SetMembersCommand(qid, parsed.Members), (_, r) => r);
+            if (!set.IsSuccess()) return FonoUcJson.Error(400, "The queue's agents could not be set.", "agents");
+        }
+        var doc = await host.QueryAsync(engine => engine.TryGetQueue(new QueueId(qid), out var q) ? FonoUcQueues.Document(q) : null);
+        return doc == null ? NoQueue : FonoUcJson.Ok(doc, created ? 201 : 200);
+    }
+
+    // ---- agent login / logout
+
+    private static async Task<IResult> LoginLogoutAsync(string userId, string action, HttpContext http, Store store)
+    {
+        if (action is not ("login" or "logout")) return FonoUcJson.Error(404, "The action must be login or logout.");
+        if (!FonoUcIds.TryUser(userId, out var id)) return FonoUcJson.Error(404, "No such user.", "user_id");
+        var host = http.Tenant();
+        var agentId = await host.QueryAsync(engine => id <= int.MaxValue && engine.TryGetAgent(new AgentId((int)id), out _) ? (int?)id : null);
+        if (agentId == null)
+        {
+            // A user account id stands for the agent it is bound to.
+            var account = await store.GetUserAsync(id);
+            if (account is { AgentId: { } bound } && account.TenantId == host.TenantId && bound <= int.MaxValue) agentId = (int)bound;
+        }
+        if (agentId == null) return FonoUcJson.Error(404, "No such agent.", "user_id");
+        List<int>? queues = null;
+        var raw = http.Request.Query["queueID"];
+        if (raw.Count > 0)
+        {
+            if (!FonoUcIds.TryQueue(raw.ToString(), out var qid) || qid > int.MaxValue) return NoQueue;
+            var member = await host.QueryAsync(engine => engine.TryGetQueue(new QueueId((int)qid), out var q)
+                ? q.Members.Any(m => m.Agent.Id.Value == agentId) : (bool?)null);
+            if (member == null) return NoQueue;
+            if (member == false) return FonoUcJson.Error(400, "The agent is not in this queue.", "queueID");
+            queues = [(int)qid];
+        }
+        var a = agentId.Value;
+        TenantCommand command = action == "login" ? new LoginCommand(a, queues) : new LogoutCommand(a, queues);
+        var result = await host.ExecuteAsync(command, (_, r) => r);
+        return result.IsSuccess() ? TypedResults.NoContent() : FonoUcJson.Error(400, "Agent queue status couldn't be updated.", "user_id");
+    }
+
+    // ---- live status
+
+    private static async Task<IResult> StatusAsync(HttpContext http)
+    {
+        var raw = http.Request.Query["queueID"];
+        long? only = null;
+        if (raw.Count > 0)
+        {
+            if (!FonoUcIds.TryQueue(raw.ToString(), out var qid) || qid > int.MaxValue) return NoQueue;
+            only = qid;
+        }
+        var result = await http.Tenant().QueryAsync(engine =>
+        {
+            if (only is { } id)
+                return engine.TryGetQueue(new QueueId((int)id), out var q) ? QueueStatus(engine, q) : null;
+            return (JsonNode)new JsonArray([.. engine.Queues.OrderBy(q => q.Id.Value).Select(q => (JsonNode)QueueStatus(engine, q))]);
+        });
+        return result == null ? NoQueue : FonoUcJson.Ok(result);
+    }
+
+    private static JsonObject QueueStatus(CallCenter engine, Queue q)
+    {
+        var members = q.Members.OrderBy(m => m.Config.Level).ThenBy(m => m.Config.Position).ThenBy(m => m.Agent.Id.Value).ToList();
+        return new JsonObject
+        {
+            ["id"] = FonoUcIds.Queue(q.Id.Value),
+            ["name"] = q.Config.Name,
+            ["max_time_caller_in_queue"] = q.OldestEntry is { } oldest ? (int)(Math.Max(0, engine.Now - oldest) / 1000) : 0,
+            ["strategy"] = FonoUcQueues.StrategyName(q.Config),
+            ["agents"] = new JsonArray([.. members.Select(m => (JsonNode)new JsonObject
+            {
+                ["id"] = FonoUcIds.User(m.Agent.Id.Value),
+                ["name"] = m.Agent.Config.Name,
+                ["extension"] = m.Agent.Config.Number ?? "",
+                ["delay"] = m.Config.RingDelaySeconds,
+                ["timeout"] = FonoUcQueues.Timeout(m),
+                ["logged_in"] = m.LoggedIn,
+                ["status"] = AgentStatusName(m),
+                // Lineup has no SIP registration yet: an agent logged in anywhere counts as reachable.
+                ["registered"] = m.Agent.Status != AgentStatus.LoggedOut,
+                ["conference"] = Conference(engine, m.Agent),
+            })]),
+            ["total_agents"] = members.Count,
+            ["logged_in_agents"] = members.Count(m => m.LoggedIn),
+            ["logged_out_agents"] = members.Count(m => !m.LoggedIn),
+        };
+    }
+
+    /// <summary>Lineup's spelling of an agent's state in one queue (the seed shows only "idle").</summary>
+    internal static string AgentStatusName(Member m) => !m.LoggedIn ? "logged_out" : m.Agent.Status switch
+    {
+        AgentStatus.NotReady => "not_ready",
+        AgentStatus.WrapUp => "wrap_up",
+        AgentStatus.LoggedOut => "logged_out",
+        _ => m.Agent.Activity switch
+        {
+            AgentActivity.Ringing => "ringing",
+            AgentActivity.Talking => "in_call",
+            AgentActivity.BusyNonQueue => "busy",
+            _ => "idle",
+        },
+    };
+
+    /// <summary>The agent's live queue call as FonoUC's conference, or null.</summary>
+    private static JsonObject? Conference(CallCenter engine, Agent a)
+    {
+        if (a.CurrentCall is not { } callId || !engine.TryGetCall(callId, out var call)) return null;
+        var now = engine.Now;
+        var r = call.Record;
+        var answered = call.Agent == a.Id && r.AnsweredAt != null;
+        var agentSince = answered ? r.AnsweredAt!.Value : r.Attempts.LastOrDefault(x => x.Agent == a.Id).OfferedAt;
+        return new JsonObject
+        {
+            ["id"] = FonoUcIds.Call(callId.Value),
+            ["answered"] = answered,
+            ["participants"] = answered ? 2 : 1,
+            ["duration"] = Secs(now - r.EnteredAt),
+            ["agent"] = new JsonObject { ["hear"] = answered, ["speak"] = answered, ["duration"] = answered ? Secs(now - agentSince) : 0 },
+            ["caller"] = new JsonObject
+            {
+                ["name"] = r.CallerName ?? "",
+                ["number"] = r.CallerNumber,
+                ["hear"] = true,
+                ["speak"] = true,
+                ["duration"] = Secs(now - r.EnteredAt),
+            },
+        };
+    }
+
+    private static int Secs(long ms) => (int)(Math.Max(0, ms) / 1000);
+
+    private static async Task<IResult> CallsAsync(HttpContext http)
+    {
+        var list = await http.Tenant().QueryAsync(engine =>
+        {
+            var now = engine.Now;
+            return new JsonArray([.. engine.ActiveCalls.Where(c => c.State is CallState.Waiting or CallState.Connected or CallState.CallbackDialing).OrderBy(c => c.Id.Value).Select(c =>
+            {
+                var r = c.Record;
+                var answered = r.AnsweredAt != null && c.Agent != null;
+                Agent? agent = null;
+                if (c.Agent is { } connected) engine.TryGetAgent(connected, out agent);
+                agent ??= engine.Agents.Where(a => a.CurrentCall == c.Id && a.Activity == AgentActivity.Ringing).OrderBy(a => a.Id.Value).FirstOrDefault();
+                JsonObject? agentNode = null;
+                if (agent != null)
+                {
+                    var since = answered ? r.AnsweredAt!.Value : now;
+                    agentNode = new JsonObject
+                    {
+                        ["id"] = FonoUcIds.User(agent.Id.Value),
+                        ["agent_name"] = agent.Config.Name,
+                        ["ext"] = Ext(agent.Config.Number),
+                        ["hear"] = answered,
+                        ["speak"] = answered,
+                        ["duration"] = Secs(now - since),
+                    };
+                }
+                return (JsonNode)new JsonObject
+                {
+                    ["name"] = c.Queue?.Config.Name ?? "",
+                    ["answered"] = answered,
+                    ["participants"] = answered ? 2 : 1,
+                    ["duration"] = Secs(now - r.EnteredAt),
+                    ["agent"] = agentNode,
+                    ["caller"] = new JsonObject
+                    {
+                        ["name"] = r.CallerName ?? "",
+                        ["number"] = r.CallerNumber,
+                        ["hear"] = true,
+                        ["speak"] = true,
+                        ["duration"] = Secs(now - r.EnteredAt),
+                    },
+                };
+            })]);
+        });
+        return FonoUcJson.Ok(list);
+    }
+
+    /// <summary>FonoUC writes an extension as a number here; one with other characters stays a string.</summary>
+    private static JsonNode? Ext(string? number) =>
+        long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? JsonValue.Create(n) : JsonValue.Create(number ?? "");
+
+    // ---- CDRs
+
+    private sealed record QueueInfo(string Name, string? Extension);
+
+    private sealed record PersonInfo(string Name, string? Number);
+
+    private static async Task<IResult> CdrsAsync(HttpContext http, Store store)
+    {
+        var q = http.Request.Query;
+        // The seed's own example spells the lower limit "starDate": both spellings are accepted.
+        var startField = q.ContainsKey("startDate") ? "startDate" : "starDate";
+        if (!Time(q[startField].ToString(), 0, out var from)) return FonoUcJson.Error(400, $"{startField} must be a Unix timestamp.", startField);
+        if (!Time(q["endDate"].ToString(), long.MaxValue, out var to)) return FonoUcJson.Error(400, "endDate must be a Unix timestamp.", "endDate");
+        if (to < from) return FonoUcJson.Error(400, "endDate must not be before startDate.", "endDate");
+        var pageSize = 100;
+        var rawSize = q["page_size"].ToString();
+        if (rawSize.Length > 0 && (!int.TryParse(rawSize, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 1000))
+            return FonoUcJson.Error(400, "page_size must be between 1 and 1000.", "page_size");
+        (long, long)? after = null;
+        var key = q["start_key"].ToString();
+        if (key.Length > 0)
+        {
+            var parts = key.Split('_');
+            if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ended)
+                || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var call))
+                return FonoUcJson.Error(400, "start_key must be a next_start_key this API returned.", "start_key");
+            after = (ended, call);
+        }
+        var host = http.Tenant();
+        var rows = await store.QueryCdrsAsync(host.TenantId, from, to == long.MaxValue ? to : to + 1, null, null, after, pageSize + 1);
+        var next = "";
+        if (rows.Count > pageSize)
+        {
+            rows = rows.Take(pageSize).ToList();
+            next = string.Create(CultureInfo.InvariantCulture, $"{rows[^1].EndedAt}_{rows[^1].CallId}");
+        }
+        var (queues, agents, members) = await host.QueryAsync(engine => (
+            engine.Queues.ToDictionary(x => (long)x.Id.Value, x => new QueueInfo(x.Config.Name, x.Config.Extension)),
+            engine.Agents.ToDictionary(x => (long)x.Id.Value, x => new PersonInfo(x.Config.Name, x.Config.Number)),
+            engine.Queues.SelectMany(x => x.Members).ToDictionary(m => ((long)m.Queue.Id.Value, (long)m.Agent.Id.Value), m => (m.Config.RingDelaySeconds, FonoUcQueues.Timeout(m)))));
+        var data = new JsonArray();
+        foreach (var row in rows)
+        {
+            var cdr = JsonSerializer.Deserialize<CdrDto>(row.Body, Json.Options)!;
+            data.Add(Cdr(cdr, queues, agents, members));
+        }
+        return FonoUcJson.Ok(new JsonObject { ["data"] = data, ["next_start_key"] = next, ["page_size"] = rows.Count });
+    }
+
+    /// <summary>Unix seconds, or milliseconds when the number is too large to be seconds (the seed's example mixes both).</summary>
+    private static bool Time(string raw, long fallback, out long unixMs)
+    {
+        unixMs = fallback;
+        if (raw.Length == 0) return true;
+        if (!decimal.TryParse(raw, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value > 100_000_000_000_000m) return false;
+        unixMs = value < 100_000_000_000m ? (long)(value * 1000) : (long)value;
+        return true;
+    }
+
+    private static string QueueName(Dictionary<long, QueueInfo> queues, long id) => queues.TryGetValue(id, out var q) ? q.Name : "";
+
+    private static JsonObject Cdr(CdrDto c, Dictionary<long, QueueInfo> queues, Dictionary<long, PersonInfo> agents,
+        Dictionary<(long, long), (int Delay, int Timeout)> members)
+    {
+        var callId = FonoUcIds.Call(c.CallId);
+        var queueId = c.AnsweredQueueId ?? (c.Queues.Count > 0 ? c.Queues[^1].QueueId : 0);
+        var queueName = QueueName(queues, queueId);
+        var history = new JsonArray();
+        foreach (var x in c.Attempts)
+        {
+            var person = agents.GetValueOrDefault(x.AgentId);
+            var (first, last) = SplitName(person?.Name ?? "");
+            var (delay, timeout) = members.GetValueOrDefault((x.QueueId, x.AgentId));
+            var connected = x.Outcome == AttemptOutcome.Answered;
+            history.Add(new JsonObject
+            {
+                ["uuid"] = "",
+                ["endpoint"] = FonoUcIds.User(x.AgentId),
+                ["device_endpoints"] = null,
+                ["type"] = "user",
+                ["event"] = "dial",
+                ["timeout"] = timeout,
+                ["delay"] = delay,
+                // An agent is offered a call only when idle.
+                ["status"] = "idle",
+                ["ext"] = person?.Number ?? "",
+                ["last_attempt"] = Seconds(x.OfferedAt),
+                ["connected"] = connected,
+                ["queue_name"] = QueueName(queues, x.QueueId),
+                ["total_talk_time"] = connected && c.AgentId == x.AgentId ? (int)Math.Round(c.TalkSeconds) : 0,
+                ["first_name"] = first,
+                ["last_name"] = last,
+                ["email"] = "",
+            });
+        }
+        if (c.Disposition == "transferred")
+        {
+            history.Add(new JsonObject
+            {
+                ["uuid"] = "",
+                ["endpoint"] = "",
+                ["device_endpoints"] = null,
+                ["type"] = "transfer",
+                ["event"] = "transfer",
+                ["timeout"] = 0,
+                ["delay"] = 0,
+                ["status"] = "",
+                ["ext"] = c.DestinationTarget ?? "",
+                ["last_attempt"] = Seconds(c.EndedAt),
+                ["connected"] = false,
+                ["queue_name"] = queueName,
+                ["total_talk_time"] = 0,
+                ["first_name"] = "",
+                ["last_name"] = "",
+                ["email"] = "",
+            });
+        }
+        var answeredBy = c.AgentId is { } a ? agents.GetValueOrDefault(a) : null;
+        var (af, al) = SplitName(answeredBy?.Name ?? "");
+        var conf = "lineup_queue_app_" + queueName + "_" + c.CallId.ToString("X", CultureInfo.InvariantCulture);
+        return new JsonObject
+        {
+            ["callid"] = callId,
+            ["queue_name"] = queueName,
+            ["state"] = c.AgentId != null ? 1 : 0,
+            ["called_time"] = Seconds(c.EnteredAt),
+            ["hangup_time"] = Seconds(c.EndedAt),
+            ["conf_id"] = conf,
+            ["queue_history"] = new JsonArray([.. c.Queues.Select(v => (JsonNode)new JsonObject
+            {
+                ["queue_name"] = QueueName(queues, v.QueueId),
+                ["ts"] = Seconds(v.EnteredAt),
+            })]),
+            ["agent_history"] = history,
+            ["disposition"] = Disposition(c.Disposition),
+            ["agent_disposition"] = "",
+            ["caller_id_number"] = c.CallerNumber,
+            ["caller_id_name"] = "\"" + (c.CallerName ?? c.CallerNumber) + "\"",
+            ["timestamp"] = c.EnteredAt.ToUnixTimeSeconds(),
+            ["transferred_on_digit"] = c.Disposition == "transferred" && c.ExitReason == ExitReason.ExitKey,
+            ["billing_seconds"] = ((long)Math.Ceiling((c.EndedAt - c.EnteredAt).TotalSeconds)).ToString(CultureInfo.InvariantCulture),
+            ["media_recording_id"] = "",
+            ["recording_filename"] = "",
+            ["callee_id_number"] = queues.GetValueOrDefault(queueId)?.Extension ?? "",
+            ["interaction_id"] = c.ExternalId ?? "",
+            ["has_screen_recording"] = false,
+            ["agent_answered_name"] = answeredBy == null ? "" : $"{af} {al}",
+            ["agent_answered_ext"] = answeredBy?.Number ?? "",
+        };
+    }
+
+    private static double Seconds(DateTimeOffset t) => FonoUcJson.Seconds(t.ToUnixTimeMilliseconds());
+
+    /// <summary>The call's outcome in FonoUC's upper-case spelling ("ANSWER" as in the seed; the others Lineup's).</summary>
+    private static string Disposition(string lineup) => lineup switch
+    {
+        "answered" => "ANSWER",
+        "abandoned" => "ABANDON",
+        "transferred" => "TRANSFER",
+        "voicemail" => "VOICEMAIL",
+        "hung_up" => "HANGUP",
+        "callback_failed" => "CALLBACK_FAILED",
+        "cancelled" => "CANCEL",
+        _ => lineup.ToUpperInvariant(),
+    };
+}
