@@ -58,6 +58,7 @@ public sealed partial class WebhookRelay : BackgroundService
     private readonly ITimer _timer;
     private long _timerDue = long.MaxValue;
     private long _flushDue = long.MaxValue;
+    private Task _flushing = Task.CompletedTask;
     private long _nextPrune;
     private long _delivered;
     private long _failedAttempts;
@@ -141,7 +142,9 @@ public sealed partial class WebhookRelay : BackgroundService
                 var now = Now();
                 DueRetries(now);
                 foreach (var sub in _subs.Values) Dispatch(sub, now);
-                if (_updates.Count >= _options.FlushSize || (_updates.Count > 0 && now >= _flushDue)) await FlushUpdatesAsync();
+                foreach (var sub in _subs.Values)
+                    if (sub.RefillWanted) await RefillAsync(sub, CancellationToken.None);
+                if (_updates.Count >= _options.FlushSize || (_updates.Count > 0 && now >= _flushDue)) StartFlush();
                 if (now >= _nextPrune) await PruneAsync(now);
                 ArmTimer(now);
             }
@@ -197,6 +200,11 @@ public sealed partial class WebhookRelay : BackgroundService
                 break;
             case RedeliverRequest q:
                 await RedeliverAsync(q, now);
+                break;
+            case Requeue r:
+                // A flush failed: its results go back in front, to be written with the next one.
+                _updates.InsertRange(0, r.Updates);
+                _flushDue = now + 1000;
                 break;
             case FlushRequest f:
                 await FlushUpdatesAsync();
@@ -397,8 +405,44 @@ public sealed partial class WebhookRelay : BackgroundService
         }
     }
 
+    /// <summary>Writes the results gathered so far in the background, one flush at a time, so the dispatcher keeps
+    /// sending while the database commits. When it ends it wakes the dispatcher for what gathered meanwhile.</summary>
+    private void StartFlush()
+    {
+        if (!_flushing.IsCompleted) return;
+        if (_updates.Count == 0)
+        {
+            _flushDue = long.MaxValue;
+            return;
+        }
+        var batch = _updates.ToList();
+        _updates.Clear();
+        _flushDue = long.MaxValue;
+        _flushing = WriteAsync(batch);
+    }
+
+    private async Task WriteAsync(List<DeliveryUpdate> batch)
+    {
+        try
+        {
+            await _store.ApplyDeliveryUpdatesAsync(batch);
+        }
+        catch (Exception ex)
+        {
+            // Kept and tried again; a crash meanwhile means redelivery, never a lost event.
+            LogFlushFailed(_log, ex, batch.Count);
+            _inbox.Writer.TryWrite(new Requeue(batch));
+        }
+        finally
+        {
+            _inbox.Writer.TryWrite(Tick.Instance);
+        }
+    }
+
+    /// <summary>Writes every result gathered so far and waits for it (flush requests, redeliver, shutdown).</summary>
     private async Task FlushUpdatesAsync()
     {
+        await _flushing;
         foreach (var sub in _subs.Values)
             if (sub.RefillWanted) await RefillAsync(sub, CancellationToken.None);
         if (_updates.Count == 0)
@@ -435,7 +479,8 @@ public sealed partial class WebhookRelay : BackgroundService
 
     private void ArmTimer(long now)
     {
-        var due = _flushDue;
+        // While a flush runs, its end wakes the dispatcher: no timer for the next one.
+        var due = _flushing.IsCompleted ? _flushDue : long.MaxValue;
         if (_retries.TryPeek(out _, out var retry)) due = Math.Min(due, retry);
         due = Math.Min(due, _nextPrune);
         if (due == _timerDue) return;
@@ -506,6 +551,7 @@ public sealed partial class WebhookRelay : BackgroundService
     {
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+    private sealed record Requeue(List<DeliveryUpdate> Updates) : Message;
     private sealed record FlushRequest : Message
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
