@@ -72,16 +72,18 @@ public static class WebhookRequests
     {
         HttpRequestMessage request;
         string signed;
+        // A dialect's subscription carries its vendor's fields (the Telphin agent events); the rest, the envelope.
+        var form = hook.Source == Api.Dialects.Telphin.TelphinEvents.Source ? Api.Dialects.Telphin.TelphinEvents.Payload(e) : null;
         if (hook.Method == WebhookMethod.Get)
         {
             var separator = hook.Url.Contains('?', StringComparison.Ordinal) ? "&" : "?";
-            request = new HttpRequestMessage(HttpMethod.Get, hook.Url + separator + Form(e.Json));
+            request = new HttpRequestMessage(HttpMethod.Get, hook.Url + separator + (form ?? Form(e.Json)));
             // The whole query string as the receiver gets it (the URL's own parameters too), without the '?'.
             signed = request.RequestUri!.Query.TrimStart('?');
         }
-        else if (hook.Format == WebhookFormat.Form)
+        else if (hook.Format == WebhookFormat.Form || form != null)
         {
-            signed = Form(e.Json);
+            signed = form ?? Form(e.Json);
             request = new HttpRequestMessage(HttpMethod.Post, hook.Url)
             {
                 Content = new StringContent(signed, Encoding.UTF8, "application/x-www-form-urlencoded"),

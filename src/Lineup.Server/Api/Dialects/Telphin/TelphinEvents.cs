@@ -1,0 +1,197 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lineup.Engine;
+using Lineup.Server.Auth;
+using Lineup.Server.Events;
+using Lineup.Server.Storage;
+using Lineup.Server.Tenancy;
+
+namespace Lineup.Server.Api.Dialects.Telphin;
+
+/// <summary>
+/// Queue agent events: an agent's agent-login / agent-logout HTTP notifications. Each is a webhook subscription of
+/// source "telphin" filtered to the agent and to agent.login or agent.logout, so it is delivered by the durable
+/// outbox (retries, dead letters) and only when the agent's login really changes; <see cref="Payload"/> gives it the
+/// form fields of the seed's example log.
+/// </summary>
+public static class TelphinEvents
+{
+    /// <summary>The subscriptions' <see cref="Webhook.Source"/>; the native API does not list them.</summary>
+    public const string Source = TelphinDialect.DialectName;
+
+    internal static void Map(RouteGroupBuilder api)
+    {
+        foreach (var kind in new[] { AgentKind.Local, AgentKind.Remote })
+        {
+            var path = $"/client/{{client_id}}/agent/{TelphinAgents.Kind(kind)}/{{agent_id}}/event/";
+            api.MapPost(path, (string client_id, string agent_id, HttpContext http, Store store, WebhookRelay relay, WebhookOptions options, NetworkGuard guard, TimeProvider time) =>
+                CreateAsync(kind, client_id, agent_id, http, store, relay, options, guard, time)).Require(Role.Admin);
+            api.MapGet(path, (string client_id, string agent_id, HttpContext http) => ListAsync(kind, client_id, agent_id, http)).Require(Role.Supervisor);
+            api.MapGet(path + "{event_id}", (string client_id, string agent_id, string event_id, HttpContext http) =>
+                GetAsync(kind, client_id, agent_id, event_id, http)).Require(Role.Supervisor);
+            api.MapPut(path + "{event_id}", (string client_id, string agent_id, string event_id, HttpContext http, Store store, WebhookRelay relay, NetworkGuard guard) =>
+                UpdateAsync(kind, client_id, agent_id, event_id, http, store, relay, guard)).Require(Role.Admin);
+            api.MapDelete(path + "{event_id}", (string client_id, string agent_id, string event_id, HttpContext http, Store store, WebhookRelay relay) =>
+                DeleteAsync(kind, client_id, agent_id, event_id, http, store, relay)).Require(Role.Admin);
+        }
+    }
+
+    private static readonly string[] s_fields = ["event_type", "method", "url"];
+
+    private static string EventType(Webhook h) => h.EventTypes.Contains(EventTypes.AgentLogout) ? "agent-logout" : "agent-login";
+
+    private static JsonObject Dto(Webhook h) => new()
+    {
+        ["url"] = h.Url,
+        ["id"] = h.Id,
+        ["method"] = h.Method == WebhookMethod.Get ? "GET" : "POST",
+        ["event_type"] = EventType(h),
+    };
+
+    private static bool IsFor(Webhook h, int agent) => h.Source == Source && h.AgentIds.Count == 1 && h.AgentIds[0] == agent;
+
+    private static Webhook Apply(Webhook h, TelphinBody b)
+    {
+        var type = b.OneOf("event_type", "agent-login", "agent-logout");
+        var method = b.OneOf("method", "GET", "POST");
+        var url = b.Str("url", 2000);
+        var m = method == null ? h.Method : method == "GET" ? WebhookMethod.Get : WebhookMethod.Post;
+        return h with
+        {
+            Url = url ?? h.Url,
+            Method = m,
+            Format = WebhookFormat.Form,
+            EventTypes = type == null ? h.EventTypes : [type == "agent-login" ? EventTypes.AgentLogin : EventTypes.AgentLogout],
+            Name = $"telphin {type ?? EventType(h)}",
+        };
+    }
+
+    private static void CheckUrl(TelphinBody b, NetworkGuard guard, bool create)
+    {
+        foreach (var f in s_fields)
+            if ((create && !b.Has(f)) || b.IsNull(f)) b.Errors.Add(f, $"{f} is required.");
+        if (b.Str("url", 2000) is { Length: > 0 } url && guard.Check(url) is { } why) b.Errors.Add("url", why);
+    }
+
+    private static async Task<IResult> CreateAsync(AgentKind kind, string clientId, string agentId, HttpContext http, Store store, WebhookRelay relay,
+        WebhookOptions options, NetworkGuard guard, TimeProvider time)
+    {
+        var (host, id) = await TelphinAgents.FindAsync(kind, clientId, agentId, http);
+        if (host == null) return TelphinErrors.NotFound(TelphinAgents.AgentWord(kind));
+        var (body, error) = await TelphinBody.ReadAsync(http.Request, s_fields);
+        if (error != null) return error;
+        var b = body!;
+        CheckUrl(b, guard, create: true);
+        var hook = Apply(new Webhook { TenantId = host.TenantId, AgentIds = [id], Source = Source }, b);
+        if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
+        if (host.Webhooks.Count >= options.MaxPerTenant) return TelphinErrors.Error(409, $"The limit of {options.MaxPerTenant} tracked events is reached.");
+        hook = hook with
+        {
+            Id = await store.NextIdAsync(),
+            CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Secret = "whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)),
+        };
+        await store.InsertWebhookAsync(WebhookStore.ToRow(hook));
+        relay.Upsert(hook);
+        if (!await host.UpdateWebhooksAsync(hooks => hooks.Count >= options.MaxPerTenant ? null : [.. hooks, hook]))
+        {
+            await store.DeleteWebhookAsync(host.TenantId, hook.Id);
+            relay.Removed(hook.Id);
+            return TelphinErrors.Error(409, $"The limit of {options.MaxPerTenant} tracked events is reached.");
+        }
+        return TelphinJson.Result(Dto(hook), 201);
+    }
+
+    private static async Task<IResult> ListAsync(AgentKind kind, string clientId, string agentId, HttpContext http)
+    {
+        var (host, id) = await TelphinAgents.FindAsync(kind, clientId, agentId, http);
+        if (host == null) return TelphinErrors.NotFound(TelphinAgents.AgentWord(kind));
+        return TelphinJson.Result(new JsonArray([.. host.Webhooks.Where(h => IsFor(h, id)).OrderBy(h => h.Id).Select(h => (JsonNode)Dto(h))]));
+    }
+
+    private static async Task<(TenantHost? Host, Webhook? Hook, IResult? Problem)> FindAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http)
+    {
+        var (host, id) = await TelphinAgents.FindAsync(kind, clientId, agentId, http);
+        if (host == null) return (null, null, TelphinErrors.NotFound(TelphinAgents.AgentWord(kind)));
+        var hook = long.TryParse(eventId, out var e) ? host.Webhooks.FirstOrDefault(h => h.Id == e && IsFor(h, id)) : null;
+        return hook == null ? (null, null, TelphinErrors.NotFound("Event")) : (host, hook, null);
+    }
+
+    private static async Task<IResult> GetAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http)
+    {
+        var (_, hook, problem) = await FindAsync(kind, clientId, agentId, eventId, http);
+        return problem ?? TelphinJson.Result(Dto(hook!));
+    }
+
+    private static async Task<IResult> UpdateAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http, Store store,
+        WebhookRelay relay, NetworkGuard guard)
+    {
+        var (host, current, problem) = await FindAsync(kind, clientId, agentId, eventId, http);
+        if (problem != null) return problem;
+        var (body, error) = await TelphinBody.ReadAsync(http.Request, s_fields);
+        if (error != null) return error;
+        var b = body!;
+        CheckUrl(b, guard, create: false);
+        var hook = Apply(current!, b);
+        if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
+        await store.UpdateWebhookAsync(WebhookStore.ToRow(hook));
+        relay.Upsert(hook);
+        await host!.UpdateWebhooksAsync(hooks => hooks.Select(h => h.Id == hook.Id ? hook : h));
+        return TelphinJson.Result(Dto(hook));
+    }
+
+    private static async Task<IResult> DeleteAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http, Store store, WebhookRelay relay)
+    {
+        var (host, hook, problem) = await FindAsync(kind, clientId, agentId, eventId, http);
+        if (problem != null) return problem;
+        await RemoveAsync(host!, [hook!.Id], store, relay);
+        return Results.NoContent();
+    }
+
+    /// <summary>Removes a deleted agent's events.</summary>
+    internal static Task RemoveAllAsync(TenantHost host, int agent, Store store, WebhookRelay relay) =>
+        RemoveAsync(host, [.. host.Webhooks.Where(h => IsFor(h, agent)).Select(h => h.Id)], store, relay);
+
+    private static async Task RemoveAsync(TenantHost host, IReadOnlyList<long> ids, Store store, WebhookRelay relay)
+    {
+        if (ids.Count == 0) return;
+        // Matching stops first, so no outbox row for them is written after their rows are deleted.
+        await host.UpdateWebhooksAsync(hooks => hooks.Where(h => !ids.Contains(h.Id)));
+        foreach (var id in ids)
+        {
+            await store.DeleteWebhookAsync(host.TenantId, id);
+            relay.Removed(id);
+        }
+    }
+
+    /// <summary>
+    /// The form fields of an agent event, in the order of the seed's example log: agent_status (available /
+    /// logged_out), agent_type (local / remote), event_source (api: Lineup changes logins through its APIs), agent_id,
+    /// then extension_name for a local agent or agent_number for a remote one. URL-encoded; a GET sends them as
+    /// its query string, a POST as its body.
+    /// </summary>
+    public static string Payload(EventRecord e)
+    {
+        using var doc = JsonDocument.Parse(e.Json);
+        var data = doc.RootElement.GetProperty("data");
+        var kind = data.TryGetProperty("agent_kind", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : "local";
+        var number = data.TryGetProperty("agent_number", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() ?? "" : "";
+        var pairs = new List<(string, string)>
+        {
+            ("agent_status", e.Type == EventTypes.AgentLogin ? "available" : "logged_out"),
+            ("agent_type", kind == "remote" ? "remote" : "local"),
+            ("event_source", "api"),
+            ("agent_id", e.AgentId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""),
+            (kind == "remote" ? "agent_number" : "extension_name", number),
+        };
+        var sb = new StringBuilder();
+        foreach (var (key, value) in pairs)
+        {
+            if (sb.Length > 0) sb.Append('&');
+            sb.Append(key).Append('=').Append(Uri.EscapeDataString(value));
+        }
+        return sb.ToString();
+    }
+}
