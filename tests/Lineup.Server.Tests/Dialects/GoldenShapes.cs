@@ -18,7 +18,8 @@ public static class GoldenShapes
 
     /// <summary>Asserts that <paramref name="actual"/> has every field of <paramref name="golden"/>, recursively, with
     /// the same JSON type (true and false are one type; a golden null accepts anything, an actual null is accepted
-    /// only where <paramref name="nullable"/> names the field). Array items are compared with the golden's first item.</summary>
+    /// only where <paramref name="nullable"/> names the field). Array items are compared with the golden's first item;
+    /// a field named like a placeholder ("{QUEUE_ID}") matches every key of the actual object.</summary>
     public static void AssertShape(JsonElement golden, JsonElement actual, string path = "$", params string[] nullable)
     {
         if (golden.ValueKind == JsonValueKind.Null) return;
@@ -29,6 +30,12 @@ public static class GoldenShapes
             case JsonValueKind.Object:
                 foreach (var p in golden.EnumerateObject())
                 {
+                    // A placeholder name ("{QUEUE_ID}") stands for keys that are ids: every actual value has its shape.
+                    if (p.Name.StartsWith('{') && p.Name.EndsWith('}'))
+                    {
+                        foreach (var q in actual.EnumerateObject()) AssertShape(p.Value, q.Value, $"{path}.{q.Name}", nullable);
+                        continue;
+                    }
                     Assert.True(actual.TryGetProperty(p.Name, out var value), $"{path}: missing field '{p.Name}' in {actual}");
                     AssertShape(p.Value, value, $"{path}.{p.Name}", nullable);
                 }
