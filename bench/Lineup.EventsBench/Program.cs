@@ -12,7 +12,8 @@ using Lineup.EventsBench;
 //   stream    N Server-Sent-Events clients; agent status changes at a steady rate; every client must see every
 //             event; lag from event to receipt at each client (p50/p99)
 // dotnet run -c Release --project bench/Lineup.EventsBench -- [--runs 3] [--seconds 15] [--clients 1000] [--rate 200]
-//   [--connections 32] [--db "Host=..."] [--only webhooks|stream]
+//   [--connections 32] [--cycles N (call cycles per second; default: as fast as the connections go)]
+//   [--db "Host=..."] [--only webhooks|stream]
 var options = Options.Parse(args);
 var root = Repo.Root();
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; runs={options.Runs} seconds={options.Seconds} clients={options.Clients} rate={options.Rate}/s connections={options.Connections}");
@@ -72,14 +73,14 @@ if (streamRuns.Count > 0)
 
 namespace Lineup.EventsBench
 {
-    internal sealed record Options(int Runs, int Seconds, int Clients, int Rate, int Connections, string? Database, string? Only)
+    internal sealed record Options(int Runs, int Seconds, int Clients, int Rate, int Connections, string? Database, string? Only, int Cycles)
     {
         public static Options Parse(string[] args)
         {
             string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
             int Int(string name, int d) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : d;
             return new Options(Int("--runs", 3), Int("--seconds", 15), Int("--clients", 1000), Int("--rate", 200), Int("--connections", 32),
-                Value("--db"), Value("--only"));
+                Value("--db"), Value("--only"), Int("--cycles", 0));
         }
     }
 
@@ -271,7 +272,9 @@ namespace Lineup.EventsBench
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(options.Seconds + 2));
             var measureFrom = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 2;
             var measureTo = measureFrom + Stopwatch.Frequency * options.Seconds;
-            var loops = Enumerable.Range(0, options.Connections).Select(_ => CycleLoopAsync(server.Api, queue, stop.Token)).ToArray();
+            // --cycles N paces the call cycles (N per second in all) so the lag is read below saturation.
+            var pacer = options.Cycles > 0 ? new Pacer(options.Cycles) : null;
+            var loops = Enumerable.Range(0, options.Connections).Select(_ => CycleLoopAsync(server.Api, queue, pacer, stop.Token)).ToArray();
             await Task.WhenAll(loops);
             // Every event matches the subscription, so every seq after firstSeq up to the newest must arrive. The
             // server keeps only its last 10,000 events in the list, so ask from just before the newest received.
@@ -291,10 +294,35 @@ namespace Lineup.EventsBench
             return new WebhookResult(produced, inWindow.Count / seconds, Lag.Percentile(lags, 50), Lag.Percentile(lags, 99), expected - Arrived());
         }
 
-        private static async Task CycleLoopAsync(HttpClient api, long queue, CancellationToken ct)
+        private sealed class Pacer(int perSecond)
+        {
+            private readonly long _start = Stopwatch.GetTimestamp();
+            private long _next;
+
+            public async Task WaitAsync(CancellationToken ct)
+            {
+                var n = Interlocked.Increment(ref _next) - 1;
+                var due = _start + (long)(n * (double)Stopwatch.Frequency / perSecond);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, ct);
+            }
+        }
+
+        private static async Task CycleLoopAsync(HttpClient api, long queue, Pacer? pacer, CancellationToken ct)
         {
             while (!ct.IsCancellationRequested)
             {
+                if (pacer != null)
+                {
+                    try
+                    {
+                        await pacer.WaitAsync(ct);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
                 var created = await api.PostAsJsonAsync("/api/v1/calls", new { queue_id = queue, caller_number = "+14155550100" }, CancellationToken.None);
                 var call = await created.Content.ReadFromJsonAsync<JsonElement>();
                 var id = call.GetProperty("id").GetInt64();

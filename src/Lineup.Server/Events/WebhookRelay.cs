@@ -281,7 +281,9 @@ public sealed partial class WebhookRelay : BackgroundService
             }
             key.InFlight = true;
             sub.InFlight++;
-            _ = SendAsync(sub, sub.Hook, key, head);
+            // On the thread pool: building, signing and writing the request is not the dispatcher's work.
+            var hook = sub.Hook;
+            _ = Task.Run(() => SendAsync(sub, hook, key, head));
         }
     }
 
