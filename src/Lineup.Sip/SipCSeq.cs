@@ -1,0 +1,69 @@
+namespace Lineup.Sip;
+
+/// <summary>CSeq (RFC 3261 §20.16): a sequence number below 2^31 and a method.</summary>
+public readonly record struct SipCSeq(uint Number, string Method)
+{
+    /// <summary>Parses "1*DIGIT LWS Method"; the number must be less than 2^31 (§8.1.1.5).</summary>
+    public static bool TryParse(ReadOnlySpan<char> s, out SipCSeq cseq)
+    {
+        cseq = default;
+        s = s.Trim(" \t");
+        var i = 0;
+        while (i < s.Length && char.IsAsciiDigit(s[i]))
+        {
+            i++;
+        }
+        if (!SipSyntax.TryParseBoundedInt(s[..i], int.MaxValue, out var n))
+        {
+            return false;
+        }
+        var j = SipSyntax.SkipWs(s, i);
+        if (j == i || !SipSyntax.IsToken(s[j..]))
+        {
+            return false;
+        }
+        cseq = new SipCSeq((uint)n, s[j..].ToString());
+        return true;
+    }
+}
+
+/// <summary>Content-Type (RFC 3261 §20.15): media-type with parameters.</summary>
+public sealed record SipContentType(string Type, string Subtype, IReadOnlyList<SipParameter> Parameters)
+{
+    /// <summary>"type/subtype" in lower case.</summary>
+    public string MediaType => $"{Type}/{Subtype}".ToLowerInvariant();
+
+    /// <summary>Parses m-type SLASH m-subtype *( SEMI m-parameter ).</summary>
+    public static bool TryParse(ReadOnlySpan<char> s, out SipContentType result)
+    {
+        result = null!;
+        var i = SipSyntax.SkipWs(s, 0);
+        var start = i;
+        i = SipSyntax.ReadToken(s, i);
+        if (i == start)
+        {
+            return false;
+        }
+        var type = s[start..i].ToString();
+        i = SipSyntax.SkipWs(s, i);
+        if (i >= s.Length || s[i] != '/')
+        {
+            return false;
+        }
+        i = SipSyntax.SkipWs(s, i + 1);
+        start = i;
+        i = SipSyntax.ReadToken(s, i);
+        if (i == start)
+        {
+            return false;
+        }
+        var subtype = s[start..i].ToString();
+        var parameters = new List<SipParameter>();
+        if (!SipSyntax.TryParseParams(s, i, parameters))
+        {
+            return false;
+        }
+        result = new SipContentType(type, subtype, parameters);
+        return true;
+    }
+}

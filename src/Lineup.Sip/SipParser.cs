@@ -1,0 +1,311 @@
+using System.Text;
+
+namespace Lineup.Sip;
+
+/// <summary>Bounds that keep a peer from making the parser use unbounded memory.</summary>
+/// <param name="MaxMessageSize">Largest message (start line, headers and body) accepted, in bytes.</param>
+/// <param name="MaxHeaderCount">Most header values (after splitting comma lists) accepted.</param>
+public sealed record SipParserLimits(int MaxMessageSize = 65_535, int MaxHeaderCount = 256)
+{
+    /// <summary>The defaults: one UDP datagram's worth, 256 header values.</summary>
+    public static SipParserLimits Default { get; } = new();
+}
+
+/// <summary>Why a message was not accepted.</summary>
+public enum SipParseError
+{
+    None,
+    /// <summary>Only CRLF keep-alives (RFC 5626 §3.5.1); not an error, nothing to answer.</summary>
+    KeepAlive,
+    TooLarge,
+    TooManyHeaders,
+    MalformedStartLine,
+    /// <summary>SIP-Version other than SIP/2.0; a UAS answers 505 (RFC 3261 §8.2.2... §21.5.20).</summary>
+    UnsupportedVersion,
+    MalformedHeaderLine,
+    MissingRequiredHeader,
+    InvalidHeaderValue,
+    InvalidRequestUri,
+    /// <summary>CSeq method differs from the request method (RFC 3261 §8.1.1.5).</summary>
+    CSeqMethodMismatch,
+    /// <summary>Content-Length missing where required, negative, or larger than the data (§18.3, §20.14).</summary>
+    InvalidContentLength,
+}
+
+/// <summary>
+/// The outcome of parsing: a message, or the reason it was refused. <see cref="Message"/> is also set when the
+/// framing was sound but a header's value was not (the caller can answer 400 using its Via, From, To, Call-ID, CSeq).
+/// </summary>
+public sealed record SipParseResult(SipMessage? Message, SipParseError Error, string? Detail)
+{
+    /// <summary>True when the message is well-formed.</summary>
+    public bool Success => Error == SipParseError.None;
+
+    internal static SipParseResult Fail(SipParseError error, string detail, SipMessage? partial = null) => new(partial, error, detail);
+}
+
+/// <summary>Transport the bytes came from: decides how the body is delimited (RFC 3261 §18.3).</summary>
+public enum SipFraming
+{
+    /// <summary>The body is the rest of the datagram; Content-Length, when present, may shorten it but not exceed it.</summary>
+    Datagram,
+    /// <summary>The span holds exactly one framed message (see <see cref="SipStreamFramer"/>); Content-Length is required.</summary>
+    Stream,
+}
+
+/// <summary>RFC 3261 §7 message parser over bytes. Never throws for bad input.</summary>
+public static class SipParser
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    /// <summary>Parses one message. Leading CRLFs (keep-alives) are skipped.</summary>
+    public static SipParseResult Parse(ReadOnlySpan<byte> data, SipFraming framing = SipFraming.Datagram, SipParserLimits? limits = null)
+    {
+        limits ??= SipParserLimits.Default;
+        if (data.Length > limits.MaxMessageSize)
+        {
+            return SipParseResult.Fail(SipParseError.TooLarge, $"message larger than {limits.MaxMessageSize} bytes");
+        }
+        var skip = 0;
+        while (skip < data.Length && data[skip] is (byte)'\r' or (byte)'\n')
+        {
+            skip++;
+        }
+        data = data[skip..];
+        if (data.IsEmpty)
+        {
+            return SipParseResult.Fail(SipParseError.KeepAlive, "CRLF keep-alive");
+        }
+        var headerEnd = data.IndexOf("\r\n\r\n"u8);
+        if (headerEnd < 0)
+        {
+            return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "no empty line after the headers");
+        }
+        var head = data[..(headerEnd + 2)];
+        var rest = data[(headerEnd + 4)..];
+
+        var firstEnd = head.IndexOf("\r\n"u8);
+        var startLine = Text(head[..firstEnd]);
+        if (startLine is null)
+        {
+            return SipParseResult.Fail(SipParseError.MalformedStartLine, "start line is not UTF-8 text");
+        }
+
+        // Header lines with folding (RFC 3261 §7.3.1): a line starting with SP or HT continues the previous one.
+        var headers = new List<SipHeader>();
+        var lines = head[(firstEnd + 2)..];
+        string? pendingName = null;
+        var pendingValue = new StringBuilder();
+        var splitBuffer = new List<Range>();
+        while (!lines.IsEmpty)
+        {
+            var end = lines.IndexOf("\r\n"u8);
+            var line = lines[..end];
+            lines = lines[(end + 2)..];
+            if (line.IndexOfAnyInRange((byte)0, (byte)8) >= 0 || line.IndexOfAnyInRange((byte)10, (byte)31) >= 0 || line.Contains((byte)127))
+            {
+                return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "control character in a header line");
+            }
+            if (line.Length > 0 && line[0] is (byte)' ' or (byte)'\t')
+            {
+                if (pendingName is null)
+                {
+                    return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "continuation line before any header");
+                }
+                var cont = Text(line);
+                if (cont is null)
+                {
+                    return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header is not UTF-8 text");
+                }
+                pendingValue.Append(' ').Append(cont.AsSpan().Trim(" \t"));
+                continue;
+            }
+            if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, out var err))
+            {
+                return err;
+            }
+            var colon = line.IndexOf((byte)':');
+            if (colon <= 0)
+            {
+                return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header line without a name and colon");
+            }
+            var nameBytes = line[..colon].TrimEnd(" \t"u8);
+            var name = Encoding.ASCII.GetString(nameBytes);
+            if (!SipSyntax.IsToken(name))
+            {
+                return SipParseResult.Fail(SipParseError.MalformedHeaderLine, $"header name '{name}' is not a token");
+            }
+            var value = Text(line[(colon + 1)..]);
+            if (value is null)
+            {
+                return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header is not UTF-8 text");
+            }
+            pendingName = SipHeaderNames.Normalize(name);
+            pendingValue.Clear().Append(value.AsSpan().Trim(" \t"));
+        }
+        if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, out var lastErr))
+        {
+            return lastErr;
+        }
+
+        // Body and Content-Length (RFC 3261 §18.3, §20.14).
+        int? contentLength = null;
+        var clValues = headers.Where(h => h.Name == SipHeaderNames.ContentLength).Select(h => h.Value).ToList();
+        if (clValues.Count > 1 && clValues.Distinct().Count() > 1)
+        {
+            return SipParseResult.Fail(SipParseError.InvalidContentLength, "conflicting Content-Length values");
+        }
+        if (clValues.Count > 0)
+        {
+            if (!SipSyntax.TryParseBoundedInt(clValues[0], int.MaxValue, out var cl))
+            {
+                return SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length '{clValues[0]}' is not a non-negative integer");
+            }
+            contentLength = cl;
+        }
+        ReadOnlySpan<byte> body;
+        if (contentLength is { } n)
+        {
+            if (n > rest.Length)
+            {
+                return SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length {n} exceeds the {rest.Length} bytes received");
+            }
+            body = rest[..n]; // octets after the body in a datagram are discarded (§18.3)
+        }
+        else if (framing == SipFraming.Stream)
+        {
+            return SipParseResult.Fail(SipParseError.InvalidContentLength, "Content-Length is required on stream transports");
+        }
+        else
+        {
+            body = rest;
+        }
+
+        SipMessage message;
+        if (startLine.StartsWith("SIP/", StringComparison.Ordinal))
+        {
+            var status = ParseStatusLine(startLine, out var statusError);
+            if (status is null)
+            {
+                return statusError!;
+            }
+            message = new SipMessage(status, headers, body.ToArray());
+        }
+        else
+        {
+            var request = ParseRequestLine(startLine, out var requestError);
+            if (request is null)
+            {
+                return requestError!;
+            }
+            message = new SipMessage(request, headers, body.ToArray());
+        }
+        return SipValidator.Validate(message);
+    }
+
+    private static bool Add(List<SipHeader> headers, string name, string value, List<Range> split, SipParserLimits limits, out SipParseResult error)
+    {
+        error = null!;
+        if (SipHeaderNames.IsList(name))
+        {
+            split.Clear();
+            if (!SipSyntax.TrySplitTopLevel(value, ',', split))
+            {
+                error = SipParseResult.Fail(SipParseError.InvalidHeaderValue, $"{name}: unbalanced quote or angle bracket");
+                return false;
+            }
+            foreach (var r in split)
+            {
+                var part = value.AsSpan()[r].Trim(" \t");
+                if (part.IsEmpty)
+                {
+                    // "Allow:" with no value is legal; empty elements between commas are not.
+                    if (split.Count == 1)
+                    {
+                        headers.Add(new SipHeader(name, ""));
+                    }
+                    else
+                    {
+                        error = SipParseResult.Fail(SipParseError.InvalidHeaderValue, $"{name}: empty list element");
+                        return false;
+                    }
+                }
+                else
+                {
+                    headers.Add(new SipHeader(name, part.ToString()));
+                }
+            }
+        }
+        else
+        {
+            headers.Add(new SipHeader(name, value));
+        }
+        if (headers.Count > limits.MaxHeaderCount)
+        {
+            error = SipParseResult.Fail(SipParseError.TooManyHeaders, $"more than {limits.MaxHeaderCount} header values");
+            return false;
+        }
+        return true;
+    }
+
+    private static string? Text(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Request-Line (§7.1, §25.1): exactly one SP between elements, none at either end.</summary>
+    private static SipRequestLine? ParseRequestLine(string line, out SipParseResult? error)
+    {
+        error = null;
+        var parts = line.Split(' ');
+        if (parts.Length != 3 || !SipSyntax.IsToken(parts[0]) || parts[1].Length == 0 || line.Contains('\t'))
+        {
+            error = SipParseResult.Fail(SipParseError.MalformedStartLine, "Request-Line must be Method SP Request-URI SP SIP-Version");
+            return null;
+        }
+        if (!IsVersion(parts[2]))
+        {
+            error = SipParseResult.Fail(SipParseError.MalformedStartLine, $"'{parts[2]}' is not a SIP-Version");
+            return null;
+        }
+        return new SipRequestLine(parts[0], parts[1], parts[2]);
+    }
+
+    /// <summary>Status-Line (§7.2): SIP-Version SP 3DIGIT SP Reason-Phrase (which may be empty).</summary>
+    private static SipStatusLine? ParseStatusLine(string line, out SipParseResult? error)
+    {
+        error = null;
+        var sp1 = line.IndexOf(' ');
+        if (sp1 < 0 || !IsVersion(line[..sp1]))
+        {
+            error = SipParseResult.Fail(SipParseError.MalformedStartLine, "malformed SIP-Version in Status-Line");
+            return null;
+        }
+        var rest = line[(sp1 + 1)..];
+        var sp2 = rest.IndexOf(' ');
+        var code = sp2 < 0 ? rest : rest[..sp2];
+        if (code.Length != 3 || !code.All(char.IsAsciiDigit) || code[0] is < '1' or > '6')
+        {
+            error = SipParseResult.Fail(SipParseError.MalformedStartLine, $"'{code}' is not a 3-digit Status-Code");
+            return null;
+        }
+        return new SipStatusLine(line[..sp1], int.Parse(code, System.Globalization.CultureInfo.InvariantCulture), sp2 < 0 ? "" : rest[(sp2 + 1)..]);
+    }
+
+    private static bool IsVersion(string v)
+    {
+        if (!v.StartsWith("SIP/", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var dot = v.IndexOf('.', 4);
+        return dot > 4 && dot < v.Length - 1 && v[4..dot].All(char.IsAsciiDigit) && v[(dot + 1)..].All(char.IsAsciiDigit);
+    }
+}

@@ -1,0 +1,271 @@
+namespace Lineup.Sip;
+
+/// <summary>Character classes and small scanners from the RFC 3261 §25.1 grammar.</summary>
+internal static class SipSyntax
+{
+    /// <summary>token characters (RFC 3261 §25.1): alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".</summary>
+    public static bool IsTokenChar(char c) =>
+        char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '!' or '%' or '*' or '_' or '+' or '`' or '\'' or '~';
+
+    public static bool IsToken(ReadOnlySpan<char> s)
+    {
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+        foreach (var c in s)
+        {
+            if (!IsTokenChar(c))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    public static bool IsWs(char c) => c is ' ' or '\t';
+
+    public static int SkipWs(ReadOnlySpan<char> s, int i)
+    {
+        while (i < s.Length && IsWs(s[i]))
+        {
+            i++;
+        }
+        return i;
+    }
+
+    public static int ReadToken(ReadOnlySpan<char> s, int i)
+    {
+        while (i < s.Length && IsTokenChar(s[i]))
+        {
+            i++;
+        }
+        return i;
+    }
+
+    /// <summary>
+    /// Reads a quoted-string starting at <paramref name="i"/> (which must be '"'), RFC 3261 §25.1
+    /// (quoted-pair = "\" followed by any char except CR/LF). Returns the index after the closing quote, or -1.
+    /// </summary>
+    public static int ReadQuoted(ReadOnlySpan<char> s, int i, out string unescaped)
+    {
+        unescaped = "";
+        var sb = new System.Text.StringBuilder();
+        i++;
+        while (i < s.Length)
+        {
+            var c = s[i];
+            if (c == '"')
+            {
+                unescaped = sb.ToString();
+                return i + 1;
+            }
+            if (c == '\\')
+            {
+                if (i + 1 >= s.Length || s[i + 1] is '\r' or '\n')
+                {
+                    return -1;
+                }
+                sb.Append(s[i + 1]);
+                i += 2;
+                continue;
+            }
+            if (c is '\r' or '\n')
+            {
+                return -1;
+            }
+            sb.Append(c);
+            i++;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Splits at <paramref name="separator"/> outside quoted strings and angle brackets.
+    /// Returns false when a quote or bracket is left open.
+    /// </summary>
+    public static bool TrySplitTopLevel(ReadOnlySpan<char> s, char separator, List<Range> parts)
+    {
+        var start = 0;
+        var inQuote = false;
+        var angle = false;
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (inQuote)
+            {
+                if (c == '\\')
+                {
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    inQuote = false;
+                }
+                continue;
+            }
+            switch (c)
+            {
+                case '"' when !angle:
+                    inQuote = true;
+                    break;
+                case '<':
+                    angle = true;
+                    break;
+                case '>':
+                    angle = false;
+                    break;
+                default:
+                    if (c == separator && !angle)
+                    {
+                        parts.Add(new Range(start, i));
+                        start = i + 1;
+                    }
+                    break;
+            }
+        }
+        if (inQuote || angle)
+        {
+            return false;
+        }
+        parts.Add(new Range(start, s.Length));
+        return true;
+    }
+
+    /// <summary>Parses 1*DIGIT no greater than <paramref name="max"/> (leading zeros allowed).</summary>
+    public static bool TryParseBoundedInt(ReadOnlySpan<char> s, long max, out int value)
+    {
+        value = 0;
+        s = s.Trim(" \t");
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+        long v = 0;
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+            v = (v * 10) + (c - '0');
+            if (v > max)
+            {
+                return false;
+            }
+        }
+        value = (int)v;
+        return true;
+    }
+
+    /// <summary>Parses delta-seconds (RFC 3261 §25.1, at most 2^32-1).</summary>
+    public static bool TryParseDeltaSeconds(ReadOnlySpan<char> s, out uint value)
+    {
+        value = 0;
+        s = s.Trim(" \t");
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+        ulong v = 0;
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+            v = (v * 10) + (ulong)(c - '0');
+            if (v > uint.MaxValue)
+            {
+                return false;
+            }
+        }
+        value = (uint)v;
+        return true;
+    }
+
+    /// <summary>
+    /// Parses *( SEMI generic-param ) (RFC 3261 §25.1), starting at a ';' or the end.
+    /// generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string. Empty parameters fail.
+    /// </summary>
+    public static bool TryParseParams(ReadOnlySpan<char> s, int i, List<SipParameter> result)
+    {
+        while (true)
+        {
+            i = SkipWs(s, i);
+            if (i == s.Length)
+            {
+                return true;
+            }
+            if (s[i] != ';')
+            {
+                return false;
+            }
+            i = SkipWs(s, i + 1);
+            var nameStart = i;
+            i = ReadToken(s, i);
+            if (i == nameStart)
+            {
+                return false;
+            }
+            var name = s[nameStart..i].ToString();
+            i = SkipWs(s, i);
+            if (i < s.Length && s[i] == '=')
+            {
+                i = SkipWs(s, i + 1);
+                if (i < s.Length && s[i] == '"')
+                {
+                    i = ReadQuoted(s, i, out var q);
+                    if (i < 0)
+                    {
+                        return false;
+                    }
+                    result.Add(new SipParameter(name, q, Quoted: true));
+                    continue;
+                }
+                var valueStart = i;
+                if (i < s.Length && s[i] == '[')
+                {
+                    var close = s[i..].IndexOf(']');
+                    if (close < 0)
+                    {
+                        return false;
+                    }
+                    i += close + 1;
+                }
+                else
+                {
+                    while (i < s.Length && (IsTokenChar(s[i]) || s[i] == ':'))
+                    {
+                        i++;
+                    }
+                }
+                if (i == valueStart)
+                {
+                    return false;
+                }
+                result.Add(new SipParameter(name, s[valueStart..i].ToString(), Quoted: false));
+            }
+            else
+            {
+                result.Add(new SipParameter(name, null, Quoted: false));
+            }
+        }
+    }
+
+    /// <summary>Finds a parameter by name (case-insensitive, RFC 3261 §7.3.1).</summary>
+    public static SipParameter? Find(IReadOnlyList<SipParameter> list, string name)
+    {
+        foreach (var p in list)
+        {
+            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return p;
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>A header or URI parameter; <see cref="Value"/> is null for a parameter without "=".</summary>
+public sealed record SipParameter(string Name, string? Value, bool Quoted = false);

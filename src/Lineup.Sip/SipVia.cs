@@ -1,0 +1,132 @@
+namespace Lineup.Sip;
+
+/// <summary>
+/// One Via value (RFC 3261 §20.42, §25.1 via-parm): sent-protocol, sent-by and parameters,
+/// including branch (§8.1.1.7), received (§18.2.1) and rport (RFC 3581 §3, §4).
+/// </summary>
+public sealed record SipVia(string Protocol, string Version, string Transport, string Host, int? Port, IReadOnlyList<SipParameter> Parameters)
+{
+    /// <summary>The RFC 3261 magic cookie that starts a conforming branch (§8.1.1.7).</summary>
+    public const string MagicCookie = "z9hG4bK";
+
+    /// <summary>The branch parameter, or null.</summary>
+    public string? Branch => SipSyntax.Find(Parameters, "branch")?.Value;
+
+    /// <summary>The received parameter (§18.2.1), or null.</summary>
+    public string? Received => SipSyntax.Find(Parameters, "received")?.Value;
+
+    /// <summary>True when an rport parameter is present (RFC 3581 §3), with or without a value.</summary>
+    public bool HasRport => SipSyntax.Find(Parameters, "rport") is not null;
+
+    /// <summary>The rport value a server filled in (RFC 3581 §4), or null.</summary>
+    public int? Rport => SipSyntax.Find(Parameters, "rport")?.Value is { } v && SipSyntax.TryParseBoundedInt(v, 65535, out var p) ? p : null;
+
+    /// <summary>True when the branch starts with the magic cookie and carries an identifier after it (§8.1.1.7).</summary>
+    public bool HasRfc3261Branch => Branch is { } b && b.StartsWith(MagicCookie, StringComparison.Ordinal) && b.Length > MagicCookie.Length;
+
+    /// <summary>Parses a single via-parm; SWS is allowed around "/" (SLASH), ":" and parameters.</summary>
+    public static bool TryParse(ReadOnlySpan<char> s, out SipVia via)
+    {
+        via = null!;
+        var i = SipSyntax.SkipWs(s, 0);
+        var start = i;
+        i = SipSyntax.ReadToken(s, i);
+        if (i == start)
+        {
+            return false;
+        }
+        var protocol = s[start..i].ToString();
+        if (!Slash(s, ref i))
+        {
+            return false;
+        }
+        start = i;
+        i = SipSyntax.ReadToken(s, i);
+        if (i == start)
+        {
+            return false;
+        }
+        var version = s[start..i].ToString();
+        if (!Slash(s, ref i))
+        {
+            return false;
+        }
+        start = i;
+        i = SipSyntax.ReadToken(s, i);
+        if (i == start)
+        {
+            return false;
+        }
+        var transport = s[start..i].ToString();
+        var afterTransport = i;
+        i = SipSyntax.SkipWs(s, i);
+        if (i == afterTransport || i == s.Length)
+        {
+            return false; // LWS is required before sent-by
+        }
+        start = i;
+        if (s[i] == '[')
+        {
+            var close = s[i..].IndexOf(']');
+            if (close < 0)
+            {
+                return false;
+            }
+            i += close + 1;
+        }
+        else
+        {
+            while (i < s.Length && (char.IsAsciiLetterOrDigit(s[i]) || s[i] is '-' or '.'))
+            {
+                i++;
+            }
+        }
+        if (i == start)
+        {
+            return false;
+        }
+        var host = s[start..i].ToString();
+        int? port = null;
+        var j = SipSyntax.SkipWs(s, i);
+        if (j < s.Length && s[j] == ':')
+        {
+            j = SipSyntax.SkipWs(s, j + 1);
+            start = j;
+            while (j < s.Length && char.IsAsciiDigit(s[j]))
+            {
+                j++;
+            }
+            if (!SipSyntax.TryParseBoundedInt(s[start..j], 65535, out var p))
+            {
+                return false;
+            }
+            port = p;
+            i = j;
+        }
+        var parameters = new List<SipParameter>();
+        if (!SipSyntax.TryParseParams(s, i, parameters))
+        {
+            return false;
+        }
+        foreach (var p in parameters)
+        {
+            if (p.Name.Equals("branch", StringComparison.OrdinalIgnoreCase) && string.IsNullOrEmpty(p.Value))
+            {
+                return false;
+            }
+        }
+        via = new SipVia(protocol, version, transport, host, port, parameters);
+        return true;
+    }
+
+    private static bool Slash(ReadOnlySpan<char> s, ref int i)
+    {
+        i = SipSyntax.SkipWs(s, i);
+        if (i >= s.Length || s[i] != '/')
+        {
+            return false;
+        }
+        i = SipSyntax.SkipWs(s, i + 1);
+        return true;
+    }
+}
