@@ -6,25 +6,25 @@ public sealed class TortureVectorTests
 {
     private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Vectors", "4475");
 
-    private static IEnumerable<(string File, string Verdict)> Manifest() =>
+    private static IEnumerable<(string File, string Verdict, string Reason)> Manifest() =>
         File.ReadAllLines(Path.Combine(Dir, "manifest.txt"))
             .Where(l => l.Length > 0 && !l.StartsWith('#'))
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Select(p => (p[0], p[1]));
+            .Select(p => (p[0], p[1], p.Length > 2 ? p[2] : ""));
 
-    public static TheoryData<string, string> Entries()
+    public static TheoryData<string, string, string> Entries()
     {
-        var data = new TheoryData<string, string>();
-        foreach (var (file, verdict) in Manifest())
+        var data = new TheoryData<string, string, string>();
+        foreach (var (file, verdict, reason) in Manifest())
         {
-            data.Add(file, verdict);
+            data.Add(file, verdict, reason);
         }
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Entries))]
-    public void Vector_gets_the_verdict_in_the_manifest(string file, string verdict)
+    public void Vector_gets_the_verdict_in_the_manifest(string file, string verdict, string reason)
     {
         Assert.Contains(verdict, new[] { "valid", "invalid" });
         var bytes = File.ReadAllBytes(Path.Combine(Dir, file));
@@ -40,7 +40,7 @@ public sealed class TortureVectorTests
         else
         {
             Assert.False(result.Success, $"{file} was accepted");
-            Assert.NotEqual(SipParseError.KeepAlive, result.Error);
+            Assert.Equal(Enum.Parse<SipParseError>(reason), result.Error);
         }
     }
 

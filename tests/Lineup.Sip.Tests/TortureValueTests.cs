@@ -1,0 +1,89 @@
+namespace Lineup.Sip.Tests;
+
+/// <summary>What the RFC 4475 §3.1.1 messages must parse to, beyond being accepted.</summary>
+public sealed class TortureValueTests
+{
+    private static SipMessage Load(string name)
+    {
+        var r = SipParser.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "4475", name + ".sip")));
+        Assert.True(r.Success, r.Detail);
+        return r.Message!;
+    }
+
+    [Fact]
+    public void Wsinv_whitespace_folding_and_escapes()
+    {
+        var m = Load("wsinv");
+        Assert.Equal("1918181833n", m.To!.Tag);
+        Assert.Equal("sip:vivekg@chair-dnrc.example.com", m.To.Uri);
+        Assert.Equal("J Rosenberg \\\"", m.From!.DisplayName);
+        Assert.Equal("98asjd8", m.From.Tag);
+        Assert.Equal(68, m.MaxForwards);
+        Assert.Equal(new SipCSeq(9, "INVITE"), m.CSeq);
+        Assert.Equal(["390skdjuw", "z9hG4bK9ikj8", "z9hG4bK30239"], m.Vias!.Select(v => v.Branch));
+        Assert.Equal("spindle.example.com", m.Vias![1].Host);
+        Assert.Equal("", m.GetFirst("Subject"));
+        Assert.Equal("newfangled value continued newfangled value", m.GetFirst("newfangledheader"));
+        var contact = Assert.Single(m.Contacts!);
+        Assert.Equal("Quoted string \"\"", contact.DisplayName);
+        Assert.Equal("newvalue", contact.Parameters[0].Value);
+        Assert.Equal("0.33", contact.Parameters[2].Value);
+        Assert.Equal(150, m.Body.Length);
+    }
+
+    [Fact]
+    public void Esc01_and_escnull_decode_escapes()
+    {
+        var m = Load("esc01");
+        Assert.Equal("user", m.To!.SipUri!.User);
+        Assert.Equal("I have spaces", m.From!.SipUri!.User);
+        var c = m.Contacts![0].SipUri!;
+        Assert.Equal("caller", c.User);
+        Assert.Equal("lr", c.Parameters[0].Name);
+        Assert.Equal("value%41", c.Parameter("name")!.Value);
+
+        var n = Load("escnull");
+        Assert.Equal("null-\0-null", n.To!.SipUri!.User);
+        Assert.Equal(["\0", "\0\0"], n.Contacts!.Select(x => x.SipUri!.User));
+    }
+
+    [Fact]
+    public void Esc02_percent_in_method_and_header_name_is_not_an_escape()
+    {
+        var m = Load("esc02");
+        Assert.Equal("RE%47IST%45R", m.RequestLine!.Method);
+        Assert.Equal("%Z%45", m.To!.DisplayName);
+        Assert.Equal(2, m.Contacts!.Count);
+        Assert.Equal("<sip:alias2@host2.example.com>", m.GetFirst("C%6Fntact"));
+    }
+
+    [Fact]
+    public void Dblreq_ignores_octets_after_the_body()
+    {
+        var m = Load("dblreq");
+        Assert.Equal("REGISTER", m.RequestLine!.Method);
+        Assert.Equal(0, m.Body.Length);
+    }
+
+    [Fact]
+    public void Semiuri_and_transports_and_longreq()
+    {
+        var s = Load("semiuri");
+        Assert.True(SipUri.TryParse(s.RequestLine!.RequestUri, out var uri));
+        Assert.Equal("user;par=u@example.net", uri.User);
+        Assert.Equal(6, s.GetValues("Accept").Count());
+
+        Assert.Equal(["UDP", "SCTP", "TLS", "UNKNOWN", "TCP"], Load("transports").Vias!.Select(v => v.Transport));
+
+        var l = Load("longreq");
+        Assert.Equal(34, l.Vias!.Count);
+        Assert.Equal("192.0.2.5", l.Vias![^1].Received);
+        Assert.Equal(6000, l.To!.SipUri!.Port);
+    }
+
+    [Fact]
+    public void Noreason_has_an_empty_reason_phrase()
+    {
+        Assert.Equal(new SipStatusLine("SIP/2.0", 100, ""), Load("noreason").StatusLine);
+    }
+}
