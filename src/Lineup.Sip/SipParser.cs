@@ -102,7 +102,7 @@ public static class SipParser
             var end = lines.IndexOf("\r\n"u8);
             var line = lines[..end];
             lines = lines[(end + 2)..];
-            if (line.IndexOfAnyInRange((byte)0, (byte)8) >= 0 || line.IndexOfAnyInRange((byte)10, (byte)31) >= 0 || line.Contains((byte)127))
+            if (HasBareControl(line))
             {
                 return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "control character in a header line");
             }
@@ -246,6 +246,32 @@ public static class SipParser
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Control characters are allowed only as a quoted-pair ("\" then the octet, RFC 3261 §25.1), as in the
+    /// RFC 4475 §3.1.1.2 display name; anywhere else they make the line malformed.
+    /// </summary>
+    private static bool HasBareControl(ReadOnlySpan<byte> line)
+    {
+        for (var i = 0; i < line.Length; i++)
+        {
+            var b = line[i];
+            if (b == (byte)'\\')
+            {
+                i++;
+                if (i < line.Length && line[i] is (byte)'\r' or (byte)'\n')
+                {
+                    return true;
+                }
+                continue;
+            }
+            if ((b < 0x20 && b != (byte)'\t') || b == 0x7f)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static string? Text(ReadOnlySpan<byte> bytes)

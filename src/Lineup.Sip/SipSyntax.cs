@@ -70,9 +70,9 @@ internal static class SipSyntax
                 i += 2;
                 continue;
             }
-            if (c is '\r' or '\n')
+            if ((c < ' ' && c != '\t') || c == (char)0x7f)
             {
-                return -1;
+                return -1; // qdtext excludes unescaped control characters (§25.1)
             }
             sb.Append(c);
             i++;

@@ -87,3 +87,34 @@ public sealed class TortureValueTests
         Assert.Equal(new SipStatusLine("SIP/2.0", 100, ""), Load("noreason").StatusLine);
     }
 }
+
+public sealed class TortureIntmethTests
+{
+    [Fact]
+    public void Intmeth_wide_range_of_valid_characters()
+    {
+        var r = SipParser.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "4475", "intmeth.sip")));
+        Assert.True(r.Success, r.Detail);
+        var m = r.Message!;
+        Assert.Equal("!interesting-Method0123456789_*+`.%indeed'~", m.RequestLine!.Method);
+        Assert.True(SipUri.TryParse(m.RequestLine.RequestUri, out var uri));
+        Assert.Equal("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*", uri.User);
+        Assert.Equal("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)", uri.Password);
+        Assert.Equal("BEL:\a NUL:\0 DEL:\u007f", m.To!.DisplayName);
+        Assert.Equal("token1~` token2'+_ token3*%!.-", m.From!.DisplayName);
+        Assert.Equal("работающий", m.From.Parameters[0].Value);
+        Assert.Equal("_token~1'+`*%!-.", m.From.Tag);
+        Assert.Equal("intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{", m.CallId);
+        Assert.Equal("\uFEFF大停電", m.GetFirst("extensionHeader-!.%*+_`'~"));
+    }
+
+    [Theory]
+    [InlineData("Subject: bell\a\r\n")]
+    [InlineData("Subject: \"quoted \a bell\"\r\n")]
+    public void Bare_control_characters_are_refused(string header)
+    {
+        var text = "OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nTo: <sip:a@example.com>\r\n" +
+                   "From: <sip:b@example.com>;tag=1\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n" + header + "\r\n";
+        Assert.False(SipParser.Parse(System.Text.Encoding.UTF8.GetBytes(text)).Success);
+    }
+}
