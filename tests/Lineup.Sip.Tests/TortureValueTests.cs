@@ -82,6 +82,14 @@ public sealed class TortureValueTests
     }
 
     [Fact]
+    public void Unreason_keeps_a_utf8_reason_phrase()
+    {
+        var m = Load("unreason");
+        Assert.Equal(new SipStatusLine("SIP/2.0", 200, "= 2**3 * 5**2 но сто девяносто девять - простое"), m.StatusLine);
+        Assert.Equal(154, m.Body.Length);
+    }
+
+    [Fact]
     public void Noreason_has_an_empty_reason_phrase()
     {
         Assert.Equal(new SipStatusLine("SIP/2.0", 100, ""), Load("noreason").StatusLine);
