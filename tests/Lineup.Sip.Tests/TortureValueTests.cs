@@ -82,6 +82,17 @@ public sealed class TortureValueTests
     }
 
     [Fact]
+    public void Mpart01_binary_body_with_nulls_is_framed_by_content_length()
+    {
+        var m = Load("mpart01");
+        Assert.Equal(553, m.Body.Length);
+        Assert.Contains((byte)0, m.Body.ToArray());
+        Assert.Equal("multipart/mixed", m.ContentType!.MediaType);
+        Assert.Equal("7a9cbec02ceef655", m.ContentType.Parameters[0].Value);
+        Assert.True(m.TopVia!.HasRport);
+    }
+
+    [Fact]
     public void Unreason_keeps_a_utf8_reason_phrase()
     {
         var m = Load("unreason");
