@@ -93,6 +93,18 @@ public sealed class TortureValueTests
     }
 
     [Fact]
+    public void Unknown_schemes_and_extensions_parse_for_the_application_to_refuse()
+    {
+        Assert.Equal("nobodyKnowsThisScheme:totallyopaquecontent", Load("unkscm").RequestLine!.RequestUri);
+        var unksm2 = Load("unksm2");
+        Assert.Null(unksm2.To!.SipUri);
+        Assert.Equal("isbn:2983792873", unksm2.To.Uri);
+        Assert.Equal("name:John_Smith", unksm2.Contacts![0].Uri);
+        Assert.Equal(["nothingSupportsThis", "nothingSupportsThisEither"], Load("bext01").GetValues("Require"));
+        Assert.Equal("application/unknownformat", Load("invut").ContentType!.MediaType);
+    }
+
+    [Fact]
     public void Unreason_keeps_a_utf8_reason_phrase()
     {
         var m = Load("unreason");
