@@ -20,7 +20,7 @@ public enum SipParseError
     TooLarge,
     TooManyHeaders,
     MalformedStartLine,
-    /// <summary>SIP-Version other than SIP/2.0; a UAS answers 505 (RFC 3261 §8.2.2... §21.5.20).</summary>
+    /// <summary>SIP-Version other than SIP/2.0; a UAS answers 505 Version Not Supported (RFC 3261 §21.5.6).</summary>
     UnsupportedVersion,
     MalformedHeaderLine,
     MissingRequiredHeader,

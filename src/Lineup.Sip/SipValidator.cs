@@ -10,7 +10,7 @@ internal static class SipValidator
         var version = m.RequestLine?.Version ?? m.StatusLine!.Version;
         if (!version.Equals("SIP/2.0", StringComparison.OrdinalIgnoreCase))
         {
-            return Fail(SipParseError.UnsupportedVersion, $"{version} is not supported (§8.2.2: 505)");
+            return Fail(SipParseError.UnsupportedVersion, $"{version} is not supported (answer 505, RFC 3261 §21.5.6)");
         }
 
         // Mandatory headers, §8.1.1.
