@@ -49,26 +49,25 @@ Console.WriteLine($"Medians of {options.Runs} runs:");
 Console.WriteLine();
 Console.WriteLine("| benchmark | figure | median | runs |");
 Console.WriteLine("|---|---|---:|---|");
+static void Row<T>(string benchmark, List<T> runs, string name, Func<T, double> f, string format) =>
+    Console.WriteLine($"| {benchmark} | {name} | {Median(runs.Select(f)).ToString(format, CultureInfo.InvariantCulture)} | {string.Join(" / ", runs.Select(r => f(r).ToString(format, CultureInfo.InvariantCulture)))} |");
+
 if (webhookRuns.Count > 0)
 {
-    void Row(string name, Func<WebhookResult, double> f, string format) =>
-        Console.WriteLine($"| webhooks | {name} | {Median(webhookRuns.Select(f)).ToString(format, CultureInfo.InvariantCulture)} | {string.Join(" / ", webhookRuns.Select(r => f(r).ToString(format, CultureInfo.InvariantCulture)))} |");
-    Row("events produced / s", r => r.EventsPerSecond, "0");
-    Row("deliveries / s (2xx at the receiver)", r => r.DeliveriesPerSecond, "0");
-    Row("lag event → receipt p50 ms", r => r.LagP50, "0.0");
-    Row("lag event → receipt p99 ms", r => r.LagP99, "0.0");
-    Row("events not delivered after the drain", r => r.Missing, "0");
+    Row("webhooks", webhookRuns, "events produced / s", r => r.EventsPerSecond, "0");
+    Row("webhooks", webhookRuns, "deliveries / s (2xx at the receiver)", r => r.DeliveriesPerSecond, "0");
+    Row("webhooks", webhookRuns, "lag event → receipt p50 ms", r => r.LagP50, "0.0");
+    Row("webhooks", webhookRuns, "lag event → receipt p99 ms", r => r.LagP99, "0.0");
+    Row("webhooks", webhookRuns, "events not delivered after the drain", r => r.Missing, "0");
 }
 if (streamRuns.Count > 0)
 {
-    void Row(string name, Func<StreamResult, double> f, string format) =>
-        Console.WriteLine($"| stream | {name} | {Median(streamRuns.Select(f)).ToString(format, CultureInfo.InvariantCulture)} | {string.Join(" / ", streamRuns.Select(r => f(r).ToString(format, CultureInfo.InvariantCulture)))} |");
-    Row("clients connected", r => r.Clients, "0");
-    Row("events published", r => r.Events, "0");
-    Row("clients that saw every event", r => r.CompleteClients, "0");
-    Row("frames received / s (all clients)", r => r.FramesPerSecond, "0");
-    Row("lag event → receipt p50 ms", r => r.LagP50, "0.0");
-    Row("lag event → receipt p99 ms", r => r.LagP99, "0.0");
+    Row("stream", streamRuns, "clients connected", r => r.Clients, "0");
+    Row("stream", streamRuns, "events published", r => r.Events, "0");
+    Row("stream", streamRuns, "clients that saw every event", r => r.CompleteClients, "0");
+    Row("stream", streamRuns, "frames received / s (all clients)", r => r.FramesPerSecond, "0");
+    Row("stream", streamRuns, "lag event → receipt p50 ms", r => r.LagP50, "0.0");
+    Row("stream", streamRuns, "lag event → receipt p99 ms", r => r.LagP99, "0.0");
 }
 
 namespace Lineup.EventsBench

@@ -29,42 +29,20 @@ public sealed record SipVia(string Protocol, string Version, string Transport, s
     {
         via = null!;
         var i = SipSyntax.SkipWs(s, 0);
-        var start = i;
-        i = SipSyntax.ReadToken(s, i);
-        if (i == start)
+        // sent-protocol = protocol-name SLASH protocol-version SLASH transport
+        if (!Token(s, ref i, out var protocol) || !Slash(s, ref i)
+            || !Token(s, ref i, out var version) || !Slash(s, ref i)
+            || !Token(s, ref i, out var transport))
         {
             return false;
         }
-        var protocol = s[start..i].ToString();
-        if (!Slash(s, ref i))
-        {
-            return false;
-        }
-        start = i;
-        i = SipSyntax.ReadToken(s, i);
-        if (i == start)
-        {
-            return false;
-        }
-        var version = s[start..i].ToString();
-        if (!Slash(s, ref i))
-        {
-            return false;
-        }
-        start = i;
-        i = SipSyntax.ReadToken(s, i);
-        if (i == start)
-        {
-            return false;
-        }
-        var transport = s[start..i].ToString();
         var afterTransport = i;
         i = SipSyntax.SkipWs(s, i);
         if (i == afterTransport || i == s.Length)
         {
             return false; // LWS is required before sent-by
         }
-        start = i;
+        var start = i;
         if (s[i] == '[')
         {
             var close = s[i..].IndexOf(']');
@@ -117,6 +95,14 @@ public sealed record SipVia(string Protocol, string Version, string Transport, s
         }
         via = new SipVia(protocol, version, transport, host, port, parameters);
         return true;
+    }
+
+    private static bool Token(ReadOnlySpan<char> s, ref int i, out string token)
+    {
+        var start = i;
+        i = SipSyntax.ReadToken(s, i);
+        token = s[start..i].ToString();
+        return i > start;
     }
 
     private static bool Slash(ReadOnlySpan<char> s, ref int i)

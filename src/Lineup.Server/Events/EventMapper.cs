@@ -64,8 +64,9 @@ public sealed class EventMapper(long tenantId)
 
     public long LastSeq { get; set; }
 
-    /// <summary>Maps <paramref name="e"/> to zero or one public event, appended to <paramref name="output"/>.</summary>
-    public void Map(CallCenter engine, EngineEvent e, List<EventRecord> output)
+    /// <summary>Maps <paramref name="e"/> to zero or one public event, appended to <paramref name="output"/>. A call's
+    /// end carries its CDR as <paramref name="cdrJson"/>, already serialized for the CDR row.</summary>
+    public void Map(CallCenter engine, EngineEvent e, List<EventRecord> output, string? cdrJson = null)
     {
         switch (e.Kind)
         {
@@ -141,7 +142,8 @@ public sealed class EventMapper(long tenantId)
                 Write(output, EventTypes.CallCompleted, e.At, queue, record.AnsweredBy?.Value, record.Id.Value, w =>
                 {
                     w.WritePropertyName("cdr");
-                    JsonSerializer.Serialize(w, Dto.Cdr(record), Json.Options);
+                    if (cdrJson != null) w.WriteRawValue(cdrJson, skipInputValidation: true);
+                    else JsonSerializer.Serialize(w, Dto.Cdr(record), Json.Options);
                 });
                 break;
             case EventKind.QueueNightModeChanged:
@@ -153,14 +155,15 @@ public sealed class EventMapper(long tenantId)
         }
     }
 
-    /// <summary>The live figures and today's statistics of a queue after a batch that touched it.</summary>
-    public void QueueStats(CallCenter engine, Queue q, List<EventRecord> output) =>
+    /// <summary>The live figures and today's statistics of a queue after a batch that touched it; <c>todayJson</c> is
+    /// today's statistics, already serialized for the daily statistics row.</summary>
+    public void QueueStats(CallCenter engine, Queue q, string todayJson, List<EventRecord> output) =>
         Write(output, EventTypes.QueueStatsChanged, engine.Now, q.Id.Value, null, null, w =>
         {
             w.WritePropertyName("status");
             JsonSerializer.Serialize(w, Dto.QueueStatus(engine, q), Json.Options);
             w.WritePropertyName("today");
-            JsonSerializer.Serialize(w, Dto.Stats(q), Json.Options);
+            w.WriteRawValue(todayJson, skipInputValidation: true);
         });
 
     private void Agent(CallCenter engine, EngineEvent e, List<EventRecord> output, string type, Action<Utf8JsonWriter> data)

@@ -96,9 +96,6 @@ public sealed partial class WebhookRelay : BackgroundService
     public long DeadCount => Interlocked.Read(ref _dead);
     public long InMemoryCount => Interlocked.Read(ref _inMemory);
 
-    /// <summary>Lag from an event to its successful delivery, in milliseconds (the newest 100,000).</summary>
-    public LatencyWindow Lag { get; } = new(100_000);
-
     // ---- called from other threads: everything goes through the inbox
     public void Enqueue(IReadOnlyList<EventRecord> events, IReadOnlyList<DeliveryRow> rows)
     {
@@ -338,7 +335,6 @@ public sealed partial class WebhookRelay : BackgroundService
         {
             state = Delivered;
             Interlocked.Increment(ref _delivered);
-            Lag.Add(now - d.Event.At);
         }
         else
         {
@@ -452,8 +448,6 @@ public sealed partial class WebhookRelay : BackgroundService
     private async Task FlushUpdatesAsync()
     {
         await _flushing;
-        foreach (var sub in _subs.Values)
-            if (sub.RefillWanted) await RefillAsync(sub, CancellationToken.None);
         if (_updates.Count == 0)
         {
             _flushDue = long.MaxValue; // the updates went with a removed subscription: nothing is due
@@ -564,36 +558,5 @@ public sealed partial class WebhookRelay : BackgroundService
     private sealed record FlushRequest : Message
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-}
-
-/// <summary>A fixed window of the newest samples, for percentiles (milliseconds).</summary>
-public sealed class LatencyWindow(int capacity)
-{
-    private readonly double[] _samples = new double[capacity];
-    private readonly object _lock = new();
-    private long _count;
-
-    public void Add(double value)
-    {
-        lock (_lock) _samples[_count++ % capacity] = value;
-    }
-
-    public long Count => Interlocked.Read(ref _count);
-
-    /// <summary>The <paramref name="p"/>-th percentile (0-100) of the retained samples, or null when there are none.</summary>
-    public double? Percentile(double p)
-    {
-        double[] copy;
-        lock (_lock) copy = _samples[..(int)Math.Min(_count, capacity)];
-        if (copy.Length == 0) return null;
-        Array.Sort(copy);
-        var rank = (int)Math.Ceiling(p / 100 * copy.Length) - 1;
-        return copy[Math.Clamp(rank, 0, copy.Length - 1)];
-    }
-
-    public void Reset()
-    {
-        lock (_lock) _count = 0;
     }
 }

@@ -185,13 +185,15 @@ public sealed partial class TenantHost : IAsyncDisposable
             }
             DrainEvents(live: true);
         }
-        foreach (var id in _touchedQueues)
-            if (_engine.TryGetQueue(id, out var q)) _mapper.QueueStats(_engine, q, _events);
+        // Today's statistics of each touched queue, serialized once for its stored row and its event.
+        var stats = DailyStats();
+        foreach (var row in stats)
+            if (_engine.TryGetQueue(new QueueId((int)row.QueueId), out var q)) _mapper.QueueStats(_engine, q, row.Body, _events);
         CollectOutbox();
         if (_commandRows.Count > 0 || _cdrRows.Count > 0 || _eventRows.Count > 0)
         {
             var started = _time.GetTimestamp();
-            await _store.CommitBatchAsync(_commandRows, _cdrRows, DailyStats(), _eventRows, _deliveryRows);
+            await _store.CommitBatchAsync(_commandRows, _cdrRows, stats, _eventRows, _deliveryRows);
             _metrics.CommitSeconds.Record(_time.GetElapsedTime(started).TotalSeconds);
         }
         // Events first: a caller that has its answer finds the events of its command in the stream and the events API.
@@ -216,11 +218,17 @@ public sealed partial class TenantHost : IAsyncDisposable
         foreach (ref readonly var e in _engine.PendingEvents)
         {
             if (e.Queue.Value != 0) _touchedQueues.Add(e.Queue);
-            if (e.Kind == EventKind.CallEnded && e.Record is { } record) _cdrRows.Add(Cdrs.ToRow(TenantId, record));
+            string? cdr = null;
+            if (e.Kind == EventKind.CallEnded && e.Record is { } record)
+            {
+                var row = Cdrs.ToRow(TenantId, record);
+                _cdrRows.Add(row);
+                cdr = row.Body;
+            }
             if (live)
             {
                 _metrics.Observe(e);
-                _mapper.Map(_engine, e, _events);
+                _mapper.Map(_engine, e, _events, cdr);
             }
         }
         _engine.ClearEvents();
