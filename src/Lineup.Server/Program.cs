@@ -32,6 +32,7 @@ builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddSingleton<AuthService>();
 builder.Services.AddSingleton<ServerMetrics>();
 builder.Services.AddSingleton<TenantRegistry>();
+builder.Services.AddSingleton<Lineup.Server.Telephony.MediaEffects>();
 builder.Services.AddHostedService<TenantStartup>();
 builder.Services.AddSingleton(WebhookOptions.FromConfiguration(config));
 builder.Services.AddSingleton(NetworkGuard.FromConfiguration(config));

@@ -23,6 +23,7 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(EnqueueCommand), "enqueue")]
 [JsonDerivedType(typeof(CallEventCommand), "call_event")]
 [JsonDerivedType(typeof(PickupCommand), "pickup")]
+[JsonDerivedType(typeof(SetRecordingCommand), "set_recording")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);
@@ -184,5 +185,16 @@ internal sealed class ReadOnlySetConverter : JsonConverter<IReadOnlySet<string>>
         writer.WriteStartArray();
         foreach (var s in value.Order(StringComparer.Ordinal)) writer.WriteStringValue(s);
         writer.WriteEndArray();
+    }
+}
+
+/// <summary>The telephony front-end records the call under <paramref name="RecordingId"/>; kept in its CDR.</summary>
+public sealed record SetRecordingCommand(long CallId, string RecordingId) : TenantCommand
+{
+    public override CommandResult Apply(CallCenter engine, long now)
+    {
+        if (!engine.TryGetCall(new CallId(CallId), out var call)) return CommandResult.UnknownCall;
+        call.Record.RecordingId = RecordingId;
+        return CommandResult.Ok;
     }
 }

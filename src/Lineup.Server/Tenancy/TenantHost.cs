@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Lineup.Engine;
 using Lineup.Server.Events;
 using Lineup.Server.Storage;
+using Lineup.Server.Telephony;
 
 namespace Lineup.Server.Tenancy;
 
@@ -29,6 +30,8 @@ public sealed partial class TenantHost : IAsyncDisposable
     private readonly List<EventRecord> _events = new();
     private readonly List<EventRow> _eventRows = new();
     private readonly List<DeliveryRow> _deliveryRows = new();
+    private readonly List<EngineEvent> _effects = new();
+    private readonly MediaEffects _media;
     private WebhookMatcher[] _webhooks = [];
     private readonly ITimer _timer;
     private readonly Task _loop;
@@ -36,9 +39,10 @@ public sealed partial class TenantHost : IAsyncDisposable
     private long _seq;
     private long _timerDue = long.MaxValue;
 
-    private TenantHost(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus)
+    private TenantHost(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus, MediaEffects media)
     {
         _bus = bus;
+        _media = media;
         _mapper = new EventMapper(tenant.Id);
         Tenant = tenant;
         _store = store;
@@ -55,9 +59,9 @@ public sealed partial class TenantHost : IAsyncDisposable
 
     /// <summary>Loads a tenant: replays its command log into a fresh engine, then starts its mailbox.</summary>
     public static async Task<TenantHost> StartAsync(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus,
-        CancellationToken ct)
+        MediaEffects media, CancellationToken ct)
     {
-        var host = new TenantHost(tenant, store, time, log, metrics, bus);
+        var host = new TenantHost(tenant, store, time, log, metrics, bus, media);
         var hooks = await store.ListWebhooksAsync(tenant.Id);
         host._webhooks = [.. hooks.Select(h => new WebhookMatcher(WebhookStore.Parse(h)))];
         // The stored events go into the stream's ring before the mailbox runs: once it does, a timer may publish newer ones.
@@ -161,6 +165,7 @@ public sealed partial class TenantHost : IAsyncDisposable
         _events.Clear();
         _eventRows.Clear();
         _deliveryRows.Clear();
+        _effects.Clear();
         foreach (var w in _batch)
         {
             if (w.Before != null) await w.Before();
@@ -199,6 +204,8 @@ public sealed partial class TenantHost : IAsyncDisposable
         // Events first: a caller that has its answer finds the events of its command in the stream and the events API.
         if (_events.Count > 0) _bus.Publish(TenantId, _events, _deliveryRows);
         foreach (var w in _batch) w.Publish();
+        // Media effects last: the calls they act on are durable, and a reply that maps a call to its SIP leg has run.
+        if (_effects.Count > 0) _media.Deliver(this, _engine, _effects);
     }
 
     /// <summary>The batch's events as rows, and an outbox row for every subscription that wants each.</summary>
@@ -215,6 +222,7 @@ public sealed partial class TenantHost : IAsyncDisposable
 
     private void DrainEvents(bool live)
     {
+        var collectMedia = _media.Enabled;
         foreach (ref readonly var e in _engine.PendingEvents)
         {
             if (e.Queue.Value != 0) _touchedQueues.Add(e.Queue);
@@ -227,6 +235,7 @@ public sealed partial class TenantHost : IAsyncDisposable
             }
             if (live)
             {
+                if (collectMedia && MediaEffects.IsMedia(e.Kind)) _effects.Add(e);
                 _metrics.Observe(e);
                 _mapper.Map(_engine, e, _events, cdr);
             }

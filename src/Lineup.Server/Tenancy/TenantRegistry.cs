@@ -6,7 +6,8 @@ using Lineup.Server.Storage;
 namespace Lineup.Server.Tenancy;
 
 /// <summary>Every tenant's host, loaded at start-up (each replays its command log) and created or removed at run time.</summary>
-public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogger<TenantRegistry> log, ServerMetrics metrics, EventBus bus) : IAsyncDisposable
+public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogger<TenantRegistry> log, ServerMetrics metrics, EventBus bus,
+    Telephony.MediaEffects media) : IAsyncDisposable
 {
     public const string DefaultTenant = "default";
     private readonly ConcurrentDictionary<long, TenantHost> _hosts = new();
@@ -39,7 +40,7 @@ public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogg
             }
             tenants = [tenant];
         }
-        foreach (var t in tenants) _hosts[t.Id] = await TenantHost.StartAsync(t, store, time, log, metrics, bus, ct);
+        foreach (var t in tenants) _hosts[t.Id] = await TenantHost.StartAsync(t, store, time, log, metrics, bus, media, ct);
         Ready = true;
         LogStarted(log, tenants.Count);
         return generated;
@@ -50,7 +51,7 @@ public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogg
         var row = new TenantRow(await store.NextIdAsync(ct), name, timeZone, Random.Shared.NextInt64(1, long.MaxValue),
             time.GetUtcNow().ToUnixTimeMilliseconds());
         await store.InsertTenantAsync(row);
-        var host = await TenantHost.StartAsync(row, store, time, log, metrics, bus, ct);
+        var host = await TenantHost.StartAsync(row, store, time, log, metrics, bus, media, ct);
         _hosts[row.Id] = host;
         return host;
     }

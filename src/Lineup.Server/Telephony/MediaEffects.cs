@@ -1,0 +1,30 @@
+using Lineup.Engine;
+using Lineup.Server.Tenancy;
+
+namespace Lineup.Server.Telephony;
+
+/// <summary>
+/// Hands the engine's media effects (ring, cancel, bridge, play, transfer, hang up) to the telephony front-end.
+/// A tenant host calls <see cref="Deliver"/> in its mailbox after the batch that produced them is durable, in the
+/// order the engine emitted them; the handler may read the engine there and must not block.
+/// </summary>
+public sealed class MediaEffects
+{
+    private Action<TenantHost, CallCenter, IReadOnlyList<EngineEvent>>? _handler;
+
+    /// <summary>True once a front-end listens; hosts skip collecting effects otherwise.</summary>
+    public bool Enabled => Volatile.Read(ref _handler) != null;
+
+    public void Attach(Action<TenantHost, CallCenter, IReadOnlyList<EngineEvent>> handler) => Volatile.Write(ref _handler, handler);
+
+    public void Detach() => Volatile.Write(ref _handler, null);
+
+    /// <summary>The kinds a telephony front-end acts on.</summary>
+    public static bool IsMedia(EventKind kind) => kind is EventKind.CallQueued or EventKind.CallOffered or EventKind.OfferEnded
+        or EventKind.CallAnswered or EventKind.CallbackDial or EventKind.CallbackScheduled or EventKind.CallMoved
+        or EventKind.CallTransferred or EventKind.CallToVoicemail or EventKind.CallHangup or EventKind.CallWrapUp
+        or EventKind.CallEnded or EventKind.Announcement;
+
+    internal void Deliver(TenantHost host, CallCenter engine, IReadOnlyList<EngineEvent> effects) =>
+        Volatile.Read(ref _handler)?.Invoke(host, engine, effects);
+}
