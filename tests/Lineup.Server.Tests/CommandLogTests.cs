@@ -41,7 +41,22 @@ public class CommandLogTests
         new EnqueueCommand(5, "+1555", "Bob", 3, "ext-1"),
         new CallEventCommand(1_000_000_001, CallEventType.Dtmf, null, "3"),
         new PickupCommand(1_000_000_001, 7),
+        new SetRecordingCommand(1_000_000_001, "1000000001.wav"),
     };
+
+    [Fact]
+    public void A_recording_id_set_on_a_live_call_reaches_its_cdr_and_an_ended_call_is_refused()
+    {
+        var engine = new CallCenter();
+        engine.UpsertQueue(new QueueConfig { Id = new QueueId(1), RecordCalls = true }, 0);
+        var enqueue = new EnqueueCommand(1, "+1555", null, 0, null);
+        Assert.Equal(CommandResult.Ok, enqueue.Apply(engine, 1));
+        Assert.Equal(CommandResult.Ok, new SetRecordingCommand(enqueue.Call.Value, "r1.wav").Apply(engine, 2));
+        Assert.Equal(CommandResult.Ok, new CallEventCommand(enqueue.Call.Value, CallEventType.CallerHangup, null, null).Apply(engine, 3));
+        var ended = engine.TakeEvents().Single(e => e.Kind == EventKind.CallEnded);
+        Assert.Equal("r1.wav", Lineup.Server.Api.Dto.Cdr(ended.Record!).RecordingId);
+        Assert.Equal(CommandResult.UnknownCall, new SetRecordingCommand(enqueue.Call.Value, "r2.wav").Apply(engine, 4));
+    }
 
     [Theory]
     [MemberData(nameof(Commands))]

@@ -125,7 +125,7 @@ public sealed record CdrDto(
     DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
     long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
     string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitDto> Queues,
-    IReadOnlyList<CdrAttemptDto> Attempts);
+    IReadOnlyList<CdrAttemptDto> Attempts, string? RecordingId = null);
 
 public sealed record StaffingDto(
     int Agents, double CallsPerHour, double AverageHandleSeconds, double TrafficErlangs, double TargetSeconds,
@@ -342,7 +342,8 @@ public static class Dto
         Snake(r.Disposition.ToString()), r.ExitReason, r.AnsweredBy?.Value, r.AnsweredIn?.Value, r.WaitSeconds, r.TalkSeconds,
         r.WrapUpSeconds, r.DestinationTarget, r.WasCallback, r.CallbackNumber,
         r.Queues.Select(v => new CdrVisitDto(v.Queue.Value, Time(v.EnteredAt), v.LeftAt == 0 ? null : Time(v.LeftAt), v.ExitReason)).ToList(),
-        r.Attempts.Select(x => new CdrAttemptDto(x.Agent.Value, x.Queue.Value, Time(x.OfferedAt), x.EndedAt == 0 ? null : Time(x.EndedAt), x.Outcome, x.Pickup)).ToList());
+        r.Attempts.Select(x => new CdrAttemptDto(x.Agent.Value, x.Queue.Value, Time(x.OfferedAt), x.EndedAt == 0 ? null : Time(x.EndedAt), x.Outcome, x.Pickup)).ToList(),
+        r.RecordingId);
 
     public static string Snake(string pascal) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(pascal);
 
