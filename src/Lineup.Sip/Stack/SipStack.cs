@@ -1,0 +1,688 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Lineup.Sip.Transactions;
+using Lineup.Sip.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lineup.Sip.Stack;
+
+/// <summary>
+/// The SIP user agent core (RFC 3261 §8, §12–15) over the transaction layer (§17) and the transports (§18): it
+/// dispatches incoming messages, answers what it can itself (400, 416, 420, 481, 483, 501, 505, OPTIONS, CANCEL,
+/// in-dialog BYE/INFO/re-INVITE) and hands the rest to <see cref="OnRequest"/>.
+/// <para>
+/// Concurrency: one lock guards every transaction and session. Receive loops, timer callbacks and API calls take it
+/// for the protocol work only; events and <see cref="OnRequest"/> run after it is released, and whatever they throw
+/// is logged and swallowed.
+/// </para>
+/// </summary>
+public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
+{
+    /// <summary>The methods the stack accepts (Allow, §20.5).</summary>
+    public const string AllowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, MESSAGE";
+
+    private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal)
+    {
+        "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REGISTER", "MESSAGE", "SUBSCRIBE", "NOTIFY",
+        "REFER", "UPDATE", "PRACK", "PUBLISH",
+    };
+
+    private readonly object _gate = new();
+    private readonly List<Action> _pending = [];
+    private readonly Dictionary<SipTransportKind, ISipTransport> _transports = [];
+    private readonly Dictionary<string, InviteSession> _sessions = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly bool _ownsTransports;
+    private int _depth;
+    private long _dropped;
+    private bool _disposed;
+
+    /// <summary>A stack with its own UDP and TCP transports, bound by <see cref="StartAsync"/>.</summary>
+    public SipStack(SipStackOptions options, TimeProvider? time = null, ILogger<SipStack>? logger = null)
+        : this(options, [], time, logger)
+    {
+        _ownsTransports = true;
+    }
+
+    /// <summary>A stack over the given transports (tests pass an in-memory one).</summary>
+    public SipStack(SipStackOptions options, IEnumerable<ISipTransport> transports, TimeProvider? time = null, ILogger<SipStack>? logger = null)
+    {
+        Options = options;
+        _time = time ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        foreach (var t in transports)
+        {
+            _transports[t.Kind] = t;
+        }
+        Transactions = new SipTransactionLayer(options.Timers, StartTimer, SendDirect, options.MaxTransactions);
+    }
+
+    /// <summary>The options the stack runs with.</summary>
+    public SipStackOptions Options { get; }
+
+    /// <summary>
+    /// New requests outside any dialog that the stack does not answer itself: INVITE, REGISTER, MESSAGE,
+    /// SUBSCRIBE... Without a handler, INVITE gets 480 and the others 405.
+    /// </summary>
+    public Func<SipIncomingRequest, ValueTask>? OnRequest { get; set; }
+
+    /// <summary>The UDP (else TCP) listening endpoint; valid after <see cref="StartAsync"/>.</summary>
+    public IPEndPoint LocalEndPoint => (_transports.GetValueOrDefault(SipTransportKind.Udp) ?? _transports.Values.First()).LocalEndPoint;
+
+    /// <summary>Messages dropped without an answer (unparseable, unanswerable, stray responses).</summary>
+    public long DroppedMessages => Interlocked.Read(ref _dropped);
+
+    /// <summary>Live transactions.</summary>
+    public int TransactionCount => Locked(() => Transactions.Count);
+
+    /// <summary>Live INVITE sessions.</summary>
+    public int SessionCount => Locked(() => _sessions.Count);
+
+    internal SipTransactionLayer Transactions { get; }
+
+    /// <summary>Host for Via, Contact, From and Call-ID: <see cref="SipStackOptions.PublicHost"/> or the bound address.</summary>
+    internal string ContactHost
+    {
+        get
+        {
+            if (Options.PublicHost is { Length: > 0 } host)
+            {
+                return host;
+            }
+            var address = _transports.Count > 0 ? LocalEndPoint.Address : Options.Listen.Address;
+            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+            {
+                address = IPAddress.Loopback;
+            }
+            return address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+        }
+    }
+
+    /// <summary>Binds the transports (UDP and TCP on one port; port 0 picks a free one) and starts receiving.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_ownsTransports)
+        {
+            foreach (var t in _transports.Values)
+            {
+                await t.StartAsync(this, cancellationToken).ConfigureAwait(false);
+            }
+            return;
+        }
+        for (var attempt = 0; ; attempt++)
+        {
+            var listen = Options.Listen;
+            SipUdpTransport? udp = null;
+            try
+            {
+                if (Options.Udp)
+                {
+                    udp = new SipUdpTransport(listen, Options.Limits, _logger);
+                    await udp.StartAsync(this, cancellationToken).ConfigureAwait(false);
+                    listen = new IPEndPoint(listen.Address, udp.LocalEndPoint.Port);
+                }
+                if (Options.Tcp)
+                {
+                    var tcp = new SipTcpTransport(listen, _time, Options.Limits, Options.TcpOptions, _logger);
+                    await tcp.StartAsync(this, cancellationToken).ConfigureAwait(false);
+                    _transports[SipTransportKind.Tcp] = tcp;
+                }
+                if (udp is not null)
+                {
+                    _transports[SipTransportKind.Udp] = udp;
+                }
+                return;
+            }
+            catch (SocketException) when (Options.Listen.Port == 0 && attempt < 10)
+            {
+                // The UDP port was free but not the same TCP port: try another.
+                if (udp is not null)
+                {
+                    await udp.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts an outbound call (UAC): the INVITE goes to <see cref="InviteRequest.Destination"/>, else the outbound
+    /// proxy, else the Request-URI's host (an IP literal or a DNS name, port 5060 by default; transport=tcp selects TCP).
+    /// Outcomes arrive as events; subscribe before the first await.
+    /// </summary>
+    public InviteSession Invite(InviteRequest request)
+    {
+        var session = new InviteSession(this, request);
+        var full = Locked(() =>
+        {
+            if (_sessions.Count >= Options.MaxSessions)
+            {
+                return true;
+            }
+            _sessions[session.Key] = session;
+            return false;
+        });
+        if (full)
+        {
+            // Reported on the thread pool so the caller can subscribe first.
+            _ = Task.Run(() => Locked(() => session.FailBeforeSend(503)));
+            return session;
+        }
+        _ = ResolveAndSendAsync(session, request);
+        return session;
+    }
+
+    private async Task ResolveAndSendAsync(InviteSession session, InviteRequest request)
+    {
+        await Task.Yield(); // the caller subscribes to the session's events before anything is sent
+        SipRemote? destination = request.Destination ?? Options.OutboundProxy;
+        if (destination is null && SipUri.TryParse(request.TargetUri, out var uri))
+        {
+            var kind = uri.Parameter("transport")?.Value?.Equals("tcp", StringComparison.OrdinalIgnoreCase) == true || !_transports.ContainsKey(SipTransportKind.Udp)
+                ? SipTransportKind.Tcp : SipTransportKind.Udp;
+            var host = uri.Host.Trim('[', ']');
+            try
+            {
+                var address = IPAddress.TryParse(host, out var ip) ? ip
+                    : (await Dns.GetHostAddressesAsync(host).ConfigureAwait(false)).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
+                if (address is not null)
+                {
+                    destination = new SipRemote(kind, new IPEndPoint(address, uri.Port ?? 5060));
+                }
+            }
+            catch (SocketException e)
+            {
+                LogResolveFailed(_logger, host, e.SocketErrorCode);
+            }
+        }
+        Locked(() =>
+        {
+            if (destination is { } d && _transports.ContainsKey(d.Transport))
+            {
+                session.StartUac(d);
+            }
+            else
+            {
+                session.FailBeforeSend(503);
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------ receiving
+
+    void ISipTransportHandler.OnMessage(SipRemote remote, SipParseResult result) => Locked(() => Dispatch(remote, result));
+
+    void ISipTransportHandler.OnSendFailed(SipRemote remote) =>
+        // Not inline: a synchronous send failure must not re-enter the transaction that is sending.
+        ThreadPool.QueueUserWorkItem(_ => Locked(() => Transactions.OnSendFailed(remote)));
+
+    private void Dispatch(SipRemote remote, SipParseResult result)
+    {
+        if (_disposed || result.Error == SipParseError.KeepAlive)
+        {
+            return;
+        }
+        if (!result.Success)
+        {
+            OnMalformed(remote, result);
+            return;
+        }
+        var message = result.Message!;
+        if (message.IsRequest)
+        {
+            OnRequestReceived(remote, message);
+        }
+        else
+        {
+            OnResponseReceived(message);
+        }
+    }
+
+    /// <summary>
+    /// A message the parser refused. A request that still has Via, From, To, Call-ID and CSeq is answered 400 with the
+    /// reason in a Warning (or 505 for another SIP version, §21.5.6); anything else is dropped and counted.
+    /// </summary>
+    private void OnMalformed(SipRemote remote, SipParseResult result)
+    {
+        var m = result.Message;
+        if (m is null || !m.IsRequest || m.RequestLine!.Method == "ACK" || m.GetFirst(SipHeaderNames.Via) is null
+            || m.GetFirst(SipHeaderNames.From) is null || m.GetFirst(SipHeaderNames.To) is null
+            || m.GetFirst(SipHeaderNames.CallId) is null || m.GetFirst(SipHeaderNames.CSeq) is null)
+        {
+            Interlocked.Increment(ref _dropped);
+            LogDropped(_logger, remote, result.Error, result.Detail ?? "");
+            return;
+        }
+        var request = m.TopVia is not null ? WithReceived(m, remote) : m;
+        var target = m.TopVia is not null ? ResponseTarget(request, remote) : remote;
+        var response = result.Error == SipParseError.UnsupportedVersion
+            ? SipResponse.Create(request, 505, toTag: SipIds.NewTag(), headers: [ServerHeader()])
+            : SipResponse.Create(request, 400, "Bad Request", SipIds.NewTag(), [new SipHeader("Warning", Warning(result.Detail)), ServerHeader()]);
+        LogBadRequest(_logger, remote, result.Error, result.Detail ?? "");
+        SendDirect(target, response);
+    }
+
+    private string Warning(string? detail)
+    {
+        var text = new StringBuilder();
+        foreach (var c in detail ?? "malformed request")
+        {
+            text.Append(c is '"' or '\\' || char.IsControl(c) ? '\'' : c);
+        }
+        return $"399 {ContactHost} \"{text}\"";
+    }
+
+    private void OnRequestReceived(SipRemote remote, SipMessage received)
+    {
+        var request = WithReceived(received, remote);
+        var method = request.RequestLine!.Method;
+        if (method == "ACK")
+        {
+            // ACK to a non-2xx matches the INVITE server transaction (§17.2.3); ACK to a 2xx goes to the dialog (§13.3.1.4).
+            if (Transactions.FindServer(request, "ACK") is { } inviteTx)
+            {
+                inviteTx.OnAck();
+            }
+            else if (FindDialog(request) is { } session)
+            {
+                session.OnAck(request);
+            }
+            return;
+        }
+        if (Transactions.FindServer(request, method) is { } existing)
+        {
+            existing.OnRetransmission();
+            return;
+        }
+        var responseRemote = ResponseTarget(request, remote);
+        if (Transactions.IsFull)
+        {
+            SendDirect(responseRemote, SipResponse.Create(request, 503, toTag: SipIds.NewTag(), headers: [new SipHeader("Retry-After", "5"), ServerHeader()]));
+            return;
+        }
+        var tx = Transactions.CreateServer(request, responseRemote);
+        if (tx is null)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+        var tag = SipIds.NewTag();
+        void Reply(int code, params SipHeader[] headers) =>
+            tx.Respond(SipResponse.Create(request, code, toTag: tag, headers: [.. headers, ServerHeader()]));
+
+        // §8.2 checks, in the RFC's order where it gives one.
+        if (request.MaxForwards == 0 && method != "OPTIONS")
+        {
+            Reply(483);
+            return;
+        }
+        if (!KnownMethods.Contains(method))
+        {
+            Reply(501, new SipHeader("Allow", AllowedMethods));
+            return;
+        }
+        var uri = request.RequestLine.RequestUri;
+        if (!uri.StartsWith("sip:", StringComparison.OrdinalIgnoreCase) && !uri.StartsWith("sips:", StringComparison.OrdinalIgnoreCase))
+        {
+            Reply(416);
+            return;
+        }
+        if (method != "CANCEL")
+        {
+            var required = request.GetValues("Require").Where(v => v.Length > 0).ToList();
+            if (required.Count > 0)
+            {
+                Reply(420, [.. required.Select(r => new SipHeader("Unsupported", r))]);
+                return;
+            }
+        }
+        if (method == "CANCEL")
+        {
+            OnCancel(tx, request);
+            return;
+        }
+        if (method == "INVITE" && !request.Body.IsEmpty && request.ContentType?.MediaType != "application/sdp")
+        {
+            Reply(415, new SipHeader("Accept", "application/sdp"));
+            return;
+        }
+        if (request.To?.Tag is not null)
+        {
+            if (FindDialog(request) is { } session)
+            {
+                session.OnRequest(tx);
+            }
+            else
+            {
+                Reply(481); // §12.2.2
+            }
+            return;
+        }
+        switch (method)
+        {
+            case "OPTIONS":
+                tx.Respond(OptionsResponse(request, tag));
+                return;
+            case "BYE" or "INFO" or "PRACK" or "UPDATE":
+                Reply(481); // only meaningful inside a dialog
+                return;
+        }
+        if (OnRequest is not { } handler)
+        {
+            if (method == "INVITE")
+            {
+                Reply(480);
+            }
+            else
+            {
+                Reply(405, new SipHeader("Allow", AllowedMethods));
+            }
+            return;
+        }
+        var incoming = new SipIncomingRequest(this, tx, remote);
+        if (method == "INVITE")
+        {
+            tx.SetGuard(Options.InviteServerTimeout);
+            tx.Abandoned = _ => incoming.Session?.OnAbandoned();
+        }
+        Raise(() => _ = CallHandlerAsync(handler, incoming));
+    }
+
+    private async Task CallHandlerAsync(Func<SipIncomingRequest, ValueTask> handler, SipIncomingRequest incoming)
+    {
+        try
+        {
+            await handler(incoming).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            LogHandlerFailed(_logger, e);
+            incoming.Respond(500);
+        }
+    }
+
+    /// <summary>CANCEL (§9.2): 200 to the CANCEL and 487 to the INVITE it matches; 481 when none does.</summary>
+    private void OnCancel(SipServerTransaction tx, SipMessage cancel)
+    {
+        var invite = Transactions.FindServer(cancel, "INVITE");
+        if (invite is null)
+        {
+            tx.Respond(SipResponse.Create(cancel, 481, toTag: SipIds.NewTag(), headers: [ServerHeader()]));
+            return;
+        }
+        var session = _sessions.Values.FirstOrDefault(s => s.IsUas && ReferenceEquals(s.Incoming!.Transaction, invite));
+        tx.Respond(SipResponse.Create(cancel, 200, toTag: session?.LocalTag ?? SipIds.NewTag(), headers: [ServerHeader()]));
+        if (session is not null)
+        {
+            session.OnCancelled();
+        }
+        else if (invite.CanRespond)
+        {
+            invite.Respond(SipResponse.Create(invite.Request, 487, toTag: SipIds.NewTag(), headers: [ServerHeader()]));
+        }
+    }
+
+    private void OnResponseReceived(SipMessage response)
+    {
+        if (Transactions.OnResponse(response))
+        {
+            return;
+        }
+        // A 2xx to INVITE outlives its client transaction (§13.2.2.4): the UA core re-ACKs it.
+        if (response.StatusLine!.StatusCode is >= 200 and < 300 && response.CSeq?.Method == "INVITE"
+            && response.From?.Tag is { } fromTag && response.CallId is { } callId
+            && _sessions.TryGetValue(SessionKey(callId, fromTag), out var session) && !session.IsUas)
+        {
+            session.OnStray2xx(response);
+            return;
+        }
+        Interlocked.Increment(ref _dropped);
+    }
+
+    /// <summary>The dialog of an in-dialog request: Call-ID, our tag in To, the peer's in From (§12.2.2).</summary>
+    private InviteSession? FindDialog(SipMessage request)
+    {
+        if (request.CallId is not { } callId || request.To?.Tag is not { } localTag)
+        {
+            return null;
+        }
+        return _sessions.TryGetValue(SessionKey(callId, localTag), out var s) && (s.RemoteTag is null || s.RemoteTag == request.From?.Tag) ? s : null;
+    }
+
+    /// <summary>
+    /// §18.2.1 and RFC 3581 §4: received= when the source address differs from sent-by, and both received= and
+    /// rport= when the client asked for rport.
+    /// </summary>
+    private static SipMessage WithReceived(SipMessage request, SipRemote remote)
+    {
+        if (request.TopVia is not { } via)
+        {
+            return request;
+        }
+        var source = remote.EndPoint.Address.ToString();
+        var needsReceived = !string.Equals(via.Host.Trim('[', ']'), source, StringComparison.OrdinalIgnoreCase);
+        if (!needsReceived && !via.HasRport)
+        {
+            return request;
+        }
+        var parameters = via.Parameters
+            .Where(p => !p.Name.Equals("received", StringComparison.OrdinalIgnoreCase) && !p.Name.Equals("rport", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        parameters.Add(new SipParameter("received", source));
+        if (via.HasRport)
+        {
+            parameters.Add(new SipParameter("rport", remote.EndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        var text = FormatVia(via with { Parameters = parameters });
+        var headers = new List<SipHeader>(request.Headers.Count);
+        var replaced = false;
+        foreach (var h in request.Headers)
+        {
+            if (!replaced && h.Name == SipHeaderNames.Via)
+            {
+                headers.Add(new SipHeader(SipHeaderNames.Via, text));
+                replaced = true;
+            }
+            else
+            {
+                headers.Add(h);
+            }
+        }
+        return new SipMessage(request.RequestLine!, headers, request.Body);
+    }
+
+    /// <summary>
+    /// Where responses to a request go (§18.2.2): the connection it came on for TCP; for UDP the source address, at
+    /// the source port when rport was asked for (RFC 3581 §4), else at the sent-by port (default 5060).
+    /// </summary>
+    private static SipRemote ResponseTarget(SipMessage request, SipRemote remote)
+    {
+        if (remote.Transport == SipTransportKind.Tcp || request.TopVia is not { } via)
+        {
+            return remote;
+        }
+        var port = via.HasRport ? remote.EndPoint.Port : via.Port ?? 5060;
+        return new SipRemote(SipTransportKind.Udp, new IPEndPoint(remote.EndPoint.Address, port));
+    }
+
+    private static string FormatVia(SipVia via)
+    {
+        var sb = new StringBuilder();
+        sb.Append(via.Protocol).Append('/').Append(via.Version).Append('/').Append(via.Transport).Append(' ').Append(via.Host);
+        if (via.Port is { } port)
+        {
+            sb.Append(':').Append(port);
+        }
+        foreach (var p in via.Parameters)
+        {
+            sb.Append(';').Append(p.Name);
+            if (p.Value is not null)
+            {
+                sb.Append('=');
+                if (p.Quoted)
+                {
+                    sb.Append('"').Append(p.Value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
+                }
+                else
+                {
+                    sb.Append(p.Value);
+                }
+            }
+        }
+        return sb.ToString();
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers for sessions
+
+    internal SipMessage OptionsResponse(SipMessage request, string tag) =>
+        SipResponse.Create(request, 200, toTag: tag, headers:
+        [
+            new SipHeader("Allow", AllowedMethods),
+            new SipHeader("Accept", "application/sdp, application/dtmf-relay"),
+            new SipHeader("Accept-Language", "en"),
+            new SipHeader("Supported", ""),
+            ServerHeader(),
+        ]);
+
+    internal InviteSession CreateUasSession(SipIncomingRequest incoming)
+    {
+        var session = new InviteSession(this, incoming);
+        if (_sessions.Count >= Options.MaxSessions)
+        {
+            session.Reject(503);
+            return session;
+        }
+        if (!incoming.Transaction.CanRespond)
+        {
+            session.Close(); // cancelled or answered before the application took it
+            return session;
+        }
+        _sessions[session.Key] = session;
+        return session;
+    }
+
+    internal void RemoveSession(InviteSession session)
+    {
+        if (_sessions.TryGetValue(session.Key, out var s) && ReferenceEquals(s, session))
+        {
+            _sessions.Remove(session.Key);
+        }
+    }
+
+    internal static string SessionKey(string callId, string localTag) => string.Concat(callId, "|", localTag);
+
+    /// <summary>Our Via for a new request: a fresh branch and rport (RFC 3581 §3).</summary>
+    internal string NewVia(SipTransportKind kind) =>
+        $"SIP/2.0/{(kind == SipTransportKind.Tcp ? "TCP" : "UDP")} {ContactHost}:{PortFor(kind)};branch={SipIds.NewBranch()};rport";
+
+    internal string ContactFor(string user, SipTransportKind kind)
+    {
+        var userPart = user.Length > 0 && user.All(c => SipSyntax.IsTokenChar(c)) ? user + "@" : "";
+        return $"<sip:{userPart}{ContactHost}:{PortFor(kind)}{(kind == SipTransportKind.Tcp ? ";transport=tcp" : "")}>";
+    }
+
+    private int PortFor(SipTransportKind kind) =>
+        (_transports.GetValueOrDefault(kind) ?? _transports.Values.FirstOrDefault())?.LocalEndPoint.Port ?? Options.Listen.Port;
+
+    private SipHeader ServerHeader() => new("Server", Options.UserAgent);
+
+    /// <summary>Serialises and sends without a transaction (responses, ACK for 2xx).</summary>
+    internal void SendDirect(SipRemote remote, SipMessage message)
+    {
+        if (!_transports.TryGetValue(remote.Transport, out var transport))
+        {
+            ((ISipTransportHandler)this).OnSendFailed(remote);
+            return;
+        }
+        transport.Send(remote.EndPoint, SipWriter.Write(message));
+    }
+
+    internal ITimer StartTimer(TimeSpan due, Action callback) =>
+        _time.CreateTimer(static s => ((Action)s!)(), (Action)(() => Locked(callback)), due, Timeout.InfiniteTimeSpan);
+
+    /// <summary>Queues an event handler call to run once the lock is released.</summary>
+    internal void Raise(Action action) => _pending.Add(action);
+
+    internal void Locked(Action body) => Locked(() =>
+    {
+        body();
+        return true;
+    });
+
+    /// <summary>Runs <paramref name="body"/> under the stack's lock, then the events it raised, each guarded.</summary>
+    internal T Locked<T>(Func<T> body)
+    {
+        T result = default!;
+        List<Action>? toRun = null;
+        lock (_gate)
+        {
+            _depth++;
+            try
+            {
+                result = body();
+            }
+            catch (Exception e)
+            {
+                LogInternalError(_logger, e);
+            }
+            finally
+            {
+                _depth--;
+                if (_depth == 0 && _pending.Count > 0)
+                {
+                    toRun = [.. _pending];
+                    _pending.Clear();
+                }
+            }
+        }
+        if (toRun is not null)
+        {
+            foreach (var action in toRun)
+            {
+                try
+                {
+                    action();
+                }
+                catch (Exception e)
+                {
+                    LogHandlerFailed(_logger, e);
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Stops the transports and every timer.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Locked(() =>
+        {
+            _disposed = true;
+            foreach (var s in _sessions.Values.ToList())
+            {
+                s.Close();
+            }
+        });
+        foreach (var t in _transports.Values)
+        {
+            await t.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Dropped a message from {Remote}: {Error} {Detail}")]
+    private static partial void LogDropped(ILogger logger, SipRemote remote, SipParseError error, string detail);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Debug, Message = "Answered a malformed request from {Remote}: {Error} {Detail}")]
+    private static partial void LogBadRequest(ILogger logger, SipRemote remote, SipParseError error, string detail);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "A SIP event handler threw")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Error, Message = "Internal error in the SIP stack")]
+    private static partial void LogInternalError(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Could not resolve {Host}: {Error}")]
+    private static partial void LogResolveFailed(ILogger logger, string host, SocketError error);
+}

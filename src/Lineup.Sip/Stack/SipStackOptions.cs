@@ -1,0 +1,85 @@
+using System.Net;
+using Lineup.Sip.Transactions;
+using Lineup.Sip.Transport;
+
+namespace Lineup.Sip.Stack;
+
+/// <summary>Configuration of a <see cref="SipStack"/>.</summary>
+public sealed record SipStackOptions
+{
+    /// <summary>Address and port to listen on (UDP and TCP share the port); port 0 picks one (tests).</summary>
+    public IPEndPoint Listen { get; init; } = new(IPAddress.Loopback, 5060);
+
+    /// <summary>Listen on UDP.</summary>
+    public bool Udp { get; init; } = true;
+
+    /// <summary>Listen on TCP.</summary>
+    public bool Tcp { get; init; } = true;
+
+    /// <summary>Host written in Via and Contact when it differs from <see cref="Listen"/> (NAT, 0.0.0.0 binds).</summary>
+    public string? PublicHost { get; init; }
+
+    /// <summary>RFC 3261 T1, T2, T4.</summary>
+    public SipTimerOptions Timers { get; init; } = SipTimerOptions.Default;
+
+    /// <summary>Parser bounds (message size, header count); also the TCP per-connection buffer limit.</summary>
+    public SipParserLimits Limits { get; init; } = SipParserLimits.Default;
+
+    /// <summary>TCP connection limits and idle timeout.</summary>
+    public SipTcpOptions TcpOptions { get; init; } = new();
+
+    /// <summary>User-Agent and Server header value.</summary>
+    public string UserAgent { get; init; } = "Lineup";
+
+    /// <summary>Requests without an explicit destination go here instead of the Request-URI's host.</summary>
+    public SipRemote? OutboundProxy { get; init; }
+
+    /// <summary>Most live transactions; beyond it new requests get 503 and new client requests fail with 503.</summary>
+    public int MaxTransactions { get; init; } = 20_000;
+
+    /// <summary>Most live INVITE sessions (dialogs); beyond it new INVITEs get 503.</summary>
+    public int MaxSessions { get; init; } = 5_000;
+
+    /// <summary>An incoming INVITE not answered by the application within this time gets 408.</summary>
+    public TimeSpan InviteServerTimeout { get; init; } = TimeSpan.FromMinutes(3);
+}
+
+/// <summary>How an established or early <see cref="InviteSession"/> ended.</summary>
+public enum SipEndReason
+{
+    /// <summary>The peer sent BYE.</summary>
+    RemoteBye,
+    /// <summary>We sent BYE (<see cref="InviteSession.Hangup"/>).</summary>
+    LocalBye,
+    /// <summary>The peer cancelled its INVITE; 487 was sent (RFC 3261 §9.2).</summary>
+    RemoteCancel,
+    /// <summary>We cancelled, and the peer's 2xx crossed the CANCEL: ACK and BYE were sent.</summary>
+    LocalCancel,
+    /// <summary>No ACK for our 2xx within 64*T1; BYE was sent (§13.3.1.4).</summary>
+    AckTimeout,
+    /// <summary>The application did not answer an incoming INVITE in time; 408 was sent.</summary>
+    RequestTimeout,
+}
+
+/// <summary>Where an <see cref="InviteSession"/> is.</summary>
+public enum InviteState
+{
+    /// <summary>INVITE sent or received, no provisional above 100 yet.</summary>
+    Proceeding,
+    /// <summary>180/183 sent or received.</summary>
+    Ringing,
+    /// <summary>2xx sent or received: the dialog is confirmed.</summary>
+    Established,
+    /// <summary>Ended, failed, rejected or cancelled.</summary>
+    Terminated,
+}
+
+/// <summary>A new outbound call (UAC).</summary>
+/// <param name="TargetUri">Request-URI and To, e.g. "sip:1001@192.0.2.5".</param>
+/// <param name="FromUser">User part of From and Contact.</param>
+/// <param name="FromDisplay">Display name in From, or null.</param>
+/// <param name="Sdp">The SDP offer.</param>
+/// <param name="Destination">Where to send (a registered contact's address); else the outbound proxy, else the URI's host.</param>
+/// <param name="Headers">Extra headers for the INVITE.</param>
+public sealed record InviteRequest(string TargetUri, string FromUser, string? FromDisplay, ReadOnlyMemory<byte> Sdp,
+    SipRemote? Destination = null, IReadOnlyList<SipHeader>? Headers = null);

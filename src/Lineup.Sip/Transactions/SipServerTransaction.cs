@@ -1,0 +1,193 @@
+using Lineup.Sip.Transport;
+
+namespace Lineup.Sip.Transactions;
+
+/// <summary>
+/// An INVITE server transaction (RFC 3261 §17.2.1: 100 Trying at once, timers G, H, I; ACK to a non-2xx absorbed) or a
+/// non-INVITE server transaction (§17.2.2: timer J). Retransmitted requests get the last response again.
+/// </summary>
+internal sealed class SipServerTransaction
+{
+    private enum State { Trying, Proceeding, Completed, Confirmed, Terminated }
+
+    private readonly SipTransactionLayer _layer;
+    private readonly bool _isInvite;
+    private State _state = State.Trying;
+    private SipMessage? _lastResponse;
+    private ITimer? _retransmit;
+    private ITimer? _timeout;
+    private TimeSpan _interval;
+
+    public SipServerTransaction(SipTransactionLayer layer, string key, SipMessage request, SipRemote responseRemote)
+    {
+        _layer = layer;
+        Key = key;
+        Request = request;
+        ResponseRemote = responseRemote;
+        _isInvite = request.RequestLine!.Method == "INVITE";
+    }
+
+    public string Key { get; }
+
+    public SipMessage Request { get; }
+
+    /// <summary>Where responses go (§18.2.2: the connection, or received:rport for UDP).</summary>
+    public SipRemote ResponseRemote { get; }
+
+    /// <summary>True until a final response was sent.</summary>
+    public bool CanRespond => _state is State.Trying or State.Proceeding;
+
+    public bool IsTerminated => _state == State.Terminated;
+
+    /// <summary>The final response sent, or null.</summary>
+    public int? FinalStatus { get; private set; }
+
+    /// <summary>Called when the TU never answers within the guard time; the transaction then sends this status.</summary>
+    public Action<SipServerTransaction>? Abandoned { get; set; }
+
+    private bool Reliable => ResponseRemote.Transport == SipTransportKind.Tcp;
+
+    internal void Start()
+    {
+        if (_isInvite)
+        {
+            // §17.2.1: 100 Trying unless the TU answers within 200 ms; sending it at once is allowed and simpler.
+            _state = State.Proceeding;
+            Send(SipResponse.Create(Request, 100));
+        }
+        // A TU that never answers must not keep the transaction forever: non-INVITE gets 64*T1 (the client has given
+        // up by then); INVITE may ring much longer, so its guard is set by the stack (see SetGuard).
+        if (!_isInvite)
+        {
+            SetGuard(_layer.Timers.TransactionTimeout);
+        }
+    }
+
+    /// <summary>(Re)starts the guard timer that abandons an unanswered request.</summary>
+    public void SetGuard(TimeSpan due)
+    {
+        _timeout?.Dispose();
+        _timeout = _layer.StartTimer(due, OnGuard);
+    }
+
+    private void OnGuard()
+    {
+        if (!CanRespond)
+        {
+            return;
+        }
+        if (Abandoned is { } abandoned)
+        {
+            abandoned(this);
+        }
+        if (CanRespond)
+        {
+            Respond(SipResponse.Create(Request, _isInvite ? 408 : 500, _isInvite ? null : "No Response From Application", toTag: SipIds.NewTag()));
+        }
+    }
+
+    /// <summary>Sends a response from the TU (§17.2.1, §17.2.2). Ignored once a final response was sent.</summary>
+    public bool Respond(SipMessage response)
+    {
+        if (!CanRespond)
+        {
+            return false;
+        }
+        var code = response.StatusLine!.StatusCode;
+        Send(response);
+        if (code < 200)
+        {
+            _state = State.Proceeding;
+            return true;
+        }
+        FinalStatus = code;
+        _timeout?.Dispose();
+        _timeout = null;
+        var t = _layer.Timers;
+        if (_isInvite && code < 300)
+        {
+            // 2xx: the transaction ends; the UA core retransmits the 2xx until the ACK (§13.3.1.4).
+            Terminate();
+            return true;
+        }
+        _state = State.Completed;
+        if (_isInvite)
+        {
+            if (!Reliable)
+            {
+                _interval = t.T1;
+                _retransmit = _layer.StartTimer(_interval, RetransmitFinal); // Timer G
+            }
+            _timeout = _layer.StartTimer(t.TransactionTimeout, Terminate); // Timer H: no ACK came
+        }
+        else
+        {
+            if (Reliable)
+            {
+                Terminate(); // Timer J is zero on reliable transports
+            }
+            else
+            {
+                _timeout = _layer.StartTimer(t.TransactionTimeout, Terminate); // Timer J
+            }
+        }
+        return true;
+    }
+
+    private void RetransmitFinal()
+    {
+        if (_state != State.Completed)
+        {
+            return;
+        }
+        Send(_lastResponse!);
+        _interval = _interval * 2 < _layer.Timers.T2 ? _interval * 2 : _layer.Timers.T2;
+        _retransmit?.Change(_interval, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The request came again: send the last response again (§17.2.1, §17.2.2).</summary>
+    public void OnRetransmission()
+    {
+        if (_lastResponse is not null && _state is State.Proceeding or State.Completed)
+        {
+            Send(_lastResponse);
+        }
+    }
+
+    /// <summary>ACK to our non-2xx final (§17.2.1): Confirmed, then timer I.</summary>
+    public void OnAck()
+    {
+        if (_state != State.Completed || !_isInvite)
+        {
+            return;
+        }
+        _state = State.Confirmed;
+        _retransmit?.Dispose();
+        _retransmit = null;
+        _timeout?.Dispose();
+        _timeout = null;
+        if (Reliable)
+        {
+            Terminate(); // Timer I is zero on reliable transports
+        }
+        else
+        {
+            _timeout = _layer.StartTimer(_layer.Timers.T4, Terminate); // Timer I
+        }
+    }
+
+    private void Send(SipMessage response)
+    {
+        _lastResponse = response;
+        _layer.Send(ResponseRemote, response);
+    }
+
+    private void Terminate()
+    {
+        _state = State.Terminated;
+        _retransmit?.Dispose();
+        _timeout?.Dispose();
+        _retransmit = _timeout = null;
+        _layer.Remove(this);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lineup.Sip.Transport;
+
+/// <summary>
+/// SIP over UDP (RFC 3261 §18.1.1, §18.2.1): one socket, one async receive loop (no polling), one message per
+/// datagram. Anything a peer sends is parsed into a value; nothing it sends ends the loop.
+/// </summary>
+public sealed partial class SipUdpTransport : ISipTransport
+{
+    private readonly IPEndPoint _bind;
+    private readonly SipParserLimits _limits;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Socket? _socket;
+    private ISipTransportHandler? _handler;
+    private Task _loop = Task.CompletedTask;
+
+    /// <summary>A transport that will bind <paramref name="bind"/> (port 0 picks a free port).</summary>
+    public SipUdpTransport(IPEndPoint bind, SipParserLimits? limits = null, ILogger? logger = null)
+    {
+        _bind = bind;
+        _limits = limits ?? SipParserLimits.Default;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <inheritdoc/>
+    public SipTransportKind Kind => SipTransportKind.Udp;
+
+    /// <inheritdoc/>
+    public bool IsReliable => false;
+
+    /// <inheritdoc/>
+    public IPEndPoint LocalEndPoint => (IPEndPoint?)_socket?.LocalEndPoint ?? _bind;
+
+    /// <inheritdoc/>
+    public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)
+    {
+        _handler = handler;
+        _socket = new Socket(_bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _socket.Bind(_bind);
+        _loop = ReceiveLoopAsync(_socket, _stop.Token);
+        return Task.CompletedTask;
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket, CancellationToken ct)
+    {
+        var buffer = new byte[_limits.MaxMessageSize + 1];
+        EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (!ct.IsCancellationRequested)
+        {
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // ICMP errors for earlier sends surface here on some platforms; the socket stays usable.
+                LogReceiveError(_logger, e.SocketErrorCode);
+                continue;
+            }
+            var remote = new SipRemote(SipTransportKind.Udp, (IPEndPoint)received.RemoteEndPoint);
+            var result = received.ReceivedBytes > _limits.MaxMessageSize
+                ? SipParseResult.Fail(SipParseError.TooLarge, $"datagram larger than {_limits.MaxMessageSize} bytes")
+                : SipParser.Parse(buffer.AsSpan(0, received.ReceivedBytes), SipFraming.Datagram, _limits);
+            try
+            {
+                _handler!.OnMessage(remote, result);
+            }
+            catch (Exception e)
+            {
+                LogHandlerFailed(_logger, e);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Send(IPEndPoint remote, ReadOnlyMemory<byte> data)
+    {
+        var socket = _socket;
+        if (socket is null)
+        {
+            return;
+        }
+        try
+        {
+            // A datagram send does not block on a non-full socket buffer; no queue needed.
+            socket.SendTo(data.Span, SocketFlags.None, remote);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            LogSendFailed(_logger, remote, e.Message);
+            _handler?.OnSendFailed(new SipRemote(SipTransportKind.Udp, remote));
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _socket?.Dispose();
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+        }
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Debug, Message = "UDP receive error {Error}")]
+    private static partial void LogReceiveError(ILogger logger, SocketError error);
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Debug, Message = "UDP send to {Remote} failed: {Reason}")]
+    private static partial void LogSendFailed(ILogger logger, IPEndPoint remote, string reason);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "SIP message handler failed")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception);
+}

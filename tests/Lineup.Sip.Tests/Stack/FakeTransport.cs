@@ -1,0 +1,168 @@
+using System.Net;
+using System.Text;
+using Lineup.Sip.Stack;
+using Lineup.Sip.Transactions;
+using Lineup.Sip.Transport;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Lineup.Sip.Tests.Stack;
+
+/// <summary>An in-memory transport: records what the stack sends and delivers what a test plays as the peer.</summary>
+internal sealed class FakeTransport(SipTransportKind kind = SipTransportKind.Udp) : ISipTransport
+{
+    private ISipTransportHandler? _handler;
+
+    public List<(IPEndPoint To, SipMessage Message)> Sent { get; } = [];
+
+    public SipTransportKind Kind => kind;
+
+    public bool IsReliable => kind == SipTransportKind.Tcp;
+
+    public IPEndPoint LocalEndPoint { get; } = new(IPAddress.Parse("192.0.2.1"), 5060);
+
+    public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)
+    {
+        _handler = handler;
+        return Task.CompletedTask;
+    }
+
+    public void Send(IPEndPoint remote, ReadOnlyMemory<byte> data)
+    {
+        var parsed = SipParser.Parse(data.Span, kind == SipTransportKind.Tcp ? SipFraming.Stream : SipFraming.Datagram);
+        Assert.True(parsed.Success, $"the stack sent a malformed message: {parsed.Error} {parsed.Detail}\n{Encoding.UTF8.GetString(data.Span)}");
+        lock (Sent)
+        {
+            Sent.Add((remote, parsed.Message!));
+        }
+    }
+
+    public void Deliver(IPEndPoint from, string text) => Deliver(from, Encoding.UTF8.GetBytes(text));
+
+    public void Deliver(IPEndPoint from, byte[] bytes) =>
+        _handler!.OnMessage(new SipRemote(kind, from), SipParser.Parse(bytes, SipFraming.Datagram));
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>A stack on a fake transport and fake clock, plus helpers to play the peer.</summary>
+internal sealed class Harness
+{
+    public static readonly IPEndPoint Peer = new(IPAddress.Parse("192.0.2.10"), 5070);
+
+    public Harness(SipTransportKind kind = SipTransportKind.Udp, Func<SipIncomingRequest, ValueTask>? onRequest = null)
+    {
+        Transport = new FakeTransport(kind);
+        Stack = new SipStack(new SipStackOptions { Timers = SipTimerOptions.Default }, [Transport], Time);
+        Stack.OnRequest = onRequest;
+        Stack.StartAsync().GetAwaiter().GetResult();
+    }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public FakeTransport Transport { get; }
+
+    public SipStack Stack { get; }
+
+    public string Proto => Transport.Kind == SipTransportKind.Tcp ? "TCP" : "UDP";
+
+    public List<SipMessage> Sent => Transport.Sent.Select(s => s.Message).ToList();
+
+    public List<SipMessage> Responses(int code) => Sent.Where(m => m.StatusLine?.StatusCode == code).ToList();
+
+    public List<SipMessage> Requests(string method) => Sent.Where(m => m.RequestLine?.Method == method).ToList();
+
+    public void Clear() => Transport.Sent.Clear();
+
+    /// <summary>Moves the clock in steps of at most 50 ms: FakeTimeProvider fires a timer once per Advance, so a timer
+    /// re-armed from its own callback needs the clock to move in pieces to fire again.</summary>
+    public void Advance(TimeSpan by)
+    {
+        var step = TimeSpan.FromMilliseconds(50);
+        while (by > TimeSpan.Zero)
+        {
+            var d = by < step ? by : step;
+            Time.Advance(d);
+            by -= d;
+        }
+    }
+
+    public void AdvanceMs(int ms) => Advance(TimeSpan.FromMilliseconds(ms));
+
+    public void Deliver(string text, IPEndPoint? from = null) => Transport.Deliver(from ?? Peer, text.Replace("\n", "\r\n", StringComparison.Ordinal));
+
+    /// <summary>A request from the peer; \n line ends are turned into CRLF.</summary>
+    public string Request(string method, string branch = "z9hG4bKpeer1", string callId = "call-1", string fromTag = "peer-tag",
+        string? toTag = null, uint cseq = 1, string? extra = null, string body = "", string contentType = "application/sdp",
+        string uri = "sip:100@192.0.2.1", bool rport = true, string? cseqMethod = null)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"{method} {uri} SIP/2.0\n");
+        sb.Append($"Via: SIP/2.0/{Proto} 192.0.2.10:5070;branch={branch}{(rport ? ";rport" : "")}\n");
+        sb.Append("Max-Forwards: 70\n");
+        sb.Append($"From: <sip:200@192.0.2.10>;tag={fromTag}\n");
+        sb.Append($"To: <sip:100@192.0.2.1>{(toTag is null ? "" : ";tag=" + toTag)}\n");
+        sb.Append($"Call-ID: {callId}\n");
+        sb.Append($"CSeq: {cseq} {cseqMethod ?? method}\n");
+        sb.Append("Contact: <sip:200@192.0.2.10:5070>\n");
+        if (extra is not null)
+        {
+            sb.Append(extra.TrimEnd('\n')).Append('\n');
+        }
+        if (body.Length > 0)
+        {
+            sb.Append($"Content-Type: {contentType}\n");
+        }
+        sb.Append($"Content-Length: {Encoding.UTF8.GetByteCount(body.Replace("\n", "\r\n", StringComparison.Ordinal))}\n\n");
+        sb.Append(body);
+        return sb.ToString();
+    }
+
+    /// <summary>A response from the peer to a request the stack sent.</summary>
+    public string Response(SipMessage request, int code, string? toTag = "uas-tag", string? extra = null, string body = "")
+    {
+        var sb = new StringBuilder();
+        sb.Append($"SIP/2.0 {code} {SipResponse.ReasonPhrase(code)}\n");
+        foreach (var v in request.GetValues(SipHeaderNames.Via))
+        {
+            sb.Append($"Via: {v}\n");
+        }
+        sb.Append($"From: {request.GetFirst(SipHeaderNames.From)}\n");
+        var to = request.GetFirst(SipHeaderNames.To)!;
+        sb.Append($"To: {to}{(toTag is not null && request.To!.Tag is null ? ";tag=" + toTag : "")}\n");
+        sb.Append($"Call-ID: {request.CallId}\n");
+        sb.Append($"CSeq: {request.GetFirst(SipHeaderNames.CSeq)}\n");
+        if (extra is not null)
+        {
+            sb.Append(extra.TrimEnd('\n')).Append('\n');
+        }
+        if (body.Length > 0)
+        {
+            sb.Append("Content-Type: application/sdp\n");
+        }
+        sb.Append($"Content-Length: {Encoding.UTF8.GetByteCount(body.Replace("\n", "\r\n", StringComparison.Ordinal))}\n\n");
+        sb.Append(body);
+        return sb.ToString();
+    }
+
+    /// <summary>An outbound call towards the peer; events are recorded in the returned log.</summary>
+    public (InviteSession Session, List<string> Events) Invite(string sdp = "v=0\r\n")
+    {
+        var session = Stack.Invite(new InviteRequest("sip:300@192.0.2.10:5070", "100", "Queue", Encoding.ASCII.GetBytes(sdp),
+            new SipRemote(Transport.Kind, Peer)));
+        var events = Record(session);
+        // Invite sends after a yield; wait until the INVITE is out.
+        SpinWait.SpinUntil(() => Requests("INVITE").Count > 0 || session.State == InviteState.Terminated, TimeSpan.FromSeconds(5));
+        return (session, events);
+    }
+
+    public static List<string> Record(InviteSession session)
+    {
+        var events = new List<string>();
+        session.Progress += (_, c) => { lock (events) { events.Add($"progress {c}"); } };
+        session.Answered += _ => { lock (events) { events.Add("answered"); } };
+        session.Failed += (_, c) => { lock (events) { events.Add($"failed {c}"); } };
+        session.Ended += (_, r) => { lock (events) { events.Add($"ended {r}"); } };
+        session.InfoDtmf += (_, d) => { lock (events) { events.Add($"dtmf {d}"); } };
+        return events;
+    }
+}
