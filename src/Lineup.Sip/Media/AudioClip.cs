@@ -1,0 +1,54 @@
+namespace Lineup.Sip.Media;
+
+/// <summary>
+/// A piece of 8 kHz audio ready to send: the 16-bit samples and both G.711 encodings, made once when the clip is
+/// created so that playing it to any number of legs is only copying frames into packets. The encodings are padded
+/// with silence to a whole number of frames for 10, 20 and 30 ms packets.
+/// </summary>
+public sealed class AudioClip
+{
+    /// <summary>Encodings are padded to a multiple of this many samples (the LCM of 10, 20 and 30 ms frames).</summary>
+    internal const int PadTo = 480;
+
+    private readonly short[] _samples;
+    private readonly byte[] _pcmu;
+    private readonly byte[] _pcma;
+
+    private AudioClip(string name, short[] samples)
+    {
+        Name = name;
+        _samples = samples;
+        var padded = (samples.Length + PadTo - 1) / PadTo * PadTo;
+        _pcmu = new byte[padded];
+        _pcma = new byte[padded];
+        G711.Encode(Codec.Pcmu, samples, _pcmu);
+        G711.Encode(Codec.Pcma, samples, _pcma);
+        _pcmu.AsSpan(samples.Length).Fill(G711.MuLawEncode(0));
+        _pcma.AsSpan(samples.Length).Fill(G711.ALawEncode(0));
+    }
+
+    /// <summary>A name for logs: the prompt id or file name.</summary>
+    public string Name { get; }
+
+    /// <summary>The samples (8 kHz, 16-bit, mono).</summary>
+    public ReadOnlySpan<short> Samples => _samples;
+
+    /// <summary>Length without padding.</summary>
+    public TimeSpan Duration => TimeSpan.FromSeconds(_samples.Length / (double)WavFile.SampleRate);
+
+    /// <summary>The G.711 encoding, padded to whole frames.</summary>
+    public ReadOnlySpan<byte> Encoded(Codec codec) => codec == Codec.Pcmu ? _pcmu : _pcma;
+
+    /// <summary>Number of packets of <paramref name="frameSamples"/> samples it takes.</summary>
+    public int FrameCount(int frameSamples) => _pcmu.Length / frameSamples;
+
+    /// <summary>A clip from 8 kHz samples (not copied: the caller hands them over).</summary>
+    public static AudioClip FromSamples(string name, short[] samples) => new(name, samples);
+
+    /// <summary>Loads an 8 kHz mono WAV (16-bit PCM, μ-law or A-law); throws <see cref="InvalidDataException"/> for
+    /// other formats.</summary>
+    public static AudioClip FromWav(string path) => new(Path.GetFileNameWithoutExtension(path), WavFile.Read(path));
+
+    /// <summary>The built-in hold music (<see cref="Media.HoldMusic"/>), made once per process.</summary>
+    public static AudioClip HoldMusic() => Media.HoldMusic.Clip;
+}

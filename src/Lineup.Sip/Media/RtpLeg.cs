@@ -1,0 +1,505 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Lineup.Sip.Media;
+
+/// <summary>
+/// One RTP stream endpoint of a call: a UDP socket on an even port, the SDP offer/answer that configures it, and
+/// what it does with media: play clips (paced by the engine), relay to a bridged leg, record, detect DTMF.
+/// <para>Symmetric RTP (RFC 4961): once the peer's first packet arrives, packets go to the address it came from,
+/// which gets through NATs; until then, to the SDP c=/m= address. Handlers of <see cref="Dtmf"/> run on the receive
+/// loop and <see cref="PlaybackFinished"/> on the thread pool; both must be quick and must not throw.</para>
+/// </summary>
+public sealed class RtpLeg : IDisposable, IAsyncDisposable
+{
+    private const int MaxDatagram = 2048;
+    private const int EndRetransmissions = 3; // RFC 4733 §2.5.1.4
+
+    private readonly MediaEngine _engine;
+    private readonly Socket _socket;
+    private readonly CancellationTokenSource _cts = new();
+    private readonly Lock _sendLock = new();
+    private readonly RtpSendStream _stream = new();
+    private readonly TelephoneEventDetector _detector = new();
+    private readonly byte[] _relayBuffer = new byte[MaxDatagram];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(int Code, int Samples)> _digits = new();
+    private readonly ulong _sessionId = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
+    private ulong _sessionVersion;
+
+    private volatile SdpNegotiation? _negotiation;
+    private volatile SocketAddress? _remote;
+    private volatile bool _latched;
+    private volatile Playback? _playback;
+    private volatile RtpLeg? _bridge;
+    private volatile Recording? _recording;
+
+    // Relay state (under _sendLock): the source we are forwarding and its offsets into our numbering.
+    private bool _relaying;
+    private uint _relaySource;
+    private ushort _sequenceOffset;
+    private uint _timestampOffset;
+
+    // Pacing-thread state.
+    private long _lastPlayTick;
+    private long _lastPlaySend;
+    private DigitSend? _digit;
+
+    private long _packetsSent;
+    private long _packetsReceived;
+    private int _disposed;
+    private Task _receiving = Task.CompletedTask;
+
+    internal RtpLeg(MediaEngine engine, Socket socket, int port)
+    {
+        _engine = engine;
+        _socket = socket;
+        LocalPort = port;
+    }
+
+    /// <summary>The RTP port this leg receives on (even; port + 1 is left for RTCP).</summary>
+    public int LocalPort { get; }
+
+    /// <summary>The negotiated codec (PCMU until a negotiation says otherwise).</summary>
+    public Codec Codec => _negotiation?.Codec ?? Codec.Pcmu;
+
+    /// <summary>The outcome of the last offer/answer, or null before one completed.</summary>
+    public SdpNegotiation? Negotiation => _negotiation;
+
+    /// <summary>Where packets go: the latched source of the peer's packets, else the SDP address; null when unknown.</summary>
+    public IPEndPoint? RemoteEndPoint => _remote is { } a ? (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(a) : null;
+
+    /// <summary>True once the peer's first packet set the remote address (symmetric RTP).</summary>
+    public bool IsLatched => _latched;
+
+    /// <summary>True while clips or hold music are playing.</summary>
+    public bool IsPlaying => _playback is not null;
+
+    /// <summary>The leg this one relays to, or null.</summary>
+    public RtpLeg? BridgedTo => _bridge;
+
+    /// <summary>Our SSRC (RFC 3550 §8: random per stream).</summary>
+    public uint Ssrc => _stream.Ssrc;
+
+    /// <summary>Packets this leg sent.</summary>
+    public long PacketsSent => Volatile.Read(ref _packetsSent);
+
+    /// <summary>RTP packets this leg received.</summary>
+    public long PacketsReceived => Volatile.Read(ref _packetsReceived);
+
+    /// <summary>An RFC 4733 DTMF digit, reported once per event.</summary>
+    public event Action<RtpLeg, char>? Dtmf;
+
+    /// <summary>Played clips ran out (only when no loop was given).</summary>
+    public event Action<RtpLeg>? PlaybackFinished;
+
+    // ---- SDP ----
+
+    /// <summary>An SDP offer (RFC 3264 §5) for this leg: PCMU, PCMA, telephone-event 101. Each offer or answer after
+    /// the first carries the next o= version (§8).</summary>
+    public byte[] CreateOffer() => Sdp.Write(SdpOfferAnswer.CreateOffer(Local()));
+
+    /// <summary>Answers a peer's offer and applies it; null when nothing can be agreed (answer 488 Not Acceptable
+    /// Here with <paramref name="reason"/> in a Warning).</summary>
+    public byte[]? Answer(ReadOnlySpan<byte> offerSdp, out string? reason)
+    {
+        var offer = Sdp.Parse(offerSdp, out reason);
+        if (offer is null) return null;
+        if (SdpOfferAnswer.Answer(offer, Local(), out reason) is not { } result) return null;
+        Apply(result.Negotiation);
+        return Sdp.Write(result.Answer);
+    }
+
+    /// <inheritdoc cref="Answer(ReadOnlySpan{byte}, out string?)"/>
+    public byte[]? Answer(ReadOnlySpan<byte> offerSdp) => Answer(offerSdp, out _);
+
+    /// <summary>Applies the peer's answer to our offer; false with a reason when it is malformed or accepts no audio.</summary>
+    public bool AcceptAnswer(ReadOnlySpan<byte> answerSdp, out string? reason)
+    {
+        var answer = Sdp.Parse(answerSdp, out reason);
+        if (answer is null) return false;
+        if (SdpOfferAnswer.AcceptAnswer(answer, out reason) is not { } negotiation) return false;
+        Apply(negotiation);
+        return true;
+    }
+
+    /// <inheritdoc cref="AcceptAnswer(ReadOnlySpan{byte}, out string?)"/>
+    public bool AcceptAnswer(ReadOnlySpan<byte> answerSdp) => AcceptAnswer(answerSdp, out _);
+
+    private SdpLocal Local() =>
+        new(_engine.SdpAddress, LocalPort, _sessionId, Interlocked.Increment(ref _sessionVersion), _engine.Options.PacketMs);
+
+    private void Apply(SdpNegotiation negotiation)
+    {
+        SocketAddress? remote = null;
+        if (negotiation.Remote is { } ep)
+        {
+            var ip = ep.Address;
+            if (_socket.AddressFamily == AddressFamily.InterNetworkV6 && ip.AddressFamily == AddressFamily.InterNetwork) ip = ip.MapToIPv6();
+            if (ip.AddressFamily == _socket.AddressFamily) remote = new IPEndPoint(ip, ep.Port).Serialize();
+        }
+        lock (_sendLock)
+        {
+            _negotiation = negotiation;
+            _remote = remote;
+            _latched = false; // a new description may move the peer: latch again on its next packet
+            _relaying = false;
+            _stream.StartTalkspurt();
+        }
+    }
+
+    // ---- Playing ----
+
+    /// <summary>Plays <paramref name="clips"/> in order, then <paramref name="thenLoop"/> (hold music) until stopped;
+    /// replaces whatever was playing and ends a bridge's sending on this leg.</summary>
+    public void Play(IReadOnlyList<AudioClip> clips, AudioClip? thenLoop)
+    {
+        var playback = new Playback([.. clips], thenLoop);
+        lock (_sendLock) _stream.StartTalkspurt();
+        _playback = playback;
+    }
+
+    /// <summary>Stops playing (silence until the next Play or a bridge).</summary>
+    public void Stop() => _playback = null;
+
+    /// <summary>Queues an RFC 4733 event for <paramref name="digit"/> ('0'–'9', '*', '#', 'A'–'D'), sent by the pacing
+    /// thread: <paramref name="durationMs"/> of event packets, then three end packets. Playback pauses meanwhile.</summary>
+    public bool SendDigit(char digit, int durationMs = 100)
+    {
+        var code = TelephoneEvent.FromDigit(digit);
+        if (code < 0 || _negotiation?.TelephoneEventPayloadType is null) return false;
+        _digits.Enqueue((code, Math.Clamp(durationMs, 40, 5000) * 8));
+        return true;
+    }
+
+    internal void OnTick(long now, long tick, byte[] buffer)
+    {
+        if (Volatile.Read(ref _disposed) != 0) return;
+        if (_digit is not null || !_digits.IsEmpty)
+        {
+            SendDigitPacket(now, buffer);
+            return;
+        }
+        var playback = _playback;
+        if (playback is null) return;
+        var frameSamples = _engine.FrameSamples;
+        var negotiation = _negotiation;
+        if (!playback.Next(frameSamples, out var clip, out var frame))
+        {
+            if (Interlocked.CompareExchange(ref _playback, null, playback) == playback && PlaybackFinished is not null)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static leg => leg.PlaybackFinished?.Invoke(leg), this, preferLocal: false);
+            }
+            return;
+        }
+        if (negotiation is null || !negotiation.CanSend) return; // the clock runs on while the peer holds
+        var payload = clip.Encoded(negotiation.Codec).Slice(frame * frameSamples, frameSamples);
+        var remote = _remote;
+        if (remote is null) return;
+        lock (_sendLock)
+        {
+            _stream.WriteAudioHeader(buffer, negotiation.PayloadType, frameSamples, now);
+            payload.CopyTo(buffer.AsSpan(RtpPacket.HeaderLength));
+            Send(buffer.AsSpan(0, RtpPacket.HeaderLength + frameSamples), remote);
+        }
+        if (_lastPlayTick == tick - 1)
+        {
+            _engine.Statistics.PlayInterval.Record((now - _lastPlaySend) * 1000.0 / Stopwatch.Frequency);
+        }
+        _lastPlayTick = tick;
+        _lastPlaySend = now;
+    }
+
+    private void SendDigitPacket(long now, byte[] buffer)
+    {
+        var negotiation = _negotiation;
+        var remote = _remote;
+        if (negotiation?.TelephoneEventPayloadType is not { } pt || remote is null || !negotiation.CanSend)
+        {
+            _digit = null;
+            _digits.Clear();
+            return;
+        }
+        lock (_sendLock)
+        {
+            if (_digit is null)
+            {
+                if (!_digits.TryDequeue(out var next)) return;
+                _digit = new DigitSend(next.Code, next.Samples, _stream.BeginEvent(next.Samples, now));
+            }
+            var d = _digit;
+            var first = d.Elapsed == 0;
+            d.Elapsed = Math.Min(d.Elapsed + _engine.FrameSamples, d.Samples);
+            var end = d.Elapsed >= d.Samples;
+            if (end) d.EndsSent++;
+            new TelephoneEvent((byte)d.Code, end, 10, (ushort)d.Elapsed).Write(buffer.AsSpan(RtpPacket.HeaderLength));
+            _stream.WriteHeaderAt(buffer, first, (byte)pt, d.Timestamp, now);
+            Send(buffer.AsSpan(0, RtpPacket.HeaderLength + TelephoneEvent.Length), remote);
+            if (d.EndsSent >= EndRetransmissions)
+            {
+                _digit = null;
+                _stream.StartTalkspurt();
+            }
+        }
+    }
+
+    // ---- Bridging ----
+
+    /// <summary>Relays media both ways between this leg and <paramref name="other"/>: each packet leaves with the
+    /// out-leg's own SSRC, sequence and timestamp continuity; the payload is copied when both legs use the same law
+    /// and transcoded PCMU↔PCMA when not; telephone-events are relayed too. Stops playback on both.</summary>
+    public void BridgeTo(RtpLeg other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other == this) throw new ArgumentException("A leg cannot bridge to itself.", nameof(other));
+        Unbridge();
+        other.Unbridge();
+        Stop();
+        other.Stop();
+        lock (_sendLock) _relaying = false;
+        lock (other._sendLock) other._relaying = false;
+        _bridge = other;
+        other._bridge = this;
+    }
+
+    /// <summary>Ends the bridge (both directions).</summary>
+    public void Unbridge()
+    {
+        var other = _bridge;
+        _bridge = null;
+        if (other is not null && other._bridge == this) other._bridge = null;
+    }
+
+    // ---- Recording ----
+
+    /// <summary>Records what this leg receives (the peer's voice) as <paramref name="side"/> of
+    /// <paramref name="recorder"/>. The recorder belongs to the caller, who disposes it.</summary>
+    public void StartRecording(WavRecorder recorder, RecordingSide side) => _recording = new Recording(recorder, side);
+
+    /// <summary>Stops recording on this leg.</summary>
+    public void StopRecording() => _recording = null;
+
+    // ---- Receiving ----
+
+    internal void StartReceiving() => _receiving = ReceiveLoopAsync();
+
+    private async Task ReceiveLoopAsync()
+    {
+        await Task.Yield();
+        var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram, pinned: true);
+        var from = new SocketAddress(_socket.AddressFamily);
+        var token = _cts.Token;
+        while (!token.IsCancellationRequested)
+        {
+            int length;
+            try
+            {
+                length = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // ICMP errors surface on some platforms as a failed receive; the socket is still usable.
+                continue;
+            }
+            OnDatagram(buffer.AsSpan(0, length), from);
+        }
+    }
+
+    private void OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from)
+    {
+        var stats = _engine.Statistics;
+        var negotiation = _negotiation;
+        if (negotiation is null || !RtpPacket.TryParse(datagram, out var packet, out _))
+        {
+            Interlocked.Increment(ref stats._packetsDropped);
+            return;
+        }
+        var isEvent = packet.PayloadType == negotiation.TelephoneEventPayloadType;
+        var isAudio = !isEvent && packet.PayloadType == negotiation.PayloadType;
+        if (!isEvent && !isAudio)
+        {
+            Interlocked.Increment(ref stats._packetsDropped); // comfort noise, unknown payload types
+            return;
+        }
+        Interlocked.Increment(ref _packetsReceived);
+        Interlocked.Increment(ref stats._packetsReceived);
+        if (!_latched) Latch(from);
+
+        if (isEvent)
+        {
+            if (TelephoneEvent.TryParse(packet.Payload, out var ev) && _detector.Feed(packet.Timestamp, ev, out var digit))
+            {
+                Dtmf?.Invoke(this, digit);
+            }
+        }
+        else if (_recording is { } recording && packet.Payload.Length <= 1024)
+        {
+            Span<short> pcm = stackalloc short[packet.Payload.Length];
+            G711.Decode(negotiation.Codec, packet.Payload, pcm);
+            recording.Recorder.Write(recording.Side, pcm);
+        }
+        _bridge?.Relay(packet, negotiation.Codec, isEvent);
+    }
+
+    private void Latch(SocketAddress from)
+    {
+        var copy = new SocketAddress(from.Family, from.Size);
+        from.Buffer.Span[..from.Size].CopyTo(copy.Buffer.Span);
+        lock (_sendLock)
+        {
+            _remote = copy;
+            _latched = true;
+        }
+    }
+
+    /// <summary>Sends a packet received on the bridged leg, renumbered into this leg's stream.</summary>
+    private void Relay(in RtpPacket packet, Codec fromCodec, bool isEvent)
+    {
+        var negotiation = _negotiation;
+        var remote = _remote;
+        if (negotiation is null || remote is null || !negotiation.CanSend) return;
+        byte payloadType;
+        if (isEvent)
+        {
+            if (negotiation.TelephoneEventPayloadType is not { } te) return; // the peer cannot take events
+            payloadType = (byte)te;
+        }
+        else
+        {
+            payloadType = negotiation.PayloadType;
+        }
+        var now = Stopwatch.GetTimestamp();
+        lock (_sendLock)
+        {
+            var marker = packet.Marker;
+            if (!_relaying || packet.Ssrc != _relaySource)
+            {
+                // A new source (the bridge started, or the peer changed SSRC): continue our numbering from where it is,
+                // with the marker bit to say the talkspurt restarts.
+                var (sequence, timestamp) = _stream.BeginRelay(now);
+                _sequenceOffset = (ushort)(sequence - packet.SequenceNumber);
+                _timestampOffset = timestamp - packet.Timestamp;
+                _relaySource = packet.Ssrc;
+                _relaying = true;
+                marker = true;
+            }
+            var outSequence = (ushort)(packet.SequenceNumber + _sequenceOffset);
+            var outTimestamp = packet.Timestamp + _timestampOffset;
+            var payload = packet.Payload;
+            if (RtpPacket.HeaderLength + payload.Length > _relayBuffer.Length) return;
+            RtpPacket.WriteHeader(_relayBuffer, marker, payloadType, outSequence, outTimestamp, _stream.Ssrc);
+            var body = _relayBuffer.AsSpan(RtpPacket.HeaderLength, payload.Length);
+            if (isEvent || fromCodec == negotiation.Codec)
+            {
+                payload.CopyTo(body);
+            }
+            else
+            {
+                G711.Transcode(fromCodec, negotiation.Codec, payload, body);
+            }
+            _stream.CommitRelay(outSequence, outTimestamp + (uint)(isEvent ? 0 : payload.Length), now);
+            Send(_relayBuffer.AsSpan(0, RtpPacket.HeaderLength + payload.Length), remote);
+        }
+        Interlocked.Increment(ref _engine.Statistics._packetsRelayed);
+    }
+
+    private void Send(ReadOnlySpan<byte> packet, SocketAddress remote)
+    {
+        try
+        {
+            _socket.SendTo(packet, SocketFlags.None, remote);
+            Interlocked.Increment(ref _packetsSent);
+            Interlocked.Increment(ref _engine.Statistics._packetsSent);
+        }
+        catch (SocketException)
+        {
+            Interlocked.Increment(ref _engine.Statistics._sendErrors);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The leg closed while a tick or relay was sending.
+        }
+    }
+
+    /// <summary>Closes the socket, ends any bridge and returns the port to the engine.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _playback = null;
+        _recording = null;
+        Unbridge();
+        _cts.Cancel();
+        _socket.Dispose();
+        _engine.Release(this);
+        _cts.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Dispose();
+        try
+        {
+            await _receiving.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Clips to play and a cursor only the pacing thread moves.</summary>
+    private sealed class Playback(AudioClip[] clips, AudioClip? loop)
+    {
+        private int _clip;
+        private int _frame;
+
+        /// <summary>The clip and frame to send now; false when everything was played and there is no loop.</summary>
+        public bool Next(int frameSamples, out AudioClip clip, out int frame)
+        {
+            while (_clip < clips.Length && _frame >= clips[_clip].FrameCount(frameSamples))
+            {
+                _clip++;
+                _frame = 0;
+            }
+            if (_clip < clips.Length)
+            {
+                clip = clips[_clip];
+            }
+            else if (loop is not null && loop.FrameCount(frameSamples) > 0)
+            {
+                clip = loop;
+                if (_frame >= loop.FrameCount(frameSamples)) _frame = 0;
+            }
+            else
+            {
+                clip = null!;
+                frame = 0;
+                return false;
+            }
+            frame = _frame++;
+            return true;
+        }
+    }
+
+    private sealed record Recording(WavRecorder Recorder, RecordingSide Side);
+
+    private sealed class DigitSend(int code, int samples, uint timestamp)
+    {
+        public int Code { get; } = code;
+        public int Samples { get; } = samples;
+        public uint Timestamp { get; } = timestamp;
+        public int Elapsed { get; set; }
+        public int EndsSent { get; set; }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Net;
+
+namespace Lineup.Sip.Media;
+
+/// <summary>What our side of a session description says: the address and port to receive on, the origin's session
+/// id and version, and the packet time.</summary>
+public sealed record SdpLocal(string Address, int Port, ulong SessionId, ulong SessionVersion, int PacketMs = 20)
+{
+    /// <summary>IP6 when the address is an IPv6 literal, else IP4.</summary>
+    public string AddressType => Address.Contains(':', StringComparison.Ordinal) ? "IP6" : "IP4";
+}
+
+/// <summary>The outcome of an offer/answer exchange for the audio stream.</summary>
+/// <param name="Codec">The G.711 law to send and expect.</param>
+/// <param name="PayloadType">The payload type carrying it (0 or 8, or the dynamic number the peer mapped it to).</param>
+/// <param name="TelephoneEventPayloadType">The RFC 4733 payload type both sides use, or null.</param>
+/// <param name="Remote">Where the peer receives (c= and m= port), or null when it gave no usable unicast address
+/// (0.0.0.0, a host name); symmetric RTP fills it from the first packet.</param>
+/// <param name="Direction">Our direction: SendRecv/SendOnly mean we may send.</param>
+public sealed record SdpNegotiation(Codec Codec, byte PayloadType, int? TelephoneEventPayloadType, IPEndPoint? Remote,
+    MediaDirection Direction)
+{
+    /// <summary>True when we may send media (RFC 3264 §6.1).</summary>
+    public bool CanSend => Direction is MediaDirection.SendRecv or MediaDirection.SendOnly;
+}
+
+/// <summary>
+/// RFC 3264 offer/answer for one audio stream of G.711 with RFC 4733 telephone-events. Offers list PCMU (0), PCMA (8)
+/// and telephone-event 101 (events 0–16); answers take the first of the offer's formats we support, echo the offer's
+/// telephone-event payload type, and reject every other stream with port 0 (§6).
+/// </summary>
+public static class SdpOfferAnswer
+{
+    /// <summary>The telephone-event payload type we offer.</summary>
+    public const int OfferedTelephoneEvent = 101;
+
+    /// <summary>An offer (§5) for one sendrecv audio stream.</summary>
+    public static SdpSession CreateOffer(SdpLocal local, MediaDirection direction = MediaDirection.SendRecv) => new()
+    {
+        Origin = Origin(local),
+        Connection = new SdpConnection(local.AddressType, local.Address),
+        Media =
+        [
+            new SdpMedia
+            {
+                Media = "audio",
+                Port = local.Port,
+                Protocol = "RTP/AVP",
+                Formats = ["0", "8", "101"],
+                RtpMaps = [new(0, "PCMU", 8000, 1), new(8, "PCMA", 8000, 1), new(OfferedTelephoneEvent, "telephone-event", 8000, 1)],
+                Fmtps = [new(OfferedTelephoneEvent, "0-16")],
+                Ptime = local.PacketMs,
+                Direction = direction,
+            },
+        ],
+    };
+
+    /// <summary>
+    /// The answer to <paramref name="offer"/> (§6) and what was agreed, or null with a reason when no audio stream
+    /// has a codec in common (the caller answers 488). The first acceptable audio stream is answered; every other
+    /// stream, and audio streams after it, are rejected with port 0.
+    /// </summary>
+    public static (SdpSession Answer, SdpNegotiation Negotiation)? Answer(SdpSession offer, SdpLocal local, out string? reason)
+    {
+        var answered = -1;
+        SdpNegotiation? negotiation = null;
+        var media = new SdpMedia[offer.Media.Count];
+        for (var i = 0; i < offer.Media.Count; i++)
+        {
+            var m = offer.Media[i];
+            if (answered < 0 && m.Port != 0 && IsRtpAudio(m) && ChooseCodec(m) is { } chosen)
+            {
+                answered = i;
+                var te = TelephoneEventPayloadType(m);
+                var remoteDirection = offer.DirectionOf(m);
+                var ours = Reverse(remoteDirection);
+                negotiation = new SdpNegotiation(chosen.Codec, chosen.PayloadType, te, EndPointOf(offer.ConnectionOf(m), m.Port), ours);
+                var formats = new List<string> { chosen.PayloadType.ToString(CultureInfo.InvariantCulture) };
+                var maps = new List<SdpRtpMap> { new(chosen.PayloadType, chosen.Codec == Codec.Pcmu ? "PCMU" : "PCMA", 8000, 1) };
+                var fmtps = new List<KeyValuePair<int, string>>();
+                if (te is { } tePt)
+                {
+                    formats.Add(tePt.ToString(CultureInfo.InvariantCulture));
+                    maps.Add(new(tePt, "telephone-event", 8000, 1));
+                    fmtps.Add(new(tePt, m.Fmtp(tePt) ?? "0-16"));
+                }
+                media[i] = new SdpMedia
+                {
+                    Media = "audio",
+                    Port = local.Port,
+                    Protocol = m.Protocol,
+                    Formats = formats,
+                    RtpMaps = maps,
+                    Fmtps = fmtps,
+                    Ptime = local.PacketMs,
+                    Direction = ours,
+                };
+            }
+            else
+            {
+                // §6: a rejected stream keeps its media type, protocol and at least one format, with port 0.
+                media[i] = new SdpMedia { Media = m.Media, Port = 0, Protocol = m.Protocol, Formats = m.Formats.Count > 0 ? [m.Formats[0]] : ["0"] };
+            }
+        }
+        if (negotiation is null)
+        {
+            reason = offer.Media.Count == 0 ? "the offer has no m= line" : "no audio stream offers PCMU or PCMA over RTP/AVP";
+            return null;
+        }
+        reason = null;
+        var answer = new SdpSession
+        {
+            Origin = Origin(local),
+            Connection = new SdpConnection(local.AddressType, local.Address),
+            Media = media,
+        };
+        return (answer, negotiation);
+    }
+
+    /// <summary>Reads the answer to our offer (§7): the first audio stream with a non-zero port and a codec we
+    /// support. Null with a reason when the answer rejects audio.</summary>
+    public static SdpNegotiation? AcceptAnswer(SdpSession answer, out string? reason)
+    {
+        foreach (var m in answer.Media)
+        {
+            if (m.Port == 0 || !IsRtpAudio(m)) continue;
+            if (ChooseCodec(m) is not { } chosen) continue;
+            reason = null;
+            return new SdpNegotiation(chosen.Codec, chosen.PayloadType, TelephoneEventPayloadType(m),
+                EndPointOf(answer.ConnectionOf(m), m.Port), Reverse(answer.DirectionOf(m)));
+        }
+        reason = "the answer accepts no audio stream with PCMU or PCMA";
+        return null;
+    }
+
+    private static bool IsRtpAudio(SdpMedia m) =>
+        string.Equals(m.Media, "audio", StringComparison.OrdinalIgnoreCase) && string.Equals(m.Protocol, "RTP/AVP", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The first format that is PCMU or PCMA: by rtpmap when present, else by static payload type (RFC 3551).</summary>
+    private static (Codec Codec, byte PayloadType)? ChooseCodec(SdpMedia m)
+    {
+        foreach (var f in m.Formats)
+        {
+            if (!int.TryParse(f, NumberStyles.None, CultureInfo.InvariantCulture, out var pt) || pt > 127) continue;
+            if (m.RtpMap(pt) is { } map)
+            {
+                if (map.ClockRate != 8000 || map.Channels != 1) continue;
+                if (string.Equals(map.Encoding, "PCMU", StringComparison.OrdinalIgnoreCase)) return (Codec.Pcmu, (byte)pt);
+                if (string.Equals(map.Encoding, "PCMA", StringComparison.OrdinalIgnoreCase)) return (Codec.Pcma, (byte)pt);
+            }
+            else if (pt == 0)
+            {
+                return (Codec.Pcmu, 0);
+            }
+            else if (pt == 8)
+            {
+                return (Codec.Pcma, 8);
+            }
+        }
+        return null;
+    }
+
+    private static int? TelephoneEventPayloadType(SdpMedia m)
+    {
+        foreach (var map in m.RtpMaps)
+        {
+            if (string.Equals(map.Encoding, "telephone-event", StringComparison.OrdinalIgnoreCase) && map.ClockRate == 8000
+                && m.Formats.Contains(map.PayloadType.ToString(CultureInfo.InvariantCulture)))
+            {
+                return map.PayloadType;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Our direction given the peer's (§6.1): their sendonly is our recvonly and so on.</summary>
+    private static MediaDirection Reverse(MediaDirection remote) => remote switch
+    {
+        MediaDirection.SendOnly => MediaDirection.RecvOnly,
+        MediaDirection.RecvOnly => MediaDirection.SendOnly,
+        MediaDirection.Inactive => MediaDirection.Inactive,
+        _ => MediaDirection.SendRecv,
+    };
+
+    private static IPEndPoint? EndPointOf(SdpConnection? c, int port)
+    {
+        if (c is null || !IPAddress.TryParse(c.Address, out var ip)) return null;
+        if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)) return null; // RFC 2543 hold: send nothing
+        return new IPEndPoint(ip, port);
+    }
+
+    private static SdpOrigin Origin(SdpLocal local) => new("lineup", local.SessionId, local.SessionVersion, local.AddressType, local.Address);
+}
