@@ -41,6 +41,11 @@ builder.Services.AddSingleton<WebhookRelay>();
 builder.Services.AddSingleton<EventBus>();
 // After TenantStartup: the relay reads the outbox once the schema is migrated.
 builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookRelay>());
+// After TenantStartup too: SIP answers calls once every tenant is loaded.
+builder.Services.AddSingleton(Lineup.Server.Telephony.TelephonyOptions.FromConfiguration(config, dataDir));
+builder.Services.AddSingleton<Lineup.Server.Telephony.SipCredentialStore>();
+builder.Services.AddSingleton<Lineup.Server.Telephony.SipFrontEnd>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<Lineup.Server.Telephony.SipFrontEnd>());
 
 var app = builder.Build();
 

@@ -1,3 +1,4 @@
+using Lineup.Sip.Transport;
 namespace Lineup.Sip.Registrar;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Lineup.Sip.Transport;
 
 namespace Lineup.Sip.Registrar;
 

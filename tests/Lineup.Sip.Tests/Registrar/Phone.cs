@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Lineup.Sip.Registrar;
+using Lineup.Sip.Transport;
 
 namespace Lineup.Sip.Tests.Registrar;
 

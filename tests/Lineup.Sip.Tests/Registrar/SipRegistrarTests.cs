@@ -1,5 +1,6 @@
 using System.Net;
 using Lineup.Sip.Registrar;
+using Lineup.Sip.Transport;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Lineup.Sip.Tests.Registrar;

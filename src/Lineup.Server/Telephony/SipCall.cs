@@ -1,0 +1,371 @@
+using Lineup.Engine;
+using Lineup.Server.Tenancy;
+using Lineup.Sip.Media;
+using Lineup.Sip.Stack;
+using Lineup.Sip.Transport;
+
+namespace Lineup.Server.Telephony;
+
+/// <summary>
+/// The SIP legs of one engine call: the caller's (or, for a callback, the customer's), the agents being rung (one
+/// leg per agent, forked to each registered contact), the connected agent, and a transfer. SIP events arrive on
+/// the stack's threads and engine effects on the tenant's mailbox, so state changes take the call's lock; SIP and
+/// RTP actions run after it is released, because the stack raises a session's events on the thread that acts on
+/// the session, and those handlers take this lock again.
+/// </summary>
+internal sealed class SipCall
+{
+    public enum Purpose { Transfer, Callback }
+
+    private readonly SipFrontEnd _fe;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<AgentId, AgentLeg> _offers = [];
+    private InviteSession? _caller;
+    private RtpLeg? _callerMedia;
+    private bool _callerDone;
+    private AgentLeg? _connected;
+    private Leg? _transfer;
+    private WavRecorder? _recorder;
+    private bool _engineEnded;
+
+    public SipCall(SipFrontEnd fe, TenantHost host, InviteSession caller, RtpLeg media, string callerNumber, string? callerName)
+    {
+        _fe = fe;
+        Host = host;
+        CallerNumber = callerNumber;
+        CallerName = callerName;
+        AttachCaller(caller, media);
+    }
+
+    public TenantHost Host { get; }
+    public CallId Id { get; set; }
+    public string CallerNumber { get; }
+    public string? CallerName { get; }
+
+    private class Leg(RtpLeg media)
+    {
+        public readonly List<InviteSession> Forks = [];
+        public readonly RtpLeg Media = media;
+        public InviteSession? Answered;
+        public bool Done;
+        public bool LocalHangup;
+    }
+
+    private sealed class AgentLeg(AgentId agent, RtpLeg media) : Leg(media)
+    {
+        public readonly AgentId Agent = agent;
+    }
+
+    /// <summary>Runs <paramref name="body"/> under the lock, then the actions it queued.</summary>
+    private void Locked(Action<List<Action>> body)
+    {
+        var later = new List<Action>();
+        lock (_gate) body(later);
+        foreach (var action in later) action();
+    }
+
+    private void AttachCaller(InviteSession session, RtpLeg media)
+    {
+        _caller = session;
+        _callerMedia = media;
+        _callerDone = false;
+        session.Ended += (s, _) => CallerEnded(s);
+        session.InfoDtmf += (_, digit) => _fe.Report(this, CallEventType.Dtmf, digits: digit);
+        media.Dtmf += (_, digit) => _fe.Report(this, CallEventType.Dtmf, digits: digit.ToString());
+    }
+
+    private void CallerEnded(InviteSession session)
+    {
+        var report = false;
+        Locked(later =>
+        {
+            if (session != _caller || _callerDone) return;
+            _callerDone = true;
+            Release(later, _callerMedia);
+            // A transferred caller has left the engine: the far end is hung up here. Otherwise the engine decides
+            // (an abandon while waiting, the end of talk when connected) and its effects hang up the agent.
+            if (_transfer != null) End(later, _transfer);
+            else report = !_engineEnded;
+        });
+        if (report) _fe.Report(this, CallEventType.CallerHangup);
+    }
+
+    public void Play(IReadOnlyList<AudioClip> clips, AudioClip loop) => Locked(later =>
+    {
+        if (!_callerDone && _connected == null && _transfer == null && _callerMedia is { } m) later.Add(() => m.Play(clips, loop));
+    });
+
+    /// <summary>Rings an agent: one INVITE per registered contact, all with the same SDP offer; the first 2xx wins.</summary>
+    public void Ring(AgentId agent, IReadOnlyList<(string Uri, SipRemote? Destination)> targets)
+    {
+        if (!_fe.TryCreateLeg(out var media))
+        {
+            _fe.Report(this, CallEventType.AgentBusy, agent);
+            return;
+        }
+        var leg = new AgentLeg(agent, media);
+        var offer = media.CreateOffer();
+        Locked(later =>
+        {
+            if (_offers.Remove(agent, out var old)) End(later, old);
+            _offers[agent] = leg;
+            foreach (var (uri, destination) in targets)
+            {
+                var s = _fe.Stack.Invite(new InviteRequest(uri, CallerNumber, CallerName, offer, destination));
+                leg.Forks.Add(s);
+                s.Answered += x => AgentAnswered(leg, x);
+                s.Failed += (x, code) => AgentFailed(leg, x, code);
+                s.Ended += (x, _) => AgentEnded(leg, x);
+            }
+        });
+    }
+
+    private void AgentAnswered(AgentLeg leg, InviteSession session)
+    {
+        var report = false;
+        Locked(later =>
+        {
+            if (leg.Done || leg.Answered != null)
+            {
+                later.Add(session.Hangup);
+                return;
+            }
+            leg.Answered = session;
+            foreach (var other in leg.Forks)
+                if (other != session) later.Add(other.Cancel);
+            leg.Media.AcceptAnswer(session.RemoteSdp.Span);
+            report = true;
+        });
+        if (report) _fe.Report(this, CallEventType.AgentAnswered, leg.Agent, then: r => AnswerRefused(leg, r));
+    }
+
+    /// <summary>The engine refused the answer (the offer ended meanwhile): that phone is hung up.</summary>
+    private void AnswerRefused(AgentLeg leg, CommandResult result)
+    {
+        if (result == CommandResult.Ok) return;
+        Locked(later =>
+        {
+            if (_offers.TryGetValue(leg.Agent, out var current) && current == leg) _offers.Remove(leg.Agent);
+            End(later, leg);
+        });
+    }
+
+    private void AgentFailed(AgentLeg leg, InviteSession session, int code)
+    {
+        var report = false;
+        Locked(later =>
+        {
+            leg.Forks.Remove(session);
+            if (leg.Done || leg.Answered != null || leg.Forks.Count > 0) return;
+            leg.Done = true;
+            if (_offers.TryGetValue(leg.Agent, out var current) && current == leg) _offers.Remove(leg.Agent);
+            Release(later, leg.Media);
+            report = true;
+        });
+        if (report) _fe.Report(this, Outcome(code), leg.Agent);
+    }
+
+    /// <summary>RFC 3261 §21: busy is busy, timeouts and unavailability are no answer, anything else a rejection.</summary>
+    internal static CallEventType Outcome(int code) => code switch
+    {
+        486 or 600 => CallEventType.AgentBusy,
+        408 or 480 or 487 => CallEventType.AgentNoAnswer,
+        _ => CallEventType.AgentRejected,
+    };
+
+    private void AgentEnded(AgentLeg leg, InviteSession session)
+    {
+        var report = false;
+        Locked(later =>
+        {
+            if (session != leg.Answered || leg.LocalHangup || leg.Done) return;
+            leg.Done = true;
+            report = !_engineEnded;
+            Release(later, leg.Media);
+        });
+        if (report) _fe.Report(this, CallEventType.AgentHangup);
+    }
+
+    /// <summary>The engine ended an offer: a ringing phone stops ringing (ring-all losers, ring timeout). The answered
+    /// offer also ends (as answered); its leg stays for the bridge.</summary>
+    public void EndOffer(AgentId agent, AttemptOutcome outcome) => Locked(later =>
+    {
+        if (outcome == AttemptOutcome.Answered || !_offers.TryGetValue(agent, out var leg) || leg == _connected) return;
+        _offers.Remove(agent);
+        End(later, leg);
+    });
+
+    /// <summary>The engine connected the caller to <paramref name="agent"/>: media flows through, hold music stops.</summary>
+    public void Bridge(AgentId agent, WavRecorder? recorder) => Locked(later =>
+    {
+        if (!_offers.TryGetValue(agent, out var leg) || leg.Answered == null || _callerMedia is not { } caller || _callerDone)
+        {
+            recorder?.Dispose();
+            return;
+        }
+        _connected = leg;
+        later.Add(() =>
+        {
+            caller.Stop();
+            caller.BridgeTo(leg.Media);
+            if (recorder != null)
+            {
+                caller.StartRecording(recorder, RecordingSide.Left);
+                leg.Media.StartRecording(recorder, RecordingSide.Right);
+            }
+        });
+        _recorder = recorder;
+    });
+
+    /// <summary>A new INVITE for a transfer (the caller is bridged to it) or a callback (it becomes the caller).</summary>
+    public void Dial(string? uri, Purpose purpose)
+    {
+        if (uri == null || !_fe.TryCreateLeg(out var media))
+        {
+            DialFailed(purpose);
+            return;
+        }
+        var leg = new Leg(media);
+        var from = purpose == Purpose.Transfer ? CallerNumber : "lineup";
+        Locked(later =>
+        {
+            var session = _fe.Stack.Invite(new InviteRequest(uri, from, purpose == Purpose.Transfer ? CallerName : null, media.CreateOffer()));
+            leg.Forks.Add(session);
+            if (purpose == Purpose.Transfer) _transfer = leg;
+            session.Answered += s => Dialled(leg, s, purpose);
+            session.Failed += (_, _) =>
+            {
+                Locked(l =>
+                {
+                    leg.Done = true;
+                    Release(l, media);
+                });
+                DialFailed(purpose);
+            };
+            session.Ended += (s, _) => DialledEnded(leg, s, purpose);
+        });
+    }
+
+    private void Dialled(Leg leg, InviteSession session, Purpose purpose)
+    {
+        var report = false;
+        Locked(later =>
+        {
+            leg.Answered = session;
+            leg.Media.AcceptAnswer(session.RemoteSdp.Span);
+            if (purpose == Purpose.Callback)
+            {
+                AttachCaller(session, leg.Media);
+                report = true;
+                return;
+            }
+            if (_callerDone || _callerMedia is not { } caller)
+            {
+                End(later, leg);
+                return;
+            }
+            later.Add(() =>
+            {
+                caller.Stop();
+                caller.BridgeTo(leg.Media);
+            });
+        });
+        if (report) _fe.Report(this, CallEventType.CallbackAnswered);
+    }
+
+    private void DialledEnded(Leg leg, InviteSession session, Purpose purpose)
+    {
+        // A callback's customer leg is the caller from its answer on: CallerEnded reports it.
+        if (purpose != Purpose.Transfer || session != leg.Answered) return;
+        var hangup = false;
+        Locked(later =>
+        {
+            if (leg.LocalHangup || leg.Done) return;
+            leg.Done = true;
+            Release(later, leg.Media);
+            hangup = true;
+        });
+        if (hangup) HangupCaller();
+    }
+
+    private void DialFailed(Purpose purpose)
+    {
+        if (purpose == Purpose.Transfer)
+        {
+            HangupCaller();
+            return;
+        }
+        // The engine frees the agent (and retries later): the agent's phone is hung up now.
+        Locked(later =>
+        {
+            foreach (var leg in _offers.Values) End(later, leg);
+            _offers.Clear();
+        });
+        _fe.Report(this, CallEventType.CallbackFailed);
+    }
+
+    /// <summary>Lineup ends the caller's leg (BYE, or a final response if it was never answered).</summary>
+    public void HangupCaller() => Locked(HangupCallerLocked);
+
+    private void HangupCallerLocked(List<Action> later)
+    {
+        if (_callerDone || _caller is not { } caller) return;
+        _callerDone = true;
+        later.Add(() => End(caller));
+        Release(later, _callerMedia);
+    }
+
+    /// <summary>Talk ended (or the call is going away): every leg is hung up, except a transfer in progress.</summary>
+    public void HangupAll() => Locked(HangupAllLocked);
+
+    private void HangupAllLocked(List<Action> later)
+    {
+        foreach (var leg in _offers.Values) End(later, leg);
+        _offers.Clear();
+        _connected = null;
+        if (_transfer == null) HangupCallerLocked(later);
+        if (_recorder is { } r) later.Add(r.Dispose);
+        _recorder = null;
+    }
+
+    /// <summary>The engine's call ended; a transferred caller stays bridged to the transfer target until either hangs up.</summary>
+    public void EngineEnded()
+    {
+        Locked(later =>
+        {
+            _engineEnded = true;
+            HangupAllLocked(later);
+        });
+        _fe.Forget(this);
+    }
+
+    private static void End(List<Action> later, Leg leg)
+    {
+        leg.LocalHangup = true;
+        if (leg.Done) return;
+        leg.Done = true;
+        foreach (var s in leg.Forks.ToArray()) later.Add(() => End(s));
+        Release(later, leg.Media);
+    }
+
+    private static void End(InviteSession s)
+    {
+        switch (s.State)
+        {
+            case InviteState.Established:
+                s.Hangup();
+                break;
+            case InviteState.Terminated:
+                break;
+            default:
+                if (s.IsUas) s.Reject(480);
+                else s.Cancel();
+                break;
+        }
+    }
+
+    private static void Release(List<Action> later, RtpLeg? media)
+    {
+        if (media != null) later.Add(() => _ = media.DisposeAsync().AsTask());
+    }
+}

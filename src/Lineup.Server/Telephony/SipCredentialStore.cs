@@ -1,0 +1,7 @@
+using Lineup.Sip.Registrar;
+namespace Lineup.Server.Telephony;
+
+public sealed class SipCredentialStore : ISipCredentialSource
+{
+    public SipCredential? Find(string realm, string username) => null;
+}

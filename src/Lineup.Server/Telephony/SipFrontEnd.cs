@@ -1,0 +1,346 @@
+using System.Collections.Concurrent;
+using Lineup.Engine;
+using Lineup.Server.Tenancy;
+using Lineup.Sip;
+using Lineup.Sip.Media;
+using Lineup.Sip.Registrar;
+using Lineup.Sip.Stack;
+using Lineup.Sip.Transport;
+
+namespace Lineup.Server.Telephony;
+
+/// <summary>
+/// The built-in SIP/RTP front-end, a B2BUA: callers' INVITEs to a queue's extension are answered and enqueued; the
+/// engine's media effects become SIP and RTP actions (ring agents' registered phones, cancel, bridge, play prompts
+/// and hold music, transfer, hang up); SIP outcomes become engine commands. See docs/design/sip.md.
+/// </summary>
+public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
+{
+    private readonly TelephonyOptions _options;
+    private readonly TenantRegistry _tenants;
+    private readonly MediaEffects _effects;
+    private readonly SipCredentialStore _credentials;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SipFrontEnd> _log;
+    private readonly ILoggerFactory _logs;
+    private readonly ConcurrentDictionary<(long Tenant, long Call), SipCall> _calls = new();
+    private SipStack? _stack;
+    private MediaEngine? _media;
+    private SipRegistrar? _registrar;
+    private PromptLibrary? _prompts;
+
+    public SipFrontEnd(TelephonyOptions options, TenantRegistry tenants, MediaEffects effects, SipCredentialStore credentials,
+        TimeProvider time, ILoggerFactory logs)
+    {
+        _options = options;
+        _tenants = tenants;
+        _effects = effects;
+        _credentials = credentials;
+        _time = time;
+        _logs = logs;
+        _log = logs.CreateLogger<SipFrontEnd>();
+    }
+
+    /// <summary>Where SIP listens once started (the port is known when the options asked for port 0).</summary>
+    public System.Net.IPEndPoint? LocalEndPoint => _stack?.LocalEndPoint;
+
+    /// <summary>Calls with at least one live SIP leg (for metrics and tests).</summary>
+    public int ActiveCalls => _calls.Count;
+
+    public MediaEngine? Media => _media;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled) return;
+        var advertised = _options.Advertised();
+        _prompts = PromptLibrary.Load(_options.PromptsPath);
+        _media = new MediaEngine(new MediaOptions
+        {
+            Bind = _options.Listen.Address,
+            SdpAddress = advertised.ToString(),
+            PortMin = _options.RtpPortMin,
+            PortMax = _options.RtpPortMax,
+        });
+        _registrar = new SipRegistrar(new SipRegistrarOptions(), _time, _credentials, new AuthThrottle(new AuthThrottleOptions(), _time));
+        _stack = new SipStack(new SipStackOptions
+        {
+            Listen = _options.Listen,
+            PublicHost = advertised.ToString(),
+            OutboundProxy = _options.OutboundProxy is { } proxy ? new SipRemote(SipTransportKind.Udp, proxy) : null,
+            UserAgent = "Lineup",
+        }, _time, _logs.CreateLogger<SipStack>());
+        _stack.OnRequest = OnRequestAsync;
+        await _stack.StartAsync(cancellationToken);
+        _effects.Attach(OnEffects);
+        LogListening(_log, _stack.LocalEndPoint, advertised.ToString(), _options.RtpPortMin, _options.RtpPortMax);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _effects.Detach();
+        foreach (var call in _calls.Values) call.HangupAll();
+        _calls.Clear();
+        if (_stack != null) await _stack.DisposeAsync();
+        if (_media != null) await _media.DisposeAsync();
+        _stack = null;
+        _media = null;
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
+
+    /// <summary>A Request-URI host that names a tenant selects it; anything else (an IP address) is the default tenant.</summary>
+    internal TenantHost? ResolveTenant(SipMessage request)
+    {
+        var host = SipUri.TryParse(request.RequestLine!.RequestUri, out var uri) ? uri.Host : null;
+        return (host != null ? _tenants.Find(host) : null) ?? _tenants.Find(_options.DefaultTenant);
+    }
+
+    private async ValueTask OnRequestAsync(SipIncomingRequest request)
+    {
+        switch (request.Request.RequestLine!.Method)
+        {
+            case "REGISTER":
+                var tenant = ResolveTenant(request.Request);
+                if (tenant == null) request.Respond(404, "No Such Domain");
+                else request.Respond(_registrar!.Handle(request.Request, request.Remote, tenant.Tenant.Name));
+                break;
+            case "INVITE":
+                await OnInviteAsync(request);
+                break;
+            default:
+                request.Respond(405, headers: [new SipHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER")]);
+                break;
+        }
+    }
+
+    /// <summary>An INVITE to a queue's extension: answered with hold music, then enqueued.</summary>
+    private async Task OnInviteAsync(SipIncomingRequest request)
+    {
+        var msg = request.Request;
+        var host = ResolveTenant(msg);
+        var number = SipUri.TryParse(msg.RequestLine!.RequestUri, out var uri) ? uri.User : null;
+        if (host == null || string.IsNullOrEmpty(number))
+        {
+            request.Respond(404);
+            return;
+        }
+        var queue = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Id);
+        if (queue is not { } queueId)
+        {
+            request.Respond(404);
+            return;
+        }
+        if (!TryCreateLeg(out var leg))
+        {
+            request.Respond(503, headers: [new SipHeader("Retry-After", "5")]);
+            return;
+        }
+        var answer = leg.Answer(msg.Body.Span);
+        if (answer == null)
+        {
+            await leg.DisposeAsync();
+            request.Respond(488);
+            return;
+        }
+        var session = request.AcceptInvite();
+        var from = msg.From;
+        var caller = from?.SipUri?.User is { Length: > 0 } u ? u : "anonymous";
+        var call = new SipCall(this, host, session, leg, caller, Trim(from?.DisplayName, 128));
+        session.Answer(answer);
+        leg.Play([], AudioClip.HoldMusic());
+        var command = new EnqueueCommand(queueId.Value, caller, Trim(from?.DisplayName, 128), 0, Trim(session.CallId, 128));
+        try
+        {
+            // The projection runs in the tenant's mailbox before the batch's media effects are delivered, so the
+            // call is known by its engine id when the first effect (an offer, a prompt) arrives.
+            var result = await host.ExecuteAsync(command, (_, r) =>
+            {
+                if (r == CommandResult.Ok) Register(call, command.Call);
+                return r;
+            });
+            if (result != CommandResult.Ok)
+            {
+                LogEnqueueRefused(_log, result, number);
+                call.HangupAll();
+            }
+        }
+        catch (Exception ex)
+        {
+            LogCommandFailed(_log, ex, "enqueue");
+            call.HangupAll();
+            Forget(call);
+        }
+    }
+
+    private void Register(SipCall call, CallId id)
+    {
+        call.Id = id;
+        _calls[(call.Host.TenantId, id.Value)] = call;
+    }
+
+    internal void Forget(SipCall call) => _calls.TryRemove(new KeyValuePair<(long, long), SipCall>((call.Host.TenantId, call.Id.Value), call));
+
+    private static string? Trim(string? s, int max) => s == null ? null : s.Length <= max ? s : s[..max];
+
+    /// <summary>Runs in the tenant's mailbox after each durable batch.</summary>
+    private void OnEffects(TenantHost host, CallCenter engine, IReadOnlyList<EngineEvent> effects)
+    {
+        foreach (var e in effects)
+        {
+            if (!_calls.TryGetValue((host.TenantId, e.Call.Value), out var call)) continue;
+            try
+            {
+                Apply(engine, call, e);
+            }
+            catch (Exception ex)
+            {
+                LogEffectFailed(_log, ex, e.Kind, e.Call.Value);
+            }
+        }
+    }
+
+    private void Apply(CallCenter engine, SipCall call, in EngineEvent e)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.Announcement:
+                call.Play(_prompts!.Compose((PromptKind)e.Code, (int)e.Value, (int)e.Value2, e.Text), AudioClip.HoldMusic());
+                break;
+            case EventKind.CallOffered:
+                Offer(engine, call, e.Agent);
+                break;
+            case EventKind.OfferEnded:
+                call.EndOffer(e.Agent, (AttemptOutcome)e.Code);
+                break;
+            case EventKind.CallAnswered:
+                call.Bridge(e.Agent, Recorder(engine, call, e.Queue));
+                break;
+            case EventKind.CallbackDial:
+                Dial(call, e.Text!, SipCall.Purpose.Callback);
+                break;
+            case EventKind.CallbackScheduled:
+                call.HangupCaller();
+                break;
+            case EventKind.CallTransferred:
+                Dial(call, e.Text!, SipCall.Purpose.Transfer);
+                break;
+            case EventKind.CallToVoicemail:
+                if (_options.VoicemailUri is { } vm) Dial(call, e.Text is { Length: > 0 } box ? BoxUri(vm, box) : vm, SipCall.Purpose.Transfer);
+                else call.HangupCaller();
+                break;
+            case EventKind.CallHangup:
+                call.HangupCaller();
+                break;
+            case EventKind.CallWrapUp:
+                call.HangupAll();
+                break;
+            case EventKind.CallEnded:
+                call.EngineEnded();
+                break;
+        }
+    }
+
+    private static string BoxUri(string voicemail, string box) =>
+        SipUri.TryParse(voicemail, out var u) ? $"sip:{box}@{u.Host}{(u.Port is { } p ? ":" + p : "")}" : voicemail;
+
+    /// <summary>Rings every registered phone of a local agent, or a remote agent's number through the outbound proxy.</summary>
+    private void Offer(CallCenter engine, SipCall call, AgentId agent)
+    {
+        if (!engine.TryGetAgent(agent, out var a) || string.IsNullOrEmpty(a.Config.Number))
+        {
+            Report(call, CallEventType.AgentBusy, agent);
+            return;
+        }
+        var targets = new List<(string Uri, SipRemote? Destination)>();
+        if (a.Config.Kind == AgentKind.Remote)
+        {
+            if (_options.OutboundProxy is { } proxy) targets.Add(($"sip:{a.Config.Number}@{proxy}", null));
+        }
+        else
+        {
+            foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, a.Config.Number))
+                targets.Add((b.ContactUri, b.Source));
+        }
+        if (targets.Count == 0)
+        {
+            // No phone to ring: busy, so the agent's busy delay applies and the call moves on at once.
+            Report(call, CallEventType.AgentBusy, agent);
+            return;
+        }
+        call.Ring(agent, targets);
+    }
+
+    /// <summary>A callback to the customer or a transfer: a new INVITE through the outbound proxy.</summary>
+    private void Dial(SipCall call, string number, SipCall.Purpose purpose)
+    {
+        string? uri = number.StartsWith("sip:", StringComparison.OrdinalIgnoreCase) ? number
+            : _options.OutboundProxy is { } proxy ? $"sip:{number}@{proxy}" : null;
+        call.Dial(uri, purpose);
+    }
+
+    private WavRecorder? Recorder(CallCenter engine, SipCall call, QueueId queue)
+    {
+        if (!engine.TryGetQueue(queue, out var q) || !q.Config.RecordCalls) return null;
+        var dir = Path.Combine(_options.RecordingsPath, call.Host.TenantId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(dir);
+        var id = $"{call.Id.Value}.wav";
+        var recorder = new WavRecorder(Path.Combine(dir, id));
+        Post(call.Host, new SetRecordingCommand(call.Id.Value, id));
+        return recorder;
+    }
+
+    /// <summary>Where a call's recording is kept, or null.</summary>
+    public string? RecordingPath(long tenantId, string recordingId)
+    {
+        if (recordingId.Contains('/') || recordingId.Contains('\\') || recordingId.Contains("..", StringComparison.Ordinal)) return null;
+        var path = Path.Combine(_options.RecordingsPath, tenantId.ToString(System.Globalization.CultureInfo.InvariantCulture), recordingId);
+        return File.Exists(path) ? path : null;
+    }
+
+    internal MediaEngine MediaEngine => _media!;
+    internal SipStack Stack => _stack!;
+    internal ILogger Log => _log;
+
+    internal void Report(SipCall call, CallEventType type, AgentId agent = default, string? digits = null, Action<CommandResult>? then = null) =>
+        Post(call.Host, new CallEventCommand(call.Id.Value, type, agent.Value == 0 ? null : agent.Value, digits), then);
+
+    /// <summary>A media leg from the RTP port range; false when every port is taken.</summary>
+    internal bool TryCreateLeg([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RtpLeg? leg)
+    {
+        if (_media!.TryCreateLeg(out leg, out var error)) return true;
+        LogNoMediaPort(_log, error);
+        return false;
+    }
+
+    /// <summary>Sends a command to the tenant without waiting; a refusal is normal (the call moved on meanwhile).</summary>
+    internal void Post(TenantHost host, TenantCommand command, Action<CommandResult>? then = null) =>
+        _ = PostAsync(host, command, then);
+
+    private async Task PostAsync(TenantHost host, TenantCommand command, Action<CommandResult>? then)
+    {
+        try
+        {
+            var result = await host.ExecuteAsync(command, (_, r) => r);
+            then?.Invoke(result);
+        }
+        catch (Exception ex)
+        {
+            LogCommandFailed(_log, ex, command.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "SIP: no RTP port for a new leg: {Error}")]
+    private static partial void LogNoMediaPort(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "SIP listening on {EndPoint} (UDP and TCP), media address {Address}, RTP ports {Min}-{Max}")]
+    private static partial void LogListening(ILogger logger, System.Net.IPEndPoint? endPoint, string address, int min, int max);
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Information, Message = "SIP call to {Number} refused by the engine: {Result}")]
+    private static partial void LogEnqueueRefused(ILogger logger, CommandResult result, string number);
+
+    [LoggerMessage(EventId = 602, Level = LogLevel.Error, Message = "SIP: command {Command} failed")]
+    private static partial void LogCommandFailed(ILogger logger, Exception ex, string command);
+
+    [LoggerMessage(EventId = 603, Level = LogLevel.Error, Message = "SIP: carrying out {Kind} for call {Call} failed")]
+    private static partial void LogEffectFailed(ILogger logger, Exception ex, EventKind kind, long call);
+}

@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Lineup.Server.Telephony;
+
+/// <summary>The <c>Sip</c> configuration section: where the SIP/RTP front-end listens and how it reaches the outside.</summary>
+public sealed record TelephonyOptions
+{
+    /// <summary>Off unless asked for: a SIP server on port 5060 is something an operator turns on.</summary>
+    public bool Enabled { get; init; }
+
+    /// <summary>SIP over UDP and TCP listens here (default 0.0.0.0:5060).</summary>
+    public IPEndPoint Listen { get; init; } = new(IPAddress.Any, 5060);
+
+    /// <summary>The address written in SDP and Contact headers: what phones and trunks can reach. Default: the listen
+    /// address, or this machine's first IPv4 address when listening on all interfaces.</summary>
+    public IPAddress? PublicAddress { get; init; }
+
+    public int RtpPortMin { get; init; } = 20000;
+    public int RtpPortMax { get; init; } = 30000;
+
+    /// <summary>Remote agents, transfers and callbacks are sent here (host:port of a trunk or proxy).</summary>
+    public IPEndPoint? OutboundProxy { get; init; }
+
+    /// <summary>The tenant of a request whose Request-URI host names no tenant (an IP address, say).</summary>
+    public string DefaultTenant { get; init; } = Tenancy.TenantRegistry.DefaultTenant;
+
+    public string RecordingsPath { get; init; } = "data/recordings";
+
+    /// <summary>Directory of 8 kHz WAV prompts (file name without .wav is the prompt id).</summary>
+    public string PromptsPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "prompts");
+
+    /// <summary>Where "send to voicemail" transfers the caller (the box number becomes the user part); null: hang up.</summary>
+    public string? VoicemailUri { get; init; }
+
+    /// <summary>Reads the section; throws <see cref="FormatException"/> naming the key that is wrong, so a bad
+    /// configuration stops the server at start-up instead of failing the first call.</summary>
+    public static TelephonyOptions FromConfiguration(IConfiguration config, string dataDir)
+    {
+        var s = config.GetSection("Sip");
+        var o = new TelephonyOptions { RecordingsPath = Path.Combine(dataDir, "recordings") };
+        if (s["Enabled"] is { } enabled) o = o with { Enabled = Bool(enabled, "Sip:Enabled") };
+        if (s["Listen"] is { Length: > 0 } listen) o = o with { Listen = EndPoint(listen, 5060, "Sip:Listen") };
+        if (s["PublicAddress"] is { Length: > 0 } pub)
+            o = o with { PublicAddress = IPAddress.TryParse(pub, out var a) ? a : throw new FormatException("Sip:PublicAddress must be an IP address.") };
+        if (s["RtpPortMin"] is { } min) o = o with { RtpPortMin = Port(min, "Sip:RtpPortMin") };
+        if (s["RtpPortMax"] is { } max) o = o with { RtpPortMax = Port(max, "Sip:RtpPortMax") };
+        if (o.RtpPortMax - o.RtpPortMin < 3) throw new FormatException("Sip:RtpPortMax must be at least Sip:RtpPortMin + 3.");
+        if (s["OutboundProxy"] is { Length: > 0 } proxy) o = o with { OutboundProxy = EndPoint(proxy, 5060, "Sip:OutboundProxy") };
+        if (s["DefaultTenant"] is { Length: > 0 } tenant) o = o with { DefaultTenant = tenant };
+        if (s["RecordingsPath"] is { Length: > 0 } rec) o = o with { RecordingsPath = rec };
+        if (s["PromptsPath"] is { Length: > 0 } prompts) o = o with { PromptsPath = prompts };
+        if (s["VoicemailUri"] is { Length: > 0 } vm) o = o with { VoicemailUri = vm };
+        return o;
+    }
+
+    /// <summary>The address to advertise: <see cref="PublicAddress"/>, else the listen address, else a local IPv4.</summary>
+    public IPAddress Advertised()
+    {
+        if (PublicAddress != null) return PublicAddress;
+        if (!Listen.Address.Equals(IPAddress.Any)) return Listen.Address;
+        foreach (var a in Dns.GetHostAddresses(Dns.GetHostName()))
+            if (a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a)) return a;
+        return IPAddress.Loopback;
+    }
+
+    private static bool Bool(string v, string key) => bool.TryParse(v, out var b) ? b : throw new FormatException($"{key} must be true or false.");
+
+    private static int Port(string v, string key) =>
+        int.TryParse(v, out var p) && p is > 0 and < 65536 ? p : throw new FormatException($"{key} must be a port number (1-65535).");
+
+    private static IPEndPoint EndPoint(string v, int defaultPort, string key)
+    {
+        if (IPEndPoint.TryParse(v, out var ep) && (ep.Port != 0 || v.EndsWith(":0", StringComparison.Ordinal)))
+            return ep;
+        if (IPAddress.TryParse(v, out var addr)) return new IPEndPoint(addr, defaultPort);
+        var colon = v.LastIndexOf(':');
+        var host = colon > 0 ? v[..colon] : v;
+        var port = colon > 0 ? Port(v[(colon + 1)..], key) : defaultPort;
+        try
+        {
+            var resolved = Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
+            return resolved != null ? new IPEndPoint(resolved, port) : throw new FormatException($"{key}: {host} has no IPv4 address.");
+        }
+        catch (SocketException)
+        {
+            throw new FormatException($"{key} must be host:port or ip:port; {host} does not resolve.");
+        }
+    }
+}
