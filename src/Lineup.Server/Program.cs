@@ -88,6 +88,7 @@ api.MapQueuesApi();
 api.MapCallsApi();
 api.MapWebhooksApi();
 api.MapEventsApi();
+api.MapTelephonyApi();
 app.MapDialects();
 
 await app.RunAsync();

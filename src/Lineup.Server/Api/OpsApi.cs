@@ -21,7 +21,8 @@ public static class OpsApi
             .Produces<string>(200, "text/plain");
     }
 
-    private static async Task<IResult> MetricsAsync(TenantRegistry registry, ServerMetrics metrics, Events.WebhookRelay relay, Events.EventHub hub)
+    private static async Task<IResult> MetricsAsync(TenantRegistry registry, ServerMetrics metrics, Events.WebhookRelay relay, Events.EventHub hub,
+        Telephony.SipFrontEnd sip)
     {
         var sb = new StringBuilder();
         Gauge(sb, "lineup_tenants", "Tenants loaded.", registry.Hosts.Count());
@@ -34,6 +35,21 @@ public static class OpsApi
         Counter(sb, "lineup_webhook_dead_letters_total", "Webhook deliveries given up (dead letters).", relay.DeadCount);
         Gauge(sb, "lineup_webhook_pending", "Webhook deliveries waiting in memory.", relay.InMemoryCount);
         Gauge(sb, "lineup_event_stream_clients", "Connected event stream clients.", hub.Clients);
+
+        if (sip.Media is { } media)
+        {
+            var st = media.Statistics;
+            Gauge(sb, "lineup_sip_calls", "Engine calls with a live SIP leg.", sip.ActiveCalls);
+            Gauge(sb, "lineup_rtp_legs", "Open RTP legs (one UDP port each).", media.LegCount);
+            Counter(sb, "lineup_rtp_packets_sent_total", "RTP packets played (prompts, hold music).", st.PacketsSent);
+            Counter(sb, "lineup_rtp_packets_received_total", "RTP packets received.", st.PacketsReceived);
+            Counter(sb, "lineup_rtp_packets_relayed_total", "RTP packets relayed between bridged legs.", st.PacketsRelayed);
+            Counter(sb, "lineup_rtp_packets_dropped_total", "RTP packets dropped (malformed, unknown payload).", st.PacketsDropped);
+            Counter(sb, "lineup_rtp_send_errors_total", "RTP sends that failed.", st.SendErrors);
+            Counter(sb, "lineup_sip_dropped_messages_total", "SIP messages dropped (unparseable and unanswerable).", sip.DroppedMessages);
+            Summary(sb, "lineup_rtp_play_interval_ms", "Interval between consecutive played packets of one stream, in ms.", st.PlayInterval);
+            Summary(sb, "lineup_rtp_tick_lateness_ms", "How late the media clock's 20 ms ticks ran, in ms.", st.TickLateness);
+        }
 
         string[] gauges = ["waiting", "ringing", "talking", "agents_logged_in", "agents_available", "longest_wait_seconds"];
         foreach (var g in gauges) sb.Append(CultureInfo.InvariantCulture, $"# TYPE lineup_queue_{g} gauge\n");
@@ -77,6 +93,14 @@ public static class OpsApi
 
     private static void Counter(StringBuilder sb, string name, string help, long value) =>
         sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+
+    private static void Summary(StringBuilder sb, string name, string help, Lineup.Sip.Media.IntervalHistogram h)
+    {
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} summary\n");
+        foreach (var q in (double[])[0.5, 0.9, 0.99, 0.999])
+            sb.Append(CultureInfo.InvariantCulture, $"{name}{{quantile=\"{q}\"}} {h.Percentile(q * 100)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{name}_max {h.MaxMs}\n{name}_count {h.Count}\n");
+    }
 
     private static void Line(StringBuilder sb, string name, string labels, double value) =>
         sb.Append(CultureInfo.InvariantCulture, $"{name}{labels} {value}\n");

@@ -49,6 +49,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
 
     public MediaEngine? Media => _media;
 
+    /// <summary>SIP messages dropped because they could not be parsed nor answered.</summary>
+    public long DroppedMessages => _stack?.DroppedMessages ?? 0;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Enabled) return;
@@ -258,7 +261,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         }
         else
         {
-            foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, a.Config.Number))
+            foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, SipUser(call.Host, agent.Value, a.Config.Number)!))
                 targets.Add((b.ContactUri, b.Source));
         }
         if (targets.Count == 0)
@@ -287,6 +290,19 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         var recorder = new WavRecorder(Path.Combine(dir, id));
         Post(call.Host, new SetRecordingCommand(call.Id.Value, id));
         return recorder;
+    }
+
+    /// <summary>An agent's SIP user name: the one set with its SIP credentials, else its number.</summary>
+    internal string? SipUser(TenantHost host, int agent, string? number) => _credentials.UsernameOf(host.TenantId, agent) ?? number;
+
+    /// <summary>The agent's live registered contacts, or null when SIP is off or the agent has no SIP user.</summary>
+    public Api.SipRegistrationDto? Registrations(TenantHost host, int agent, string? number)
+    {
+        if (_registrar == null || SipUser(host, agent, number) is not { } user) return null;
+        var contacts = _registrar.Lookup(host.Tenant.Name, user)
+            .Select(b => new Api.SipContactDto(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
+            .ToList();
+        return new Api.SipRegistrationDto(agent, user, contacts);
     }
 
     /// <summary>Where a call's recording is kept, or null.</summary>
