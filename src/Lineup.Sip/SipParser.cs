@@ -97,6 +97,9 @@ public static class SipParser
         string? pendingName = null;
         var pendingValue = new StringBuilder();
         var splitBuffer = new List<Range>();
+        // Errors in a header's value or in Content-Length leave the message readable enough to answer 400 (RFC 4475
+        // §3.1.2): they are kept here and returned with the partial message once the start line is known.
+        SipParseResult? deferred = null;
         while (!lines.IsEmpty)
         {
             var end = lines.IndexOf("\r\n"u8);
@@ -120,7 +123,7 @@ public static class SipParser
                 pendingValue.Append(' ').Append(cont.AsSpan().Trim(" \t"));
                 continue;
             }
-            if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, out var err))
+            if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, ref deferred, out var err))
             {
                 return err;
             }
@@ -143,7 +146,7 @@ public static class SipParser
             pendingName = SipHeaderNames.Normalize(name);
             pendingValue.Clear().Append(value.AsSpan().Trim(" \t"));
         }
-        if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, out var lastErr))
+        if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, ref deferred, out var lastErr))
         {
             return lastErr;
         }
@@ -151,34 +154,43 @@ public static class SipParser
         // Body and Content-Length (RFC 3261 §18.3, §20.14).
         int? contentLength = null;
         var clValues = headers.Where(h => h.Name == SipHeaderNames.ContentLength).Select(h => h.Value).ToList();
+        ReadOnlySpan<byte> body = default;
         if (clValues.Count > 1 && clValues.Distinct().Count() > 1)
         {
-            return SipParseResult.Fail(SipParseError.InvalidContentLength, "conflicting Content-Length values");
+            deferred ??= SipParseResult.Fail(SipParseError.InvalidContentLength, "conflicting Content-Length values");
         }
-        if (clValues.Count > 0)
+        else if (clValues.Count > 0)
         {
             if (!SipSyntax.TryParseBoundedInt(clValues[0], int.MaxValue, out var cl))
             {
-                return SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length '{clValues[0]}' is not a non-negative integer");
+                deferred ??= SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length '{clValues[0]}' is not a non-negative integer");
             }
-            contentLength = cl;
-        }
-        ReadOnlySpan<byte> body;
-        if (contentLength is { } n)
-        {
-            if (n > rest.Length)
+            else
             {
-                return SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length {n} exceeds the {rest.Length} bytes received");
+                contentLength = cl;
             }
-            body = rest[..n]; // octets after the body in a datagram are discarded (§18.3)
         }
-        else if (framing == SipFraming.Stream)
+        if (deferred is null)
         {
-            return SipParseResult.Fail(SipParseError.InvalidContentLength, "Content-Length is required on stream transports");
-        }
-        else
-        {
-            body = rest;
+            if (contentLength is { } n)
+            {
+                if (n > rest.Length)
+                {
+                    deferred = SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length {n} exceeds the {rest.Length} bytes received");
+                }
+                else
+                {
+                    body = rest[..n]; // octets after the body in a datagram are discarded (§18.3)
+                }
+            }
+            else if (framing == SipFraming.Stream)
+            {
+                deferred = SipParseResult.Fail(SipParseError.InvalidContentLength, "Content-Length is required on stream transports");
+            }
+            else
+            {
+                body = rest;
+            }
         }
 
         SipMessage message;
@@ -200,39 +212,42 @@ public static class SipParser
             }
             message = new SipMessage(request, headers, body.ToArray());
         }
+        if (deferred is not null)
+        {
+            return SipParseResult.Fail(deferred.Error, deferred.Detail!, message);
+        }
         return SipValidator.Validate(message);
     }
 
-    private static bool Add(List<SipHeader> headers, string name, string value, List<Range> split, SipParserLimits limits, out SipParseResult error)
+    /// <summary>Adds one header line's values. A list that does not split cleanly is kept whole and reported in
+    /// <paramref name="deferred"/>; only the header-count limit stops parsing (false).</summary>
+    private static bool Add(List<SipHeader> headers, string name, string value, List<Range> split, SipParserLimits limits,
+        ref SipParseResult? deferred, out SipParseResult error)
     {
         error = null!;
         if (SipHeaderNames.IsList(name))
         {
             split.Clear();
+            string? problem = null;
             if (!SipSyntax.TrySplitTopLevel(value, ',', split))
             {
-                error = SipParseResult.Fail(SipParseError.InvalidHeaderValue, $"{name}: unbalanced quote or angle bracket");
-                return false;
+                problem = $"{name}: unbalanced quote or angle bracket";
             }
-            foreach (var r in split)
+            else if (split.Count > 1 && split.Exists(r => value.AsSpan()[r].Trim(" \t").IsEmpty))
             {
-                var part = value.AsSpan()[r].Trim(" \t");
-                if (part.IsEmpty)
+                // "Allow:" with no value is legal; empty elements between commas are not.
+                problem = $"{name}: empty list element";
+            }
+            if (problem is not null)
+            {
+                deferred ??= SipParseResult.Fail(SipParseError.InvalidHeaderValue, problem);
+                headers.Add(new SipHeader(name, value));
+            }
+            else
+            {
+                foreach (var r in split)
                 {
-                    // "Allow:" with no value is legal; empty elements between commas are not.
-                    if (split.Count == 1)
-                    {
-                        headers.Add(new SipHeader(name, ""));
-                    }
-                    else
-                    {
-                        error = SipParseResult.Fail(SipParseError.InvalidHeaderValue, $"{name}: empty list element");
-                        return false;
-                    }
-                }
-                else
-                {
-                    headers.Add(new SipHeader(name, part.ToString()));
+                    headers.Add(new SipHeader(name, value.AsSpan()[r].Trim(" \t").ToString()));
                 }
             }
         }

@@ -83,6 +83,8 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
 
     internal SipTransactionLayer Transactions { get; }
 
+    internal IEnumerable<InviteSession> Sessions => _sessions.Values;
+
     /// <summary>Host for Via, Contact, From and Call-ID: <see cref="SipStackOptions.PublicHost"/> or the bound address.</summary>
     internal string ContactHost
     {

@@ -1,0 +1,329 @@
+using System.Text;
+using Lineup.Sip.Stack;
+
+namespace Lineup.Sip.Tests.Stack;
+
+/// <summary>INVITE sessions and dialogs (RFC 3261 §9, §12–15) on the fake transport.</summary>
+public sealed class InviteSessionTests
+{
+    private const string Sdp = "v=0\no=- 1 1 IN IP4 192.0.2.10\ns=-\nc=IN IP4 192.0.2.10\nt=0 0\nm=audio 4000 RTP/AVP 0\n";
+    private static readonly byte[] OurSdp = Encoding.ASCII.GetBytes("v=0\r\no=- 2 2 IN IP4 192.0.2.1\r\ns=-\r\n");
+
+    private static (Harness H, Func<SipIncomingRequest?> Last) Uas()
+    {
+        SipIncomingRequest? last = null;
+        var h = new Harness(onRequest: r => { last = r; return ValueTask.CompletedTask; });
+        return (h, () => last);
+    }
+
+    private static (Harness H, InviteSession Session, List<string> Events) Answered(string? extra = null)
+    {
+        var (h, last) = Uas();
+        h.Deliver(h.Request("INVITE", body: Sdp, extra: extra));
+        var session = last()!.AcceptInvite();
+        var events = Harness.Record(session);
+        session.Answer(OurSdp);
+        var ok = h.Responses(200).Single();
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKack1", toTag: ok.To!.Tag));
+        events.Clear();
+        h.Clear();
+        return (h, session, events);
+    }
+
+    [Fact]
+    public void UAS_rings_answers_and_retransmits_the_2xx_at_T1_doubling_to_T2_until_the_ACK()
+    {
+        var (h, last) = Uas();
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        var session = last()!.AcceptInvite();
+        var events = Harness.Record(session);
+        Assert.Equal("v=0", Encoding.ASCII.GetString(session.RemoteSdp.Span)[..3]);
+        session.Ringing();
+        var ringing = Assert.Single(h.Responses(180));
+        Assert.NotNull(ringing.To!.Tag);
+        Assert.Equal(InviteState.Ringing, session.State);
+        Assert.True(session.Answer(OurSdp));
+        var ok = Assert.Single(h.Responses(200));
+        Assert.Equal(ringing.To.Tag, ok.To!.Tag);
+        Assert.Equal(OurSdp, ok.Body.ToArray());
+        Assert.Equal("application/sdp", ok.ContentType!.MediaType);
+        Assert.Contains("192.0.2.1:5060", ok.GetFirst("Contact"));
+        // Retransmissions at 0.5, 1.5, 3.5, 7.5, 11.5 s.
+        foreach (var (ms, count) in new[] { (499, 1), (1, 2), (1000, 3), (2000, 4), (4000, 5), (4000, 6) })
+        {
+            h.AdvanceMs(ms);
+            Assert.Equal(count, h.Responses(200).Count);
+        }
+        Assert.Empty(events);
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKack1", toTag: ok.To.Tag));
+        Assert.Equal(["answered"], events);
+        h.Advance(TimeSpan.FromSeconds(40));
+        Assert.Equal(6, h.Responses(200).Count);
+        Assert.Equal(InviteState.Established, session.State);
+        Assert.Empty(h.Requests("BYE"));
+    }
+
+    [Fact]
+    public void UAS_without_ACK_gives_up_after_64_T1_and_sends_BYE()
+    {
+        var (h, last) = Uas();
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        var session = last()!.AcceptInvite();
+        var events = Harness.Record(session);
+        session.Answer(OurSdp);
+        h.Advance(TimeSpan.FromSeconds(31.9));
+        Assert.Empty(h.Requests("BYE"));
+        h.AdvanceMs(100);
+        var bye = Assert.Single(h.Requests("BYE"));
+        Assert.Equal(["ended AckTimeout"], events);
+        Assert.Equal("sip:200@192.0.2.10:5070", bye.RequestLine!.RequestUri); // remote target from Contact
+        Assert.Equal("peer-tag", bye.To!.Tag);
+        Assert.Equal(h.Responses(200)[0].To!.Tag, bye.From!.Tag);
+        Assert.Equal(InviteState.Terminated, session.State);
+    }
+
+    [Fact]
+    public void BYE_in_the_dialog_gets_200_and_ends_the_session_and_an_unknown_dialog_gets_481()
+    {
+        var (h, session, events) = Answered();
+        var localTag = h.Stack.Locked(() => session.LocalTag);
+        h.Deliver(h.Request("BYE", branch: "z9hG4bKbye1", toTag: localTag, cseq: 2));
+        Assert.Single(h.Responses(200));
+        Assert.Equal(["ended RemoteBye"], events);
+        Assert.Equal(InviteState.Terminated, session.State);
+        h.Deliver(h.Request("BYE", branch: "z9hG4bKbye2", toTag: localTag, cseq: 3));
+        Assert.Single(h.Responses(481));
+        h.Deliver(h.Request("BYE", branch: "z9hG4bKbye3", callId: "other"));
+        Assert.Equal(2, h.Responses(481).Count);
+    }
+
+    [Fact]
+    public void Request_with_a_lower_CSeq_in_the_dialog_gets_500()
+    {
+        var (h, session, _) = Answered();
+        var localTag = h.Stack.Locked(() => session.LocalTag);
+        h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo1", toTag: localTag, cseq: 5));
+        h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo2", toTag: localTag, cseq: 4));
+        Assert.Single(h.Responses(200));
+        Assert.Single(h.Responses(500));
+    }
+
+    [Fact]
+    public void INFO_dtmf_relay_is_reported_as_a_digit()
+    {
+        var (h, session, events) = Answered();
+        var localTag = h.Stack.Locked(() => session.LocalTag);
+        h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo1", toTag: localTag, cseq: 2, body: "Signal=5\nDuration=160\n", contentType: "application/dtmf-relay"));
+        h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo2", toTag: localTag, cseq: 3, body: "Signal= #\nDuration=160\n", contentType: "application/dtmf-relay"));
+        Assert.Equal(2, h.Responses(200).Count);
+        Assert.Equal(["dtmf 5", "dtmf #"], events);
+    }
+
+    [Fact]
+    public void ReINVITE_gets_200_with_the_same_SDP_retransmitted_until_its_ACK_and_the_call_goes_on()
+    {
+        var (h, session, events) = Answered();
+        var localTag = h.Stack.Locked(() => session.LocalTag);
+        h.Deliver(h.Request("INVITE", branch: "z9hG4bKre1", toTag: localTag, cseq: 2, body: Sdp.Replace("t=0 0", "t=0 0\na=sendonly", StringComparison.Ordinal),
+            extra: "Session-Expires: 1800"));
+        var ok = Assert.Single(h.Responses(200));
+        Assert.Equal(OurSdp, ok.Body.ToArray());
+        Assert.Equal("2 INVITE", ok.GetFirst("CSeq"));
+        h.AdvanceMs(500);
+        Assert.Equal(2, h.Responses(200).Count);
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKre1ack", toTag: localTag, cseq: 2));
+        h.Advance(TimeSpan.FromSeconds(40));
+        Assert.Equal(2, h.Responses(200).Count);
+        Assert.Empty(h.Requests("BYE"));
+        Assert.Empty(events);
+        Assert.Equal(InviteState.Established, session.State);
+    }
+
+    [Fact]
+    public void CANCEL_before_the_final_gets_200_and_the_INVITE_487()
+    {
+        var (h, last) = Uas();
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        var session = last()!.AcceptInvite();
+        var events = Harness.Record(session);
+        session.Ringing();
+        h.Deliver(h.Request("CANCEL", cseqMethod: "CANCEL"));
+        var okCancel = Assert.Single(h.Responses(200));
+        Assert.Equal("1 CANCEL", okCancel.GetFirst("CSeq"));
+        var terminated = Assert.Single(h.Responses(487));
+        Assert.Equal("1 INVITE", terminated.GetFirst("CSeq"));
+        Assert.Equal(["ended RemoteCancel"], events);
+        Assert.False(session.Answer(OurSdp));
+        // The ACK for the 487 is absorbed by the INVITE server transaction.
+        h.Deliver(h.Request("ACK", toTag: terminated.To!.Tag));
+        h.Advance(TimeSpan.FromSeconds(6));
+        Assert.Single(h.Responses(487));
+    }
+
+    [Fact]
+    public void CANCEL_before_the_application_took_the_INVITE_still_gets_487()
+    {
+        var (h, last) = Uas();
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        h.Deliver(h.Request("CANCEL", cseqMethod: "CANCEL"));
+        Assert.Single(h.Responses(487));
+        Assert.True(last()!.IsAnswered);
+        Assert.Equal(InviteState.Terminated, last()!.AcceptInvite().State);
+    }
+
+    [Fact]
+    public void CANCEL_after_a_non_2xx_final_gets_200_without_effect_and_after_2xx_or_unknown_gets_481()
+    {
+        var (h, last) = Uas();
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        last()!.AcceptInvite().Reject(486);
+        h.Deliver(h.Request("CANCEL", cseqMethod: "CANCEL"));
+        Assert.Single(h.Responses(200));
+        Assert.Single(h.Responses(486));
+        Assert.Empty(h.Responses(487));
+
+        var (h2, _, _) = Answered();
+        h2.Deliver(h2.Request("CANCEL", cseqMethod: "CANCEL"));
+        Assert.Single(h2.Responses(481));
+
+        var (h3, _) = Uas();
+        h3.Deliver(h3.Request("CANCEL", branch: "z9hG4bKnothing", cseqMethod: "CANCEL"));
+        Assert.Single(h3.Responses(481));
+    }
+
+    [Fact]
+    public void UAC_ACKs_the_2xx_in_a_new_transaction_with_the_dialog_route_set_and_hangs_up_with_BYE()
+    {
+        var h = new Harness();
+        var (session, events) = h.Invite();
+        var invite = h.Requests("INVITE")[0];
+        Assert.Equal("application/sdp", invite.ContentType!.MediaType);
+        Assert.True(invite.TopVia!.HasRport);
+        Assert.Contains("100@192.0.2.1:5060", invite.GetFirst("Contact"));
+        Assert.Equal("1 INVITE", invite.GetFirst("CSeq"));
+        h.Deliver(h.Response(invite, 180));
+        h.Deliver(h.Response(invite, 200, body: Sdp,
+            extra: "Contact: <sip:300@192.0.2.77:5090>\nRecord-Route: <sip:p1.example.com;lr>\nRecord-Route: <sip:p2.example.com;lr>"));
+        Assert.Equal(["progress 180", "answered"], events);
+        Assert.Equal(InviteState.Established, session.State);
+        var ack = Assert.Single(h.Requests("ACK"));
+        Assert.NotEqual(invite.TopVia.Branch, ack.TopVia!.Branch);
+        Assert.Equal("sip:300@192.0.2.77:5090", ack.RequestLine!.RequestUri);
+        Assert.Equal("1 ACK", ack.GetFirst("CSeq"));
+        Assert.Equal("uas-tag", ack.To!.Tag);
+        Assert.Equal(["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"], ack.GetValues("Route").ToArray());
+        Assert.StartsWith("v=0", Encoding.ASCII.GetString(session.RemoteSdp.Span));
+
+        session.Hangup();
+        var bye = Assert.Single(h.Requests("BYE"));
+        Assert.Equal("2 BYE", bye.GetFirst("CSeq"));
+        Assert.Equal(invite.CallId, bye.CallId);
+        Assert.Equal(invite.From!.Tag, bye.From!.Tag);
+        Assert.Equal("uas-tag", bye.To!.Tag);
+        Assert.Equal(["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"], bye.GetValues("Route").ToArray());
+        Assert.Equal(["progress 180", "answered", "ended LocalBye"], events);
+    }
+
+    [Fact]
+    public void UAC_re_ACKs_a_retransmitted_2xx_and_ACKs_then_BYEs_a_forked_2xx()
+    {
+        var h = new Harness();
+        var (_, events) = h.Invite();
+        var invite = h.Requests("INVITE")[0];
+        var ok = h.Response(invite, 200, body: Sdp, extra: "Contact: <sip:300@192.0.2.10:5070>");
+        h.Deliver(ok);
+        h.Deliver(ok);
+        Assert.Equal(2, h.Requests("ACK").Count);
+        Assert.Equal(h.Requests("ACK")[0].TopVia!.Branch, h.Requests("ACK")[1].TopVia!.Branch);
+        h.Deliver(h.Response(invite, 200, toTag: "fork-2", body: Sdp, extra: "Contact: <sip:300@192.0.2.11:5070>"));
+        var forkAck = h.Requests("ACK")[2];
+        Assert.Equal("fork-2", forkAck.To!.Tag);
+        var bye = Assert.Single(h.Requests("BYE"));
+        Assert.Equal("fork-2", bye.To!.Tag);
+        Assert.Equal("sip:300@192.0.2.11:5070", bye.RequestLine!.RequestUri);
+        Assert.Equal(["answered"], events);
+    }
+
+    [Fact]
+    public void UAC_Cancel_waits_for_a_provisional_then_sends_CANCEL_with_the_INVITE_branch()
+    {
+        var h = new Harness();
+        var (session, events) = h.Invite();
+        var invite = h.Requests("INVITE")[0];
+        session.Cancel();
+        Assert.Empty(h.Requests("CANCEL")); // §9.1: not before a provisional response
+        h.Deliver(h.Response(invite, 100, toTag: null));
+        var cancel = Assert.Single(h.Requests("CANCEL"));
+        Assert.Equal(invite.TopVia!.Branch, cancel.TopVia!.Branch);
+        Assert.Equal("1 CANCEL", cancel.GetFirst("CSeq"));
+        Assert.Equal(invite.RequestLine!.RequestUri, cancel.RequestLine!.RequestUri);
+        Assert.Null(cancel.To!.Tag);
+        h.Deliver(h.Response(cancel, 200));
+        h.Deliver(h.Response(invite, 487));
+        Assert.Single(h.Requests("ACK"));
+        Assert.Equal(["failed 487"], events);
+        Assert.Equal(0, h.Stack.SessionCount);
+    }
+
+    [Fact]
+    public void UAC_Cancel_crossed_by_a_2xx_ACKs_and_sends_BYE()
+    {
+        var h = new Harness();
+        var (session, events) = h.Invite();
+        var invite = h.Requests("INVITE")[0];
+        h.Deliver(h.Response(invite, 180));
+        session.Cancel();
+        Assert.Single(h.Requests("CANCEL"));
+        h.Deliver(h.Response(invite, 200, body: Sdp, extra: "Contact: <sip:300@192.0.2.10:5070>"));
+        Assert.Single(h.Requests("ACK"));
+        Assert.Single(h.Requests("BYE"));
+        Assert.Equal(["progress 180", "ended LocalCancel"], events);
+    }
+
+    [Fact]
+    public void UAC_gives_up_64_T1_after_an_unanswered_CANCEL()
+    {
+        var h = new Harness();
+        var (session, events) = h.Invite();
+        h.Deliver(h.Response(h.Requests("INVITE")[0], 180));
+        session.Cancel();
+        h.Advance(TimeSpan.FromSeconds(32));
+        Assert.Equal(["progress 180", "failed 408"], events);
+        Assert.Equal(0, h.Stack.SessionCount);
+    }
+
+    [Fact]
+    public void A_throwing_event_handler_does_not_break_the_stack()
+    {
+        var h = new Harness();
+        var (session, events) = h.Invite();
+        session.Progress += (_, _) => throw new InvalidOperationException("handler bug");
+        var invite = h.Requests("INVITE")[0];
+        h.Deliver(h.Response(invite, 180));
+        h.Deliver(h.Response(invite, 200, body: Sdp, extra: "Contact: <sip:300@192.0.2.10:5070>"));
+        Assert.Equal(["progress 180", "answered"], events);
+    }
+
+    [Fact]
+    public void An_application_handler_that_throws_gets_its_request_a_500()
+    {
+        var h = new Harness(onRequest: _ => throw new InvalidOperationException("handler bug"));
+        h.Deliver(h.Request("MESSAGE", body: "hello", contentType: "text/plain"));
+        Assert.Single(h.Responses(500));
+        h.Deliver(h.Request("OPTIONS", branch: "z9hG4bKopt"));
+        Assert.Single(h.Responses(200));
+    }
+
+    [Fact]
+    public void Unanswered_INVITE_gets_408_after_the_server_timeout()
+    {
+        var (h, last) = Uas();
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        var session = last()!.AcceptInvite();
+        var events = Harness.Record(session);
+        h.Advance(TimeSpan.FromMinutes(3));
+        Assert.Single(h.Responses(408));
+        Assert.Equal(["ended RequestTimeout"], events);
+        Assert.Equal(0, h.Stack.SessionCount);
+    }
+}
