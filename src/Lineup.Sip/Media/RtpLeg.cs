@@ -19,6 +19,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private readonly MediaEngine _engine;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _cts = new();
+    private readonly CancellationToken _token;
     private readonly Lock _sendLock = new();
     private readonly RtpSendStream _stream = new();
     private readonly TelephoneEventDetector _detector = new();
@@ -54,6 +55,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     {
         _engine = engine;
         _socket = socket;
+        _token = _cts.Token;
         LocalPort = port;
     }
 
@@ -288,7 +290,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         await Task.Yield();
         var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram, pinned: true);
         var from = new SocketAddress(_socket.AddressFamily);
-        var token = _cts.Token;
+        var token = _token;
         while (!token.IsCancellationRequested)
         {
             int length;
@@ -333,8 +335,6 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             Interlocked.Increment(ref stats._packetsDropped); // comfort noise, unknown payload types
             return;
         }
-        Interlocked.Increment(ref _packetsReceived);
-        Interlocked.Increment(ref stats._packetsReceived);
         if (!_latched) Latch(from);
 
         if (isEvent)
@@ -351,6 +351,9 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             recording.Recorder.Write(recording.Side, pcm);
         }
         _bridge?.Relay(packet, negotiation.Codec, isEvent);
+        // Counted last, so that a reader who sees the count also sees the packet's effects.
+        Interlocked.Increment(ref stats._packetsReceived);
+        Interlocked.Increment(ref _packetsReceived);
     }
 
     private void Latch(SocketAddress from)
