@@ -42,7 +42,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private uint _timestampOffset;
 
     // Pacing-thread state.
-    private long _lastPlayTick;
+    private long _lastPlayTick = long.MinValue;
     private long _lastPlaySend;
     private DigitSend? _digit;
 
@@ -200,6 +200,9 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         if (remote is null) return;
         lock (_sendLock)
         {
+            // A gap in our sending (the peer held, a digit was sent) starts a new talkspurt: marker bit, and the
+            // timestamp moves on by the time that passed.
+            if (_lastPlayTick != tick - 1) _stream.StartTalkspurt();
             _stream.WriteAudioHeader(buffer, negotiation.PayloadType, frameSamples, now);
             payload.CopyTo(buffer.AsSpan(RtpPacket.HeaderLength));
             Send(buffer.AsSpan(0, RtpPacket.HeaderLength + frameSamples), remote);

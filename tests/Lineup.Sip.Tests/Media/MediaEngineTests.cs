@@ -11,10 +11,36 @@ public sealed class MediaEngineTests
     private static int _nextRange = 41000 + (Environment.ProcessId % 50 * 200);
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
-    private static MediaEngine NewEngine(int ports = 20)
+    private static MediaEngine NewEngine(int ports = 20, bool pacer = true)
     {
         var min = Interlocked.Add(ref _nextRange, 100) - 100;
-        return new MediaEngine(new MediaOptions { Bind = IPAddress.Loopback, PortMin = min, PortMax = min + (2 * ports) - 2 });
+        return new MediaEngine(new MediaOptions { Bind = IPAddress.Loopback, PortMin = min, PortMax = min + (2 * ports) - 2 }, pacer);
+    }
+
+    [Fact]
+    public async Task Ticks_send_one_packet_per_playing_leg_without_allocating()
+    {
+        using var engine = NewEngine(pacer: false);
+        using var peer = new Peer();
+        var legs = new List<RtpLeg>();
+        for (var i = 0; i < 10; i++)
+        {
+            var leg = engine.CreateLeg();
+            Assert.NotNull(leg.Answer(peer.Offer(i % 2 == 0 ? "0" : "8")));
+            leg.Play([], AudioClip.HoldMusic());
+            legs.Add(leg);
+        }
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var period = System.Diagnostics.Stopwatch.Frequency / 50;
+        for (var t = 0; t < 5; t++) engine.Tick(now += period); // warm up
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var t = 0; t < 100; t++) engine.Tick(now += period);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(1050, engine.Statistics.PacketsSent);
+        Assert.Equal(1040, engine.Statistics.PlayInterval.Count);
+        Assert.InRange(engine.Statistics.PlayInterval.Percentile(50), 19.9, 20.1); // the fake clock's exact period
+        foreach (var leg in legs) await leg.DisposeAsync();
     }
 
     private sealed record Received(bool Marker, byte PayloadType, ushort Sequence, uint Timestamp, uint Ssrc, byte[] Payload);
