@@ -43,6 +43,12 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
     private volatile bool _stopping;
 
     public MediaEngine(MediaOptions options)
+        : this(options, startPacer: true)
+    {
+    }
+
+    /// <summary>Tests drive <see cref="Tick"/> themselves when <paramref name="startPacer"/> is false.</summary>
+    internal MediaEngine(MediaOptions options, bool startPacer)
     {
         if (options.PacketMs is not (10 or 20 or 30)) throw new ArgumentException("PacketMs must be 10, 20 or 30.", nameof(options));
         var min = options.PortMin + (options.PortMin & 1);
@@ -64,7 +70,7 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
         _nextPort = min;
         _period = Stopwatch.Frequency * options.PacketMs / 1000;
         _pacer = new Thread(PaceLoop) { IsBackground = true, Name = "Lineup media pacer", Priority = ThreadPriority.AboveNormal };
-        _pacer.Start();
+        if (startPacer) _pacer.Start();
     }
 
     /// <summary>The options in effect (PortMin rounded to even, SdpAddress filled in).</summary>
@@ -193,7 +199,7 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
         if (_stopping) return;
         _stopping = true;
         foreach (var leg in Volatile.Read(ref _legs)) leg.Dispose();
-        if (Thread.CurrentThread != _pacer) _pacer.Join();
+        if (_pacer.IsAlive && Thread.CurrentThread != _pacer) _pacer.Join();
     }
 
     public ValueTask DisposeAsync()

@@ -19,6 +19,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private readonly MediaEngine _engine;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _cts = new();
+    private readonly CancellationToken _token;
     private readonly Lock _sendLock = new();
     private readonly RtpSendStream _stream = new();
     private readonly TelephoneEventDetector _detector = new();
@@ -41,7 +42,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private uint _timestampOffset;
 
     // Pacing-thread state.
-    private long _lastPlayTick;
+    private long _lastPlayTick = long.MinValue;
     private long _lastPlaySend;
     private DigitSend? _digit;
 
@@ -54,6 +55,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     {
         _engine = engine;
         _socket = socket;
+        _token = _cts.Token;
         LocalPort = port;
     }
 
@@ -198,6 +200,9 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         if (remote is null) return;
         lock (_sendLock)
         {
+            // A gap in our sending (the peer held, a digit was sent) starts a new talkspurt: marker bit, and the
+            // timestamp moves on by the time that passed.
+            if (_lastPlayTick != tick - 1) _stream.StartTalkspurt();
             _stream.WriteAudioHeader(buffer, negotiation.PayloadType, frameSamples, now);
             payload.CopyTo(buffer.AsSpan(RtpPacket.HeaderLength));
             Send(buffer.AsSpan(0, RtpPacket.HeaderLength + frameSamples), remote);
@@ -288,7 +293,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         await Task.Yield();
         var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram, pinned: true);
         var from = new SocketAddress(_socket.AddressFamily);
-        var token = _cts.Token;
+        var token = _token;
         while (!token.IsCancellationRequested)
         {
             int length;
@@ -333,8 +338,6 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             Interlocked.Increment(ref stats._packetsDropped); // comfort noise, unknown payload types
             return;
         }
-        Interlocked.Increment(ref _packetsReceived);
-        Interlocked.Increment(ref stats._packetsReceived);
         if (!_latched) Latch(from);
 
         if (isEvent)
@@ -351,6 +354,9 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             recording.Recorder.Write(recording.Side, pcm);
         }
         _bridge?.Relay(packet, negotiation.Codec, isEvent);
+        // Counted last, so that a reader who sees the count also sees the packet's effects.
+        Interlocked.Increment(ref stats._packetsReceived);
+        Interlocked.Increment(ref _packetsReceived);
     }
 
     private void Latch(SocketAddress from)
