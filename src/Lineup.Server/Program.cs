@@ -5,6 +5,7 @@ using Lineup.Server.Api.Dialects;
 using Lineup.Server.Auth;
 using Lineup.Server.Events;
 using Lineup.Server.Storage;
+using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
 using Lineup.Server.Wallboard;
 using Microsoft.AspNetCore.Diagnostics;
@@ -34,6 +35,9 @@ builder.Services.AddSingleton<ServerMetrics>();
 builder.Services.AddSingleton<TenantRegistry>();
 builder.Services.AddSingleton<Lineup.Server.Telephony.MediaEffects>();
 builder.Services.AddHostedService<TenantStartup>();
+// After TenantStartup: loads the agents' SIP credentials once the schema is migrated and the tenants are known.
+builder.Services.AddSingleton<SipCredentialStore>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<SipCredentialStore>());
 builder.Services.AddSingleton(WebhookOptions.FromConfiguration(config));
 builder.Services.AddSingleton(NetworkGuard.FromConfiguration(config));
 builder.Services.AddSingleton<EventHub>();
@@ -43,7 +47,6 @@ builder.Services.AddSingleton<EventBus>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookRelay>());
 // After TenantStartup too: SIP answers calls once every tenant is loaded.
 builder.Services.AddSingleton(Lineup.Server.Telephony.TelephonyOptions.FromConfiguration(config, dataDir));
-builder.Services.AddSingleton<Lineup.Server.Telephony.SipCredentialStore>();
 builder.Services.AddSingleton<Lineup.Server.Telephony.SipFrontEnd>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<Lineup.Server.Telephony.SipFrontEnd>());
 
@@ -84,6 +87,7 @@ var api = app.MapGroup("/api/v1");
 api.MapAuthApi();
 api.MapTenantsApi();
 api.MapAgentsApi();
+api.MapSipCredentialsApi();
 api.MapQueuesApi();
 api.MapCallsApi();
 api.MapWebhooksApi();

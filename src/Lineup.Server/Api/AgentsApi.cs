@@ -2,6 +2,7 @@ using System.Text.Json;
 using Lineup.Engine;
 using Lineup.Server.Auth;
 using Lineup.Server.Storage;
+using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api;
@@ -83,11 +84,14 @@ public static class AgentsApi
         return result.IsSuccess() ? TypedResults.Ok(dto) : RequestContext.Fail(result, "local agent");
     }
 
-    private static async Task<IResult> DeleteAsync(long id, HttpContext http)
+    private static async Task<IResult> DeleteAsync(long id, HttpContext http, SipCredentialStore sip)
     {
         if (!RequestContext.TryEngineId(id, out var agentId)) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
         var result = await http.Tenant().ExecuteAsync(new RemoveAgentCommand(agentId), (_, r) => r);
-        return result.IsSuccess() ? TypedResults.NoContent() : RequestContext.Fail(result, "agent");
+        if (!result.IsSuccess()) return RequestContext.Fail(result, "agent");
+        // Its phone may no longer register.
+        await sip.RemoveAsync(http.Tenant().TenantId, agentId);
+        return TypedResults.NoContent();
     }
 
     private static async Task<IResult> GetStatusAsync(long id, HttpContext http)

@@ -71,7 +71,7 @@ public sealed partial class Store(Database db)
         await using var c = await db.OpenAsync();
         await using var tx = await c.BeginTransactionAsync();
         await c.ExecuteAsync("DELETE FROM webhook_attempts WHERE webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = @id)", new { id }, tx);
-        foreach (var table in new[] { "commands", "cdrs", "queue_daily_stats", "api_keys", "events", "webhook_deliveries", "webhooks" })
+        foreach (var table in new[] { "commands", "cdrs", "queue_daily_stats", "api_keys", "events", "webhook_deliveries", "webhooks", "sip_credentials" })
             await c.ExecuteAsync($"DELETE FROM {table} WHERE tenant_id = @id", new { id }, tx);
         await c.ExecuteAsync("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE tenant_id = @id)", new { id }, tx);
         await c.ExecuteAsync("DELETE FROM users WHERE tenant_id = @id", new { id }, tx);

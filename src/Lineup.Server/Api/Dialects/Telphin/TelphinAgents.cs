@@ -4,6 +4,7 @@ using Lineup.Engine;
 using Lineup.Server.Auth;
 using Lineup.Server.Events;
 using Lineup.Server.Storage;
+using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api.Dialects.Telphin;
@@ -22,8 +23,8 @@ internal static class TelphinAgents
                 .Require(Role.Supervisor);
             api.MapPut(path + "{agent_id}", (string client_id, string agent_id, HttpContext http) => UpdateAsync(kind, client_id, agent_id, http))
                 .Require(Role.Admin);
-            api.MapDelete(path + "{agent_id}", (string client_id, string agent_id, HttpContext http, Store store, WebhookRelay relay) =>
-                DeleteAsync(kind, client_id, agent_id, http, store, relay)).Require(Role.Admin);
+            api.MapDelete(path + "{agent_id}", (string client_id, string agent_id, HttpContext http, Store store, WebhookRelay relay,
+                SipCredentialStore sip) => DeleteAsync(kind, client_id, agent_id, http, store, relay, sip)).Require(Role.Admin);
         }
     }
 
@@ -204,7 +205,8 @@ internal static class TelphinAgents
         return dto != null ? TelphinJson.Result(dto) : TelphinErrors.NotFound(AgentWord(kind));
     }
 
-    private static async Task<IResult> DeleteAsync(AgentKind kind, string clientId, string agentId, HttpContext http, Store store, WebhookRelay relay)
+    private static async Task<IResult> DeleteAsync(AgentKind kind, string clientId, string agentId, HttpContext http, Store store, WebhookRelay relay,
+        SipCredentialStore sip)
     {
         var (host, id) = await FindAsync(kind, clientId, agentId, http);
         if (host == null) return TelphinErrors.NotFound(AgentWord(kind));
@@ -218,6 +220,7 @@ internal static class TelphinAgents
         var result = await host.ExecuteAsync(new RemoveAgentCommand(id), (_, r) => r);
         if (!result.IsSuccess()) return TelphinErrors.Fail(result, "agent");
         await TelphinEvents.RemoveAllAsync(host, id, store, relay);
+        await sip.RemoveAsync(host.TenantId, id); // its phone may no longer register
         return Results.NoContent();
     }
 }
