@@ -1,0 +1,403 @@
+#if SIP_E2E
+// Compiled only with `dotnet test -p:SipE2E=true` (Lineup.Server.Tests.csproj defines SIP_E2E then) until the server
+// answers SIP (issue 6); then drop the #if and the property.
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Lineup.Server.Tests.Telephony;
+
+/// <summary>
+/// The real server (<see cref="ServerProcess"/>, SIP enabled on 127.0.0.1) with sipp phones and callers: the issue 6
+/// end-to-end cases. Agents' phones register with digest auth (agent-register.xml) and answer, ring, reject or let it
+/// ring (UAS scenarios); callers call a queue's extension. Media both ways: the caller's media end is an
+/// <see cref="RtpProbe"/> and the agent's sipp echoes (-rtp_echo). Outcomes are read from the CDRs.
+/// One server for the class (a fixture); every test makes its own queue, agents and numbers.
+/// </summary>
+[Trait("Category", "SipE2E")]
+public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper output) : IClassFixture<SipServerFixture>
+{
+    private static readonly TimeSpan CdrWait = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Registered_agent_answers_and_media_flows_both_ways()
+    {
+        var q = await server.QueueAsync("media", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        await using var phone = await server.PhoneAsync(ana, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "500", ["play"] = "0" });
+        await using var probe = new RtpProbe();
+        await using var caller = await server.CallAsync(q, "caller.xml", probe, new() { ["talk_ms"] = "5000" });
+        probe.StartSending();
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await phone.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+        Assert.Equal(ana.Id, cdr.GetProperty("agent_id").GetInt64());
+        Assert.True(probe.OthersReceived >= 10, $"the caller got {probe.OthersReceived} packets from Lineup (hold music, then the agent)");
+        Assert.True(probe.SignaturesReceived >= 50,
+            $"{probe.SignaturesReceived} of {probe.Sent} caller packets came back through Lineup and the echoing agent");
+        output.WriteLine($"probe: sent {probe.Sent}, echoed back {probe.SignaturesReceived}, other {probe.OthersReceived}");
+    }
+
+    [Fact]
+    public async Task Agent_hangs_up_and_Lineup_ends_the_caller()
+    {
+        var q = await server.QueueAsync("agentbye", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        await using var phone = await server.PhoneAsync(ana, "agent-answer-hangup.xml", echo: true,
+            keys: new() { ["ring_ms"] = "300", ["talk_ms"] = "2000", ["play"] = "1" });
+        await using var probe = new RtpProbe();
+        await using var caller = await server.CallAsync(q, "caller-waits-for-bye.xml", probe, new());
+
+        (await phone.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+        // The agent's g711a.pcap reached the caller through the bridge.
+        Assert.Contains(probe.Packets, p => p.PayloadType is 0 or 8 && !p.Signature);
+    }
+
+    [Fact]
+    public async Task Caller_hanging_up_while_waiting_is_an_abandon_and_hears_music_meanwhile()
+    {
+        var q = await server.QueueAsync("abandon", new { strategy = "top_down" }); // nobody logged in: the caller waits
+        await using var probe = new RtpProbe();
+        await using var caller = await server.CallAsync(q, "caller-abandons.xml", probe, new() { ["wait_ms"] = "3000" });
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("abandoned", cdr.GetProperty("disposition").GetString());
+        Assert.Equal("abandoned", cdr.GetProperty("exit_reason").GetString());
+        Assert.True(probe.OthersReceived >= 100, $"{probe.OthersReceived} packets of hold music in 3 s");
+        var intervals = probe.IntervalsMs();
+        var p99 = intervals[(int)(0.99 * (intervals.Length - 1))];
+        output.WriteLine($"music interval p50 {intervals[intervals.Length / 2]:F1} ms, p99 {p99:F1} ms");
+        Assert.True(p99 <= 25, $"music packet interval p99 {p99:F1} ms (target: at most 25 ms for 20 ms packets)");
+    }
+
+    [Fact]
+    public async Task Ring_timeout_moves_the_call_to_the_next_agent()
+    {
+        var q = await server.QueueAsync("ringtimeout", new { strategy = "top_down", ring_timeout = 3 });
+        var first = await server.AgentAsync(q, 1);
+        var second = await server.AgentAsync(q, 2);
+        await using var silent = await server.PhoneAsync(first, "agent-noanswer.xml");
+        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "300", ["play"] = "0" });
+        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "6000" });
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await silent.WaitAsync()).AssertSucceeded(); // CANCEL after the ring timeout, 487, ACK
+        (await answering.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+        Assert.Equal(second.Id, cdr.GetProperty("agent_id").GetInt64());
+        Assert.Equal([(first.Id, "no_answer"), (second.Id, "answered")], Attempts(cdr));
+    }
+
+    [Fact]
+    public async Task Ring_all_cancels_the_phones_that_lost()
+    {
+        var q = await server.QueueAsync("ringall", new { strategy = "ring_all", ring_timeout = 20 });
+        var winner = await server.AgentAsync(q, 1);
+        var loser = await server.AgentAsync(q, 2);
+        await using var answering = await server.PhoneAsync(winner, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "1500", ["play"] = "0" });
+        await using var ringing = await server.PhoneAsync(loser, "agent-noanswer.xml");
+        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "4000" });
+
+        (await ringing.WaitAsync()).AssertSucceeded(); // got CANCEL when the winner answered
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await answering.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(winner.Id, cdr.GetProperty("agent_id").GetInt64());
+        Assert.Contains((loser.Id, "cancelled"), Attempts(cdr));
+        Assert.Contains((winner.Id, "answered"), Attempts(cdr));
+    }
+
+    [Theory]
+    [InlineData("603", "rejected")]
+    [InlineData("486", "busy")]
+    public async Task Agent_rejecting_moves_the_call_to_the_next_agent(string code, string outcome)
+    {
+        var q = await server.QueueAsync("reject" + code, new { strategy = "top_down", ring_timeout = 20 });
+        var first = await server.AgentAsync(q, 1);
+        var second = await server.AgentAsync(q, 2);
+        await using var rejecting = await server.PhoneAsync(first, "agent-reject.xml", keys: new() { ["ring_ms"] = "300", ["reject_code"] = code });
+        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "300", ["play"] = "0" });
+        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "4000" });
+
+        (await rejecting.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await answering.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal([(first.Id, outcome), (second.Id, "answered")], Attempts(cdr));
+    }
+
+    [Fact]
+    public async Task Max_wait_transfers_the_caller_to_the_timeout_destination()
+    {
+        const string target = "5550123";
+        var q = await server.QueueAsync("maxwait", new
+        {
+            strategy = "top_down",
+            max_wait = 3,
+            destinations = new { timeout = new { type = "number", target } },
+        });
+        // The transfer leaves through the outbound proxy: the fixture's transfer port.
+        await using var destination = await Sipp.StartAsync(new SippOptions("transfer-target.xml")
+        {
+            Port = server.TransferPort,
+            RtpEcho = true,
+            Keys = new Dictionary<string, string> { ["target"] = target },
+            Timeout = TimeSpan.FromSeconds(60),
+        });
+        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "7000" });
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await destination.WaitAsync()).AssertSucceeded(); // answered the transfer, got BYE when the caller hung up
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("transferred", cdr.GetProperty("disposition").GetString());
+        Assert.Equal("timeout", cdr.GetProperty("exit_reason").GetString());
+        Assert.Equal(target, cdr.GetProperty("destination_target").GetString());
+    }
+
+    [Fact]
+    public async Task Dtmf_exit_key_takes_the_caller_out_of_the_queue()
+    {
+        var q = await server.QueueAsync("exitkey", new
+        {
+            strategy = "top_down",
+            exit_key = "5",
+            destinations = new { exit_key = new { type = "hangup" } },
+        });
+        await using var caller = await Sipp.StartAsync(new SippOptions("caller-dtmf.xml")
+        {
+            Remote = server.SipAddress,
+            Service = q.Extension,
+            Links = new Dictionary<string, string> { ["dtmf.pcap"] = Path.Combine(Sipp.PcapDirectory, "dtmf_2833_5.pcap") },
+            Timeout = TimeSpan.FromSeconds(30),
+            MediaPort = Sipp.FreeMediaPorts(),
+        }.WithRtpPortFromMediaPort(new() { ["dtmf_after_ms"] = "1500" }));
+
+        (await caller.WaitAsync()).AssertSucceeded(); // Lineup hung up after the key
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("hung_up", cdr.GetProperty("disposition").GetString());
+        Assert.Equal("exit_key", cdr.GetProperty("exit_reason").GetString());
+    }
+
+    [Fact]
+    public async Task Unregistered_phone_is_not_rung()
+    {
+        var q = await server.QueueAsync("unregister", new { strategy = "top_down", ring_timeout = 20 });
+        var first = await server.AgentAsync(q, 1);
+        var second = await server.AgentAsync(q, 2);
+        await using var gone = await server.PhoneAsync(first, "agent-noanswer.xml");
+        await server.RegisterAsync(first, gone.Port, unregister: true);
+        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "300", ["play"] = "0" });
+        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "3000" });
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await answering.WaitAsync()).AssertSucceeded();
+        Assert.False(gone.HasExited, "the unregistered phone received a call");
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(second.Id, cdr.GetProperty("agent_id").GetInt64());
+        Assert.Equal([(first.Id, "busy"), (second.Id, "answered")], Attempts(cdr)); // no contact: agent_busy (docs/design/sip.md)
+    }
+
+    private static List<(long, string)> Attempts(JsonElement cdr) =>
+        cdr.GetProperty("attempts").EnumerateArray().Select(a => (a.GetProperty("agent_id").GetInt64(), a.GetProperty("outcome").GetString()!)).ToList();
+}
+
+/// <summary>A queue made for one test, with its extension.</summary>
+public sealed record SipQueue(long Id, string Extension);
+
+/// <summary>An agent made for one test: its number is its SIP user, registered with <see cref="Password"/>.</summary>
+public sealed record SipAgent(long Id, string Number, string Password);
+
+/// <summary>The server with SIP on 127.0.0.1 for a test class, an admin client, and helpers that build queues, agents,
+/// phones and callers through the REST API and sipp.</summary>
+public sealed class SipServerFixture : IAsyncLifetime
+{
+    private int _next;
+    private ServerProcess? _server;
+    private HttpClient? _api;
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "lineup-sip-e2e-" + Guid.NewGuid().ToString("N"));
+
+    public int SipPort { get; } = Sipp.FreeUdpPort();
+
+    /// <summary>The outbound proxy Lineup sends transfers to; a test starts transfer-target.xml on it.</summary>
+    public int TransferPort { get; } = Sipp.FreeUdpPort();
+
+    public string SipAddress => $"127.0.0.1:{SipPort}";
+
+    public HttpClient Api => _api ?? throw new InvalidOperationException("not started");
+
+    public async Task InitializeAsync()
+    {
+        _ = Sipp.Executable; // fail at once without sipp
+        var rtpMin = 20_000 + Random.Shared.Next(0, 200) * 100;
+        _server = await ServerProcess.StartAsync(_dataDir, null,
+        [
+            "--Sip:Enabled=true",
+            $"--Sip:Listen={SipAddress}",
+            "--Sip:PublicAddress=127.0.0.1",
+            $"--Sip:RtpPortMin={rtpMin}",
+            $"--Sip:RtpPortMax={rtpMin + 99}",
+            $"--Sip:OutboundProxy=127.0.0.1:{TransferPort}",
+        ]);
+        _api = _server.CreateClient();
+        var login = await _api.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = ServerProcess.AdminPassword, tenant = "default" });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
+        _api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _api?.Dispose();
+        if (_server != null) await _server.DisposeAsync();
+        try
+        {
+            if (Directory.Exists(_dataDir)) Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>A queue with extension 7NN, wrap-up 0, callers waiting however long unless <paramref name="settings"/>
+    /// say otherwise (its properties are merged over the defaults).</summary>
+    public async Task<SipQueue> QueueAsync(string name, object settings)
+    {
+        var extension = string.Create(CultureInfo.InvariantCulture, $"7{Interlocked.Increment(ref _next):D2}");
+        var body = new Dictionary<string, object?>
+        {
+            ["name"] = name,
+            ["extension"] = extension,
+            ["wrap_up_time"] = 0,
+            ["max_wait"] = 0,
+            ["max_wait_no_agent"] = 0,
+            ["leave_when_no_agents"] = false,
+        };
+        foreach (var p in JsonSerializer.SerializeToElement(settings).EnumerateObject()) body[p.Name] = p.Value;
+        var queue = await CreatedAsync("/api/v1/queues", body);
+        return new SipQueue(queue.GetProperty("id").GetInt64(), extension);
+    }
+
+    /// <summary>An agent with a SIP password, member of <paramref name="queue"/> at <paramref name="position"/>, logged in.</summary>
+    public async Task<SipAgent> AgentAsync(SipQueue queue, int position)
+    {
+        var number = string.Create(CultureInfo.InvariantCulture, $"2{Interlocked.Increment(ref _next):D3}");
+        var password = "sip-" + Guid.NewGuid().ToString("N")[..12];
+        var agent = await CreatedAsync("/api/v1/agents", new { name = "agent " + number, number });
+        var id = agent.GetProperty("id").GetInt64();
+        using (var sip = await Api.PutAsJsonAsync($"/api/v1/agents/{id}/sip", new { password }))
+            Assert.True(sip.IsSuccessStatusCode, $"PUT /agents/{id}/sip answered {(int)sip.StatusCode}: {await sip.Content.ReadAsStringAsync()}");
+        await CreatedAsync($"/api/v1/queues/{queue.Id}/members", new { agent_id = id, level = 0, position });
+        using var login = await Api.PostAsync(new Uri($"/api/v1/agents/{id}/login", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        return new SipAgent(id, number, password);
+    }
+
+    /// <summary>The agent's phone: a UAS scenario on a free port, registered with Lineup (agent-register.xml).</summary>
+    public async Task<Sipp> PhoneAsync(SipAgent agent, string scenario, bool echo = false, Dictionary<string, string>? keys = null)
+    {
+        var phone = await Sipp.StartAsync(new SippOptions(scenario)
+        {
+            RtpEcho = echo,
+            Keys = keys ?? new Dictionary<string, string>(),
+            Timeout = TimeSpan.FromSeconds(60),
+        });
+        try
+        {
+            await RegisterAsync(agent, phone.Port, unregister: false);
+        }
+        catch
+        {
+            await phone.DisposeAsync();
+            throw;
+        }
+        return phone;
+    }
+
+    /// <summary>REGISTER (or unREGISTER) the agent's contact 127.0.0.1:<paramref name="contactPort"/> with digest auth.</summary>
+    public async Task RegisterAsync(SipAgent agent, int contactPort, bool unregister)
+    {
+        await using var register = await Sipp.StartAsync(new SippOptions(unregister ? "agent-unregister.xml" : "agent-register.xml")
+        {
+            Remote = SipAddress,
+            CsvLines = [$"{agent.Number};{agent.Password}"],
+            AuthUser = agent.Number,
+            AuthPassword = agent.Password,
+            Keys = new Dictionary<string, string> { ["contact_port"] = Num(contactPort), ["expires"] = "3600" },
+            Extra = ["-default_behaviors", "all,-bye"],
+            Timeout = TimeSpan.FromSeconds(15),
+        });
+        (await register.WaitAsync()).AssertSucceeded();
+    }
+
+    /// <summary>A caller scenario towards the queue's extension. With a probe, the SDP names the probe's port and sipp
+    /// plays nothing; without, sipp plays caller.pcap from its own media port.</summary>
+    public Task<Sipp> CallAsync(SipQueue queue, string scenario, RtpProbe? probe, Dictionary<string, string> keys)
+    {
+        var options = new SippOptions(scenario)
+        {
+            Remote = SipAddress,
+            Service = queue.Extension,
+            Timeout = TimeSpan.FromSeconds(60),
+            MediaPort = Sipp.FreeMediaPorts(),
+        };
+        keys["play"] = probe == null ? "1" : "0";
+        if (probe != null)
+        {
+            keys["rtp_port"] = Num(probe.Port);
+            return Sipp.StartAsync(options with { Keys = keys });
+        }
+        return Sipp.StartAsync(options.WithRtpPortFromMediaPort(keys));
+    }
+
+    /// <summary>The queue's CDR, once there is exactly one (waits for it: the call ends after the sipp processes do).</summary>
+    public async Task<JsonElement> CdrAsync(SipQueue queue)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string last = "";
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            using var response = await Api.GetAsync(new Uri($"/api/v1/cdrs?queue_id={queue.Id}", UriKind.Relative));
+            last = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(last);
+            var items = doc.RootElement.GetProperty("items");
+            if (items.GetArrayLength() == 1) return items[0].Clone();
+            Assert.True(items.GetArrayLength() == 0, $"more than one CDR for queue {queue.Id}: {last}");
+            await Task.Delay(100);
+        }
+        Assert.Fail($"no CDR for queue {queue.Id} within 30 s: {last}\n{_server?.Output}");
+        return default;
+    }
+
+    private async Task<JsonElement> CreatedAsync(string path, object body)
+    {
+        using var response = await Api.PostAsJsonAsync(path, body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST {path} answered {(int)response.StatusCode}: {text}");
+        using var doc = JsonDocument.Parse(text);
+        return doc.RootElement.Clone();
+    }
+
+    private static string Num(int value) => value.ToString(CultureInfo.InvariantCulture);
+}
+
+internal static class SippOptionsExtensions
+{
+    /// <summary>The caller's SDP names sipp's own media port (sipp plays the pcaps from there).</summary>
+    public static SippOptions WithRtpPortFromMediaPort(this SippOptions options, Dictionary<string, string> keys)
+    {
+        keys["rtp_port"] = options.MediaPort.ToString(CultureInfo.InvariantCulture);
+        return options with { Keys = keys };
+    }
+}
+#endif
