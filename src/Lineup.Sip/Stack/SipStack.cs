@@ -152,11 +152,13 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     /// <summary>
     /// Starts an outbound call (UAC): the INVITE goes to <see cref="InviteRequest.Destination"/>, else the outbound
     /// proxy, else the Request-URI's host (an IP literal or a DNS name, port 5060 by default; transport=tcp selects TCP).
-    /// Outcomes arrive as events; subscribe before the first await.
+    /// Outcomes arrive as events: subscribe in <paramref name="configure"/>, which runs before anything is sent (a
+    /// subscription made after this method returns can miss a fast 1xx).
     /// </summary>
-    public InviteSession Invite(InviteRequest request)
+    public InviteSession Invite(InviteRequest request, Action<InviteSession>? configure = null)
     {
         var session = new InviteSession(this, request);
+        configure?.Invoke(session);
         var full = Locked(() =>
         {
             if (_sessions.Count >= Options.MaxSessions)

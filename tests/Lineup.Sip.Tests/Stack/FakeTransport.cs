@@ -149,9 +149,9 @@ internal sealed class Harness
     /// <summary>An outbound call towards the peer; events are recorded in the returned log.</summary>
     public (InviteSession Session, List<string> Events) Invite(string sdp = "v=0\r\n")
     {
+        List<string> events = [];
         var session = Stack.Invite(new InviteRequest("sip:300@192.0.2.10:5070", "100", "Queue", Encoding.ASCII.GetBytes(sdp),
-            new SipRemote(Transport.Kind, Peer)));
-        var events = Record(session);
+            new SipRemote(Transport.Kind, Peer)), s => events = Record(s));
         // Invite sends after a yield; wait until the INVITE is out.
         SpinWait.SpinUntil(() => Requests("INVITE").Count > 0 || session.State == InviteState.Terminated, TimeSpan.FromSeconds(5));
         Stack.Locked(() => { }); // the sending thread has left the lock: its timers exist before the test moves the clock

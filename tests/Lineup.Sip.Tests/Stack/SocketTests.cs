@@ -15,7 +15,7 @@ public sealed class SocketTests
 
     private static SipStackOptions Local => new() { Listen = new IPEndPoint(IPAddress.Loopback, 0) };
 
-    private static async Task<SipStack> AnsweringStack(TaskCompletionSource<InviteSession> accepted)
+    private static async Task<SipStack> AnsweringStack(TaskCompletionSource<(InviteSession Session, List<string> Events)> accepted)
     {
         var stack = new SipStack(Local);
         stack.OnRequest = r =>
@@ -23,7 +23,7 @@ public sealed class SocketTests
             if (r.Request.RequestLine!.Method == "INVITE")
             {
                 var session = r.AcceptInvite();
-                accepted.TrySetResult(session);
+                accepted.TrySetResult((session, Harness.Record(session)));
                 session.Ringing();
                 session.Answer(Sdp);
             }
@@ -42,7 +42,7 @@ public sealed class SocketTests
     [InlineData(SipTransportKind.Tcp)]
     public async Task Invite_answer_ack_and_bye_between_two_stacks(SipTransportKind kind)
     {
-        var accepted = new TaskCompletionSource<InviteSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var accepted = new TaskCompletionSource<(InviteSession Session, List<string> Events)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var callee = await AnsweringStack(accepted);
         await using var caller = new SipStack(Local);
         await caller.StartAsync();
@@ -51,27 +51,24 @@ public sealed class SocketTests
         var progress = new List<int>();
         var port = callee.LocalEndPoint.Port;
         var session = caller.Invite(new InviteRequest($"sip:500@127.0.0.1:{port}", "agent", "Agent", Sdp,
-            new SipRemote(kind, new IPEndPoint(IPAddress.Loopback, port))));
-        session.Progress += (_, c) => { lock (progress) { progress.Add(c); } };
-        session.Answered += _ => answered.TrySetResult(0);
-        session.Failed += (_, c) => answered.TrySetResult(c);
+            new SipRemote(kind, new IPEndPoint(IPAddress.Loopback, port))), s =>
+            {
+                s.Progress += (_, c) => { lock (progress) { progress.Add(c); } };
+                s.Answered += _ => answered.TrySetResult(0);
+                s.Failed += (_, c) => answered.TrySetResult(c);
+            });
         Assert.Equal(0, await answered.Task.WaitAsync(Wait));
         Assert.Equal(InviteState.Established, session.State);
         Assert.Contains(180, progress);
         Assert.Equal(Sdp, session.RemoteSdp.ToArray());
 
-        var uas = await accepted.Task.WaitAsync(Wait);
-        var uasAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var uasEnded = new TaskCompletionSource<SipEndReason>(TaskCreationOptions.RunContinuationsAsynchronously);
-        uas.Answered += _ => uasAnswered.TrySetResult();
-        uas.Ended += (_, r) => uasEnded.TrySetResult(r);
-        // The ACK may already have arrived before we subscribed; the state and the 2xx timer tell.
-        await WaitUntil(() => callee.TransactionCount == 0 || uasAnswered.Task.IsCompleted);
+        var (uas, uasEvents) = await accepted.Task.WaitAsync(Wait);
+        await WaitUntil(() => { lock (uasEvents) { return uasEvents.Contains("answered"); } }); // the ACK arrived
         Assert.Equal(InviteState.Established, uas.State);
         Assert.Equal(Sdp, uas.RemoteSdp.ToArray());
 
         session.Hangup();
-        Assert.Equal(SipEndReason.RemoteBye, await uasEnded.Task.WaitAsync(Wait));
+        await WaitUntil(() => { lock (uasEvents) { return uasEvents.Contains("ended RemoteBye"); } });
         Assert.Equal(InviteState.Terminated, session.State);
         await WaitUntil(() => callee.SessionCount == 0 && caller.SessionCount == 0);
     }
@@ -79,7 +76,7 @@ public sealed class SocketTests
     [Fact]
     public async Task Garbage_on_both_transports_does_not_stop_the_stack()
     {
-        var accepted = new TaskCompletionSource<InviteSession>();
+        var accepted = new TaskCompletionSource<(InviteSession Session, List<string> Events)>();
         await using var stack = await AnsweringStack(accepted);
         var port = stack.LocalEndPoint.Port;
         using (var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)))
@@ -125,7 +122,7 @@ public sealed class SocketTests
         {
             return; // sipp is optional on developer machines
         }
-        var accepted = new TaskCompletionSource<InviteSession>();
+        var accepted = new TaskCompletionSource<(InviteSession Session, List<string> Events)>();
         await using var stack = await AnsweringStack(accepted);
         var port = stack.LocalEndPoint.Port;
         using var sipp = Process.Start(new ProcessStartInfo("/usr/bin/sipp",
