@@ -595,6 +595,10 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     /// <summary>Serialises and sends without a transaction (responses, ACK for 2xx).</summary>
     internal void SendDirect(SipRemote remote, SipMessage message)
     {
+        if (_disposed)
+        {
+            return;
+        }
         if (!_transports.TryGetValue(remote.Transport, out var transport))
         {
             ((ISipTransportHandler)this).OnSendFailed(remote);
