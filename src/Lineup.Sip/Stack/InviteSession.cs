@@ -45,7 +45,7 @@ public sealed class InviteSession : IClientTransactionUser
         RemoteTarget = invite.Contacts is [var c, ..] && !c.IsWildcard ? c.Uri : invite.RequestLine!.RequestUri;
         _routeSet.AddRange(invite.GetValues("Record-Route")); // §12.1.1: in order for the UAS
         RemoteCSeq = invite.CSeq!.Value.Number;
-        LocalCSeq = 1;
+        LocalCSeq = 0; // §12.1.1: empty until our first request in the dialog, which gets 1
         Peer = incoming.Transaction.ResponseRemote;
         RemoteSdpMessage = invite;
         LocalUser = invite.To?.SipUri?.User ?? "lineup";
