@@ -138,13 +138,17 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
                 }
                 return;
             }
-            catch (SocketException) when (Options.Listen.Port == 0 && attempt < 10)
+            catch (SocketException)
             {
-                // The UDP port was free but not the same TCP port: try another.
                 if (udp is not null)
                 {
                     await udp.DisposeAsync().ConfigureAwait(false);
                 }
+                if (Options.Listen.Port != 0 || attempt >= 10)
+                {
+                    throw;
+                }
+                // The UDP port was free but not the same TCP port: try another.
             }
         }
     }
