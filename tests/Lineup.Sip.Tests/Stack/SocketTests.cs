@@ -115,8 +115,10 @@ public sealed class SocketTests
         Assert.StartsWith("SIP/2.0 200", Encoding.ASCII.GetString(reply.Buffer));
     }
 
-    [Fact]
-    public async Task Sipp_uac_completes_a_call_against_the_stack()
+    [Theory]
+    [InlineData("u1")]
+    [InlineData("t1")]
+    public async Task Sipp_uac_completes_a_call_against_the_stack(string sippTransport)
     {
         if (!File.Exists("/usr/bin/sipp"))
         {
@@ -126,7 +128,7 @@ public sealed class SocketTests
         await using var stack = await AnsweringStack(accepted);
         var port = stack.LocalEndPoint.Port;
         using var sipp = Process.Start(new ProcessStartInfo("/usr/bin/sipp",
-            ["-sn", "uac", $"127.0.0.1:{port}", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-timeout", "10", "-timeout_error", "-nostdin", "-d", "200"])
+             ["-sn", "uac", $"127.0.0.1:{port}", "-t", sippTransport, "-i", "127.0.0.1", "-p", "0", "-m", "1", "-timeout", "10", "-timeout_error", "-nostdin", "-d", "200"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
