@@ -24,6 +24,7 @@ public sealed class InviteSession : IClientTransactionUser
     private ITimer? _2xxRetransmit;
     private ITimer? _2xxGiveUp;
     private ITimer? _cancelGuard;
+    private ITimer? _ringGuard;
     private TimeSpan _2xxInterval;
     private bool _cancelRequested;
     private bool _cancelSent;
@@ -248,6 +249,7 @@ public sealed class InviteSession : IClientTransactionUser
         }
         _invite = new SipMessage(new SipRequestLine("INVITE", Request.TargetUri, "SIP/2.0"), headers, LocalSdp);
         _sent = true;
+        _ringGuard = _stack.StartTimer(_stack.Options.InviteClientTimeout, CancelLocked);
         _inviteTx = _stack.Transactions.StartClient(_invite, destination, this);
     }
 
@@ -324,6 +326,8 @@ public sealed class InviteSession : IClientTransactionUser
             return;
         }
         State = InviteState.Established;
+        _ringGuard?.Dispose();
+        _ringGuard = null;
         _stack.Raise(() => Answered?.Invoke(this));
     }
 
@@ -617,7 +621,8 @@ public sealed class InviteSession : IClientTransactionUser
         State = InviteState.Terminated;
         Stop2xxRetransmission();
         _cancelGuard?.Dispose();
-        _cancelGuard = null;
+        _ringGuard?.Dispose();
+        _cancelGuard = _ringGuard = null;
         _stack.RemoveSession(this);
     }
 

@@ -289,7 +289,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         if (method == "ACK")
         {
             // ACK to a non-2xx matches the INVITE server transaction (§17.2.3); ACK to a 2xx goes to the dialog (§13.3.1.4).
-            if (Transactions.FindServer(request, "ACK") is { } inviteTx)
+            if (Transactions.FindServer(request, "ACK") is { IsAccepted: false } inviteTx)
             {
                 inviteTx.OnAck();
             }

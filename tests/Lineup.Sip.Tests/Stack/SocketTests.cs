@@ -127,8 +127,10 @@ public sealed class SocketTests
         var accepted = new TaskCompletionSource<(InviteSession Session, List<string> Events)>();
         await using var stack = await AnsweringStack(accepted);
         var port = stack.LocalEndPoint.Port;
+        var errors = Path.Combine(Path.GetTempPath(), $"lineup-sip-sipp-{Guid.NewGuid():N}.log");
         using var sipp = Process.Start(new ProcessStartInfo("/usr/bin/sipp",
-             ["-sn", "uac", $"127.0.0.1:{port}", "-t", sippTransport, "-i", "127.0.0.1", "-p", "0", "-m", "1", "-timeout", "10", "-timeout_error", "-nostdin", "-d", "200"])
+             ["-sn", "uac", $"127.0.0.1:{port}", "-t", sippTransport, "-i", "127.0.0.1", "-p", "0", "-m", "1", "-timeout", "10", "-timeout_error", "-nostdin", "-d", "200",
+            "-trace_err", "-error_file", errors])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -146,7 +148,9 @@ public sealed class SocketTests
                 sipp.Kill();
             }
         }
-        Assert.True(sipp.ExitCode == 0, $"sipp exit {sipp.ExitCode}\n{await stderr}\n{(await stdout)[^Math.Min(2000, (await stdout).Length)..]}");
+        var errorLog = File.Exists(errors) ? await File.ReadAllTextAsync(errors) : "";
+        File.Delete(errors);
+        Assert.True(sipp.ExitCode == 0, $"sipp exit {sipp.ExitCode}\n{errorLog}\n{await stderr}");
         await WaitUntil(() => stack.SessionCount == 0);
     }
 
