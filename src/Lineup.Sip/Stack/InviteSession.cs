@@ -24,6 +24,7 @@ public sealed class InviteSession : IClientTransactionUser
     private ITimer? _2xxRetransmit;
     private ITimer? _2xxGiveUp;
     private ITimer? _cancelGuard;
+    private ITimer? _ringGuard;
     private TimeSpan _2xxInterval;
     private bool _cancelRequested;
     private bool _cancelSent;
@@ -45,7 +46,7 @@ public sealed class InviteSession : IClientTransactionUser
         RemoteTarget = invite.Contacts is [var c, ..] && !c.IsWildcard ? c.Uri : invite.RequestLine!.RequestUri;
         _routeSet.AddRange(invite.GetValues("Record-Route")); // §12.1.1: in order for the UAS
         RemoteCSeq = invite.CSeq!.Value.Number;
-        LocalCSeq = 1;
+        LocalCSeq = 0; // §12.1.1: empty until our first request in the dialog, which gets 1
         Peer = incoming.Transaction.ResponseRemote;
         RemoteSdpMessage = invite;
         LocalUser = invite.To?.SipUri?.User ?? "lineup";
@@ -248,6 +249,7 @@ public sealed class InviteSession : IClientTransactionUser
         }
         _invite = new SipMessage(new SipRequestLine("INVITE", Request.TargetUri, "SIP/2.0"), headers, LocalSdp);
         _sent = true;
+        _ringGuard = _stack.StartTimer(_stack.Options.InviteClientTimeout, CancelLocked);
         _inviteTx = _stack.Transactions.StartClient(_invite, destination, this);
     }
 
@@ -324,6 +326,8 @@ public sealed class InviteSession : IClientTransactionUser
             return;
         }
         State = InviteState.Established;
+        _ringGuard?.Dispose();
+        _ringGuard = null;
         _stack.Raise(() => Answered?.Invoke(this));
     }
 
@@ -617,7 +621,8 @@ public sealed class InviteSession : IClientTransactionUser
         State = InviteState.Terminated;
         Stop2xxRetransmission();
         _cancelGuard?.Dispose();
-        _cancelGuard = null;
+        _ringGuard?.Dispose();
+        _cancelGuard = _ringGuard = null;
         _stack.RemoveSession(this);
     }
 

@@ -138,13 +138,17 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
                 }
                 return;
             }
-            catch (SocketException) when (Options.Listen.Port == 0 && attempt < 10)
+            catch (SocketException)
             {
-                // The UDP port was free but not the same TCP port: try another.
                 if (udp is not null)
                 {
                     await udp.DisposeAsync().ConfigureAwait(false);
                 }
+                if (Options.Listen.Port != 0 || attempt >= 10)
+                {
+                    throw;
+                }
+                // The UDP port was free but not the same TCP port: try another.
             }
         }
     }
@@ -152,11 +156,13 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     /// <summary>
     /// Starts an outbound call (UAC): the INVITE goes to <see cref="InviteRequest.Destination"/>, else the outbound
     /// proxy, else the Request-URI's host (an IP literal or a DNS name, port 5060 by default; transport=tcp selects TCP).
-    /// Outcomes arrive as events; subscribe before the first await.
+    /// Outcomes arrive as events: subscribe in <paramref name="configure"/>, which runs before anything is sent (a
+    /// subscription made after this method returns can miss a fast 1xx).
     /// </summary>
-    public InviteSession Invite(InviteRequest request)
+    public InviteSession Invite(InviteRequest request, Action<InviteSession>? configure = null)
     {
         var session = new InviteSession(this, request);
+        configure?.Invoke(session);
         var full = Locked(() =>
         {
             if (_sessions.Count >= Options.MaxSessions)
@@ -283,7 +289,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         if (method == "ACK")
         {
             // ACK to a non-2xx matches the INVITE server transaction (§17.2.3); ACK to a 2xx goes to the dialog (§13.3.1.4).
-            if (Transactions.FindServer(request, "ACK") is { } inviteTx)
+            if (Transactions.FindServer(request, "ACK") is { IsAccepted: false } inviteTx)
             {
                 inviteTx.OnAck();
             }
@@ -593,6 +599,10 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     /// <summary>Serialises and sends without a transaction (responses, ACK for 2xx).</summary>
     internal void SendDirect(SipRemote remote, SipMessage message)
     {
+        if (_disposed)
+        {
+            return;
+        }
         if (!_transports.TryGetValue(remote.Transport, out var transport))
         {
             ((ISipTransportHandler)this).OnSendFailed(remote);

@@ -42,6 +42,10 @@ public sealed record SipStackOptions
 
     /// <summary>An incoming INVITE not answered by the application within this time gets 408.</summary>
     public TimeSpan InviteServerTimeout { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>An outbound INVITE without a final response after this long is cancelled (§9.1), like an
+    /// INVITE's Expires: the transaction has no timer once a provisional arrived (§17.1.1.2).</summary>
+    public TimeSpan InviteClientTimeout { get; init; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>How an established or early <see cref="InviteSession"/> ended.</summary>

@@ -4,11 +4,13 @@ namespace Lineup.Sip.Transactions;
 
 /// <summary>
 /// An INVITE server transaction (RFC 3261 §17.2.1: 100 Trying at once, timers G, H, I; ACK to a non-2xx absorbed) or a
-/// non-INVITE server transaction (§17.2.2: timer J). Retransmitted requests get the last response again.
+/// non-INVITE server transaction (§17.2.2: timer J). Retransmitted requests get the last response again. After a 2xx
+/// the INVITE transaction stays in RFC 6026's Accepted state for timer L (64*T1), absorbing retransmitted INVITEs that
+/// would otherwise look like new calls; the UA core retransmits the 2xx itself.
 /// </summary>
 internal sealed class SipServerTransaction
 {
-    private enum State { Trying, Proceeding, Completed, Confirmed, Terminated }
+    private enum State { Trying, Proceeding, Completed, Confirmed, Accepted, Terminated }
 
     private readonly SipTransactionLayer _layer;
     private readonly bool _isInvite;
@@ -38,6 +40,9 @@ internal sealed class SipServerTransaction
     public bool CanRespond => _state is State.Trying or State.Proceeding;
 
     public bool IsTerminated => _state == State.Terminated;
+
+    /// <summary>True after a 2xx (RFC 6026 Accepted): ACKs belong to the dialog, retransmitted INVITEs are absorbed.</summary>
+    public bool IsAccepted => _state == State.Accepted;
 
     /// <summary>The final response sent, or null.</summary>
     public int? FinalStatus { get; private set; }
@@ -106,8 +111,9 @@ internal sealed class SipServerTransaction
         var t = _layer.Timers;
         if (_isInvite && code < 300)
         {
-            // 2xx: the transaction ends; the UA core retransmits the 2xx until the ACK (§13.3.1.4).
-            Terminate();
+            // 2xx: Accepted (RFC 6026 §7.1); the UA core retransmits the 2xx until the ACK (RFC 3261 §13.3.1.4).
+            _state = State.Accepted;
+            _timeout = _layer.StartTimer(t.TransactionTimeout, Terminate); // Timer L
             return true;
         }
         _state = State.Completed;

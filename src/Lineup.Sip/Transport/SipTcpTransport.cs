@@ -330,6 +330,9 @@ public sealed partial class SipTcpTransport : ISipTransport
             catch (ObjectDisposedException)
             {
             }
+            // Disposing unlinks it from the transport's token: without this every closed connection would stay
+            // registered there for the transport's lifetime. The loops treat ObjectDisposedException as "closed".
+            _cts.Dispose();
             _socket?.Dispose();
         }
     }

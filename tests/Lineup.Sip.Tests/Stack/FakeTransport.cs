@@ -54,7 +54,7 @@ internal sealed class Harness
     public Harness(SipTransportKind kind = SipTransportKind.Udp, Func<SipIncomingRequest, ValueTask>? onRequest = null)
     {
         Transport = new FakeTransport(kind);
-        Stack = new SipStack(new SipStackOptions { Timers = SipTimerOptions.Default }, [Transport], Time);
+        Stack = new SipStack(new SipStackOptions { Timers = SipTimerOptions.Default }, [Transport], Time, Log);
         Stack.OnRequest = onRequest;
         Stack.StartAsync().GetAwaiter().GetResult();
     }
@@ -62,6 +62,9 @@ internal sealed class Harness
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public FakeTransport Transport { get; }
+
+    /// <summary>Errors the stack logged (an internal exception, or an event handler that threw).</summary>
+    public ErrorLog Log { get; } = new();
 
     public SipStack Stack { get; }
 
@@ -149,9 +152,9 @@ internal sealed class Harness
     /// <summary>An outbound call towards the peer; events are recorded in the returned log.</summary>
     public (InviteSession Session, List<string> Events) Invite(string sdp = "v=0\r\n")
     {
+        List<string> events = [];
         var session = Stack.Invite(new InviteRequest("sip:300@192.0.2.10:5070", "100", "Queue", Encoding.ASCII.GetBytes(sdp),
-            new SipRemote(Transport.Kind, Peer)));
-        var events = Record(session);
+            new SipRemote(Transport.Kind, Peer)), s => events = Record(s));
         // Invite sends after a yield; wait until the INVITE is out.
         SpinWait.SpinUntil(() => Requests("INVITE").Count > 0 || session.State == InviteState.Terminated, TimeSpan.FromSeconds(5));
         Stack.Locked(() => { }); // the sending thread has left the lock: its timers exist before the test moves the clock
@@ -167,5 +170,27 @@ internal sealed class Harness
         session.Ended += (_, r) => { lock (events) { events.Add($"ended {r}"); } };
         session.InfoDtmf += (_, d) => { lock (events) { events.Add($"dtmf {d}"); } };
         return events;
+    }
+}
+
+/// <summary>A logger that keeps the errors, so a test can assert that nothing inside the stack threw.</summary>
+internal sealed class ErrorLog : Microsoft.Extensions.Logging.ILogger<SipStack>
+{
+    public List<string> Errors { get; } = [];
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+        Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Error)
+        {
+            lock (Errors)
+            {
+                Errors.Add($"{eventId.Id} {formatter(state, exception)} {exception}");
+            }
+        }
     }
 }

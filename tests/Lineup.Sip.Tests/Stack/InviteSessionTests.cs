@@ -161,6 +161,25 @@ public sealed class InviteSessionTests
     }
 
     [Fact]
+    public void A_retransmitted_INVITE_after_the_2xx_is_absorbed_not_taken_for_a_new_call()
+    {
+        var (h, last) = Uas();
+        var invite = h.Request("INVITE", body: Sdp);
+        h.Deliver(invite);
+        var first = last();
+        first!.AcceptInvite().Answer(OurSdp);
+        h.Deliver(invite);
+        Assert.Same(first, last());
+        Assert.Single(h.Responses(100));
+        Assert.Equal(1, h.Stack.SessionCount);
+        var ok = h.Responses(200).Single();
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKack1", toTag: ok.To!.Tag));
+        h.Advance(TimeSpan.FromSeconds(32)); // timer L
+        Assert.Equal(0, h.Stack.TransactionCount);
+        Assert.Equal(InviteState.Established, first.AcceptInvite().State);
+    }
+
+    [Fact]
     public void CANCEL_before_the_application_took_the_INVITE_still_gets_487()
     {
         var (h, last) = Uas();
@@ -172,7 +191,7 @@ public sealed class InviteSessionTests
     }
 
     [Fact]
-    public void CANCEL_after_a_non_2xx_final_gets_200_without_effect_and_after_2xx_or_unknown_gets_481()
+    public void CANCEL_after_a_final_gets_200_without_effect_and_an_unknown_one_481()
     {
         var (h, last) = Uas();
         h.Deliver(h.Request("INVITE", body: Sdp));
@@ -182,9 +201,12 @@ public sealed class InviteSessionTests
         Assert.Single(h.Responses(486));
         Assert.Empty(h.Responses(487));
 
-        var (h2, _, _) = Answered();
+        var (h2, session, events) = Answered();
         h2.Deliver(h2.Request("CANCEL", cseqMethod: "CANCEL"));
-        Assert.Single(h2.Responses(481));
+        Assert.Single(h2.Responses(200)); // the INVITE transaction is still Accepted (RFC 6026)
+        Assert.Empty(h2.Responses(487));
+        Assert.Empty(events);
+        Assert.Equal(InviteState.Established, session.State);
 
         var (h3, _) = Uas();
         h3.Deliver(h3.Request("CANCEL", branch: "z9hG4bKnothing", cseqMethod: "CANCEL"));
@@ -290,6 +312,34 @@ public sealed class InviteSessionTests
         h.Advance(TimeSpan.FromSeconds(32));
         Assert.Equal(["progress 180", "failed 408"], events);
         Assert.Equal(0, h.Stack.SessionCount);
+    }
+
+    [Fact]
+    public void UAC_cancels_an_INVITE_that_rings_past_the_client_timeout()
+    {
+        var h = new Harness();
+        var (_, events) = h.Invite();
+        var invite = h.Requests("INVITE")[0];
+        h.Deliver(h.Response(invite, 180));
+        h.Advance(TimeSpan.FromMinutes(4.9));
+        Assert.Empty(h.Requests("CANCEL"));
+        h.Advance(TimeSpan.FromSeconds(6));
+        Assert.Single(h.Requests("CANCEL"));
+        h.Deliver(h.Response(invite, 487));
+        Assert.Equal(["progress 180", "failed 487"], events);
+    }
+
+    [Fact]
+    public void An_answered_UAC_call_is_not_cancelled_by_the_client_timeout()
+    {
+        var h = new Harness();
+        var (session, events) = h.Invite();
+        h.Deliver(h.Response(h.Requests("INVITE")[0], 200, body: Sdp, extra: "Contact: <sip:300@192.0.2.10:5070>"));
+        h.Advance(TimeSpan.FromMinutes(6));
+        Assert.Empty(h.Requests("CANCEL"));
+        Assert.Empty(h.Requests("BYE"));
+        Assert.Equal(InviteState.Established, session.State);
+        Assert.Equal(["answered"], events);
     }
 
     [Fact]

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Lineup.Sip.Stack;
+using Lineup.Sip.Transport;
+
+namespace Lineup.Sip.Tests.Stack;
+
+/// <summary>Two stacks on real sockets (127.0.0.1, port 0): INVITE → 200 → ACK → BYE over UDP and over TCP.</summary>
+public sealed class SocketTests
+{
+    private static readonly byte[] Sdp = Encoding.ASCII.GetBytes("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n");
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private static SipStackOptions Local => new() { Listen = new IPEndPoint(IPAddress.Loopback, 0) };
+
+    private static async Task<SipStack> AnsweringStack(TaskCompletionSource<(InviteSession Session, List<string> Events)> accepted)
+    {
+        var stack = new SipStack(Local);
+        stack.OnRequest = r =>
+        {
+            if (r.Request.RequestLine!.Method == "INVITE")
+            {
+                var session = r.AcceptInvite();
+                accepted.TrySetResult((session, Harness.Record(session)));
+                session.Ringing();
+                session.Answer(Sdp);
+            }
+            else
+            {
+                r.Respond(200);
+            }
+            return ValueTask.CompletedTask;
+        };
+        await stack.StartAsync();
+        return stack;
+    }
+
+    [Theory]
+    [InlineData(SipTransportKind.Udp)]
+    [InlineData(SipTransportKind.Tcp)]
+    public async Task Invite_answer_ack_and_bye_between_two_stacks(SipTransportKind kind)
+    {
+        var accepted = new TaskCompletionSource<(InviteSession Session, List<string> Events)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var callee = await AnsweringStack(accepted);
+        await using var caller = new SipStack(Local);
+        await caller.StartAsync();
+
+        var answered = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var progress = new List<int>();
+        var port = callee.LocalEndPoint.Port;
+        var session = caller.Invite(new InviteRequest($"sip:500@127.0.0.1:{port}", "agent", "Agent", Sdp,
+            new SipRemote(kind, new IPEndPoint(IPAddress.Loopback, port))), s =>
+            {
+                s.Progress += (_, c) => { lock (progress) { progress.Add(c); } };
+                s.Answered += _ => answered.TrySetResult(0);
+                s.Failed += (_, c) => answered.TrySetResult(c);
+            });
+        Assert.Equal(0, await answered.Task.WaitAsync(Wait));
+        Assert.Equal(InviteState.Established, session.State);
+        Assert.Contains(180, progress);
+        Assert.Equal(Sdp, session.RemoteSdp.ToArray());
+
+        var (uas, uasEvents) = await accepted.Task.WaitAsync(Wait);
+        await WaitUntil(() => { lock (uasEvents) { return uasEvents.Contains("answered"); } }); // the ACK arrived
+        Assert.Equal(InviteState.Established, uas.State);
+        Assert.Equal(Sdp, uas.RemoteSdp.ToArray());
+
+        session.Hangup();
+        await WaitUntil(() => { lock (uasEvents) { return uasEvents.Contains("ended RemoteBye"); } });
+        Assert.Equal(InviteState.Terminated, session.State);
+        await WaitUntil(() => callee.SessionCount == 0 && caller.SessionCount == 0);
+    }
+
+    [Fact]
+    public async Task Garbage_on_both_transports_does_not_stop_the_stack()
+    {
+        var accepted = new TaskCompletionSource<(InviteSession Session, List<string> Events)>();
+        await using var stack = await AnsweringStack(accepted);
+        var port = stack.LocalEndPoint.Port;
+        using (var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)))
+        {
+            await udp.SendAsync(new byte[] { 0, 1, 2, 255 }, new IPEndPoint(IPAddress.Loopback, port));
+            await udp.SendAsync(new byte[70_000 / 2], new IPEndPoint(IPAddress.Loopback, port));
+        }
+        using (var tcp = new TcpClient())
+        {
+            await tcp.ConnectAsync(IPAddress.Loopback, port);
+            // No header end ever: the connection is closed once the buffer passes the message size limit.
+            var junk = new byte[8192];
+            Array.Fill(junk, (byte)'a');
+            var stream = tcp.GetStream();
+            try
+            {
+                for (var i = 0; i < 20; i++)
+                {
+                    await stream.WriteAsync(junk);
+                }
+                var buffer = new byte[16];
+                Assert.Equal(0, await stream.ReadAsync(buffer).AsTask().WaitAsync(Wait));
+            }
+            catch (IOException)
+            {
+                // reset by the peer: also closed
+            }
+        }
+        // Still answering.
+        using var probe = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var local = (IPEndPoint)probe.Client.LocalEndPoint!;
+        var options = $"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{local.Port};branch=z9hG4bKprobe;rport\r\nMax-Forwards: 70\r\n" +
+            $"From: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        await probe.SendAsync(Encoding.ASCII.GetBytes(options), new IPEndPoint(IPAddress.Loopback, port));
+        var reply = await probe.ReceiveAsync().WaitAsync(Wait);
+        Assert.StartsWith("SIP/2.0 200", Encoding.ASCII.GetString(reply.Buffer));
+    }
+
+    [Theory]
+    [InlineData("u1")]
+    [InlineData("t1")]
+    public async Task Sipp_uac_completes_a_call_against_the_stack(string sippTransport)
+    {
+        if (!File.Exists("/usr/bin/sipp"))
+        {
+            return; // sipp is optional on developer machines
+        }
+        var accepted = new TaskCompletionSource<(InviteSession Session, List<string> Events)>();
+        await using var stack = await AnsweringStack(accepted);
+        var port = stack.LocalEndPoint.Port;
+        var errors = Path.Combine(Path.GetTempPath(), $"lineup-sip-sipp-{Guid.NewGuid():N}.log");
+        using var sipp = Process.Start(new ProcessStartInfo("/usr/bin/sipp",
+             ["-sn", "uac", $"127.0.0.1:{port}", "-t", sippTransport, "-i", "127.0.0.1", "-p", "0", "-m", "1", "-timeout", "10", "-timeout_error", "-nostdin", "-d", "200",
+            "-trace_err", "-error_file", errors])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var stdout = sipp.StandardOutput.ReadToEndAsync();
+        var stderr = sipp.StandardError.ReadToEndAsync();
+        try
+        {
+            await sipp.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            if (!sipp.HasExited)
+            {
+                sipp.Kill();
+            }
+        }
+        var errorLog = File.Exists(errors) ? await File.ReadAllTextAsync(errors) : "";
+        File.Delete(errors);
+        Assert.True(sipp.ExitCode == 0, $"sipp exit {sipp.ExitCode}\n{errorLog}\n{await stderr}");
+        await WaitUntil(() => stack.SessionCount == 0);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(10);
+        }
+    }
+}
