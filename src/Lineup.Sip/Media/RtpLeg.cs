@@ -69,7 +69,9 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     public SdpNegotiation? Negotiation => _negotiation;
 
     /// <summary>Where packets go: the latched source of the peer's packets, else the SDP address; null when unknown.</summary>
-    public IPEndPoint? RemoteEndPoint => _remote is { } a ? (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(a) : null;
+    public IPEndPoint? RemoteEndPoint => _remote is { } a
+        ? (IPEndPoint)new IPEndPoint(a.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(a)
+        : null;
 
     /// <summary>True once the peer's first packet set the remote address (symmetric RTP).</summary>
     public bool IsLatched => _latched;

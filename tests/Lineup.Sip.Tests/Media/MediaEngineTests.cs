@@ -345,4 +345,22 @@ public sealed class MediaEngineTests
         Assert.Null(leg.Answer(SdpTests.B("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 18\n"), out var reason));
         Assert.NotNull(reason);
     }
+
+    [Fact]
+    public async Task A_dual_stack_engine_talks_to_an_ipv4_peer()
+    {
+        if (!Socket.OSSupportsIPv6) return;
+        var min = Interlocked.Add(ref _nextRange, 100) - 100;
+        using var engine = new MediaEngine(new MediaOptions { Bind = IPAddress.IPv6Any, SdpAddress = "127.0.0.1", PortMin = min, PortMax = min + 20 });
+        if (!engine.TryCreateLeg(out var leg, out _)) return; // IPv6 disabled in this environment
+        await using var owned = leg;
+        using var peer = new Peer();
+        Assert.NotNull(leg.Answer(peer.Offer("0")));
+        Assert.Equal(peer.Port, leg.RemoteEndPoint!.Port);
+        peer.Send(leg.LocalPort, Rtp(0, 1, 0, 1, new byte[160]));
+        await Until(() => leg.IsLatched);
+        Assert.Equal(IPAddress.Loopback, leg.RemoteEndPoint!.Address.MapToIPv4());
+        leg.Play([AudioClip.FromSamples("x", new short[160])], null);
+        Assert.Equal(leg.Ssrc, (await peer.ReceiveAsync()).Ssrc);
+    }
 }
