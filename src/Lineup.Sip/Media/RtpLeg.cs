@@ -155,9 +155,10 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     // ---- Playing ----
 
     /// <summary>Plays <paramref name="clips"/> in order, then <paramref name="thenLoop"/> (hold music) until stopped;
-    /// replaces whatever was playing and ends a bridge's sending on this leg.</summary>
+    /// replaces whatever was playing and ends any bridge (both directions).</summary>
     public void Play(IReadOnlyList<AudioClip> clips, AudioClip? thenLoop)
     {
+        Unbridge();
         var playback = new Playback([.. clips], thenLoop);
         lock (_sendLock) _stream.StartTalkspurt();
         _playback = playback;
@@ -167,7 +168,8 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     public void Stop() => _playback = null;
 
     /// <summary>Queues an RFC 4733 event for <paramref name="digit"/> ('0'–'9', '*', '#', 'A'–'D'), sent by the pacing
-    /// thread: <paramref name="durationMs"/> of event packets, then three end packets. Playback pauses meanwhile.</summary>
+    /// thread: <paramref name="durationMs"/> of event packets, then three end packets. Playback pauses meanwhile; on a
+    /// bridged leg the event packets interleave with relayed audio, so send digits on unbridged legs.</summary>
     public bool SendDigit(char digit, int durationMs = 100)
     {
         var code = TelephoneEvent.FromDigit(digit);

@@ -221,6 +221,11 @@ public sealed class MediaEngineTests
         Assert.Equal((ushort)(got[^1].Sequence + 1), after.Sequence);
         Assert.Equal(legB.Ssrc, after.Ssrc);
         Assert.True(after.Timestamp - got[^1].Timestamp >= 160);
+
+        // Playing on a bridged leg ends the bridge both ways.
+        legB.Play([], AudioClip.HoldMusic());
+        Assert.Null(legA.BridgedTo);
+        Assert.Null(legB.BridgedTo);
     }
 
     [Fact]
