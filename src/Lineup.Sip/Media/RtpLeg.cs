@@ -8,7 +8,8 @@ namespace Lineup.Sip.Media;
 /// One RTP stream endpoint of a call: a UDP socket on an even port, the SDP offer/answer that configures it, and
 /// what it does with media: play clips (paced by the engine), relay to a bridged leg, record, detect DTMF.
 /// <para>Symmetric RTP (RFC 4961): once the peer's first packet arrives, packets go to the address it came from,
-/// which gets through NATs; until then, to the SDP c=/m= address. Handlers of <see cref="Dtmf"/> run on the receive
+/// which gets through NATs; until then, to the SDP c=/m= address. Once latched, packets from other sources are
+/// dropped until the next offer/answer. Handlers of <see cref="Dtmf"/> run on the receive
 /// loop and <see cref="PlaybackFinished"/> on the thread pool; both must be quick and must not throw.</para>
 /// </summary>
 public sealed class RtpLeg : IDisposable, IAsyncDisposable
@@ -342,7 +343,17 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             Interlocked.Increment(ref stats._packetsDropped); // comfort noise, unknown payload types
             return;
         }
-        if (!_latched) Latch(from);
+        if (!_latched)
+        {
+            Latch(from);
+        }
+        else if (!from.Equals(_remote))
+        {
+            // Once latched, only the latched source is heard (no injection into a call from elsewhere); a new
+            // offer/answer latches again.
+            Interlocked.Increment(ref stats._packetsDropped);
+            return;
+        }
 
         if (isEvent)
         {

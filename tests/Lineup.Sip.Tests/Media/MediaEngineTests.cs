@@ -176,6 +176,13 @@ public sealed class MediaEngineTests
         leg.Play([AudioClip.FromSamples("x", new short[160])], null);
         var p = await peer.ReceiveAsync();
         Assert.Equal(leg.Ssrc, p.Ssrc);
+
+        // Another source is not heard once latched.
+        var dropped = engine.Statistics.PacketsDropped;
+        decoy.Send(leg.LocalPort, Rtp(0, 1, 160, 1234, new byte[160]));
+        await Until(() => engine.Statistics.PacketsDropped == dropped + 1);
+        Assert.Equal(1, leg.PacketsReceived);
+        Assert.Equal(peer.Port, leg.RemoteEndPoint!.Port);
     }
 
     [Fact]
