@@ -114,10 +114,10 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
                 error = null;
                 return true;
             }
+            leg = null;
+            error = $"no free RTP port: all even ports {Options.PortMin}-{Options.PortMax} are in use ({_portsInUse.Count} by Lineup)";
+            return false;
         }
-        leg = null;
-        error = $"no free RTP port: all even ports {Options.PortMin}-{Options.PortMax} are in use ({_portsInUse.Count} legs)";
-        return false;
     }
 
     internal void Release(RtpLeg leg)

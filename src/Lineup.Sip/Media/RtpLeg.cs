@@ -8,7 +8,8 @@ namespace Lineup.Sip.Media;
 /// One RTP stream endpoint of a call: a UDP socket on an even port, the SDP offer/answer that configures it, and
 /// what it does with media: play clips (paced by the engine), relay to a bridged leg, record, detect DTMF.
 /// <para>Symmetric RTP (RFC 4961): once the peer's first packet arrives, packets go to the address it came from,
-/// which gets through NATs; until then, to the SDP c=/m= address. Handlers of <see cref="Dtmf"/> run on the receive
+/// which gets through NATs; until then, to the SDP c=/m= address. Once latched, packets from other sources are
+/// dropped until the next offer/answer. Handlers of <see cref="Dtmf"/> run on the receive
 /// loop and <see cref="PlaybackFinished"/> on the thread pool; both must be quick and must not throw.</para>
 /// </summary>
 public sealed class RtpLeg : IDisposable, IAsyncDisposable
@@ -69,7 +70,9 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     public SdpNegotiation? Negotiation => _negotiation;
 
     /// <summary>Where packets go: the latched source of the peer's packets, else the SDP address; null when unknown.</summary>
-    public IPEndPoint? RemoteEndPoint => _remote is { } a ? (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(a) : null;
+    public IPEndPoint? RemoteEndPoint => _remote is { } a
+        ? (IPEndPoint)new IPEndPoint(a.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(a)
+        : null;
 
     /// <summary>True once the peer's first packet set the remote address (symmetric RTP).</summary>
     public bool IsLatched => _latched;
@@ -153,9 +156,10 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     // ---- Playing ----
 
     /// <summary>Plays <paramref name="clips"/> in order, then <paramref name="thenLoop"/> (hold music) until stopped;
-    /// replaces whatever was playing and ends a bridge's sending on this leg.</summary>
+    /// replaces whatever was playing and ends any bridge (both directions).</summary>
     public void Play(IReadOnlyList<AudioClip> clips, AudioClip? thenLoop)
     {
+        Unbridge();
         var playback = new Playback([.. clips], thenLoop);
         lock (_sendLock) _stream.StartTalkspurt();
         _playback = playback;
@@ -165,7 +169,8 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     public void Stop() => _playback = null;
 
     /// <summary>Queues an RFC 4733 event for <paramref name="digit"/> ('0'–'9', '*', '#', 'A'–'D'), sent by the pacing
-    /// thread: <paramref name="durationMs"/> of event packets, then three end packets. Playback pauses meanwhile.</summary>
+    /// thread: <paramref name="durationMs"/> of event packets, then three end packets. Playback pauses meanwhile; on a
+    /// bridged leg the event packets interleave with relayed audio, so send digits on unbridged legs.</summary>
     public bool SendDigit(char digit, int durationMs = 100)
     {
         var code = TelephoneEvent.FromDigit(digit);
@@ -338,7 +343,17 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             Interlocked.Increment(ref stats._packetsDropped); // comfort noise, unknown payload types
             return;
         }
-        if (!_latched) Latch(from);
+        if (!_latched)
+        {
+            Latch(from);
+        }
+        else if (!from.Equals(_remote))
+        {
+            // Once latched, only the latched source is heard (no injection into a call from elsewhere); a new
+            // offer/answer latches again.
+            Interlocked.Increment(ref stats._packetsDropped);
+            return;
+        }
 
         if (isEvent)
         {

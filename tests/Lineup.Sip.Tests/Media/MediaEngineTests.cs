@@ -176,6 +176,13 @@ public sealed class MediaEngineTests
         leg.Play([AudioClip.FromSamples("x", new short[160])], null);
         var p = await peer.ReceiveAsync();
         Assert.Equal(leg.Ssrc, p.Ssrc);
+
+        // Another source is not heard once latched.
+        var dropped = engine.Statistics.PacketsDropped;
+        decoy.Send(leg.LocalPort, Rtp(0, 1, 160, 1234, new byte[160]));
+        await Until(() => engine.Statistics.PacketsDropped == dropped + 1);
+        Assert.Equal(1, leg.PacketsReceived);
+        Assert.Equal(peer.Port, leg.RemoteEndPoint!.Port);
     }
 
     [Fact]
@@ -221,6 +228,11 @@ public sealed class MediaEngineTests
         Assert.Equal((ushort)(got[^1].Sequence + 1), after.Sequence);
         Assert.Equal(legB.Ssrc, after.Ssrc);
         Assert.True(after.Timestamp - got[^1].Timestamp >= 160);
+
+        // Playing on a bridged leg ends the bridge both ways.
+        legB.Play([], AudioClip.HoldMusic());
+        Assert.Null(legA.BridgedTo);
+        Assert.Null(legB.BridgedTo);
     }
 
     [Fact]
@@ -344,5 +356,23 @@ public sealed class MediaEngineTests
         Assert.Equal(Codec.Pcma, leg.Codec);
         Assert.Null(leg.Answer(SdpTests.B("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 18\n"), out var reason));
         Assert.NotNull(reason);
+    }
+
+    [Fact]
+    public async Task A_dual_stack_engine_talks_to_an_ipv4_peer()
+    {
+        if (!Socket.OSSupportsIPv6) return;
+        var min = Interlocked.Add(ref _nextRange, 100) - 100;
+        using var engine = new MediaEngine(new MediaOptions { Bind = IPAddress.IPv6Any, SdpAddress = "127.0.0.1", PortMin = min, PortMax = min + 20 });
+        if (!engine.TryCreateLeg(out var leg, out _)) return; // IPv6 disabled in this environment
+        await using var owned = leg;
+        using var peer = new Peer();
+        Assert.NotNull(leg.Answer(peer.Offer("0")));
+        Assert.Equal(peer.Port, leg.RemoteEndPoint!.Port);
+        peer.Send(leg.LocalPort, Rtp(0, 1, 0, 1, new byte[160]));
+        await Until(() => leg.IsLatched);
+        Assert.Equal(IPAddress.Loopback, leg.RemoteEndPoint!.Address.MapToIPv4());
+        leg.Play([AudioClip.FromSamples("x", new short[160])], null);
+        Assert.Equal(leg.Ssrc, (await peer.ReceiveAsync()).Ssrc);
     }
 }
