@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
+using Lineup.Sip;
+using Lineup.Sip.Registrar;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Lineup.Server.Tests;
@@ -153,5 +155,39 @@ public class SipCredentialTests(ApiFixture fx) : IClassFixture<ApiFixture>
         var set = await tenant.Admin.PutOkAsync($"/api/v1/agents/{agent}/sip", new { password = "phone-secret-1" });
         Assert.Equal(renamed, set.Str("realm"));
         Assert.Equal(Md5($"{number}:{renamed}:phone-secret-1"), Credentials.Find(renamed, number)?.Ha1Md5);
+    }
+
+    [Fact]
+    public async Task A_phone_registers_with_the_password_set_through_the_api()
+    {
+        var number = ApiFixture.Number();
+        var agent = await T.AgentAsync(number);
+        await Admin.PutOkAsync($"/api/v1/agents/{agent}/sip", new { password = "phone-secret-1" });
+        using var registrar = new SipRegistrar(new SipRegistrarOptions(), TimeProvider.System, Credentials,
+            new AuthThrottle(new AuthThrottleOptions(), TimeProvider.System));
+        var remote = new SipRemote(SipTransportKind.Udp, IPEndPoint.Parse("203.0.113.9:5060"));
+        var uri = $"sip:{T.Name}";
+        SipMessage Register(int cseq, string? authorization) => SipParser.Parse(Encoding.UTF8.GetBytes(
+            $"REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK{Guid.NewGuid():N}\r\n" +
+            $"From: <sip:{number}@{T.Name}>;tag=1\r\nTo: <sip:{number}@{T.Name}>\r\nCall-ID: c-{number}\r\nCSeq: {cseq} REGISTER\r\n" +
+            $"Contact: <sip:{number}@10.0.0.9>\r\n" + (authorization == null ? "" : $"Authorization: {authorization}\r\n") +
+            "Content-Length: 0\r\n\r\n")).Message!;
+
+        var challenge = registrar.Handle(Register(1, null), remote, T.Name);
+        Assert.Equal(401, challenge.StatusLine!.StatusCode);
+        var offer = challenge.GetValues("WWW-Authenticate").First(v => v.Contains("SHA-256", StringComparison.Ordinal));
+        var start = offer.IndexOf("nonce=\"", StringComparison.Ordinal) + 7;
+        var nonce = offer[start..offer.IndexOf('"', start)];
+        string Authorization(string password, string nc) =>
+            $"Digest username=\"{number}\", realm=\"{T.Name}\", nonce=\"{nonce}\", uri=\"{uri}\", algorithm=SHA-256, qop=auth, nc={nc}, " +
+            $"cnonce=\"abc\", response=\"{DigestAuthenticator.Response(DigestAlgorithm.Sha256, Sha256($"{number}:{T.Name}:{password}"), nonce, nc, "abc", "auth", "REGISTER", uri)}\"";
+
+        Assert.Equal(401, registrar.Handle(Register(2, Authorization("wrong-secret", "00000001")), remote, T.Name).StatusLine!.StatusCode);
+        Assert.Equal(200, registrar.Handle(Register(3, Authorization("phone-secret-1", "00000002")), remote, T.Name).StatusLine!.StatusCode);
+        Assert.Equal(remote, Assert.Single(registrar.Lookup(T.Name, number)).Source);
+
+        // Once the credential is removed, the phone cannot register any more.
+        Assert.Equal(HttpStatusCode.NoContent, (await Admin.DeleteAsync($"/api/v1/agents/{agent}/sip")).StatusCode);
+        Assert.Equal(401, registrar.Handle(Register(4, Authorization("phone-secret-1", "00000003")), remote, T.Name).StatusLine!.StatusCode);
     }
 }

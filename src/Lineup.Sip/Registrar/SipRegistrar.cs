@@ -182,18 +182,15 @@ public sealed class SipRegistrar : IDisposable
             }
         }
 
-        SipBinding[] current;
+        SipBinding[] current = [];
         bool changed;
+        var outOfOrder = false;
         lock (_lock)
         {
             var key = (realm, aorUser);
             var aor = _aors.GetValueOrDefault(key);
             changed = aor is not null && Purge(aor, now);
-            if (aor is null && (wildcard || updates.All(u => u.Expires == 0)))
-            {
-                current = [];
-            }
-            else
+            if (aor is not null || (!wildcard && updates.Any(u => u.Expires > 0)))
             {
                 if (aor is null)
                 {
@@ -204,11 +201,8 @@ public sealed class SipRegistrar : IDisposable
                     aor = new Aor(realm, aorUser);
                 }
                 var result = wildcard ? RemoveAll(aor, callId, cseq.Number) : Apply(aor, updates, remote, callId, cseq.Number, now);
-                if (result is null)
-                {
-                    return Reply(register, 400, "CSeq Out Of Order");
-                }
-                changed |= result.Value;
+                outOfOrder = result is null;
+                changed |= result == true;
                 if (aor.Bindings.Count == 0)
                 {
                     _aors.Remove(key);
@@ -223,7 +217,11 @@ public sealed class SipRegistrar : IDisposable
         }
         if (changed)
         {
-            BindingsChanged?.Invoke(realm, aorUser);
+            BindingsChanged?.Invoke(realm, aorUser); // expired bindings may have gone even when the request is refused
+        }
+        if (outOfOrder)
+        {
+            return Reply(register, 400, "CSeq Out Of Order");
         }
         var headers = new List<SipHeader>(current.Length + 1);
         foreach (var b in current)

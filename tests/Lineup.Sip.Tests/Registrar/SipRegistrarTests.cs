@@ -282,4 +282,32 @@ public sealed class SipRegistrarTests : IDisposable
         }
         Assert.Empty(_registrar.Lookup("acme", "1001"));
     }
+
+    [Fact]
+    public void A_full_registrar_answers_503_to_a_new_aor_and_keeps_serving_known_ones()
+    {
+        using var small = new SipRegistrar(new SipRegistrarOptions { MaxAors = 1 }, _time, _credentials,
+            new AuthThrottle(new AuthThrottleOptions(), _time));
+        SipMessage Register(Phone p)
+        {
+            p.Learn(small.Handle(p.Register(authorize: false), p.Remote, "acme"));
+            return small.Handle(p.Register(), p.Remote, "acme");
+        }
+        var first = new Phone("1001", "secret-pw");
+        Assert.Equal(200, Status(Register(first)));
+        Assert.Equal(503, Status(Register(new Phone("1002", "other-pw"))));
+        Assert.Equal(200, Status(small.Handle(first.Register("<sip:1001@10.0.0.9>"), first.Remote, "acme")));
+        Assert.Equal(2, small.Lookup("acme", "1001").Count);
+    }
+
+    [Fact]
+    public void Other_methods_get_405()
+    {
+        var invite = SipParser.Parse(System.Text.Encoding.UTF8.GetBytes(
+            "INVITE sip:1001@acme SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:1001@acme>\r\n" +
+            "Call-ID: x\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")).Message!;
+        var answer = _registrar.Handle(invite, new Phone("1001", "secret-pw").Remote, "acme");
+        Assert.Equal(405, Status(answer));
+        Assert.Equal("REGISTER", answer.GetFirst("Allow"));
+    }
 }
