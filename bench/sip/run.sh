@@ -152,7 +152,7 @@ TOKEN=$(curl -sS -f -X POST "$BASE/api/v1/auth/login" -H 'Content-Type: applicat
 api() { # method path [json]
   local args=(-sS -f -X "$1" "$BASE/api/v1$2" -H "Authorization: Bearer $TOKEN")
   [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-  curl "${args[@]}"
+  curl "${args[@]}" || { echo "API $1 $2 failed (is the server's SIP front-end built? docs/design/sip.md)" >&2; return 1; }
 }
 
 CLK_TCK=$(getconf CLK_TCK)
@@ -288,7 +288,8 @@ wait_registrations() {
 run_hold() {
   local queue waiting t0 t1 before after m0 m1 cpu idle_cpu per_call p50 p99 callers_pid ramp_limit
   queue=$(api POST /queues '{"name":"sip-bench-hold","extension":"802","strategy":"longest_idle","max_wait":0,"max_wait_no_agent":0,"leave_when_no_agents":false}' | jq -r .id)
-  # Idle CPU first, over 5 s.
+  # Idle CPU first, over 5 s, once start-up work (JIT, the first requests) has settled.
+  sleep 5
   before=$(cpu_ticks); sleep 5; after=$(cpu_ticks)
   idle_cpu=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", 100 * d / hz / 5 }')
   local media_port=$(( (RANDOM % 1000) * 2 + 42000 ))
@@ -306,6 +307,7 @@ run_hold() {
     sleep 1
   done
   waiting=$(api GET "/queues/$queue/status" | jq -r .waiting)
+  [ "$waiting" -ge "$HOLD" ] || echo "hold: WARNING only $waiting of $HOLD callers are waiting (see $OUT/holders.out)" >&2
   echo "hold: $waiting callers waiting; measuring ${MEASURE}s"
   curl -sf "$BASE/metrics" >"$OUT/metrics-before.txt" || : >"$OUT/metrics-before.txt"
   before=$(cpu_ticks); t0=$(now_ms)
@@ -315,10 +317,10 @@ run_hold() {
   local still
   still=$(api GET "/queues/$queue/status" | jq -r .waiting)
   cpu=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" -v ms="$((t1 - t0))" 'BEGIN { printf "%.1f", 100 * d / hz / (ms / 1000) }')
-  per_call=$(awk -v c="$cpu" -v i="$idle_cpu" -v n="$waiting" 'BEGIN { if (n > 0) printf "%.3f", (c - i) / n; else print "n/a" }')
+  per_call=$(awk -v c="$cpu" -v i="$idle_cpu" -v n="$waiting" 'BEGIN { if (n > 0) printf "%.3f%% of a core", (c - i) / n; else print "n/a" }')
   p50=$(interval_quantile "$OUT/metrics-before.txt" "$OUT/metrics-after.txt" 0.50)
   p99=$(interval_quantile "$OUT/metrics-before.txt" "$OUT/metrics-after.txt" 0.99)
-  ROWS+=("| hold | $HOLD callers (ramp $HOLD_RAMP/s), ${MEASURE}s window | $HOLD | $waiting waiting at start, $still at end | | | | idle $idle_cpu%, per call $per_call% of a core | $cpu% | $(rss_mb) MB | $p50 | $p99 |")
+  ROWS+=("| hold | $HOLD callers (ramp $HOLD_RAMP/s), ${MEASURE}s window | $HOLD | $waiting waiting at start, $still at end | | | | idle $idle_cpu%, per call $per_call | $cpu% | $(rss_mb) MB | $p50 | $p99 |")
   kill -TERM "$callers_pid" 2>/dev/null || true
 }
 

@@ -238,7 +238,8 @@ public sealed class SipServerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _ = Sipp.Executable; // fail at once without sipp
-        var rtpMin = 20_000 + Random.Shared.Next(0, 200) * 100;
+        // Below the ephemeral range (32768+), where Sipp and RtpProbe take their ports.
+        var rtpMin = 20_000 + (Random.Shared.Next(0, 120) * 100);
         _server = await ServerProcess.StartAsync(_dataDir, null,
         [
             "--Sip:Enabled=true",
