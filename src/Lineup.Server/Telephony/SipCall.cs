@@ -111,11 +111,14 @@ internal sealed class SipCall
             _offers[agent] = leg;
             foreach (var (uri, destination) in targets)
             {
-                var s = _fe.Stack.Invite(new InviteRequest(uri, CallerNumber, CallerName, offer, destination));
+                // Subscribed before the INVITE leaves: a phone on the LAN may answer 180 within microseconds.
+                var s = _fe.Stack.Invite(new InviteRequest(uri, CallerNumber, CallerName, offer, destination), s =>
+                {
+                    s.Answered += x => AgentAnswered(leg, x);
+                    s.Failed += (x, code) => AgentFailed(leg, x, code);
+                    s.Ended += (x, _) => AgentEnded(leg, x);
+                });
                 leg.Forks.Add(s);
-                s.Answered += x => AgentAnswered(leg, x);
-                s.Failed += (x, code) => AgentFailed(leg, x, code);
-                s.Ended += (x, _) => AgentEnded(leg, x);
             }
         });
     }
@@ -229,20 +232,22 @@ internal sealed class SipCall
         var from = purpose == Purpose.Transfer ? CallerNumber : "lineup";
         Locked(later =>
         {
-            var session = _fe.Stack.Invite(new InviteRequest(uri, from, purpose == Purpose.Transfer ? CallerName : null, media.CreateOffer()));
-            leg.Forks.Add(session);
             if (purpose == Purpose.Transfer) _transfer = leg;
-            session.Answered += s => Dialled(leg, s, purpose);
-            session.Failed += (_, _) =>
+            var session = _fe.Stack.Invite(new InviteRequest(uri, from, purpose == Purpose.Transfer ? CallerName : null, media.CreateOffer()), s =>
             {
-                Locked(l =>
+                s.Answered += x => Dialled(leg, x, purpose);
+                s.Failed += (_, _) =>
                 {
-                    leg.Done = true;
-                    Release(l, media);
-                });
-                DialFailed(purpose);
-            };
-            session.Ended += (s, _) => DialledEnded(leg, s, purpose);
+                    Locked(l =>
+                    {
+                        leg.Done = true;
+                        Release(l, media);
+                    });
+                    DialFailed(purpose);
+                };
+                s.Ended += (x, _) => DialledEnded(leg, x, purpose);
+            });
+            leg.Forks.Add(session);
         });
     }
 

@@ -64,7 +64,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             PortMin = _options.RtpPortMin,
             PortMax = _options.RtpPortMax,
         });
-        _registrar = new SipRegistrar(new SipRegistrarOptions(), _time, _credentials, new AuthThrottle(new AuthThrottleOptions(), _time));
+        _registrar = new SipRegistrar(new SipRegistrarOptions { Algorithms = _options.DigestAlgorithms }, _time, _credentials, new AuthThrottle(new AuthThrottleOptions(), _time));
         _stack = new SipStack(new SipStackOptions
         {
             Listen = _options.Listen,

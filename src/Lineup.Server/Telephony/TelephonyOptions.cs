@@ -30,6 +30,11 @@ public sealed record TelephonyOptions
     /// <summary>Directory of 8 kHz WAV prompts (file name without .wav is the prompt id).</summary>
     public string PromptsPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "prompts");
 
+    /// <summary>Digest algorithms REGISTER is challenged with, first preferred. MD5 first by default: many phones (and
+    /// sipp) answer the first challenge only and know nothing but MD5; SHA-256-first suits phones that know RFC 7616.</summary>
+    public IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm> DigestAlgorithms { get; init; } =
+        [Lineup.Sip.Registrar.DigestAlgorithm.Md5, Lineup.Sip.Registrar.DigestAlgorithm.Sha256];
+
     /// <summary>Where "send to voicemail" transfers the caller (the box number becomes the user part); null: hang up.</summary>
     public string? VoicemailUri { get; init; }
 
@@ -50,6 +55,7 @@ public sealed record TelephonyOptions
         if (s["DefaultTenant"] is { Length: > 0 } tenant) o = o with { DefaultTenant = tenant };
         if (s["RecordingsPath"] is { Length: > 0 } rec) o = o with { RecordingsPath = rec };
         if (s["PromptsPath"] is { Length: > 0 } prompts) o = o with { PromptsPath = prompts };
+        if (s["DigestAlgorithms"] is { Length: > 0 } algs) o = o with { DigestAlgorithms = [.. algs.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Algorithm)] };
         if (s["VoicemailUri"] is { Length: > 0 } vm) o = o with { VoicemailUri = vm };
         return o;
     }
@@ -63,6 +69,13 @@ public sealed record TelephonyOptions
             if (a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a)) return a;
         return IPAddress.Loopback;
     }
+
+    private static Lineup.Sip.Registrar.DigestAlgorithm Algorithm(string name) => name.ToUpperInvariant() switch
+    {
+        "MD5" => Lineup.Sip.Registrar.DigestAlgorithm.Md5,
+        "SHA-256" or "SHA256" => Lineup.Sip.Registrar.DigestAlgorithm.Sha256,
+        _ => throw new FormatException($"Sip:DigestAlgorithms: {name} is not MD5 or SHA-256."),
+    };
 
     private static bool Bool(string v, string key) => bool.TryParse(v, out var b) ? b : throw new FormatException($"{key} must be true or false.");
 
