@@ -6,6 +6,7 @@ using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
 using Lineup.Sip;
 using Lineup.Sip.Registrar;
+using Lineup.Sip.Transport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Lineup.Server.Tests;

@@ -262,7 +262,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         else
         {
             foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, SipUser(call.Host, agent.Value, a.Config.Number)!))
-                targets.Add((b.ContactUri, b.Source));
+                targets.Add((b.ContactUri, Destination(b)));
         }
         if (targets.Count == 0)
         {
@@ -271,6 +271,21 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             return;
         }
         call.Ring(agent, targets);
+    }
+
+    /// <summary>
+    /// Where to send an INVITE for a binding. A phone behind NAT writes a private address in its Contact: it is
+    /// reached at the address its REGISTER came from (and over TCP on that connection). A Contact whose host is the
+    /// REGISTER's source address is reachable as written (a phone, or a test tool, may register from another port
+    /// than the one it listens on).
+    /// </summary>
+    internal static SipRemote Destination(SipBinding binding)
+    {
+        var source = binding.Source;
+        if (source.Transport == SipTransportKind.Udp && SipUri.TryParse(binding.ContactUri, out var contact)
+            && System.Net.IPAddress.TryParse(contact.Host.Trim('[', ']'), out var host) && host.Equals(source.EndPoint.Address))
+            return new SipRemote(SipTransportKind.Udp, new System.Net.IPEndPoint(host, contact.Port ?? 5060));
+        return source;
     }
 
     /// <summary>A callback to the customer or a transfer: a new INVITE through the outbound proxy.</summary>
