@@ -16,8 +16,8 @@
 #          stay until the end; once all --hold are waiting, the server's CPU (utime + stime from /proc/PID/stat)
 #          over --measure seconds, CPU per call, RSS; and the interval between music packets of one stream, p50 and
 #          p99, from the server's /metrics over the same window.
-# ASSUMPTION (until the media layer lands): /metrics has a Prometheus histogram `lineup_rtp_send_interval_seconds`
-# (_bucket{le=...}, _sum, _count) of the time between consecutive packets sent on one stream. The p50/p99 columns
+# /metrics has the Prometheus histogram `lineup_rtp_send_interval_seconds` (_bucket{le=...}, _count): the time
+# between consecutive packets played on one stream (buckets are fine around 20 ms). The p50/p99 columns
 # read "n/a" when it is absent. Targets (issue 6, 2 cores): >= 100 setups/s with no failures, >= 1,000 callers on
 # hold, music interval p99 <= 25 ms.
 # Prints a Markdown table; raw sipp statistics, logs and the server log stay in --out (default: a new directory

@@ -47,8 +47,8 @@ public static class OpsApi
             Counter(sb, "lineup_rtp_packets_dropped_total", "RTP packets dropped (malformed, unknown payload).", st.PacketsDropped);
             Counter(sb, "lineup_rtp_send_errors_total", "RTP sends that failed.", st.SendErrors);
             Counter(sb, "lineup_sip_dropped_messages_total", "SIP messages dropped (unparseable and unanswerable).", sip.DroppedMessages);
-            Summary(sb, "lineup_rtp_play_interval_ms", "Interval between consecutive played packets of one stream, in ms.", st.PlayInterval);
-            Summary(sb, "lineup_rtp_tick_lateness_ms", "How late the media clock's 20 ms ticks ran, in ms.", st.TickLateness);
+            Histogram(sb, "lineup_rtp_send_interval_seconds", "Interval between consecutive played packets of one stream.", st.PlayInterval);
+            Histogram(sb, "lineup_rtp_tick_lateness_seconds", "How late the media clock's ticks ran.", st.TickLateness);
         }
 
         string[] gauges = ["waiting", "ringing", "talking", "agents_logged_in", "agents_available", "longest_wait_seconds"];
@@ -94,12 +94,15 @@ public static class OpsApi
     private static void Counter(StringBuilder sb, string name, string help, long value) =>
         sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
 
-    private static void Summary(StringBuilder sb, string name, string help, Lineup.Sip.Media.IntervalHistogram h)
+    // Fine around 20 ms, where a 20 ms packet stream's intervals fall.
+    private static readonly double[] IntervalBucketsMs = [1, 5, 10, 15, 18, 19, 19.5, 20, 20.5, 21, 22, 23, 25, 30, 40, 60, 100, 250, 500];
+
+    private static void Histogram(StringBuilder sb, string name, string help, Lineup.Sip.Media.IntervalHistogram h)
     {
-        sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} summary\n");
-        foreach (var q in (double[])[0.5, 0.9, 0.99, 0.999])
-            sb.Append(CultureInfo.InvariantCulture, $"{name}{{quantile=\"{q}\"}} {h.Percentile(q * 100)}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"{name}_max {h.MaxMs}\n{name}_count {h.Count}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} histogram\n");
+        foreach (var ms in IntervalBucketsMs)
+            sb.Append(CultureInfo.InvariantCulture, $"{name}_bucket{{le=\"{ms / 1000}\"}} {h.CountAtMost(ms)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{name}_bucket{{le=\"+Inf\"}} {h.Count}\n{name}_count {h.Count}\n");
     }
 
     private static void Line(StringBuilder sb, string name, string labels, double value) =>

@@ -18,7 +18,7 @@ public static class TelephonyApi
         api.MapGet("/sip/registrations", RegistrationsAsync).WithTags("Telephony").Require(Role.Supervisor)
             .WithSummary("Agents' registered SIP phones").Produces<List<SipRegistrationDto>>().ProducesProblems(401, 403);
         api.MapGet("/calls/{id:long}/recording", RecordingAsync).WithTags("Telephony").Require(Role.Supervisor)
-            .WithSummary("A recorded call as an 8 kHz WAV file").AlsoProducesText(200, "audio/wav").ProducesProblems(401, 403, 404);
+            .WithSummary("A recorded call as an 8 kHz WAV file").Produces(200, typeof(byte[]), "audio/wav").ProducesProblems(401, 403, 404);
     }
 
     private static async Task<IResult> RegistrationsAsync(HttpContext http, SipFrontEnd sip)

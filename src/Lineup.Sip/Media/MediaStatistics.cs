@@ -50,6 +50,16 @@ public sealed class IntervalHistogram
         return MaxMs;
     }
 
+    /// <summary>Values recorded at or below <paramref name="ms"/> (to the 50 µs bucket), for cumulative histogram
+    /// buckets that a scraper can subtract between two readings.</summary>
+    public long CountAtMost(double ms)
+    {
+        var last = ms <= 0 ? 0 : (int)Math.Min(Buckets, ms / BucketMs) - 1;
+        long total = 0;
+        for (var i = 0; i <= last; i++) total += Volatile.Read(ref _counts[i]);
+        return total;
+    }
+
     /// <summary>Forgets everything recorded (e.g. after a benchmark's warm-up).</summary>
     public void Reset()
     {

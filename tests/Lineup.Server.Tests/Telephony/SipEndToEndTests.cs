@@ -22,7 +22,7 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
     [Fact]
     public async Task Registered_agent_answers_and_media_flows_both_ways()
     {
-        var q = await server.QueueAsync("media", new { strategy = "top_down", ring_timeout = 20 });
+        var q = await server.QueueAsync("media", new { strategy = "top_down", ring_timeout = 20, record_calls = true });
         var ana = await server.AgentAsync(q, 1);
         await using var phone = await server.PhoneAsync(ana, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "500", ["play"] = "0" });
         await using var probe = new RtpProbe();
@@ -38,6 +38,16 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         Assert.True(probe.SignaturesReceived >= 50,
             $"{probe.SignaturesReceived} of {probe.Sent} caller packets came back through Lineup and the echoing agent");
         output.WriteLine($"probe: sent {probe.Sent}, echoed back {probe.SignaturesReceived}, other {probe.OthersReceived}");
+
+        // The queue records calls: both directions mixed into one 8 kHz WAV, named in the CDR.
+        var recording = cdr.GetProperty("recording_id").GetString();
+        Assert.False(string.IsNullOrEmpty(recording));
+        using var wav = await server.Api.GetAsync(new Uri($"/api/v1/calls/{cdr.GetProperty("call_id").GetInt64()}/recording", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, wav.StatusCode);
+        Assert.Equal("audio/wav", wav.Content.Headers.ContentType?.MediaType);
+        var bytes = await wav.Content.ReadAsByteArrayAsync();
+        Assert.Equal("RIFF", System.Text.Encoding.ASCII.GetString(bytes, 0, 4));
+        Assert.True(bytes.Length > 44 + 8000 * 2, $"{bytes.Length} bytes: more than a second of 8 kHz audio after the header");
     }
 
     [Fact]
