@@ -226,7 +226,7 @@ public sealed record SipAgent(long Id, string Number, string Password);
 
 /// <summary>The server with SIP on 127.0.0.1 for a test class, an admin client, and helpers that build queues, agents,
 /// phones and callers through the REST API and sipp.</summary>
-public sealed class SipServerFixture : IAsyncLifetime
+public class SipServerFixture : IAsyncLifetime
 {
     private int _next;
     private ServerProcess? _server;
@@ -242,6 +242,9 @@ public sealed class SipServerFixture : IAsyncLifetime
 
     public HttpClient Api => _api ?? throw new InvalidOperationException("not started");
 
+    /// <summary>More server arguments, for a fixture that needs another setting (e.g. <c>--Sip:DigestAlgorithms</c>).</summary>
+    protected virtual IEnumerable<string> ExtraServerArguments => [];
+
     public async Task InitializeAsync()
     {
         _ = Sipp.Executable; // fail at once without sipp
@@ -255,6 +258,7 @@ public sealed class SipServerFixture : IAsyncLifetime
             $"--Sip:RtpPortMin={rtpMin}",
             $"--Sip:RtpPortMax={rtpMin + 99}",
             $"--Sip:OutboundProxy=127.0.0.1:{TransferPort}",
+            .. ExtraServerArguments,
         ]);
         _api = _server.CreateClient();
         var login = await _api.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = ServerProcess.AdminPassword, tenant = "default" });

@@ -1,0 +1,270 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Lineup.Server.Tests.Telephony;
+
+/// <summary>
+/// Interop with a second real SIP user agent: baresip (Debian 1.0.0) is an agent's phone. It registers with digest
+/// auth, auto-answers the queue call Lineup sends it, and plays a WAV file of a constant level — the
+/// <see cref="RtpProbe"/>'s signature — so a signature packet at the caller's probe is the agent's audio, relayed by
+/// Lineup after the answer (the probe itself sends nothing). A sipp caller calls the queue and hangs up (BYE).
+/// </summary>
+[Trait("Category", "SipE2E")]
+public sealed class BaresipInteropTests(BaresipServerFixture server, ITestOutputHelper output) : IClassFixture<BaresipServerFixture>
+{
+    [Fact]
+    public async Task Baresip_registers_auto_answers_a_queue_call_and_its_audio_reaches_the_caller()
+    {
+        var q = await server.QueueAsync("baresip", new { strategy = "top_down", ring_timeout = 20 });
+        var agent = await server.AgentAsync(q, 1);
+        await using var phone = await Baresip.StartAsync(agent, server.SipAddress);
+        try
+        {
+            await WaitForRegistrationAsync(agent, phone);
+
+            await using var probe = new RtpProbe();
+            await using var caller = await server.CallAsync(q, "caller.xml", probe, new() { ["talk_ms"] = "8000" });
+            (await caller.WaitAsync()).AssertSucceeded(); // INVITE, 200, ACK, 8 s, BYE, 200
+
+            var cdr = await server.CdrAsync(q);
+            Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+            Assert.Equal(agent.Id, cdr.GetProperty("agent_id").GetInt64());
+            // baresip's WAV is the signature: only the agent's side can have sent these to the caller.
+            Assert.True(probe.SignaturesReceived >= 50,
+                $"the caller got {probe.SignaturesReceived} packets of baresip's audio (and {probe.OthersReceived} others)\n{phone.Output}");
+            // The caller's BYE ended the call: Lineup hung up baresip's leg (BYE, which baresip answered 200).
+            await phone.WaitForOutputAsync("terminated", TimeSpan.FromSeconds(60));
+            output.WriteLine($"probe: agent audio {probe.SignaturesReceived}, other {probe.OthersReceived}; " +
+                $"talk_seconds {cdr.GetProperty("talk_seconds").GetDouble().ToString(CultureInfo.InvariantCulture)}");
+        }
+        catch
+        {
+            output.WriteLine($"--- baresip (pid {phone.Pid}) ---\n{phone.Output}");
+            throw;
+        }
+    }
+
+    /// <summary>Polls GET /api/v1/sip/registrations until the agent has baresip's contact (its SIP port).</summary>
+    private async Task WaitForRegistrationAsync(SipAgent agent, Baresip phone)
+    {
+        var clock = Stopwatch.StartNew();
+        var last = "";
+        var port = ":" + phone.Port.ToString(CultureInfo.InvariantCulture);
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Assert.False(phone.HasExited, $"baresip exited before registering.\n{phone.Output}");
+            using var response = await server.Api.GetAsync(new Uri("/api/v1/sip/registrations", UriKind.Relative));
+            last = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(last);
+            var registered = doc.RootElement.EnumerateArray()
+                .Where(r => r.GetProperty("agent_id").GetInt64() == agent.Id)
+                .SelectMany(r => r.GetProperty("contacts").EnumerateArray())
+                .Any(c => c.GetProperty("uri").GetString()!.Contains("@127.0.0.1" + port, StringComparison.Ordinal));
+            if (registered)
+            {
+                output.WriteLine($"registered after {clock.Elapsed.TotalSeconds:F1} s: {last}");
+                return;
+            }
+            await Task.Delay(250);
+        }
+        Assert.Fail($"baresip's contact 127.0.0.1{port} did not appear in /api/v1/sip/registrations within 60 s: {last}\n{phone.Output}");
+    }
+}
+
+/// <summary>
+/// The server challenging REGISTER with MD5 only (<c>--Sip:DigestAlgorithms=MD5</c>). baresip 1.0.0's SIP stack
+/// (libre 1.1.0) fails the whole 401 — "Register: Function not implemented" (ENOSYS) — when any one of its
+/// WWW-Authenticate headers names an algorithm other than MD5, instead of ignoring that challenge (RFC 8760 §2.4); so
+/// it cannot register with Lineup's default challenge, which offers MD5 and SHA-256.
+/// </summary>
+public sealed class BaresipServerFixture : SipServerFixture
+{
+    protected override IEnumerable<string> ExtraServerArguments => ["--Sip:DigestAlgorithms=MD5"];
+}
+
+/// <summary>
+/// One baresip process on 127.0.0.1 as an agent's phone, from a temporary config directory (<c>baresip -f</c>):
+/// <c>config</c> (SIP on a free UDP port, no sound card: the audio source is the aufile module reading
+/// <c>agent.wav</c>, the player and alert device aubridge; G.711 only; no control modules) and <c>accounts</c> (the
+/// agent's number and SIP password against Lineup, <c>answermode=auto</c>). <see cref="DisposeAsync"/> kills it by pid
+/// and removes the directory. A missing baresip fails the test: it never skips.
+/// </summary>
+public sealed class Baresip : IAsyncDisposable
+{
+    private const int KeptOutputChars = 32_000;
+    private const string ModuleDirectory = "/usr/lib/baresip/modules";
+
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private bool _disposed;
+
+    private Baresip(Process process, string directory, int port)
+    {
+        _process = process;
+        Directory = directory;
+        Port = port;
+    }
+
+    /// <summary>The baresip executable, or a failed assertion saying how to install it.</summary>
+    public static string Executable
+    {
+        get
+        {
+            var fromPath = (Environment.GetEnvironmentVariable("PATH") ?? "")
+                .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+                .Select(dir => Path.Combine(dir, "baresip"))
+                .FirstOrDefault(File.Exists);
+            if (fromPath != null) return fromPath;
+            Assert.Fail("baresip is not installed: the SIP interop test needs it (Debian/Ubuntu: apt-get install -y baresip; .ci/run installs it).");
+            return "";
+        }
+    }
+
+    /// <summary>baresip's SIP port on 127.0.0.1 (its contact).</summary>
+    public int Port { get; }
+
+    public string Directory { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>baresip's output: its log and, with <c>-s</c>, every SIP message it sent and received.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output) return _output.ToString();
+        }
+    }
+
+    /// <summary>Until baresip's output contains <paramref name="text"/>; fails after <paramref name="limit"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (clock.Elapsed > limit) Assert.Fail($"baresip did not log \"{text}\" within {limit.TotalSeconds} s.\n{Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Starts baresip registered (it registers by itself at start) as <paramref name="agent"/> with the
+    /// registrar at <paramref name="registrar"/> (<c>127.0.0.1:port</c>).</summary>
+    public static Task<Baresip> StartAsync(SipAgent agent, string registrar)
+    {
+        var executable = Executable;
+        foreach (var module in new[] { "g711.so", "aufile.so", "aubridge.so", "account.so" })
+            Assert.True(File.Exists(Path.Combine(ModuleDirectory, module)), $"baresip's {module} is missing from {ModuleDirectory}.");
+        var directory = System.IO.Directory.CreateTempSubdirectory("lineup-baresip-").FullName;
+        var port = Sipp.FreeUdpPort();
+        var wav = Path.Combine(directory, "agent.wav");
+        File.WriteAllBytes(wav, ConstantWav(RtpProbe.SignatureLevel, TimeSpan.FromSeconds(120)));
+        File.WriteAllText(Path.Combine(directory, "config"), string.Create(CultureInfo.InvariantCulture, $"""
+            poll_method		epoll
+            sip_listen		127.0.0.1:{port}
+            net_interface		127.0.0.1
+            audio_player		aubridge,lineup-null
+            audio_alert		aubridge,lineup-null
+            audio_source		aufile,{wav}
+            ausrc_srate		8000
+            ausrc_channels		1
+            rtp_ports		10000-19999
+            rtp_timeout		0
+            module_path		{ModuleDirectory}
+            module			g711.so
+            module			aufile.so
+            module			aubridge.so
+            module_app		account.so
+
+            """));
+        // The user part of the AOR is the agent's number (Lineup's SIP user); the auth user defaults to it.
+        File.WriteAllText(Path.Combine(directory, "accounts"),
+            $"<sip:{agent.Number}@{registrar};transport=udp>;auth_pass={agent.Password};answermode=auto;regint=3600\n");
+
+        var start = new ProcessStartInfo(executable)
+        {
+            WorkingDirectory = directory,
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var a in new[] { "-4", "-s", "-f", directory }) start.ArgumentList.Add(a); // -s: SIP trace in the output
+        start.Environment["HOME"] = directory; // nothing from the user's ~/.baresip
+        var process = new Process { StartInfo = start };
+        var baresip = new Baresip(process, directory, port);
+        process.OutputDataReceived += (_, e) => baresip.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => baresip.Keep(e.Data);
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return Task.FromResult(baresip);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (_disposed) return ValueTask.CompletedTask;
+        _disposed = true;
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(); // SIGKILL to this pid only
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // never started or already reaped
+        }
+        _process.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>A WAV file (8 kHz, mono, 16-bit PCM: what aufile reads) of one constant sample value.</summary>
+    private static byte[] ConstantWav(short level, TimeSpan length)
+    {
+        var samples = (int)(8000 * length.TotalSeconds);
+        var wav = new byte[44 + (2 * samples)];
+        var s = wav.AsSpan();
+        Encoding.ASCII.GetBytes("RIFF").CopyTo(s);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[4..], (uint)(wav.Length - 8));
+        Encoding.ASCII.GetBytes("WAVEfmt ").CopyTo(s[8..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[16..], 16); // fmt chunk size
+        BinaryPrimitives.WriteUInt16LittleEndian(s[20..], 1); // PCM
+        BinaryPrimitives.WriteUInt16LittleEndian(s[22..], 1); // mono
+        BinaryPrimitives.WriteUInt32LittleEndian(s[24..], 8000); // sample rate
+        BinaryPrimitives.WriteUInt32LittleEndian(s[28..], 16_000); // byte rate
+        BinaryPrimitives.WriteUInt16LittleEndian(s[32..], 2); // block align
+        BinaryPrimitives.WriteUInt16LittleEndian(s[34..], 16); // bits per sample
+        Encoding.ASCII.GetBytes("data").CopyTo(s[36..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[40..], (uint)(2 * samples));
+        for (var i = 0; i < samples; i++) BinaryPrimitives.WriteInt16LittleEndian(s[(44 + (2 * i))..], level);
+        return wav;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line == null) return;
+        lock (_output)
+        {
+            _output.AppendLine(line);
+            if (_output.Length > KeptOutputChars) _output.Remove(0, _output.Length - KeptOutputChars);
+        }
+    }
+}
