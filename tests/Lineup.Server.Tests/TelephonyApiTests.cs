@@ -74,6 +74,8 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Equal([Lineup.Sip.Registrar.DigestAlgorithm.Sha256, Lineup.Sip.Registrar.DigestAlgorithm.Md5], o.DigestAlgorithms);
         Assert.Equal(Path.Combine("/var/lib/lineup", "recordings"), o.RecordingsPath);
         Assert.Equal((20000, 30000), (o.RtpPortMin, o.RtpPortMax));
-        Assert.False(TelephonyOptions.FromConfiguration(new ConfigurationBuilder().Build(), "data").Enabled);
+        var defaults = TelephonyOptions.FromConfiguration(new ConfigurationBuilder().Build(), "data");
+        Assert.False(defaults.Enabled);
+        Assert.Equal([Lineup.Sip.Registrar.DigestAlgorithm.Md5], defaults.DigestAlgorithms);
     }
 }

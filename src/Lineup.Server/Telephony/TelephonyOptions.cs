@@ -30,10 +30,10 @@ public sealed record TelephonyOptions
     /// <summary>Directory of 8 kHz WAV prompts (file name without .wav is the prompt id).</summary>
     public string PromptsPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "prompts");
 
-    /// <summary>Digest algorithms REGISTER is challenged with, first preferred. MD5 first by default: many phones (and
-    /// sipp) answer the first challenge only and know nothing but MD5; SHA-256-first suits phones that know RFC 7616.</summary>
-    public IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm> DigestAlgorithms { get; init; } =
-        [Lineup.Sip.Registrar.DigestAlgorithm.Md5, Lineup.Sip.Registrar.DigestAlgorithm.Sha256];
+    /// <summary>Digest algorithms REGISTER is challenged with, first preferred (one WWW-Authenticate each). MD5 only by
+    /// default: many phones answer only the first challenge and know only MD5, and some (baresip on libre 1.1) refuse
+    /// the whole 401 when any challenge names another algorithm. <c>SHA-256,MD5</c> suits phones that know RFC 7616.</summary>
+    public IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm> DigestAlgorithms { get; init; } = [Lineup.Sip.Registrar.DigestAlgorithm.Md5];
 
     /// <summary>Where "send to voicemail" transfers the caller (the box number becomes the user part); null: hang up.</summary>
     public string? VoicemailUri { get; init; }
