@@ -250,7 +250,7 @@ run_setup() {
     calls=$((rate * DURATION))
     limit=$((rate * (CALL_MS / 1000 + 3) * 2))
     stats="$OUT/setup-$rate.csv"
-    a0=$(api GET "/queues/$queue/stats" | jq -r '.answered'); b0=$(api GET "/queues/$queue/stats" | jq -r '.abandoned')
+    a0=$(api GET "/queues/$queue/stats" | jq -r '.stats.answered'); b0=$(api GET "/queues/$queue/stats" | jq -r '.stats.abandoned')
     before=$(cpu_ticks); t0=$(now_ms)
     start_sipp "callers-$rate" caller.xml -p "$(free_port)" -mp $((media_port + 4)) -s 801 -key rtp_port $((media_port + 4)) \
       -key talk_ms "$CALL_MS" -key play 0 -r "$rate" -m "$calls" -l "$limit" -max_socket 60000 \
@@ -262,8 +262,8 @@ run_setup() {
     created=$(stat_col "$stats" 'OutgoingCall(C)')
     setup_ms=$(hms_ms "$(stat_col "$stats" 'ResponseTimesetup(C)')")
     cpu=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" -v ms="$((t1 - t0))" 'BEGIN { printf "%.0f", 100 * d / hz / (ms / 1000) }')
-    answered=$(( $(api GET "/queues/$queue/stats" | jq -r '.answered') - a0 ))
-    abandoned=$(( $(api GET "/queues/$queue/stats" | jq -r '.abandoned') - b0 ))
+    answered=$(( $(api GET "/queues/$queue/stats" | jq -r '.stats.answered') - a0 ))
+    abandoned=$(( $(api GET "/queues/$queue/stats" | jq -r '.stats.abandoned') - b0 ))
     ROWS+=("| setups | $rate/s x ${DURATION}s, ${CALL_MS} ms calls | $created | $ok | $failed | $(awk -v s="$ok" -v d="$DURATION" 'BEGIN { printf "%.1f", s / d }')/s | $setup_ms ms | answered $answered, abandoned $abandoned | $cpu% | $(rss_mb) MB | | |")
     echo "setup: rate $rate done ($ok ok, $failed failed)"
   done
