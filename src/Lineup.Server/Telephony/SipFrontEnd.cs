@@ -328,9 +328,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         return File.Exists(path) ? path : null;
     }
 
-    internal MediaEngine MediaEngine => _media!;
     internal SipStack Stack => _stack!;
-    internal ILogger Log => _log;
 
     internal void Report(SipCall call, CallEventType type, AgentId agent = default, string? digits = null, Action<CommandResult>? then = null) =>
         Post(call.Host, new CallEventCommand(call.Id.Value, type, agent.Value == 0 ? null : agent.Value, digits), then);

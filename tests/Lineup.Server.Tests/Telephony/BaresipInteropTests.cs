@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -112,19 +111,8 @@ public sealed class Baresip : IAsyncDisposable
     }
 
     /// <summary>The baresip executable, or a failed assertion saying how to install it.</summary>
-    public static string Executable
-    {
-        get
-        {
-            var fromPath = (Environment.GetEnvironmentVariable("PATH") ?? "")
-                .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-                .Select(dir => Path.Combine(dir, "baresip"))
-                .FirstOrDefault(File.Exists);
-            if (fromPath != null) return fromPath;
-            Assert.Fail("baresip is not installed: the SIP interop test needs it (Debian/Ubuntu: apt-get install -y baresip; .ci/run installs it).");
-            return "";
-        }
-    }
+    public static string Executable => ExternalTool.Find("baresip",
+        "baresip is not installed: the SIP interop test needs it (Debian/Ubuntu: apt-get install -y baresip; .ci/run installs it).");
 
     /// <summary>baresip's SIP port on 127.0.0.1 (its contact).</summary>
     public int Port { get; }
@@ -165,7 +153,8 @@ public sealed class Baresip : IAsyncDisposable
         var directory = System.IO.Directory.CreateTempSubdirectory("lineup-baresip-").FullName;
         var port = Sipp.FreeUdpPort();
         var wav = Path.Combine(directory, "agent.wav");
-        File.WriteAllBytes(wav, ConstantWav(RtpProbe.SignatureLevel, TimeSpan.FromSeconds(120)));
+        // 8 kHz mono 16-bit PCM, what aufile reads: two minutes of the probe's constant signature level.
+        Lineup.Sip.Media.WavFile.Write(wav, Enumerable.Repeat(RtpProbe.SignatureLevel, 120 * 8000).ToArray());
         File.WriteAllText(Path.Combine(directory, "config"), string.Create(CultureInfo.InvariantCulture, $"""
             poll_method		epoll
             sip_listen		127.0.0.1:{port}
@@ -213,58 +202,9 @@ public sealed class Baresip : IAsyncDisposable
     {
         if (_disposed) return ValueTask.CompletedTask;
         _disposed = true;
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(); // SIGKILL to this pid only
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // never started or already reaped
-        }
-        _process.Dispose();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        ExternalTool.Stop(_process, Directory);
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>A WAV file (8 kHz, mono, 16-bit PCM: what aufile reads) of one constant sample value.</summary>
-    private static byte[] ConstantWav(short level, TimeSpan length)
-    {
-        var samples = (int)(8000 * length.TotalSeconds);
-        var wav = new byte[44 + (2 * samples)];
-        var s = wav.AsSpan();
-        Encoding.ASCII.GetBytes("RIFF").CopyTo(s);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[4..], (uint)(wav.Length - 8));
-        Encoding.ASCII.GetBytes("WAVEfmt ").CopyTo(s[8..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[16..], 16); // fmt chunk size
-        BinaryPrimitives.WriteUInt16LittleEndian(s[20..], 1); // PCM
-        BinaryPrimitives.WriteUInt16LittleEndian(s[22..], 1); // mono
-        BinaryPrimitives.WriteUInt32LittleEndian(s[24..], 8000); // sample rate
-        BinaryPrimitives.WriteUInt32LittleEndian(s[28..], 16_000); // byte rate
-        BinaryPrimitives.WriteUInt16LittleEndian(s[32..], 2); // block align
-        BinaryPrimitives.WriteUInt16LittleEndian(s[34..], 16); // bits per sample
-        Encoding.ASCII.GetBytes("data").CopyTo(s[36..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[40..], (uint)(2 * samples));
-        for (var i = 0; i < samples; i++) BinaryPrimitives.WriteInt16LittleEndian(s[(44 + (2 * i))..], level);
-        return wav;
-    }
-
-    private void Keep(string? line)
-    {
-        if (line == null) return;
-        lock (_output)
-        {
-            _output.AppendLine(line);
-            if (_output.Length > KeptOutputChars) _output.Remove(0, _output.Length - KeptOutputChars);
-        }
-    }
+    private void Keep(string? line) => ExternalTool.Keep(_output, line, KeptOutputChars);
 }

@@ -103,19 +103,8 @@ public sealed class Sipp : IAsyncDisposable
     public static string PcapDirectory { get; } = Environment.GetEnvironmentVariable("SIPP_PCAPS") ?? "/usr/share/sip-tester";
 
     /// <summary>The sipp executable, or a failed assertion saying how to install it.</summary>
-    public static string Executable
-    {
-        get
-        {
-            var fromPath = (Environment.GetEnvironmentVariable("PATH") ?? "")
-                .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-                .Select(dir => Path.Combine(dir, "sipp"))
-                .FirstOrDefault(File.Exists);
-            if (fromPath != null) return fromPath;
-            Assert.Fail("sipp is not installed: the SIP end-to-end tests need it (Debian/Ubuntu: apt-get install -y sip-tester; .ci/run installs it).");
-            return "";
-        }
-    }
+    public static string Executable => ExternalTool.Find("sipp",
+        "sipp is not installed: the SIP end-to-end tests need it (Debian/Ubuntu: apt-get install -y sip-tester; .ci/run installs it).");
 
     public int Port { get; }
 
@@ -221,26 +210,7 @@ public sealed class Sipp : IAsyncDisposable
     {
         if (_disposed) return ValueTask.CompletedTask;
         _disposed = true;
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(); // SIGKILL to this pid only
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // never started or already reaped
-        }
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(WorkDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        ExternalTool.Stop(_process, WorkDirectory);
         return ValueTask.CompletedTask;
     }
 
@@ -285,15 +255,7 @@ public sealed class Sipp : IAsyncDisposable
         return string.Join('\n', text.Split('\n').Where(l => !l.Contains("prefers looking for pcap files", StringComparison.Ordinal)));
     }
 
-    private void Keep(string? line)
-    {
-        if (line == null) return;
-        lock (_output)
-        {
-            _output.AppendLine(line);
-            if (_output.Length > KeptOutputChars) _output.Remove(0, _output.Length - KeptOutputChars);
-        }
-    }
+    private void Keep(string? line) => ExternalTool.Keep(_output, line, KeptOutputChars);
 
     /// <summary>Until the SIP port is bound (read from /proc/net/udp) or sipp has exited.</summary>
     private async Task WaitBoundAsync(TimeSpan limit)
