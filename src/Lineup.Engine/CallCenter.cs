@@ -266,12 +266,16 @@ public sealed partial class CallCenter
             case TimerKind.Retry when c.IsQueued && c.NotBefore <= _now:
                 DispatchCall(c);
                 break;
-            case TimerKind.PeriodicAnnouncement when c.State == CallState.Waiting:
+            // A queue whose announcements were switched off since the timer was set ends the series here (rescheduling
+            // at an interval of 0 would fire again at once, for ever).
+            case TimerKind.PeriodicAnnouncement when c.State == CallState.Waiting && q.Config.PeriodicAnnounceSeconds > 0:
                 Emit(new EngineEvent(EventKind.Announcement, _now, q.Id, default, c.Id,
                     (int)AnnouncementKind.Periodic, Text: q.Config.PeriodicPrompt));
                 Schedule(_now + q.Config.PeriodicAnnounceSeconds * 1000L, TimerKind.PeriodicAnnouncement, c, c.VisitSeq);
                 break;
-            case TimerKind.PositionAnnouncement when c.State == CallState.Waiting:
+            case TimerKind.PositionAnnouncement when c.State == CallState.Waiting
+                                                   && q.Config.PositionAnnouncement != PositionAnnouncement.Disabled
+                                                   && q.Config.PositionAnnounceSeconds > 0:
                 AnnouncePosition(c);
                 Schedule(_now + q.Config.PositionAnnounceSeconds * 1000L, TimerKind.PositionAnnouncement, c, c.VisitSeq);
                 break;

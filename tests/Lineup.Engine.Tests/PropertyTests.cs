@@ -198,12 +198,12 @@ public class PropertyTests(ITestOutputHelper output)
         Assert.True(events > Scaled(80_000), $"only {events} events compared");
     }
 
-    private static bool SameEvent(EngineEvent a, EngineEvent b) =>
+    internal static bool SameEvent(EngineEvent a, EngineEvent b) =>
         a with { Record = null } == b with { Record = null }
         && (a.Record == null) == (b.Record == null)
         && (a.Record == null || ScenarioRun.RecordText(a.Record) == ScenarioRun.RecordText(b.Record!));
 
-    private static string Text(EngineEvent e) =>
+    internal static string Text(EngineEvent e) =>
         (e with { Record = null }).ToString() + (e.Record is { } r ? " " + ScenarioRun.RecordText(r) : "");
 
     [Fact]
@@ -430,13 +430,13 @@ public class PropertyTests(ITestOutputHelper output)
 
     private void Report(string line) => output.WriteLine(line);
 
-    private static int Runs =>
+    internal static int Runs =>
         int.TryParse(Environment.GetEnvironmentVariable("LINEUP_PROPERTY_RUNS"), out var n) && n > 0 ? n : DefaultRuns;
 
     /// <summary>A coverage floor for <see cref="DefaultRuns"/> scenarios, scaled to the number actually run.</summary>
-    private static long Scaled(long atDefaultRuns) => atDefaultRuns * Runs / DefaultRuns;
+    internal static long Scaled(long atDefaultRuns) => atDefaultRuns * Runs / DefaultRuns;
 
-    private static void ForAllScenarios(ulong seed, Action<Scenario> property)
+    internal static void ForAllScenarios(ulong seed, Action<Scenario> property, FsCheck.Arbitrary<Scenario>? scenarios = null)
     {
         var runs = Runs;
         var config = Config.QuickThrowOnFailure.WithMaxTest(runs).WithEndSize(MaxSteps).WithQuietOnSuccess(true);
@@ -446,7 +446,7 @@ public class PropertyTests(ITestOutputHelper output)
             var rnd = new Rnd(0x5EED_0000UL + seed, 0x9E37_79B9_7F4A_7C15UL);
             config = config.WithReplay(FSharpOption<Replay>.Some(new Replay(rnd, FSharpOption<int>.None)));
         }
-        Prop.ForAll(RandomScenario.Arbitrary, property).Check(config);
+        Prop.ForAll(scenarios ?? RandomScenario.Arbitrary, property).Check(config);
     }
 }
 
@@ -456,6 +456,29 @@ public class PropertyTests(ITestOutputHelper output)
 /// </summary>
 public class PropertyCounterexampleTests
 {
+    /// <summary>Found by the snapshot property over reconfiguring scenarios: the pending announcement timer rescheduled
+    /// itself at an interval of 0 and fired for ever (the process ran out of memory).</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Switching_announcements_off_while_a_caller_waits_ends_them(bool periodic)
+    {
+        QueueConfig On(QueueConfig q) => periodic
+            ? q with { PeriodicPrompt = "p", PeriodicAnnounceSeconds = 30 }
+            : q with { PositionAnnouncement = PositionAnnouncement.Periodically, PositionAnnounceSeconds = 30 };
+        var h = new Harness().Queue(1, On);
+        h.Call(1);
+        h.Wait(45);
+        Assert.Single(h.Of(EventKind.Announcement));
+        h.Do(h.Engine.UpsertQueue(periodic
+            ? new QueueConfig { Id = new QueueId(1), Name = "q1", PeriodicPrompt = "p", PeriodicAnnounceSeconds = 0 }
+            : new QueueConfig { Id = new QueueId(1), Name = "q1", PositionAnnouncement = PositionAnnouncement.Disabled }, h.Now));
+        h.Wait(120);
+
+        Assert.Single(h.Of(EventKind.Announcement));
+        Assert.Null(h.Engine.NextDeadline);
+    }
+
     [Fact]
     public void A_call_moved_in_does_not_take_the_agent_it_frees_ahead_of_an_older_call_waiting_there()
     {
