@@ -193,6 +193,7 @@ public sealed partial class CallCenter
 
     private void Fire(Timer t)
     {
+        if (t.Target == Expired) return;
         switch (t.Kind)
         {
             case TimerKind.RingStart:

@@ -126,6 +126,37 @@ internal sealed record Tick : Command
     public override string ToString() => "Tick";
 }
 
+/// <summary>Creates a queue or replaces its settings (reconfiguring scenarios only, like the five below).</summary>
+internal sealed record ChangeQueue(QueueConfig Config) : Command
+{
+    public override string ToString() => $"UpsertQueue {RandomScenario.Describe(Config)}";
+}
+
+internal sealed record DropQueue(int Queue) : Command
+{
+    public override string ToString() => $"RemoveQueue q{Queue}";
+}
+
+internal sealed record ChangeAgent(AgentConfig Config) : Command
+{
+    public override string ToString() => $"UpsertAgent {RandomScenario.Describe(Config)}";
+}
+
+internal sealed record DropAgent(int Agent) : Command
+{
+    public override string ToString() => $"RemoveAgent a{Agent}";
+}
+
+internal sealed record ChangeMember(Membership Member) : Command
+{
+    public override string ToString() => $"SetMember a{Member.Agent} {RandomScenario.Describe(Member)}";
+}
+
+internal sealed record DropMember(int Queue, int Agent) : Command
+{
+    public override string ToString() => $"RemoveMember a{Agent} q{Queue}";
+}
+
 /// <summary>A command at <c>At</c> milliseconds after the scenario's start; steps never go back in time.
 /// <c>Index</c> is its place in the scenario as generated, before any shrinking.</summary>
 internal sealed record Step(int Index, long At, Command Command)
@@ -178,11 +209,17 @@ internal static class RandomScenario
         Gen.Sized(size => Gen.Choose(0, int.MaxValue - 1).Select(seed => Generate(seed, Math.Max(size, 4)))),
         Shrink);
 
+    /// <summary>Scenarios whose commands also change the configuration as they run: queues, agents and memberships
+    /// are replaced, removed and created again (so timers outlive what they were set for).</summary>
+    public static FsCheck.Arbitrary<Scenario> Reconfiguring { get; } = Arb.From(
+        Gen.Sized(size => Gen.Choose(0, int.MaxValue - 1).Select(seed => Generate(seed, Math.Max(size, 4), reconfigure: true))),
+        Shrink);
+
     /// <summary>Rebuilds a printed scenario: the generator's output for (seed, size), keeping only the steps
     /// with the given original indices (all when none are given).</summary>
-    public static Scenario Replay(int seed, int size, int[]? steps = null)
+    public static Scenario Replay(int seed, int size, int[]? steps = null, bool reconfigure = false)
     {
-        var s = Generate(seed, size);
+        var s = Generate(seed, size, reconfigure);
         return steps == null ? s : s with { Steps = s.Steps.Where(x => steps.Contains(x.Index)).ToList() };
     }
 
@@ -191,7 +228,7 @@ internal static class RandomScenario
     public static bool IsFifoQueue(QueueConfig q) =>
         q.Strategy != Strategy.RingAll && !q.TierRulesApply && !q.SkillsRouting && q.StickyAgentSeconds == 0;
 
-    public static Scenario Generate(int seed, int size)
+    public static Scenario Generate(int seed, int size, bool reconfigure = false)
     {
         var rng = new Random(seed);
         var queueCount = rng.Next(1, 4);
@@ -226,7 +263,10 @@ internal static class RandomScenario
                 < 0.97 => rng.Next(3_000, 30_001),
                 _ => rng.Next(30_000, 600_001),
             };
-            steps.Add(new Step(steps.Count, at, GenerateCommand(rng, queueCount, agentCount, extraCalls)));
+            var command = reconfigure && rng.NextDouble() < 0.06
+                ? GenerateReconfiguration(rng, queueCount, agentCount)
+                : GenerateCommand(rng, queueCount, agentCount, extraCalls);
+            steps.Add(new Step(steps.Count, at, command));
         }
 
         // Half the scenarios start at 23:00 UTC so that some cross midnight (statistics roll over).
@@ -388,6 +428,21 @@ internal static class RandomScenario
         };
     }
 
+    private static Command GenerateReconfiguration(Random rng, int queueCount, int agentCount)
+    {
+        var queue = rng.Next(1, queueCount + 1);
+        var agent = rng.Next(1, agentCount + 1);
+        return rng.Next(6) switch
+        {
+            0 => new ChangeQueue(GenerateQueue(rng, queue, queueCount)),
+            1 => new DropQueue(queue),
+            2 => new ChangeAgent(GenerateAgent(rng, agent)),
+            3 => new DropAgent(agent),
+            4 => new ChangeMember(new Membership(queue, agent, GenerateMember(rng))),
+            _ => new DropMember(queue, agent),
+        };
+    }
+
     internal static string Describe(QueueConfig q)
     {
         var sb = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"q{q.Id} {q.Strategy}"));
@@ -484,6 +539,20 @@ internal sealed class ScenarioRun
         Events.AddRange(Engine.TakeEvents());
     }
 
+    /// <summary>A run that goes on from <paramref name="from"/>'s place in the scenario with another engine (one
+    /// restored from a snapshot of <paramref name="from"/>'s), knowing the calls it knew.</summary>
+    private ScenarioRun(ScenarioRun from, CallCenter engine)
+    {
+        Scenario = from.Scenario;
+        Now = from.Now;
+        Engine = engine;
+        Enqueued.AddRange(from.Enqueued);
+        _ended.UnionWith(from._ended);
+        _endedInOrder.AddRange(from._endedInOrder);
+    }
+
+    public ScenarioRun Fork(CallCenter engine) => new(this, engine);
+
     public Scenario Scenario { get; }
     public CallCenter Engine { get; }
     public long Now { get; private set; }
@@ -507,19 +576,23 @@ internal sealed class ScenarioRun
 
     private ScenarioRun Run(int steps, Action<ScenarioRun, IReadOnlyList<EngineEvent>>? afterStep)
     {
-        for (var i = 0; i < steps; i++)
-        {
-            StepIndex = i;
-            var step = Scenario.Steps[i];
-            var at = Scenario.Start + step.At;
-            _stepEvents.Clear();
-            Engine.Advance(at);
-            Now = at;
-            Collect();
-            Results.Add(Execute(step.Command));
-            afterStep?.Invoke(this, _stepEvents);
-        }
+        for (var i = 0; i < steps; i++) RunStep(i, afterStep);
         return this;
+    }
+
+    /// <summary>Runs step <paramref name="i"/> alone; returns the events it produced (timers fired on the way included).</summary>
+    public IReadOnlyList<EngineEvent> RunStep(int i, Action<ScenarioRun, IReadOnlyList<EngineEvent>>? afterStep = null)
+    {
+        StepIndex = i;
+        var step = Scenario.Steps[i];
+        var at = Scenario.Start + step.At;
+        _stepEvents.Clear();
+        Engine.Advance(at);
+        Now = at;
+        Collect();
+        Results.Add(Execute(step.Command));
+        afterStep?.Invoke(this, _stepEvents);
+        return _stepEvents;
     }
 
     /// <summary>
@@ -560,7 +633,7 @@ internal sealed class ScenarioRun
                 {
                     var r = Engine.Enqueue(new QueueId(e.Queue), new CallerInfo(e.Number, null, e.Priority), Now);
                     result = r.Result;
-                    expectOk = e.Queue != RandomScenario.Unknown;
+                    expectOk = Engine.TryGetQueue(new QueueId(e.Queue), out _);
                     // The priority it waits with (a VIP number raises it), which is kept if it moves on.
                     var priority = Engine.TryGetCall(r.Call, out var call) ? call.Priority : e.Priority;
                     if (result == CommandResult.Ok) Enqueued.Add((r.Call, priority, Now));
@@ -581,9 +654,9 @@ internal sealed class ScenarioRun
                     {
                         var ringing = Engine.Agents.Where(a => a.OfferCall != null).OrderBy(a => a.Id.Value).ToList();
                         var all = Engine.Agents.OrderBy(a => a.Id.Value).ToList();
-                        var chosen = ringing.Count > 0 ? ringing[r.Agent % ringing.Count] : all[r.Agent % all.Count];
-                        agent = chosen.Id;
-                        offered = chosen.OfferCall?.Id;
+                        var chosen = ringing.Count > 0 ? ringing[r.Agent % ringing.Count] : all.Count > 0 ? all[r.Agent % all.Count] : null;
+                        agent = chosen?.Id ?? new AgentId(RandomScenario.Unknown);
+                        offered = chosen?.OfferCall?.Id;
                         call = offered ?? Resolve(new CallPick(CallFilter.Any, r.Agent));
                     }
                     expectOk = offered == call;
@@ -635,6 +708,24 @@ internal sealed class ScenarioRun
             case Tick:
                 Engine.Advance(Now);
                 result = CommandResult.Ok;
+                break;
+            case ChangeQueue q:
+                result = Engine.UpsertQueue(q.Config, Now);
+                break;
+            case DropQueue q:
+                result = Engine.RemoveQueue(new QueueId(q.Queue), Now);
+                break;
+            case ChangeAgent a:
+                result = Engine.UpsertAgent(a.Config, Now);
+                break;
+            case DropAgent a:
+                result = Engine.RemoveAgent(new AgentId(a.Agent), Now);
+                break;
+            case ChangeMember m:
+                result = Engine.SetMember(new QueueId(m.Member.Queue), new AgentId(m.Member.Agent), m.Member.Config, Now);
+                break;
+            case DropMember m:
+                result = Engine.RemoveMember(new QueueId(m.Queue), new AgentId(m.Agent), Now);
                 break;
             default:
                 throw new InvalidOperationException($"unknown command {command}");

@@ -97,6 +97,17 @@ internal sealed class WaitBucket(int priority)
         if (after != null) after.Next = c; else Head = c;
     }
 
+    /// <summary>Adds a call at the tail as it is, without placing it by order (a restored snapshot's lists are in order).</summary>
+    public void Append(Call c)
+    {
+        c.Bucket = this;
+        Count++;
+        c.Prev = Tail;
+        c.Next = null;
+        if (Tail != null) Tail.Next = c; else Head = c;
+        Tail = c;
+    }
+
     public void Remove(Call c)
     {
         if (c.Prev != null) c.Prev.Next = c.Next; else Head = c.Next;
