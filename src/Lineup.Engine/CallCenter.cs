@@ -142,9 +142,23 @@ public sealed partial class CallCenter
                 AccountStatusTime(a, boundary);
                 a.Today.Reset();
             }
-            foreach (var q in _queues.Values) q.Today.Reset();
+            foreach (var q in _queues.Values)
+            {
+                q.Today.Reset();
+                ForgetStaleStickyCallers(q, boundary);
+            }
             _dayEnd = NextMidnight(boundary);
         }
+    }
+
+    /// <summary>Once a day, the sticky-agent memory drops callers whose window has passed: otherwise it would hold
+    /// every caller ever answered, and a tenant's memory and snapshot would grow with its history.</summary>
+    private static void ForgetStaleStickyCallers(Queue q, long now)
+    {
+        if (q.Sticky.Count == 0) return;
+        var window = q.Config.StickyAgentSeconds * 1000L;
+        foreach (var (caller, last) in q.Sticky)
+            if (now - last.At > window) q.Sticky.Remove(caller);
     }
 
     /// <summary>The next local midnight after <paramref name="now"/> in the tenant's zone, as Unix ms.</summary>

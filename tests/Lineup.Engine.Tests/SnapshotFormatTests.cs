@@ -136,3 +136,29 @@ public class SnapshotFormatTests
         return JsonSerializer.Serialize(doc.RootElement, new JsonSerializerOptions { WriteIndented = true }).ReplaceLineEndings("\n");
     }
 }
+
+/// <summary>What a tenant keeps must not grow with its history.</summary>
+public class BoundedStateTests
+{
+    [Fact]
+    public void The_sticky_agent_memory_forgets_callers_whose_window_passed_at_midnight()
+    {
+        var h = new Harness().Queue(1, q => q with { StickyAgentSeconds = 3_600 }).Staff(1, 1);
+        foreach (var number in new[] { "5550101", "5550102" })
+        {
+            var call = h.Call(1, number);
+            h.Answer(call, 1);
+            h.AgentHangup(call);
+        }
+        // 09:00 now: the two callers are remembered; one more calls at 23:30 and is still inside its window at midnight.
+        Assert.Equal(2, h.Engine.Capture().Queues[0].Sticky.Count);
+        h.Wait(14.5 * 3_600);
+        var late = h.Call(1, "5550103");
+        h.Answer(late, 1);
+        h.AgentHangup(late);
+        h.Wait(3_600);
+
+        var sticky = h.Engine.Capture().Queues[0].Sticky;
+        Assert.Equal(["5550103"], sticky.Select(s => s.Caller));
+    }
+}
