@@ -4,9 +4,15 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using Lineup.Bench;
 
+// `-- --snapshot [--history N,N] [--runs N]` measures engine snapshots (SnapshotHarness);
 // `-- --latency [decisions|mixed] [--quick]` runs the Stopwatch harness (percentiles of single commands and
 // their allocated bytes); anything else goes to BenchmarkDotNet (`-- --filter '*'`, `-- --job Dry` for a smoke
 // run, `-- --list flat`).
+if (args.Contains("--snapshot"))
+{
+    SnapshotHarness.Run(args);
+    return;
+}
 if (args.Contains("--latency"))
 {
     var part = args.FirstOrDefault(a => a is "decisions" or "mixed");
