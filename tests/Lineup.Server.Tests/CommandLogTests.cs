@@ -54,7 +54,7 @@ public class CommandLogTests
         Assert.Equal(CommandResult.Ok, new SetRecordingCommand(enqueue.Call.Value, "r1.wav").Apply(engine, 2));
         Assert.Equal(CommandResult.Ok, new CallEventCommand(enqueue.Call.Value, CallEventType.CallerHangup, null, null).Apply(engine, 3));
         var ended = engine.TakeEvents().Single(e => e.Kind == EventKind.CallEnded);
-        Assert.Equal("r1.wav", Lineup.Server.Api.Dto.Cdr(ended.Record!).RecordingId);
+        Assert.Equal("r1.wav", Lineup.Server.Records.CdrRecord.From(ended.Record!).RecordingId);
         Assert.Equal(CommandResult.UnknownCall, new SetRecordingCommand(enqueue.Call.Value, "r2.wav").Apply(engine, 4));
     }
 
