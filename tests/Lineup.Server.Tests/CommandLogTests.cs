@@ -115,6 +115,8 @@ public class CommandLogTests
     public void A_native_update_keeps_the_dialects_settings_and_a_dialect_update_replaces_them()
     {
         var engine = new CallCenter(new EngineOptions());
+        // The queue its timeout destination names must exist first: the engine owns its references.
+        Assert.Equal(CommandResult.Ok, new UpsertQueueCommand(new QueueConfig { Id = new QueueId(6) }).Apply(engine, 1000));
         Assert.Equal(CommandResult.Ok, new UpsertQueueCommand(RichQueue).Apply(engine, 1000));
         var native = RichQueue with { Name = "renamed", DialectData = QueueConfig.NoDialectData };
 
