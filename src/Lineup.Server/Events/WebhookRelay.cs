@@ -1,6 +1,6 @@
+using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using System.Threading.Channels;
-using System.ComponentModel.DataAnnotations;
 using Lineup.Server.Storage;
 using Microsoft.Extensions.Options;
 
