@@ -31,16 +31,14 @@ public sealed class WhereGrain(ILocalSiloDetails silo) : Grain, IWhereGrain
 public sealed class OrleansClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string ClusterId = "lineup-orleans-test";
-    private TestDatabase? _db;
+    private ClusterDatabase? _db;
     private NpgsqlDataSource? _source;
     private readonly List<IHost> _silos = new();
 
     public async Task InitializeAsync()
     {
-        _db = await TestPostgres.CreateDatabaseAsync(output);
-        if (_db == null) return;
-        _source = NpgsqlDataSource.Create(_db.ConnectionString);
-        await ClusterSchema.MigrateAsync(_source);
+        _db = await ClusterDatabase.CreateAsync(output);
+        _source = _db?.Source;
     }
 
     public async Task DisposeAsync()
@@ -51,7 +49,6 @@ public sealed class OrleansClusterTests(ITestOutputHelper output) : IAsyncLifeti
             try { await silo.StopAsync(done.Token); } catch (OperationCanceledException) { }
             silo.Dispose();
         }
-        if (_source != null) await _source.DisposeAsync();
         if (_db != null) await _db.DisposeAsync();
     }
 
@@ -97,8 +94,7 @@ public sealed class OrleansClusterTests(ITestOutputHelper output) : IAsyncLifeti
     public async Task Two_silos_form_a_cluster_through_the_table_and_a_dead_one_is_declared_dead_by_the_other()
     {
         if (_source == null) return;
-        var table = new PostgresMembershipTable(_source, Microsoft.Extensions.Options.Options.Create(new ClusterOptions { ClusterId = ClusterId }),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgresMembershipTable>.Instance);
+        var table = _db!.Table(ClusterId);
         var a = await StartSiloAsync("a");
         var severable = new SeverableTable();
         var b = await StartSiloAsync("b", severable);

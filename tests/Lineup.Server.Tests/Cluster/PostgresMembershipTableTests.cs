@@ -1,11 +1,8 @@
 using System.Net;
 using Dapper;
 using Lineup.Server.Cluster;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans;
-using Orleans.Configuration;
 using Orleans.Runtime;
 using Xunit.Abstractions;
 
@@ -18,26 +15,22 @@ namespace Lineup.Server.Tests.Cluster;
 /// </summary>
 public sealed class PostgresMembershipTableTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private TestDatabase? _db;
+    private ClusterDatabase? _db;
     private NpgsqlDataSource? _source;
     private static int _port = 20_000;
 
     public async Task InitializeAsync()
     {
-        _db = await TestPostgres.CreateDatabaseAsync(output);
-        if (_db == null) return;
-        _source = NpgsqlDataSource.Create(_db.ConnectionString);
-        await ClusterSchema.MigrateAsync(_source);
+        _db = await ClusterDatabase.CreateAsync(output);
+        _source = _db?.Source;
     }
 
     public async Task DisposeAsync()
     {
-        if (_source != null) await _source.DisposeAsync();
         if (_db != null) await _db.DisposeAsync();
     }
 
-    private PostgresMembershipTable Table(string cluster = "lineup-test") =>
-        new(_source!, Options.Create(new ClusterOptions { ClusterId = cluster, ServiceId = "lineup" }), NullLogger<PostgresMembershipTable>.Instance);
+    private PostgresMembershipTable Table(string cluster = "lineup-test") => _db!.Table(cluster);
 
     private async Task<PostgresMembershipTable> InitializedTable(string cluster = "lineup-test")
     {
