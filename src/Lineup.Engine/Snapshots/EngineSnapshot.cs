@@ -10,7 +10,7 @@ namespace Lineup.Engine.Snapshots;
 /// contract of a tenant's snapshot, so these records are written for storage, not for the API: explicit field
 /// names, enums as names, collections in a canonical order (queues, agents and calls by id, timers by due time,
 /// then scheduling order), so the same state always serializes to the same bytes. A change to the shape needs a
-/// new <see cref="CurrentVersion"/>; <c>SnapshotGoldenTests</c> pins the current one.
+/// new <see cref="CurrentVersion"/>; <c>SnapshotFormatTests</c> pins the current one (tests/Lineup.Engine.Tests/Snapshots/v1.json).
 /// <para>Queue, agent and member relations, waiting order, available-agent order, offers and timers refer to one
 /// another by id. Derived indexes (level lists, back-pointers, positions in the available list) are rebuilt.</para>
 /// </summary>
