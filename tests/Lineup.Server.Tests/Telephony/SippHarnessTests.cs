@@ -57,9 +57,19 @@ public sealed class SippHarnessTests
                 Timeout = TimeSpan.FromSeconds(20),
             });
             var result = await phone.WaitAsync();
-            Assert.True(result.Succeeded == expected, result.Describe());
             var stand = await registrar.WaitAsync();
-            if (expected) stand.AssertSucceeded();
+            if (expected)
+            {
+                result.AssertSucceeded();
+                stand.AssertSucceeded();
+                continue;
+            }
+            // The wrong password failed for the right reason: the stand-in's verifyauth refused the digest and
+            // answered 403, which is what the phone got instead of its 200 (not a timeout, a port clash or a crash).
+            Assert.True(result.ExitCode == 1, result.Describe());
+            Assert.Contains("SIP/2.0 403 Forbidden", result.Errors, StringComparison.Ordinal);
+            Assert.True(stand.ExitCode == 255, stand.Describe()); // the scenario's <error> action ends sipp at once
+            Assert.Contains("REGISTER with a wrong digest", stand.Errors, StringComparison.Ordinal);
         }
     }
 
