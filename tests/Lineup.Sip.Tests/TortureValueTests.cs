@@ -1,9 +1,10 @@
 namespace Lineup.Sip.Tests;
 
-/// <summary>What the RFC 4475 §3.1.1 messages must parse to, beyond being accepted.</summary>
+/// <summary>What the RFC 4475 messages must parse to, beyond being accepted.</summary>
 public sealed class TortureValueTests
 {
-    private static SipMessage Load(string name)
+    /// <summary>An RFC 4475 vector (Vectors/4475/<paramref name="name"/>.sip), parsed; it must be accepted.</summary>
+    internal static SipMessage Load(string name)
     {
         var r = SipParser.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "4475", name + ".sip")));
         Assert.True(r.Success, r.Detail);

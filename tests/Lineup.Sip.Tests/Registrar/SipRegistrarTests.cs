@@ -311,17 +311,10 @@ public sealed class SipRegistrarTests : IDisposable
         Assert.Equal("REGISTER", answer.GetFirst("Allow"));
     }
 
-    private static SipMessage Vector(string name)
-    {
-        var r = SipParser.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "4475", name + ".sip")));
-        Assert.True(r.Success, r.Detail);
-        return r.Message!;
-    }
-
     [Fact]
     public void Rfc4475_regaut01_unknown_authorization_scheme_is_challenged()
     {
-        var answer = Send(new Phone("1001", "secret-pw"), Vector("regaut01"));
+        var answer = Send(new Phone("1001", "secret-pw"), TortureValueTests.Load("regaut01"));
         Assert.Equal(401, Status(answer)); // §3.3.7: never a 500, nor taken for credentials
         Assert.NotEmpty(answer.GetValues("WWW-Authenticate"));
         Assert.Empty(_registrar.Lookup("acme", "j.user"));
@@ -336,7 +329,7 @@ public sealed class SipRegistrarTests : IDisposable
     [InlineData("regescrt", "sip:user@example.com?Route=%3Csip:sip.example.com%3E")]
     public void Rfc4475_contact_parameters_and_escaped_headers_are_bound_as_written(string vector, string boundUri)
     {
-        var contact = Assert.Single(Vector(vector).GetValues("Contact"));
+        var contact = Assert.Single(TortureValueTests.Load(vector).GetValues("Contact"));
         var phone = new Phone("1001", "secret-pw");
         var ok = Register(phone, contact);
         Assert.Equal(200, Status(ok));
