@@ -14,10 +14,26 @@ internal sealed class Harness
     public long Now { get; private set; } = Start;
     public List<EngineEvent> Events { get; } = new();
 
+    private readonly List<QueueConfig> _waitingForTargets = new();
+
+    /// <summary>Adds or replaces a queue. The engine refuses a destination queue that does not exist yet, so a queue
+    /// that names a later one (a loop between two queues) is added without those destinations first and gets them
+    /// once its targets exist.</summary>
     public Harness Queue(int id, Func<QueueConfig, QueueConfig>? configure = null)
     {
         var config = new QueueConfig { Id = new QueueId(id), Name = $"q{id}" };
-        Do(Engine.UpsertQueue(configure?.Invoke(config) ?? config, Now));
+        config = configure?.Invoke(config) ?? config;
+        var missing = config.AllDestinations().Where(d => d.Kind == DestinationKind.Queue && d.Queue != config.Id && !Engine.TryGetQueue(d.Queue, out _)).ToList();
+        var now = config;
+        foreach (var d in missing) now = now.WithoutDestination(d.Queue);
+        Do(Engine.UpsertQueue(now, Now));
+        if (missing.Count > 0) _waitingForTargets.Add(config);
+        foreach (var waiting in _waitingForTargets.ToList())
+        {
+            if (!waiting.AllDestinations().All(d => d.Kind != DestinationKind.Queue || Engine.TryGetQueue(d.Queue, out _))) continue;
+            Do(Engine.UpsertQueue(waiting, Now));
+            _waitingForTargets.Remove(waiting);
+        }
         return this;
     }
 

@@ -9,6 +9,12 @@ using Lineup.Sip.Transport;
 
 namespace Lineup.Server.Telephony;
 
+/// <summary>A phone registered for an agent: where to reach it, over what, from where, until when.</summary>
+public sealed record SipContact(string Uri, string Transport, string Source, DateTimeOffset ExpiresAt);
+
+/// <summary>An agent's SIP user and its live registrations.</summary>
+public sealed record SipRegistration(long AgentId, string Username, IReadOnlyList<SipContact> Contacts);
+
 /// <summary>
 /// The built-in SIP/RTP front-end, a B2BUA: callers' INVITEs to a queue's extension are answered and enqueued; the
 /// engine's media effects become SIP and RTP actions (ring agents' registered phones, cancel, bridge, play prompts
@@ -313,16 +319,16 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     }
 
     /// <summary>An agent's SIP user name: the one set with its SIP credentials, else its number.</summary>
-    internal string? SipUser(TenantHost host, int agent, string? number) => _credentials.UsernameOf(host.TenantId, agent) ?? number;
+    internal string? SipUser(ITenant host, int agent, string? number) => _credentials.UsernameOf(host.TenantId, agent) ?? number;
 
     /// <summary>The agent's live registered contacts, or null when SIP is off or the agent has no SIP user.</summary>
-    public Api.SipRegistrationDto? Registrations(TenantHost host, int agent, string? number)
+    public SipRegistration? Registrations(ITenant host, int agent, string? number)
     {
         if (_registrar == null || SipUser(host, agent, number) is not { } user) return null;
-        var contacts = _registrar.Lookup(host.Tenant.Name, user)
-            .Select(b => new Api.SipContactDto(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
+        var contacts = _registrar.Lookup(host.Name, user)
+            .Select(b => new SipContact(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
             .ToList();
-        return new Api.SipRegistrationDto(agent, user, contacts);
+        return new SipRegistration(agent, user, contacts);
     }
 
     /// <summary>Where a call's recording is kept, or null.</summary>
