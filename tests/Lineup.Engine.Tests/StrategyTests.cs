@@ -33,7 +33,7 @@ public class StrategyTests
 
         var ended = h.Of(EventKind.OfferEnded).Select(e => (e.Agent.Value, (AttemptOutcome)e.Code, e.At)).OrderBy(x => x.Value).ToList();
         Assert.Equal([(1, AttemptOutcome.Cancelled, At(4)), (2, AttemptOutcome.Answered, At(4)), (3, AttemptOutcome.Cancelled, At(4))], ended);
-        Assert.Equal(CommandResult.NoSuchOffer, h.Answer(call, 1));
+        Assert.Equal(CommandResult.NoSuchOffer, h.Try(h.Engine.AgentAnswered(call, new AgentId(1), h.Now)));
         Assert.Equal(AgentActivity.Idle, h.AgentState(1).Activity);
         Assert.Equal(AgentActivity.Talking, h.AgentState(2).Activity);
 
@@ -237,7 +237,7 @@ public class StrategyTests
         var timeout = Assert.Single(h.Of(EventKind.OfferEnded));
         Assert.Equal((1, AttemptOutcome.NoAnswer, At(15)), (timeout.Agent.Value, (AttemptOutcome)timeout.Code, timeout.At));
         // The engine's own timeout wins over an answer reported after it.
-        Assert.Equal(CommandResult.NoSuchOffer, h.Answer(call, 1));
+        Assert.Equal(CommandResult.NoSuchOffer, h.Try(h.Engine.AgentAnswered(call, new AgentId(1), h.Now)));
         h.Wait(2).Reject(call, 2);
         h.Wait(1).Busy(call, 3);
 

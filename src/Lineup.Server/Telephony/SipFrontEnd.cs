@@ -222,7 +222,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
                 call.EndOffer(e.Agent, (AttemptOutcome)e.Code);
                 break;
             case EventKind.CallAnswered:
-                call.Bridge(e.Agent, Recorder(engine, call, e.Queue));
+                // A pickup connects an agent whose phone was not rung: it is rung now, and bridged when it answers.
+                var record = engine.TryGetQueue(e.Queue, out var queue) && queue.Config.RecordCalls;
+                if (!call.Connect(e.Agent, record)) Offer(engine, call, e.Agent, connected: true, record);
                 break;
             case EventKind.CallbackDial:
                 Dial(call, e.Text!, SipCall.Purpose.Callback);
@@ -252,12 +254,15 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private static string BoxUri(string voicemail, string box) =>
         SipUri.TryParse(voicemail, out var u) ? $"sip:{box}@{u.Host}{(u.Port is { } p ? ":" + p : "")}" : voicemail;
 
-    /// <summary>Rings every registered phone of a local agent, or a remote agent's number through the outbound proxy.</summary>
-    private void Offer(CallCenter engine, SipCall call, AgentId agent)
+    /// <summary>Rings every registered phone of a local agent, or a remote agent's number through the outbound proxy.
+    /// <paramref name="connected"/>: the engine has connected the agent already (a pickup), so an agent that cannot be
+    /// reached ends the talk (agent_hangup) instead of being busy for an offer.</summary>
+    private void Offer(CallCenter engine, SipCall call, AgentId agent, bool connected = false, bool record = false)
     {
+        var unreachable = connected ? CallEventType.AgentHangup : CallEventType.AgentBusy;
         if (!engine.TryGetAgent(agent, out var a) || string.IsNullOrEmpty(a.Config.Number))
         {
-            Report(call, CallEventType.AgentBusy, agent);
+            Report(call, unreachable, agent);
             return;
         }
         var targets = new List<(string Uri, SipRemote? Destination)>();
@@ -273,10 +278,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         if (targets.Count == 0)
         {
             // No phone to ring: busy, so the agent's busy delay applies and the call moves on at once.
-            Report(call, CallEventType.AgentBusy, agent);
+            Report(call, unreachable, agent);
             return;
         }
-        call.Ring(agent, targets);
+        call.Ring(agent, targets, connected, record);
     }
 
     /// <summary>
@@ -302,9 +307,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         call.Dial(uri, purpose);
     }
 
-    private WavRecorder? Recorder(CallCenter engine, SipCall call, QueueId queue)
+    /// <summary>A recording of the call's bridge, in a WAV file that the CDR names (SetRecordingCommand).</summary>
+    internal WavRecorder StartRecording(SipCall call)
     {
-        if (!engine.TryGetQueue(queue, out var q) || !q.Config.RecordCalls) return null;
         var dir = Path.Combine(_options.RecordingsPath, call.Host.TenantId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Directory.CreateDirectory(dir);
         var id = $"{call.Id.Value}.wav";
