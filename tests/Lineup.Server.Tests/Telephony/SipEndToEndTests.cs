@@ -284,14 +284,16 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", answeringMedia, "the second agent"));
     }
 
-    /// <summary>The CDR's talk time is the time the two sides heard each other, measured from the RTP (within 1.5 s:
-    /// the talk starts at the agent's answer and ends at the first BYE, the audio a few packets later and earlier).</summary>
+    /// <summary>The CDR's talk time is the time the two sides heard each other, measured from the RTP (within 2.5 s:
+    /// the talk starts at the agent's answer and ends at the first BYE, the audio a few packets later and earlier, and a
+    /// loaded 2-core runner delays either side by up to a second; still far from the 0 s or 32 s that a broken bridge or
+    /// a lost ACK gives).</summary>
     private void AssertTalkTime(JsonElement cdr, TimeSpan heard)
     {
         var talk = cdr.GetProperty("talk_seconds").GetDouble();
         output.WriteLine($"talk_seconds {talk:F2}, bridged audio heard for {heard.TotalSeconds:F2} s");
         Assert.True(heard >= TimeSpan.FromSeconds(2), $"the bridge lasted {heard.TotalSeconds:F2} s only");
-        Assert.InRange(talk, heard.TotalSeconds - 1.5, heard.TotalSeconds + 1.5);
+        Assert.InRange(talk, heard.TotalSeconds - 2.5, heard.TotalSeconds + 2.5);
     }
 
     private static List<(long, string)> Attempts(JsonElement cdr) =>
