@@ -60,6 +60,7 @@ public static class LineupComposition
         // Tenants, events, telephony. The hosted services start in this order: tenants (migrations, replay), then
         // SIP credentials, the webhook relay and the SIP front-end, which all need the schema and the tenants.
         services.AddSingleton<ServerMetrics>();
+        services.AddLineupTelemetry(config);
         services.AddSingleton<TenantRegistry>();
         services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
         services.AddSingleton<MediaEffects>();
@@ -101,12 +102,14 @@ public static class LineupComposition
         app.UseStatusCodePages();
 
         var metrics = app.Services.GetRequiredService<ServerMetrics>();
+        metrics.ObserveServices(app.Services.GetRequiredService<ITenantGateway>(), app.Services.GetRequiredService<WebhookRelay>(),
+            app.Services.GetRequiredService<EventHub>(), app.Services.GetRequiredService<SipFrontEnd>());
         app.Use(async (http, next) =>
         {
             var started = Stopwatch.GetTimestamp();
             await next();
             var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            metrics.Http.Record(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.Request(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
         });
         // The browsable API page is static: before authorization.
         app.UseSwaggerUI(o =>

@@ -29,6 +29,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<SipFrontEnd> _log;
     private readonly ILoggerFactory _logs;
+    private readonly ServerMetrics _metrics;
     private readonly ConcurrentDictionary<(long Tenant, long Call), SipCall> _calls = new();
     private SipStack? _stack;
     private MediaEngine? _media;
@@ -36,8 +37,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private PromptLibrary? _prompts;
 
     public SipFrontEnd(TelephonyOptions options, TenantRegistry tenants, MediaEffects effects, SipCredentialStore credentials,
-        TimeProvider time, ILoggerFactory logs)
+        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics)
     {
+        _metrics = metrics;
         _options = options;
         _tenants = tenants;
         _effects = effects;
@@ -69,6 +71,8 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             SdpAddress = advertised.ToString(),
             PortMin = _options.RtpPortMin,
             PortMax = _options.RtpPortMax,
+            PlayIntervalInstrument = _metrics.RtpSendInterval,
+            TickLatenessInstrument = _metrics.RtpTickLateness,
         });
         _registrar = new SipRegistrar(new SipRegistrarOptions { Algorithms = _options.DigestAlgorithms }, _time, _credentials, new AuthThrottle(new AuthThrottleOptions(), _time));
         _stack = new SipStack(new SipStackOptions
