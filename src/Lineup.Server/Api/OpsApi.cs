@@ -15,13 +15,15 @@ public static class OpsApi
             ? Results.Ok(new HealthDto("ready"))
             : Results.Problem(detail: "Starting: tenants are being loaded.", statusCode: 503)).WithTags("Operations")
             .WithSummary("Readiness").Produces<HealthDto>().ProducesProblems(503).AllowAnonymous();
-        // Prometheus text from the OpenTelemetry meters (ServerMetrics); the live queue figures are read first.
-        var metrics = app.Services.GetRequiredService<ServerMetrics>();
-        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: pipeline => pipeline.Use(async (http, next) =>
+        // Prometheus text from the OpenTelemetry meters (ServerMetrics), written by the exporter's middleware in a
+        // pipeline of its own; the live queue figures are read first.
+        var exporter = ((IApplicationBuilder)app).New();
+        exporter.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider: null, predicate: _ => true, path: null, configureBranchedPipeline: null, optionsName: null);
+        var scrape = exporter.Build();
+        app.MapGet("/metrics", async (HttpContext http, ServerMetrics metrics) =>
         {
             await metrics.RefreshQueuesAsync();
-            await next(http);
-        }), optionsName: null).WithTags("Operations").WithSummary("Prometheus metrics").AllowAnonymous()
-            .WithMetadata(new ProducesResponseTypeMetadata(200, typeof(string), ["text/plain"]));
+            await scrape(http);
+        }).WithTags("Operations").WithSummary("Prometheus metrics").AllowAnonymous().Produces<string>(200, "text/plain");
     }
 }
