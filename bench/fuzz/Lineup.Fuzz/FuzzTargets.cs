@@ -58,6 +58,11 @@ public static class FuzzTargets
             return;
         }
         var written = Lineup.Sip.Media.Sdp.Write(session);
+        // Writing adds t=, s= and CRs to LF-only input, so an input near the size limit may write back past it.
+        if (written.Length > Lineup.Sip.Media.Sdp.MaxLength)
+        {
+            return;
+        }
         var again = Lineup.Sip.Media.Sdp.Parse(written, out var error2);
         Check(again is not null, $"a written SDP does not parse again: {error2}");
         Check(again!.Media.Count == session.Media.Count, "m= count changed in a round trip");

@@ -105,6 +105,9 @@ public static class Sdp
     public static SdpSession? Parse(ReadOnlySpan<byte> text, out string? error)
     {
         if (text.Length > MaxLength) return Fail($"longer than {MaxLength} bytes", out error);
+        // RFC 4566 §5: the text is UTF-8. Decoding invalid bytes leniently would turn each into a 3-byte U+FFFD that
+        // a written answer echoes (found by fuzzing: a 27 KB offer wrote back as more than 64 KB).
+        if (!System.Text.Unicode.Utf8.IsValid(text)) return Fail("not valid UTF-8", out error);
         SdpOrigin? origin = null;
         string sessionName = "-";
         SdpConnection? sessionConnection = null;
