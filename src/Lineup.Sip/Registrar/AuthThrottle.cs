@@ -20,8 +20,9 @@ public sealed record AuthThrottleOptions(int MaxFailures = 10, TimeSpan? Window 
     public TimeSpan CooldownOrDefault => Cooldown ?? TimeSpan.FromMinutes(5);
 }
 
-/// <summary>A pair or a whole address being refused: <see cref="Username"/> null means every user from the address.</summary>
-public sealed record AuthBlock(IPAddress Address, string? Username, DateTimeOffset Until);
+/// <summary>A user of a realm from an address, or a whole address (<see cref="Realm"/> and <see cref="Username"/> null:
+/// every user of every realm), being refused until <see cref="Until"/>.</summary>
+public sealed record AuthBlock(IPAddress Address, string? Realm, string? Username, DateTimeOffset Until);
 
 /// <summary>
 /// Counts failed digest authentications per (source IP address, user name) first: one misconfigured phone behind an
@@ -32,7 +33,7 @@ public sealed record AuthBlock(IPAddress Address, string? Username, DateTimeOffs
 /// </summary>
 public sealed class AuthThrottle(AuthThrottleOptions options, TimeProvider time)
 {
-    private readonly record struct Key(IPAddress Address, string? Username);
+    private readonly record struct Key(IPAddress Address, string? Realm, string? Username);
 
     private sealed class Entry(Key key)
     {
@@ -58,35 +59,36 @@ public sealed class AuthThrottle(AuthThrottleOptions options, TimeProvider time)
         }
     }
 
-    /// <summary>True while <paramref name="username"/> from <paramref name="source"/>, or the whole address, is cooling down.</summary>
-    public bool IsBlocked(IPAddress source, string? username)
+    /// <summary>True while <paramref name="username"/> of <paramref name="realm"/> from <paramref name="source"/>, or
+    /// the whole address, is cooling down.</summary>
+    public bool IsBlocked(IPAddress source, string realm, string? username)
     {
         source = Normalize(source);
         var now = time.GetTimestamp();
         lock (_lock)
         {
-            return Blocked(new Key(source, null), now) || (username is not null && Blocked(new Key(source, username), now));
+            return Blocked(new Key(source, null, null), now) || (username is not null && Blocked(new Key(source, realm, username), now));
         }
     }
 
     /// <summary>Counts a failure of <paramref name="username"/> from <paramref name="source"/>; true when the pair or
     /// the address is (now) blocked.</summary>
-    public bool RecordFailure(IPAddress source, string? username)
+    public bool RecordFailure(IPAddress source, string realm, string? username)
     {
         source = Normalize(source);
         var now = time.GetTimestamp();
         lock (_lock)
         {
-            var sourceBlocked = CountFailure(new Key(source, null), options.MaxSourceFailures, now);
-            var pairBlocked = username is not null && CountFailure(new Key(source, username), options.MaxFailures, now);
+            var sourceBlocked = CountFailure(new Key(source, null, null), options.MaxSourceFailures, now);
+            var pairBlocked = username is not null && CountFailure(new Key(source, realm, username), options.MaxFailures, now);
             return sourceBlocked || pairBlocked;
         }
     }
 
     /// <summary>A success forgets the pair's failures (not a running cool-down, not the address's count).</summary>
-    public void RecordSuccess(IPAddress source, string username)
+    public void RecordSuccess(IPAddress source, string realm, string username)
     {
-        var key = new Key(Normalize(source), username);
+        var key = new Key(Normalize(source), realm, username);
         var now = time.GetTimestamp();
         lock (_lock)
         {
@@ -107,15 +109,15 @@ public sealed class AuthThrottle(AuthThrottleOptions options, TimeProvider time)
         {
             return [.. _lru.Where(e => e.BlockedUntil > now)
                 .OrderByDescending(e => e.BlockedUntil)
-                .Select(e => new AuthBlock(e.Key.Address, e.Key.Username, wall + time.GetElapsedTime(now, e.BlockedUntil)))];
+                .Select(e => new AuthBlock(e.Key.Address, e.Key.Realm, e.Key.Username, wall + time.GetElapsedTime(now, e.BlockedUntil)))];
         }
     }
 
-    /// <summary>Lifts the block of <paramref name="username"/> from <paramref name="source"/> (null: of the whole
-    /// address) and forgets its failures; false when nothing was blocked.</summary>
-    public bool Unblock(IPAddress source, string? username)
+    /// <summary>Lifts the block of <paramref name="username"/> of <paramref name="realm"/> from <paramref name="source"/>
+    /// (both null: of the whole address) and forgets its failures; false when nothing was blocked.</summary>
+    public bool Unblock(IPAddress source, string? realm, string? username)
     {
-        var key = new Key(Normalize(source), username);
+        var key = new Key(Normalize(source), username is null ? null : realm, username);
         var now = time.GetTimestamp();
         lock (_lock)
         {

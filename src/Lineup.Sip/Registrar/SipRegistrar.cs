@@ -86,7 +86,7 @@ public sealed class SipRegistrar : IDisposable
         {
             return Reply(register, 405, headers: [new SipHeader("Allow", "REGISTER")]);
         }
-        if (_throttle.IsBlocked(remote.EndPoint.Address, null))
+        if (_throttle.IsBlocked(remote.EndPoint.Address, realm, null))
         {
             return Reply(register, 403, "Too Many Failed Attempts");
         }
@@ -124,7 +124,7 @@ public sealed class SipRegistrar : IDisposable
             }
         }
         // Throttled per (address, user): the digest user name, else the AOR being registered.
-        if (_throttle.IsBlocked(remote.EndPoint.Address, credentials?.Username ?? aorUser))
+        if (_throttle.IsBlocked(remote.EndPoint.Address, realm, credentials?.Username ?? aorUser))
         {
             return Reply(register, 403, "Too Many Failed Attempts");
         }
@@ -136,10 +136,10 @@ public sealed class SipRegistrar : IDisposable
         switch (outcome)
         {
             case DigestOutcome.Ok:
-                _throttle.RecordSuccess(remote.EndPoint.Address, credentials.Username);
+                _throttle.RecordSuccess(remote.EndPoint.Address, realm, credentials.Username);
                 break;
             case DigestOutcome.UnknownUser or DigestOutcome.WrongResponse:
-                return _throttle.RecordFailure(remote.EndPoint.Address, credentials.Username)
+                return _throttle.RecordFailure(remote.EndPoint.Address, realm, credentials.Username)
                     ? Reply(register, 403, "Too Many Failed Attempts")
                     : Challenge(register, realm, stale: false);
             case DigestOutcome.Stale or DigestOutcome.Replay:

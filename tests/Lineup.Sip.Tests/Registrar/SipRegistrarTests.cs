@@ -149,13 +149,13 @@ public sealed class SipRegistrarTests : IDisposable
         var throttle = new AuthThrottle(new AuthThrottleOptions(MaxFailures: 2, MaxSources: 100), _time);
         for (var i = 0; i < 1000; i++)
         {
-            throttle.RecordFailure(IPAddress.Parse($"10.0.{i / 256}.{i % 256}"), "u");
+            throttle.RecordFailure(IPAddress.Parse($"10.0.{i / 256}.{i % 256}"), "acme", "u");
         }
         Assert.Equal(100, throttle.Count);
-        Assert.False(throttle.IsBlocked(IPAddress.Parse("10.0.3.231"), "u"));
-        Assert.True(throttle.RecordFailure(IPAddress.Parse("10.0.3.231"), "u")); // its second failure
-        Assert.True(throttle.IsBlocked(IPAddress.Parse("::ffff:10.0.3.231"), "u")); // IPv4-mapped is the same source
-        Assert.False(throttle.RecordFailure(IPAddress.Parse("10.0.0.0"), "u")); // forgotten: its first failure again
+        Assert.False(throttle.IsBlocked(IPAddress.Parse("10.0.3.231"), "acme", "u"));
+        Assert.True(throttle.RecordFailure(IPAddress.Parse("10.0.3.231"), "acme", "u")); // its second failure
+        Assert.True(throttle.IsBlocked(IPAddress.Parse("::ffff:10.0.3.231"), "acme", "u")); // IPv4-mapped is the same source
+        Assert.False(throttle.RecordFailure(IPAddress.Parse("10.0.0.0"), "acme", "u")); // forgotten: its first failure again
     }
 
     [Fact]
@@ -172,11 +172,11 @@ public sealed class SipRegistrarTests : IDisposable
         var neighbour = new Phone("1002", "other-pw", address: office.Replace(":5060", ":5062", StringComparison.Ordinal));
         Assert.Equal(200, Status(Register(neighbour)));
         Assert.Equal(200, Status(Register(neighbour)));
-        Assert.Equal([new AuthBlock(IPAddress.Parse("203.0.113.7"), "1001", _time.GetUtcNow().AddMinutes(5))], _throttle.Blocked());
+        Assert.Equal([new AuthBlock(IPAddress.Parse("203.0.113.7"), "acme", "1001", _time.GetUtcNow().AddMinutes(5))], _throttle.Blocked());
 
         // An administrator lifts the block; the fixed phone registers.
-        Assert.True(_throttle.Unblock(IPAddress.Parse("203.0.113.7"), "1001"));
-        Assert.False(_throttle.Unblock(IPAddress.Parse("203.0.113.7"), "1001"));
+        Assert.True(_throttle.Unblock(IPAddress.Parse("203.0.113.7"), "acme", "1001"));
+        Assert.False(_throttle.Unblock(IPAddress.Parse("203.0.113.7"), "acme", "1001"));
         misconfigured.Password = "secret-pw";
         Assert.Equal(200, Status(Register(misconfigured)));
         Assert.Empty(_throttle.Blocked());
@@ -190,15 +190,15 @@ public sealed class SipRegistrarTests : IDisposable
         var blocked = false;
         for (var i = 0; i < 20; i++)
         {
-            blocked = throttle.RecordFailure(sprayer, $"user{i}"); // one failure per name: no pair reaches its limit
+            blocked = throttle.RecordFailure(sprayer, "acme", $"user{i}"); // one failure per name: no pair reaches its limit
         }
         Assert.True(blocked);
-        Assert.True(throttle.IsBlocked(sprayer, "anyone"));
-        Assert.True(throttle.IsBlocked(sprayer, null));
-        Assert.False(throttle.IsBlocked(IPAddress.Parse("198.51.100.10"), "anyone"));
-        Assert.Equal(new AuthBlock(sprayer, null, _time.GetUtcNow().AddMinutes(5)), Assert.Single(throttle.Blocked()));
-        Assert.True(throttle.Unblock(sprayer, null));
-        Assert.False(throttle.IsBlocked(sprayer, "anyone"));
+        Assert.True(throttle.IsBlocked(sprayer, "other-realm", "anyone"));
+        Assert.True(throttle.IsBlocked(sprayer, "acme", null));
+        Assert.False(throttle.IsBlocked(IPAddress.Parse("198.51.100.10"), "acme", "anyone"));
+        Assert.Equal(new AuthBlock(sprayer, null, null, _time.GetUtcNow().AddMinutes(5)), Assert.Single(throttle.Blocked()));
+        Assert.True(throttle.Unblock(sprayer, null, null));
+        Assert.False(throttle.IsBlocked(sprayer, "other-realm", "anyone"));
     }
 
     [Fact]
