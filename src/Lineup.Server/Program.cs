@@ -93,6 +93,7 @@ api.MapCallsApi();
 api.MapWebhooksApi();
 api.MapEventsApi();
 api.MapTelephonyApi();
+api.MapSipBlockedApi();
 app.MapDialects();
 
 await app.RunAsync();

@@ -96,13 +96,14 @@ internal sealed class SipCall
     });
 
     /// <summary>Rings an agent: one INVITE per registered contact, all with the same SDP offer; the first 2xx wins.</summary>
-    public void Ring(AgentId agent, IReadOnlyList<(string Uri, SipRemote? Destination)> targets)
+    public void Ring(AgentId agent, IReadOnlyList<(string Uri, SipRemote? Destination)> targets, SrtpPolicy srtp)
     {
         if (!_fe.TryCreateLeg(out var media))
         {
             _fe.Report(this, CallEventType.AgentBusy, agent);
             return;
         }
+        media.Srtp = srtp;
         var leg = new AgentLeg(agent, media);
         var offer = media.CreateOffer();
         Locked(later =>

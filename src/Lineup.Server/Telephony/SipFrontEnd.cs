@@ -27,6 +27,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private SipStack? _stack;
     private MediaEngine? _media;
     private SipRegistrar? _registrar;
+    private AuthThrottle? _throttle;
     private PromptLibrary? _prompts;
 
     public SipFrontEnd(TelephonyOptions options, TenantRegistry tenants, MediaEffects effects, SipCredentialStore credentials,
@@ -49,6 +50,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
 
     public MediaEngine? Media => _media;
 
+    /// <summary>The REGISTER authentication throttle (blocked addresses and users), or null while SIP is off.</summary>
+    public AuthThrottle? Throttle => _throttle;
+
     /// <summary>SIP messages dropped because they could not be parsed nor answered.</summary>
     public long DroppedMessages => _stack?.DroppedMessages ?? 0;
 
@@ -63,19 +67,25 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             SdpAddress = advertised.ToString(),
             PortMin = _options.RtpPortMin,
             PortMax = _options.RtpPortMax,
+            Srtp = _options.Srtp,
         });
-        _registrar = new SipRegistrar(new SipRegistrarOptions { Algorithms = _options.DigestAlgorithms }, _time, _credentials, new AuthThrottle(new AuthThrottleOptions(), _time));
+        _throttle = new AuthThrottle(new AuthThrottleOptions(), _time);
+        _registrar = new SipRegistrar(new SipRegistrarOptions { Algorithms = _options.DigestAlgorithms }, _time, _credentials, _throttle);
         _stack = new SipStack(new SipStackOptions
         {
             Listen = _options.Listen,
             PublicHost = advertised.ToString(),
-            OutboundProxy = _options.OutboundProxy is { } proxy ? new SipRemote(SipTransportKind.Udp, proxy) : null,
+            OutboundProxy = _options.OutboundProxy is { } proxy ? new SipRemote(_options.OutboundProxyTransport, proxy) : null,
+            OutboundProxyServerName = _options.OutboundProxyHost,
+            Tls = _options.TlsOptions(),
+            TlsListen = _options.TlsListen,
             UserAgent = "Lineup",
         }, _time, _logs.CreateLogger<SipStack>());
         _stack.OnRequest = OnRequestAsync;
         await _stack.StartAsync(cancellationToken);
         _effects.Attach(OnEffects);
         LogListening(_log, _stack.LocalEndPoint, advertised.ToString(), _options.RtpPortMin, _options.RtpPortMax);
+        if (_stack.TlsEndPoint is { } tls) LogTlsListening(_log, tls, _options.TlsCertificate!, _options.Srtp);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -138,11 +148,13 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             request.Respond(503, headers: [new SipHeader("Retry-After", "5")]);
             return;
         }
-        var answer = leg.Answer(msg.Body.Span);
+        leg.Srtp = _options.SrtpForQueue(number);
+        var answer = leg.Answer(msg.Body.Span, out var refusal);
         if (answer == null)
         {
             await leg.DisposeAsync();
-            request.Respond(488);
+            // RFC 3261 §21.4.26: 488 with a Warning saying what could not be accepted (no codec, clear text refused…).
+            request.Respond(488, headers: [new SipHeader("Warning", $"399 lineup \"{refusal?.Replace("\"", "'", StringComparison.Ordinal)}\"")]);
             return;
         }
         var session = request.AcceptInvite();
@@ -255,13 +267,16 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             return;
         }
         var targets = new List<(string Uri, SipRemote? Destination)>();
+        var srtp = _options.Srtp;
         if (a.Config.Kind == AgentKind.Remote)
         {
             if (_options.OutboundProxy is { } proxy) targets.Add(($"sip:{a.Config.Number}@{proxy}", null));
         }
         else
         {
-            foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, SipUser(call.Host, agent.Value, a.Config.Number)!))
+            var user = SipUser(call.Host, agent.Value, a.Config.Number)!;
+            srtp = _options.SrtpForAgent(user);
+            foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, user))
                 targets.Add((b.ContactUri, Destination(b)));
         }
         if (targets.Count == 0)
@@ -270,7 +285,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             Report(call, CallEventType.AgentBusy, agent);
             return;
         }
-        call.Ring(agent, targets);
+        call.Ring(agent, targets, srtp);
     }
 
     /// <summary>
@@ -363,6 +378,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
 
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "SIP listening on {EndPoint} (UDP and TCP), media address {Address}, RTP ports {Min}-{Max}")]
     private static partial void LogListening(ILogger logger, System.Net.IPEndPoint? endPoint, string address, int min, int max);
+
+    [LoggerMessage(EventId = 605, Level = LogLevel.Information, Message = "SIP over TLS listening on {EndPoint} with {Certificate}; SRTP {Srtp}")]
+    private static partial void LogTlsListening(ILogger logger, System.Net.IPEndPoint endPoint, string certificate, SrtpPolicy srtp);
 
     [LoggerMessage(EventId = 601, Level = LogLevel.Information, Message = "SIP call to {Number} refused by the engine: {Result}")]
     private static partial void LogEnqueueRefused(ILogger logger, CommandResult result, string number);

@@ -72,6 +72,9 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     /// <summary>The UDP (else TCP) listening endpoint; valid after <see cref="StartAsync"/>.</summary>
     public IPEndPoint LocalEndPoint => (_transports.GetValueOrDefault(SipTransportKind.Udp) ?? _transports.Values.First()).LocalEndPoint;
 
+    /// <summary>The TLS listening endpoint, or null when the stack does not listen for TLS.</summary>
+    public IPEndPoint? TlsEndPoint => _transports.GetValueOrDefault(SipTransportKind.Tls) is SipTcpTransport { IsListening: true } tls ? tls.LocalEndPoint : null;
+
     /// <summary>Messages dropped without an answer (unparseable, unanswerable, stray responses).</summary>
     public long DroppedMessages => Interlocked.Read(ref _dropped);
 

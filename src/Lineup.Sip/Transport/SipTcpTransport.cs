@@ -65,6 +65,9 @@ public sealed partial class SipTcpTransport : ISipTransport
     /// <inheritdoc/>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndPoint ?? _bind;
 
+    /// <summary>True once the listener is bound (a TLS transport without a certificate only connects out).</summary>
+    public bool IsListening => _listener is not null;
+
     /// <summary>Open connections (for tests and metrics).</summary>
     public int ConnectionCount => _connections.Count;
 
