@@ -144,11 +144,14 @@ public sealed class Baresip : IAsyncDisposable
     }
 
     /// <summary>Starts baresip registered (it registers by itself at start) as <paramref name="agent"/> with the
-    /// registrar at <paramref name="registrar"/> (<c>127.0.0.1:port</c>).</summary>
-    public static Task<Baresip> StartAsync(SipAgent agent, string registrar)
+    /// registrar at <paramref name="registrar"/> (<c>127.0.0.1:port</c>). With <paramref name="tlsCaFile"/> it
+    /// registers over TLS (<c>;transport=tls</c>), trusting only that CA, and with <paramref name="srtpMandatory"/>
+    /// it takes SRTP calls only (<c>mediaenc=srtp-mand</c>: RTP/SAVP with SDES keys).</summary>
+    public static Task<Baresip> StartAsync(SipAgent agent, string registrar, string? tlsCaFile = null, bool srtpMandatory = false)
     {
         var executable = Executable;
-        foreach (var module in new[] { "g711.so", "aufile.so", "aubridge.so", "account.so" })
+        string[] modules = srtpMandatory ? ["g711.so", "aufile.so", "aubridge.so", "account.so", "srtp.so"] : ["g711.so", "aufile.so", "aubridge.so", "account.so"];
+        foreach (var module in modules)
             Assert.True(File.Exists(Path.Combine(ModuleDirectory, module)), $"baresip's {module} is missing from {ModuleDirectory}.");
         var directory = System.IO.Directory.CreateTempSubdirectory("lineup-baresip-").FullName;
         var port = Sipp.FreeUdpPort();
@@ -171,11 +174,15 @@ public sealed class Baresip : IAsyncDisposable
             module			aufile.so
             module			aubridge.so
             module_app		account.so
+            {(srtpMandatory ? "module\t\t\tsrtp.so" : "")}
+            {(tlsCaFile is null ? "" : "sip_cafile\t\t" + tlsCaFile)}
 
             """));
         // The user part of the AOR is the agent's number (Lineup's SIP user); the auth user defaults to it.
+        var transport = tlsCaFile is null ? "udp" : "tls";
+        var media = srtpMandatory ? ";mediaenc=srtp-mand" : "";
         File.WriteAllText(Path.Combine(directory, "accounts"),
-            $"<sip:{agent.Number}@{registrar};transport=udp>;auth_pass={agent.Password};answermode=auto;regint=3600\n");
+            $"<sip:{agent.Number}@{registrar};transport={transport}>;auth_pass={agent.Password};answermode=auto;regint=3600{media}\n");
 
         var start = new ProcessStartInfo(executable)
         {
