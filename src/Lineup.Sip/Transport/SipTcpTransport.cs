@@ -76,7 +76,14 @@ public sealed partial class SipTcpTransport : ISipTransport
 
     /// <summary>The name an outbound TLS connection to <paramref name="remote"/> validates the server's certificate
     /// against (RFC 5922: the URI's host); without one, the IP address is checked against the certificate.</summary>
-    public void SetServerName(IPEndPoint remote, string serverName) => _serverNames[remote] = serverName;
+    public void SetServerName(IPEndPoint remote, string serverName)
+    {
+        if (_serverNames.Count >= 10_000)
+        {
+            _serverNames.Clear(); // bounded: names are set again when their targets are next resolved
+        }
+        _serverNames[remote] = serverName;
+    }
 
     /// <inheritdoc/>
     public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)

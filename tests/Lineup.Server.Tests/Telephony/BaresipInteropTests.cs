@@ -22,57 +22,9 @@ public sealed class BaresipInteropTests(BaresipServerFixture server, ITestOutput
         var q = await server.QueueAsync("baresip", new { strategy = "top_down", ring_timeout = 20 });
         var agent = await server.AgentAsync(q, 1);
         await using var phone = await Baresip.StartAsync(agent, server.SipAddress);
-        try
-        {
-            await WaitForRegistrationAsync(agent, phone);
-
-            await using var probe = new RtpProbe();
-            await using var caller = await server.CallAsync(q, "caller.xml", probe, new() { ["talk_ms"] = "8000" });
-            (await caller.WaitAsync()).AssertSucceeded(); // INVITE, 200, ACK, 8 s, BYE, 200
-
-            var cdr = await server.CdrAsync(q);
-            Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
-            Assert.Equal(agent.Id, cdr.GetProperty("agent_id").GetInt64());
-            // baresip's WAV is the signature: only the agent's side can have sent these to the caller.
-            Assert.True(probe.SignaturesReceived >= 50,
-                $"the caller got {probe.SignaturesReceived} packets of baresip's audio (and {probe.OthersReceived} others)\n{phone.Output}");
-            // The caller's BYE ended the call: Lineup hung up baresip's leg (BYE, which baresip answered 200).
-            await phone.WaitForOutputAsync("terminated", TimeSpan.FromSeconds(60));
-            output.WriteLine($"probe: agent audio {probe.SignaturesReceived}, other {probe.OthersReceived}; " +
-                $"talk_seconds {cdr.GetProperty("talk_seconds").GetDouble().ToString(CultureInfo.InvariantCulture)}");
-        }
-        catch
-        {
-            output.WriteLine($"--- baresip (pid {phone.Pid}) ---\n{phone.Output}");
-            throw;
-        }
-    }
-
-    /// <summary>Polls GET /api/v1/sip/registrations until the agent has baresip's contact (its SIP port).</summary>
-    private async Task WaitForRegistrationAsync(SipAgent agent, Baresip phone)
-    {
-        var clock = Stopwatch.StartNew();
-        var last = "";
         var port = ":" + phone.Port.ToString(CultureInfo.InvariantCulture);
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            Assert.False(phone.HasExited, $"baresip exited before registering.\n{phone.Output}");
-            using var response = await server.Api.GetAsync(new Uri("/api/v1/sip/registrations", UriKind.Relative));
-            last = await response.Content.ReadAsStringAsync();
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var doc = JsonDocument.Parse(last);
-            var registered = doc.RootElement.EnumerateArray()
-                .Where(r => r.GetProperty("agent_id").GetInt64() == agent.Id)
-                .SelectMany(r => r.GetProperty("contacts").EnumerateArray())
-                .Any(c => c.GetProperty("uri").GetString()!.Contains("@127.0.0.1" + port, StringComparison.Ordinal));
-            if (registered)
-            {
-                output.WriteLine($"registered after {clock.Elapsed.TotalSeconds:F1} s: {last}");
-                return;
-            }
-            await Task.Delay(250);
-        }
-        Assert.Fail($"baresip's contact 127.0.0.1{port} did not appear in /api/v1/sip/registrations within 60 s: {last}\n{phone.Output}");
+        await phone.AnswerQueueCallAsync(server, q, agent, output,
+            c => c.GetProperty("uri").GetString()!.Contains("@127.0.0.1" + port, StringComparison.Ordinal));
     }
 }
 
@@ -203,6 +155,61 @@ public sealed class Baresip : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return Task.FromResult(baresip);
+    }
+
+    /// <summary>
+    /// Waits until the agent has a registered contact that <paramref name="contact"/> accepts (an entry of
+    /// <c>GET /api/v1/sip/registrations</c>), then a sipp caller with an <see cref="RtpProbe"/> calls the queue for 8 s
+    /// and hangs up. Checks that the call was answered by this agent, that baresip's audio (its WAV is the probe's
+    /// signature: only the agent's side can have sent it) reached the caller, and that Lineup hung baresip up.
+    /// </summary>
+    public async Task AnswerQueueCallAsync(SipServerFixture server, SipQueue queue, SipAgent agent, ITestOutputHelper output,
+        Func<JsonElement, bool> contact)
+    {
+        try
+        {
+            await WaitForRegistrationAsync(server, agent, output, contact);
+            await using var probe = new RtpProbe();
+            await using var caller = await server.CallAsync(queue, "caller.xml", probe, new() { ["talk_ms"] = "8000" });
+            (await caller.WaitAsync()).AssertSucceeded(); // INVITE, 200, ACK, 8 s, BYE, 200
+
+            var cdr = await server.CdrAsync(queue);
+            Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+            Assert.Equal(agent.Id, cdr.GetProperty("agent_id").GetInt64());
+            Assert.True(probe.SignaturesReceived >= 50,
+                $"the caller got {probe.SignaturesReceived} packets of baresip's audio (and {probe.OthersReceived} others)\n{Output}");
+            // The caller's BYE ended the call: Lineup hung up baresip's leg (BYE, which baresip answered 200).
+            await WaitForOutputAsync("terminated", TimeSpan.FromSeconds(60));
+            output.WriteLine($"probe: agent audio {probe.SignaturesReceived}, other {probe.OthersReceived}; " +
+                $"talk_seconds {cdr.GetProperty("talk_seconds").GetDouble().ToString(CultureInfo.InvariantCulture)}");
+        }
+        catch
+        {
+            output.WriteLine($"--- baresip (pid {Pid}) ---\n{Output}");
+            throw;
+        }
+    }
+
+    private async Task WaitForRegistrationAsync(SipServerFixture server, SipAgent agent, ITestOutputHelper output, Func<JsonElement, bool> contact)
+    {
+        var clock = Stopwatch.StartNew();
+        var last = "";
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Assert.False(HasExited, $"baresip exited before registering.\n{Output}");
+            using var response = await server.Api.GetAsync(new Uri("/api/v1/sip/registrations", UriKind.Relative));
+            last = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(last);
+            if (doc.RootElement.EnumerateArray().Where(r => r.GetProperty("agent_id").GetInt64() == agent.Id)
+                .SelectMany(r => r.GetProperty("contacts").EnumerateArray()).Any(contact))
+            {
+                output.WriteLine($"registered after {clock.Elapsed.TotalSeconds:F1} s: {last}");
+                return;
+            }
+            await Task.Delay(250);
+        }
+        Assert.Fail($"baresip's contact did not appear in /api/v1/sip/registrations within 60 s: {last}\n{Output}");
     }
 
     public ValueTask DisposeAsync()

@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Text.Json;
 using Lineup.Sip.Tests.Support;
 using Xunit.Abstractions;
 
@@ -23,56 +20,14 @@ public sealed class BaresipTlsInteropTests(BaresipTlsServerFixture server, ITest
         var q = await server.QueueAsync("baresip-tls", new { strategy = "top_down", ring_timeout = 20 });
         var agent = await server.AgentAsync(q, 1, BaresipTlsServerFixture.AgentNumber);
         await using var phone = await Baresip.StartAsync(agent, server.TlsAddress, server.CaFile, srtpMandatory: true);
-        try
-        {
-            await WaitForTlsRegistrationAsync(agent, phone);
-
-            await using var probe = new RtpProbe();
-            await using var caller = await server.CallAsync(q, "caller.xml", probe, new() { ["talk_ms"] = "8000" });
-            (await caller.WaitAsync()).AssertSucceeded();
-
-            var cdr = await server.CdrAsync(q);
-            Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
-            Assert.Equal(agent.Id, cdr.GetProperty("agent_id").GetInt64());
-            Assert.True(probe.SignaturesReceived >= 50,
-                $"the caller got {probe.SignaturesReceived} packets of baresip's audio (and {probe.OthersReceived} others)\n{phone.Output}");
-            // What went over the TLS connection (baresip's SIP trace): an SRTP offer with SDES keys, answered in kind.
-            var trace = phone.Output;
-            Assert.Contains("RTP/SAVP", trace, StringComparison.Ordinal);
-            Assert.Contains("a=crypto:", trace, StringComparison.Ordinal);
-            Assert.Contains("SIP/2.0/TLS", trace, StringComparison.Ordinal);
-            await phone.WaitForOutputAsync("terminated", TimeSpan.FromSeconds(60));
-            output.WriteLine($"probe: agent audio {probe.SignaturesReceived}, other {probe.OthersReceived}");
-            output.WriteLine(trace);
-        }
-        catch
-        {
-            output.WriteLine($"--- baresip (pid {phone.Pid}) ---\n{phone.Output}");
-            throw;
-        }
-    }
-
-    /// <summary>Until the agent has a contact registered over TLS.</summary>
-    private async Task WaitForTlsRegistrationAsync(SipAgent agent, Baresip phone)
-    {
-        var clock = Stopwatch.StartNew();
-        var last = "";
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            Assert.False(phone.HasExited, $"baresip exited before registering.\n{phone.Output}");
-            using var response = await server.Api.GetAsync(new Uri("/api/v1/sip/registrations", UriKind.Relative));
-            last = await response.Content.ReadAsStringAsync();
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var doc = JsonDocument.Parse(last);
-            if (doc.RootElement.EnumerateArray().Where(r => r.GetProperty("agent_id").GetInt64() == agent.Id)
-                .SelectMany(r => r.GetProperty("contacts").EnumerateArray()).Any(c => c.GetProperty("transport").GetString() == "tls"))
-            {
-                output.WriteLine($"registered over TLS after {clock.Elapsed.TotalSeconds:F1} s: {last}");
-                return;
-            }
-            await Task.Delay(250);
-        }
-        Assert.Fail($"baresip did not register over TLS within 60 s: {last}\n{phone.Output}");
+        await phone.AnswerQueueCallAsync(server, q, agent, output, c => c.GetProperty("transport").GetString() == "tls");
+        // What went over the TLS connection (baresip's SIP trace): our INVITE offered RTP/SAVP with SDES keys, and
+        // baresip turned SRTP on for the call.
+        var trace = phone.Output;
+        Assert.Contains("SIP/2.0/TLS", trace, StringComparison.Ordinal);
+        Assert.Contains("RTP/SAVP", trace, StringComparison.Ordinal);
+        Assert.Contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:", trace, StringComparison.Ordinal);
+        Assert.Contains("SRTP is Enabled", trace, StringComparison.Ordinal);
     }
 }
 
