@@ -34,12 +34,12 @@ if [ ! -f "$build/Lineup.Fuzz.dll" ] || [ "$minimize" = 0 ]; then
 fi
 
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-  AFL_SKIP_CPUFREQ=1 AFL_FORKSRV_INIT_TMOUT=60000 DOTNET_TieredPGO=0
+  AFL_SKIP_CPUFREQ=1 AFL_FORKSRV_INIT_TMOUT=60000 AFL_ALLOW_TMP=1 DOTNET_TieredPGO=0
 
 if [ "$minimize" = 1 ]; then
   queue=$(ls -d "$out"/default/queue)
   tmp=$(mktemp -d)
-  afl-cmin -i "$queue" -o "$tmp" -t 10000 -m none -- dotnet "$build/Lineup.Fuzz.dll" "$target" >/dev/null
+  afl-cmin -i "$queue" -o "$tmp" -t 10000 -m none -- "$(command -v dotnet)" "$build/Lineup.Fuzz.dll" "$target" >/dev/null
   mkdir -p "$seeds"
   for f in "$tmp"/*; do
     cp "$f" "$seeds/q-$(sha1sum "$f" | cut -c1-12)"
