@@ -103,9 +103,12 @@ static async Task<(double Rate, double CpuMsPerCall)> CallSetupsAsync(SipTranspo
     const int MaxTransactions = 2_000_000;
     await using var callee = new SipStack(new SipStackOptions
     {
-        Listen = any, TlsListen = any, Tcp = kind == SipTransportKind.Tcp,
+        Listen = any,
+        TlsListen = any,
+        Tcp = kind == SipTransportKind.Tcp,
         Tls = new SipTlsOptions { ServerCertificate = () => context },
-        MaxTransactions = MaxTransactions, MaxSessions = MaxTransactions,
+        MaxTransactions = MaxTransactions,
+        MaxSessions = MaxTransactions,
     });
     callee.OnRequest = r =>
     {
@@ -116,9 +119,12 @@ static async Task<(double Rate, double CpuMsPerCall)> CallSetupsAsync(SipTranspo
     await callee.StartAsync();
     await using var caller = new SipStack(new SipStackOptions
     {
-        Listen = any, TlsListen = any, Tcp = kind == SipTransportKind.Tcp,
+        Listen = any,
+        TlsListen = any,
+        Tcp = kind == SipTransportKind.Tcp,
         Tls = new SipTlsOptions { PinnedCertificates = [pin] },
-        MaxTransactions = MaxTransactions, MaxSessions = MaxTransactions,
+        MaxTransactions = MaxTransactions,
+        MaxSessions = MaxTransactions,
     });
     await caller.StartAsync();
     var target = kind == SipTransportKind.Tls ? callee.TlsEndPoint! : callee.LocalEndPoint;
