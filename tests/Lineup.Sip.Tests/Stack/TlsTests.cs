@@ -115,6 +115,25 @@ public sealed class TlsTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, requests()); // nothing was sent in clear or to an unverified peer
     }
 
+    [Theory]
+    [InlineData("localhost", true)]
+    [InlineData("proxy.example", false)]
+    public async Task A_tls_outbound_proxy_is_validated_against_its_configured_host_name(string serverName, bool accepted)
+    {
+        var (callee, port, requests) = await Callee(_certificates.Server("localhost"));
+        await using var _ = callee;
+        await using var caller = new SipStack(Options(ClientTrust()) with
+        {
+            OutboundProxy = new SipRemote(SipTransportKind.Tls, new IPEndPoint(IPAddress.Loopback, port)),
+            OutboundProxyServerName = serverName,
+        });
+        await caller.StartAsync();
+        // No destination: the request goes to the proxy, over TLS, whose certificate must name serverName.
+        var code = await Call(caller, "sip:+15550100@trunk.example");
+        Assert.Equal(accepted, code == 200);
+        Assert.Equal(accepted ? 1 : 0, requests());
+    }
+
     [Fact]
     public async Task A_pinned_certificate_is_accepted_without_a_trusted_chain_and_others_are_not()
     {
