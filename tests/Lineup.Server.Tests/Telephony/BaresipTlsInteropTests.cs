@@ -29,13 +29,26 @@ public sealed class BaresipTlsInteropTests(BaresipTlsServerFixture server, ITest
         Assert.Contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:", trace, StringComparison.Ordinal);
         Assert.Contains("SRTP is Enabled", trace, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_clear_text_call_to_a_queue_that_requires_srtp_gets_488_saying_why()
+    {
+        await server.QueueAsync("srtp-only", new { extension = BaresipTlsServerFixture.SrtpOnlyExtension });
+        using var caller = new UdpPhone(server.SipPort);
+        var clear = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+        var (status, text) = await caller.InviteAsync(BaresipTlsServerFixture.SrtpOnlyExtension, clear);
+        Assert.Equal(488, status);
+        Assert.Contains("SRTP is required", text, StringComparison.Ordinal);
+    }
 }
 
 /// <summary>The server with SIP over TLS on a free port (certificate and key as PEM files from a throwaway CA),
-/// SRTP optional for everyone and required for the baresip agent's phone, MD5 digest (baresip's libre).</summary>
+/// SRTP optional for everyone, required for the baresip agent's phone and for callers of queue 799, MD5 digest
+/// (baresip's libre).</summary>
 public sealed class BaresipTlsServerFixture : SipServerFixture
 {
     public const string AgentNumber = "2901";
+    public const string SrtpOnlyExtension = "799";
     private readonly TestCertificates _certificates = new("Lineup interop test CA");
     private readonly (string Certificate, string Key) _pem;
 
@@ -59,6 +72,7 @@ public sealed class BaresipTlsServerFixture : SipServerFixture
         $"--Sip:Tls:Key={_pem.Key}",
         "--Sip:Srtp=optional",
         $"--Sip:SrtpAgents:{AgentNumber}=required",
+        $"--Sip:SrtpQueues:{SrtpOnlyExtension}=required",
     ];
 
     public override async Task DisposeAsync()
