@@ -103,6 +103,19 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Null(defaults.TlsOptions());
     }
 
+    [Theory]
+    [InlineData("sip:1001@192.0.2.7:5062", "Udp", "192.0.2.7:5062")]                // reachable as written
+    [InlineData("sip:1001@10.0.0.2:5062", "Udp", "192.0.2.7:40000")]                // behind NAT: where it registered from
+    [InlineData("sip:1001@192.0.2.7:5061;transport=tls", "Udp", null)]              // asks for TLS: the stack connects over TLS
+    [InlineData("sips:1001@phone.example", "Tcp", null)]
+    [InlineData("sip:1001@192.0.2.7:5061;transport=tls", "Tls", "192.0.2.7:40000")] // registered over TLS: that connection
+    public void An_agent_phone_is_rung_where_its_registration_says(string contact, string transport, string? expected)
+    {
+        var source = new Lineup.Sip.Transport.SipRemote(Enum.Parse<Lineup.Sip.Transport.SipTransportKind>(transport), IPEndPoint.Parse("192.0.2.7:40000"));
+        var destination = SipFrontEnd.Destination(new Lineup.Sip.Registrar.SipBinding(contact, source, "c", 1, DateTimeOffset.UnixEpoch));
+        Assert.Equal(expected, destination?.EndPoint.ToString());
+    }
+
     [Fact]
     public void Srtp_and_tls_settings_are_read_with_queue_and_agent_overrides()
     {

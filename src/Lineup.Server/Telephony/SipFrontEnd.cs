@@ -292,11 +292,15 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     /// Where to send an INVITE for a binding. A phone behind NAT writes a private address in its Contact: it is
     /// reached at the address its REGISTER came from (and over TCP on that connection). A Contact whose host is the
     /// REGISTER's source address is reachable as written (a phone, or a test tool, may register from another port
-    /// than the one it listens on).
+    /// than the one it listens on). A Contact that asks for TLS (<c>sips:</c> or <c>transport=tls</c>) registered over
+    /// another transport gets no fixed destination: the stack connects to it over TLS (never in clear text).
     /// </summary>
-    internal static SipRemote Destination(SipBinding binding)
+    internal static SipRemote? Destination(SipBinding binding)
     {
         var source = binding.Source;
+        if (source.Transport != SipTransportKind.Tls && SipUri.TryParse(binding.ContactUri, out var secure)
+            && (secure.Secure || string.Equals(secure.Parameter("transport")?.Value, "tls", StringComparison.OrdinalIgnoreCase)))
+            return null;
         if (source.Transport == SipTransportKind.Udp && SipUri.TryParse(binding.ContactUri, out var contact)
             && System.Net.IPAddress.TryParse(contact.Host.Trim('[', ']'), out var host) && host.Equals(source.EndPoint.Address))
             return new SipRemote(SipTransportKind.Udp, new System.Net.IPEndPoint(host, contact.Port ?? 5060));
