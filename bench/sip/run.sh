@@ -222,7 +222,8 @@ run_setup() {
   local play=0
   [ "$AGENT_AUDIO" -eq 1 ] && play=1
   # One process answers for every agent: all contacts point at it (no -m: it answers until stopped).
-  start_sipp agents agent-answer.xml -p "$agents_port" -mp "$media_port" -key ring_ms 100 -key play "$play" \
+  start_sipp agents agent-answer.xml -p "$agents_port" -mp "$media_port" -key rtp_port "$media_port" -key report_media 0 \
+    -key ring_ms 100 -key play "$play" \
     -max_socket 60000
   local agents_pid=$LAST_PID
   # The REGISTER processes use ports reg_base .. reg_base + 9 (ten at a time). (sipp -p 0 means 5060, not "any".)

@@ -11,6 +11,10 @@ public sealed partial class CallCenter
             foreach (var other in _queues.Values)
                 if (other.Id != config.Id && other.Config.Extension == config.Extension) return CommandResult.Conflict;
         }
+        // The engine owns its references: a destination queue must exist when the command is applied (another
+        // command may have removed it since the request was checked).
+        foreach (var d in config.AllDestinations())
+            if (d.Kind == DestinationKind.Queue && (d.Queue == config.Id || !_queues.ContainsKey(d.Queue))) return CommandResult.InvalidDestination;
         if (!_queues.TryGetValue(config.Id, out var q))
         {
             q = new Queue(config) { RecentHandleSeconds = Math.Max(1, config.ExpectedHandleSeconds), NoAgentSince = _now };
@@ -24,7 +28,8 @@ public sealed partial class CallCenter
         return CommandResult.Ok;
     }
 
-    /// <summary>Removes a queue that has no calls; its members are logged out of it and removed.</summary>
+    /// <summary>Removes a queue that has no calls; its members are logged out of it and removed, and other queues'
+    /// destinations that named it become "hang up" (what a call sent to a missing queue did anyway).</summary>
     public CommandResult RemoveQueue(QueueId id, long now)
     {
         Advance(now);
@@ -34,6 +39,8 @@ public sealed partial class CallCenter
             if (c.Queue == q) return CommandResult.QueueHasCalls;
         for (var i = q.MemberList.Count - 1; i >= 0; i--) DropMember(q.MemberList[i]);
         _queues.Remove(id);
+        foreach (var other in _queues.Values)
+            if (other.Config.AllDestinations().Any(d => d.Kind == DestinationKind.Queue && d.Queue == id)) other.Config = other.Config.WithoutDestination(id);
         return CommandResult.Ok;
     }
 

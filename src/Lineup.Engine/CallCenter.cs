@@ -29,6 +29,8 @@ public enum CommandResult
     InvalidArgument,
     /// <summary>Another queue already has that extension, or another local agent that number.</summary>
     Conflict,
+    /// <summary>A destination names a queue that does not exist, or the queue itself.</summary>
+    InvalidDestination,
 }
 
 /// <summary>The result of <see cref="CallCenter.Enqueue"/>: the call id is valid when the result is Ok.</summary>

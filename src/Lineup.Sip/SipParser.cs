@@ -120,7 +120,17 @@ public static class SipParser
                 {
                     return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header is not UTF-8 text");
                 }
-                pendingValue.Append(' ').Append(cont.AsSpan().Trim(" \t"));
+                // The fold and the whitespace around it are one SP inside the value, nothing at its start or end
+                // ("To :" CRLF " sip:..." is the value "sip:...", RFC 4475 §3.1.1.1).
+                var more = cont.AsSpan().Trim(" \t");
+                if (!more.IsEmpty)
+                {
+                    if (pendingValue.Length > 0)
+                    {
+                        pendingValue.Append(' ');
+                    }
+                    pendingValue.Append(more);
+                }
                 continue;
             }
             if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, ref deferred, out var err))

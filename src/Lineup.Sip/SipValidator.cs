@@ -50,7 +50,7 @@ internal static class SipValidator
         }
         if (vias.Any(v => v.Branch == SipVia.MagicCookie))
         {
-            return Fail(SipParseError.InvalidHeaderValue, "Via branch is the bare magic cookie (RFC 4475 §3.3.8)");
+            return Fail(SipParseError.InvalidHeaderValue, "Via branch is the bare magic cookie (RFC 4475 §3.2.1)");
         }
         if (m.GetFirst(SipHeaderNames.MaxForwards) is not null && m.MaxForwards is null)
         {

@@ -219,7 +219,7 @@ public class AgentStateTests
         Assert.Equal(CommandResult.Ok, h.Do(h.Engine.Logout(new AgentId(1), [new QueueId(1)], h.Now)));
         Assert.Equal(AgentStatus.LoggedOut, h.AgentState(1).Status);
         Assert.Equal([2, 1], h.Of(EventKind.AgentLoggedOut).Select(e => e.Queue.Value));
-        Assert.Equal(CommandResult.NotLoggedIn, h.Ready(1));
+        Assert.Equal(CommandResult.NotLoggedIn, h.Try(h.Engine.SetReady(new AgentId(1), h.Now)));
     }
 
     [Fact]
@@ -227,8 +227,8 @@ public class AgentStateTests
     {
         var h = new Harness().Queue(1).Agent(1).Member(1, 1);
         Assert.Equal(CommandResult.Ok, h.Do(h.Engine.Login(new AgentId(1), null, h.Now)));
-        Assert.Equal(CommandResult.Ignored, h.Do(h.Engine.Login(new AgentId(1), null, h.Now)));
-        Assert.Equal(CommandResult.Ignored, h.Do(h.Engine.Login(new AgentId(1), [new QueueId(1)], h.Now)));
+        Assert.Equal(CommandResult.Ignored, h.Try(h.Engine.Login(new AgentId(1), null, h.Now)));
+        Assert.Equal(CommandResult.Ignored, h.Try(h.Engine.Login(new AgentId(1), [new QueueId(1)], h.Now)));
         Assert.Single(h.Of(EventKind.AgentLoggedIn));
         Assert.Equal([(AgentStatus.Ready, null, 0.0)], StatusEvents(h, 1));
     }
@@ -238,13 +238,13 @@ public class AgentStateTests
     {
         var h = new Harness().Queue(1).Staff(1, 1);
         h.Events.Clear();
-        Assert.Equal(CommandResult.Ignored, h.Ready(1));
+        Assert.Equal(CommandResult.Ignored, h.Try(h.Engine.SetReady(new AgentId(1), h.Now)));
         Assert.Equal(CommandResult.Ok, h.Wait(1).NotReady(1, "BREAK"));
-        Assert.Equal(CommandResult.Ignored, h.Wait(1).NotReady(1, "BREAK"));
+        Assert.Equal(CommandResult.Ignored, h.Wait(1).Try(h.Engine.SetNotReady(new AgentId(1), "BREAK", h.Now)));
         Assert.Equal(CommandResult.Ok, h.Wait(1).NotReady(1, "LUNCH"));
         Assert.Equal(CommandResult.Ok, h.Wait(1).Ready(1));
-        Assert.Equal(CommandResult.Ignored, h.Wait(1).Ready(1));
-        Assert.Equal(CommandResult.Ignored, h.Do(h.Engine.SetNonQueueCall(new AgentId(1), false, h.Now)));
+        Assert.Equal(CommandResult.Ignored, h.Wait(1).Try(h.Engine.SetReady(new AgentId(1), h.Now)));
+        Assert.Equal(CommandResult.Ignored, h.Try(h.Engine.SetNonQueueCall(new AgentId(1), false, h.Now)));
 
         Assert.Equal(
             [(AgentStatus.NotReady, "BREAK", 1.0), (AgentStatus.NotReady, "LUNCH", 3.0), (AgentStatus.Ready, null, 4.0)],

@@ -268,7 +268,7 @@ public class CallFeatureTests
     {
         var h = new Harness().Queue(1, q => q with { ExitKey = "0", ExitKeyDestination = Destination.ToNumber("100") }).Staff(1, 1);
         var call = h.Call(1);
-        Assert.Equal(CommandResult.Ignored, h.Do(h.Engine.CallerDigits(call, "5", h.Now)));
+        Assert.Equal(CommandResult.Ignored, h.Try(h.Engine.CallerDigits(call, "5", h.Now)));
         Assert.Equal([1], h.Ringing(call));
         Assert.Equal(CommandResult.Ok, h.Wait(4).Do(h.Engine.CallerDigits(call, "0", h.Now)));
 
@@ -286,7 +286,7 @@ public class CallFeatureTests
         var h = new Harness()
             .Queue(1, q => q with { NightModeDestination = Destination.ToQueue(new QueueId(2)) }).Queue(2).Staff(1, 1);
         Assert.Equal(CommandResult.Ok, h.Do(h.Engine.SetNightMode(new QueueId(1), true, h.Now)));
-        Assert.Equal(CommandResult.Ignored, h.Do(h.Engine.SetNightMode(new QueueId(1), true, h.Now)));
+        Assert.Equal(CommandResult.Ignored, h.Try(h.Engine.SetNightMode(new QueueId(1), true, h.Now)));
         Assert.Equal(1, Assert.Single(h.Of(EventKind.QueueNightModeChanged)).Code);
 
         var night = h.Call(1);
@@ -378,7 +378,7 @@ public class CallFeatureTests
         Assert.Equal([2], h.Ringing(b));
 
         h.Wait(5);
-        Assert.Equal(CommandResult.AgentBusy, h.Do(h.Engine.Pickup(c, new AgentId(1), h.Now)));
+        Assert.Equal(CommandResult.AgentBusy, h.Try(h.Engine.Pickup(c, new AgentId(1), h.Now)));
         Assert.Equal(CommandResult.Ok, h.Do(h.Engine.Pickup(b, new AgentId(3), h.Now)));
 
         var ended = h.Of(EventKind.OfferEnded).Single();
@@ -473,8 +473,8 @@ public class CallFeatureTests
     {
         var h = new Harness().Queue(1);
         var call = h.Call(1);
-        Assert.Equal(CommandResult.CallbackUnavailable, h.Do(h.Engine.RequestCallback(call, null, h.Now)));
-        Assert.Equal(CommandResult.Ignored, h.Do(h.Engine.CallerDigits(call, "3", h.Now)));
+        Assert.Equal(CommandResult.CallbackUnavailable, h.Try(h.Engine.RequestCallback(call, null, h.Now)));
+        Assert.Equal(CommandResult.Ignored, h.Try(h.Engine.CallerDigits(call, "3", h.Now)));
         Assert.Equal(CallState.Waiting, h.CallState(call).State);
     }
 
@@ -486,7 +486,7 @@ public class CallFeatureTests
             Callback = new CallbackSettings { Enabled = true, Mode = CallbackMode.Timeout, OfferAfterSeconds = 30, Key = "3" },
         });
         var call = h.Call(1);
-        Assert.Equal(CommandResult.Ignored, h.Wait(10).Do(h.Engine.CallerDigits(call, "3", h.Now)));
+        Assert.Equal(CommandResult.Ignored, h.Wait(10).Try(h.Engine.CallerDigits(call, "3", h.Now)));
         Assert.Equal(CallState.Waiting, h.CallState(call).State);
         h.Wait(19.999);
         Assert.Empty(h.Of(EventKind.Announcement));
@@ -643,14 +643,15 @@ public class CallFeatureTests
                 WrapUpSeconds = 5,
             })
             .Queue(2, q => q with { MaxWaitSeconds = 60, TimeoutDestination = Destination.ToVoicemail() })
-            .Staff(1, 1, 2);
+            .Staff(1, 1, 2)
+            .Staff(2, 3); // free for the pickup: agents 1 and 2 are ringing or talking by then
         var calls = new List<CallId>();
         for (var i = 0; i < 12; i++) calls.Add(CallFrom(h.Wait(1), 1, i == 3 ? "666" : $"55500{i:00}"));
         h.Answer(calls[0], 1);
         h.Wait(2).CallerHangup(calls[1]);
         h.Do(h.Engine.CallerDigits(calls[4], "0", h.Now));
         h.Do(h.Engine.RequestCallback(calls[5], null, h.Now));
-        h.Do(h.Engine.Pickup(calls[6], new AgentId(2), h.Now));
+        h.Do(h.Engine.Pickup(calls[6], new AgentId(3), h.Now));
         h.Do(h.Engine.CancelCall(calls[7], h.Now));
         h.Wait(30).AgentHangup(calls[0]);
         h.Wait(300);
@@ -668,10 +669,12 @@ public class CallFeatureTests
         Assert.All(calls, c => Assert.Single(h.Events, e => e.Kind == EventKind.CallEnded && e.Call == c));
         Assert.Equal(calls.Count, h.Of(EventKind.CallEnded).Count());
         Assert.All(h.Of(EventKind.CallEnded), e => Assert.NotEqual(Disposition.None, e.Record!.Disposition));
+        // The pickup path was taken (agents 1 and 2 are busy by then: a pickup by either was refused, unnoticed).
+        Assert.Contains(h.Cdr(calls[6]).Attempts, a => a.Pickup && a.Agent == new AgentId(3));
 
         var count = h.Events.Count;
-        Assert.Equal(CommandResult.UnknownCall, h.CallerHangup(calls[0]));
-        Assert.Equal(CommandResult.UnknownCall, h.Do(h.Engine.CancelCall(calls[1], h.Now)));
+        Assert.Equal(CommandResult.UnknownCall, h.Try(h.Engine.CallerHangup(calls[0], h.Now)));
+        Assert.Equal(CommandResult.UnknownCall, h.Try(h.Engine.CancelCall(calls[1], h.Now)));
         Assert.Equal(count, h.Events.Count);
     }
 }

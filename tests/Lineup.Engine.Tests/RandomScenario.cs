@@ -270,14 +270,14 @@ internal static class RandomScenario
             RetrySeconds = rng.NextDouble() < 0.6 ? 0 : rng.Next(1, 16),
             WrapUpSeconds = rng.NextDouble() < 0.4 ? 0 : rng.Next(1, 31),
             MaxWaitSeconds = rng.NextDouble() < 0.4 ? 0 : rng.Next(20, 301),
-            TimeoutDestination = GenerateDestination(rng, queueCount),
+            TimeoutDestination = GenerateDestination(rng, queueCount, id),
             MaxWaitNoAgentSeconds = rng.NextDouble() < 0.7 ? 0 : rng.Next(10, 121),
             LeaveWhenNoAgents = rng.NextDouble() < 0.15,
-            NoAgentsDestination = GenerateDestination(rng, queueCount),
+            NoAgentsDestination = GenerateDestination(rng, queueCount, id),
             MaxCallers = rng.NextDouble() < 0.7 ? 0 : rng.Next(1, 7),
-            QueueFullDestination = GenerateDestination(rng, queueCount),
+            QueueFullDestination = GenerateDestination(rng, queueCount, id),
             NoAnswerMaxAttempts = rng.NextDouble() < 0.7 ? 0 : rng.Next(1, 6),
-            NoAnswerDestination = GenerateDestination(rng, queueCount),
+            NoAnswerDestination = GenerateDestination(rng, queueCount, id),
             AgentAutoReady = rng.NextDouble() < 0.9,
             AgentAutoNotReadyAfterNonQueueCall = rng.Next(2) == 0,
             ForceNotReadyOnReject = rng.NextDouble() < 0.2,
@@ -288,8 +288,8 @@ internal static class RandomScenario
             VipPriority = rng.Next(1, 4),
             Blacklist = rng.NextDouble() < 0.2 ? new HashSet<string> { "5550105" } : QueueConfig.EmptySet,
             ExitKey = rng.NextDouble() < 0.3 ? "9" : null,
-            ExitKeyDestination = GenerateDestination(rng, queueCount),
-            NightModeDestination = GenerateDestination(rng, queueCount),
+            ExitKeyDestination = GenerateDestination(rng, queueCount, id),
+            NightModeDestination = GenerateDestination(rng, queueCount, id),
             IntroPrompt = rng.Next(2) == 0 ? "intro" : null,
             PeriodicPrompt = "periodic",
             PeriodicAnnounceSeconds = rng.NextDouble() < 0.7 ? 0 : rng.Next(15, 61),
@@ -308,11 +308,11 @@ internal static class RandomScenario
         };
     }
 
-    private static Destination GenerateDestination(Random rng, int queueCount) => rng.Next(6) switch
+    private static Destination GenerateDestination(Random rng, int queueCount, int self) => rng.Next(6) switch
     {
         0 => Destination.Hangup,
-        // Any queue, this one included (a move to itself hangs up) and now and then one that does not exist.
-        1 or 2 => Destination.ToQueue(new QueueId(rng.NextDouble() < 0.1 ? Unknown : rng.Next(1, queueCount + 1))),
+        // Another queue of the scenario: the engine refuses a destination that is the queue itself or no queue.
+        1 or 2 => rng.Next(1, queueCount + 1) is var target && target != self ? Destination.ToQueue(new QueueId(target)) : Destination.Hangup,
         3 => Destination.ToNumber("+15550199"),
         4 => Destination.ToVoicemail("box"),
         _ => Destination.Callback,
@@ -474,6 +474,9 @@ internal sealed class ScenarioRun
         Scenario = scenario;
         Now = scenario.Start;
         Engine = new CallCenter(new EngineOptions { Seed = scenario.Seed });
+        // Destinations may name any queue of the scenario: every queue exists before any names another.
+        foreach (var q in scenario.Queues)
+            Require(Engine.UpsertQueue(scenario.Queues.Aggregate(q, (c, other) => c.WithoutDestination(other.Id)), Now) == CommandResult.Ok, $"setup: queue {q.Id}");
         foreach (var q in scenario.Queues) Require(Engine.UpsertQueue(q, Now) == CommandResult.Ok, $"setup: queue {q.Id}");
         foreach (var a in scenario.Agents) Require(Engine.UpsertAgent(a, Now) == CommandResult.Ok, $"setup: agent {a.Id}");
         foreach (var m in scenario.Members)

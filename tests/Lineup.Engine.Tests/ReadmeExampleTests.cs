@@ -1,33 +1,82 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Lineup.Simulator;
+
 namespace Lineup.Engine.Tests;
 
-/// <summary>The README's engine example, kept runnable: if this breaks, the README is wrong.</summary>
-public class ReadmeExampleTests
+/// <summary>
+/// The README's simulator example, read from README.md itself and run: the command line it prints works, the
+/// figures it says the JSON holds are there, and the options it lists are the ones the simulator parses. If this
+/// breaks, the README is wrong. (The README's curl walkthrough runs against the real server in
+/// Lineup.Server.Tests, <c>ReadmeWalkthroughTests</c>.)
+/// </summary>
+public partial class ReadmeExampleTests
 {
-    [Fact]
-    public void Readme_engine_example_answers_and_ends_the_call()
+    private static readonly string Readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+
+    private static string RepositoryRoot()
     {
-        var engine = new CallCenter(new EngineOptions { TimeZone = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin") });
-        long now = 1_767_603_600_000;
-        engine.UpsertQueue(new QueueConfig
-        {
-            Id = new QueueId(1),
-            Name = "support",
-            Strategy = Strategy.LongestIdle,
-            MaxWaitSeconds = 300,
-            TimeoutDestination = Destination.ToVoicemail("support"),
-        }, now);
-        engine.UpsertAgent(new AgentConfig { Id = new AgentId(7), Name = "Ana", NoAnswerDelaySeconds = 10 }, now);
-        engine.SetMember(new QueueId(1), new AgentId(7), new MemberConfig { Level = 0, Position = 1 }, now);
-        engine.Login(new AgentId(7), queues: null, now);
-        var call = engine.Enqueue(new QueueId(1), new CallerInfo("+14155550100"), now).Call;
-        var kinds = engine.TakeEvents().Select(e => e.Kind).ToList();
-        Assert.Contains(EventKind.CallQueued, kinds);
-        Assert.Contains(EventKind.CallOffered, kinds);
-        Assert.Equal(CommandResult.Ok, engine.AgentAnswered(call, new AgentId(7), now + 4_000));
-        Assert.Equal(CommandResult.Ok, engine.CallerHangup(call, now + 64_000));
-        var ended = engine.TakeEvents().Single(e => e.Kind == EventKind.CallEnded);
-        Assert.Equal(Disposition.Answered, ended.Record!.Disposition);
-        Assert.Equal(4, ended.Record.WaitSeconds);
-        Assert.Equal(60, ended.Record.TalkSeconds);
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Lineup.slnx"))) return dir.FullName;
+        throw new InvalidOperationException($"No Lineup.slnx above {AppContext.BaseDirectory}.");
+    }
+
+    /// <summary>The section of the README under a "### " heading, to the next heading.</summary>
+    private static string Section(string heading)
+    {
+        var start = Readme.IndexOf("\n### " + heading + "\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"the README has no section \"{heading}\"");
+        var end = Readme.IndexOf("\n#", start + 5, StringComparison.Ordinal);
+        return Readme[start..(end < 0 ? Readme.Length : end)];
+    }
+
+    [GeneratedRegex(@"^dotnet run --project tools/Lineup\.Simulator .*? -- (?<args>.+)$", RegexOptions.Multiline)]
+    private static partial Regex SimulatorCommand();
+
+    [GeneratedRegex(@"`([a-z_]+)`")]
+    private static partial Regex Field();
+
+    [GeneratedRegex(@"--[a-z-]+")]
+    private static partial Regex Option();
+
+    [Fact]
+    public void Readme_simulator_command_runs_and_prints_the_figures_the_readme_names()
+    {
+        var section = Section("The simulator");
+        var command = SimulatorCommand().Match(section);
+        Assert.True(command.Success, $"no simulator command line in the README's simulator section:\n{section}");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var code = Program.Run(command.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries), stdout, stderr);
+
+        Assert.Equal((0, ""), (code, stderr.ToString()));
+        using var json = JsonDocument.Parse(stdout.ToString());
+        var root = json.RootElement;
+        // "It prints one JSON object (`offered`, `answered`, ..., the Erlang C prediction, and each wait estimator's error)".
+        var prints = section[section.IndexOf("It prints one JSON object", StringComparison.Ordinal)..];
+        prints = string.Join(' ', prints[..(prints.IndexOf(')', StringComparison.Ordinal) + 1)].Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries));
+        var named = Field().Matches(prints).Select(m => m.Groups[1].Value).ToList();
+        Assert.True(named.Count >= 7, $"the README names {named.Count} figures: {prints}");
+        foreach (var name in named) Assert.True(root.TryGetProperty(name, out _), $"the README names `{name}`, the simulator does not print it: {root}");
+        Assert.Contains("the Erlang C prediction", prints, StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Object, root.GetProperty("erlang_c").ValueKind);
+        Assert.Contains("each wait estimator's error", prints, StringComparison.Ordinal);
+        Assert.NotEmpty(root.GetProperty("wait_estimate_errors").EnumerateObject());
+        Assert.True(root.GetProperty("offered").GetInt64() > 0);
+    }
+
+    [Fact]
+    public void Readme_simulator_options_are_the_ones_it_parses()
+    {
+        var section = Section("The simulator");
+        var options = section[section.IndexOf("Options:", StringComparison.Ordinal)..];
+        options = options[..options.IndexOf("It prints", StringComparison.Ordinal)];
+        var inReadme = Option().Matches(options).Select(m => m.Value).Order(StringComparer.Ordinal).ToArray();
+        var inUsage = Option().Matches(CommandLine.Usage).Select(m => m.Value).Distinct().Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(inUsage, inReadme);
+        // And the example's own options all parse.
+        var args = SimulatorCommand().Match(section).Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(CommandLine.Parse(args).Ok, string.Join(' ', args));
     }
 }

@@ -33,7 +33,7 @@ public class StrategyTests
 
         var ended = h.Of(EventKind.OfferEnded).Select(e => (e.Agent.Value, (AttemptOutcome)e.Code, e.At)).OrderBy(x => x.Value).ToList();
         Assert.Equal([(1, AttemptOutcome.Cancelled, At(4)), (2, AttemptOutcome.Answered, At(4)), (3, AttemptOutcome.Cancelled, At(4))], ended);
-        Assert.Equal(CommandResult.NoSuchOffer, h.Answer(call, 1));
+        Assert.Equal(CommandResult.NoSuchOffer, h.Try(h.Engine.AgentAnswered(call, new AgentId(1), h.Now)));
         Assert.Equal(AgentActivity.Idle, h.AgentState(1).Activity);
         Assert.Equal(AgentActivity.Talking, h.AgentState(2).Activity);
 
@@ -237,7 +237,7 @@ public class StrategyTests
         var timeout = Assert.Single(h.Of(EventKind.OfferEnded));
         Assert.Equal((1, AttemptOutcome.NoAnswer, At(15)), (timeout.Agent.Value, (AttemptOutcome)timeout.Code, timeout.At));
         // The engine's own timeout wins over an answer reported after it.
-        Assert.Equal(CommandResult.NoSuchOffer, h.Answer(call, 1));
+        Assert.Equal(CommandResult.NoSuchOffer, h.Try(h.Engine.AgentAnswered(call, new AgentId(1), h.Now)));
         h.Wait(2).Reject(call, 2);
         h.Wait(1).Busy(call, 3);
 
@@ -309,53 +309,31 @@ public class StrategyTests
     }
 
     [Theory]
-    [InlineData(Vendor.Native, "ring_all", Strategy.RingAll, false)]
-    [InlineData(Vendor.Native, "longest_idle", Strategy.LongestIdle, false)]
-    [InlineData(Vendor.Native, "round_robin", Strategy.RoundRobin, false)]
-    [InlineData(Vendor.Native, "top_down", Strategy.TopDown, false)]
-    [InlineData(Vendor.Native, "least_talk_time", Strategy.LeastTalkTime, false)]
-    [InlineData(Vendor.Native, "fewest_calls", Strategy.FewestCalls, false)]
-    [InlineData(Vendor.Native, "sequential_by_agent_order", Strategy.SequentialByAgentOrder, false)]
-    [InlineData(Vendor.Native, "random", Strategy.Random, false)]
-    [InlineData(Vendor.Native, "least_recently_offered", Strategy.LeastRecentlyOffered, false)]
-    [InlineData(Vendor.Native, "least_recently_answered", Strategy.LeastRecentlyAnswered, false)]
-    [InlineData(Vendor.FonoUC, "simultaneous", Strategy.RingAll, false)]
-    [InlineData(Vendor.PortSip, "RING_SIMULTANEOUSLY", Strategy.RingAll, false)]
-    [InlineData(Vendor.PortSip, "PRIORITIZED_HUNT", Strategy.SequentialByAgentOrder, false)]
-    [InlineData(Vendor.PortSip, "CYCLIC_HUNT", Strategy.LeastRecentlyOffered, false)]
-    [InlineData(Vendor.PortSip, "LEAST_WORKED_HUNT", Strategy.LeastRecentlyAnswered, false)]
-    [InlineData(Vendor.PortSip, "SKILL_BASED_ROUTING_PRIORITIZED_HUNT", Strategy.SequentialByAgentOrder, true)]
-    [InlineData(Vendor.PortSip, "SKILL_BASED_ROUTING_CYCLIC_HUNT", Strategy.LeastRecentlyOffered, true)]
-    [InlineData(Vendor.PortSip, "SKILL_BASED_ROUTING_LEAST_WORKED_HUNT", Strategy.LeastRecentlyAnswered, true)]
-    [InlineData(Vendor.Kazoo, "route_round_robin", Strategy.RoundRobin, false)]
-    [InlineData(Vendor.Telphin, "ring-all", Strategy.RingAll, false)]
-    [InlineData(Vendor.Telphin, "longest-idle-agent", Strategy.LongestIdle, false)]
-    [InlineData(Vendor.Telphin, "round-robin", Strategy.RoundRobin, false)]
-    [InlineData(Vendor.Telphin, "top-down", Strategy.TopDown, false)]
-    [InlineData(Vendor.Telphin, "agent-with-least-talk-time", Strategy.LeastTalkTime, false)]
-    [InlineData(Vendor.Telphin, "agent-with-fewest-calls", Strategy.FewestCalls, false)]
-    [InlineData(Vendor.Telphin, "sequentially-by-agent-order", Strategy.SequentialByAgentOrder, false)]
-    [InlineData(Vendor.Telphin, "random", Strategy.Random, false)]
-    public void Every_vendor_strategy_name_parses_and_names_back(Vendor vendor, string name, Strategy strategy, bool skills)
+    [InlineData("ring_all", Strategy.RingAll)]
+    [InlineData("longest_idle", Strategy.LongestIdle)]
+    [InlineData("round_robin", Strategy.RoundRobin)]
+    [InlineData("top_down", Strategy.TopDown)]
+    [InlineData("least_talk_time", Strategy.LeastTalkTime)]
+    [InlineData("fewest_calls", Strategy.FewestCalls)]
+    [InlineData("sequential_by_agent_order", Strategy.SequentialByAgentOrder)]
+    [InlineData("random", Strategy.Random)]
+    [InlineData("least_recently_offered", Strategy.LeastRecentlyOffered)]
+    [InlineData("least_recently_answered", Strategy.LeastRecentlyAnswered)]
+    public void Every_strategy_name_parses_and_names_back(string name, Strategy strategy)
     {
-        Assert.True(StrategyNames.TryParse(vendor, name, out var parsed, out var parsedSkills));
-        Assert.Equal((strategy, skills), (parsed, parsedSkills));
-        Assert.Equal(name, StrategyNames.NameFor(vendor, strategy, skills));
+        Assert.True(StrategyNames.TryParse(name, out var parsed));
+        Assert.Equal(strategy, parsed);
+        Assert.Equal(name, StrategyNames.NameOf(strategy));
     }
 
     [Fact]
-    public void Strategy_name_table_has_exactly_the_seed_names_and_parsing_is_exact()
+    public void Strategy_name_table_names_each_strategy_once_and_parsing_is_exact()
     {
-        Assert.Equal(27, StrategyNames.Table.Count);
-        Assert.Equal(7, StrategyNames.Table.Count(r => r.Vendor == Vendor.PortSip));
-        Assert.Equal(8, StrategyNames.Table.Count(r => r.Vendor == Vendor.Telphin));
-        Assert.All(Enum.GetValues<Strategy>(), s => Assert.NotNull(StrategyNames.NameFor(Vendor.Native, s)));
-        Assert.All(StrategyNames.Table.Where(r => r.Name.StartsWith("SKILL_BASED_", StringComparison.Ordinal)), r => Assert.True(r.Skills));
-
-        Assert.False(StrategyNames.TryParse(Vendor.Telphin, "ring_all", out _, out _));
-        Assert.False(StrategyNames.TryParse(Vendor.PortSip, "cyclic_hunt", out _, out _));
-        Assert.False(StrategyNames.TryParse(Vendor.Native, null, out _, out _));
-        Assert.Null(StrategyNames.NameFor(Vendor.Kazoo, Strategy.Random));
+        Assert.Equal(Enum.GetValues<Strategy>().Length, StrategyNames.Table.Count);
+        Assert.Equal(StrategyNames.Table.Count, StrategyNames.Table.Select(r => r.Strategy).Distinct().Count());
+        Assert.False(StrategyNames.TryParse("RING_ALL", out _));
+        Assert.False(StrategyNames.TryParse("ring-all", out _));
+        Assert.False(StrategyNames.TryParse(null, out _));
     }
 
     [Theory]

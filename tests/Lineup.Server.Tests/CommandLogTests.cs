@@ -54,7 +54,7 @@ public class CommandLogTests
         Assert.Equal(CommandResult.Ok, new SetRecordingCommand(enqueue.Call.Value, "r1.wav").Apply(engine, 2));
         Assert.Equal(CommandResult.Ok, new CallEventCommand(enqueue.Call.Value, CallEventType.CallerHangup, null, null).Apply(engine, 3));
         var ended = engine.TakeEvents().Single(e => e.Kind == EventKind.CallEnded);
-        Assert.Equal("r1.wav", Lineup.Server.Api.Dto.Cdr(ended.Record!).RecordingId);
+        Assert.Equal("r1.wav", Lineup.Server.Records.CdrRecord.From(ended.Record!).RecordingId);
         Assert.Equal(CommandResult.UnknownCall, new SetRecordingCommand(enqueue.Call.Value, "r2.wav").Apply(engine, 4));
     }
 
@@ -115,6 +115,8 @@ public class CommandLogTests
     public void A_native_update_keeps_the_dialects_settings_and_a_dialect_update_replaces_them()
     {
         var engine = new CallCenter(new EngineOptions());
+        // The queue its timeout destination names must exist first: the engine owns its references.
+        Assert.Equal(CommandResult.Ok, new UpsertQueueCommand(new QueueConfig { Id = new QueueId(6) }).Apply(engine, 1000));
         Assert.Equal(CommandResult.Ok, new UpsertQueueCommand(RichQueue).Apply(engine, 1000));
         var native = RichQueue with { Name = "renamed", DialectData = QueueConfig.NoDialectData };
 

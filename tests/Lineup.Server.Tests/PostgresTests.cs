@@ -15,11 +15,10 @@ namespace Lineup.Server.Tests;
 /// </summary>
 public sealed class PostgresTests(ITestOutputHelper output)
 {
-    [Fact]
+    [PostgresFact]
     public async Task Walkthrough_queue_agent_call_answer_and_cdr()
     {
         await using var pg = await TestPostgres.CreateDatabaseAsync(output);
-        if (pg == null) return;
         using var factory = new LineupFactory { Database = pg.ConnectionString };
         var api = await factory.SignInAsync();
 
@@ -57,11 +56,10 @@ public sealed class PostgresTests(ITestOutputHelper output)
         Assert.Equal("answered", await c.ExecuteScalarAsync<string>("SELECT disposition FROM cdrs WHERE call_id = @callId", new { callId }));
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task Migrations_apply_once_and_running_them_again_changes_nothing()
     {
         await using var pg = await TestPostgres.CreateDatabaseAsync(output);
-        if (pg == null) return;
         var expected = Database.Migrations(DatabaseKind.Postgres).Select(m => m.Version).ToList();
         Assert.NotEmpty(expected);
         // Both stores ship the same schema versions.
@@ -83,11 +81,10 @@ public sealed class PostgresTests(ITestOutputHelper output)
             Assert.Contains(table, tables);
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task A_restarted_server_keeps_tenants_users_configuration_and_agent_state()
     {
         await using var pg = await TestPostgres.CreateDatabaseAsync(output);
-        if (pg == null) return;
         long queueId, agentId;
         using (var first = new LineupFactory { Database = pg.ConnectionString })
         {
@@ -123,13 +120,12 @@ public sealed class PostgresTests(ITestOutputHelper output)
         Assert.True(next > agentId, $"new agent id {next} is not above {agentId}");
     }
 
-    [Fact]
+    [PostgresFact]
     public Task Acknowledged_writes_survive_kill_9_and_restart_on_postgres() => KillOnPostgresAsync();
 
     private async Task KillOnPostgresAsync()
     {
         await using var pg = await TestPostgres.CreateDatabaseAsync(output);
-        if (pg == null) return;
         await EndToEndTests.KillAndRestartAsync(pg.ConnectionString, output);
     }
 
@@ -145,28 +141,36 @@ public sealed class PostgresTests(ITestOutputHelper output)
 /// <summary>
 /// The PostgreSQL server for the tests, named by <c>LINEUP_TEST_PG</c> (an admin connection string that may create
 /// databases). When it is missing the tests fail with a message saying so; only an explicit <c>LINEUP_SKIP_PG=1</c>
-/// (and neither <c>CI=true</c> nor <c>LINEUP_REQUIRE_PG=1</c>) lets them return early, and they print why.
+/// (and neither <c>CI=true</c> nor <c>LINEUP_REQUIRE_PG=1</c>) has them reported as skipped, with the reason.
 /// </summary>
 public static class TestPostgres
 {
     public const string Variable = "LINEUP_TEST_PG";
 
-    /// <summary>A new, empty database (dropped on dispose), or null when PostgreSQL tests are explicitly skipped.</summary>
-    public static async Task<TestDatabase?> CreateDatabaseAsync(ITestOutputHelper output)
+    /// <summary>Why PostgreSQL tests are skipped, or null when they run. They are skipped only on purpose:
+    /// <c>LINEUP_SKIP_PG=1</c> without <c>LINEUP_TEST_PG</c>, and never under <c>CI=true</c> or <c>LINEUP_REQUIRE_PG=1</c>.
+    /// The test runner then reports them as skipped, so the closing line counts them.</summary>
+    public static string? SkipReason
+    {
+        get
+        {
+            if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Variable))) return null;
+            var required = string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)
+                || Environment.GetEnvironmentVariable("LINEUP_REQUIRE_PG") == "1";
+            return Environment.GetEnvironmentVariable("LINEUP_SKIP_PG") == "1" && !required
+                ? $"PostgreSQL test NOT RUN: {Variable} is not set and LINEUP_SKIP_PG=1. Run .ci/run to test against PostgreSQL."
+                : null;
+        }
+    }
+
+    /// <summary>A new, empty database (dropped on dispose). Without <c>LINEUP_TEST_PG</c> the test fails saying how to
+    /// provide one (a test opted out with <c>LINEUP_SKIP_PG=1</c> never gets here: see <see cref="PostgresFactAttribute"/>).</summary>
+    public static async Task<TestDatabase> CreateDatabaseAsync(ITestOutputHelper output)
     {
         var admin = Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrWhiteSpace(admin))
         {
-            var required = string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)
-                || Environment.GetEnvironmentVariable("LINEUP_REQUIRE_PG") == "1";
             var skip = Environment.GetEnvironmentVariable("LINEUP_SKIP_PG") == "1";
-            if (skip && !required)
-            {
-                var why = $"PostgreSQL test NOT RUN: {Variable} is not set and LINEUP_SKIP_PG=1. Run .ci/run to test against PostgreSQL.";
-                output.WriteLine(why);
-                await Console.Error.WriteLineAsync(why);
-                return null;
-            }
             Assert.Fail($"{Variable} is not set{(skip ? " (LINEUP_SKIP_PG=1 is ignored under CI=true or LINEUP_REQUIRE_PG=1)" : "")}. PostgreSQL tests need an admin connection string, e.g. " +
                 $"{Variable}=\"Host=127.0.0.1;Port=5432;Username=lineup;Password=...;Database=lineup\" (.ci/run starts a throwaway " +
                 "server and sets it). Set LINEUP_SKIP_PG=1 to skip them on purpose outside CI.");
@@ -197,4 +201,11 @@ public sealed class TestDatabase(string admin, string name, string connectionStr
         await c.OpenAsync();
         await c.ExecuteAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
     }
+}
+
+/// <summary>A test against PostgreSQL: reported as skipped (with the reason) when PostgreSQL is opted out on purpose
+/// (<see cref="TestPostgres.SkipReason"/>), run otherwise, and then failing if there is no server.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute() => Skip = TestPostgres.SkipReason;
 }

@@ -24,11 +24,10 @@ public sealed class SipCredentialRestartTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task Credentials_are_loaded_at_start_on_postgres()
     {
         await using var pg = await TestPostgres.CreateDatabaseAsync(output);
-        if (pg == null) return;
         await RestartAsync(() => new LineupFactory { Database = pg.ConnectionString });
     }
 

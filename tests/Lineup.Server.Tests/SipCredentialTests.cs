@@ -18,7 +18,7 @@ public class SipCredentialTests(ApiFixture fx) : IClassFixture<ApiFixture>
     private TenantSession T => fx.Tenant;
     private HttpClient Admin => fx.Tenant.Admin;
     private SipCredentialStore Credentials => fx.Factory.Services.GetRequiredService<SipCredentialStore>();
-    private Store Store => fx.Factory.Services.GetRequiredService<Store>();
+    private CredentialStore Store => fx.Factory.Services.GetRequiredService<CredentialStore>();
 
     private static string Md5(string s) => Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(s)));
     private static string Sha256(string s) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s)));

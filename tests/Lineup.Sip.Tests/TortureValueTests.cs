@@ -1,9 +1,10 @@
 namespace Lineup.Sip.Tests;
 
-/// <summary>What the RFC 4475 §3.1.1 messages must parse to, beyond being accepted.</summary>
+/// <summary>What the RFC 4475 messages must parse to, beyond being accepted.</summary>
 public sealed class TortureValueTests
 {
-    private static SipMessage Load(string name)
+    /// <summary>An RFC 4475 vector (Vectors/4475/<paramref name="name"/>.sip), parsed; it must be accepted.</summary>
+    internal static SipMessage Load(string name)
     {
         var r = SipParser.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "4475", name + ".sip")));
         Assert.True(r.Success, r.Detail);
@@ -102,6 +103,47 @@ public sealed class TortureValueTests
         Assert.Equal("name:John_Smith", unksm2.Contacts![0].Uri);
         Assert.Equal(["nothingSupportsThis", "nothingSupportsThisEither"], Load("bext01").GetValues("Require"));
         Assert.Equal("application/unknownformat", Load("invut").ContentType!.MediaType);
+    }
+
+    [Fact]
+    public void Application_layer_vectors_parse_to_what_the_rfc_describes()
+    {
+        // §3.3.3: a scheme other than sip is kept for the application (416).
+        Assert.Equal("soap.beep://192.0.2.103:3002", Load("novelsc").RequestLine!.RequestUri);
+        // §3.3.7: an Authorization the registrar cannot read.
+        Assert.Equal("NoOneKnowsThisScheme opaque-data=here", Load("regaut01").GetFirst("Authorization"));
+        // §3.3.10: a response whose second Via is the broadcast address.
+        var bcast = Load("bcast");
+        Assert.Equal(200, bcast.StatusLine!.StatusCode);
+        Assert.Equal(["192.0.2.198", "255.255.255.255"], bcast.Vias!.Select(v => v.Host));
+        // §3.3.11: Max-Forwards 0.
+        Assert.Equal(0, Load("zeromf").MaxForwards);
+        // §3.3.12/13: a parameter after a bare URI is the header's; inside angle brackets, the URI's.
+        var c1 = Assert.Single(Load("cparam01").Contacts!);
+        Assert.Equal(["unknownparam"], c1.Parameters.Select(p => p.Name));
+        Assert.Empty(c1.SipUri!.Parameters);
+        var c2 = Assert.Single(Load("cparam02").Contacts!);
+        Assert.Empty(c2.Parameters);
+        Assert.Equal(["unknownparam"], c2.SipUri!.Parameters.Select(p => p.Name));
+        // §3.3.14: an escaped header in the Contact URI, decoded.
+        Assert.Equal([new KeyValuePair<string, string>("Route", "<sip:sip.example.com>")], Assert.Single(Load("regescrt").Contacts!).SipUri!.Headers);
+        // §3.3.15: an Accept the answer cannot meet (the application answers 406).
+        Assert.Equal("text/nobodyKnowsThis", Load("sdp01").GetFirst("Accept"));
+    }
+
+    [Fact]
+    public void Inv2543_rfc2543_syntax_is_accepted()
+    {
+        var m = Load("inv2543");
+        var via = Assert.Single(m.Vias!);
+        Assert.Null(via.Branch); // no RFC 3261 branch: transactions are matched the RFC 2543 way (§17.2.3)
+        Assert.Equal("iftgw.example.com", via.Host);
+        Assert.Null(m.MaxForwards);
+        Assert.Null(m.GetFirst("Content-Length"));
+        Assert.Equal(105, m.Body.Length); // over UDP the body is the rest of the datagram
+        // Without angle brackets ";user=phone" belongs to the To header; inside them (From), to the URI (RFC 3261 §20).
+        Assert.Equal([new SipParameter("user", "phone")], m.To!.Parameters.Where(p => p.Name != "tag"));
+        Assert.Equal("phone", m.From!.SipUri!.Parameter("user")!.Value);
     }
 
     [Fact]

@@ -69,11 +69,10 @@ public static class CommandLine
         if (!long.TryParse(values["--seed"], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seed))
             return Bad("--seed", values, "a whole number");
         var strategyName = values["--strategy"];
-        if (!TryStrategy(strategyName, out var strategy, out var skills))
+        if (!StrategyNames.TryParse(strategyName, out var strategy))
         {
             return ParseResult.Fail("--strategy",
-                $"--strategy '{strategyName}' is not a strategy: use a Lineup name ({string.Join(", ", NamesOf(Vendor.Native))}) " +
-                "or a vendor's name (for example CYCLIC_HUNT, route_round_robin, ring-all, simultaneous)");
+                $"--strategy '{strategyName}' is not a strategy: use one of {string.Join(", ", StrategyNames.Table.Select(r => r.Name))}");
         }
 
         double? patience = null;
@@ -100,7 +99,6 @@ public static class CommandLine
                 Hours = hours,
                 StrategyName = strategyName,
                 Strategy = strategy,
-                SkillsRouting = skills,
                 Seed = seed,
                 PatienceSeconds = patience,
                 SlaSeconds = sla,
@@ -108,19 +106,6 @@ public static class CommandLine
             },
         };
     }
-
-    /// <summary>Lineup's own names first, then every vendor's, exactly as each spells them.</summary>
-    public static bool TryStrategy(string name, out Strategy strategy, out bool skillsRouting)
-    {
-        foreach (var vendor in Enum.GetValues<Vendor>())
-            if (StrategyNames.TryParse(vendor, name, out strategy, out skillsRouting)) return true;
-        strategy = default;
-        skillsRouting = false;
-        return false;
-    }
-
-    private static IEnumerable<string> NamesOf(Vendor vendor) =>
-        StrategyNames.Table.Where(r => r.Vendor == vendor).Select(r => r.Name);
 
     private static ParseResult Bad(string name, Dictionary<string, string> values, string expected) =>
         ParseResult.Fail(name, $"{name} must be {expected}, not '{values[name]}'");

@@ -1,6 +1,6 @@
 namespace Lineup.Engine;
 
-/// <summary>Lineup's routing strategies; every vendor name maps onto one of these (see <see cref="StrategyNames"/>).</summary>
+/// <summary>Lineup's routing strategies (named in <see cref="StrategyNames"/>); every vendor name maps onto one of these in its dialect.</summary>
 public enum Strategy
 {
     /// <summary>Every eligible agent of the allowed tiers rings at once (FonoUC simultaneous, PortSIP RING_SIMULTANEOUSLY).</summary>

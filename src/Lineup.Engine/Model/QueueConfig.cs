@@ -108,6 +108,25 @@ public sealed record QueueConfig
     public int ExpectedHandleSeconds { get; init; } = 180;
 
     internal static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
+
+    /// <summary>Every exit's destination (timeout, no agents, queue full, no answer, exit key, night mode).</summary>
+    public IEnumerable<Destination> AllDestinations() =>
+        [TimeoutDestination, NoAgentsDestination, QueueFullDestination, NoAnswerDestination, ExitKeyDestination, NightModeDestination];
+
+    /// <summary>This config with every destination that names <paramref name="queue"/> turned into "hang up".</summary>
+    public QueueConfig WithoutDestination(QueueId queue)
+    {
+        Destination Clear(Destination d) => d.Kind == DestinationKind.Queue && d.Queue == queue ? Destination.Hangup : d;
+        return this with
+        {
+            TimeoutDestination = Clear(TimeoutDestination),
+            NoAgentsDestination = Clear(NoAgentsDestination),
+            QueueFullDestination = Clear(QueueFullDestination),
+            NoAnswerDestination = Clear(NoAnswerDestination),
+            ExitKeyDestination = Clear(ExitKeyDestination),
+            NightModeDestination = Clear(NightModeDestination),
+        };
+    }
 }
 
 /// <summary>Callback: the caller hangs up and keeps its place; at its turn an agent is reserved, then the customer dialled.</summary>

@@ -1,9 +1,6 @@
 using System.Text.Json;
-using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
-using Lineup.Server.Telephony;
-using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api;
 
@@ -26,10 +23,10 @@ public static class AgentsApi
             .Produces<AgentStatusDto>().ProducesProblems(404);
         agents.MapPut("/{id:long}/status", SetStatusAsync).Require(Role.Agent).WithSummary("Set an agent's status")
             .AcceptsJson<StatusBody>().Produces<AgentStatusDto>().ProducesProblems(404, 409);
-        agents.MapPost("/{id:long}/login", (long id, HttpContext http) => LoginLogoutAsync(id, http, login: true)).Require(Role.Agent)
+        agents.MapPost("/{id:long}/login", (long id, HttpContext http, AgentService agents) => LoginLogoutAsync(id, http, agents, login: true)).Require(Role.Agent)
             .WithSummary("Log an agent in to its queues")
             .AcceptsJson<QueueSelectionBody>(optional: true).Produces<AgentStatusDto>().ProducesProblems(404, 409);
-        agents.MapPost("/{id:long}/logout", (long id, HttpContext http) => LoginLogoutAsync(id, http, login: false)).Require(Role.Agent)
+        agents.MapPost("/{id:long}/logout", (long id, HttpContext http, AgentService agents) => LoginLogoutAsync(id, http, agents, login: false)).Require(Role.Agent)
             .WithSummary("Log an agent out of its queues")
             .AcceptsJson<QueueSelectionBody>(optional: true).Produces<AgentStatusDto>().ProducesProblems(404, 409);
     }
@@ -46,65 +43,57 @@ public static class AgentsApi
         return TypedResults.Ok(page);
     }
 
-    private static async Task<IResult> GetAsync(long id, HttpContext http)
+    private static async Task<IResult> GetAsync(long id, HttpContext http, AgentService agents)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId)) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
+        if (!EngineIds.TryInt(id, out _)) return RequestContext.Fail(AgentService.NoAgent);
         if (!MayActOn(http, id)) return RequestContext.Problem(403, "Agents may read only themselves.");
-        var dto = await http.Tenant().QueryAsync(engine => engine.TryGetAgent(new AgentId(agentId), out var a) ? Dto.Agent(a) : null);
-        return dto != null ? TypedResults.Ok(dto) : RequestContext.Fail(CommandResult.UnknownAgent, "agent");
+        return Answer(await agents.ReadAsync(http.Tenant(), id, (_, a) => Dto.Agent(a)));
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, Store store)
+    private static IResult Answer<T>(Result<T> r) => r.Ok ? TypedResults.Ok(r.Value) : RequestContext.Fail(r.Error!);
+
+    private static async Task<IResult> CreateAsync(HttpContext http, AgentService agents)
     {
         var (body, errors) = await Body.ReadAsync<AgentBody>(http.Request);
         if (errors != null) return errors.Problem();
         var e = Validate.Agent(body!);
         if (e.Any) return e.Problem();
-        var id = checked((int)await store.NextIdAsync());
-        var command = new UpsertAgentCommand(Dto.AgentConfig(id, body!));
-        var (result, dto) = await http.Tenant().ExecuteAsync(command, (engine, r) =>
-            (r, r.IsSuccess() && engine.TryGetAgent(new AgentId(id), out var a) ? Dto.Agent(a) : null));
-        return result.IsSuccess() ? TypedResults.Created($"/api/v1/agents/{id}", dto) : RequestContext.Fail(result, "local agent");
+        var r = await agents.CreateAsync(http.Tenant(), Dto.AgentConfig(1, body!), Validate.AgentField, (_, a) => Dto.Agent(a));
+        return r.Ok ? TypedResults.Created($"/api/v1/agents/{r.Value!.Id}", r.Value) : RequestContext.Fail(r.Error!);
     }
 
-    private static async Task<IResult> UpdateAsync(long id, HttpContext http)
+    private static async Task<IResult> UpdateAsync(long id, HttpContext http, AgentService agents)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId)) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
+        if (!EngineIds.TryInt(id, out var agentId)) return RequestContext.Fail(AgentService.NoAgent);
         var (patch, errors) = await Body.ReadNodeAsync(http.Request);
         if (errors != null) return errors.Problem();
-        var current = await http.Tenant().QueryAsync(engine => engine.TryGetAgent(new AgentId(agentId), out var a) ? Dto.AgentBody(a.Config) : null);
-        if (current == null) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
-        var merged = Body.Merge(JsonSerializer.SerializeToNode(current, Json.Options)!, patch!);
+        var tenant = http.Tenant();
+        var current = await agents.ReadAsync(tenant, id, (_, a) => Dto.AgentBody(a.Config));
+        if (!current.Ok) return RequestContext.Fail(current.Error!);
+        var merged = Body.Merge(JsonSerializer.SerializeToNode(current.Value, Json.Options)!, patch!);
         var (body, bindErrors) = Body.Bind<AgentBody>(merged);
         if (bindErrors != null) return bindErrors.Problem();
         var e = Validate.Agent(body!);
         if (e.Any) return e.Problem();
-        var (result, dto) = await http.Tenant().ExecuteAsync(new UpsertAgentCommand(Dto.AgentConfig(agentId, body!), KeepDialectData: true), (engine, r) =>
-            (r, r.IsSuccess() && engine.TryGetAgent(new AgentId(agentId), out var a) ? Dto.Agent(a) : null));
-        return result.IsSuccess() ? TypedResults.Ok(dto) : RequestContext.Fail(result, "local agent");
+        return Answer(await agents.UpdateAsync(tenant, Dto.AgentConfig(agentId, body!), keepDialectData: true, Validate.AgentField, (_, a) => Dto.Agent(a)));
     }
 
-    private static async Task<IResult> DeleteAsync(long id, HttpContext http, SipCredentialStore sip)
+    private static async Task<IResult> DeleteAsync(long id, HttpContext http, AgentService agents)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId)) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
-        var result = await http.Tenant().ExecuteAsync(new RemoveAgentCommand(agentId), (_, r) => r);
-        if (!result.IsSuccess()) return RequestContext.Fail(result, "agent");
-        // Its phone may no longer register.
-        await sip.RemoveAsync(http.Tenant().TenantId, agentId);
-        return TypedResults.NoContent();
+        var r = await agents.DeleteAsync(http.Tenant(), id);
+        return r.Ok ? TypedResults.NoContent() : RequestContext.Fail(r.Error!);
     }
 
-    private static async Task<IResult> GetStatusAsync(long id, HttpContext http)
+    private static async Task<IResult> GetStatusAsync(long id, HttpContext http, AgentService agents)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId)) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
+        if (!EngineIds.TryInt(id, out _)) return RequestContext.Fail(AgentService.NoAgent);
         if (!MayActOn(http, id)) return RequestContext.Problem(403, "Agents may read only their own status.");
-        var dto = await http.Tenant().QueryAsync(engine => engine.TryGetAgent(new AgentId(agentId), out var a) ? Dto.Status(a) : null);
-        return dto != null ? TypedResults.Ok(dto) : RequestContext.Fail(CommandResult.UnknownAgent, "agent");
+        return Answer(await agents.ReadAsync(http.Tenant(), id, (_, a) => Dto.Status(a)));
     }
 
-    private static async Task<IResult> SetStatusAsync(long id, HttpContext http)
+    private static async Task<IResult> SetStatusAsync(long id, HttpContext http, AgentService agents)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId)) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
+        if (!EngineIds.TryInt(id, out _)) return RequestContext.Fail(AgentService.NoAgent);
         if (!MayActOn(http, id)) return RequestContext.Problem(403, "Agents may change only their own status.");
         var (body, errors) = await Body.ReadAsync<StatusBody>(http.Request);
         if (errors != null) return errors.Problem();
@@ -112,15 +101,12 @@ public static class AgentsApi
         if (body!.Status == null) e.Add("status", "status is required: ready, not_ready, wrap_up or logged_out.");
         e.Length("reason", body.Reason, 1, 64);
         if (e.Any) return e.Problem();
-        var command = new SetStatusCommand(agentId, body.Status!.Value, body.Status == AgentStatus.NotReady ? body.Reason : null);
-        var (result, dto) = await http.Tenant().ExecuteAsync(command, (engine, r) =>
-            (r, engine.TryGetAgent(new AgentId(agentId), out var a) ? Dto.Status(a) : null));
-        return result.IsSuccess() ? TypedResults.Ok(dto) : RequestContext.Fail(result, "agent");
+        return Answer(await agents.SetStatusAsync(http.Tenant(), id, body.Status!.Value, body.Reason, (_, a) => Dto.Status(a)));
     }
 
-    private static async Task<IResult> LoginLogoutAsync(long id, HttpContext http, bool login)
+    private static async Task<IResult> LoginLogoutAsync(long id, HttpContext http, AgentService agents, bool login)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId)) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
+        if (!EngineIds.TryInt(id, out _)) return RequestContext.Fail(AgentService.NoAgent);
         if (!MayActOn(http, id)) return RequestContext.Problem(403, "Agents may log only themselves in or out.");
         List<int>? queues = null;
         if (http.Request.ContentLength is > 0 || http.Request.Headers.TransferEncoding.Count > 0)
@@ -132,14 +118,14 @@ public static class AgentsApi
                 queues = new List<int>();
                 foreach (var q in body.QueueIds)
                 {
-                    if (!RequestContext.TryEngineId(q, out var qid)) return RequestContext.Fail(CommandResult.UnknownQueue, "queue");
+                    if (!EngineIds.TryInt(q, out var qid)) return RequestContext.Fail(QueueService.NoQueue);
                     queues.Add(qid);
                 }
             }
         }
-        TenantCommand command = login ? new LoginCommand(agentId, queues) : new LogoutCommand(agentId, queues);
-        var (result, dto) = await http.Tenant().ExecuteAsync(command, (engine, r) =>
-            (r, engine.TryGetAgent(new AgentId(agentId), out var a) ? Dto.Status(a) : null));
-        return result.IsSuccess() ? TypedResults.Ok(dto) : RequestContext.Fail(result, "agent");
+        var tenant = http.Tenant();
+        return Answer(login
+            ? await agents.LoginAsync(tenant, id, queues, (_, a) => Dto.Status(a))
+            : await agents.LogoutAsync(tenant, id, queues, (_, a) => Dto.Status(a)));
     }
 }

@@ -1,6 +1,5 @@
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
-using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api;
 
@@ -19,7 +18,7 @@ public static class AuthApi
         var auth = api.MapGroup("/auth").WithTags("Auth");
         auth.MapPost("/login", LoginAsync).AllowAnonymous().WithSummary("Sign in")
             .AcceptsJson<LoginBody>().Produces<LoginResponse>().ProducesProblems(401, 429);
-        auth.MapPost("/refresh", RefreshAsync).WithSummary("Renew the tokens of a session")
+        auth.MapPost("/refresh", RefreshAsync).AllowAnonymous().WithSummary("Renew the tokens of a session")
             .AcceptsJson<RefreshBody>().Produces<LoginResponse>().ProducesProblems(401);
         auth.MapPost("/logout", LogoutAsync).Require(Role.Agent, tenantScoped: false).WithSummary("Sign out")
             .AcceptsJson<LogoutBody>(optional: true).Produces(204).ProducesProblems(401);
@@ -33,9 +32,11 @@ public static class AuthApi
             .Produces(204).ProducesProblems(404);
     }
 
-    public static UserDto User(UserRow u) => new(u.Id, u.Username, Enum.Parse<Role>(u.Role), u.TenantId, u.AgentId, Dto.Time(u.CreatedAt));
+    public static UserDto User(UserAccount u) => new(u.Id, u.Username, u.Role, u.TenantId, u.AgentId, Dto.Time(u.CreatedAt));
 
-    private static async Task<IResult> LoginAsync(HttpContext http, Store store, AuthService auth, TenantRegistry tenants)
+    private static LoginResponse Login(SignedIn s) => new(s.Tokens.AccessToken, s.Tokens.RefreshToken, s.Tokens.ExpiresIn, "Bearer", User(s.User));
+
+    private static async Task<IResult> LoginAsync(HttpContext http, SignInService signIn)
     {
         var (body, errors) = await Body.ReadAsync<LoginBody>(http.Request);
         if (errors != null) return errors.Problem();
@@ -46,46 +47,24 @@ public static class AuthApi
         e.Length("password", body.Password, 1, 1024);
         e.Length("tenant", body.Tenant, 0, 128);
         if (e.Any) return e.Problem();
-
-        // A tenant user signs in with its tenant's name; the system administrator with no tenant (or any).
-        UserRow? user = null;
-        var tenant = string.IsNullOrEmpty(body.Tenant) ? null : tenants.Find(body.Tenant);
-        if (tenant != null) user = await store.FindUserAsync(tenant.TenantId, body.Username!);
-        user ??= await store.FindUserAsync(null, body.Username!);
-
-        // Throttled per account actually tried (so that varying the tenant name does not reset the count for the
-        // system administrator) and per client address.
-        var ip = http.Connection.RemoteIpAddress?.ToString() ?? "?";
-        var accountKey = user != null ? $"user:{user.Id}" : $"unknown:{body.Tenant}/{body.Username}";
-        var ipKey = $"ip:{ip}";
-        if (auth.Throttle.BlockedFor(accountKey, ipKey) is { } wait)
-        {
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return RequestContext.Problem(StatusCodes.Status429TooManyRequests, "Too many failed sign-ins; try again later.");
-        }
-
-        if (!Passwords.Verify(body.Password!, user?.PasswordHash ?? Passwords.Decoy) || user == null)
-        {
-            auth.Throttle.Fail(accountKey, ipKey);
-            return RequestContext.Problem(StatusCodes.Status401Unauthorized, "Unknown user or wrong password.");
-        }
-        auth.Throttle.Succeed(accountKey);
-        var (tokens, _) = await auth.IssueAsync(user);
-        return TypedResults.Ok(new LoginResponse(tokens.AccessToken, tokens.RefreshToken, tokens.ExpiresIn, "Bearer", User(user)));
+        var r = await signIn.SignInAsync(body.Username!, body.Password!, body.Tenant, ClientAddress(http));
+        return r.Ok ? TypedResults.Ok(Login(r.Value!)) : RequestContext.Fail(r.Error!, http);
     }
 
-    private static async Task<IResult> RefreshAsync(HttpContext http, AuthService auth)
+    /// <summary>The client's address, for sign-in throttling.</summary>
+    public static string ClientAddress(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "?";
+
+    private static async Task<IResult> RefreshAsync(HttpContext http, SignInService signIn)
     {
         var (body, errors) = await Body.ReadAsync<RefreshBody>(http.Request);
         if (errors != null) return errors.Problem();
         if (string.IsNullOrEmpty(body!.RefreshToken) || body.RefreshToken.Length > 200)
             return new Errors().Add("refresh_token", "refresh_token is required.").Problem();
-        if (await auth.RefreshAsync(body.RefreshToken) is not { } issued)
-            return RequestContext.Problem(StatusCodes.Status401Unauthorized, "Invalid or expired refresh token.");
-        return TypedResults.Ok(new LoginResponse(issued.Tokens.AccessToken, issued.Tokens.RefreshToken, issued.Tokens.ExpiresIn, "Bearer", User(issued.User)));
+        var r = await signIn.RefreshAsync(body.RefreshToken);
+        return r.Ok ? TypedResults.Ok(Login(r.Value!)) : RequestContext.Fail(r.Error!);
     }
 
-    private static async Task<IResult> LogoutAsync(HttpContext http, AuthService auth)
+    private static async Task<IResult> LogoutAsync(HttpContext http, SignInService signIn)
     {
         var token = http.Request.Headers.Authorization.ToString();
         if (!token.StartsWith("Bearer la_", StringComparison.Ordinal)) return RequestContext.Problem(400, "Sign out with the access token of a session.");
@@ -97,11 +76,13 @@ public static class AuthApi
             if (errors != null) return errors.Problem();
             refresh = body!.RefreshToken;
         }
-        await auth.LogoutAsync(token[7..], refresh);
+        await signIn.LogoutAsync(token[7..], refresh);
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> CreateKeyAsync(HttpContext http, Store store, TimeProvider time)
+    private static ApiKeyDto Key(ApiKey k) => new(k.Id, k.Name, k.Role, k.Prefix, Dto.Time(k.CreatedAt), k.Key);
+
+    private static async Task<IResult> CreateKeyAsync(HttpContext http, AccountService accounts)
     {
         var (body, errors) = await Body.ReadAsync<ApiKeyBody>(http.Request);
         if (errors != null) return errors.Problem();
@@ -111,27 +92,20 @@ public static class AuthApi
         var role = body.Role ?? Role.Supervisor;
         if (role == Role.SystemAdmin || role > http.RequiredCaller().Role) e.Add("role", "role must be agent, supervisor or admin, and not above your own.");
         if (e.Any) return e.Problem();
-        var key = Tokens.New("lk_");
-        var row = new ApiKeyRow(await store.NextIdAsync(), http.Tenant().TenantId, body.Name!, Tokens.Hash(key), key[..7], role.ToString(),
-            time.GetUtcNow().ToUnixTimeMilliseconds());
-        await store.InsertApiKeyAsync(row);
-        return TypedResults.Created($"/api/v1/api-keys/{row.Id}", new ApiKeyDto(row.Id, row.Name, role, row.Prefix, Dto.Time(row.CreatedAt), key));
+        var key = await accounts.CreateApiKeyAsync(http.Tenant().TenantId, body.Name!, role);
+        return TypedResults.Created($"/api/v1/api-keys/{key.Id}", Key(key));
     }
 
-    private static async Task<IResult> ListKeysAsync(HttpContext http, Store store)
+    private static async Task<IResult> ListKeysAsync(HttpContext http, AccountService accounts)
     {
         if (!RequestContext.Paging(http.Request, out var limit, out var after, out var error)) return error!;
-        var rows = await store.ListApiKeysAsync(http.Tenant().TenantId, after, limit + 1);
-        var page = RequestContext.PageOf(rows.Select(k => new ApiKeyDto(k.Id, k.Name, Enum.Parse<Role>(k.Role), k.Prefix, Dto.Time(k.CreatedAt))), k => k.Id, limit, after);
-        return TypedResults.Ok(page);
+        var keys = await accounts.ListApiKeysAsync(http.Tenant().TenantId, after, limit + 1);
+        return TypedResults.Ok(RequestContext.PageOf(keys.Select(Key), k => k.Id, limit, after));
     }
 
-    private static async Task<IResult> DeleteKeyAsync(long id, HttpContext http, Store store, AuthService auth)
+    private static async Task<IResult> DeleteKeyAsync(long id, HttpContext http, AccountService accounts)
     {
-        var tenant = http.Tenant().TenantId;
-        var key = (await store.ListApiKeysAsync(tenant, id - 1, 1)).FirstOrDefault(k => k.Id == id);
-        if (key == null || !await store.DeleteApiKeyAsync(tenant, id)) return RequestContext.Problem(404, "No such API key.");
-        auth.ForgetApiKey(key.KeyHash);
-        return TypedResults.NoContent();
+        var r = await accounts.DeleteApiKeyAsync(http.Tenant().TenantId, id);
+        return r.Ok ? TypedResults.NoContent() : RequestContext.Problem(404, r.Error!.Message);
     }
 }

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api;
@@ -25,7 +24,10 @@ public static class CallsApi
             .Produces<Page<CdrDto>>().AlsoProducesText(200, "text/csv").ProducesValidationProblem().ProducesProblems(401, 403);
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http)
+    private static CallDto? Shape(CallCenter engine, Call? live, CallRecord? ended) =>
+        live != null ? Dto.Call(engine, live) : ended != null ? Dto.Ended(ended) : null;
+
+    private static async Task<IResult> CreateAsync(HttpContext http, CallService calls)
     {
         var (body, errors) = await Body.ReadAsync<CreateCallBody>(http.Request);
         if (errors != null) return errors.Problem();
@@ -37,45 +39,18 @@ public static class CallsApi
         e.Length("external_id", body.ExternalId, 0, 128);
         e.Range("priority", body.Priority, 0, 100);
         if (e.Any) return e.Problem();
-        if (!RequestContext.TryEngineId(body.QueueId!.Value, out var qid)) return RequestContext.Fail(CommandResult.UnknownQueue, "queue");
-        var command = new EnqueueCommand(qid, body.CallerNumber!, body.CallerName, body.Priority ?? 0, body.ExternalId);
-        var (result, dto) = await http.Tenant().ExecuteAsync(command, (engine, r) => (r, Project(engine, command.Call)));
-        return result.IsSuccess()
-            ? TypedResults.Created($"/api/v1/calls/{dto!.Id}", dto)
-            : RequestContext.Fail(result, "queue");
+        var r = await calls.EnqueueAsync(http.Tenant(), body.QueueId!.Value, body.CallerNumber!, body.CallerName, body.Priority ?? 0, body.ExternalId, Shape);
+        return r.Ok ? TypedResults.Created($"/api/v1/calls/{r.Value!.Id}", r.Value) : RequestContext.Fail(r.Error!);
     }
 
-    /// <summary>A live call, or, for a call that ended during this command, its final shape.</summary>
-    private static CallDto? Project(CallCenter engine, CallId id) =>
-        engine.TryGetCall(id, out var c) ? Dto.Call(engine, c) : LastEnded(engine, id);
-
-    private static CallDto? LastEnded(CallCenter engine, CallId id)
+    private static async Task<IResult> GetAsync(long id, HttpContext http, CallService calls)
     {
-        foreach (var e in engine.PendingEvents)
-            if (e.Kind == EventKind.CallEnded && e.Call == id && e.Record is { } r) return Dto.Ended(r);
-        return null;
+        var r = await calls.GetAsync(http.Tenant(), id, Dto.Call);
+        if (!r.Ok) return RequestContext.Fail(r.Error!);
+        return TypedResults.Ok(r.Value.Live ?? Dto.Ended(r.Value.Ended!));
     }
 
-    private static async Task<IResult> GetAsync(long id, HttpContext http, Store store)
-    {
-        var host = http.Tenant();
-        var dto = await host.QueryAsync(engine => engine.TryGetCall(new CallId(id), out var c) ? Dto.Call(engine, c) : null);
-        if (dto != null) return TypedResults.Ok(dto);
-        var cdr = await FindCdrAsync(store, host.TenantId, id);
-        return cdr != null ? TypedResults.Ok(cdr) : RequestContext.Fail(CommandResult.UnknownCall, "call");
-    }
-
-    private static async Task<CallDto?> FindCdrAsync(Store store, long tenantId, long callId)
-    {
-        var body = await store.GetCdrAsync(tenantId, callId);
-        if (body == null) return null;
-        var cdr = JsonSerializer.Deserialize<CdrDto>(body, Json.Options)!;
-        return new CallDto(cdr.CallId, cdr.Queues.Count > 0 ? cdr.Queues[^1].QueueId : null, CallState.Ended, cdr.CallerNumber, cdr.CallerName,
-            cdr.Priority, cdr.ExternalId, cdr.EnteredAt, 0, cdr.WaitSeconds, [], cdr.AgentId,
-            Enum.Parse<Disposition>(cdr.Disposition.Replace("_", "", StringComparison.Ordinal), ignoreCase: true));
-    }
-
-    private static async Task<IResult> EventAsync(long id, HttpContext http)
+    private static async Task<IResult> EventAsync(long id, HttpContext http, CallService calls)
     {
         var (body, errors) = await Body.ReadAsync<CallEventBody>(http.Request);
         if (errors != null) return errors.Problem();
@@ -86,19 +61,12 @@ public static class CallsApi
         if (body.Type == CallEventType.Dtmf && string.IsNullOrEmpty(body.Digits)) e.Add("digits", "digits is required for dtmf.");
         e.Length("digits", body.Digits, 0, 32);
         if (e.Any) return e.Problem();
-        int? agent = null;
-        if (body.AgentId is { } a)
-        {
-            if (!RequestContext.TryEngineId(a, out var aid)) return RequestContext.Fail(CommandResult.UnknownAgent, "agent");
-            agent = aid;
-        }
-        var command = new CallEventCommand(id, body.Type!.Value, agent, body.Digits);
-        var (result, dto) = await http.Tenant().ExecuteAsync(command, (engine, r) => (r, Project(engine, new CallId(id))));
-        if (!result.IsSuccess()) return RequestContext.Fail(result, "call");
-        return dto != null ? TypedResults.Ok(dto) : TypedResults.NoContent();
+        var r = await calls.ReportAsync(http.Tenant(), id, body.Type!.Value, body.AgentId, body.Digits, Shape);
+        if (!r.Ok) return RequestContext.Fail(r.Error!);
+        return r.Value != null ? TypedResults.Ok(r.Value) : TypedResults.NoContent();
     }
 
-    private static async Task<IResult> CdrsAsync(HttpContext http, Store store)
+    private static async Task<IResult> CdrsAsync(HttpContext http, ReportService reports)
     {
         var q = http.Request.Query;
         var e = new Errors();
@@ -113,25 +81,18 @@ public static class CallsApi
         var cursor = q["cursor"].ToString();
         if (cursor.Length > 0)
         {
-            var parts = cursor.Split('_');
-            if (parts.Length != 2 || !long.TryParse(parts[0], out var ended) || !long.TryParse(parts[1], out var call)) e.Add("cursor", "cursor is not one this API returned.");
-            else after = (ended, call);
+            if (!ReportService.TryCursor(cursor, out var parsed)) e.Add("cursor", "cursor is not one this API returned.");
+            else after = parsed;
         }
         if (e.Any) return e.Problem();
-        var rows = await store.QueryCdrsAsync(http.Tenant().TenantId, from, to, queue, agent, after, limit + 1);
-        string? next = null;
-        if (rows.Count > limit)
-        {
-            rows = rows.Take(limit).ToList();
-            next = string.Create(CultureInfo.InvariantCulture, $"{rows[^1].EndedAt}_{rows[^1].CallId}");
-        }
-        var items = rows.Select(r => JsonSerializer.Deserialize<CdrDto>(r.Body, Json.Options)!).ToList();
+        var page = await reports.CdrsAsync(http.Tenant(), from, to, queue, agent, after, limit);
+        var items = page.Items.Select(Dto.Cdr).ToList();
         if (http.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase))
         {
-            if (next != null) http.Response.Headers["X-Next-Cursor"] = next;
+            if (page.Next != null) http.Response.Headers["X-Next-Cursor"] = page.Next;
             return TypedResults.Text(Csv(items), "text/csv; charset=utf-8");
         }
-        return TypedResults.Ok(new Page<CdrDto>(items, next));
+        return TypedResults.Ok(new Page<CdrDto>(items, page.Next));
     }
 
     private static long Time(string raw, string field, long fallback, Errors e)

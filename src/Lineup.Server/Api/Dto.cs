@@ -1,5 +1,6 @@
 using System.Globalization;
 using Lineup.Engine;
+using Lineup.Server.Records;
 
 namespace Lineup.Server.Api;
 
@@ -141,7 +142,7 @@ public static class Dto
         Id = c.Id.Value,
         Name = c.Name,
         Extension = c.Extension,
-        Strategy = StrategyNames.NameFor(Vendor.Native, c.Strategy),
+        Strategy = StrategyNames.NameOf(c.Strategy),
         SkillsRouting = c.SkillsRouting,
         RingTimeout = c.RingTimeoutSeconds,
         RetrySeconds = c.RetrySeconds,
@@ -195,7 +196,7 @@ public static class Dto
     public static QueueConfig QueueConfig(int id, QueueBody b)
     {
         var d = new QueueConfig { Id = new QueueId(id) };
-        StrategyNames.TryParse(Vendor.Native, b.Strategy ?? "ring_all", out var strategy, out _);
+        StrategyNames.TryParse(b.Strategy ?? "ring_all", out var strategy);
         var cb = b.Callback;
         var dest = b.Destinations;
         return d with
@@ -306,23 +307,16 @@ public static class Dto
         RingTimeoutSeconds = b.RingTimeout ?? 0,
     };
 
-    public static QueueStatusDto QueueStatus(CallCenter engine, Queue q) => new(
-        q.Id.Value, q.Config.Name, q.WaitingCount, q.RingingCount, q.CallbackCount, q.TalkingCount,
-        q.OldestEntry is { } oldest ? Math.Max(0, engine.Now - oldest) / 1000.0 : 0,
-        q.LoggedInAgents, q.AvailableAgents, q.BusyAgents, q.NotReadyAgents, q.WrapUpAgents,
-        Math.Round(engine.EstimateWaitSeconds(q.Id), 1), q.NightMode);
-
-    /// <summary>A day with no stored figures.</summary>
-    public static readonly QueueStatsDto NoStats = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0, 0, 0);
-
-    public static QueueStatsDto Stats(Queue q)
+    public static QueueStatusDto QueueStatus(CallCenter engine, Queue q)
     {
-        var s = q.Today;
-        return new QueueStatsDto(s.Offered, s.Answered, s.Abandoned, s.ShortAbandoned, s.TimedOut, s.Overflowed, s.ExitedByKey,
-            s.CallbacksRequested, s.Rejected, Math.Round(s.AverageWaitSeconds, 3), Math.Round(s.AverageWaitAnsweredSeconds, 3),
-            s.MaxWaitMs / 1000.0, Math.Round(s.AverageTalkSeconds, 3), Math.Round(s.AverageHandleSeconds, 3),
-            Math.Round(s.ServiceLevel, 4), s.AnsweredWithinSla, s.SlaEligible);
+        var r = QueueStatusRecord.From(engine, q);
+        return new(r.QueueId, r.Name, r.Waiting, r.Ringing, r.Callbacks, r.Talking, r.LongestWaitSeconds, r.LoggedInAgents, r.AvailableAgents,
+            r.BusyAgents, r.NotReadyAgents, r.WrapUpAgents, r.EstimatedWaitSeconds, r.NightMode);
     }
+
+    public static QueueStatsDto Stats(DailyStatsRecord s) => new(s.Offered, s.Answered, s.Abandoned, s.ShortAbandoned, s.TimedOut, s.Overflowed,
+        s.ExitedByKey, s.CallbacksRequested, s.Rejected, s.AverageWaitSeconds, s.AverageWaitAnsweredSeconds, s.MaxWaitSeconds,
+        s.AverageTalkSeconds, s.AverageHandleSeconds, s.ServiceLevel, s.AnsweredWithinSla, s.SlaEligible);
 
     public static CallDto Call(CallCenter engine, Call c) => new(
         c.Id.Value, c.Queue?.Id.Value, c.State, c.Record.CallerNumber, c.Record.CallerName, c.Priority, c.Record.ExternalId,
@@ -336,14 +330,18 @@ public static class Dto
         r.Id.Value, r.Queues.Count > 0 ? r.Queues[^1].Queue.Value : null, CallState.Ended, r.CallerNumber, r.CallerName,
         r.Priority, r.ExternalId, Time(r.EnteredAt), 0, r.WaitSeconds, [], r.AnsweredBy?.Value, r.Disposition);
 
-    public static CdrDto Cdr(CallRecord r) => new(
-        r.Id.Value, r.CallerNumber, r.CallerName, r.ExternalId, r.Priority, Time(r.EnteredAt),
-        r.AnsweredAt is { } a ? Time(a) : null, r.TalkEndedAt is { } t ? Time(t) : null, Time(r.EndedAt ?? r.EnteredAt),
-        Snake(r.Disposition.ToString()), r.ExitReason, r.AnsweredBy?.Value, r.AnsweredIn?.Value, r.WaitSeconds, r.TalkSeconds,
-        r.WrapUpSeconds, r.DestinationTarget, r.WasCallback, r.CallbackNumber,
-        r.Queues.Select(v => new CdrVisitDto(v.Queue.Value, Time(v.EnteredAt), v.LeftAt == 0 ? null : Time(v.LeftAt), v.ExitReason)).ToList(),
-        r.Attempts.Select(x => new CdrAttemptDto(x.Agent.Value, x.Queue.Value, Time(x.OfferedAt), x.EndedAt == 0 ? null : Time(x.EndedAt), x.Outcome, x.Pickup)).ToList(),
+    public static CdrDto Cdr(CdrRecord r) => new(
+        r.CallId, r.CallerNumber, r.CallerName, r.ExternalId, r.Priority, r.EnteredAt, r.AnsweredAt, r.TalkEndedAt, r.EndedAt,
+        r.Disposition, r.ExitReason, r.AgentId, r.AnsweredQueueId, r.WaitSeconds, r.TalkSeconds, r.WrapUpSeconds, r.DestinationTarget,
+        r.Callback, r.CallbackNumber,
+        [.. r.Queues.Select(v => new CdrVisitDto(v.QueueId, v.EnteredAt, v.LeftAt, v.ExitReason))],
+        [.. r.Attempts.Select(x => new CdrAttemptDto(x.AgentId, x.QueueId, x.OfferedAt, x.EndedAt, x.Outcome, x.Pickup))],
         r.RecordingId);
+
+    /// <summary>An ended call, from its CDR.</summary>
+    public static CallDto Ended(CdrRecord cdr) => new(cdr.CallId, cdr.Queues.Count > 0 ? cdr.Queues[^1].QueueId : null, CallState.Ended, cdr.CallerNumber,
+        cdr.CallerName, cdr.Priority, cdr.ExternalId, cdr.EnteredAt, 0, cdr.WaitSeconds, [], cdr.AgentId,
+        Enum.Parse<Disposition>(cdr.Disposition.Replace("_", "", StringComparison.Ordinal), ignoreCase: true));
 
     public static string Snake(string pascal) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(pascal);
 

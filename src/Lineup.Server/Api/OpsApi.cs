@@ -13,11 +13,11 @@ public static class OpsApi
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthDto("ok"))).WithTags("Operations").AllowAnonymous()
             .WithSummary("Liveness");
-        app.MapGet("/readyz", (TenantRegistry registry) => registry.Ready
+        app.MapGet("/readyz", (ITenantGateway tenants) => tenants.Ready
             ? Results.Ok(new HealthDto("ready"))
             : Results.Problem(detail: "Starting: tenants are being loaded.", statusCode: 503)).WithTags("Operations")
-            .WithSummary("Readiness").Produces<HealthDto>().ProducesProblems(503);
-        app.MapGet("/metrics", MetricsAsync).WithTags("Operations").WithSummary("Prometheus metrics")
+            .WithSummary("Readiness").Produces<HealthDto>().ProducesProblems(503).AllowAnonymous();
+        app.MapGet("/metrics", MetricsAsync).WithTags("Operations").WithSummary("Prometheus metrics").AllowAnonymous()
             .Produces<string>(200, "text/plain");
     }
 

@@ -1,113 +1,94 @@
-using Lineup.Engine;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Lineup.Server.Api.Dialects;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Tenancy;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.Options;
 
 namespace Lineup.Server.Api;
 
-/// <summary>Authentication, role checks and tenant scoping, as middleware and endpoint filters.</summary>
+/// <summary>Who is calling and for which tenant: authentication (bearer tokens and API keys, through the framework's
+/// authentication), role policies, tenant scoping, and problem answers in the shape of the API a request is for.</summary>
 public static class RequestContext
 {
-    private const string CallerKey = "lineup.caller";
     private const string TenantKey = "lineup.tenant";
-    private const string InvalidKey = "lineup.invalid_credentials";
     public const string AccountHeader = "X-Account-ID";
 
-    public static Caller? Caller(this HttpContext http) => http.Items[CallerKey] as Caller;
-    public static Caller RequiredCaller(this HttpContext http) => (Caller)http.Items[CallerKey]!;
-    public static TenantHost Tenant(this HttpContext http) => (TenantHost)http.Items[TenantKey]!;
-
-    /// <summary>Resolves the bearer token or API key, if any; a credential that does not validate is a 401 at once.</summary>
-    public static async Task AuthenticateAsync(HttpContext http, Func<Task> next)
-    {
-        string? token = null;
-        var auth = http.Request.Headers.Authorization.ToString();
-        if (auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = auth[7..].Trim();
-        else if (http.Request.Headers.TryGetValue("X-API-Key", out var key)) token = key.ToString().Trim();
-        // Kazoo's header for the same tokens.
-        else if (http.Request.Headers.TryGetValue("X-Auth-Token", out var kazoo)) token = kazoo.ToString().Trim();
-        // A browser's EventSource cannot send headers: the event stream alone also takes the token in the query.
-        else if (HttpMethods.IsGet(http.Request.Method) && http.Request.Path.StartsWithSegments("/api/v1/events/stream")
-            && http.Request.Query["access_token"].ToString() is { Length: > 0 } queryToken) token = queryToken;
-        if (!string.IsNullOrEmpty(token))
-        {
-            // A credential that does not validate is refused by the endpoint's Require filter, in the shape of the
-            // API (native or vendor dialect) the request is for.
-            if (token.Length > 200 || await http.RequestServices.GetRequiredService<AuthService>().ValidateAsync(token) is not { } caller)
-                http.Items[InvalidKey] = true;
-            else
-                http.Items[CallerKey] = caller;
-        }
-        await next();
-    }
+    public static Caller? Caller(this HttpContext http) => http.Items[LineupAuthentication.CallerKey] as Caller;
+    public static Caller RequiredCaller(this HttpContext http) => (Caller)http.Items[LineupAuthentication.CallerKey]!;
+    public static ITenant Tenant(this HttpContext http) => (ITenant)http.Items[TenantKey]!;
 
     public static IResult Problem(int status, string detail, string? title = null) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);
 
-    /// <summary>Requires a caller with at least <paramref name="role"/> and, unless it is a system route, resolves the
-    /// tenant: the caller's own, or for a system administrator the one named by X-Account-ID (else "default").</summary>
+    /// <summary>The native answer for a use case's failure: problem details, a validation problem naming the fields.</summary>
+    public static IResult Fail(AppError error, HttpContext? http = null) => error.Kind switch
+    {
+        Failure.Invalid when error.Fields != null => TypedResults.ValidationProblem(error.Fields, title: "Invalid request"),
+        Failure.Invalid => Problem(400, error.Message, "Invalid request"),
+        Failure.NotFound => Problem(404, error.Message, "Not found"),
+        Failure.Forbidden => Problem(403, error.Message),
+        Failure.Unauthorized => Problem(401, error.Message),
+        Failure.Throttled => Throttled(error, http),
+        _ => Problem(409, error.Message, "Conflict"),
+    };
+
+    private static IResult Throttled(AppError error, HttpContext? http)
+    {
+        if (http != null && error.RetryAfter is { } wait)
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problem(StatusCodes.Status429TooManyRequests, error.Message);
+    }
+
+    /// <summary>Requires a caller with at least <paramref name="role"/> (an authorization policy) and, unless it is a
+    /// system route, resolves the tenant: the caller's own, or for a system administrator the one named by
+    /// X-Account-ID (else "default").</summary>
     /// <remarks>A failure is answered with problem details, or by <c>problem</c> (status, message) when given: a
     /// vendor dialect passes its own error shape.</remarks>
     public static TBuilder Require<TBuilder>(this TBuilder builder, Role role, bool tenantScoped = true, Func<int, string, IResult>? problem = null)
         where TBuilder : IEndpointConventionBuilder
     {
-        var Problem = problem ?? ((status, detail) => RequestContext.Problem(status, detail));
+        var fail = problem ?? ((status, detail) => Problem(status, detail));
+        builder.RequireAuthorization(LineupAuthentication.Policy(role)).WithMetadata(new ProblemShape(fail));
+        if (!tenantScoped) return builder;
         builder.AddEndpointFilter(async (ctx, next) =>
         {
             var http = ctx.HttpContext;
-            if (http.Items.ContainsKey(InvalidKey)) return Problem(StatusCodes.Status401Unauthorized, "Invalid or expired credentials.");
-            if (http.Caller() is not { } caller)
-                return Problem(StatusCodes.Status401Unauthorized, "Sign in (POST /api/v1/auth/login) and send 'Authorization: Bearer <access_token>', or send an API key.");
-            if (caller.Role < role) return Problem(StatusCodes.Status403Forbidden, $"This needs the {Dto.Snake(role.ToString())} role.");
-            if (!tenantScoped) return await next(ctx);
-            var registry = http.RequestServices.GetRequiredService<TenantRegistry>();
+            var caller = http.RequiredCaller();
+            var tenants = http.RequestServices.GetRequiredService<ITenantGateway>();
             var header = http.Request.Headers[AccountHeader].ToString();
-            TenantHost? host;
+            ITenant? tenant;
             if (caller.Role == Role.SystemAdmin)
             {
                 if (header.Length > 0)
                 {
-                    if (!long.TryParse(header, out var id) || registry.Get(id) is not { } chosen)
-                        return Problem(StatusCodes.Status404NotFound, $"No tenant with id '{header}' ({AccountHeader}).");
-                    host = chosen;
+                    if (!long.TryParse(header, out var id) || tenants.Get(id) is not { } chosen)
+                        return fail(StatusCodes.Status404NotFound, $"No tenant with id '{header}' ({AccountHeader}).");
+                    tenant = chosen;
                 }
                 else
                 {
-                    host = registry.Find(TenantRegistry.DefaultTenant);
-                    if (host == null) return Problem(StatusCodes.Status400BadRequest, $"Choose a tenant with the {AccountHeader} header.");
+                    tenant = tenants.Find(TenantRegistry.DefaultTenant);
+                    if (tenant == null) return fail(StatusCodes.Status400BadRequest, $"Choose a tenant with the {AccountHeader} header.");
                 }
             }
             else
             {
                 var own = caller.HomeTenantId ?? 0;
-                host = registry.Get(own);
-                if (host == null) return Problem(StatusCodes.Status401Unauthorized, "The caller's tenant no longer exists.");
+                tenant = tenants.Get(own);
+                if (tenant == null) return fail(StatusCodes.Status401Unauthorized, "The caller's tenant no longer exists.");
                 if (header.Length > 0 && header != own.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                    return Problem(StatusCodes.Status403Forbidden, $"{AccountHeader} names another tenant.");
+                    return fail(StatusCodes.Status403Forbidden, $"{AccountHeader} names another tenant.");
             }
-            http.Items[TenantKey] = host;
+            http.Items[TenantKey] = tenant;
             return await next(ctx);
         });
         return builder;
     }
-
-    /// <summary>The HTTP answer for an engine result that is not a success.</summary>
-    public static IResult Fail(CommandResult result, string what) => result switch
-    {
-        CommandResult.UnknownQueue => Problem(404, "No such queue.", "Not found"),
-        CommandResult.UnknownAgent => Problem(404, "No such agent.", "Not found"),
-        CommandResult.UnknownCall => Problem(404, "No such call (or it has ended).", "Not found"),
-        CommandResult.NotMember => Problem(404, "The agent is not a member of that queue.", "Not found"),
-        CommandResult.NoSuchOffer => Problem(409, "That agent has no offer for this call (it timed out, was cancelled or went to another agent).", "Conflict"),
-        CommandResult.AgentBusy => Problem(409, "The agent is on, or ringing for, another call.", "Conflict"),
-        CommandResult.NotLoggedIn => Problem(409, "The agent must be logged in first.", "Conflict"),
-        CommandResult.QueueHasCalls => Problem(409, "The queue still has calls.", "Conflict"),
-        CommandResult.CallbackUnavailable => Problem(409, "This queue does not offer callbacks, or there is no number to call.", "Conflict"),
-        CommandResult.Conflict => Problem(409, $"Another {what} already uses that number.", "Conflict"),
-        CommandResult.InvalidArgument => Problem(400, "Invalid argument.", "Invalid request"),
-        _ => Problem(409, $"The {what} is not in a state where this applies.", "Conflict"),
-    };
-
-    public static bool IsSuccess(this CommandResult r) => r is CommandResult.Ok or CommandResult.Ignored;
 
     /// <summary>Reads limit (1..500, default 100) and an opaque cursor (the last id seen).</summary>
     public static bool Paging(HttpRequest request, out int limit, out long after, out IResult? error)
@@ -141,11 +122,93 @@ public static class RequestContext
         }
         return new Page<T>(items, next);
     }
+}
 
-    /// <summary>Parses a route id that must name an engine object (1..int.MaxValue); anything else cannot exist.</summary>
-    public static bool TryEngineId(long id, out int value)
+/// <summary>How an endpoint answers a refused request (status, message): a dialect's own error shape.</summary>
+public sealed record ProblemShape(Func<int, string, IResult> Answer);
+
+/// <summary>
+/// Lineup's authentication scheme: a bearer token (a session's access token or an API key), <c>X-API-Key</c>, a
+/// dialect's own token header, or for the event stream alone the <c>access_token</c> query parameter (a browser's
+/// EventSource cannot send headers). Role policies build on it, and a fallback policy closes every endpoint that
+/// does not opt out with <c>AllowAnonymous</c>.
+/// </summary>
+public sealed class LineupAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AuthService auth)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Lineup";
+    internal const string CallerKey = "lineup.caller";
+    private const string InvalidKey = "lineup.invalid_credentials";
+
+    public static string Policy(Role role) => "role:" + role;
+
+    private static readonly string[] s_tokenHeaders = [.. Dialect.All.SelectMany(d => d.TokenHeaders).Distinct(StringComparer.OrdinalIgnoreCase)];
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        value = id is > 0 and <= int.MaxValue ? (int)id : 0;
-        return value > 0;
+        var token = Token(Context.Request);
+        if (string.IsNullOrEmpty(token)) return AuthenticateResult.NoResult();
+        if (token.Length > 200 || await auth.ValidateAsync(token) is not { } caller)
+        {
+            Context.Items[InvalidKey] = true;
+            return AuthenticateResult.Fail("Invalid or expired credentials.");
+        }
+        Context.Items[CallerKey] = caller;
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, caller.Name), new Claim(ClaimTypes.Role, caller.Role.ToString())], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    private static string? Token(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..].Trim();
+        if (request.Headers.TryGetValue("X-API-Key", out var key)) return key.ToString().Trim();
+        foreach (var header in s_tokenHeaders)
+            if (request.Headers.TryGetValue(header, out var value)) return value.ToString().Trim();
+        if (HttpMethods.IsGet(request.Method) && request.Path.StartsWithSegments("/api/v1/events/stream")
+            && request.Query["access_token"].ToString() is { Length: > 0 } queryToken) return queryToken;
+        return null;
+    }
+
+    /// <summary>The role policies, and the fallback that requires a signed-in caller on every other endpoint.</summary>
+    public static void AddPolicies(AuthorizationOptions o)
+    {
+        foreach (var role in Enum.GetValues<Role>())
+            o.AddPolicy(Policy(role), p => p.RequireAuthenticatedUser().RequireAssertion(ctx =>
+                ctx.Resource is HttpContext http && http.Caller() is { } c && c.Role >= role));
+        o.FallbackPolicy = new AuthorizationPolicyBuilder(SchemeName).RequireAuthenticatedUser().Build();
+    }
+
+    /// <summary>Answers a refused request in the shape of the API it is for: 401 (no or bad credentials) or 403 (a role
+    /// too low). A request that matched no endpoint goes on to its 404.</summary>
+    public sealed class Answer : IAuthorizationMiddlewareResultHandler
+    {
+        private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+        public async Task HandleAsync(RequestDelegate next, HttpContext http, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+        {
+            var endpoint = http.GetEndpoint();
+            if (endpoint == null)
+            {
+                await next(http);
+                return;
+            }
+            if (result.Succeeded)
+            {
+                await _default.HandleAsync(next, http, policy, result);
+                return;
+            }
+            var shape = endpoint.Metadata.GetMetadata<ProblemShape>()?.Answer ?? ((status, detail) => RequestContext.Problem(status, detail));
+            IResult answer;
+            if (http.Items.ContainsKey(InvalidKey)) answer = shape(StatusCodes.Status401Unauthorized, "Invalid or expired credentials.");
+            else if (http.Caller() is null)
+                answer = shape(StatusCodes.Status401Unauthorized, "Sign in (POST /api/v1/auth/login) and send 'Authorization: Bearer <access_token>', or send an API key.");
+            else
+            {
+                var needed = Enum.GetValues<Role>().FirstOrDefault(r => endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Any(a => a.Policy == Policy(r)));
+                answer = shape(StatusCodes.Status403Forbidden, $"This needs the {Dto.Snake(needed.ToString())} role.");
+            }
+            await answer.ExecuteAsync(http);
+        }
     }
 }

@@ -24,7 +24,7 @@ public static class SipBlockedApi
 
     private static IResult List(HttpContext http, SipFrontEnd sip)
     {
-        var realm = http.Tenant().Tenant.Name;
+        var realm = http.Tenant().Name;
         var blocks = sip.Throttle?.Blocked() ?? [];
         return TypedResults.Ok(blocks.Where(b => b.Realm is null || string.Equals(b.Realm, realm, StringComparison.Ordinal))
             .Select(b => new SipBlockDto(b.Address.ToString(), b.Username, b.Until)).ToList());
@@ -41,7 +41,7 @@ public static class SipBlockedApi
         {
             return RequestContext.Problem(403, "A whole-address block may affect other tenants: only a system administrator lifts it.");
         }
-        var realm = http.Tenant().Tenant.Name;
+        var realm = http.Tenant().Name;
         return sip.Throttle is { } throttle && throttle.Unblock(IPAddress.Parse(address!), realm, username)
             ? TypedResults.NoContent()
             : RequestContext.Problem(404, "Nothing is blocked for that address and user.", "Not found");

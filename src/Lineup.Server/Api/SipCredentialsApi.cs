@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
@@ -41,18 +42,18 @@ public static partial class SipCredentialsApi
     private static bool MayActOn(HttpContext http, long agentId) =>
         http.RequiredCaller() is var c && (c.Role >= Role.Supervisor || c.AgentId == agentId);
 
-    private static async Task<IResult> GetAsync(long id, HttpContext http, Store store)
+    private static async Task<IResult> GetAsync(long id, HttpContext http, SipCredentialStore credentials)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId)) return NoAgent();
+        if (!EngineIds.TryInt(id, out var agentId)) return NoAgent();
         if (!MayActOn(http, id)) return RequestContext.Problem(403, "Agents may read only their own SIP credential.");
         if (!await AgentExistsAsync(http, agentId)) return NoAgent();
-        var row = await store.GetSipCredentialAsync(http.Tenant().TenantId, agentId);
+        var row = await credentials.GetAsync(http.Tenant().TenantId, agentId);
         return row != null ? TypedResults.Ok(Dto(row)) : RequestContext.Problem(404, "The agent has no SIP credential.", "Not found");
     }
 
     private static async Task<IResult> PutAsync(long id, HttpContext http, SipCredentialStore credentials)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId)) return NoAgent();
+        if (!EngineIds.TryInt(id, out var agentId)) return NoAgent();
         if (!MayActOn(http, id)) return RequestContext.Problem(403, "Agents may set only their own SIP credential.");
         var (body, errors) = await Body.ReadAsync<SipCredentialBody>(http.Request);
         if (errors != null) return errors.Problem();
@@ -68,7 +69,7 @@ public static partial class SipCredentialsApi
         var username = body.Username ?? number;
         if (username.Length == 0 || !Username().IsMatch(username))
             return new Errors().Add("username", "username is required: the agent has no number that can serve as one.").Problem();
-        var (result, row) = await credentials.SetAsync(tenant.TenantId, agentId, username, tenant.Tenant.Name, body.Password!);
+        var (result, row) = await credentials.SetAsync(tenant.TenantId, agentId, username, tenant.Name, body.Password!);
         return result == SipCredentialResult.Ok
             ? TypedResults.Ok(Dto(row!))
             : RequestContext.Problem(409, $"Another agent of this tenant has the SIP username '{username}'.", "Conflict");
@@ -76,7 +77,7 @@ public static partial class SipCredentialsApi
 
     private static async Task<IResult> DeleteAsync(long id, HttpContext http, SipCredentialStore credentials)
     {
-        if (!RequestContext.TryEngineId(id, out var agentId) || !await AgentExistsAsync(http, agentId)) return NoAgent();
+        if (!EngineIds.TryInt(id, out var agentId) || !await AgentExistsAsync(http, agentId)) return NoAgent();
         return await credentials.RemoveAsync(http.Tenant().TenantId, agentId)
             ? TypedResults.NoContent()
             : RequestContext.Problem(404, "The agent has no SIP credential.", "Not found");
@@ -85,7 +86,7 @@ public static partial class SipCredentialsApi
     private static Task<bool> AgentExistsAsync(HttpContext http, int agentId) =>
         http.Tenant().QueryAsync(engine => engine.TryGetAgent(new AgentId(agentId), out _));
 
-    private static IResult NoAgent() => RequestContext.Fail(CommandResult.UnknownAgent, "agent");
+    private static IResult NoAgent() => RequestContext.Fail(AgentService.NoAgent);
 
     private static SipCredentialDto Dto(SipCredentialRow row) => new(row.AgentId, row.Username, row.Realm, Api.Dto.Time(row.UpdatedAt));
 }

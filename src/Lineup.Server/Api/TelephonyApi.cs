@@ -1,7 +1,6 @@
-using System.Text.Json;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
 
 namespace Lineup.Server.Api;
@@ -26,16 +25,17 @@ public static class TelephonyApi
         var host = http.Tenant();
         var agents = await host.QueryAsync(engine => engine.Agents.Where(a => a.Config.Kind == AgentKind.Local)
             .Select(a => (a.Id.Value, a.Config.Number)).OrderBy(a => a.Value).ToList());
-        return TypedResults.Ok(agents.Select(a => sip.Registrations(host, a.Value, a.Number)).OfType<SipRegistrationDto>().ToList());
+        return TypedResults.Ok(agents.Select(a => sip.Registrations(host, a.Value, a.Number)).OfType<SipRegistration>()
+            .Select(r => new SipRegistrationDto(r.AgentId, r.Username, [.. r.Contacts.Select(c => new SipContactDto(c.Uri, c.Transport, c.Source, c.ExpiresAt))]))
+            .ToList());
     }
 
-    private static async Task<IResult> RecordingAsync(long id, HttpContext http, Store store, SipFrontEnd sip)
+    private static async Task<IResult> RecordingAsync(long id, HttpContext http, CallService calls, SipFrontEnd sip)
     {
         var host = http.Tenant();
-        var recording = await host.QueryAsync(engine => engine.TryGetCall(new CallId(id), out var c) ? c.Record.RecordingId ?? "" : null);
-        if (recording == null && await store.GetCdrAsync(host.TenantId, id) is { } body)
-            recording = JsonSerializer.Deserialize<CdrDto>(body, Json.Options)!.RecordingId ?? "";
-        if (recording == null) return RequestContext.Fail(CommandResult.UnknownCall, "call");
+        var call = await calls.GetAsync(host, id, (_, c) => c.Record.RecordingId ?? "");
+        if (!call.Ok) return RequestContext.Fail(call.Error!);
+        var recording = call.Value.Live ?? call.Value.Ended!.RecordingId ?? "";
         var path = recording.Length > 0 ? sip.RecordingPath(host.TenantId, recording) : null;
         return path != null
             ? Results.File(path, "audio/wav", recording, enableRangeProcessing: true)

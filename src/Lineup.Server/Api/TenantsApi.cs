@@ -1,5 +1,5 @@
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api;
@@ -37,16 +37,16 @@ public static class TenantsApi
             .Produces(204).ProducesProblems(404);
     }
 
-    private static TenantDto Dto(TenantRow t) => new(t.Id, t.Name, t.TimeZone, Api.Dto.Time(t.CreatedAt));
+    private static TenantDto Dto(ITenant t) => new(t.TenantId, t.Name, t.TimeZone, Api.Dto.Time(t.CreatedAt));
 
-    private static IResult List(HttpRequest request, TenantRegistry registry)
+    private static IResult List(HttpRequest request, ITenantGateway tenants)
     {
         if (!RequestContext.Paging(request, out var limit, out var after, out var error)) return error!;
-        return TypedResults.Ok(RequestContext.PageOf(registry.Hosts.Select(h => Dto(h.Tenant)).OrderBy(t => t.Id), t => t.Id, limit, after));
+        return TypedResults.Ok(RequestContext.PageOf(tenants.All.Select(Dto).OrderBy(t => t.Id), t => t.Id, limit, after));
     }
 
-    private static IResult Get(long id, TenantRegistry registry) =>
-        registry.Get(id) is { } h ? TypedResults.Ok(Dto(h.Tenant)) : RequestContext.Problem(404, "No such tenant.");
+    private static IResult Get(long id, ITenantGateway tenants) =>
+        tenants.Get(id) is { } t ? TypedResults.Ok(Dto(t)) : RequestContext.Problem(404, "No such tenant.");
 
     private static Errors Check(TenantBody b, bool create)
     {
@@ -57,53 +57,46 @@ public static class TenantsApi
         return e;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, TenantRegistry registry)
+    private static IResult Fail(AppError error) => RequestContext.Problem(error.Kind == Failure.NotFound ? 404 : 409, error.Message);
+
+    private static async Task<IResult> CreateAsync(HttpContext http, AccountService accounts)
     {
         var (body, errors) = await Body.ReadAsync<TenantBody>(http.Request);
         if (errors != null) return errors.Problem();
         var e = Check(body!, create: true);
         if (e.Any) return e.Problem();
-        if (registry.Find(body!.Name!) != null) return RequestContext.Problem(409, "A tenant with that name exists.");
-        var host = await registry.CreateAsync(body.Name!, body.TimeZone ?? "UTC", http.RequestAborted);
-        return TypedResults.Created($"/api/v1/tenants/{host.TenantId}", Dto(host.Tenant));
+        var r = await accounts.CreateTenantAsync(body!.Name!, body.TimeZone ?? "UTC", http.RequestAborted);
+        return r.Ok ? TypedResults.Created($"/api/v1/tenants/{r.Value!.TenantId}", Dto(r.Value)) : Fail(r.Error!);
     }
 
-    private static async Task<IResult> UpdateAsync(long id, HttpContext http, TenantRegistry registry, Store store)
+    private static async Task<IResult> UpdateAsync(long id, HttpContext http, ITenantGateway tenants, AccountService accounts)
     {
-        if (registry.Get(id) is not { } host) return RequestContext.Problem(404, "No such tenant.");
+        if (tenants.Get(id) is null) return RequestContext.Problem(404, "No such tenant.");
         var (body, errors) = await Body.ReadAsync<TenantBody>(http.Request);
         if (errors != null) return errors.Problem();
         var e = Check(body!, create: false);
         if (e.Any) return e.Problem();
-        if (body!.Name != null && body.Name != host.Tenant.Name && registry.Find(body.Name) != null)
-            return RequestContext.Problem(409, "A tenant with that name exists.");
-        var updated = host.Tenant with { Name = body.Name ?? host.Tenant.Name, TimeZone = body.TimeZone ?? host.Tenant.TimeZone };
-        await store.UpdateTenantAsync(id, updated.Name, updated.TimeZone);
-        host.UpdateTenant(updated);
-        return TypedResults.Ok(Dto(updated));
+        var r = await accounts.UpdateTenantAsync(id, body!.Name, body.TimeZone);
+        return r.Ok ? TypedResults.Ok(Dto(r.Value!)) : Fail(r.Error!);
     }
 
-    private static async Task<IResult> DeleteAsync(long id, TenantRegistry registry)
+    private static async Task<IResult> DeleteAsync(long id, AccountService accounts)
     {
-        if (registry.Get(id) is null) return RequestContext.Problem(404, "No such tenant.");
-        await registry.RemoveAsync(id);
-        return TypedResults.NoContent();
+        var r = await accounts.DeleteTenantAsync(id);
+        return r.Ok ? TypedResults.NoContent() : Fail(r.Error!);
     }
 
-    private static async Task<IResult> ListUsersAsync(HttpContext http, Store store)
+    private static async Task<IResult> ListUsersAsync(HttpContext http, AccountService accounts)
     {
         if (!RequestContext.Paging(http.Request, out var limit, out var after, out var error)) return error!;
-        var rows = await store.ListUsersAsync(http.Tenant().TenantId, after, limit + 1);
-        return TypedResults.Ok(RequestContext.PageOf(rows.Select(AuthApi.User), u => u.Id, limit, after));
+        var users = await accounts.ListUsersAsync(http.Tenant().TenantId, after, limit + 1);
+        return TypedResults.Ok(RequestContext.PageOf(users.Select(AuthApi.User), u => u.Id, limit, after));
     }
 
-    private static async Task<UserRow?> FindAsync(HttpContext http, Store store, long id) =>
-        await store.GetUserAsync(id) is { } u && u.TenantId == http.Tenant().TenantId ? u : null;
+    private static async Task<IResult> GetUserAsync(long id, HttpContext http, AccountService accounts) =>
+        await accounts.GetUserAsync(http.Tenant().TenantId, id) is { } u ? TypedResults.Ok(AuthApi.User(u)) : RequestContext.Problem(404, "No such user.");
 
-    private static async Task<IResult> GetUserAsync(long id, HttpContext http, Store store) =>
-        await FindAsync(http, store, id) is { } u ? TypedResults.Ok(AuthApi.User(u)) : RequestContext.Problem(404, "No such user.");
-
-    private static async Task<Errors> CheckUserAsync(HttpContext http, UserBody b, bool create)
+    private static async Task<Errors> CheckUserAsync(HttpContext http, UserBody b, bool create, AgentService agents)
     {
         var e = new Errors();
         if (create && string.IsNullOrWhiteSpace(b.Username)) e.Add("username", "username is required.");
@@ -111,55 +104,39 @@ public static class TenantsApi
         e.Length("username", b.Username, 1, 128);
         e.Length("password", b.Password, 8, 1024);
         if (b.Role == Role.SystemAdmin || (b.Role is { } r && r > http.RequiredCaller().Role)) e.Add("role", "role must be agent, supervisor or admin, and not above your own.");
-        if (b.AgentId is { } agent)
-        {
-            var exists = RequestContext.TryEngineId(agent, out var id)
-                && await http.Tenant().QueryAsync(engine => engine.TryGetAgent(new Lineup.Engine.AgentId(id), out _));
-            if (!exists) e.Add("agent_id", "agent_id must name an agent of this tenant.");
-        }
+        if (b.AgentId is { } agent && !(await agents.ReadAsync(http.Tenant(), agent, (_, _) => true)).Ok)
+            e.Add("agent_id", "agent_id must name an agent of this tenant.");
         if ((b.Role ?? Role.Agent) == Role.Agent && create && b.AgentId == null) e.Add("agent_id", "an agent user needs agent_id.");
         return e;
     }
 
-    private static async Task<IResult> CreateUserAsync(HttpContext http, Store store, TimeProvider time)
+    private static async Task<IResult> CreateUserAsync(HttpContext http, AccountService accounts, AgentService agents)
     {
         var (body, errors) = await Body.ReadAsync<UserBody>(http.Request);
         if (errors != null) return errors.Problem();
-        var e = await CheckUserAsync(http, body!, create: true);
+        var e = await CheckUserAsync(http, body!, create: true, agents);
         if (e.Any) return e.Problem();
-        var tenant = http.Tenant().TenantId;
-        if (await store.FindUserAsync(tenant, body!.Username!) != null) return RequestContext.Problem(409, "A user with that username exists.");
-        var row = new UserRow(await store.NextIdAsync(), tenant, body.Username!, Passwords.Hash(body.Password!), (body.Role ?? Role.Agent).ToString(),
-            body.AgentId, time.GetUtcNow().ToUnixTimeMilliseconds());
-        await store.InsertUserAsync(row);
-        return TypedResults.Created($"/api/v1/users/{row.Id}", AuthApi.User(row));
+        var r = await accounts.CreateUserAsync(http.Tenant(), body!.Username!, body.Password!, body.Role ?? Role.Agent, body.AgentId);
+        return r.Ok ? TypedResults.Created($"/api/v1/users/{r.Value!.Id}", AuthApi.User(r.Value)) : RequestContext.Problem(409, r.Error!.Message);
     }
 
-    private static async Task<IResult> UpdateUserAsync(long id, HttpContext http, Store store, AuthService auth)
+    private static async Task<IResult> UpdateUserAsync(long id, HttpContext http, AccountService accounts, AgentService agents)
     {
-        if (await FindAsync(http, store, id) is not { } user) return RequestContext.Problem(404, "No such user.");
+        var tenant = http.Tenant().TenantId;
+        if (await accounts.GetUserAsync(tenant, id) is not { } user) return RequestContext.Problem(404, "No such user.");
         var (body, errors) = await Body.ReadAsync<UserBody>(http.Request);
         if (errors != null) return errors.Problem();
         if (body!.Username != null && body.Username != user.Username) return new Errors().Add("username", "username cannot be changed.").Problem();
-        var e = await CheckUserAsync(http, body, create: false);
+        var e = await CheckUserAsync(http, body, create: false, agents);
         if (body.Role == Role.Agent && body.AgentId == null && user.AgentId == null) e.Add("agent_id", "an agent user needs agent_id.");
         if (e.Any) return e.Problem();
-        var updated = user with
-        {
-            PasswordHash = body.Password != null ? Passwords.Hash(body.Password) : user.PasswordHash,
-            Role = (body.Role?.ToString()) ?? user.Role,
-            AgentId = body.AgentId ?? user.AgentId,
-        };
-        await store.UpdateUserAsync(updated, revokeSessions: body.Password != null);
-        auth.Forget(user.Id);
-        return TypedResults.Ok(AuthApi.User(updated));
+        var r = await accounts.UpdateUserAsync(tenant, id, body.Password, body.Role, body.AgentId);
+        return r.Ok ? TypedResults.Ok(AuthApi.User(r.Value!)) : RequestContext.Problem(404, r.Error!.Message);
     }
 
-    private static async Task<IResult> DeleteUserAsync(long id, HttpContext http, Store store, AuthService auth)
+    private static async Task<IResult> DeleteUserAsync(long id, HttpContext http, AccountService accounts)
     {
-        if (await FindAsync(http, store, id) is null) return RequestContext.Problem(404, "No such user.");
-        await store.DeleteUserAsync(id);
-        auth.Forget(id);
-        return TypedResults.NoContent();
+        var r = await accounts.DeleteUserAsync(http.Tenant().TenantId, id);
+        return r.Ok ? TypedResults.NoContent() : RequestContext.Problem(404, r.Error!.Message);
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Lineup.Server.Api;
@@ -21,6 +22,22 @@ public sealed partial class Errors
         if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = new List<string>();
         list.Add(message);
         return this;
+    }
+
+    /// <summary>The field errors of a use case's failure, for an API that words them itself.</summary>
+    public static Errors From(AppError error)
+    {
+        var e = new Errors();
+        foreach (var (field, messages) in error.Fields ?? new Dictionary<string, string[]>())
+            foreach (var m in messages) e.Add(field, m);
+        if (!e.Any) e.Add("body", error.Message);
+        return e;
+    }
+
+    /// <summary>Adds the errors the application layer found.</summary>
+    public void Add(FieldErrors errors)
+    {
+        foreach (var (field, message) in errors.All) Add(field, message);
     }
 
     public ValidationProblem Problem() =>
@@ -168,29 +185,16 @@ public static class Body
 
 public static class Validate
 {
-    public static Errors Queue(QueueBody b)
+    /// <summary>The queue body's own checks (required fields, formats, the strategy's name), and the engine's limits
+    /// (<see cref="ConfigRules"/>) on the config it makes, named as this API names them.</summary>
+    public static Errors Queue(QueueBody b, int id)
     {
         var e = new Errors();
         if (string.IsNullOrWhiteSpace(b.Name)) e.Add("name", "name is required.");
         e.Length("name", b.Name, 1, 128);
         e.Pattern("extension", b.Extension, Errors.Dialable(), "1 to 32 of 0-9 * # +");
-        if (b.Strategy != null && !StrategyNames.TryParse(Vendor.Native, b.Strategy, out _, out _))
-            e.Add("strategy", "strategy must be one of: " + string.Join(", ", Enum.GetValues<Strategy>().Select(s => StrategyNames.NameFor(Vendor.Native, s))) + ".");
-        e.Range("ring_timeout", b.RingTimeout, 1, 3600);
-        e.Range("retry_seconds", b.RetrySeconds, 0, 3600);
-        e.Range("max_callers", b.MaxCallers, 0, 100_000);
-        e.Range("max_wait", b.MaxWait, 0, 7 * 86400);
-        e.Range("max_wait_no_agent", b.MaxWaitNoAgent, 0, 7 * 86400);
-        e.Range("no_answer_max_attempts", b.NoAnswerMaxAttempts, 0, 1000);
-        e.Range("wrap_up_time", b.WrapUpTime, 0, 86400);
-        e.Range("sticky_agent_seconds", b.StickyAgentSeconds, 0, 366 * 86400);
-        e.Range("tier_rule_wait_seconds", b.TierRuleWaitSeconds, 0, 86400);
-        e.Range("sla_time", b.SlaTime, 0, 86400);
-        e.Range("weight", b.Weight, 1, 100);
-        e.Range("vip_priority", b.VipPriority, 0, 100);
-        e.Range("periodic_announce_seconds", b.PeriodicAnnounceSeconds, 0, 3600);
-        e.Range("position_announce_seconds", b.PositionAnnounceSeconds, 0, 3600);
-        e.Range("expected_handle_seconds", b.ExpectedHandleSeconds, 1, 86400);
+        if (b.Strategy != null && !StrategyNames.TryParse(b.Strategy, out _))
+            e.Add("strategy", "strategy must be one of: " + string.Join(", ", Enum.GetValues<Strategy>().Select(StrategyNames.NameOf)) + ".");
         Numbers(e, "vip_numbers", b.VipNumbers);
         Numbers(e, "blacklist", b.Blacklist);
         e.Pattern("exit_key", b.ExitKey, Errors.Key(), "one of 0-9 * #");
@@ -198,10 +202,7 @@ public static class Validate
         e.Length("periodic_prompt", b.PeriodicPrompt, 0, 256);
         if (b.Callback is { } cb)
         {
-            e.Range("callback.offer_after_seconds", cb.OfferAfterSeconds, 0, 86400);
             e.Pattern("callback.key", cb.Key, Errors.Key(), "one of 0-9 * #");
-            e.Range("callback.max_attempts", cb.MaxAttempts, 1, 20);
-            e.Range("callback.retry_seconds", cb.RetrySeconds, 0, 86400);
             e.Pattern("callback.outbound_prefix", cb.OutboundPrefix, Errors.Dialable(), "1 to 32 of 0-9 * # +");
         }
         if (b.Destinations is { } d)
@@ -213,8 +214,69 @@ public static class Validate
             Destination(e, "destinations.exit_key", d.ExitKey);
             Destination(e, "destinations.night_mode", d.NightMode);
         }
+        e.Add(Check(c => ConfigRules.Check(Dto.QueueConfig(id, b), QueueField, c)));
         return e;
     }
+
+    private static FieldErrors Check(Action<FieldErrors> check)
+    {
+        var e = new FieldErrors();
+        check(e);
+        return e;
+    }
+
+    /// <summary>The native API's names of the engine's queue settings.</summary>
+    public static string? QueueField(string setting) => setting switch
+    {
+        nameof(QueueConfig.RingTimeoutSeconds) => "ring_timeout",
+        nameof(QueueConfig.RetrySeconds) => "retry_seconds",
+        nameof(QueueConfig.MaxCallers) => "max_callers",
+        nameof(QueueConfig.MaxWaitSeconds) => "max_wait",
+        nameof(QueueConfig.MaxWaitNoAgentSeconds) => "max_wait_no_agent",
+        nameof(QueueConfig.NoAnswerMaxAttempts) => "no_answer_max_attempts",
+        nameof(QueueConfig.WrapUpSeconds) => "wrap_up_time",
+        nameof(QueueConfig.StickyAgentSeconds) => "sticky_agent_seconds",
+        nameof(QueueConfig.TierRuleWaitSeconds) => "tier_rule_wait_seconds",
+        nameof(QueueConfig.SlaSeconds) => "sla_time",
+        nameof(QueueConfig.Weight) => "weight",
+        nameof(QueueConfig.VipPriority) => "vip_priority",
+        nameof(QueueConfig.PeriodicAnnounceSeconds) => "periodic_announce_seconds",
+        nameof(QueueConfig.PositionAnnounceSeconds) => "position_announce_seconds",
+        nameof(QueueConfig.ExpectedHandleSeconds) => "expected_handle_seconds",
+        "Callback.OfferAfterSeconds" => "callback.offer_after_seconds",
+        "Callback.MaxAttempts" => "callback.max_attempts",
+        "Callback.RetrySeconds" => "callback.retry_seconds",
+        nameof(QueueConfig.TimeoutDestination) => "destinations.timeout.queue_id",
+        nameof(QueueConfig.NoAgentsDestination) => "destinations.no_agents.queue_id",
+        nameof(QueueConfig.QueueFullDestination) => "destinations.queue_full.queue_id",
+        nameof(QueueConfig.NoAnswerDestination) => "destinations.no_answer.queue_id",
+        nameof(QueueConfig.ExitKeyDestination) => "destinations.exit_key.queue_id",
+        nameof(QueueConfig.NightModeDestination) => "destinations.night_mode.queue_id",
+        _ => null,
+    };
+
+    /// <summary>The native API's names of the engine's agent settings.</summary>
+    public static string? AgentField(string setting) => setting switch
+    {
+        nameof(AgentConfig.RingTimeoutSeconds) => "ring_timeout",
+        nameof(AgentConfig.BusyDelaySeconds) => "busy_delay",
+        nameof(AgentConfig.RejectDelaySeconds) => "reject_delay",
+        nameof(AgentConfig.NoAnswerDelaySeconds) => "no_answer_delay",
+        nameof(AgentConfig.WrapUpSeconds) => "wrap_up_time",
+        nameof(AgentConfig.MaxConsecutiveNoAnswers) => "max_consecutive_no_answers",
+        _ => null,
+    };
+
+    /// <summary>The native API's names of the engine's membership settings, after <paramref name="prefix"/>.</summary>
+    public static ConfigRules.FieldNames MemberField(string prefix = "") => setting => prefix + setting switch
+    {
+        nameof(MemberConfig.Level) => "level",
+        nameof(MemberConfig.Position) => "position",
+        nameof(MemberConfig.SkillLevel) => "skill_level",
+        nameof(MemberConfig.RingDelaySeconds) => "ring_delay",
+        nameof(MemberConfig.RingTimeoutSeconds) => "ring_timeout",
+        _ => setting,
+    };
 
     private static void Destination(Errors e, string field, DestinationBody? d)
     {
@@ -245,12 +307,7 @@ public static class Validate
         e.Length("name", b.Name, 1, 128);
         e.Pattern("number", b.Number, Errors.Dialable(), "1 to 32 of 0-9 * # +");
         if (b.Kind == AgentKind.Remote && string.IsNullOrEmpty(b.Number)) e.Add("number", "number is required for a remote agent.");
-        e.Range("ring_timeout", b.RingTimeout, 0, 3600);
-        e.Range("busy_delay", b.BusyDelay, 0, 86400);
-        e.Range("reject_delay", b.RejectDelay, 0, 86400);
-        e.Range("no_answer_delay", b.NoAnswerDelay, 0, 86400);
-        e.Range("wrap_up_time", b.WrapUpTime, 0, 86400);
-        e.Range("max_consecutive_no_answers", b.MaxConsecutiveNoAnswers, 0, 1000);
+        e.Add(Check(c => ConfigRules.Check(Dto.AgentConfig(1, b), AgentField, c)));
         return e;
     }
 
@@ -258,11 +315,7 @@ public static class Validate
     {
         var e = new Errors();
         if (b.AgentId is not (> 0 and <= int.MaxValue)) e.Add(prefix + "agent_id", "agent_id is required.");
-        e.Range(prefix + "level", b.Level, 0, 1000);
-        e.Range(prefix + "position", b.Position, 0, 100_000);
-        e.Range(prefix + "skill_level", b.SkillLevel, 1, 100);
-        e.Range(prefix + "ring_delay", b.RingDelay, 0, 3600);
-        e.Range(prefix + "ring_timeout", b.RingTimeout, 0, 3600);
+        e.Add(Check(c => ConfigRules.Check(Dto.MemberConfig(b), MemberField(prefix), c)));
         return e;
     }
 }

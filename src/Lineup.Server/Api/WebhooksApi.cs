@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Events;
 using Lineup.Server.Storage;
+using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api;
 
@@ -64,106 +64,84 @@ public static class WebhooksApi
     private static WebhookDto Dto(Webhook h, bool withSecret = false) => new(h.Id, h.Name, h.Url, h.Method, h.Format, h.EventTypes, h.QueueIds,
         h.AgentIds, h.Enabled, Api.Dto.Time(h.CreatedAt), withSecret ? h.Secret : null);
 
-    private static Webhook? Find(HttpContext http, long id) => http.Tenant().Webhooks.FirstOrDefault(h => h.Id == id && h.Source == "api");
+    private static Webhook? Find(HttpContext http, long id) => http.Tenant().Webhooks.FirstOrDefault(h => h.Id == id && h.Source == Webhook.NativeSource);
 
     private static IResult List(HttpContext http)
     {
         if (!RequestContext.Paging(http.Request, out var limit, out var after, out var error)) return error!;
-        var hooks = http.Tenant().Webhooks.Where(h => h.Source == "api").OrderBy(h => h.Id).Select(h => Dto(h));
+        var hooks = http.Tenant().Webhooks.Where(h => h.Source == Webhook.NativeSource).OrderBy(h => h.Id).Select(h => Dto(h));
         return TypedResults.Ok(RequestContext.PageOf(hooks, h => h.Id, limit, after));
     }
 
-    private static IResult Limits(HttpContext http, WebhookOptions options) =>
-        TypedResults.Ok(new WebhookLimitsDto(options.MaxPerTenant, http.Tenant().Webhooks.Count, EventTypes.All));
+    private static IResult Limits(HttpContext http, WebhookService webhooks) =>
+        TypedResults.Ok(new WebhookLimitsDto(webhooks.Limit, http.Tenant().Webhooks.Count, EventTypes.All));
 
     private static IResult Get(long id, HttpContext http) =>
         Find(http, id) is { } h ? TypedResults.Ok(Dto(h)) : RequestContext.Problem(404, "No such webhook.");
 
-    private static async Task<IResult> CreateAsync(HttpContext http, Store store, WebhookRelay relay, WebhookOptions options, NetworkGuard guard, TimeProvider time)
+    private static async Task<IResult> CreateAsync(HttpContext http, WebhookService webhooks)
     {
         var (body, errors) = await Body.ReadAsync<WebhookBody>(http.Request);
         if (errors != null) return errors.Problem();
-        var host = http.Tenant();
-        var e = await ValidateAsync(http, body!, guard, create: true);
+        var tenant = http.Tenant();
+        var e = await ValidateAsync(tenant, body!, webhooks, create: true);
         if (e.Any) return e.Problem();
-        if (host.Webhooks.Count >= options.MaxPerTenant)
-            return RequestContext.Problem(409, $"This tenant has reached its limit of {options.MaxPerTenant} webhook subscriptions (GET /api/v1/webhooks/limits).", "Conflict");
-        var hook = Apply(new Webhook
-        {
-            Id = await store.NextIdAsync(),
-            TenantId = host.TenantId,
-            CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
-            Secret = NewSecret(),
-        }, body!);
-        await store.InsertWebhookAsync(WebhookStore.ToRow(hook));
-        relay.Upsert(hook);
-        // The limit again, in the mailbox: of concurrent creates, only as many as fit get in.
-        if (!await host.UpdateWebhooksAsync(hooks => hooks.Count >= options.MaxPerTenant ? null : [.. hooks, hook]))
-        {
-            await store.DeleteWebhookAsync(host.TenantId, hook.Id);
-            relay.Removed(hook.Id);
-            return RequestContext.Problem(409, $"This tenant has reached its limit of {options.MaxPerTenant} webhook subscriptions (GET /api/v1/webhooks/limits).", "Conflict");
-        }
-        return TypedResults.Created($"/api/v1/webhooks/{hook.Id}", Dto(hook, withSecret: true));
+        var r = await webhooks.CreateAsync(tenant, Apply(new Webhook(), body!));
+        return r.Ok
+            ? TypedResults.Created($"/api/v1/webhooks/{r.Value!.Id}", Dto(r.Value, withSecret: true))
+            : RequestContext.Problem(409, $"This tenant has reached its limit of {webhooks.Limit} webhook subscriptions (GET /api/v1/webhooks/limits).", "Conflict");
     }
 
-    private static async Task<IResult> UpdateAsync(long id, HttpContext http, Store store, WebhookRelay relay, NetworkGuard guard)
+    private static async Task<IResult> UpdateAsync(long id, HttpContext http, WebhookService webhooks)
     {
         if (Find(http, id) is not { } current) return RequestContext.Problem(404, "No such webhook.");
         var (patch, errors) = await Body.ReadNodeAsync(http.Request);
         if (errors != null) return errors.Problem();
         var (body, bindErrors) = Body.Bind<WebhookBody>(patch);
         if (bindErrors != null) return bindErrors.Problem();
-        var e = await ValidateAsync(http, body!, guard, create: false, current);
+        var tenant = http.Tenant();
+        var e = await ValidateAsync(tenant, body!, webhooks, create: false, current);
         if (e.Any) return e.Problem();
-        var hook = Apply(current, body!);
-        await store.UpdateWebhookAsync(WebhookStore.ToRow(hook));
-        relay.Upsert(hook);
-        var host = http.Tenant();
-        await host.UpdateWebhooksAsync(hooks => hooks.Select(h => h.Id == id ? hook : h));
+        var hook = await webhooks.UpdateAsync(tenant, Apply(current, body!));
         return TypedResults.Ok(Dto(hook, withSecret: body!.Secret != null));
     }
 
-    private static async Task<IResult> DeleteAsync(long id, HttpContext http, Store store, WebhookRelay relay)
+    private static async Task<IResult> DeleteAsync(long id, HttpContext http, WebhookService webhooks)
     {
         if (Find(http, id) is null) return RequestContext.Problem(404, "No such webhook.");
-        var host = http.Tenant();
-        // Matching stops first, so no outbox row for it is written after the rows are deleted.
-        await host.UpdateWebhooksAsync(hooks => hooks.Where(h => h.Id != id));
-        await store.DeleteWebhookAsync(host.TenantId, id);
-        relay.Removed(id);
+        await webhooks.DeleteAsync(http.Tenant(), [id]);
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> DeliveriesAsync(long id, HttpContext http, Store store)
+    private static async Task<IResult> DeliveriesAsync(long id, HttpContext http, WebhookService webhooks)
     {
         if (Find(http, id) is null) return RequestContext.Problem(404, "No such webhook.");
         if (!RequestContext.Paging(http.Request, out var limit, out var before, out var error)) return error!;
         var state = http.Request.Query["state"].ToString();
         if (state.Length > 0 && !s_states.Contains(state))
             return new Errors().Add("state", "state must be pending, delivered or dead.").Problem();
-        var rows = await store.ListDeliveriesAsync(id, state.Length > 0 ? state : null, before == 0 ? long.MaxValue : before, limit + 1);
+        var rows = await webhooks.DeliveriesAsync(id, state.Length > 0 ? state : null, before == 0 ? long.MaxValue : before, limit + 1);
         var tenant = http.Tenant().TenantId;
         var items = rows.Take(limit).Select(r => Delivery(tenant, r)).ToList();
         var next = rows.Count > limit ? items[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
         return TypedResults.Ok(new Page<DeliveryDto>(items, next));
     }
 
-    private static async Task<IResult> DeliveryAsync(long id, long seq, HttpContext http, Store store)
+    private static async Task<IResult> DeliveryAsync(long id, long seq, HttpContext http, WebhookService webhooks)
     {
-        if (Find(http, id) is null || await store.GetDeliveryAsync(id, seq) is not { } row) return RequestContext.Problem(404, "No such delivery.");
-        var attempts = await store.ListAttemptsAsync(id, seq);
+        if (Find(http, id) is null || await webhooks.DeliveryAsync(id, seq) is not { } row) return RequestContext.Problem(404, "No such delivery.");
+        var attempts = await webhooks.AttemptsAsync(id, seq);
         return TypedResults.Ok(Delivery(http.Tenant().TenantId, row) with
         {
             AttemptLog = [.. attempts.Select(a => new AttemptDto(a.Attempt, Api.Dto.Time(a.At), a.StatusCode, a.LatencyMs, a.Error))],
         });
     }
 
-    private static async Task<IResult> RedeliverAsync(long id, long seq, HttpContext http, Store store, WebhookRelay relay)
+    private static async Task<IResult> RedeliverAsync(long id, long seq, HttpContext http, WebhookService webhooks)
     {
-        if (Find(http, id) is null || await store.GetDeliveryAsync(id, seq) is null) return RequestContext.Problem(404, "No such delivery.");
-        if (!await relay.RedeliverAsync(id, seq)) return RequestContext.Problem(409, "That delivery is still pending.", "Conflict");
-        var row = await store.GetDeliveryAsync(id, seq);
+        if (Find(http, id) is null || await webhooks.DeliveryAsync(id, seq) is null) return RequestContext.Problem(404, "No such delivery.");
+        if (!await webhooks.RedeliverAsync(id, seq)) return RequestContext.Problem(409, "That delivery is still pending.", "Conflict");
+        var row = await webhooks.DeliveryAsync(id, seq);
         return TypedResults.Accepted($"/api/v1/webhooks/{id}/deliveries/{seq}", Delivery(http.Tenant().TenantId, row!));
     }
 
@@ -190,12 +168,12 @@ public static class WebhooksApi
         };
     }
 
-    private static async Task<Errors> ValidateAsync(HttpContext http, WebhookBody b, NetworkGuard guard, bool create, Webhook? current = null)
+    private static async Task<Errors> ValidateAsync(ITenant tenant, WebhookBody b, WebhookService webhooks, bool create, Webhook? current = null)
     {
         var e = new Errors();
         if (create && string.IsNullOrWhiteSpace(b.Url)) e.Add("url", "url is required.");
         e.Length("url", b.Url, 1, 2000);
-        if (b.Url != null && guard.Check(b.Url) is { } why) e.Add("url", why);
+        if (b.Url != null && webhooks.CheckUrl(b.Url) is { } why) e.Add("url", why);
         e.Length("name", b.Name, 0, 128);
         if (b.Secret != null && b.Secret.Length is < 16 or > 256) e.Add("secret", "secret must be 16 to 256 characters long.");
         if (create && (b.EventTypes == null || b.EventTypes.Count == 0))
@@ -215,20 +193,10 @@ public static class WebhooksApi
         if (b.AgentIds is { Count: > 1000 }) e.Add("agent_ids", "agent_ids has at most 1000 entries.");
         if (e.Any) return e;
         IReadOnlyList<long> queues = b.QueueIds ?? [], agents = b.AgentIds ?? [];
-        var (badQueue, badAgent) = await http.Tenant().QueryAsync(engine =>
-        {
-            var q = -1;
-            for (var i = 0; i < queues.Count && q < 0; i++)
-                if (!RequestContext.TryEngineId(queues[i], out var v) || !engine.TryGetQueue(new QueueId(v), out _)) q = i;
-            var a = -1;
-            for (var i = 0; i < agents.Count && a < 0; i++)
-                if (!RequestContext.TryEngineId(agents[i], out var v) || !engine.TryGetAgent(new AgentId(v), out _)) a = i;
-            return (q, a);
-        });
+        var (badQueue, badAgent) = await webhooks.FindUnknownAsync(tenant, queues, agents);
         if (badQueue >= 0) e.Add($"queue_ids[{badQueue}]", $"No queue with id {queues[badQueue]}.");
         if (badAgent >= 0) e.Add($"agent_ids[{badAgent}]", $"No agent with id {agents[badAgent]}.");
         return e;
     }
 
-    private static string NewSecret() => "whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 }

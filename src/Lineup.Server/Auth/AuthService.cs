@@ -7,7 +7,7 @@ public sealed record TokenPair(string AccessToken, string RefreshToken, int Expi
 
 /// <summary>Sign-in, refresh, sign-out and token/API-key validation. Validated tokens are cached in memory for
 /// their lifetime; sign-out removes them from the cache and the store.</summary>
-public sealed class AuthService(Store store, TimeProvider time, LoginThrottle throttle)
+public sealed class AuthService(AccountStore store, TimeProvider time, LoginThrottle throttle)
 {
     public static readonly TimeSpan AccessLifetime = TimeSpan.FromHours(1);
     public static readonly TimeSpan RefreshLifetime = TimeSpan.FromDays(30);
@@ -15,7 +15,7 @@ public sealed class AuthService(Store store, TimeProvider time, LoginThrottle th
 
     public LoginThrottle Throttle => throttle;
 
-    public async Task<(TokenPair Tokens, UserRow User)> IssueAsync(UserRow user)
+    public async Task<TokenPair> IssueAsync(UserRow user)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var access = Tokens.New("la_");
@@ -23,7 +23,7 @@ public sealed class AuthService(Store store, TimeProvider time, LoginThrottle th
         await store.InsertSessionsAsync(
             new SessionRow(Tokens.Hash(access), user.Id, "access", now + (long)AccessLifetime.TotalMilliseconds, now),
             new SessionRow(Tokens.Hash(refresh), user.Id, "refresh", now + (long)RefreshLifetime.TotalMilliseconds, now));
-        return (new TokenPair(access, refresh, (int)AccessLifetime.TotalSeconds), user);
+        return new TokenPair(access, refresh, (int)AccessLifetime.TotalSeconds);
     }
 
     /// <summary>Exchanges a refresh token for a new pair; the old refresh token stops working (rotation).</summary>
@@ -35,7 +35,7 @@ public sealed class AuthService(Store store, TimeProvider time, LoginThrottle th
         var user = await store.GetUserAsync(session.UserId);
         if (user == null) return null;
         await store.DeleteSessionsAsync(hash);
-        return await IssueAsync(user);
+        return (await IssueAsync(user), user);
     }
 
     public async Task LogoutAsync(string accessToken, string? refreshToken)

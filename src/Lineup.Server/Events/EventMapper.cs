@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Lineup.Engine;
-using Lineup.Server.Api;
+using Lineup.Server.Records;
 
 namespace Lineup.Server.Events;
 
@@ -75,20 +75,20 @@ public sealed class EventMapper(long tenantId)
                 Agent(engine, e, output, e.Kind == EventKind.AgentLoggedIn ? EventTypes.AgentLogin : EventTypes.AgentLogout, w =>
                 {
                     engine.TryGetAgent(e.Agent, out var a);
-                    w.WriteString("status", a != null ? Dto.Snake(a.Status.ToString()) : null);
+                    w.WriteString("status", a != null ? RecordJson.Snake(a.Status) : null);
                 });
                 break;
             case EventKind.AgentStatusChanged:
                 Agent(engine, e, output, EventTypes.AgentStatusChanged, w =>
                 {
-                    w.WriteString("status", Dto.Snake(((AgentStatus)e.Code).ToString()));
+                    w.WriteString("status", RecordJson.Snake((AgentStatus)e.Code));
                     w.WriteString("reason", e.Text);
                 });
                 break;
             case EventKind.AgentActivityChanged:
                 Agent(engine, e, output, EventTypes.AgentActivityChanged, w =>
                 {
-                    w.WriteString("activity", Dto.Snake(((AgentActivity)e.Code).ToString()));
+                    w.WriteString("activity", RecordJson.Snake((AgentActivity)e.Code));
                     engine.TryGetAgent(e.Agent, out var a);
                     if (a?.CurrentCall is { } call) w.WriteNumber("current_call_id", call.Value);
                     else w.WriteNull("current_call_id");
@@ -101,7 +101,7 @@ public sealed class EventMapper(long tenantId)
                 Call(engine, e, output, EventTypes.CallOffered, w => w.WriteNumber("ring_timeout", e.Value));
                 break;
             case EventKind.OfferEnded:
-                Call(engine, e, output, EventTypes.CallOfferEnded, w => w.WriteString("outcome", Dto.Snake(((AttemptOutcome)e.Code).ToString())));
+                Call(engine, e, output, EventTypes.CallOfferEnded, w => w.WriteString("outcome", RecordJson.Snake((AttemptOutcome)e.Code)));
                 break;
             case EventKind.CallAnswered:
                 Call(engine, e, output, EventTypes.CallAnswered, w => w.WriteNumber("wait_seconds", e.Value / 1000.0));
@@ -110,7 +110,7 @@ public sealed class EventMapper(long tenantId)
                 Call(engine, e, output, EventTypes.CallOverflowed, w =>
                 {
                     w.WriteNumber("to_queue_id", e.Value);
-                    w.WriteString("reason", Dto.Snake(((ExitReason)e.Code).ToString()));
+                    w.WriteString("reason", RecordJson.Snake((ExitReason)e.Code));
                 });
                 break;
             case EventKind.CallLeftQueue:
@@ -121,7 +121,7 @@ public sealed class EventMapper(long tenantId)
                     ExitReason.Timeout or ExitReason.NoAnswer => EventTypes.CallTimedOut,
                     _ => EventTypes.CallExited,
                 };
-                Call(engine, e, output, type, w => w.WriteString("reason", Dto.Snake(reason.ToString())));
+                Call(engine, e, output, type, w => w.WriteString("reason", RecordJson.Snake(reason)));
                 break;
             case EventKind.CallTransferred:
             case EventKind.CallToVoicemail:
@@ -143,7 +143,7 @@ public sealed class EventMapper(long tenantId)
                 {
                     w.WritePropertyName("cdr");
                     if (cdrJson != null) w.WriteRawValue(cdrJson, skipInputValidation: true);
-                    else JsonSerializer.Serialize(w, Dto.Cdr(record), Json.Options);
+                    else JsonSerializer.Serialize(w, CdrRecord.From(record), RecordJson.Options);
                 });
                 break;
             case EventKind.QueueNightModeChanged:
@@ -161,7 +161,7 @@ public sealed class EventMapper(long tenantId)
         Write(output, EventTypes.QueueStatsChanged, engine.Now, q.Id.Value, null, null, w =>
         {
             w.WritePropertyName("status");
-            JsonSerializer.Serialize(w, Dto.QueueStatus(engine, q), Json.Options);
+            JsonSerializer.Serialize(w, QueueStatusRecord.From(engine, q), RecordJson.Options);
             w.WritePropertyName("today");
             w.WriteRawValue(todayJson, skipInputValidation: true);
         });
@@ -172,7 +172,7 @@ public sealed class EventMapper(long tenantId)
         Write(output, type, e.At, e.Queue.Value == 0 ? null : e.Queue.Value, e.Agent.Value, null, w =>
         {
             w.WriteString("agent_name", a?.Config.Name);
-            w.WriteString("agent_kind", a != null ? Dto.Snake(a.Config.Kind.ToString()) : null);
+            w.WriteString("agent_kind", a != null ? RecordJson.Snake(a.Config.Kind) : null);
             w.WriteString("agent_number", a?.Config.Number);
             data(w);
         });

@@ -35,8 +35,10 @@ public sealed record Webhook
     public bool Enabled { get; init; } = true;
     public long CreatedAt { get; init; }
 
-    /// <summary>Who made it: "api" for the native API, or a dialect's name; a dialect may shape the payload.</summary>
-    public string Source { get; init; } = "api";
+    /// <summary>Who made it: <see cref="NativeSource"/> for the native API, or a dialect's name; a dialect may shape the payload.</summary>
+    public string Source { get; init; } = NativeSource;
+
+    public const string NativeSource = "api";
 }
 
 /// <summary>A subscription with its filters as sets, as the tenant host matches events against it.</summary>
@@ -58,6 +60,16 @@ public sealed class WebhookMatcher(Webhook hook)
     }
 }
 
+/// <summary>A dialect's shape for the events of its subscriptions: URL-encoded form pairs instead of the envelope.</summary>
+public delegate string WebhookPayload(EventRecord e);
+
+/// <summary>The payload shapes of the subscriptions' sources (<see cref="Webhook.Source"/>): a source with none gets
+/// Lineup's envelope. Filled by the dialects at start-up.</summary>
+public sealed class WebhookPayloads(IReadOnlyDictionary<string, WebhookPayload> bySource)
+{
+    public WebhookPayload? For(string source) => bySource.GetValueOrDefault(source);
+}
+
 /// <summary>How an event becomes an HTTP request for a subscription, and how it is signed.</summary>
 public static class WebhookRequests
 {
@@ -67,13 +79,13 @@ public static class WebhookRequests
     public const string EventTypeHeader = "X-Lineup-Event-Type";
     public const string IdempotencyHeader = "Idempotency-Key";
 
-    /// <summary>The request for <paramref name="e"/>; <paramref name="unixSeconds"/> goes into the signature.</summary>
-    public static HttpRequestMessage Build(Webhook hook, EventRecord e, long unixSeconds)
+    /// <summary>The request for <paramref name="e"/>; <paramref name="unixSeconds"/> goes into the signature. A source's
+    /// own <paramref name="payload"/> (a dialect's) replaces the envelope.</summary>
+    public static HttpRequestMessage Build(Webhook hook, EventRecord e, long unixSeconds, WebhookPayload? payload = null)
     {
         HttpRequestMessage request;
         string signed;
-        // A dialect's subscription carries its vendor's fields (the Telphin agent events); the rest, the envelope.
-        var form = hook.Source == Api.Dialects.Telphin.TelphinEvents.Source ? Api.Dialects.Telphin.TelphinEvents.Payload(e) : null;
+        var form = payload?.Invoke(e);
         if (hook.Method == WebhookMethod.Get)
         {
             var separator = hook.Url.Contains('?', StringComparison.Ordinal) ? "&" : "?";

@@ -1,45 +1,58 @@
+using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Lineup.Server.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Lineup.Server.Events;
 
-/// <summary>Webhook delivery settings (configuration section <c>Webhooks</c>).</summary>
-public sealed record WebhookOptions
+/// <summary>Webhook delivery settings: the configuration section <c>Webhooks</c>, bound and checked at start-up.</summary>
+public sealed class WebhookOptions
 {
-    public int MaxPerTenant { get; init; } = 20;
-    public TimeSpan MaxAge { get; init; } = TimeSpan.FromHours(24);
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
-    public TimeSpan RetryBase { get; init; } = TimeSpan.FromSeconds(1);
-    public TimeSpan RetryCap { get; init; } = TimeSpan.FromMinutes(10);
+    public const string Section = "Webhooks";
+
+    [Range(0, 100_000)]
+    public int MaxPerTenant { get; set; } = 20;
+
+    /// <summary>A delivery still failing this long after its event is given up (a dead letter).</summary>
+    [Range(1, 30 * 86400)]
+    public double MaxAgeSeconds { get; set; } = 86400;
+
+    [Range(0.1, 300)]
+    public double TimeoutSeconds { get; set; } = 10;
+
+    [Range(0.001, 86400)]
+    public double RetryBaseSeconds { get; set; } = 1;
+
+    [Range(0.001, 86400)]
+    public double RetryCapSeconds { get; set; } = 600;
+
     /// <summary>Requests in flight per subscription. Each waits a loopback round trip; with 32 the benchmark's lag p99 was
     /// 2-3 times that with 128 (docs/benchmarks.md).</summary>
-    public int MaxInFlightPerSubscription { get; init; } = 128;
-    public int MaxInMemoryPerSubscription { get; init; } = 10_000;
+    [Range(1, 10_000)]
+    public int MaxInFlightPerSubscription { get; set; } = 128;
+
+    [Range(1, 10_000_000)]
+    public int MaxInMemoryPerSubscription { get; set; } = 10_000;
+
     /// <summary>How often delivery results are written. Each flush is a write transaction that the tenant hosts' commits
     /// wait behind (SQLite has one writer): every 50 ms, the benchmark's lag p99 was 0.7-2 s; every 250-1000 ms,
     /// 90-320 ms. A crash loses at most this much of the log, and those events are delivered again.</summary>
-    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(500);
-    public int FlushSize { get; init; } = 10_000;
-    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(7);
+    [Range(1, 60_000)]
+    public double FlushIntervalMs { get; set; } = 500;
 
-    public static WebhookOptions FromConfiguration(IConfiguration config)
-    {
-        var s = config.GetSection("Webhooks");
-        var d = new WebhookOptions();
-        return new WebhookOptions
-        {
-            MaxPerTenant = s.GetValue("MaxPerTenant", d.MaxPerTenant),
-            MaxAge = TimeSpan.FromSeconds(s.GetValue("MaxAgeSeconds", d.MaxAge.TotalSeconds)),
-            Timeout = TimeSpan.FromSeconds(s.GetValue("TimeoutSeconds", d.Timeout.TotalSeconds)),
-            RetryBase = TimeSpan.FromSeconds(s.GetValue("RetryBaseSeconds", d.RetryBase.TotalSeconds)),
-            RetryCap = TimeSpan.FromSeconds(s.GetValue("RetryCapSeconds", d.RetryCap.TotalSeconds)),
-            MaxInFlightPerSubscription = s.GetValue("MaxInFlightPerSubscription", d.MaxInFlightPerSubscription),
-            FlushInterval = TimeSpan.FromMilliseconds(s.GetValue("FlushIntervalMs", d.FlushInterval.TotalMilliseconds)),
-            FlushSize = s.GetValue("FlushSize", d.FlushSize),
-            Retention = TimeSpan.FromDays(s.GetValue("RetentionDays", d.Retention.TotalDays)),
-        };
-    }
+    [Range(1, 1_000_000)]
+    public int FlushSize { get; set; } = 10_000;
+
+    [Range(0.001, 3650)]
+    public double RetentionDays { get; set; } = 7;
+
+    public TimeSpan MaxAge => TimeSpan.FromSeconds(MaxAgeSeconds);
+    public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
+    public TimeSpan RetryBase => TimeSpan.FromSeconds(RetryBaseSeconds);
+    public TimeSpan RetryCap => TimeSpan.FromSeconds(RetryCapSeconds);
+    public TimeSpan FlushInterval => TimeSpan.FromMilliseconds(FlushIntervalMs);
+    public TimeSpan Retention => TimeSpan.FromDays(RetentionDays);
 }
 
 /// <summary>
@@ -57,7 +70,8 @@ public sealed partial class WebhookRelay : BackgroundService
     private readonly Dictionary<long, Sub> _subs = new();
     private readonly PriorityQueue<(Sub Sub, KeyState Key), long> _retries = new();
     private readonly List<DeliveryUpdate> _updates = new();
-    private readonly Store _store;
+    private readonly EventStore _store;
+    private readonly WebhookPayloads _payloads;
     private readonly TimeProvider _time;
     private readonly WebhookOptions _options;
     private readonly ILogger<WebhookRelay> _log;
@@ -72,11 +86,13 @@ public sealed partial class WebhookRelay : BackgroundService
     private long _dead;
     private long _inMemory;
 
-    public WebhookRelay(Store store, TimeProvider time, WebhookOptions options, NetworkGuard guard, ILogger<WebhookRelay> log)
+    public WebhookRelay(EventStore store, TimeProvider time, IOptions<WebhookOptions> options, NetworkGuard guard, WebhookPayloads payloads,
+        ILogger<WebhookRelay> log)
     {
+        _payloads = payloads;
         _store = store;
         _time = time;
-        _options = options;
+        _options = options.Value;
         _log = log;
         _http = new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -86,7 +102,7 @@ public sealed partial class WebhookRelay : BackgroundService
             UseProxy = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             MaxConnectionsPerServer = 256,
-            ConnectTimeout = options.Timeout,
+            ConnectTimeout = _options.Timeout,
         });
         _timer = time.CreateTimer(_ => _inbox.Writer.TryWrite(Tick.Instance), null, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
     }
@@ -299,7 +315,7 @@ public sealed partial class WebhookRelay : BackgroundService
         var started = Stopwatch.GetTimestamp();
         try
         {
-            using var request = WebhookRequests.Build(hook, d.Event, _time.GetUtcNow().ToUnixTimeSeconds());
+            using var request = WebhookRequests.Build(hook, d.Event, _time.GetUtcNow().ToUnixTimeSeconds(), _payloads.For(hook.Source));
             using var cts = new CancellationTokenSource(_options.Timeout);
             using var response = await _http.SendAsync(request, cts.Token);
             status = (int)response.StatusCode;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Lineup.Server.Storage;
 
 namespace Lineup.Server.Events;
@@ -8,10 +7,7 @@ namespace Lineup.Server.Events;
 /// field written by a later version does not stop an older one from starting.</summary>
 public static class WebhookStore
 {
-    private static readonly JsonSerializerOptions s_options = new(Api.Json.Options)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
-    };
+    private static readonly JsonSerializerOptions s_options = Records.RecordJson.Options;
 
     public static Webhook Parse(WebhookRow row) =>
         (JsonSerializer.Deserialize<Webhook>(row.Body, s_options) ?? new Webhook()) with { Id = row.Id, TenantId = row.TenantId, CreatedAt = row.CreatedAt };

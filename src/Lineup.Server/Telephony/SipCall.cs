@@ -54,6 +54,13 @@ internal sealed class SipCall
     private sealed class AgentLeg(AgentId agent, RtpLeg media) : Leg(media)
     {
         public readonly AgentId Agent = agent;
+
+        /// <summary>The engine has connected this agent already (a pickup): the phone's answer is bridged at once
+        /// instead of being reported, and a phone that does not answer ends the talk.</summary>
+        public bool Connected;
+
+        /// <summary>Whether the bridge is recorded (the queue's setting when the engine connected the call).</summary>
+        public bool Record;
     }
 
     /// <summary>Runs <paramref name="body"/> under the lock, then the actions it queued.</summary>
@@ -95,16 +102,17 @@ internal sealed class SipCall
         if (!_callerDone && _connected == null && _transfer == null && _callerMedia is { } m) later.Add(() => m.Play(clips, loop));
     });
 
-    /// <summary>Rings an agent: one INVITE per registered contact, all with the same SDP offer; the first 2xx wins.</summary>
-    public void Ring(AgentId agent, IReadOnlyList<(string Uri, SipRemote? Destination)> targets, SrtpPolicy srtp)
+    /// <summary>Rings an agent: one INVITE per registered contact, all with the same SDP offer; the first 2xx wins.
+    /// <paramref name="connected"/>: a pickup, see <see cref="AgentLeg.Connected"/>.</summary>
+    public void Ring(AgentId agent, IReadOnlyList<(string Uri, SipRemote? Destination)> targets, SrtpPolicy srtp, bool connected = false, bool record = false)
     {
         if (!_fe.TryCreateLeg(out var media))
         {
-            _fe.Report(this, CallEventType.AgentBusy, agent);
+            _fe.Report(this, connected ? CallEventType.AgentHangup : CallEventType.AgentBusy, agent);
             return;
         }
         media.Srtp = srtp;
-        var leg = new AgentLeg(agent, media);
+        var leg = new AgentLeg(agent, media) { Connected = connected, Record = record };
         var offer = media.CreateOffer();
         Locked(later =>
         {
@@ -127,6 +135,7 @@ internal sealed class SipCall
     private void AgentAnswered(AgentLeg leg, InviteSession session)
     {
         var report = false;
+        var bridge = false;
         Locked(later =>
         {
             if (leg.Done || leg.Answered != null)
@@ -138,8 +147,10 @@ internal sealed class SipCall
             foreach (var other in leg.Forks)
                 if (other != session) later.Add(other.Cancel);
             leg.Media.AcceptAnswer(session.RemoteSdp.Span);
-            report = true;
+            bridge = leg.Connected;
+            report = !bridge;
         });
+        if (bridge) Bridge(leg.Agent, leg.Record);
         if (report) _fe.Report(this, CallEventType.AgentAnswered, leg.Agent, then: r => AnswerRefused(leg, r));
     }
 
@@ -166,7 +177,7 @@ internal sealed class SipCall
             Release(later, leg.Media);
             report = true;
         });
-        if (report) _fe.Report(this, Outcome(code), leg.Agent);
+        if (report) _fe.Report(this, leg.Connected ? CallEventType.AgentHangup : Outcome(code), leg.Agent);
     }
 
     /// <summary>RFC 3261 §21: busy is busy, timeouts and unavailability are no answer, anything else a rejection.</summary>
@@ -199,15 +210,32 @@ internal sealed class SipCall
         End(later, leg);
     });
 
-    /// <summary>The engine connected the caller to <paramref name="agent"/>: media flows through, hold music stops.</summary>
-    public void Bridge(AgentId agent, WavRecorder? recorder) => Locked(later =>
+    /// <summary>The engine connected the caller to <paramref name="agent"/>: bridged now if the agent's phone answered; if
+    /// it still rings (the agent picked the call up while offered it), bridged when it answers. False when no phone of
+    /// the agent was rung (a pickup): the caller has to ring it.</summary>
+    public bool Connect(AgentId agent, bool record)
     {
-        if (!_offers.TryGetValue(agent, out var leg) || leg.Answered == null || _callerMedia is not { } caller || _callerDone)
+        var found = false;
+        var answered = false;
+        Locked(_ =>
         {
-            recorder?.Dispose();
-            return;
-        }
+            if (!_offers.TryGetValue(agent, out var leg)) return;
+            found = true;
+            leg.Record = record;
+            answered = leg.Answered != null;
+            leg.Connected = !answered;
+        });
+        if (answered) Bridge(agent, record);
+        return found;
+    }
+
+    /// <summary>Media flows between the caller and the agent's answered phone, hold music stops, and the bridge is
+    /// recorded when <paramref name="record"/>.</summary>
+    private void Bridge(AgentId agent, bool record) => Locked(later =>
+    {
+        if (!_offers.TryGetValue(agent, out var leg) || leg.Answered == null || _callerMedia is not { } caller || _callerDone) return;
         _connected = leg;
+        var recorder = record ? _fe.StartRecording(this) : null;
         later.Add(() =>
         {
             caller.Stop();

@@ -23,7 +23,7 @@ public enum SipCredentialResult
 /// credentials no longer match (<see cref="Find"/> checks the tenant's current name) until the passwords are set again.
 /// A credential of a deleted tenant is never found, since tenant ids are not reused.
 /// </remarks>
-public sealed class SipCredentialStore(Store store, TenantRegistry registry, TimeProvider time) : ISipCredentialSource, IHostedService
+public sealed class SipCredentialStore(CredentialStore store, TenantRegistry registry, TimeProvider time) : ISipCredentialSource, IHostedService
 {
     private sealed record Entry(long TenantId, long AgentId, SipCredential Credential);
 
@@ -41,6 +41,9 @@ public sealed class SipCredentialStore(Store store, TenantRegistry registry, Tim
         if (!_byName.TryGetValue((realm, username), out var e)) return null;
         return registry.Get(e.TenantId) is { } host && host.Tenant.Name == realm ? e.Credential : null;
     }
+
+    /// <summary>The agent's stored credential (its hashes, never a password), or null.</summary>
+    public Task<SipCredentialRow?> GetAsync(long tenantId, long agentId) => store.GetSipCredentialAsync(tenantId, agentId);
 
     /// <summary>The SIP username set for the agent, or null when it has no credential.</summary>
     public string? UsernameOf(long tenantId, long agentId) => _byAgent.TryGetValue((tenantId, agentId), out var key) ? key.Username : null;

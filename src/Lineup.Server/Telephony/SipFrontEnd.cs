@@ -9,6 +9,12 @@ using Lineup.Sip.Transport;
 
 namespace Lineup.Server.Telephony;
 
+/// <summary>A phone registered for an agent: where to reach it, over what, from where, until when.</summary>
+public sealed record SipContact(string Uri, string Transport, string Source, DateTimeOffset ExpiresAt);
+
+/// <summary>An agent's SIP user and its live registrations.</summary>
+public sealed record SipRegistration(long AgentId, string Username, IReadOnlyList<SipContact> Contacts);
+
 /// <summary>
 /// The built-in SIP/RTP front-end, a B2BUA: callers' INVITEs to a queue's extension are answered and enqueued; the
 /// engine's media effects become SIP and RTP actions (ring agents' registered phones, cancel, bridge, play prompts
@@ -228,7 +234,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
                 call.EndOffer(e.Agent, (AttemptOutcome)e.Code);
                 break;
             case EventKind.CallAnswered:
-                call.Bridge(e.Agent, Recorder(engine, call, e.Queue));
+                // A pickup connects an agent whose phone was not rung: it is rung now, and bridged when it answers.
+                var record = engine.TryGetQueue(e.Queue, out var queue) && queue.Config.RecordCalls;
+                if (!call.Connect(e.Agent, record)) Offer(engine, call, e.Agent, connected: true, record);
                 break;
             case EventKind.CallbackDial:
                 Dial(call, e.Text!, SipCall.Purpose.Callback);
@@ -258,12 +266,15 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private static string BoxUri(string voicemail, string box) =>
         SipUri.TryParse(voicemail, out var u) ? $"sip:{box}@{u.Host}{(u.Port is { } p ? ":" + p : "")}" : voicemail;
 
-    /// <summary>Rings every registered phone of a local agent, or a remote agent's number through the outbound proxy.</summary>
-    private void Offer(CallCenter engine, SipCall call, AgentId agent)
+    /// <summary>Rings every registered phone of a local agent, or a remote agent's number through the outbound proxy.
+    /// <paramref name="connected"/>: the engine has connected the agent already (a pickup), so an agent that cannot be
+    /// reached ends the talk (agent_hangup) instead of being busy for an offer.</summary>
+    private void Offer(CallCenter engine, SipCall call, AgentId agent, bool connected = false, bool record = false)
     {
+        var unreachable = connected ? CallEventType.AgentHangup : CallEventType.AgentBusy;
         if (!engine.TryGetAgent(agent, out var a) || string.IsNullOrEmpty(a.Config.Number))
         {
-            Report(call, CallEventType.AgentBusy, agent);
+            Report(call, unreachable, agent);
             return;
         }
         var targets = new List<(string Uri, SipRemote? Destination)>();
@@ -282,10 +293,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         if (targets.Count == 0)
         {
             // No phone to ring: busy, so the agent's busy delay applies and the call moves on at once.
-            Report(call, CallEventType.AgentBusy, agent);
+            Report(call, unreachable, agent);
             return;
         }
-        call.Ring(agent, targets, srtp);
+        call.Ring(agent, targets, srtp, connected, record);
     }
 
     /// <summary>
@@ -315,9 +326,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         call.Dial(uri, purpose);
     }
 
-    private WavRecorder? Recorder(CallCenter engine, SipCall call, QueueId queue)
+    /// <summary>A recording of the call's bridge, in a WAV file that the CDR names (SetRecordingCommand).</summary>
+    internal WavRecorder StartRecording(SipCall call)
     {
-        if (!engine.TryGetQueue(queue, out var q) || !q.Config.RecordCalls) return null;
         var dir = Path.Combine(_options.RecordingsPath, call.Host.TenantId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Directory.CreateDirectory(dir);
         var id = $"{call.Id.Value}.wav";
@@ -327,16 +338,16 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     }
 
     /// <summary>An agent's SIP user name: the one set with its SIP credentials, else its number.</summary>
-    internal string? SipUser(TenantHost host, int agent, string? number) => _credentials.UsernameOf(host.TenantId, agent) ?? number;
+    internal string? SipUser(ITenant host, int agent, string? number) => _credentials.UsernameOf(host.TenantId, agent) ?? number;
 
     /// <summary>The agent's live registered contacts, or null when SIP is off or the agent has no SIP user.</summary>
-    public Api.SipRegistrationDto? Registrations(TenantHost host, int agent, string? number)
+    public SipRegistration? Registrations(ITenant host, int agent, string? number)
     {
         if (_registrar == null || SipUser(host, agent, number) is not { } user) return null;
-        var contacts = _registrar.Lookup(host.Tenant.Name, user)
-            .Select(b => new Api.SipContactDto(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
+        var contacts = _registrar.Lookup(host.Name, user)
+            .Select(b => new SipContact(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
             .ToList();
-        return new Api.SipRegistrationDto(agent, user, contacts);
+        return new SipRegistration(agent, user, contacts);
     }
 
     /// <summary>Where a call's recording is kept, or null.</summary>

@@ -12,12 +12,13 @@ namespace Lineup.Server.Tenancy;
 /// and the statistics it produced are committed in one transaction (group commit), and only then are the callers
 /// answered — so an answered write is durable.
 /// </summary>
-public sealed partial class TenantHost : IAsyncDisposable
+public sealed partial class TenantHost : ITenant, IAsyncDisposable
 {
     private const int MaxBatch = 256;
 
     private readonly Channel<Work> _mailbox = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Store _store;
+    private readonly CommandLog _commands;
+    private readonly EventStore _eventStore;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly ServerMetrics _metrics;
@@ -39,13 +40,14 @@ public sealed partial class TenantHost : IAsyncDisposable
     private long _seq;
     private long _timerDue = long.MaxValue;
 
-    private TenantHost(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus, MediaEffects media)
+    private TenantHost(TenantRow tenant, CommandLog commands, EventStore events, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus, MediaEffects media)
     {
         _bus = bus;
         _media = media;
         _mapper = new EventMapper(tenant.Id);
         Tenant = tenant;
-        _store = store;
+        _commands = commands;
+        _eventStore = events;
         _time = time;
         _log = log;
         _metrics = metrics;
@@ -56,16 +58,19 @@ public sealed partial class TenantHost : IAsyncDisposable
 
     public TenantRow Tenant { get; private set; }
     public long TenantId => Tenant.Id;
+    public string Name => Tenant.Name;
+    public string TimeZone => Tenant.TimeZone;
+    public long CreatedAt => Tenant.CreatedAt;
 
     /// <summary>Loads a tenant: replays its command log into a fresh engine, then starts its mailbox.</summary>
-    public static async Task<TenantHost> StartAsync(TenantRow tenant, Store store, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus,
+    public static async Task<TenantHost> StartAsync(TenantRow tenant, CommandLog commands, EventStore events, TimeProvider time, ILogger log, ServerMetrics metrics, EventBus bus,
         MediaEffects media, CancellationToken ct)
     {
-        var host = new TenantHost(tenant, store, time, log, metrics, bus, media);
-        var hooks = await store.ListWebhooksAsync(tenant.Id);
+        var host = new TenantHost(tenant, commands, events, time, log, metrics, bus, media);
+        var hooks = await events.ListWebhooksAsync(tenant.Id);
         host._webhooks = [.. hooks.Select(h => new WebhookMatcher(WebhookStore.Parse(h)))];
         // The stored events go into the stream's ring before the mailbox runs: once it does, a timer may publish newer ones.
-        bus.Hub.Load(tenant.Id, (await store.RecentEventsAsync(tenant.Id, EventHub.Retained)).Select(EventBus.ToRecord));
+        bus.Hub.Load(tenant.Id, (await events.RecentEventsAsync(tenant.Id, EventHub.Retained)).Select(EventBus.ToRecord));
         await host.ExecuteAsync(async () => await host.ReplayAsync(ct));
         return host;
     }
@@ -198,7 +203,7 @@ public sealed partial class TenantHost : IAsyncDisposable
         if (_commandRows.Count > 0 || _cdrRows.Count > 0 || _eventRows.Count > 0)
         {
             var started = _time.GetTimestamp();
-            await _store.CommitBatchAsync(_commandRows, _cdrRows, stats, _eventRows, _deliveryRows);
+            await _commands.CommitBatchAsync(_commandRows, _cdrRows, stats, _eventRows, _deliveryRows);
             _metrics.CommitSeconds.Record(_time.GetElapsedTime(started).TotalSeconds);
         }
         // Events first: a caller that has its answer finds the events of its command in the stream and the events API.
@@ -249,7 +254,7 @@ public sealed partial class TenantHost : IAsyncDisposable
         var day = Day(_engine.Now);
         foreach (var id in _touchedQueues)
             if (_engine.TryGetQueue(id, out var q))
-                rows.Add(new DailyStatsRow(TenantId, id.Value, day, System.Text.Json.JsonSerializer.Serialize(Api.Dto.Stats(q), Api.Json.Options)));
+                rows.Add(new DailyStatsRow(TenantId, id.Value, day, Records.DailyStatsRecord.From(q).Json()));
         return rows;
     }
 
@@ -263,9 +268,9 @@ public sealed partial class TenantHost : IAsyncDisposable
         _engine = NewEngine();
         _seq = 0;
         _cdrRows.Clear();
-        _mapper.LastSeq = await _store.MaxEventSeqAsync(TenantId);
+        _mapper.LastSeq = await _eventStore.MaxEventSeqAsync(TenantId);
         var replayed = 0;
-        await foreach (var row in _store.ReadCommandsAsync(TenantId, ct))
+        await foreach (var row in _commands.ReadCommandsAsync(TenantId, ct))
         {
             TenantCommand.Deserialize(row.Body).Apply(_engine, row.At);
             _seq = row.Seq;
@@ -283,7 +288,7 @@ public sealed partial class TenantHost : IAsyncDisposable
     {
         // CDRs of calls that ended by a timer while the server was down (or whose batch was lost) are written now;
         // ones already stored are left alone.
-        if (_cdrRows.Count > 0) await _store.InsertCdrsAsync(_cdrRows, ct);
+        if (_cdrRows.Count > 0) await _commands.InsertCdrsAsync(_cdrRows, ct);
         _cdrRows.Clear();
     }
 

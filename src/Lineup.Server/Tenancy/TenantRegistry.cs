@@ -6,8 +6,8 @@ using Lineup.Server.Storage;
 namespace Lineup.Server.Tenancy;
 
 /// <summary>Every tenant's host, loaded at start-up (each replays its command log) and created or removed at run time.</summary>
-public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogger<TenantRegistry> log, ServerMetrics metrics, EventBus bus,
-    Telephony.MediaEffects media) : IAsyncDisposable
+public sealed partial class TenantRegistry(Database db, IdSequence ids, AccountStore accounts, CommandLog commands, EventStore events, TimeProvider time, ILogger<TenantRegistry> log, ServerMetrics metrics, EventBus bus,
+    Telephony.MediaEffects media) : ITenantGateway, IAsyncDisposable
 {
     public const string DefaultTenant = "default";
     private readonly ConcurrentDictionary<long, TenantHost> _hosts = new();
@@ -20,27 +20,42 @@ public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogg
 
     public TenantHost? Find(string name) => _hosts.Values.FirstOrDefault(h => h.Tenant.Name == name);
 
+    IEnumerable<ITenant> ITenantGateway.All => _hosts.Values;
+
+    ITenant? ITenantGateway.Get(long tenantId) => Get(tenantId);
+
+    ITenant? ITenantGateway.Find(string name) => Find(name);
+
+    async Task<ITenant> ITenantGateway.CreateAsync(string name, string timeZone, CancellationToken ct) => await CreateAsync(name, timeZone, ct);
+
+    public async Task RenameAsync(long tenantId, string name, string timeZone)
+    {
+        if (Get(tenantId) is not { } host) return;
+        await accounts.UpdateTenantAsync(tenantId, name, timeZone);
+        host.UpdateTenant(host.Tenant with { Name = name, TimeZone = timeZone });
+    }
+
     /// <summary>Migrates the schema, creates the first tenant and system administrator on a new store, and starts
     /// every tenant. Returns the generated admin password when one was generated (to print once).</summary>
     public async Task<string?> StartAsync(string? adminPassword, CancellationToken ct)
     {
-        await store.Database.MigrateAsync(ct);
+        await db.MigrateAsync(ct);
         string? generated = null;
-        var tenants = await store.ListTenantsAsync();
+        var tenants = await accounts.ListTenantsAsync();
         if (tenants.Count == 0)
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var tenant = new TenantRow(await store.NextIdAsync(ct), DefaultTenant, "UTC", Random.Shared.NextInt64(1, long.MaxValue), now);
-            await store.InsertTenantAsync(tenant);
-            if (await store.FindUserAsync(null, "admin") == null)
+            var tenant = new TenantRow(await ids.NextIdAsync(ct), DefaultTenant, "UTC", Random.Shared.NextInt64(1, long.MaxValue), now);
+            await accounts.InsertTenantAsync(tenant);
+            if (await accounts.FindUserAsync(null, "admin") == null)
             {
                 if (string.IsNullOrEmpty(adminPassword)) adminPassword = generated = Passwords.Generate();
-                await store.InsertUserAsync(new UserRow(await store.NextIdAsync(ct), null, "admin", Passwords.Hash(adminPassword),
+                await accounts.InsertUserAsync(new UserRow(await ids.NextIdAsync(ct), null, "admin", Passwords.Hash(adminPassword),
                     nameof(Role.SystemAdmin), null, now));
             }
             tenants = [tenant];
         }
-        foreach (var t in tenants) _hosts[t.Id] = await TenantHost.StartAsync(t, store, time, log, metrics, bus, media, ct);
+        foreach (var t in tenants) _hosts[t.Id] = await TenantHost.StartAsync(t, commands, events, time, log, metrics, bus, media, ct);
         Ready = true;
         LogStarted(log, tenants.Count);
         return generated;
@@ -48,10 +63,10 @@ public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogg
 
     public async Task<TenantHost> CreateAsync(string name, string timeZone, CancellationToken ct)
     {
-        var row = new TenantRow(await store.NextIdAsync(ct), name, timeZone, Random.Shared.NextInt64(1, long.MaxValue),
+        var row = new TenantRow(await ids.NextIdAsync(ct), name, timeZone, Random.Shared.NextInt64(1, long.MaxValue),
             time.GetUtcNow().ToUnixTimeMilliseconds());
-        await store.InsertTenantAsync(row);
-        var host = await TenantHost.StartAsync(row, store, time, log, metrics, bus, media, ct);
+        await accounts.InsertTenantAsync(row);
+        var host = await TenantHost.StartAsync(row, commands, events, time, log, metrics, bus, media, ct);
         _hosts[row.Id] = host;
         return host;
     }
@@ -59,7 +74,7 @@ public sealed partial class TenantRegistry(Store store, TimeProvider time, ILogg
     public async Task RemoveAsync(long tenantId)
     {
         if (_hosts.TryRemove(tenantId, out var host)) await host.DisposeAsync();
-        await store.DeleteTenantAsync(tenantId);
+        await accounts.DeleteTenantAsync(tenantId);
         bus.TenantRemoved(tenantId);
     }
 

@@ -11,9 +11,10 @@ public static class WallboardPages
 
     public static void MapWallboardPages(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/wallboard", (HttpContext http) => Serve(http, "wallboard.html")).ExcludeFromDescription();
-        app.MapGet("/agent", (HttpContext http) => Serve(http, "agent.html")).ExcludeFromDescription();
-        app.MapGet("/ui/{file}", (string file, HttpContext http) => Serve(http, file)).ExcludeFromDescription();
+        // Static pages: they sign in from the browser, so anyone may load them.
+        app.MapGet("/wallboard", (HttpContext http) => Serve(http, "wallboard.html")).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/agent", (HttpContext http) => Serve(http, "agent.html")).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/ui/{file}", (string file, HttpContext http) => Serve(http, file)).ExcludeFromDescription().AllowAnonymous();
     }
 
     private static IResult Serve(HttpContext http, string name)

@@ -113,6 +113,12 @@ public sealed class SipRegistrar : IDisposable
         var malformed = false;
         foreach (var value in register.GetValues("Authorization"))
         {
+            if (!IsDigest(value))
+            {
+                // Credentials in a scheme we do not speak are not ours to judge: the request is challenged like one
+                // without credentials (RFC 4475 §3.3.7, "regaut01").
+                continue;
+            }
             if (!SipDigestCredentials.TryParse(value, out var c))
             {
                 malformed = true;
@@ -268,6 +274,13 @@ public sealed class SipRegistrar : IDisposable
 
     private SipMessage Challenge(SipMessage register, string realm, bool stale) =>
         Reply(register, 401, headers: [.. _digest.Challenges(realm, _options.Algorithms, stale).Select(v => new SipHeader("WWW-Authenticate", v))]);
+
+    /// <summary>True when an Authorization value names the Digest scheme (its first token, case-insensitive).</summary>
+    private static bool IsDigest(string value)
+    {
+        var v = value.AsSpan().TrimStart(" \t");
+        return v.StartsWith("Digest", StringComparison.OrdinalIgnoreCase) && (v.Length == 6 || v[6] is ' ' or '\t');
+    }
 
     private static SipMessage Reply(SipMessage request, int code, string? reason = null, IEnumerable<SipHeader>? headers = null) =>
         SipResponse.Create(request, code, reason, RandomNumberGenerator.GetHexString(12, lowercase: true), headers);

@@ -43,6 +43,7 @@ public sealed partial class SipTcpTransport : ISipTransport
     private Socket? _listener;
     private ISipTransportHandler? _handler;
     private Task _acceptLoop = Task.CompletedTask;
+    private long _receivedBytes;
 
     /// <summary>A transport that will listen on <paramref name="bind"/> (port 0 picks a free port).</summary>
     public SipTcpTransport(IPEndPoint bind, TimeProvider time, SipParserLimits? limits = null, SipTcpOptions? options = null, ILogger? logger = null,
@@ -84,6 +85,10 @@ public sealed partial class SipTcpTransport : ISipTransport
         }
         _serverNames[remote] = serverName;
     }
+
+    /// <summary>Bytes read from every connection so far, counted once the messages they completed were handed on (for
+    /// tests and metrics).</summary>
+    public long ReceivedBytes => Interlocked.Read(ref _receivedBytes);
 
     /// <inheritdoc/>
     public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)
@@ -361,6 +366,8 @@ public sealed partial class SipTcpTransport : ISipTransport
                             LogHandlerFailed(_owner._logger, e);
                         }
                     }
+                    // Counted once every message these bytes completed has been handed on.
+                    Interlocked.Add(ref _owner._receivedBytes, n);
                     if (offset > 0)
                     {
                         buffer.AsSpan(offset, filled - offset).CopyTo(buffer);

@@ -72,7 +72,8 @@ public partial class FonoUcTests(ApiFixture fx) : IClassFixture<ApiFixture>
         var anonymous = fx.Anonymous();
         var login = await (await anonymous.PostAsJsonAsync("/api/v2/login", new { username = "boss", password = TenantSession.Password, domain = T.Name }))
             .JsonAsync(HttpStatusCode.OK);
-        GoldenShapes.AssertShape(GoldenShapes.Load(Vendor, "login.json"), login);
+        // The seed shows the user as "{ ... }": its fields are not documented (the users list is, and is compared below).
+        GoldenShapes.AssertShape(GoldenShapes.Load(Vendor, "login.json"), login, new ShapeRules { Opaque = ["user"] });
         Assert.StartsWith("la_", login.Str("access_token"), StringComparison.Ordinal);
         var user = login.GetProperty("user");
         Assert.Equal(T.Id.ToString(CultureInfo.InvariantCulture), user.Str("account_id"));
@@ -274,7 +275,7 @@ public partial class FonoUcTests(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Equal(2, talking.GetProperty("conference").Int("participants"));
 
         var calls = await fono.OkAsync("/api/v2/callcenter/queues/calls");
-        GoldenShapes.AssertShape(GoldenShapes.Load(Vendor, "calls.json"), calls, "$", "agent");
+        GoldenShapes.AssertShape(GoldenShapes.Load(Vendor, "calls.json"), calls, new ShapeRules { Nullable = ["agent"] });
         var live = calls.EnumerateArray().Single(c => c.GetProperty("caller").Str("name") == "Caller Name");
         Assert.True(live.GetProperty("answered").GetBoolean());
         Assert.Equal(Hex(agent), live.GetProperty("agent").Str("id"));

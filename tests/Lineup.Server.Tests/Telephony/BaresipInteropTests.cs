@@ -9,15 +9,15 @@ namespace Lineup.Server.Tests.Telephony;
 
 /// <summary>
 /// Interop with a second real SIP user agent: baresip (Debian 1.0.0) is an agent's phone. It registers with digest
-/// auth, auto-answers the queue call Lineup sends it, and plays a WAV file of a constant level — the
-/// <see cref="RtpProbe"/>'s signature — so a signature packet at the caller's probe is the agent's audio, relayed by
-/// Lineup after the answer (the probe itself sends nothing). A sipp caller calls the queue and hangs up (BYE).
+/// auth, auto-answers the queue call Lineup sends it, plays a WAV file of the agent's tone (<see cref="Tone"/>) and
+/// writes down what it decodes (the sndfile module). A sipp caller with an <see cref="RtpProbe"/> sending the caller's
+/// tone calls the queue and hangs up (BYE): each side must hear the other's tone, and nothing else once it does.
 /// </summary>
 [Trait("Category", "SipE2E")]
 public sealed class BaresipInteropTests(BaresipServerFixture server, ITestOutputHelper output) : IClassFixture<BaresipServerFixture>
 {
     [Fact]
-    public async Task Baresip_registers_auto_answers_a_queue_call_and_its_audio_reaches_the_caller()
+    public async Task Baresip_registers_auto_answers_a_queue_call_and_each_side_hears_the_other()
     {
         var q = await server.QueueAsync("baresip", new { strategy = "top_down", ring_timeout = 20 });
         var agent = await server.AgentAsync(q, 1);
@@ -42,7 +42,8 @@ public sealed class BaresipServerFixture : SipServerFixture
 /// <summary>
 /// One baresip process on 127.0.0.1 as an agent's phone, from a temporary config directory (<c>baresip -f</c>):
 /// <c>config</c> (SIP on a free UDP port, no sound card: the audio source is the aufile module reading
-/// <c>agent.wav</c>, the player and alert device aubridge; G.711 only; no control modules) and <c>accounts</c> (the
+/// <c>agent.wav</c>, the player and alert device aubridge, the sndfile module dumping what is sent and decoded to WAV
+/// files in the directory; G.711 only; no control modules) and <c>accounts</c> (the
 /// agent's number and SIP password against Lineup, <c>answermode=auto</c>). <see cref="DisposeAsync"/> kills it by pid
 /// and removes the directory. A missing baresip fails the test: it never skips.
 /// </summary>
@@ -102,14 +103,14 @@ public sealed class Baresip : IAsyncDisposable
     public static Task<Baresip> StartAsync(SipAgent agent, string registrar, string? tlsCaFile = null, bool srtpMandatory = false)
     {
         var executable = Executable;
-        string[] modules = srtpMandatory ? ["g711.so", "aufile.so", "aubridge.so", "account.so", "srtp.so"] : ["g711.so", "aufile.so", "aubridge.so", "account.so"];
+        string[] modules = ["g711.so", "aufile.so", "aubridge.so", "sndfile.so", "account.so", .. srtpMandatory ? new[] { "srtp.so" } : []];
         foreach (var module in modules)
             Assert.True(File.Exists(Path.Combine(ModuleDirectory, module)), $"baresip's {module} is missing from {ModuleDirectory}.");
         var directory = System.IO.Directory.CreateTempSubdirectory("lineup-baresip-").FullName;
         var port = Sipp.FreeUdpPort();
         var wav = Path.Combine(directory, "agent.wav");
-        // 8 kHz mono 16-bit PCM, what aufile reads: two minutes of the probe's constant signature level.
-        Lineup.Sip.Media.WavFile.Write(wav, Enumerable.Repeat(RtpProbe.SignatureLevel, 120 * 8000).ToArray());
+        // 8 kHz mono 16-bit PCM, what aufile reads: two minutes of the agent's tone.
+        Lineup.Sip.Media.WavFile.Write(wav, Tone.Samples(Tone.FirstAgent, 0, 120 * Tone.SampleRate));
         File.WriteAllText(Path.Combine(directory, "config"), string.Create(CultureInfo.InvariantCulture, $"""
             poll_method		epoll
             sip_listen		127.0.0.1:{port}
@@ -125,6 +126,8 @@ public sealed class Baresip : IAsyncDisposable
             module			g711.so
             module			aufile.so
             module			aubridge.so
+            module			sndfile.so
+            snd_path		{directory}
             module_app		account.so
             {(srtpMandatory ? "module\t\t\tsrtp.so" : "")}
             {(tlsCaFile is null ? "" : "sip_cafile\t\t" + tlsCaFile)}
@@ -159,9 +162,9 @@ public sealed class Baresip : IAsyncDisposable
 
     /// <summary>
     /// Waits until the agent has a registered contact that <paramref name="contact"/> accepts (an entry of
-    /// <c>GET /api/v1/sip/registrations</c>), then a sipp caller with an <see cref="RtpProbe"/> calls the queue for 8 s
-    /// and hangs up. Checks that the call was answered by this agent, that baresip's audio (its WAV is the probe's
-    /// signature: only the agent's side can have sent it) reached the caller, and that Lineup hung baresip up.
+    /// <c>GET /api/v1/sip/registrations</c>), then a sipp caller with an <see cref="RtpProbe"/> sending the caller's
+    /// tone calls the queue for 8 s and hangs up. Checks that this agent answered, that each side heard the other's
+    /// tone (baresip plays the agent's, and dumps what it decodes), and that the talk time matches what was heard.
     /// </summary>
     public async Task AnswerQueueCallAsync(SipServerFixture server, SipQueue queue, SipAgent agent, ITestOutputHelper output,
         Func<JsonElement, bool> contact)
@@ -169,19 +172,21 @@ public sealed class Baresip : IAsyncDisposable
         try
         {
             await WaitForRegistrationAsync(server, agent, output, contact);
-            await using var probe = new RtpProbe();
-            await using var caller = await server.CallAsync(queue, "caller.xml", probe, new() { ["talk_ms"] = "8000" });
+            await using var callerMedia = new RtpProbe(Tone.Caller);
+            await using var caller = await server.CallAsync(queue, "caller.xml", callerMedia, new() { ["talk_ms"] = "8000" });
             (await caller.WaitAsync()).AssertSucceeded(); // INVITE, 200, ACK, 8 s, BYE, 200
 
             var cdr = await server.CdrAsync(queue);
             Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
             Assert.Equal(agent.Id, cdr.GetProperty("agent_id").GetInt64());
-            Assert.True(probe.SignaturesReceived >= 50,
-                $"the caller got {probe.SignaturesReceived} packets of baresip's audio (and {probe.OthersReceived} others)\n{Output}");
-            // The caller's BYE ended the call: Lineup hung up baresip's leg (BYE, which baresip answered 200).
+            // The caller's BYE ended the call: Lineup hung up baresip's leg (BYE, which baresip answered 200), and
+            // baresip closed its dump of what it heard.
             await WaitForOutputAsync("terminated", TimeSpan.FromSeconds(60));
-            output.WriteLine($"probe: agent audio {probe.SignaturesReceived}, other {probe.OthersReceived}; " +
-                $"talk_seconds {cdr.GetProperty("talk_seconds").GetDouble().ToString(CultureInfo.InvariantCulture)}");
+            var heard = Hearing.Hears(callerMedia, "the caller", Tone.FirstAgent);
+            Hearing.Hears(await HeardAsync(), "baresip", Tone.Caller);
+            var talk = cdr.GetProperty("talk_seconds").GetDouble();
+            output.WriteLine($"talk_seconds {talk.ToString("F2", CultureInfo.InvariantCulture)}, the caller heard baresip for {heard.TotalSeconds:F2} s");
+            Assert.InRange(talk, heard.TotalSeconds - 1.5, heard.TotalSeconds + 1.5);
         }
         catch
         {
@@ -218,6 +223,14 @@ public sealed class Baresip : IAsyncDisposable
         _disposed = true;
         ExternalTool.Stop(_process, Directory);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>What baresip decoded from the call (the sndfile module's <c>dump-*-dec.wav</c>), as samples.</summary>
+    public async Task<int[]> HeardAsync()
+    {
+        var dumps = System.IO.Directory.GetFiles(Directory, "dump-*-dec.wav");
+        Assert.True(dumps.Length == 1, $"baresip wrote {dumps.Length} decoded-audio dumps in {Directory}: {string.Join(", ", System.IO.Directory.GetFiles(Directory))}");
+        return Tone.ReadWav(await File.ReadAllBytesAsync(dumps[0]));
     }
 
     private void Keep(string? line) => ExternalTool.Keep(_output, line, KeptOutputChars);

@@ -6,29 +6,30 @@ using System.Net.Sockets;
 namespace Lineup.Server.Tests.Telephony;
 
 /// <summary>
-/// The media end of a caller in the SIP end-to-end tests (sipp 3.6.1 cannot tell whether it received RTP). The caller's
-/// SDP names the probe's port (<c>-key rtp_port</c>); the probe receives everything Lineup sends (hold music, then the
-/// agent's audio) and, once <see cref="StartSending"/> is called, sends 20 ms PCMU packets of a constant level — the
-/// signature — to the address Lineup's first packet came from (symmetric RTP), or to a given one.
-/// <para>Media both ways is proved with the agent's sipp started with <c>-rtp_echo</c>: a signature packet that comes
-/// back went caller → Lineup → agent → Lineup → caller. The signature is recognised after decoding (PCMU or PCMA),
-/// so it survives a bridge that transcodes; hold music and speech are never a constant level for 160 samples.</para>
+/// The media end of one party in the SIP end-to-end tests (sipp 3.6.1 cannot tell what RTP it received): a UDP port
+/// named in the party's SDP (<c>-key rtp_port</c>) that records every RTP packet it gets, decoded from G.711, and,
+/// once <see cref="StartSending(IPEndPoint?)"/> is called, sends 20 ms PCMU packets of the party's own tone
+/// (<see cref="Tone"/>) to where Lineup's SDP asked for it (read from the scenario, see
+/// <see cref="Sipp.RemoteMediaAsync"/>), or to where Lineup's first packet came from (symmetric RTP: a caller always
+/// hears hold music first). <see cref="Timeline"/> tells, frame by frame, which party's tone was heard, silence, or
+/// something else (hold music, a prompt): so a test proves that each side of a bridge hears the other and not the
+/// music, and for how long.
 /// </summary>
 public sealed class RtpProbe : IAsyncDisposable
 {
-    /// <summary>The linear level of the signature (about -6 dBFS of DC).</summary>
-    public const short SignatureLevel = 16_000;
-
-    private const int SamplesPerPacket = 160;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiver;
     private readonly List<Received> _received = new();
     private readonly TaskCompletionSource<IPEndPoint> _firstSource = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private Task? _sender;
+    private int _sent;
 
-    public RtpProbe()
+    /// <param name="toneHz">The tone this party sends (one of <see cref="Tone"/>'s).</param>
+    public RtpProbe(int toneHz)
     {
+        ToneHz = toneHz;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, Sipp.FreeMediaPorts()));
         Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
@@ -37,10 +38,10 @@ public sealed class RtpProbe : IAsyncDisposable
 
     public int Port { get; }
 
-    /// <summary>One packet as it arrived.</summary>
-    public readonly record struct Received(TimeSpan At, IPEndPoint From, int PayloadType, ushort Sequence, uint Timestamp, uint Ssrc, bool Signature, int PayloadLength);
+    public int ToneHz { get; }
 
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    /// <summary>One packet as it arrived; <see cref="Samples"/> is its decoded audio (empty for other payload types).</summary>
+    public sealed record Received(TimeSpan At, IPEndPoint From, int PayloadType, ushort Sequence, uint Timestamp, uint Ssrc, int[] Samples);
 
     /// <summary>Every packet received so far.</summary>
     public IReadOnlyList<Received> Packets
@@ -51,30 +52,33 @@ public sealed class RtpProbe : IAsyncDisposable
         }
     }
 
-    /// <summary>Signature packets sent so far.</summary>
-    public int Sent { get; private set; }
-
-    /// <summary>Received packets carrying the signature (our own audio, come back through Lineup).</summary>
-    public int SignaturesReceived => Packets.Count(p => p.Signature);
-
-    /// <summary>Received packets that are not the signature (hold music, prompts, the agent's audio).</summary>
-    public int OthersReceived => Packets.Count(p => !p.Signature);
+    /// <summary>Tone packets sent so far.</summary>
+    public int Sent => Volatile.Read(ref _sent);
 
     /// <summary>Where Lineup's first packet came from.</summary>
     public Task<IPEndPoint> FirstSource => _firstSource.Task;
 
-    /// <summary>Sends a signature packet every 20 ms to <paramref name="to"/>, or to where Lineup's first packet came
-    /// from (waits for it).</summary>
-    public void StartSending(IPEndPoint? to = null)
+    /// <summary>Every audio frame received (PCMU or PCMA), in order, with what it was: silence, one of
+    /// <paramref name="tones"/>, or other.</summary>
+    public List<(TimeSpan At, Heard Heard)> Timeline(IReadOnlyCollection<int> tones) =>
+        Packets.Where(p => p.Samples.Length > 0).Select(p => (p.At, Tone.Classify(p.Samples, tones))).ToList();
+
+    /// <summary>Sends the tone every 20 ms to <paramref name="to"/>, or to where Lineup's first packet came from
+    /// (waits for it).</summary>
+    public void StartSending(IPEndPoint? to = null) => StartSending(to != null ? _ => Task.FromResult(to) : FirstSource.WaitAsync);
+
+    /// <summary>Sends the tone every 20 ms to the address <paramref name="target"/> gives (waits for it; the probe's
+    /// disposal cancels the wait).</summary>
+    public void StartSending(Func<CancellationToken, Task<IPEndPoint>> target)
     {
         _sender ??= Task.Run(async () =>
         {
-            var target = to ?? await FirstSource.WaitAsync(_stop.Token);
-            var packet = new byte[12 + SamplesPerPacket];
-            var ssrc = (uint)Environment.TickCount ^ 0x5A5A1234u;
-            ushort seq = 1;
+            var to = await target(_stop.Token);
+            var packet = new byte[12 + Tone.FrameSamples];
+            var ssrc = (uint)Random.Shared.NextInt64(0, 1L << 32);
+            ushort seq = (ushort)Random.Shared.Next(0, 1 << 16);
             uint ts = 0;
-            packet.AsSpan(12).Fill(G711.MuLawEncode(SignatureLevel));
+            long sample = 0;
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
             do
             {
@@ -83,19 +87,21 @@ public sealed class RtpProbe : IAsyncDisposable
                 BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), seq++);
                 BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(4), ts);
                 BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(8), ssrc);
-                ts += SamplesPerPacket;
-                await _socket.SendToAsync(packet, SocketFlags.None, target, _stop.Token);
-                Sent++;
+                var samples = Tone.Samples(ToneHz, sample, Tone.FrameSamples);
+                for (var i = 0; i < samples.Length; i++) packet[12 + i] = G711.MuLawEncode(samples[i]);
+                ts += Tone.FrameSamples;
+                sample += Tone.FrameSamples;
+                await _socket.SendToAsync(packet, SocketFlags.None, to, _stop.Token);
+                Interlocked.Increment(ref _sent);
             }
             while (await timer.WaitForNextTickAsync(_stop.Token));
         });
     }
 
-    /// <summary>Intervals between consecutive packets of one stream (the most frequent SSRC that is not ours), in ms,
-    /// sorted.</summary>
+    /// <summary>Intervals between consecutive packets of one stream (the most frequent SSRC), in ms, sorted.</summary>
     public double[] IntervalsMs()
     {
-        var packets = Packets.Where(p => !p.Signature).ToList();
+        var packets = Packets;
         if (packets.Count == 0) return [];
         var ssrc = packets.GroupBy(p => p.Ssrc).MaxBy(g => g.Count())!.Key;
         var times = packets.Where(p => p.Ssrc == ssrc).Select(p => p.At.TotalMilliseconds).ToList();
@@ -146,24 +152,14 @@ public sealed class RtpProbe : IAsyncDisposable
             if (r.ReceivedBytes < headerLength) continue;
             var pt = buffer[1] & 0x7F;
             var payload = buffer.AsSpan(headerLength, r.ReceivedBytes - headerLength);
+            var samples = pt is 0 or 8 ? new int[payload.Length] : [];
+            for (var i = 0; i < samples.Length; i++) samples[i] = pt == 0 ? G711.MuLawDecode(payload[i]) : G711.ALawDecode(payload[i]);
             var from = (IPEndPoint)r.RemoteEndPoint;
             var p = new Received(_clock.Elapsed, from, pt, BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(2)),
-                BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(4)), BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(8)),
-                IsSignature(pt, payload), payload.Length);
+                BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(4)), BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(8)), samples);
             lock (_received) _received.Add(p);
             _firstSource.TrySetResult(from);
         }
-    }
-
-    private static bool IsSignature(int payloadType, ReadOnlySpan<byte> payload)
-    {
-        if (payload.Length < 80 || (payloadType != 0 && payloadType != 8)) return false;
-        foreach (var b in payload)
-        {
-            var s = payloadType == 0 ? G711.MuLawDecode(b) : G711.ALawDecode(b);
-            if (Math.Abs(s - SignatureLevel) > SignatureLevel / 10) return false;
-        }
-        return true;
     }
 }
 

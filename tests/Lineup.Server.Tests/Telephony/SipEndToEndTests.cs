@@ -10,44 +10,36 @@ namespace Lineup.Server.Tests.Telephony;
 /// <summary>
 /// The real server (<see cref="ServerProcess"/>, SIP enabled on 127.0.0.1) with sipp phones and callers: the issue 6
 /// end-to-end cases. Agents' phones register with digest auth (agent-register.xml) and answer, ring, reject or let it
-/// ring (UAS scenarios); callers call a queue's extension. Media both ways: the caller's media end is an
-/// <see cref="RtpProbe"/> and the agent's sipp echoes (-rtp_echo). Outcomes are read from the CDRs.
-/// One server for the class (a fixture); every test makes its own queue, agents and numbers.
+/// ring (UAS scenarios); callers call a queue's extension. Every party that talks has an <see cref="RtpProbe"/> as its
+/// media end, sending a tone of its own (<see cref="Tone"/>): each bridge is proved from the RTP each side received —
+/// it heard the other's tone, and once it did, nothing else (no hold music) — and from the CDR's talk time and the
+/// recording. Outcomes are read from the CDRs. One server for the class (a fixture); every test makes its own queue,
+/// agents and numbers.
 /// </summary>
 [Trait("Category", "SipE2E")]
 public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper output) : IClassFixture<SipServerFixture>
 {
-    private static readonly TimeSpan CdrWait = TimeSpan.FromSeconds(30);
-
     [Fact]
-    public async Task Registered_agent_answers_and_media_flows_both_ways()
+    public async Task Registered_agent_answers_and_each_side_hears_the_other_and_the_recording_holds_both()
     {
         var q = await server.QueueAsync("media", new { strategy = "top_down", ring_timeout = 20, record_calls = true });
         var ana = await server.AgentAsync(q, 1);
-        await using var phone = await server.PhoneAsync(ana, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "500", ["play"] = "0" });
-        await using var probe = new RtpProbe();
-        await using var caller = await server.CallAsync(q, "caller.xml", probe, new() { ["talk_ms"] = "5000" });
-        probe.StartSending();
+        await using var agentMedia = new RtpProbe(Tone.FirstAgent);
+        await using var phone = await server.PhoneAsync(ana, "agent-answer.xml", agentMedia, new() { ["ring_ms"] = "500" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "5000" });
 
         (await caller.WaitAsync()).AssertSucceeded();
         (await phone.WaitAsync()).AssertSucceeded();
         var cdr = await server.CdrAsync(q);
         Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
         Assert.Equal(ana.Id, cdr.GetProperty("agent_id").GetInt64());
-        Assert.True(probe.OthersReceived >= 10, $"the caller got {probe.OthersReceived} packets from Lineup (hold music, then the agent)");
-        Assert.True(probe.SignaturesReceived >= 50,
-            $"{probe.SignaturesReceived} of {probe.Sent} caller packets came back through Lineup and the echoing agent");
-        output.WriteLine($"probe: sent {probe.Sent}, echoed back {probe.SignaturesReceived}, other {probe.OthersReceived}");
+        Hearing.HeardMusicBefore(callerMedia, "the caller", Tone.FirstAgent);
+        var bridged = Hearing.Bridged(callerMedia, "the caller", agentMedia, "the agent");
+        AssertTalkTime(cdr, bridged);
 
         // The queue records calls: both directions mixed into one 8 kHz WAV, named in the CDR.
-        var recording = cdr.GetProperty("recording_id").GetString();
-        Assert.False(string.IsNullOrEmpty(recording));
-        using var wav = await server.Api.GetAsync(new Uri($"/api/v1/calls/{cdr.GetProperty("call_id").GetInt64()}/recording", UriKind.Relative));
-        Assert.Equal(HttpStatusCode.OK, wav.StatusCode);
-        Assert.Equal("audio/wav", wav.Content.Headers.ContentType?.MediaType);
-        var bytes = await wav.Content.ReadAsByteArrayAsync();
-        Assert.Equal("RIFF", System.Text.Encoding.ASCII.GetString(bytes, 0, 4));
-        Assert.True(bytes.Length > 44 + 8000 * 2, $"{bytes.Length} bytes: more than a second of 8 kHz audio after the header");
+        await server.AssertRecordingHoldsAsync(cdr, Tone.Caller, Tone.FirstAgent);
     }
 
     [Fact]
@@ -55,32 +47,34 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
     {
         var q = await server.QueueAsync("agentbye", new { strategy = "top_down", ring_timeout = 20 });
         var ana = await server.AgentAsync(q, 1);
-        await using var phone = await server.PhoneAsync(ana, "agent-answer-hangup.xml", echo: true,
-            keys: new() { ["ring_ms"] = "300", ["talk_ms"] = "2000", ["play"] = "1" });
-        await using var probe = new RtpProbe();
-        await using var caller = await server.CallAsync(q, "caller-waits-for-bye.xml", probe, new());
+        await using var agentMedia = new RtpProbe(Tone.FirstAgent);
+        await using var phone = await server.PhoneAsync(ana, "agent-answer-hangup.xml", agentMedia, new() { ["ring_ms"] = "300", ["talk_ms"] = "3000" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller-waits-for-bye.xml", callerMedia, new());
 
         (await phone.WaitAsync()).AssertSucceeded();
         (await caller.WaitAsync()).AssertSucceeded();
         var cdr = await server.CdrAsync(q);
         Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
-        // The agent's g711a.pcap reached the caller through the bridge.
-        Assert.Contains(probe.Packets, p => p.PayloadType is 0 or 8 && !p.Signature);
+        AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", agentMedia, "the agent"));
     }
 
     [Fact]
     public async Task Caller_hanging_up_while_waiting_is_an_abandon_and_hears_music_meanwhile()
     {
         var q = await server.QueueAsync("abandon", new { strategy = "top_down" }); // nobody logged in: the caller waits
-        await using var probe = new RtpProbe();
-        await using var caller = await server.CallAsync(q, "caller-abandons.xml", probe, new() { ["wait_ms"] = "3000" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller-abandons.xml", callerMedia, new() { ["wait_ms"] = "3000" });
 
         (await caller.WaitAsync()).AssertSucceeded();
         var cdr = await server.CdrAsync(q);
         Assert.Equal("abandoned", cdr.GetProperty("disposition").GetString());
         Assert.Equal("abandoned", cdr.GetProperty("exit_reason").GetString());
-        Assert.True(probe.OthersReceived >= 100, $"{probe.OthersReceived} packets of hold music in 3 s");
-        var intervals = probe.IntervalsMs();
+        Assert.Equal(0, cdr.GetProperty("talk_seconds").GetDouble());
+        var timeline = callerMedia.Timeline(Tone.Names.Keys.ToArray());
+        Assert.True(timeline.Count(f => f.Heard == Heard.Other) >= 100, $"hold music in 3 s: {Hearing.Summary(timeline)}");
+        Assert.DoesNotContain(timeline, f => f.Heard.IsTone); // nobody to hear, not even itself
+        var intervals = callerMedia.IntervalsMs();
         var p99 = intervals[(int)(0.99 * (intervals.Length - 1))];
         output.WriteLine($"music interval p50 {intervals[intervals.Length / 2]:F1} ms, p99 {p99:F1} ms");
         // The interval target is a benchmark figure (bench/sip/run.sh, docs/benchmarks.md), not a test assertion.
@@ -92,9 +86,12 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         var q = await server.QueueAsync("ringtimeout", new { strategy = "top_down", ring_timeout = 3 });
         var first = await server.AgentAsync(q, 1);
         var second = await server.AgentAsync(q, 2);
-        await using var silent = await server.PhoneAsync(first, "agent-noanswer.xml");
-        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "300", ["play"] = "0" });
-        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "6000" });
+        await using var silentMedia = new RtpProbe(Tone.FirstAgent);
+        await using var silent = await server.PhoneAsync(first, "agent-noanswer.xml", silentMedia);
+        await using var answeringMedia = new RtpProbe(Tone.SecondAgent);
+        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", answeringMedia, new() { ["ring_ms"] = "300" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "7000" });
 
         (await caller.WaitAsync()).AssertSucceeded();
         (await silent.WaitAsync()).AssertSucceeded(); // CANCEL after the ring timeout, 487, ACK
@@ -103,6 +100,9 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
         Assert.Equal(second.Id, cdr.GetProperty("agent_id").GetInt64());
         Assert.Equal([(first.Id, "no_answer"), (second.Id, "answered")], Attempts(cdr));
+        Hearing.HeardMusicBefore(callerMedia, "the caller", Tone.SecondAgent);
+        AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", answeringMedia, "the second agent"));
+        Hearing.HeardNothing(silentMedia, "the agent who did not answer");
     }
 
     [Fact]
@@ -111,9 +111,12 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         var q = await server.QueueAsync("ringall", new { strategy = "ring_all", ring_timeout = 20 });
         var winner = await server.AgentAsync(q, 1);
         var loser = await server.AgentAsync(q, 2);
-        await using var answering = await server.PhoneAsync(winner, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "1500", ["play"] = "0" });
-        await using var ringing = await server.PhoneAsync(loser, "agent-noanswer.xml");
-        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "4000" });
+        await using var winnerMedia = new RtpProbe(Tone.FirstAgent);
+        await using var answering = await server.PhoneAsync(winner, "agent-answer.xml", winnerMedia, new() { ["ring_ms"] = "1500" });
+        await using var loserMedia = new RtpProbe(Tone.SecondAgent);
+        await using var ringing = await server.PhoneAsync(loser, "agent-noanswer.xml", loserMedia);
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "5000" });
 
         (await ringing.WaitAsync()).AssertSucceeded(); // got CANCEL when the winner answered
         (await caller.WaitAsync()).AssertSucceeded();
@@ -122,6 +125,8 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         Assert.Equal(winner.Id, cdr.GetProperty("agent_id").GetInt64());
         Assert.Contains((loser.Id, "cancelled"), Attempts(cdr));
         Assert.Contains((winner.Id, "answered"), Attempts(cdr));
+        AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", winnerMedia, "the agent who answered"));
+        Hearing.HeardNothing(loserMedia, "the agent whose phone was cancelled");
     }
 
     [Theory]
@@ -132,19 +137,22 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         var q = await server.QueueAsync("reject" + code, new { strategy = "top_down", ring_timeout = 20 });
         var first = await server.AgentAsync(q, 1);
         var second = await server.AgentAsync(q, 2);
-        await using var rejecting = await server.PhoneAsync(first, "agent-reject.xml", keys: new() { ["ring_ms"] = "300", ["reject_code"] = code });
-        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "300", ["play"] = "0" });
-        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "4000" });
+        await using var rejecting = await server.PhoneAsync(first, "agent-reject.xml", null, new() { ["ring_ms"] = "300", ["reject_code"] = code });
+        await using var answeringMedia = new RtpProbe(Tone.SecondAgent);
+        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", answeringMedia, new() { ["ring_ms"] = "300" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "5000" });
 
         (await rejecting.WaitAsync()).AssertSucceeded();
         (await caller.WaitAsync()).AssertSucceeded();
         (await answering.WaitAsync()).AssertSucceeded();
         var cdr = await server.CdrAsync(q);
         Assert.Equal([(first.Id, outcome), (second.Id, "answered")], Attempts(cdr));
+        AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", answeringMedia, "the second agent"));
     }
 
     [Fact]
-    public async Task Max_wait_transfers_the_caller_to_the_timeout_destination()
+    public async Task Max_wait_transfers_the_caller_to_the_timeout_destination_and_bridges_them()
     {
         const string target = "5550123";
         var q = await server.QueueAsync("maxwait", new
@@ -153,15 +161,11 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
             max_wait = 3,
             destinations = new { timeout = new { type = "number", target } },
         });
-        // The transfer leaves through the outbound proxy: the fixture's transfer port.
-        await using var destination = await Sipp.StartAsync(new SippOptions("transfer-target.xml")
-        {
-            Port = server.TransferPort,
-            RtpEcho = true,
-            Keys = new Dictionary<string, string> { ["target"] = target },
-            Timeout = TimeSpan.FromSeconds(60),
-        });
-        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "7000" });
+        // The transfer leaves through the outbound proxy: the fixture's outside number.
+        await using var targetMedia = new RtpProbe(Tone.Outside);
+        await using var destination = await server.OutsideAsync(target, targetMedia);
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "8000" });
 
         (await caller.WaitAsync()).AssertSucceeded();
         (await destination.WaitAsync()).AssertSucceeded(); // answered the transfer, got BYE when the caller hung up
@@ -169,6 +173,69 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         Assert.Equal("transferred", cdr.GetProperty("disposition").GetString());
         Assert.Equal("timeout", cdr.GetProperty("exit_reason").GetString());
         Assert.Equal(target, cdr.GetProperty("destination_target").GetString());
+        Assert.Equal(0, cdr.GetProperty("talk_seconds").GetDouble()); // nobody of the queue talked to the caller
+        Hearing.HeardMusicBefore(callerMedia, "the caller", Tone.Outside);
+        var bridged = Hearing.Bridged(callerMedia, "the caller", targetMedia, "the transfer target");
+        Assert.True(bridged >= TimeSpan.FromSeconds(2), $"the transfer was bridged for {bridged.TotalSeconds:F1} s only");
+    }
+
+    [Fact]
+    public async Task Pickup_rings_the_agents_phone_and_bridges_it_to_the_chosen_caller()
+    {
+        var q = await server.QueueAsync("pickup", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        await server.StatusAsync(ana, "not_ready"); // not offered by the strategy: only the pickup reaches her
+        await using var agentMedia = new RtpProbe(Tone.FirstAgent);
+        await using var phone = await server.PhoneAsync(ana, "agent-answer.xml", agentMedia, new() { ["ring_ms"] = "300" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "8000" });
+
+        var call = await server.WaitingCallAsync(q);
+        await Task.Delay(TimeSpan.FromSeconds(1)); // a second of music first
+        using (var pickup = await server.Api.PostAsJsonAsync($"/api/v1/queues/{q.Id}/calls/{call}/pickup", new { agent_id = ana.Id }))
+            Assert.True(pickup.IsSuccessStatusCode, $"pickup answered {(int)pickup.StatusCode}: {await pickup.Content.ReadAsStringAsync()}");
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await phone.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+        Assert.Equal(ana.Id, cdr.GetProperty("agent_id").GetInt64());
+        Assert.True(Assert.Single(cdr.GetProperty("attempts").EnumerateArray()).GetProperty("pickup").GetBoolean());
+        Hearing.HeardMusicBefore(callerMedia, "the caller", Tone.FirstAgent);
+        AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", agentMedia, "the agent who picked up"));
+    }
+
+    [Fact]
+    public async Task Callback_key_hangs_up_then_the_agent_is_rung_and_bridged_to_the_customer_called_back()
+    {
+        var q = await server.QueueAsync("callback", new { strategy = "top_down", ring_timeout = 20, callback = new { enabled = true, key = "3" } });
+        var ana = await server.AgentAsync(q, 1);
+        await server.StatusAsync(ana, "not_ready"); // busy elsewhere while the caller waits
+        await using var caller = await Sipp.StartAsync(new SippOptions("caller-dtmf.xml")
+        {
+            Remote = server.SipAddress,
+            Service = q.Extension,
+            Links = new Dictionary<string, string> { ["dtmf.pcap"] = Path.Combine(Sipp.PcapDirectory, "dtmf_2833_3.pcap") },
+            Timeout = TimeSpan.FromSeconds(30),
+            MediaPort = Sipp.FreeMediaPorts(),
+        }.WithRtpPortFromMediaPort(new() { ["dtmf_after_ms"] = "1500" }));
+        (await caller.WaitAsync()).AssertSucceeded(); // pressed 3, Lineup hung up: the call keeps its place as a callback
+
+        // The caller's number (caller-dtmf.xml's From) is called back through the outbound proxy.
+        await using var customerMedia = new RtpProbe(Tone.Outside);
+        await using var customer = await server.OutsideAsync("+15550001", customerMedia);
+        await using var agentMedia = new RtpProbe(Tone.FirstAgent);
+        await using var phone = await server.PhoneAsync(ana, "agent-answer-hangup.xml", agentMedia, new() { ["ring_ms"] = "300", ["talk_ms"] = "5000" });
+        await server.StatusAsync(ana, "ready"); // her turn: her phone rings, she answers, the customer is dialled
+
+        (await phone.WaitAsync()).AssertSucceeded(); // she hangs up after talking
+        (await customer.WaitAsync()).AssertSucceeded(); // Lineup hung the customer up
+        var cdr = await server.CdrAsync(q);
+        Assert.True(cdr.GetProperty("callback").GetBoolean(), cdr.ToString());
+        Assert.Equal("+15550001", cdr.GetProperty("callback_number").GetString());
+        Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+        Assert.Equal(ana.Id, cdr.GetProperty("agent_id").GetInt64());
+        AssertTalkTime(cdr, Hearing.Bridged(customerMedia, "the customer called back", agentMedia, "the agent"));
     }
 
     [Fact]
@@ -203,8 +270,10 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         var second = await server.AgentAsync(q, 2);
         await using var gone = await server.PhoneAsync(first, "agent-noanswer.xml");
         await server.RegisterAsync(first, gone.Port, unregister: true);
-        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", echo: true, keys: new() { ["ring_ms"] = "300", ["play"] = "0" });
-        await using var caller = await server.CallAsync(q, "caller.xml", null, new() { ["talk_ms"] = "3000" });
+        await using var answeringMedia = new RtpProbe(Tone.SecondAgent);
+        await using var answering = await server.PhoneAsync(second, "agent-answer.xml", answeringMedia, new() { ["ring_ms"] = "300" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "4000" });
 
         (await caller.WaitAsync()).AssertSucceeded();
         (await answering.WaitAsync()).AssertSucceeded();
@@ -212,6 +281,17 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         var cdr = await server.CdrAsync(q);
         Assert.Equal(second.Id, cdr.GetProperty("agent_id").GetInt64());
         Assert.Equal([(first.Id, "busy"), (second.Id, "answered")], Attempts(cdr)); // no contact: agent_busy (docs/design/sip.md)
+        AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", answeringMedia, "the second agent"));
+    }
+
+    /// <summary>The CDR's talk time is the time the two sides heard each other, measured from the RTP (within 1.5 s:
+    /// the talk starts at the agent's answer and ends at the first BYE, the audio a few packets later and earlier).</summary>
+    private void AssertTalkTime(JsonElement cdr, TimeSpan heard)
+    {
+        var talk = cdr.GetProperty("talk_seconds").GetDouble();
+        output.WriteLine($"talk_seconds {talk:F2}, bridged audio heard for {heard.TotalSeconds:F2} s");
+        Assert.True(heard >= TimeSpan.FromSeconds(2), $"the bridge lasted {heard.TotalSeconds:F2} s only");
+        Assert.InRange(talk, heard.TotalSeconds - 1.5, heard.TotalSeconds + 1.5);
     }
 
     private static List<(long, string)> Attempts(JsonElement cdr) =>
@@ -314,15 +394,12 @@ public class SipServerFixture : IAsyncLifetime
         return new SipAgent(id, number, password);
     }
 
-    /// <summary>The agent's phone: a UAS scenario on a free port, registered with Lineup (agent-register.xml).</summary>
-    public async Task<Sipp> PhoneAsync(SipAgent agent, string scenario, bool echo = false, Dictionary<string, string>? keys = null)
+    /// <summary>The agent's phone: a UAS scenario on a free port, registered with Lineup (agent-register.xml). With
+    /// <paramref name="media"/>, its SDP names the probe's port and the probe sends the agent's tone to where Lineup's
+    /// INVITE asks (<see cref="Sipp.RemoteMediaAsync"/>); without, sipp's own media port (and sipp plays nothing).</summary>
+    public async Task<Sipp> PhoneAsync(SipAgent agent, string scenario, RtpProbe? media = null, Dictionary<string, string>? keys = null)
     {
-        var phone = await Sipp.StartAsync(new SippOptions(scenario)
-        {
-            RtpEcho = echo,
-            Keys = keys ?? new Dictionary<string, string>(),
-            Timeout = TimeSpan.FromSeconds(60),
-        });
+        var phone = await StartAnsweringAsync(scenario, media, keys ?? new Dictionary<string, string>(), 0);
         try
         {
             await RegisterAsync(agent, phone.Port, unregister: false);
@@ -333,6 +410,29 @@ public class SipServerFixture : IAsyncLifetime
             throw;
         }
         return phone;
+    }
+
+    /// <summary>A number outside, behind the outbound proxy (the fixture's <see cref="TransferPort"/>): answers the call
+    /// Lineup places to <paramref name="number"/> (a transfer, a callback), with <paramref name="media"/> as its media end,
+    /// and waits for Lineup's BYE (transfer-target.xml).</summary>
+    public Task<Sipp> OutsideAsync(string number, RtpProbe media) =>
+        StartAnsweringAsync("transfer-target.xml", media, new Dictionary<string, string> { ["target"] = number }, TransferPort);
+
+    private static async Task<Sipp> StartAnsweringAsync(string scenario, RtpProbe? media, Dictionary<string, string> keys, int port)
+    {
+        var mediaPort = Sipp.FreeMediaPorts();
+        keys["rtp_port"] = Num(media?.Port ?? mediaPort);
+        keys["report_media"] = media != null ? "1" : "0";
+        keys.TryAdd("play", "0");
+        var sipp = await Sipp.StartAsync(new SippOptions(scenario)
+        {
+            Port = port,
+            MediaPort = mediaPort,
+            Keys = keys,
+            Timeout = TimeSpan.FromSeconds(60),
+        });
+        media?.StartSending(sipp.RemoteMediaAsync);
+        return sipp;
     }
 
     /// <summary>REGISTER (or unREGISTER) the agent's contact 127.0.0.1:<paramref name="contactPort"/> with digest auth.</summary>
@@ -351,9 +451,10 @@ public class SipServerFixture : IAsyncLifetime
         (await register.WaitAsync()).AssertSucceeded();
     }
 
-    /// <summary>A caller scenario towards the queue's extension. With a probe, the SDP names the probe's port and sipp
-    /// plays nothing; without, sipp plays caller.pcap from its own media port.</summary>
-    public Task<Sipp> CallAsync(SipQueue queue, string scenario, RtpProbe? probe, Dictionary<string, string> keys)
+    /// <summary>A caller scenario towards the queue's extension. With a probe, the SDP names the probe's port, sipp
+    /// plays nothing, and the probe sends the caller's tone to where Lineup's first packet (hold music) came from;
+    /// without, sipp plays caller.pcap from its own media port.</summary>
+    public async Task<Sipp> CallAsync(SipQueue queue, string scenario, RtpProbe? probe, Dictionary<string, string> keys)
     {
         var options = new SippOptions(scenario)
         {
@@ -363,12 +464,52 @@ public class SipServerFixture : IAsyncLifetime
             MediaPort = Sipp.FreeMediaPorts(),
         };
         keys["play"] = probe == null ? "1" : "0";
-        if (probe != null)
+        if (probe == null) return await Sipp.StartAsync(options.WithRtpPortFromMediaPort(keys));
+        keys["rtp_port"] = Num(probe.Port);
+        var caller = await Sipp.StartAsync(options with { Keys = keys });
+        probe.StartSending();
+        return caller;
+    }
+
+    /// <summary>Sets an agent's status through the API.</summary>
+    public async Task StatusAsync(SipAgent agent, string status)
+    {
+        using var response = await Api.PutAsJsonAsync($"/api/v1/agents/{agent.Id}/status", new { status });
+        Assert.True(response.IsSuccessStatusCode, $"PUT /agents/{agent.Id}/status answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    /// <summary>The id of the one call waiting in the queue (waits for it to arrive).</summary>
+    public async Task<long> WaitingCallAsync(SipQueue queue)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var last = "";
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
-            keys["rtp_port"] = Num(probe.Port);
-            return Sipp.StartAsync(options with { Keys = keys });
+            using var response = await Api.GetAsync(new Uri($"/api/v1/queues/{queue.Id}/calls", UriKind.Relative));
+            last = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(last);
+            var waiting = doc.RootElement.GetProperty("items").EnumerateArray().Where(c => c.GetProperty("state").GetString() == "waiting").ToList();
+            if (waiting.Count == 1) return waiting[0].GetProperty("id").GetInt64();
+            await Task.Delay(100);
         }
-        return Sipp.StartAsync(options.WithRtpPortFromMediaPort(keys));
+        Assert.Fail($"no call waiting in queue {queue.Id} within 30 s: {last}");
+        return 0;
+    }
+
+    /// <summary>The call's recording (named in the CDR) holds each of <paramref name="tones"/>, a second at least, and
+    /// little else: both sides were recorded, not silence and not the music.</summary>
+    public async Task AssertRecordingHoldsAsync(JsonElement cdr, params int[] tones)
+    {
+        Assert.False(string.IsNullOrEmpty(cdr.GetProperty("recording_id").GetString()), $"no recording in the CDR: {cdr}");
+        using var wav = await Api.GetAsync(new Uri($"/api/v1/calls/{cdr.GetProperty("call_id").GetInt64()}/recording", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, wav.StatusCode);
+        Assert.Equal("audio/wav", wav.Content.Headers.ContentType?.MediaType);
+        var (windows, neither, total) = Tone.Recording(Tone.ReadWav(await wav.Content.ReadAsByteArrayAsync()), tones);
+        var found = string.Join(", ", windows.Select(w => $"{Tone.Describe(w.Key)} in {w.Value}"));
+        foreach (var (tone, count) in windows)
+            Assert.True(count >= Hearing.MinimumFrames, $"the recording holds {Tone.Describe(tone)} in {count} of its {total} sounding 20 ms windows ({found}; neither in {neither})");
+        Assert.True(neither <= total / 10, $"{neither} of the recording's {total} sounding windows hold neither party ({found})");
     }
 
     /// <summary>The queue's CDR, once there is exactly one (waits for it: the call ends after the sipp processes do).</summary>

@@ -197,6 +197,27 @@ public sealed class Sipp : IAsyncDisposable
         return new SippResult(_name, _process.ExitCode, Output, ErrorsLog());
     }
 
+    /// <summary>Where the other side's SDP, in the INVITE this UAS scenario answered, asks for media: the agent and
+    /// outside-number scenarios write it to <c>remote-media.txt</c> ("ip:port", from its c= and m= lines) when run
+    /// with <c>-key report_media 1</c>. Waits until it is there (or <paramref name="cancellationToken"/> is cancelled).</summary>
+    public async Task<IPEndPoint> RemoteMediaAsync(CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(WorkDirectory, "remote-media.txt");
+        while (true)
+        {
+            try
+            {
+                if (File.Exists(path) && IPEndPoint.TryParse((await File.ReadAllTextAsync(path, cancellationToken)).Trim(), out var media) && media.Port > 0)
+                    return media;
+            }
+            catch (IOException)
+            {
+                // being written, or the work directory is gone with the process: look again or be cancelled
+            }
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
     /// <summary>The last output of sipp (its screens and messages).</summary>
     public string Output
     {

@@ -354,4 +354,30 @@ public sealed class SipRegistrarTests : IDisposable
         Assert.Equal(405, Status(answer));
         Assert.Equal("REGISTER", answer.GetFirst("Allow"));
     }
+
+    [Fact]
+    public void Rfc4475_regaut01_unknown_authorization_scheme_is_challenged()
+    {
+        var answer = Send(new Phone("1001", "secret-pw"), TortureValueTests.Load("regaut01"));
+        Assert.Equal(401, Status(answer)); // §3.3.7: never a 500, nor taken for credentials
+        Assert.NotEmpty(answer.GetValues("WWW-Authenticate"));
+        Assert.Empty(_registrar.Lookup("acme", "j.user"));
+    }
+
+    /// <summary>RFC 4475 §3.3.12-14: the Contact of cparam01, cparam02 and regescrt, registered by a phone that can
+    /// authenticate. A parameter after a bare URI belongs to the header, inside angle brackets to the URI; an escaped
+    /// URI header is kept as it is.</summary>
+    [Theory]
+    [InlineData("cparam01", "sip:+19725552222@gw1.example.net")]
+    [InlineData("cparam02", "sip:+19725552222@gw1.example.net;unknownparam")]
+    [InlineData("regescrt", "sip:user@example.com?Route=%3Csip:sip.example.com%3E")]
+    public void Rfc4475_contact_parameters_and_escaped_headers_are_bound_as_written(string vector, string boundUri)
+    {
+        var contact = Assert.Single(TortureValueTests.Load(vector).GetValues("Contact"));
+        var phone = new Phone("1001", "secret-pw");
+        var ok = Register(phone, contact);
+        Assert.Equal(200, Status(ok));
+        Assert.Equal(boundUri, Assert.Single(_registrar.Lookup("acme", "1001")).ContactUri);
+        Assert.StartsWith($"<{boundUri}>", Assert.Single(ok.GetValues("Contact")), StringComparison.Ordinal);
+    }
 }

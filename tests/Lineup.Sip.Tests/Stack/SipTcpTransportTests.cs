@@ -62,6 +62,13 @@ public sealed class SipTcpTransportTests
         }
     }
 
+    /// <summary>
+    /// Three messages after keep-alive CRLFs, written in four pieces cut inside the first message's headers, inside its
+    /// closing blank line, and inside the third message; before each next piece the test waits until the transport has
+    /// read every byte sent so far (<see cref="SipTcpTransport.ReceivedBytes"/>), so each cut really falls between two
+    /// reads, and checks that only whole messages were delivered. The third piece ends one message and holds a whole
+    /// second one: two messages out of one read (or, at worst, of the reads of that piece).
+    /// </summary>
     [Fact]
     public async Task Messages_split_and_coalesced_across_reads_are_framed_by_Content_Length()
     {
@@ -69,13 +76,22 @@ public sealed class SipTcpTransportTests
         await using var _ = transport;
         using var client = new TcpClient();
         await client.ConnectAsync(transport.LocalEndPoint);
+        client.NoDelay = true;
         var stream = client.GetStream();
-        var bytes = Encoding.ASCII.GetBytes("\r\n\r\n" + Options(1) + Options(2) + Options(3));
-        await stream.WriteAsync(bytes.AsMemory(0, 50));
-        await stream.FlushAsync();
-        await Task.Delay(50);
-        await stream.WriteAsync(bytes.AsMemory(50));
-        await WaitUntil(() => recorder.Count == 3);
+        var first = "\r\n\r\n" + Options(1);
+        var bytes = Encoding.ASCII.GetBytes(first + Options(2) + Options(3));
+        int[] cuts = [50, first.Length - 3, first.Length + Options(2).Length + 10, bytes.Length];
+        int[] deliveredAfter = [0, 0, 2, 3];
+        var sent = 0;
+        for (var i = 0; i < cuts.Length; i++)
+        {
+            await stream.WriteAsync(bytes.AsMemory(sent, cuts[i] - sent));
+            await stream.FlushAsync();
+            sent = cuts[i];
+            await WaitUntil(() => transport.ReceivedBytes == sent);
+            await WaitUntil(() => recorder.Count >= deliveredAfter[i]);
+            Assert.Equal(deliveredAfter[i], recorder.Count);
+        }
         Assert.All(recorder.Messages, m => Assert.True(m.Result.Success));
         Assert.Equal(["tcp-1", "tcp-2", "tcp-3"], recorder.Messages.Select(m => m.Result.Message!.CallId));
 

@@ -120,16 +120,22 @@ public sealed class SocketTests
     [InlineData("t1")]
     public async Task Sipp_uac_completes_a_call_against_the_stack(string sippTransport)
     {
-        if (!File.Exists("/usr/bin/sipp"))
-        {
-            return; // sipp is optional on developer machines
-        }
+        // A missing sipp fails the test with the command that installs it (never a silent pass).
+        var executable = Lineup.Server.Tests.Telephony.ExternalTool.Find("sipp",
+            "sipp is not installed: this interop test needs it (Debian/Ubuntu: apt-get install -y sip-tester; .ci/run installs it).");
         var accepted = new TaskCompletionSource<(InviteSession Session, List<string> Events)>();
         await using var stack = await AnsweringStack(accepted);
         var port = stack.LocalEndPoint.Port;
         var errors = Path.Combine(Path.GetTempPath(), $"lineup-sip-sipp-{Guid.NewGuid():N}.log");
-        using var sipp = Process.Start(new ProcessStartInfo("/usr/bin/sipp",
-             ["-sn", "uac", $"127.0.0.1:{port}", "-t", sippTransport, "-i", "127.0.0.1", "-p", "0", "-m", "1", "-timeout", "10", "-timeout_error", "-nostdin", "-d", "200",
+        // sipp's "-p 0" means 5060, not any port: a free one is chosen here.
+        int sippPort;
+        using (var free = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            free.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            sippPort = ((IPEndPoint)free.LocalEndPoint!).Port;
+        }
+        using var sipp = Process.Start(new ProcessStartInfo(executable,
+             ["-sn", "uac", $"127.0.0.1:{port}", "-t", sippTransport, "-i", "127.0.0.1", "-p", sippPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-m", "1", "-timeout", "10", "-timeout_error", "-nostdin", "-d", "200",
             "-trace_err", "-error_file", errors])
         {
             RedirectStandardOutput = true,

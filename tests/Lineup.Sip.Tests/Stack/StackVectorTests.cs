@@ -48,6 +48,18 @@ public sealed class StackVectorTests
         ["unksm2.sip"] = 405,
         ["bext01.sip"] = 420,
         ["invut.sip"] = 415,
+        ["insuf.sip"] = null, // no From, To nor Call-ID to answer with: dropped (RFC 4475 §3.3.1 hopes for a 400)
+        ["novelsc.sip"] = 416, // soap.beep: a scheme we do not serve
+        ["regaut01.sip"] = 405, // REGISTER without a handler (the registrar answers it 401: SipRegistrarTests)
+        ["multi01.sip"] = 400,
+        ["mcl01.sip"] = 400,
+        ["bcast.sip"] = null, // a response matching no transaction; nothing is ever sent to 255.255.255.255
+        ["zeromf.sip"] = 200, // Max-Forwards 0 stops proxies (483), not the UAS it reached
+        ["cparam01.sip"] = 405,
+        ["cparam02.sip"] = 405,
+        ["regescrt.sip"] = 405,
+        ["sdp01.sip"] = 480, // INVITE without a handler (the application would answer 406)
+        ["inv2543.sip"] = 480, // RFC 2543 syntax (no branch cookie, no Max-Forwards) is served
     };
 
     public static TheoryData<string> Files()

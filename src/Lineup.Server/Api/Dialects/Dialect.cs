@@ -13,6 +13,21 @@ public abstract class Dialect
 
     public abstract void Map(IEndpointRouteBuilder app);
 
+    /// <summary>The vendor's strategy names, when its API names strategies.</summary>
+    public virtual StrategySpelling? Strategies => null;
+
+    /// <summary>Request headers that carry a token in this vendor's API (besides Authorization and X-API-Key).</summary>
+    public virtual IReadOnlyList<string> TokenHeaders => [];
+
+    /// <summary>How this dialect's webhook subscriptions (<see cref="Events.Webhook.Source"/> equal to <see cref="Name"/>)
+    /// shape an event for the receiver, or null for Lineup's own envelope.</summary>
+    public virtual Events.WebhookPayload? Payload => null;
+
+    /// <summary>Registers the dialect's own services (its storage, for example).</summary>
+    public virtual void AddServices(IServiceCollection services)
+    {
+    }
+
     /// <summary>Every dialect in the assembly.</summary>
     public static IReadOnlyList<Dialect> All { get; } =
     [

@@ -55,8 +55,11 @@ check() {
   local smp=$((base + 4000 + 8 * n)) cmp=$((base + 4000 + 8 * n + 4))
   mkdir -p "$name"
   # shellcheck disable=SC2086 # the argument strings are word lists on purpose
+  # Agents and the outside number answer with their own media port ([rtp_port] = -mp) and write where the other
+  # side's SDP asks for media (report_media 1): the check then requires that file.
   (cd "$name" && ln -sf ../agent.pcap ../caller.pcap ../dtmf.pcap . &&
-    exec sipp -sf "$here/$uas" "${common[@]}" -p "$sport" -mp "$smp" $uas_args >uas.out 2>&1) &
+    exec sipp -sf "$here/$uas" "${common[@]}" -p "$sport" -mp "$smp" -key rtp_port "$smp" -key report_media 1 $uas_args \
+      >uas.out 2>&1) &
   uas_pid=$!
   sleep 0.3
   # shellcheck disable=SC2086
@@ -75,6 +78,10 @@ check() {
   if [ "$expect" -eq 0 ]; then [ "$uac_rc" -eq 0 ] || good=0; else [ "$uac_rc" -ne 0 ] || good=0; fi
   if [ "$expect_uas" != any ] && [ "$uas_rc" -ne 0 ]; then good=0; fi
   [ "$echo_errors" -eq 0 ] || good=0
+  # A UAS that answered with SDP reported the caller's media address (its c= and m= lines).
+  if [ "$expect" -eq 0 ] && grep -q "remote-media" "$here/$uas" && ! grep -qE '^127\.0\.0\.1:[0-9]+$' "$name/remote-media.txt" 2>/dev/null; then
+    good=0
+  fi
   if [ "$good" -eq 1 ]; then
     passed=$((passed + 1))
     printf 'ok    %-34s %s <-> %s\n' "$name" "$uas" "$uac"

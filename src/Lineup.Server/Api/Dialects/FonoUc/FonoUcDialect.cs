@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
+using Lineup.Server.Records;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api.Dialects.FonoUc;
@@ -17,6 +18,9 @@ public sealed class FonoUcDialect : Dialect
 {
     /// <inheritdoc/>
     public override string Name => "fonouc";
+
+    /// <inheritdoc/>
+    public override StrategySpelling Strategies => FonoUcQueues.Strategies;
 
     /// <inheritdoc/>
     public override void Map(IEndpointRouteBuilder app)
@@ -39,7 +43,7 @@ public sealed class FonoUcDialect : Dialect
 
     // ---- login
 
-    private static async Task<IResult> LoginAsync(HttpContext http, Store store, AuthService auth, TenantRegistry tenants)
+    private static async Task<IResult> LoginAsync(HttpContext http, SignInService signIn, AgentService agents, ITenantGateway tenants)
     {
         var (node, errors) = await Body.ReadNodeAsync(http.Request);
         if (errors != null) return FonoUcJson.Invalid(errors);
@@ -56,28 +60,18 @@ public sealed class FonoUcDialect : Dialect
         if (e.Any) return FonoUcJson.Invalid(e);
 
         // The domain is the tenant's name; the system administrator signs in with no domain (or any).
-        var tenant = string.IsNullOrEmpty(domain) ? null : tenants.Find(domain);
-        UserRow? user = null;
-        if (tenant != null) user = await store.FindUserAsync(tenant.TenantId, username!);
-        user ??= await store.FindUserAsync(null, username!);
-        var ip = http.Connection.RemoteIpAddress?.ToString() ?? "?";
-        var accountKey = user != null ? $"user:{user.Id}" : $"unknown:{domain}/{username}";
-        if (auth.Throttle.BlockedFor(accountKey, $"ip:{ip}") is { } wait)
+        var signedIn = await signIn.SignInAsync(username!, password!, domain, AuthApi.ClientAddress(http));
+        if (!signedIn.Ok)
         {
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return FonoUcJson.Error(429, "Too many failed sign-ins; try again later.");
+            if (signedIn.Error!.Kind != Failure.Throttled)
+                // The seed documents 400 for any invalid information sent to the login.
+                return FonoUcJson.Error(400, signedIn.Error.Message, "password");
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(signedIn.Error.RetryAfter!.Value.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return FonoUcJson.Error(429, signedIn.Error.Message);
         }
-        if (!Passwords.Verify(password!, user?.PasswordHash ?? Passwords.Decoy) || user == null)
-        {
-            auth.Throttle.Fail(accountKey, $"ip:{ip}");
-            // The seed documents 400 for any invalid information sent to the login.
-            return FonoUcJson.Error(400, "Unknown user or wrong password.", "password");
-        }
-        auth.Throttle.Succeed(accountKey);
-        var (tokens, _) = await auth.IssueAsync(user);
-        var name = user.AgentId is { } agentId && user.TenantId is { } tid && tenants.Get(tid) is { } host
-            ? await host.QueryAsync(engine => engine.TryGetAgent(new AgentId((int)agentId), out var a) ? a.Config.Name : null)
-            : null;
+        var (tokens, user) = signedIn.Value!;
+        var name = user.AgentId is { } agentId && user.TenantId is { } tid && tenants.Get(tid) is { } tenant
+            && await agents.ReadAsync(tenant, agentId, (_, a) => a.Config.Name) is { Ok: true } found ? found.Value : null;
         var (first, last) = SplitName(name ?? user.Username);
         return FonoUcJson.Ok(new JsonObject
         {
@@ -87,8 +81,8 @@ public sealed class FonoUcDialect : Dialect
                 ["username"] = user.Username,
                 ["first_name"] = first,
                 ["last_name"] = last,
-                ["level"] = Level(Enum.Parse<Role>(user.Role)),
-                ["role"] = Dto.Snake(user.Role),
+                ["level"] = Level(user.Role),
+                ["role"] = Dto.Snake(user.Role.ToString()),
                 ["account_id"] = user.TenantId?.ToString(CultureInfo.InvariantCulture),
                 ["isAgent"] = user.AgentId != null,
             },
@@ -109,19 +103,12 @@ public sealed class FonoUcDialect : Dialect
 
     private sealed record AgentInfo(long Id, string Name, string? Number, AgentKind Kind);
 
-    private static async Task<IResult> UsersAsync(HttpContext http, Store store)
+    private static async Task<IResult> UsersAsync(HttpContext http, AccountService users)
     {
         var host = http.Tenant();
         var agents = await host.QueryAsync(engine =>
             engine.Agents.OrderBy(a => a.Id.Value).Select(a => new AgentInfo(a.Id.Value, a.Config.Name, a.Config.Number, a.Config.Kind)).ToList());
-        var accounts = new List<UserRow>();
-        for (long after = 0; ;)
-        {
-            var rows = await store.ListUsersAsync(host.TenantId, after, 500);
-            accounts.AddRange(rows);
-            if (rows.Count < 500) break;
-            after = rows[^1].Id;
-        }
+        var accounts = await users.AllUsersAsync(host.TenantId);
         var byAgent = accounts.Where(u => u.AgentId != null).GroupBy(u => u.AgentId!.Value).ToDictionary(g => g.Key, g => g.First());
         var list = new JsonArray();
         // Every agent is a FonoUC user (isAgent); an account bound to an agent is shown once, as that agent.
@@ -139,9 +126,9 @@ public sealed class FonoUcDialect : Dialect
         return FonoUcJson.Ok(list);
     }
 
-    private static JsonObject User(string id, string first, string last, string presence, UserRow? account, bool isAgent, bool cellphones)
+    private static JsonObject User(string id, string first, string last, string presence, UserAccount? account, bool isAgent, bool cellphones)
     {
-        var role = account != null ? Enum.Parse<Role>(account.Role) : Role.Agent;
+        var role = account?.Role ?? Role.Agent;
         return new JsonObject
         {
             ["id"] = id,
@@ -169,32 +156,30 @@ public sealed class FonoUcDialect : Dialect
         return FonoUcJson.Ok(list);
     }
 
-    private static async Task<IResult> CreateQueueAsync(HttpContext http, Store store)
+    private static async Task<IResult> CreateQueueAsync(HttpContext http, QueueService queues)
     {
         var (node, errors) = await Body.ReadNodeAsync(http.Request);
         if (errors != null) return FonoUcJson.Invalid(errors);
         var body = (JsonObject)node!;
         if (body.ContainsKey("id")) return FonoUcJson.Error(400, "id is given by the server.", "id");
-        var id = checked((int)await store.NextIdAsync());
-        return await SaveAsync(http, body, new QueueConfig { Id = new QueueId(id) }, created: true);
+        return await SaveAsync(http, queues, body, new QueueConfig { Id = new QueueId(await queues.NewIdAsync()) }, created: true);
     }
 
-    private static async Task<IResult> UpdateQueueAsync(string queueId, HttpContext http)
+    private static async Task<IResult> UpdateQueueAsync(string queueId, HttpContext http, QueueService queues)
     {
-        if (!FonoUcIds.TryQueue(queueId, out var id) || id > int.MaxValue) return NoQueue;
+        if (!FonoUcIds.TryQueue(queueId, out var id)) return NoQueue;
         var (node, errors) = await Body.ReadNodeAsync(http.Request);
         if (errors != null) return FonoUcJson.Invalid(errors);
-        var current = await http.Tenant().QueryAsync(engine =>
-            engine.TryGetQueue(new QueueId((int)id), out var q) ? (q.Config, Doc: FonoUcQueues.Document(q)) : default);
-        if (current.Config == null) return NoQueue;
+        var current = await queues.ReadAsync(http.Tenant(), id, (_, q) => (q.Config, Doc: FonoUcQueues.Document(q)));
+        if (!current.Ok) return NoQueue;
         var patch = (JsonObject)node!;
         if (patch["id"] is { } given && (given.GetValueKind() != JsonValueKind.String || given.GetValue<string>() != queueId))
             return FonoUcJson.Error(400, "id must be the queue's id.", "id");
         // A PUT may send the whole document as read, or only the fields it changes.
-        return await SaveAsync(http, (JsonObject)Body.Merge(current.Doc, patch), current.Config, created: false);
+        return await SaveAsync(http, queues, (JsonObject)Body.Merge(current.Value.Doc, patch), current.Value.Config, created: false);
     }
 
-    private static async Task<IResult> SaveAsync(HttpContext http, JsonObject body, QueueConfig current, bool created)
+    private static async Task<IResult> SaveAsync(HttpContext http, QueueService queues, JsonObject body, QueueConfig current, bool created)
     {
         var e = new Errors();
         var parsed = FonoUcQueues.Parse(body, current, e);
@@ -206,48 +191,48 @@ public sealed class FonoUcDialect : Dialect
             var missing = await host.QueryAsync(engine => parsed.Members.Select((m, i) => (m, i)).FirstOrDefault(x => !engine.TryGetAgent(new AgentId(x.m.AgentId), out _)));
             if (missing.m != null) return FonoUcJson.Error(400, "No agent with this id.", $"agents[{missing.i}].id");
         }
-        var result = await host.ExecuteAsync(new UpsertQueueCommand(parsed.Config), (_, r) => r);
-        if (result == CommandResult.Conflict) return FonoUcJson.Error(400, "Another queue already uses that extension.", "extensions[0].extension");
-        if (!result.IsSuccess()) return FonoUcJson.Error(400, "The queue could not be saved.");
+        var saved = await queues.SaveAsync(host, parsed.Config, keepDialectData: false, FonoUcQueues.Field, (_, _) => true);
+        if (!saved.Ok) return saved.Error!.Kind switch
+        {
+            Failure.Invalid => FonoUcJson.Invalid(Errors.From(saved.Error)),
+            _ when saved.Error.Engine == CommandResult.Conflict => FonoUcJson.Error(400, "Another queue already uses that extension.", "extensions[0].extension"),
+            _ => FonoUcJson.Error(400, "The queue could not be saved."),
+        };
         if (parsed.Members != null)
         {
-            var set = await host.ExecuteAsync(new SetMembersCommand(qid, parsed.Members), (_, r) => r);
-            if (!set.IsSuccess()) return FonoUcJson.Error(400, "The queue's agents could not be set.", "agents");
+            var set = await queues.SetMembersAsync(host, qid, parsed.Members, FonoUcQueues.MemberField, (_, _) => true);
+            if (!set.Ok) return set.Error!.Kind == Failure.Invalid ? FonoUcJson.Invalid(Errors.From(set.Error)) : FonoUcJson.Error(400, "The queue's agents could not be set.", "agents");
         }
-        var doc = await host.QueryAsync(engine => engine.TryGetQueue(new QueueId(qid), out var q) ? FonoUcQueues.Document(q) : null);
-        return doc == null ? NoQueue : FonoUcJson.Ok(doc, created ? 201 : 200);
+        var doc = await queues.ReadAsync(host, qid, (_, q) => FonoUcQueues.Document(q));
+        return doc.Ok ? FonoUcJson.Ok(doc.Value!, created ? 201 : 200) : NoQueue;
     }
 
     // ---- agent login / logout
 
-    private static async Task<IResult> LoginLogoutAsync(string userId, string action, HttpContext http, Store store)
+    private static async Task<IResult> LoginLogoutAsync(string userId, string action, HttpContext http, AgentService agents, AccountService users,
+        QueueService queues)
     {
         if (action is not ("login" or "logout")) return FonoUcJson.Error(404, "The action must be login or logout.");
         if (!FonoUcIds.TryUser(userId, out var id)) return FonoUcJson.Error(404, "No such user.", "user_id");
         var host = http.Tenant();
-        var agentId = await host.QueryAsync(engine => id <= int.MaxValue && engine.TryGetAgent(new AgentId((int)id), out _) ? (int?)id : null);
-        if (agentId == null)
-        {
-            // A user account id stands for the agent it is bound to.
-            var account = await store.GetUserAsync(id);
-            if (account is { AgentId: { } bound } && account.TenantId == host.TenantId && bound <= int.MaxValue) agentId = (int)bound;
-        }
+        long? agentId = (await agents.ReadAsync(host, id, (_, _) => true)).Ok ? id : null;
+        // A user account id stands for the agent it is bound to.
+        if (agentId == null && await users.GetUserAsync(host.TenantId, id) is { AgentId: { } bound }) agentId = bound;
         if (agentId == null) return FonoUcJson.Error(404, "No such agent.", "user_id");
-        List<int>? queues = null;
+        List<int>? only = null;
         var raw = http.Request.Query["queueID"];
         if (raw.Count > 0)
         {
-            if (!FonoUcIds.TryQueue(raw.ToString(), out var qid) || qid > int.MaxValue) return NoQueue;
-            var member = await host.QueryAsync(engine => engine.TryGetQueue(new QueueId((int)qid), out var q)
-                ? q.Members.Any(m => m.Agent.Id.Value == agentId) : (bool?)null);
-            if (member == null) return NoQueue;
-            if (member == false) return FonoUcJson.Error(400, "The agent is not in this queue.", "queueID");
-            queues = [(int)qid];
+            if (!FonoUcIds.TryQueue(raw.ToString(), out var qid)) return NoQueue;
+            var member = await queues.ReadAsync(host, qid, (_, q) => q.Members.Any(m => m.Agent.Id.Value == agentId));
+            if (!member.Ok) return NoQueue;
+            if (!member.Value) return FonoUcJson.Error(400, "The agent is not in this queue.", "queueID");
+            only = [(int)qid];
         }
-        var a = agentId.Value;
-        TenantCommand command = action == "login" ? new LoginCommand(a, queues) : new LogoutCommand(a, queues);
-        var result = await host.ExecuteAsync(command, (_, r) => r);
-        return result.IsSuccess() ? TypedResults.NoContent() : FonoUcJson.Error(400, "Agent queue status couldn't be updated.", "user_id");
+        var result = action == "login"
+            ? await agents.LoginAsync(host, agentId.Value, only, (_, _) => true)
+            : await agents.LogoutAsync(host, agentId.Value, only, (_, _) => true);
+        return result.Ok ? TypedResults.NoContent() : FonoUcJson.Error(400, "Agent queue status couldn't be updated.", "user_id");
     }
 
     // ---- live status
@@ -398,7 +383,7 @@ public sealed class FonoUcDialect : Dialect
 
     private sealed record PersonInfo(string Name, string? Number);
 
-    private static async Task<IResult> CdrsAsync(HttpContext http, Store store)
+    private static async Task<IResult> CdrsAsync(HttpContext http, ReportService reports)
     {
         var q = http.Request.Query;
         // The seed's own example spells the lower limit "starDate": both spellings are accepted.
@@ -414,31 +399,18 @@ public sealed class FonoUcDialect : Dialect
         var key = q["start_key"].ToString();
         if (key.Length > 0)
         {
-            var parts = key.Split('_');
-            if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ended)
-                || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var call))
-                return FonoUcJson.Error(400, "start_key must be a next_start_key this API returned.", "start_key");
-            after = (ended, call);
+            if (!ReportService.TryCursor(key, out var parsed)) return FonoUcJson.Error(400, "start_key must be a next_start_key this API returned.", "start_key");
+            after = parsed;
         }
         var host = http.Tenant();
-        var rows = await store.QueryCdrsAsync(host.TenantId, from, to == long.MaxValue ? to : to + 1, null, null, after, pageSize + 1);
-        var next = "";
-        if (rows.Count > pageSize)
-        {
-            rows = rows.Take(pageSize).ToList();
-            next = string.Create(CultureInfo.InvariantCulture, $"{rows[^1].EndedAt}_{rows[^1].CallId}");
-        }
+        var page = await reports.CdrsAsync(host, from, to == long.MaxValue ? to : to + 1, null, null, after, pageSize);
         var (queues, agents, members) = await host.QueryAsync(engine => (
             engine.Queues.ToDictionary(x => (long)x.Id.Value, x => new QueueInfo(x.Config.Name, x.Config.Extension)),
             engine.Agents.ToDictionary(x => (long)x.Id.Value, x => new PersonInfo(x.Config.Name, x.Config.Number)),
             engine.Queues.SelectMany(x => x.Members).ToDictionary(m => ((long)m.Queue.Id.Value, (long)m.Agent.Id.Value), m => (m.Config.RingDelaySeconds, FonoUcQueues.Timeout(m)))));
         var data = new JsonArray();
-        foreach (var row in rows)
-        {
-            var cdr = JsonSerializer.Deserialize<CdrDto>(row.Body, Json.Options)!;
-            data.Add(Cdr(cdr, queues, agents, members));
-        }
-        return FonoUcJson.Ok(new JsonObject { ["data"] = data, ["next_start_key"] = next, ["page_size"] = rows.Count });
+        foreach (var cdr in page.Items) data.Add(Cdr(cdr, queues, agents, members));
+        return FonoUcJson.Ok(new JsonObject { ["data"] = data, ["next_start_key"] = page.Next ?? "", ["page_size"] = page.Items.Count });
     }
 
     /// <summary>Unix seconds, or milliseconds when the number is too large to be seconds (the seed's example mixes both).</summary>
@@ -453,7 +425,7 @@ public sealed class FonoUcDialect : Dialect
 
     private static string QueueName(Dictionary<long, QueueInfo> queues, long id) => queues.TryGetValue(id, out var q) ? q.Name : "";
 
-    private static JsonObject Cdr(CdrDto c, Dictionary<long, QueueInfo> queues, Dictionary<long, PersonInfo> agents,
+    private static JsonObject Cdr(CdrRecord c, Dictionary<long, QueueInfo> queues, Dictionary<long, PersonInfo> agents,
         Dictionary<(long, long), (int Delay, int Timeout)> members)
     {
         var callId = FonoUcIds.Call(c.CallId);

@@ -35,6 +35,28 @@ internal static class FonoUcQueues
 
     private static int UnitSeconds(string unit) => unit switch { "hours" => 3600, "minutes" => 60, _ => 1 };
 
+    /// <summary>FonoUC's names of the engine's queue settings.</summary>
+    public static string? Field(string setting) => setting switch
+    {
+        nameof(QueueConfig.MaxWaitSeconds) => "max_time_caller_remains",
+        nameof(QueueConfig.WrapUpSeconds) => "wrap_up_time",
+        nameof(QueueConfig.RingTimeoutSeconds) => "timeout",
+        _ => null,
+    };
+
+    /// <summary>FonoUC's names of the membership settings of agents[i] ("i.Setting").</summary>
+    public static string? MemberField(string indexed)
+    {
+        var dot = indexed.IndexOf('.', StringComparison.Ordinal);
+        var field = indexed[(dot + 1)..] switch
+        {
+            nameof(MemberConfig.RingDelaySeconds) => "delay",
+            nameof(MemberConfig.RingTimeoutSeconds) => "timeout",
+            _ => null,
+        };
+        return $"agents[{indexed[..dot]}]" + (field != null ? "." + field : "");
+    }
+
     public static JsonObject Stored(QueueConfig c) =>
         c.DialectData.TryGetValue(Key, out var json) && JsonNode.Parse(json) is JsonObject o ? o : new JsonObject();
 
@@ -44,8 +66,10 @@ internal static class FonoUcQueues
         : m.Agent.Config.RingTimeoutSeconds > 0 ? m.Agent.Config.RingTimeoutSeconds
         : m.Queue.Config.RingTimeoutSeconds;
 
-    public static string StrategyName(QueueConfig c) =>
-        StrategyNames.NameFor(Vendor.FonoUC, c.Strategy) ?? StrategyNames.NameFor(Vendor.Native, c.Strategy)!;
+    /// <summary>FonoUC's strategy names; Lineup's own are taken and shown for the rest.</summary>
+    public static readonly StrategySpelling Strategies = new([("simultaneous", Strategy.RingAll, false)]);
+
+    public static string StrategyName(QueueConfig c) => Strategies.NameOrNative(c.Strategy);
 
     public static JsonObject Document(Queue q)
     {
@@ -111,7 +135,7 @@ internal static class FonoUcQueues
         if (!Units.Contains(unit)) e.Add("max_time_caller_remains_unit", "max_time_caller_remains_unit must be seconds, minutes or hours.");
         var maxWait = r.Int("max_time_caller_remains", 0, 86400 / UnitSeconds(Units.Contains(unit) ? unit : "seconds")) ?? 0;
         var strategyName = r.String("strategy", 1, 64) ?? "simultaneous";
-        if (!StrategyNames.TryParse(Vendor.FonoUC, strategyName, out var strategy, out _) && !StrategyNames.TryParse(Vendor.Native, strategyName, out strategy, out _))
+        if (!Strategies.TryParseOrNative(strategyName, out var strategy, out _))
             e.Add("strategy", "strategy must be simultaneous (or one of Lineup's strategy names).");
         var wrap = r.Int("wrap_up_time", 0, 86400) ?? 0;
         var timeout = r.Int("timeout", 1, 3600) ?? 20;

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api.Dialects.Kazoo;
@@ -18,6 +18,9 @@ public sealed class KazooDialect : Dialect
 
     /// <inheritdoc/>
     public override string Name => "kazoo";
+
+    /// <summary>Kazoo sends its tokens in X-Auth-Token.</summary>
+    public override IReadOnlyList<string> TokenHeaders => ["X-Auth-Token"];
 
     /// <inheritdoc/>
     public override void Map(IEndpointRouteBuilder app)
@@ -53,13 +56,13 @@ public sealed class KazooDialect : Dialect
     }
 
     /// <summary>The tenant named by ACCOUNT_ID, when the caller may act on it.</summary>
-    private static (TenantHost? Host, IResult? Error) Account(HttpContext http, string accountId)
+    private static (ITenant? Host, IResult? Error) Account(HttpContext http, string accountId)
     {
         var caller = http.RequiredCaller();
         if (!KazooIds.TryParse(accountId, out var tenantId)) return (null, KazooJson.NotFound(http, "account"));
         if (caller.Role != Role.SystemAdmin && caller.HomeTenantId != tenantId)
             return (null, KazooJson.Error(http, 403, "forbidden", "The account is not yours."));
-        var host = http.RequestServices.GetRequiredService<TenantRegistry>().Get(tenantId);
+        var host = http.RequestServices.GetRequiredService<ITenantGateway>().Get(tenantId);
         return host == null ? (null, KazooJson.NotFound(http, "account")) : (host, null);
     }
 
@@ -75,8 +78,13 @@ public sealed class KazooDialect : Dialect
     private static JsonObject Stored(QueueConfig c) =>
         c.DialectData.TryGetValue(Key, out var json) && JsonNode.Parse(json) is JsonObject o ? o : new JsonObject();
 
-    private static string Router(QueueConfig c) =>
-        StrategyNames.NameFor(Vendor.Kazoo, c.Strategy) ?? StrategyNames.NameFor(Vendor.Native, c.Strategy)!;
+    /// <summary>Kazoo's router names; Lineup's own are taken and shown for the rest.</summary>
+    private static readonly StrategySpelling s_routers = new([("route_round_robin", Strategy.RoundRobin, false)]);
+
+    /// <inheritdoc/>
+    public override StrategySpelling Strategies => s_routers;
+
+    private static string Router(QueueConfig c) => s_routers.NameOrNative(c.Strategy);
 
     private static JsonObject Document(Queue q)
     {
@@ -121,7 +129,7 @@ public sealed class KazooDialect : Dialect
         }
         var strategy = current.Strategy;
         if (e.String(data, "queue_router", 1, 64) is { } router
-            && !StrategyNames.TryParse(Vendor.Kazoo, router, out strategy, out _) && !StrategyNames.TryParse(Vendor.Native, router, out strategy, out _))
+            && !s_routers.TryParseOrNative(router, out strategy, out _))
             e.Add("queue_router", "enum", "Value not found in enumerated list of values", router);
         var timeout = Alias(data, e, "timeout", "queue_timeout", 10, 86400);
         var ring = Alias(data, e, "ring_timeout", "agent_connect_timeout", 1, 3600);
@@ -225,7 +233,7 @@ public sealed class KazooDialect : Dialect
         ["id"] = doc["id"]!.DeepClone(),
     };
 
-    private static async Task<IResult> CreateAsync(string accountId, HttpContext http, Store store)
+    private static async Task<IResult> CreateAsync(string accountId, HttpContext http, QueueService queues)
     {
         var (host, error) = Account(http, accountId);
         if (host == null) return error!;
@@ -235,13 +243,13 @@ public sealed class KazooDialect : Dialect
         if (data["name"] == null) e.Add("name", "required", "Field is required but missing");
         if (data["id"] != null) e.Add("id", "not_allowed", "The server chooses the id", data["id"]);
         if (e.Any) return KazooJson.Invalid(http, e);
-        var id = checked((int)await store.NextIdAsync());
+        var id = await queues.NewIdAsync();
         // The defaults of the seed's create example: 15 s to connect an agent, 2 s wrap-up, an hour in queue.
         var initial = new QueueConfig { Id = new QueueId(id), Strategy = Strategy.RoundRobin, RingTimeoutSeconds = 15, WrapUpSeconds = 2, MaxWaitSeconds = 3600 };
-        return await SaveAsync(http, host, data, initial, created: true);
+        return await SaveAsync(http, queues, host, data, initial, created: true);
     }
 
-    private static async Task<IResult> PatchAsync(string accountId, string queueId, HttpContext http)
+    private static async Task<IResult> PatchAsync(string accountId, string queueId, HttpContext http, QueueService queues)
     {
         var (host, error) = Account(http, accountId);
         if (host == null) return error!;
@@ -250,10 +258,10 @@ public sealed class KazooDialect : Dialect
         if (current == null) return KazooJson.NotFound(http, "queue");
         var (data, bad) = await ReadDataAsync(http);
         if (data == null) return bad!;
-        return await SaveAsync(http, host, data, current, created: false);
+        return await SaveAsync(http, queues, host, data, current, created: false);
     }
 
-    private static async Task<IResult> SaveAsync(HttpContext http, TenantHost host, JsonObject data, QueueConfig current, bool created)
+    private static async Task<IResult> SaveAsync(HttpContext http, QueueService queues, ITenant host, JsonObject data, QueueConfig current, bool created)
     {
         var e = new KazooErrors();
         var (config, members) = await host.QueryAsync(engine =>
@@ -262,24 +270,40 @@ public sealed class KazooDialect : Dialect
             return (c, m);
         });
         if (config == null) return KazooJson.Invalid(http, e);
-        var result = await host.ExecuteAsync(new UpsertQueueCommand(config), (_, r) => r);
-        if (!result.IsSuccess()) return KazooJson.Error(http, 409, "conflict", "The queue could not be saved.");
-        if (members != null) await SetMembersAsync(host, config.Id.Value, members);
-        var doc = await host.QueryAsync(engine => engine.TryGetQueue(config.Id, out var q) ? Document(q) : null);
-        if (doc == null) return KazooJson.NotFound(http, "queue");
-        return KazooJson.Ok(http, created ? Created(doc) : Document(doc), created ? 201 : 200);
+        var saved = await queues.SaveAsync(host, config, keepDialectData: false, Field, (_, _) => true);
+        if (!saved.Ok)
+        {
+            if (saved.Error!.Kind != Failure.Invalid) return KazooJson.Error(http, 409, "conflict", "The queue could not be saved.");
+            foreach (var (field, messages) in saved.Error.Fields!) e.Add(field, field == "timeout_redirect" ? "not_found" : "invalid", messages[0]);
+            return KazooJson.Invalid(http, e);
+        }
+        if (members != null) await SetMembersAsync(queues, host, config.Id.Value, members);
+        var doc = await queues.ReadAsync(host, config.Id.Value, (_, q) => Document(q));
+        if (!doc.Ok) return KazooJson.NotFound(http, "queue");
+        return KazooJson.Ok(http, created ? Created(doc.Value!) : Document(doc.Value!), created ? 201 : 200);
     }
+
+    /// <summary>Kazoo's names of the engine's queue settings (a Qubicle timeout of any kind sends the call to
+    /// timeout_redirect).</summary>
+    private static string? Field(string setting) => setting switch
+    {
+        nameof(QueueConfig.MaxWaitSeconds) => "timeout",
+        nameof(QueueConfig.RingTimeoutSeconds) => "ring_timeout",
+        nameof(QueueConfig.WrapUpSeconds) => "agent_wrapup_time",
+        nameof(QueueConfig.MaxCallers) => "timeout_if_size_exceeds",
+        nameof(QueueConfig.TimeoutDestination) or nameof(QueueConfig.NoAgentsDestination) or nameof(QueueConfig.QueueFullDestination) => "timeout_redirect",
+        _ => null,
+    };
 
     /// <summary>The PATCH answer: the seed's example shows the same fields as a create.</summary>
     private static JsonObject Document(JsonObject doc) => Created(doc);
 
     /// <summary>Sets the membership to exactly <paramref name="agents"/>, keeping the settings of those already in.</summary>
-    private static async Task<CommandResult> SetMembersAsync(TenantHost host, int queue, IReadOnlyList<int> agents)
+    private static async Task<Result<bool>> SetMembersAsync(QueueService queues, ITenant host, int queue, IReadOnlyList<int> agents)
     {
-        var entries = await host.QueryAsync(engine => engine.TryGetQueue(new QueueId(queue), out var q)
-            ? agents.Select((a, i) => new MemberEntry(a, q.Members.FirstOrDefault(m => m.Agent.Id.Value == a)?.Config ?? new MemberConfig { Position = q.Members.Count + i })).ToList()
-            : []);
-        return await host.ExecuteAsync(new SetMembersCommand(queue, entries), (_, r) => r);
+        var entries = await queues.ReadAsync(host, queue, (_, q) =>
+            agents.Select((a, i) => new MemberEntry(a, q.Members.FirstOrDefault(m => m.Agent.Id.Value == a)?.Config ?? new MemberConfig { Position = q.Members.Count + i })).ToList());
+        return entries.Ok ? await queues.SetMembersAsync(host, queue, entries.Value!, _ => "members", (_, _) => true) : QueueService.NoQueue;
     }
 
     private static async Task<IResult> GetAsync(string accountId, string queueId, HttpContext http)
@@ -429,7 +453,7 @@ public sealed class KazooDialect : Dialect
         };
     }
 
-    private static async Task<IResult> SetRecipientsAsync(string accountId, string queueId, HttpContext http)
+    private static async Task<IResult> SetRecipientsAsync(string accountId, string queueId, HttpContext http, QueueService queues)
     {
         var (host, error) = Account(http, accountId);
         if (host == null) return error!;
@@ -458,22 +482,22 @@ public sealed class KazooDialect : Dialect
             "remove" => current.Where(a => !agents.Contains(a)).ToList(),
             _ => agents,
         };
-        var result = await SetMembersAsync(host, qid, target);
-        if (!result.IsSuccess()) return KazooJson.NotFound(http, "queue");
+        var result = await SetMembersAsync(queues, host, qid, target);
+        if (!result.Ok) return KazooJson.NotFound(http, "queue");
         return await MembershipAsync(http, host, qid);
     }
 
-    private static async Task<IResult> ClearRecipientsAsync(string accountId, string queueId, HttpContext http)
+    private static async Task<IResult> ClearRecipientsAsync(string accountId, string queueId, HttpContext http, QueueService queues)
     {
         var (host, error) = Account(http, accountId);
         if (host == null) return error!;
         if (!KazooIds.TryEngine(queueId, out var qid)) return KazooJson.NotFound(http, "queue");
-        var result = await host.ExecuteAsync(new SetMembersCommand(qid, []), (_, r) => r);
-        if (!result.IsSuccess()) return KazooJson.NotFound(http, "queue");
+        var result = await queues.SetMembersAsync(host, qid, [], _ => "members", (_, _) => true);
+        if (!result.Ok) return KazooJson.NotFound(http, "queue");
         return await MembershipAsync(http, host, qid);
     }
 
-    private static async Task<IResult> MembershipAsync(HttpContext http, TenantHost host, int qid)
+    private static async Task<IResult> MembershipAsync(HttpContext http, ITenant host, int qid)
     {
         var doc = await host.QueryAsync(engine => engine.TryGetQueue(new QueueId(qid), out var q) ? MembershipDocument(q) : null);
         return doc == null ? KazooJson.NotFound(http, "queue") : KazooJson.Ok(http, doc);

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api.Dialects.PortSip;
@@ -47,39 +47,39 @@ internal static class PortSipCallQueues
         return TypedResults.Json(new JsonObject { ["count"] = page.Count, ["items"] = new JsonArray([.. page.Items]) });
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, Store store)
+    private static async Task<IResult> CreateAsync(HttpContext http, QueueService queues)
     {
         var (f, error) = await ReadAsync(http.Request);
         if (error != null) return error;
-        var id = checked((int)await store.NextIdAsync());
-        var config = PortSipQueueMapping.Apply(f!, PortSipQueueMapping.Defaults(id), create: true);
+        var config = PortSipQueueMapping.Apply(f!, PortSipQueueMapping.Defaults(0), create: true);
         if (f!.Failed) return f.Problem();
-        var result = await http.Tenant().ExecuteAsync(new UpsertQueueCommand(config), (_, r) => r);
-        if (!result.IsSuccess()) return PortSipErrors.Fail(result, "call queue");
+        var id = await queues.NewIdAsync();
+        var saved = await queues.SaveAsync(http.Tenant(), config with { Id = new QueueId(id) }, keepDialectData: false, PortSipQueueMapping.Field, (_, _) => true);
+        if (!saved.Ok) return PortSipErrors.Fail(saved.Error!, "call queue");
         return TypedResults.Json(new JsonObject { ["id"] = PortSipIds.Encode(id) });
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext http)
+    private static async Task<IResult> GetAsync(string id, HttpContext http, QueueService queues)
     {
         if (!PortSipIds.TryDecodeEngineId(id, out var qid)) return NoQueue;
-        var dto = await http.Tenant().QueryAsync(engine => engine.TryGetQueue(new QueueId(qid), out var q) ? PortSipQueueMapping.Detail(q.Config) : null);
-        return dto != null ? TypedResults.Json(dto) : NoQueue;
+        var dto = await queues.ReadAsync(http.Tenant(), qid, (_, q) => PortSipQueueMapping.Detail(q.Config));
+        return dto.Ok ? TypedResults.Json(dto.Value) : NoQueue;
     }
 
-    private static async Task<IResult> UpdateAsync(string id, HttpContext http)
+    private static async Task<IResult> UpdateAsync(string id, HttpContext http, QueueService queues)
     {
         if (!PortSipIds.TryDecodeEngineId(id, out var qid)) return NoQueue;
         var (f, error) = await ReadAsync(http.Request);
         if (error != null) return error;
         var host = http.Tenant();
-        var current = await host.QueryAsync(engine => engine.TryGetQueue(new QueueId(qid), out var q) ? q.Config : null);
-        if (current == null) return NoQueue;
-        var config = PortSipQueueMapping.Apply(f!, current, create: false);
+        var current = await queues.ReadAsync(host, qid, (_, q) => q.Config);
+        if (!current.Ok) return NoQueue;
+        var config = PortSipQueueMapping.Apply(f!, current.Value!, create: false);
         if (f!.Failed) return f.Problem();
         // The command carries the whole configuration read above; a concurrent change in between is overwritten,
         // as with the native API's PATCH.
-        var result = await host.ExecuteAsync(new UpsertQueueCommand(config), (_, r) => r);
-        return result.IsSuccess() ? TypedResults.Ok() : PortSipErrors.Fail(result, "call queue");
+        var saved = await queues.SaveAsync(host, config, keepDialectData: false, PortSipQueueMapping.Field, (_, _) => true);
+        return saved.Ok ? TypedResults.Ok() : PortSipErrors.Fail(saved.Error!, "call queue");
     }
 
     private static async Task<IResult> StatusAsync(string id, HttpContext http)
@@ -90,11 +90,11 @@ internal static class PortSipCallQueues
         return exists ? TypedResults.Json(new JsonObject { ["status"] = "ONLINE" }) : NoQueue;
     }
 
-    private static async Task<IResult> DestroyAsync(string id, HttpContext http)
+    private static async Task<IResult> DestroyAsync(string id, HttpContext http, QueueService queues)
     {
         if (!PortSipIds.TryDecodeEngineId(id, out var qid)) return NoQueue;
-        var result = await http.Tenant().ExecuteAsync(new RemoveQueueCommand(qid), (_, r) => r);
-        return result.IsSuccess() ? TypedResults.NoContent() : PortSipErrors.Fail(result, "call queue");
+        var removed = await queues.DeleteAsync(http.Tenant(), qid);
+        return removed.Ok ? TypedResults.NoContent() : PortSipErrors.Fail(removed.Error!, "call queue");
     }
 
     private static async Task<IResult> WaitingAsync(string id, HttpContext http)
@@ -114,7 +114,7 @@ internal static class PortSipCallQueues
     }
 
     /// <summary>The signed-in user's own agent answers the chosen waiting call.</summary>
-    private static async Task<IResult> PickupAsync(string id, string sessionId, HttpContext http)
+    private static async Task<IResult> PickupAsync(string id, string sessionId, HttpContext http, CallService calls)
     {
         if (!PortSipIds.TryDecodeEngineId(id, out var qid)) return NoQueue;
         if (!PortSipIds.TryDecode(sessionId, out var callId)) return PortSipErrors.NotFound("Session");
@@ -123,10 +123,10 @@ internal static class PortSipCallQueues
             : engine.TryGetCall(new CallId(callId), out var c) && c.Queue?.Id.Value == qid && c.IsQueued ? 0 : 2);
         if (where == 1) return NoQueue;
         if (where == 2) return PortSipErrors.NotFound("Session");
-        if (http.RequiredCaller().AgentId is not { } agent || !RequestContext.TryEngineId(agent, out var aid))
+        if (http.RequiredCaller().AgentId is not { } agent || !EngineIds.TryInt(agent, out _))
             return PortSipErrors.Error(403, "Only a user with an agent extension can answer a waiting call.");
-        var result = await host.ExecuteAsync(new PickupCommand(callId, aid), (_, r) => r);
-        return result.IsSuccess() ? TypedResults.Ok() : PortSipErrors.Fail(result, "session");
+        var picked = await calls.PickupAsync(host, qid, callId, agent, (_, _) => true);
+        return picked.Ok ? TypedResults.Ok() : PortSipErrors.Fail(picked.Error!, "session");
     }
 
     private static JsonObject AgentItem(Member m) => new()
@@ -147,7 +147,7 @@ internal static class PortSipCallQueues
     }
 
     /// <summary>Replaces the queue's agents; the list's order is the hunt order (position), skill levels as given.</summary>
-    private static async Task<IResult> SetAgentsAsync(string id, HttpContext http)
+    private static async Task<IResult> SetAgentsAsync(string id, HttpContext http, QueueService queues)
     {
         if (!PortSipIds.TryDecodeEngineId(id, out var qid)) return NoQueue;
         var (f, error) = await ReadAsync(http.Request);
@@ -194,8 +194,8 @@ internal static class PortSipCallQueues
         var (entriesFound, missingAt) = resolved;
         if (missingAt >= 0) return PortSipErrors.Error(404, "No agent has that extension number.", $"items[{missingAt}].extension_number");
         if (entriesFound == null) return NoQueue;
-        var result = await host.ExecuteAsync(new SetMembersCommand(qid, entriesFound), (_, r) => r);
-        return result.IsSuccess() ? TypedResults.Ok() : PortSipErrors.Fail(result, "call queue");
+        var set = await queues.SetMembersAsync(host, qid, entriesFound, PortSipQueueMapping.MemberField, (_, _) => true);
+        return set.Ok ? TypedResults.Ok() : PortSipErrors.Fail(set.Error!, "call queue");
     }
 
     /// <summary>An agent user may read and set only its own extension.</summary>
@@ -236,7 +236,7 @@ internal static class PortSipCallQueues
         return TypedResults.Json(dto);
     }
 
-    private static async Task<IResult> SetAgentStatusAsync(string id, string agentNumber, HttpContext http)
+    private static async Task<IResult> SetAgentStatusAsync(string id, string agentNumber, HttpContext http, AgentService agents)
     {
         if (!PortSipIds.TryDecodeEngineId(id, out var qid)) return NoQueue;
         var (f, error) = await ReadAsync(http.Request);
@@ -250,17 +250,16 @@ internal static class PortSipCallQueues
         if (found == 1) return NoQueue;
         if (aid == 0) return PortSipErrors.NotFound("Call queue agent");
         if (!MayActOn(http, aid)) return PortSipErrors.Error(403, "Agents may change only their own status.");
-        TenantCommand command = status switch
+        var result = status switch
         {
             // Log in and out of this queue only, as PortSIP's per-queue agent does.
-            "LOGGED_IN" => new LoginCommand(aid, [qid]),
-            "LOGGED_OUT" => new LogoutCommand(aid, [qid]),
-            "READY" => new SetStatusCommand(aid, AgentStatus.Ready, null),
-            "WRAP_UP" => new SetStatusCommand(aid, AgentStatus.WrapUp, null),
-            "BREAK" or "LUNCH" => new SetStatusCommand(aid, AgentStatus.NotReady, status),
-            _ => new SetStatusCommand(aid, AgentStatus.NotReady, null),
+            "LOGGED_IN" => await agents.LoginAsync(host, aid, [qid], (_, _) => true),
+            "LOGGED_OUT" => await agents.LogoutAsync(host, aid, [qid], (_, _) => true),
+            "READY" => await agents.SetStatusAsync(host, aid, AgentStatus.Ready, null, (_, _) => true),
+            "WRAP_UP" => await agents.SetStatusAsync(host, aid, AgentStatus.WrapUp, null, (_, _) => true),
+            "BREAK" or "LUNCH" => await agents.SetStatusAsync(host, aid, AgentStatus.NotReady, status, (_, _) => true),
+            _ => await agents.SetStatusAsync(host, aid, AgentStatus.NotReady, null, (_, _) => true),
         };
-        var result = await host.ExecuteAsync(command, (_, r) => r);
-        return result.IsSuccess() ? TypedResults.Ok() : PortSipErrors.Fail(result, "agent");
+        return result.Ok ? TypedResults.Ok() : PortSipErrors.Fail(result.Error!, "agent");
     }
 }

@@ -16,6 +16,12 @@ public sealed class PortSipDialect : Dialect
     internal ProcessUsage Usage { get; } = new(TimeProvider.System);
 
     /// <inheritdoc/>
+    public override StrategySpelling Strategies => PortSipQueueMapping.Spelling;
+
+    /// <inheritdoc/>
+    public override void AddServices(IServiceCollection services) => services.AddSingleton<PortSipServers>();
+
+    /// <inheritdoc/>
     public override void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("PortSIP dialect").ExcludeFromDescription();

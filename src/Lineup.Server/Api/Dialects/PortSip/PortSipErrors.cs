@@ -30,6 +30,12 @@ public static class PortSipErrors
 
     public static IResult NotFound(string what) => Error(404, $"{what} not found.");
 
+    /// <summary>A use case's failure in this dialect's shape: the first field at fault, or the engine's refusal.</summary>
+    public static IResult Fail(Application.AppError error, string what) =>
+        error.Fields is { Count: > 0 } fields ? BadField(fields.First().Key, fields.First().Value[0])
+        : error.Engine is { } engine ? Fail(engine, what)
+        : error.Kind == Application.Failure.NotFound ? NotFound(what) : Error(409, error.Message);
+
     public static IResult Fail(CommandResult result, string what) => result switch
     {
         CommandResult.UnknownQueue => NotFound("Call queue"),

@@ -17,8 +17,19 @@ public static class PortSipQueueMapping
     public static readonly string[] CallbackModes = ["ACTIVE", "TIMEOUT"];
     public static readonly string[] ForwardActions = ["FORWARD_TO_NUMBER"];
 
-    public static readonly string[] Strategies =
-        [.. StrategyNames.Table.Where(r => r.Vendor == Vendor.PortSip).Select(r => r.Name)];
+    /// <summary>PortSIP's polling strategies (skills routing is part of the name).</summary>
+    public static readonly StrategySpelling Spelling = new(
+    [
+        ("RING_SIMULTANEOUSLY", Strategy.RingAll, false),
+        ("PRIORITIZED_HUNT", Strategy.SequentialByAgentOrder, false),
+        ("CYCLIC_HUNT", Strategy.LeastRecentlyOffered, false),
+        ("LEAST_WORKED_HUNT", Strategy.LeastRecentlyAnswered, false),
+        ("SKILL_BASED_ROUTING_PRIORITIZED_HUNT", Strategy.SequentialByAgentOrder, true),
+        ("SKILL_BASED_ROUTING_CYCLIC_HUNT", Strategy.LeastRecentlyOffered, true),
+        ("SKILL_BASED_ROUTING_LEAST_WORKED_HUNT", Strategy.LeastRecentlyAnswered, true),
+    ]);
+
+    public static readonly string[] Strategies = [.. Spelling.Names.Select(r => r.Name)];
 
     /// <summary>The fields of the update body (the create body adds extension_number).</summary>
     private static readonly string[] UpdateFields =
@@ -38,6 +49,26 @@ public static class PortSipQueueMapping
         "moh_prompt_file_id", "intro_type", "language", "outbound_caller_ids", "enable_paid", "enable_prid",
         "extension_number_as_to_header", "sticky_routing_duration",
     ];
+
+    /// <summary>PortSIP's names of the engine's queue settings.</summary>
+    public static string? Field(string setting) => setting switch
+    {
+        nameof(QueueConfig.RingTimeoutSeconds) => "ring_time",
+        nameof(QueueConfig.MaxCallers) => "max_callers",
+        nameof(QueueConfig.MaxWaitSeconds) => "max_waiting_time",
+        nameof(QueueConfig.PositionAnnounceSeconds) => "inform_position_interval",
+        nameof(QueueConfig.SlaSeconds) => "sla_time",
+        nameof(QueueConfig.StickyAgentSeconds) => "sticky_routing_duration",
+        "Callback.OfferAfterSeconds" => "callback_timeout",
+        _ => null,
+    };
+
+    /// <summary>PortSIP's names of the membership settings of items[i] ("i.Setting").</summary>
+    public static string? MemberField(string indexed)
+    {
+        var dot = indexed.IndexOf('.', StringComparison.Ordinal);
+        return $"items[{indexed[..dot]}]" + (indexed[(dot + 1)..] == nameof(MemberConfig.SkillLevel) ? ".skill_level" : "");
+    }
 
     /// <summary>A new queue as PortSIP creates it: its documented defaults.</summary>
     public static QueueConfig Defaults(int id) => new()
@@ -73,7 +104,7 @@ public static class PortSipQueueMapping
             c = c with { Name = name };
         }
         if (f.String("extension_number", 3, 64, PortSipFields.Extension(), "3 to 64 digits") is { } ext) c = c with { Extension = ext };
-        if (f.Enum("polling_strategy", Strategies) is { } ps && StrategyNames.TryParse(Vendor.PortSip, ps, out var strategy, out var skills))
+        if (f.Enum("polling_strategy", Strategies) is { } ps && Spelling.TryParse(ps, out var strategy, out var skills))
             c = c with { Strategy = strategy, SkillsRouting = skills };
         if (f.Int("ring_time", 1, 65535) is { } ring) c = c with { RingTimeoutSeconds = ring };
         if (f.Int("max_callers", 0, int.MaxValue) is { } max) c = c with { MaxCallers = max };
@@ -195,8 +226,8 @@ public static class PortSipQueueMapping
         q.DialectData.TryGetValue(Key, out var json) && JsonNode.Parse(json) is JsonObject o ? o : new JsonObject();
 
     public static string StrategyName(QueueConfig q) =>
-        StrategyNames.NameFor(Vendor.PortSip, q.Strategy, q.SkillsRouting)
-        ?? StrategyNames.NameFor(Vendor.PortSip, q.Strategy)
+        Spelling.NameFor(q.Strategy, q.SkillsRouting)
+        ?? Spelling.NameFor(q.Strategy)
         // Strategies PortSIP has no name for (set through another API) show as the nearest hunt.
         ?? (q.Strategy switch
         {

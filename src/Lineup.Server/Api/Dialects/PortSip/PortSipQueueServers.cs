@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
 
 namespace Lineup.Server.Api.Dialects.PortSip;
 
@@ -21,7 +20,7 @@ internal static class PortSipQueueServers
         s.MapPost("", (Delegate)CreateAsync).Require(Role.Admin);
         s.MapGet("/{id}", (Delegate)GetAsync).Require(Role.Supervisor);
         s.MapPost("/{id}", (Delegate)UpdateAsync).Require(Role.Admin);
-        s.MapGet("/{id}/status", (string id, HttpContext http, Store store) => StatusAsync(id, http, store, usage)).Require(Role.Supervisor);
+        s.MapGet("/{id}/status", (string id, HttpContext http, PortSipServers store) => StatusAsync(id, http, store, usage)).Require(Role.Supervisor);
         s.MapPost("/{id}/destroy", (Delegate)DestroyAsync).Require(Role.Admin);
     }
 
@@ -38,14 +37,14 @@ internal static class PortSipQueueServers
         ["ipv6"] = r.Ipv6,
     };
 
-    private static async Task<IResult> ListAsync(HttpContext http, Store store)
+    private static async Task<IResult> ListAsync(HttpContext http, PortSipServers store)
     {
-        var rows = await store.ListPortSipServersAsync(http.Tenant().TenantId);
+        var rows = await store.ListAsync(http.Tenant().TenantId);
         if (!PortSipQuery.TryApply(http.Request, [.. rows.Select(Item)], ListFields, out var page, out var error)) return error!;
         return TypedResults.Json(new JsonObject { ["count"] = page.Count, ["items"] = new JsonArray([.. page.Items]) });
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, Store store, TimeProvider time)
+    private static async Task<IResult> CreateAsync(HttpContext http, PortSipServers store, TimeProvider time)
     {
         var (node, errors) = await Body.ReadNodeAsync(http.Request);
         if (errors != null) return PortSipErrors.FromErrors(errors);
@@ -63,20 +62,20 @@ internal static class PortSipQueueServers
             f.Fail("ipv6", "ipv6 must be an IPv6 address such as 2001:db8::10.");
         if (!f.Failed && ipv4 == null && ipv6 == null) f.Fail("ipv4", "At least one of ipv4 or ipv6 must be specified.");
         if (f.Failed) return f.Problem();
-        var id = await store.NextIdAsync();
-        await store.InsertPortSipServerAsync(new PortSipServerRow(id, http.Tenant().TenantId, name!, enabled ? 1 : 0, ipv4, ipv6,
+        var id = await store.NewIdAsync();
+        await store.InsertAsync(new PortSipServerRow(id, http.Tenant().TenantId, name!, enabled ? 1 : 0, ipv4, ipv6,
             time.GetUtcNow().ToUnixTimeMilliseconds()));
         return TypedResults.Json(new JsonObject { ["id"] = PortSipIds.Encode(id) }, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext http, Store store)
+    private static async Task<IResult> GetAsync(string id, HttpContext http, PortSipServers store)
     {
         if (!PortSipIds.TryDecode(id, out var sid)) return NoServer;
-        var row = await store.GetPortSipServerAsync(http.Tenant().TenantId, sid);
+        var row = await store.GetAsync(http.Tenant().TenantId, sid);
         return row != null ? TypedResults.Json(Item(row)) : NoServer;
     }
 
-    private static async Task<IResult> UpdateAsync(string id, HttpContext http, Store store)
+    private static async Task<IResult> UpdateAsync(string id, HttpContext http, PortSipServers store)
     {
         if (!PortSipIds.TryDecode(id, out var sid)) return NoServer;
         var (node, errors) = await Body.ReadNodeAsync(http.Request);
@@ -86,14 +85,14 @@ internal static class PortSipQueueServers
         var enabled = f.Bool("enabled");
         if (f.Failed) return f.Problem();
         var tenant = http.Tenant().TenantId;
-        if (enabled is not { } e) return await store.GetPortSipServerAsync(tenant, sid) != null ? TypedResults.Ok() : NoServer;
-        return await store.UpdatePortSipServerAsync(tenant, sid, e) ? TypedResults.Ok() : NoServer;
+        if (enabled is not { } e) return await store.GetAsync(tenant, sid) != null ? TypedResults.Ok() : NoServer;
+        return await store.UpdateAsync(tenant, sid, e) ? TypedResults.Ok() : NoServer;
     }
 
-    private static async Task<IResult> StatusAsync(string id, HttpContext http, Store store, ProcessUsage usage)
+    private static async Task<IResult> StatusAsync(string id, HttpContext http, PortSipServers store, ProcessUsage usage)
     {
         if (!PortSipIds.TryDecode(id, out var sid)) return NoServer;
-        var row = await store.GetPortSipServerAsync(http.Tenant().TenantId, sid);
+        var row = await store.GetAsync(http.Tenant().TenantId, sid);
         if (row == null) return NoServer;
         var (cpu, memory) = usage.Read();
         return TypedResults.Json(new JsonObject
@@ -105,9 +104,9 @@ internal static class PortSipQueueServers
         });
     }
 
-    private static async Task<IResult> DestroyAsync(string id, HttpContext http, Store store)
+    private static async Task<IResult> DestroyAsync(string id, HttpContext http, PortSipServers store)
     {
         if (!PortSipIds.TryDecode(id, out var sid)) return NoServer;
-        return await store.DeletePortSipServerAsync(http.Tenant().TenantId, sid) ? TypedResults.NoContent() : NoServer;
+        return await store.DeleteAsync(http.Tenant().TenantId, sid) ? TypedResults.NoContent() : NoServer;
     }
 }

@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Events;
-using Lineup.Server.Storage;
-using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api.Dialects.Telphin;
@@ -17,14 +15,14 @@ internal static class TelphinAgents
         foreach (var kind in new[] { AgentKind.Local, AgentKind.Remote })
         {
             var path = $"/client/{{client_id}}/agent/{Kind(kind)}/";
-            api.MapPost(path, (string client_id, HttpContext http, Store store) => CreateAsync(kind, client_id, http, store)).Require(Role.Admin);
+            api.MapPost(path, (string client_id, HttpContext http, AgentService agents) => CreateAsync(kind, client_id, http, agents)).Require(Role.Admin);
             api.MapGet(path, (string client_id, HttpContext http) => ListAsync(kind, client_id, http)).Require(Role.Supervisor);
             api.MapGet(path + "{agent_id}", (string client_id, string agent_id, HttpContext http) => GetAsync(kind, client_id, agent_id, http))
                 .Require(Role.Supervisor);
-            api.MapPut(path + "{agent_id}", (string client_id, string agent_id, HttpContext http) => UpdateAsync(kind, client_id, agent_id, http))
-                .Require(Role.Admin);
-            api.MapDelete(path + "{agent_id}", (string client_id, string agent_id, HttpContext http, Store store, WebhookRelay relay,
-                SipCredentialStore sip) => DeleteAsync(kind, client_id, agent_id, http, store, relay, sip)).Require(Role.Admin);
+            api.MapPut(path + "{agent_id}", (string client_id, string agent_id, HttpContext http, AgentService agents) =>
+                UpdateAsync(kind, client_id, agent_id, http, agents)).Require(Role.Admin);
+            api.MapDelete(path + "{agent_id}", (string client_id, string agent_id, HttpContext http, AgentService agents) =>
+                DeleteAsync(kind, client_id, agent_id, http, agents)).Require(Role.Admin);
         }
     }
 
@@ -125,17 +123,27 @@ internal static class TelphinAgents
         };
     }
 
-    /// <summary>Logs the agent in to or out of its queues when the body sets its status.</summary>
-    private static async Task<CommandResult> ApplyStatusAsync(TenantHost host, int id, string? status)
+    /// <summary>Telphin's names of the engine's agent settings.</summary>
+    internal static string? Field(string setting) => setting switch
     {
-        if (status == null) return CommandResult.Ok;
-        var hasQueues = await host.QueryAsync(engine => engine.TryGetAgent(new AgentId(id), out var a) && a.Memberships.Count > 0);
-        if (!hasQueues) return CommandResult.Ok;
-        TenantCommand command = status == "available" ? new LoginCommand(id, null) : new LogoutCommand(id, null);
-        return await host.ExecuteAsync(command, (_, r) => r);
+        nameof(AgentConfig.BusyDelaySeconds) => "busy_delay_time",
+        nameof(AgentConfig.RingTimeoutSeconds) => "call_timeout",
+        nameof(AgentConfig.NoAnswerDelaySeconds) => "no_answer_delay_time",
+        nameof(AgentConfig.RejectDelaySeconds) => "reject_delay_time",
+        nameof(AgentConfig.WrapUpSeconds) => "wrap_up_time",
+        _ => null,
+    };
+
+    /// <summary>Logs the agent in to or out of its queues when the body sets its status.</summary>
+    private static async Task<Result<bool>> ApplyStatusAsync(AgentService agents, ITenant host, int id, string? status)
+    {
+        if (status == null) return true;
+        var hasQueues = await agents.ReadAsync(host, id, (_, a) => a.Memberships.Count > 0);
+        if (!hasQueues.Ok || !hasQueues.Value) return true;
+        return status == "available" ? await agents.LoginAsync(host, id, null, (_, _) => true) : await agents.LogoutAsync(host, id, null, (_, _) => true);
     }
 
-    private static async Task<IResult> CreateAsync(AgentKind kind, string clientId, HttpContext http, Store store)
+    private static async Task<IResult> CreateAsync(AgentKind kind, string clientId, HttpContext http, AgentService agents)
     {
         if (TelphinIds.Client(http, clientId) is not { } host) return TelphinErrors.NotFound("Client");
         var (body, error) = await TelphinBody.ReadAsync(http.Request, Fields(kind));
@@ -145,10 +153,8 @@ internal static class TelphinAgents
         if (TelphinJson.Data(config.DialectData)["status"] == null)
             config = config with { DialectData = TelphinJson.WithData(config.DialectData, new JsonObject { ["status"] = "logged_out" }) };
         if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
-        var id = checked((int)await store.NextIdAsync());
-        var (result, dto) = await host.ExecuteAsync(new UpsertAgentCommand(config with { Id = new AgentId(id) }), (engine, r) =>
-            (r, r.IsSuccess() && engine.TryGetAgent(new AgentId(id), out var a) ? Dto(a) : null));
-        return result.IsSuccess() ? TelphinJson.Result(dto!, 201) : TelphinErrors.Fail(result, "local agent");
+        var created = await agents.CreateAsync(host, config, Field, (_, a) => Dto(a));
+        return created.Ok ? TelphinJson.Result(created.Value!, 201) : TelphinErrors.Fail(created.Error!, "local agent");
     }
 
     private static async Task<IResult> ListAsync(AgentKind kind, string clientId, HttpContext http)
@@ -171,7 +177,7 @@ internal static class TelphinAgents
     }
 
     /// <summary>The agent <paramref name="agentId"/> of this kind in the client's tenant, or null.</summary>
-    internal static async Task<(TenantHost? Host, int Id)> FindAsync(AgentKind kind, string clientId, string agentId, HttpContext http)
+    internal static async Task<(ITenant? Host, int Id)> FindAsync(AgentKind kind, string clientId, string agentId, HttpContext http)
     {
         if (TelphinIds.Client(http, clientId) is not { } host || !TelphinIds.TryEngineId(agentId, out var id)) return (null, 0);
         var found = await host.QueryAsync(engine => engine.TryGetAgent(new AgentId(id), out var a) && a.Config.Kind == kind);
@@ -186,7 +192,7 @@ internal static class TelphinAgents
         return dto != null ? TelphinJson.Result(dto) : TelphinErrors.NotFound(AgentWord(kind));
     }
 
-    private static async Task<IResult> UpdateAsync(AgentKind kind, string clientId, string agentId, HttpContext http)
+    private static async Task<IResult> UpdateAsync(AgentKind kind, string clientId, string agentId, HttpContext http, AgentService agents)
     {
         var (host, id) = await FindAsync(kind, clientId, agentId, http);
         if (host == null) return TelphinErrors.NotFound(AgentWord(kind));
@@ -197,16 +203,15 @@ internal static class TelphinAgents
         if (current == null) return TelphinErrors.NotFound(AgentWord(kind));
         var config = Apply(current, b, create: false);
         if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
-        var result = await host.ExecuteAsync(new UpsertAgentCommand(config), (_, r) => r);
-        if (!result.IsSuccess()) return TelphinErrors.Fail(result, "local agent");
-        result = await ApplyStatusAsync(host, id, b.Str("status"));
-        if (!result.IsSuccess()) return TelphinErrors.Fail(result, "agent");
+        var saved = await agents.UpdateAsync(host, config, keepDialectData: false, Field, (_, _) => true);
+        if (!saved.Ok) return TelphinErrors.Fail(saved.Error!, "local agent");
+        var status = await ApplyStatusAsync(agents, host, id, b.Str("status"));
+        if (!status.Ok) return TelphinErrors.Fail(status.Error!, "agent");
         var dto = await host.QueryAsync(engine => engine.TryGetAgent(new AgentId(id), out var a) ? Dto(a) : null);
         return dto != null ? TelphinJson.Result(dto) : TelphinErrors.NotFound(AgentWord(kind));
     }
 
-    private static async Task<IResult> DeleteAsync(AgentKind kind, string clientId, string agentId, HttpContext http, Store store, WebhookRelay relay,
-        SipCredentialStore sip)
+    private static async Task<IResult> DeleteAsync(AgentKind kind, string clientId, string agentId, HttpContext http, AgentService agents)
     {
         var (host, id) = await FindAsync(kind, clientId, agentId, http);
         if (host == null) return TelphinErrors.NotFound(AgentWord(kind));
@@ -217,11 +222,9 @@ internal static class TelphinAgents
         var queues = await host.QueryAsync(engine => engine.TryGetAgent(new AgentId(id), out var a) ? a.Memberships.Count : 0);
         if (!removeFromQueues && queues > 0)
             return TelphinErrors.Error(409, $"The agent is in {queues} queue(s); delete it with remove_from_queues=true or take it out of them first.");
-        var result = await host.ExecuteAsync(new RemoveAgentCommand(id), (_, r) => r);
-        if (!result.IsSuccess()) return TelphinErrors.Fail(result, "agent");
-        await TelphinEvents.RemoveAllAsync(host, id, store, relay);
-        await sip.RemoveAsync(host.TenantId, id); // its phone may no longer register
-        return Results.NoContent();
+        // The same deletion as every API's: memberships, subscriptions, SIP credential and bound users go with it.
+        var deleted = await agents.DeleteAsync(host, id);
+        return deleted.Ok ? Results.NoContent() : TelphinErrors.Fail(deleted.Error!, "agent");
     }
 }
 
@@ -233,14 +236,15 @@ internal static class TelphinMembers
         foreach (var kind in new[] { AgentKind.Local, AgentKind.Remote })
         {
             var path = $"/extension/{{extension_id}}/queue/agents/{TelphinAgents.Kind(kind)}/";
-            api.MapPost(path, (string extension_id, HttpContext http) => AddAsync(kind, extension_id, http)).Require(Role.Admin);
+            api.MapPost(path, (string extension_id, HttpContext http, QueueService queues, AgentService agents) => AddAsync(kind, extension_id, http, queues, agents))
+                .Require(Role.Admin);
             api.MapGet(path, (string extension_id, HttpContext http) => ListAsync(kind, extension_id, http)).Require(Role.Supervisor);
             api.MapGet(path + "{agent_id}", (string extension_id, string agent_id, HttpContext http) => GetAsync(kind, extension_id, agent_id, http))
                 .Require(Role.Supervisor);
-            api.MapPut(path + "{agent_id}", (string extension_id, string agent_id, HttpContext http) => UpdateAsync(kind, extension_id, agent_id, http))
-                .Require(Role.Admin);
-            api.MapDelete(path + "{agent_id}", (string extension_id, string agent_id, HttpContext http) => RemoveAsync(kind, extension_id, agent_id, http))
-                .Require(Role.Admin);
+            api.MapPut(path + "{agent_id}", (string extension_id, string agent_id, HttpContext http, QueueService queues) =>
+                UpdateAsync(kind, extension_id, agent_id, http, queues)).Require(Role.Admin);
+            api.MapDelete(path + "{agent_id}", (string extension_id, string agent_id, HttpContext http, QueueService queues) =>
+                RemoveAsync(kind, extension_id, agent_id, http, queues)).Require(Role.Admin);
         }
     }
 
@@ -260,7 +264,15 @@ internal static class TelphinMembers
         return null;
     }
 
-    private static async Task<IResult> AddAsync(AgentKind kind, string extensionId, HttpContext http)
+    /// <summary>Telphin's names of the membership settings.</summary>
+    private static string? Field(string setting) => setting switch
+    {
+        nameof(MemberConfig.Level) => "level",
+        nameof(MemberConfig.Position) => "position",
+        _ => null,
+    };
+
+    private static async Task<IResult> AddAsync(AgentKind kind, string extensionId, HttpContext http, QueueService queues, AgentService agents)
     {
         if (!TelphinIds.TryEngineId(extensionId, out var queue)) return TelphinErrors.NotFound("Extension");
         var (body, error) = await TelphinBody.ReadAsync(http.Request, ["agent_id", "level", "position"]);
@@ -278,13 +290,12 @@ internal static class TelphinMembers
                 ? TelphinErrors.Error(409, "The agent is already in this queue.") : null));
         if (problem != null) return problem;
         var config = new MemberConfig { Level = (int)(level ?? 0), Position = (int)(position ?? 0) };
-        var result = await host.ExecuteAsync(new SetMemberCommand(queue, agent, config), (_, r) => r);
-        if (!result.IsSuccess()) return TelphinErrors.Fail(result, "agent");
+        var added = await queues.SetMemberAsync(host, queue, agent, config, Field, (_, _) => true);
+        if (!added.Ok) return TelphinErrors.Fail(added.Error!, "agent");
         // An "available" agent with no queue yet starts taking this queue's calls at once.
-        var loginHere = await host.QueryAsync(engine => engine.TryGetAgent(new AgentId(agent), out var a)
-            && a.Status == AgentStatus.LoggedOut && a.Memberships.Count == 1
+        var loginHere = await agents.ReadAsync(host, agent, (_, a) => a.Status == AgentStatus.LoggedOut && a.Memberships.Count == 1
             && TelphinJson.Data(a.Config.DialectData)["status"]?.GetValue<string>() == "available");
-        if (loginHere) await host.ExecuteAsync(new LoginCommand(agent, [queue]), (_, r) => r);
+        if (loginHere is { Ok: true, Value: true }) await agents.LoginAsync(host, agent, [queue], (_, _) => true);
         var dto = await host.QueryAsync(engine => engine.TryGetAgent(new AgentId(agent), out var a) && a.FindMemberOf(queue) is { } m ? Dto(m) : null);
         return dto != null ? TelphinJson.Result(dto, 201) : TelphinErrors.NotFound("Queue agent");
     }
@@ -321,7 +332,7 @@ internal static class TelphinMembers
         return TelphinJson.Result(dto);
     }
 
-    private static async Task<IResult> UpdateAsync(AgentKind kind, string extensionId, string agentId, HttpContext http)
+    private static async Task<IResult> UpdateAsync(AgentKind kind, string extensionId, string agentId, HttpContext http, QueueService queues)
     {
         var (problem, member) = await FindAsync(kind, extensionId, agentId, http);
         if (problem != null) return problem;
@@ -339,16 +350,15 @@ internal static class TelphinMembers
             Level = level is { } l ? (int)l : current.Level,
             Position = position is { } p ? (int)p : current.Position,
         };
-        var (result, dto) = await host.ExecuteAsync(new SetMemberCommand(queue, agent, config), (engine, r) =>
-            (r, engine.TryGetAgent(new AgentId(agent), out var a) && a.FindMemberOf(queue) is { } m ? Dto(m) : null));
-        return result.IsSuccess() && dto != null ? TelphinJson.Result(dto) : TelphinErrors.Fail(result, "agent");
+        var updated = await queues.SetMemberAsync(host, queue, agent, config, Field, (_, m) => Dto(m));
+        return updated.Ok ? TelphinJson.Result(updated.Value!) : TelphinErrors.Fail(updated.Error!, "agent");
     }
 
-    private static async Task<IResult> RemoveAsync(AgentKind kind, string extensionId, string agentId, HttpContext http)
+    private static async Task<IResult> RemoveAsync(AgentKind kind, string extensionId, string agentId, HttpContext http, QueueService queues)
     {
         var (problem, member) = await FindAsync(kind, extensionId, agentId, http);
         if (problem != null) return problem;
-        var result = await http.Tenant().ExecuteAsync(new RemoveMemberCommand(member!.Queue.Id.Value, member.Agent.Id.Value), (_, r) => r);
-        return result.IsSuccess() ? Results.NoContent() : TelphinErrors.Fail(result, "agent");
+        var removed = await queues.RemoveMemberAsync(http.Tenant(), member!.Queue.Id.Value, member.Agent.Id.Value);
+        return removed.Ok ? Results.NoContent() : TelphinErrors.Fail(removed.Error!, "agent");
     }
 }

@@ -20,6 +20,12 @@ public sealed class TelphinDialect : Dialect
 
     public override string Name => DialectName;
 
+    /// <inheritdoc/>
+    public override StrategySpelling Strategies => TelphinQueues.Strategies;
+
+    /// <summary>The agent events carry the seed's form fields, not Lineup's envelope.</summary>
+    public override Events.WebhookPayload? Payload => TelphinEvents.Payload;
+
     public override void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/ver1.0").WithTags("Telphin dialect").ExcludeFromDescription();
@@ -49,18 +55,18 @@ internal static class TelphinIds
     public static bool TryEngineId(string? text, out int id)
     {
         id = 0;
-        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && RequestContext.TryEngineId(v, out id);
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && Application.EngineIds.TryInt(v, out id);
     }
 
     /// <summary>Resolves <c>{client_id}</c>: "@me" or the caller's own tenant id; a system administrator may name
     /// any tenant. Null when it names no tenant the caller may use.</summary>
-    public static TenantHost? Client(HttpContext http, string clientId)
+    public static ITenant? Client(HttpContext http, string clientId)
     {
         var own = http.Tenant();
         if (clientId == "@me") return own;
         if (!long.TryParse(clientId, NumberStyles.None, CultureInfo.InvariantCulture, out var id)) return null;
         if (id == own.TenantId) return own;
-        return http.RequiredCaller().Role == Role.SystemAdmin ? http.RequestServices.GetRequiredService<TenantRegistry>().Get(id) : null;
+        return http.RequiredCaller().Role == Role.SystemAdmin ? http.RequestServices.GetRequiredService<ITenantGateway>().Get(id) : null;
     }
 
     /// <summary>Telphin's date-time text ("2020-03-16 12:11:13", UTC).</summary>
@@ -84,6 +90,12 @@ internal static class TelphinErrors
     }
 
     public static IResult NotFound(string what) => Error(404, $"{what} not found.");
+
+    /// <summary>A use case's failure in Telphin's shape.</summary>
+    public static IResult Fail(Application.AppError error, string what) =>
+        error.Fields is { Count: > 0 } ? Invalid(Errors.From(error))
+        : error.Engine is { } engine ? Fail(engine, what)
+        : error.Kind == Application.Failure.NotFound ? NotFound(what) : Error(409, error.Message);
 
     /// <summary>An engine rejection in Telphin's shape.</summary>
     public static IResult Fail(CommandResult result, string what) => result switch

@@ -1,11 +1,10 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Events;
-using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api.Dialects.Telphin;
@@ -26,15 +25,15 @@ public static class TelphinEvents
         foreach (var kind in new[] { AgentKind.Local, AgentKind.Remote })
         {
             var path = $"/client/{{client_id}}/agent/{TelphinAgents.Kind(kind)}/{{agent_id}}/event/";
-            api.MapPost(path, (string client_id, string agent_id, HttpContext http, Store store, WebhookRelay relay, WebhookOptions options, NetworkGuard guard, TimeProvider time) =>
-                CreateAsync(kind, client_id, agent_id, http, store, relay, options, guard, time)).Require(Role.Admin);
+            api.MapPost(path, (string client_id, string agent_id, HttpContext http, WebhookService webhooks) =>
+                CreateAsync(kind, client_id, agent_id, http, webhooks)).Require(Role.Admin);
             api.MapGet(path, (string client_id, string agent_id, HttpContext http) => ListAsync(kind, client_id, agent_id, http)).Require(Role.Supervisor);
             api.MapGet(path + "{event_id}", (string client_id, string agent_id, string event_id, HttpContext http) =>
                 GetAsync(kind, client_id, agent_id, event_id, http)).Require(Role.Supervisor);
-            api.MapPut(path + "{event_id}", (string client_id, string agent_id, string event_id, HttpContext http, Store store, WebhookRelay relay, NetworkGuard guard) =>
-                UpdateAsync(kind, client_id, agent_id, event_id, http, store, relay, guard)).Require(Role.Admin);
-            api.MapDelete(path + "{event_id}", (string client_id, string agent_id, string event_id, HttpContext http, Store store, WebhookRelay relay) =>
-                DeleteAsync(kind, client_id, agent_id, event_id, http, store, relay)).Require(Role.Admin);
+            api.MapPut(path + "{event_id}", (string client_id, string agent_id, string event_id, HttpContext http, WebhookService webhooks) =>
+                UpdateAsync(kind, client_id, agent_id, event_id, http, webhooks)).Require(Role.Admin);
+            api.MapDelete(path + "{event_id}", (string client_id, string agent_id, string event_id, HttpContext http, WebhookService webhooks) =>
+                DeleteAsync(kind, client_id, agent_id, event_id, http, webhooks)).Require(Role.Admin);
         }
     }
 
@@ -68,40 +67,25 @@ public static class TelphinEvents
         };
     }
 
-    private static void CheckUrl(TelphinBody b, NetworkGuard guard, bool create)
+    private static void CheckUrl(TelphinBody b, WebhookService webhooks, bool create)
     {
         foreach (var f in s_fields)
             if ((create && !b.Has(f)) || b.IsNull(f)) b.Errors.Add(f, $"{f} is required.");
-        if (b.Str("url", 2000) is { Length: > 0 } url && guard.Check(url) is { } why) b.Errors.Add("url", why);
+        if (b.Str("url", 2000) is { Length: > 0 } url && webhooks.CheckUrl(url) is { } why) b.Errors.Add("url", why);
     }
 
-    private static async Task<IResult> CreateAsync(AgentKind kind, string clientId, string agentId, HttpContext http, Store store, WebhookRelay relay,
-        WebhookOptions options, NetworkGuard guard, TimeProvider time)
+    private static async Task<IResult> CreateAsync(AgentKind kind, string clientId, string agentId, HttpContext http, WebhookService webhooks)
     {
         var (host, id) = await TelphinAgents.FindAsync(kind, clientId, agentId, http);
         if (host == null) return TelphinErrors.NotFound(TelphinAgents.AgentWord(kind));
         var (body, error) = await TelphinBody.ReadAsync(http.Request, s_fields);
         if (error != null) return error;
         var b = body!;
-        CheckUrl(b, guard, create: true);
-        var hook = Apply(new Webhook { TenantId = host.TenantId, AgentIds = [id], Source = Source }, b);
+        CheckUrl(b, webhooks, create: true);
+        var hook = Apply(new Webhook { AgentIds = [id], Source = Source }, b);
         if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
-        if (host.Webhooks.Count >= options.MaxPerTenant) return TelphinErrors.Error(409, $"The limit of {options.MaxPerTenant} tracked events is reached.");
-        hook = hook with
-        {
-            Id = await store.NextIdAsync(),
-            CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
-            Secret = "whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)),
-        };
-        await store.InsertWebhookAsync(WebhookStore.ToRow(hook));
-        relay.Upsert(hook);
-        if (!await host.UpdateWebhooksAsync(hooks => hooks.Count >= options.MaxPerTenant ? null : [.. hooks, hook]))
-        {
-            await store.DeleteWebhookAsync(host.TenantId, hook.Id);
-            relay.Removed(hook.Id);
-            return TelphinErrors.Error(409, $"The limit of {options.MaxPerTenant} tracked events is reached.");
-        }
-        return TelphinJson.Result(Dto(hook), 201);
+        var created = await webhooks.CreateAsync(host, hook);
+        return created.Ok ? TelphinJson.Result(Dto(created.Value!), 201) : TelphinErrors.Error(409, $"The limit of {webhooks.Limit} tracked events is reached.");
     }
 
     private static async Task<IResult> ListAsync(AgentKind kind, string clientId, string agentId, HttpContext http)
@@ -111,7 +95,7 @@ public static class TelphinEvents
         return TelphinJson.Result(new JsonArray([.. host.Webhooks.Where(h => IsFor(h, id)).OrderBy(h => h.Id).Select(h => (JsonNode)Dto(h))]));
     }
 
-    private static async Task<(TenantHost? Host, Webhook? Hook, IResult? Problem)> FindAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http)
+    private static async Task<(ITenant? Host, Webhook? Hook, IResult? Problem)> FindAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http)
     {
         var (host, id) = await TelphinAgents.FindAsync(kind, clientId, agentId, http);
         if (host == null) return (null, null, TelphinErrors.NotFound(TelphinAgents.AgentWord(kind)));
@@ -125,45 +109,25 @@ public static class TelphinEvents
         return problem ?? TelphinJson.Result(Dto(hook!));
     }
 
-    private static async Task<IResult> UpdateAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http, Store store,
-        WebhookRelay relay, NetworkGuard guard)
+    private static async Task<IResult> UpdateAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http, WebhookService webhooks)
     {
         var (host, current, problem) = await FindAsync(kind, clientId, agentId, eventId, http);
         if (problem != null) return problem;
         var (body, error) = await TelphinBody.ReadAsync(http.Request, s_fields);
         if (error != null) return error;
         var b = body!;
-        CheckUrl(b, guard, create: false);
+        CheckUrl(b, webhooks, create: false);
         var hook = Apply(current!, b);
         if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
-        await store.UpdateWebhookAsync(WebhookStore.ToRow(hook));
-        relay.Upsert(hook);
-        await host!.UpdateWebhooksAsync(hooks => hooks.Select(h => h.Id == hook.Id ? hook : h));
-        return TelphinJson.Result(Dto(hook));
+        return TelphinJson.Result(Dto(await webhooks.UpdateAsync(host!, hook)));
     }
 
-    private static async Task<IResult> DeleteAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http, Store store, WebhookRelay relay)
+    private static async Task<IResult> DeleteAsync(AgentKind kind, string clientId, string agentId, string eventId, HttpContext http, WebhookService webhooks)
     {
         var (host, hook, problem) = await FindAsync(kind, clientId, agentId, eventId, http);
         if (problem != null) return problem;
-        await RemoveAsync(host!, [hook!.Id], store, relay);
+        await webhooks.DeleteAsync(host!, [hook!.Id]);
         return Results.NoContent();
-    }
-
-    /// <summary>Removes a deleted agent's events.</summary>
-    internal static Task RemoveAllAsync(TenantHost host, int agent, Store store, WebhookRelay relay) =>
-        RemoveAsync(host, [.. host.Webhooks.Where(h => IsFor(h, agent)).Select(h => h.Id)], store, relay);
-
-    private static async Task RemoveAsync(TenantHost host, IReadOnlyList<long> ids, Store store, WebhookRelay relay)
-    {
-        if (ids.Count == 0) return;
-        // Matching stops first, so no outbox row for them is written after their rows are deleted.
-        await host.UpdateWebhooksAsync(hooks => hooks.Where(h => !ids.Contains(h.Id)));
-        foreach (var id in ids)
-        {
-            await store.DeleteWebhookAsync(host.TenantId, id);
-            relay.Removed(id);
-        }
     }
 
     /// <summary>

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Lineup.Engine;
+using Lineup.Server.Application;
 using Lineup.Server.Auth;
-using Lineup.Server.Storage;
-using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api.Dialects.Telphin;
 
@@ -43,6 +42,19 @@ internal static class TelphinQueues
 
     private static readonly HashSet<string> s_paramNames = [.. s_params.Select(p => p.Name)];
 
+    /// <summary>Telphin's eight queue strategies.</summary>
+    internal static readonly StrategySpelling Strategies = new(
+    [
+        ("ring-all", Strategy.RingAll, false),
+        ("longest-idle-agent", Strategy.LongestIdle, false),
+        ("round-robin", Strategy.RoundRobin, false),
+        ("top-down", Strategy.TopDown, false),
+        ("agent-with-least-talk-time", Strategy.LeastTalkTime, false),
+        ("agent-with-fewest-calls", Strategy.FewestCalls, false),
+        ("sequentially-by-agent-order", Strategy.SequentialByAgentOrder, false),
+        ("random", Strategy.Random, false),
+    ]);
+
     /// <summary>The parameter table's defaults, for a queue extension created through this dialect.</summary>
     private static JsonObject DefaultParams() => new()
     {
@@ -64,7 +76,7 @@ internal static class TelphinQueues
     internal static string FullName(long tenantId, string name) =>
         name.Contains('*', StringComparison.Ordinal) ? name : $"{tenantId.ToString("D3", CultureInfo.InvariantCulture)}*{name}";
 
-    private static async Task<IResult> CreateExtensionAsync(string client_id, HttpContext http, Store store, TimeProvider time)
+    private static async Task<IResult> CreateExtensionAsync(string client_id, HttpContext http, QueueService queues, TimeProvider time)
     {
         if (TelphinIds.Client(http, client_id) is not { } host) return TelphinErrors.NotFound("Client");
         var (body, error) = await TelphinBody.ReadAsync(http.Request, s_extensionFields);
@@ -88,7 +100,7 @@ internal static class TelphinQueues
         b.Str("did_as_transfer_caller_id", 64);
         if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
 
-        var id = checked((int)await store.NextIdAsync());
+        var id = await queues.NewIdAsync();
         var fullName = FullName(host.TenantId, name!);
         var extension = new JsonObject
         {
@@ -113,9 +125,8 @@ internal static class TelphinQueues
             TierRuleWaitMultiplyLevel = true,
             DialectData = TelphinJson.WithData(QueueConfig.NoDialectData, data),
         };
-        var (result, dto) = await host.ExecuteAsync(new UpsertQueueCommand(config), (engine, r) =>
-            (r, r.IsSuccess() && engine.TryGetQueue(new QueueId(id), out var q) ? Extension(host.TenantId, q) : null));
-        return result.IsSuccess() ? TelphinJson.Result(dto!, 201) : TelphinErrors.Fail(result, "extension");
+        var saved = await queues.SaveAsync(host, config, keepDialectData: false, Field, (_, q) => Extension(host.TenantId, q));
+        return saved.Ok ? TelphinJson.Result(saved.Value!, 201) : TelphinErrors.Fail(saved.Error!, "extension");
     }
 
     /// <summary>The extension object, in the order of the seed's example.</summary>
@@ -151,7 +162,19 @@ internal static class TelphinQueues
         return dto != null ? TelphinJson.Result(dto) : TelphinErrors.NotFound("Extension");
     }
 
-    private static async Task<IResult> UpdateAsync(string extension_id, HttpContext http)
+    /// <summary>Telphin's names of the engine's queue settings.</summary>
+    private static string? Field(string setting) => setting switch
+    {
+        nameof(QueueConfig.MaxWaitSeconds) => "max_wait_time",
+        nameof(QueueConfig.MaxWaitNoAgentSeconds) => "max_wait_time_with_no_agent",
+        nameof(QueueConfig.StickyAgentSeconds) => "try_same_agent_time",
+        nameof(QueueConfig.TierRuleWaitSeconds) => "tier_rule_wait_second",
+        nameof(QueueConfig.PeriodicAnnounceSeconds) => "announce_frequency",
+        nameof(QueueConfig.PositionAnnounceSeconds) => "position_announce_frequency",
+        _ => null,
+    };
+
+    private static async Task<IResult> UpdateAsync(string extension_id, HttpContext http, QueueService queues)
     {
         if (!TelphinIds.TryEngineId(extension_id, out var id)) return TelphinErrors.NotFound("Extension");
         var (body, error) = await TelphinBody.ReadAsync(http.Request, s_paramNames);
@@ -167,8 +190,8 @@ internal static class TelphinQueues
             }
         }
         var strategy = b.Str("strategy");
-        if (strategy != null && !StrategyNames.TryParse(Vendor.Telphin, strategy, out _, out _))
-            b.Errors.Add("strategy", "strategy must be one of: " + string.Join(", ", StrategyNames.Table.Where(r => r.Vendor == Vendor.Telphin).Select(r => r.Name)) + ".");
+        if (strategy != null && !Strategies.TryParse(strategy, out _, out _))
+            b.Errors.Add("strategy", "strategy must be one of: " + string.Join(", ", Strategies.Names.Select(r => r.Name)) + ".");
         if (b.Str("exit_key") is { } exitKey && !Errors.Key().IsMatch(exitKey)) b.Errors.Add("exit_key", "exit_key must be one of 0-9 * #.");
         b.OneOf("sound_type", "music", "ring");
         b.OneOf("agent_hangup_action", "transfer", "quality_rate");
@@ -185,16 +208,15 @@ internal static class TelphinQueues
         if (b.Str("sound_type") == "ring") stored["sound"] = null;
         data["queue"] = stored;
         var config = Apply(current, b) with { DialectData = TelphinJson.WithData(current.DialectData, data) };
-        var (result, dto) = await host.ExecuteAsync(new UpsertQueueCommand(config), (engine, r) =>
-            (r, r.IsSuccess() && engine.TryGetQueue(new QueueId(id), out var q) ? Params(engine, q) : null));
-        return result.IsSuccess() ? TelphinJson.Result(dto!) : TelphinErrors.Fail(result, "extension");
+        var saved = await queues.SaveAsync(host, config, keepDialectData: false, Field, Params);
+        return saved.Ok ? TelphinJson.Result(saved.Value!) : TelphinErrors.Fail(saved.Error!, "extension");
     }
 
     /// <summary>The engine settings the body changes; the rest of the queue (also what only the native API sets)
     /// stays as it is.</summary>
     private static QueueConfig Apply(QueueConfig c, TelphinBody b)
     {
-        if (b.Has("strategy") && StrategyNames.TryParse(Vendor.Telphin, b.Str("strategy"), out var s, out var skills))
+        if (b.Has("strategy") && Strategies.TryParse(b.Str("strategy"), out var s, out var skills))
             c = c with { Strategy = s, SkillsRouting = skills };
         if (b.Has("max_wait_time")) c = c with { MaxWaitSeconds = (int)(b.Long("max_wait_time", 0, long.MaxValue) ?? 0) };
         if (b.Has("timeout_transfer_dst")) c = c with { TimeoutDestination = Dst(b.Str("timeout_transfer_dst")) };
@@ -241,7 +263,7 @@ internal static class TelphinQueues
         JsonNode? Prompt(string? p) => long.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? JsonValue.Create(v) : null;
         var engineValues = new Dictionary<string, JsonNode?>(StringComparer.Ordinal)
         {
-            ["strategy"] = StrategyNames.NameFor(Vendor.Telphin, c.Strategy, c.SkillsRouting) ?? StrategyNames.NameFor(Vendor.Native, c.Strategy),
+            ["strategy"] = Strategies.NameFor(c.Strategy, c.SkillsRouting) ?? StrategyNames.NameOf(c.Strategy),
             ["max_wait_time"] = N("max_wait_time", c.MaxWaitSeconds),
             ["timeout_transfer_dst"] = DstText(engine, c.TimeoutDestination),
             ["max_wait_time_with_no_agent"] = N("max_wait_time_with_no_agent", c.MaxWaitNoAgentSeconds),

@@ -8,7 +8,8 @@ namespace Lineup.Server.Storage;
 /// <summary>An agent's SIP digest credential as stored (migration 0004_sip): HA1 hashes, never the password.</summary>
 public sealed record SipCredentialRow(long TenantId, long AgentId, string Username, string Realm, string Ha1Md5, string Ha1Sha256, long UpdatedAt);
 
-public sealed partial class Store
+/// <summary>Agents' SIP digest credentials.</summary>
+public sealed class CredentialStore(Database db)
 {
     private const string SipColumns =
         "tenant_id AS TenantId, agent_id AS AgentId, username, realm, ha1_md5 AS Ha1Md5, ha1_sha256 AS Ha1Sha256, updated_at AS UpdatedAt";

@@ -20,9 +20,10 @@ public sealed record AttemptRow(long WebhookId, long Seq, long Attempt, long At,
 public sealed record DeliveryInfoRow(long WebhookId, long Seq, string Type, string State, long Attempts, long NextAttemptAt, long CreatedAt,
     long? LastStatus, string? LastError, long? FinishedAt);
 
-public sealed partial class Store
+/// <summary>Events and their webhook outbox: the stored events, the subscriptions, deliveries and attempts.</summary>
+public sealed class EventStore(Database db)
 {
-    private static async Task InsertEventsAsync(DbConnection c, DbTransaction tx, IReadOnlyList<EventRow> events, IReadOnlyList<DeliveryRow> deliveries)
+    internal static async Task InsertEventsAsync(DbConnection c, DbTransaction tx, IReadOnlyList<EventRow> events, IReadOnlyList<DeliveryRow> deliveries)
     {
         if (events.Count > 0)
             await c.ExecuteAsync(
@@ -35,7 +36,7 @@ public sealed partial class Store
                 deliveries, tx);
     }
 
-    private static async Task InsertEventsPostgresAsync(DbConnection c, DbTransaction tx, IReadOnlyList<EventRow> events, IReadOnlyList<DeliveryRow> deliveries)
+    internal static async Task InsertEventsPostgresAsync(DbConnection c, DbTransaction tx, IReadOnlyList<EventRow> events, IReadOnlyList<DeliveryRow> deliveries)
     {
         if (events.Count > 0)
             await c.ExecuteAsync(

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Lineup.Server.Api;
+using Lineup.Server.Api.Dialects;
+using Lineup.Server.Application;
+using Lineup.Server.Auth;
+using Lineup.Server.Events;
+using Lineup.Server.Storage;
+using Lineup.Server.Telephony;
+using Lineup.Server.Tenancy;
+using Lineup.Server.Wallboard;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Lineup.Server;
+
+/// <summary>The whole server, composed in one place: <see cref="AddLineup"/> registers every layer (docs/design/server.md),
+/// <see cref="MapLineup"/> sets up the pipeline and maps every API.</summary>
+public static class LineupComposition
+{
+    public static WebApplicationBuilder AddLineup(this WebApplicationBuilder builder)
+    {
+        // --urls is ASP.NET Core's own; --data-dir and --db (or LINEUP_DB) are Lineup's.
+        var config = builder.Configuration;
+        var dataDir = config["data-dir"] ?? config["LINEUP_DATA_DIR"] ?? "data";
+        var connection = config["db"] ?? config["LINEUP_DB"];
+        // Vendor dialects may also answer on their vendors' usual ports (Dialects:<Name>:Url), beside the main URL.
+        var urls = config["urls"] ?? config["ASPNETCORE_URLS"];
+        var dialectUrls = Dialect.ExtraUrls(config).ToList();
+        if (string.IsNullOrEmpty(urls) || dialectUrls.Count > 0)
+            builder.WebHost.UseUrls([.. (string.IsNullOrEmpty(urls) ? "http://127.0.0.1:8080" : urls).Split(';'), .. dialectUrls]);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+
+        var services = builder.Services;
+        services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddSingleton(TimeProvider.System);
+
+        // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(NetworkGuard.FromConfiguration(config));
+        services.AddSingleton(TelephonyOptions.FromConfiguration(config, dataDir));
+
+        // Storage: one connection factory, one store per aggregate.
+        services.AddSingleton(_ => Database.Create(connection, dataDir));
+        services.AddSingleton<IdSequence>();
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<CommandLog>();
+        services.AddSingleton<CdrStore>();
+        services.AddSingleton<EventStore>();
+        services.AddSingleton<CredentialStore>();
+
+        // Authentication and authorization: every endpoint needs a signed-in caller unless it says AllowAnonymous.
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<AuthService>();
+        services.AddAuthentication(LineupAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, LineupAuthentication>(LineupAuthentication.SchemeName, null);
+        services.AddAuthorization(LineupAuthentication.AddPolicies);
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, LineupAuthentication.Answer>();
+
+        // Tenants, events, telephony. The hosted services start in this order: tenants (migrations, replay), then
+        // SIP credentials, the webhook relay and the SIP front-end, which all need the schema and the tenants.
+        services.AddSingleton<ServerMetrics>();
+        services.AddSingleton<TenantRegistry>();
+        services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
+        services.AddSingleton<MediaEffects>();
+        services.AddHostedService<TenantStartup>();
+        services.AddSingleton<SipCredentialStore>();
+        services.AddHostedService(sp => sp.GetRequiredService<SipCredentialStore>());
+        services.AddSingleton(new WebhookPayloads(Dialect.All.Where(d => d.Payload != null).ToDictionary(d => d.Name, d => d.Payload!, StringComparer.Ordinal)));
+        services.AddSingleton<EventHub>();
+        services.AddSingleton<WebhookRelay>();
+        services.AddSingleton<EventBus>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookRelay>());
+        services.AddSingleton<SipFrontEnd>();
+        services.AddHostedService(sp => sp.GetRequiredService<SipFrontEnd>());
+
+        // The application layer: every API's use cases.
+        services.AddSingleton<SignInService>();
+        services.AddSingleton<AccountService>();
+        services.AddSingleton<AgentService>();
+        services.AddSingleton<QueueService>();
+        services.AddSingleton<CallService>();
+        services.AddSingleton<ReportService>();
+        services.AddSingleton<WebhookService>();
+        services.AddSingleton<DialectStorage>();
+        foreach (var d in Dialect.All) d.AddServices(services);
+        return builder;
+    }
+
+    public static WebApplication MapLineup(this WebApplication app)
+    {
+        app.UseExceptionHandler(error => error.Run(async http =>
+        {
+            // Anything a client can send is handled before this point; what reaches here is a client's broken request
+            // (a 4xx from the framework) or a fault of ours, answered without internals.
+            var ex = http.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var status = ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            if (ex is OperationCanceledException) status = 499;
+            await Results.Problem(statusCode: status, detail: status < 500 ? ex?.Message : "An internal error occurred.").ExecuteAsync(http);
+        }));
+        app.UseStatusCodePages();
+
+        var metrics = app.Services.GetRequiredService<ServerMetrics>();
+        app.Use(async (http, next) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            await next();
+            var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            metrics.Http.Record(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        });
+        // The browsable API page is static: before authorization.
+        app.UseSwaggerUI(o =>
+        {
+            o.RoutePrefix = "docs";
+            o.SwaggerEndpoint("/openapi/v1.json", "Lineup API v1");
+            o.DocumentTitle = "Lineup API";
+        });
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
+        app.MapOpsApi();
+        app.MapWallboardPages();
+
+        var api = app.MapGroup("/api/v1");
+        api.MapAuthApi();
+        api.MapTenantsApi();
+        api.MapAgentsApi();
+        api.MapSipCredentialsApi();
+        api.MapQueuesApi();
+        api.MapCallsApi();
+        api.MapWebhooksApi();
+        api.MapEventsApi();
+        api.MapTelephonyApi();
+        api.MapSipBlockedApi();
+        app.MapDialects();
+        return app;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Lineup.Engine;
+
+namespace Lineup.Server.Records;
+
+/// <summary>
+/// The JSON of what Lineup stores and publishes (CDR rows, daily statistics rows, event payloads): snake_case names
+/// and enum strings. A contract of its own, separate from the API's DTOs, so renaming an API field never changes a
+/// stored row or a webhook body (tests/Lineup.Server.Tests/RecordsGoldenTests.cs pins it).
+/// </summary>
+public static class RecordJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
+        // Rows written by a later version may carry more: an older reader skips what it does not know.
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        MaxDepth = 16,
+    };
+
+    /// <summary>An enum value's spelling in records and events ("not_ready").</summary>
+    public static string Snake<T>(T value) where T : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
+
+    public static DateTimeOffset Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
+}
+
+public sealed record CdrVisitRecord(long QueueId, DateTimeOffset EnteredAt, DateTimeOffset? LeftAt, ExitReason ExitReason);
+
+public sealed record CdrAttemptRecord(long AgentId, long QueueId, DateTimeOffset OfferedAt, DateTimeOffset? EndedAt, AttemptOutcome Outcome, bool Pickup);
+
+/// <summary>A call detail record as stored in <c>cdrs.body</c> and carried by <c>call.completed</c>.</summary>
+public sealed record CdrRecord(
+    long CallId, string CallerNumber, string? CallerName, string? ExternalId, int Priority, DateTimeOffset EnteredAt,
+    DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
+    long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
+    string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitRecord> Queues,
+    IReadOnlyList<CdrAttemptRecord> Attempts, string? RecordingId = null)
+{
+    public static CdrRecord From(CallRecord r) => new(
+        r.Id.Value, r.CallerNumber, r.CallerName, r.ExternalId, r.Priority, RecordJson.Time(r.EnteredAt),
+        r.AnsweredAt is { } a ? RecordJson.Time(a) : null, r.TalkEndedAt is { } t ? RecordJson.Time(t) : null, RecordJson.Time(r.EndedAt ?? r.EnteredAt),
+        RecordJson.Snake(r.Disposition), r.ExitReason, r.AnsweredBy?.Value, r.AnsweredIn?.Value, r.WaitSeconds, r.TalkSeconds,
+        r.WrapUpSeconds, r.DestinationTarget, r.WasCallback, r.CallbackNumber,
+        [.. r.Queues.Select(v => new CdrVisitRecord(v.Queue.Value, RecordJson.Time(v.EnteredAt), v.LeftAt == 0 ? null : RecordJson.Time(v.LeftAt), v.ExitReason))],
+        [.. r.Attempts.Select(x => new CdrAttemptRecord(x.Agent.Value, x.Queue.Value, RecordJson.Time(x.OfferedAt), x.EndedAt == 0 ? null : RecordJson.Time(x.EndedAt), x.Outcome, x.Pickup))],
+        r.RecordingId);
+
+    public string Json() => JsonSerializer.Serialize(this, RecordJson.Options);
+
+    public static CdrRecord Parse(string json) => JsonSerializer.Deserialize<CdrRecord>(json, RecordJson.Options)!;
+
+    /// <summary>The queue the call was last in (0: none).</summary>
+    public long LastQueue() => Queues.Count > 0 ? Queues[^1].QueueId : 0;
+}
+
+/// <summary>A queue's statistics for one day, as stored in <c>queue_daily_stats.body</c> and carried by
+/// <c>queue.stats_changed</c> as <c>today</c>.</summary>
+public sealed record DailyStatsRecord(
+    int Offered, int Answered, int Abandoned, int ShortAbandoned, int TimedOut, int Overflowed, int ExitedByKey,
+    int CallbacksRequested, int Rejected, double AverageWaitSeconds, double AverageWaitAnsweredSeconds,
+    double MaxWaitSeconds, double AverageTalkSeconds, double AverageHandleSeconds, double ServiceLevel,
+    int AnsweredWithinSla, int SlaEligible)
+{
+    /// <summary>A day with no stored figures.</summary>
+    public static readonly DailyStatsRecord Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0, 0, 0);
+
+    public static DailyStatsRecord From(Queue q)
+    {
+        var s = q.Today;
+        return new DailyStatsRecord(s.Offered, s.Answered, s.Abandoned, s.ShortAbandoned, s.TimedOut, s.Overflowed, s.ExitedByKey,
+            s.CallbacksRequested, s.Rejected, Math.Round(s.AverageWaitSeconds, 3), Math.Round(s.AverageWaitAnsweredSeconds, 3),
+            s.MaxWaitMs / 1000.0, Math.Round(s.AverageTalkSeconds, 3), Math.Round(s.AverageHandleSeconds, 3),
+            Math.Round(s.ServiceLevel, 4), s.AnsweredWithinSla, s.SlaEligible);
+    }
+
+    public string Json() => JsonSerializer.Serialize(this, RecordJson.Options);
+
+    public static DailyStatsRecord Parse(string json) => JsonSerializer.Deserialize<DailyStatsRecord>(json, RecordJson.Options)!;
+}
+
+/// <summary>A queue's live figures, as carried by <c>queue.stats_changed</c> as <c>status</c>.</summary>
+public sealed record QueueStatusRecord(
+    long QueueId, string Name, int Waiting, int Ringing, int Callbacks, int Talking, double LongestWaitSeconds,
+    int LoggedInAgents, int AvailableAgents, int BusyAgents, int NotReadyAgents, int WrapUpAgents,
+    double EstimatedWaitSeconds, bool NightMode)
+{
+    public static QueueStatusRecord From(CallCenter engine, Queue q) => new(
+        q.Id.Value, q.Config.Name, q.WaitingCount, q.RingingCount, q.CallbackCount, q.TalkingCount,
+        q.OldestEntry is { } oldest ? Math.Max(0, engine.Now - oldest) / 1000.0 : 0,
+        q.LoggedInAgents, q.AvailableAgents, q.BusyAgents, q.NotReadyAgents, q.WrapUpAgents,
+        Math.Round(engine.EstimateWaitSeconds(q.Id), 1), q.NightMode);
+}

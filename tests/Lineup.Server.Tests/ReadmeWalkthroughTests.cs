@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Lineup.Server.Tests.Telephony;
+
+namespace Lineup.Server.Tests;
+
+/// <summary>
+/// The README's walkthrough ("Use it") and its dialect example ("Vendor dialects"), read from README.md and run as
+/// printed with bash and curl against a fresh server started with the README's command: every curl must get a 2xx
+/// (each is run with --fail-with-body under <c>set -euo pipefail</c>), and the state it leaves is what the README says.
+/// Only the address and the admin password are the test's own.
+/// </summary>
+public sealed class ReadmeWalkthroughTests
+{
+    private static string Block(string readme, string heading)
+    {
+        var start = readme.IndexOf(heading + "\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"the README has no \"{heading}\"");
+        var open = readme.IndexOf("```sh\n", start, StringComparison.Ordinal);
+        var close = readme.IndexOf("\n```", open + 6, StringComparison.Ordinal);
+        Assert.True(open >= 0 && close > open, $"no sh block under \"{heading}\"");
+        return readme[(open + 6)..close];
+    }
+
+    [Fact]
+    public async Task The_readme_walkthrough_works_as_printed()
+    {
+        var bash = ExternalTool.Find("bash", "bash is needed to run the README's walkthrough.");
+        ExternalTool.Find("curl", "curl is needed to run the README's walkthrough (apt-get install -y curl).");
+        var readme = await File.ReadAllTextAsync(Path.Combine(ServerProcess.RepositoryRoot, "README.md"));
+        var walkthrough = Block(readme, "## Use it");
+        var dialect = Block(readme, "### Vendor dialects");
+        Assert.Contains("http://127.0.0.1:8080", walkthrough, StringComparison.Ordinal);
+        Assert.Contains("\"password\":\"change-me\"", walkthrough, StringComparison.Ordinal);
+
+        var dataDir = Directory.CreateTempSubdirectory("lineup-readme-").FullName;
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(dataDir);
+            var script = ("set -euo pipefail\ncurl() { command curl --fail-with-body \"$@\"; }\n" + walkthrough + "\n" + dialect + "\n")
+                .Replace("http://127.0.0.1:8080", server.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal)
+                .Replace("\"password\":\"change-me\"", $"\"password\":\"{ServerProcess.AdminPassword}\"", StringComparison.Ordinal);
+            var (code, output) = await RunAsync(bash, script, TimeSpan.FromMinutes(2));
+            Assert.True(code == 0, $"the walkthrough stopped with {code}:\n{output}\n--- server ---\n{server.Output}");
+
+            // What the README says each step shows.
+            Assert.Contains("\"state\":\"waiting\"", output, StringComparison.Ordinal);
+            Assert.Contains("\"name\":\"support\"", output[output.LastIndexOf("\"page_size\"", StringComparison.Ordinal)..], StringComparison.Ordinal); // Kazoo lists the queue
+            using var api = server.CreateClient();
+            var login = await api.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = ServerProcess.AdminPassword, tenant = "default" });
+            var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
+            api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            var agents = (await api.GetFromJsonAsync<JsonElement>("/api/v1/agents")).GetProperty("items").EnumerateArray().ToList();
+            var ana = agents.Single(a => a.GetProperty("name").GetString() == "Ana").GetProperty("id").GetInt64();
+            var ben = agents.Single(a => a.GetProperty("name").GetString() == "Ben").GetProperty("id").GetInt64();
+            var cdr = Assert.Single((await api.GetFromJsonAsync<JsonElement>("/api/v1/cdrs")).GetProperty("items").EnumerateArray());
+            Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+            Assert.Equal(ana, cdr.GetProperty("agent_id").GetInt64());
+            Assert.Equal("+14155550100", cdr.GetProperty("caller_number").GetString());
+            var status = await api.GetFromJsonAsync<JsonElement>($"/api/v1/agents/{ben}/status");
+            Assert.Equal(("not_ready", "BREAK"), (status.GetProperty("status").GetString(), status.GetProperty("reason").GetString()));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static async Task<(int Code, string Output)> RunAsync(string bash, string script, TimeSpan limit)
+    {
+        var start = new ProcessStartInfo(bash)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add("-s");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync(script);
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"the walkthrough still ran after {limit.TotalSeconds} s:\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout + "\n" + await stderr);
+    }
+}

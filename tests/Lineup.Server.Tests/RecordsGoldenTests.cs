@@ -1,0 +1,73 @@
+using Lineup.Engine;
+using Lineup.Server.Events;
+using Lineup.Server.Records;
+
+namespace Lineup.Server.Tests;
+
+/// <summary>
+/// The JSON Lineup stores and publishes is a contract of its own (<see cref="RecordJson"/>), pinned here byte for
+/// byte: a CDR row, a daily statistics row, and the webhook bodies of <c>call.completed</c> and
+/// <c>queue.stats_changed</c>. Renaming an API DTO's field cannot change them; changing a record on purpose means
+/// updating its golden file (the test writes the new text beside it as <c>.actual</c>).
+/// </summary>
+public sealed class RecordsGoldenTests
+{
+    private const long T0 = 1_767_603_600_000; // 2026-01-05 09:00 UTC
+
+    /// <summary>One call, answered after 4 s, talked for 60 s, in a queue with one agent; with the engine after it.</summary>
+    private static (CallCenter Engine, CallRecord Record) OneCall()
+    {
+        var engine = new CallCenter(new EngineOptions { Seed = 1, CallIdBase = 7_000_000_000 });
+        engine.UpsertQueue(new QueueConfig { Id = new QueueId(1), Name = "sales", SlaSeconds = 20 }, T0);
+        engine.UpsertAgent(new AgentConfig { Id = new AgentId(2), Name = "Ana", Number = "1001" }, T0);
+        engine.SetMember(new QueueId(1), new AgentId(2), MemberConfig.Default, T0);
+        engine.Login(new AgentId(2), null, T0);
+        engine.SetAgentStatus(new AgentId(2), AgentStatus.Ready, null, T0);
+        var call = engine.Enqueue(new QueueId(1), new CallerInfo("+14155550100", "Bob", 0, "crm-1"), T0 + 1000).Call;
+        engine.AgentAnswered(call, new AgentId(2), T0 + 5000);
+        engine.CallerHangup(call, T0 + 65_000);
+        var ended = engine.TakeEvents().Single(e => e.Kind == EventKind.CallEnded);
+        return (engine, ended.Record!);
+    }
+
+    [Fact]
+    public void A_cdr_row_keeps_its_shape() => Golden("cdr.json", CdrRecord.From(OneCall().Record).Json());
+
+    [Fact]
+    public void A_daily_statistics_row_keeps_its_shape()
+    {
+        var (engine, _) = OneCall();
+        engine.TryGetQueue(new QueueId(1), out var q);
+        Golden("daily-stats.json", DailyStatsRecord.From(q).Json());
+    }
+
+    [Fact]
+    public void The_call_completed_and_queue_stats_events_keep_their_shape()
+    {
+        var (engine, record) = OneCall();
+        var mapper = new EventMapper(42);
+        var events = new List<EventRecord>();
+        mapper.Map(engine, new EngineEvent(EventKind.CallEnded, T0 + 65_000, new QueueId(1), new AgentId(2), record.Id, Record: record), events);
+        engine.TryGetQueue(new QueueId(1), out var q);
+        mapper.QueueStats(engine, q, DailyStatsRecord.From(q).Json(), events);
+        Golden("call-completed.json", events[0].Json);
+        Golden("queue-stats-changed.json", events[1].Json);
+    }
+
+    [Fact]
+    public void Stored_records_read_back_equal_and_skip_fields_a_later_version_added()
+    {
+        var cdr = CdrRecord.From(OneCall().Record);
+        var withMore = cdr.Json()[..^1] + ",\"added_later\":1}";
+        Assert.Equal(cdr.Json(), CdrRecord.Parse(withMore).Json());
+    }
+
+    private static void Golden(string name, string actual)
+    {
+        var path = Path.Combine(ServerProcess.RepositoryRoot, "tests", "Lineup.Server.Tests", "Golden", "records", name);
+        // The bytes as stored and sent, one line.
+        var expected = File.Exists(path) ? File.ReadAllText(path).TrimEnd('\n', '\r') : null;
+        if (expected != actual) File.WriteAllText(path + ".actual", actual + "\n");
+        Assert.True(expected == actual, $"{name} changed (or is new): compare {path}.actual with it");
+    }
+}
