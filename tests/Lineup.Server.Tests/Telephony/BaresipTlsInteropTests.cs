@@ -8,14 +8,14 @@ namespace Lineup.Server.Tests.Telephony;
 /// Interop over SIP over TLS and SRTP with baresip: the server listens for TLS with a certificate from a CA this
 /// test makes (and baresip trusts only that CA); baresip registers over TLS (<c>;transport=tls</c>) and takes SRTP
 /// calls only (<c>mediaenc=srtp-mand</c>). A sipp caller calls the queue in clear-text RTP; Lineup rings baresip over
-/// its TLS connection with an RTP/SAVP offer carrying SDES keys, bridges the SRTP leg to the caller's RTP leg, and
-/// baresip's audio reaches the caller decrypted.
+/// its TLS connection with an RTP/SAVP offer carrying SDES keys and bridges the SRTP leg to the caller's RTP leg:
+/// each side hears the other's tone, decrypted one way and encrypted the other.
 /// </summary>
 [Trait("Category", "SipE2E")]
 public sealed class BaresipTlsInteropTests(BaresipTlsServerFixture server, ITestOutputHelper output) : IClassFixture<BaresipTlsServerFixture>
 {
     [Fact]
-    public async Task Baresip_registers_over_tls_answers_with_srtp_and_its_audio_reaches_the_clear_text_caller()
+    public async Task Baresip_registers_over_tls_answers_with_srtp_and_hears_and_is_heard_by_the_clear_text_caller()
     {
         var q = await server.QueueAsync("baresip-tls", new { strategy = "top_down", ring_timeout = 20 });
         var agent = await server.AgentAsync(q, 1, BaresipTlsServerFixture.AgentNumber);
