@@ -42,11 +42,14 @@ if [ "$minimize" = 1 ]; then
   afl-cmin -i "$queue" -o "$tmp" -t 10000 -m none -- "$(command -v dotnet)" "$build/Lineup.Fuzz.dll" "$target" >/dev/null
   mkdir -p "$seeds"
   for f in "$tmp"/*; do
-    cp "$f" "$seeds/q-$(sha1sum "$f" | cut -c1-12)"
+    # Named by content: an input already in the corpus (afl-cmin may hard-link it) is skipped.
+    dest="$seeds/q-$(sha1sum "$f" | cut -c1-12)"
+    [ -e "$dest" ] || cp "$f" "$dest"
   done
   for f in "$out"/default/crashes/id:* "$out"/default/hangs/id:*; do
     [ -e "$f" ] || continue
-    cp "$f" "$seeds/crash-$(sha1sum "$f" | cut -c1-12)"
+    dest="$seeds/crash-$(sha1sum "$f" | cut -c1-12)"
+    [ -e "$dest" ] || cp "$f" "$dest"
   done
   rm -rf "$tmp"
   echo "corpus: $(ls "$seeds" | wc -l) files in ${seeds#"$root"/}"
