@@ -121,7 +121,7 @@ public sealed class ServerMetrics
             description: "SIP messages dropped (unparseable and unanswerable).");
         _meter.CreateObservableGauge("lineup_rtp_legs", () => Sip(sip, s => s.Media!.LegCount), description: "Open RTP legs (one UDP port each).");
         _meter.CreateObservableCounter("lineup_rtp_packets_sent_total", () => Sip(sip, s => s.Media!.Statistics.PacketsSent),
-            description: "RTP packets sent (played, relayed, telephone-events).");
+            description: "RTP packets played (prompts, hold music).");
         _meter.CreateObservableCounter("lineup_rtp_packets_received_total", () => Sip(sip, s => s.Media!.Statistics.PacketsReceived),
             description: "RTP packets received.");
         _meter.CreateObservableCounter("lineup_rtp_packets_relayed_total", () => Sip(sip, s => s.Media!.Statistics.PacketsRelayed),
@@ -130,6 +130,10 @@ public sealed class ServerMetrics
             description: "RTP packets dropped (malformed, unknown payload).");
         _meter.CreateObservableCounter("lineup_rtp_send_errors_total", () => Sip(sip, s => s.Media!.Statistics.SendErrors),
             description: "RTP sends that failed.");
+        _meter.CreateObservableCounter("lineup_srtp_auth_failures_total", () => Sip(sip, s => s.Media!.Statistics.SrtpAuthenticationFailures),
+            description: "SRTP packets dropped: authentication tag wrong (tampered or forged).");
+        _meter.CreateObservableCounter("lineup_srtp_replays_total", () => Sip(sip, s => s.Media!.Statistics.SrtpReplays),
+            description: "SRTP packets dropped as replays.");
 
         // Live queue figures, one series per (tenant, queue).
         QueueGauge("lineup_queue_waiting", "Callers waiting in the queue.", q => q.Waiting);

@@ -23,6 +23,8 @@ public sealed record MediaOptions
     public System.Diagnostics.Metrics.Histogram<double>? PlayIntervalInstrument { get; init; }
     /// <summary>When given, every pacing tick's lateness is also recorded here, in seconds.</summary>
     public System.Diagnostics.Metrics.Histogram<double>? TickLatenessInstrument { get; init; }
+    /// <summary>SRTP policy of new legs (each leg's <see cref="RtpLeg.Srtp"/> can be changed before its offer/answer).</summary>
+    public SrtpPolicy Srtp { get; init; } = SrtpPolicy.Off;
 }
 
 /// <summary>
