@@ -37,9 +37,8 @@ public static class LineupComposition
         services.AddSingleton(TimeProvider.System);
 
         // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
-        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton(NetworkGuard.FromConfiguration(config));
-        services.AddSingleton(TelephonyOptions.FromConfiguration(config, dataDir));
+        services.AddWebhookOptions();
+        services.AddTelephonyOptions(dataDir);
 
         // Storage: one connection factory, one store per aggregate.
         services.AddSingleton(_ => Database.Create(connection, dataDir));
