@@ -8,7 +8,9 @@ using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
 using Lineup.Server.Wallboard;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Lineup.Server;
@@ -52,8 +54,11 @@ public static class LineupComposition
         // Authentication and authorization: every endpoint needs a signed-in caller unless it says AllowAnonymous.
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AuthService>();
-        services.AddAuthentication(LineupAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, LineupAuthentication>(LineupAuthentication.SchemeName, null);
+        services.AddAuthentication(o => o.AddScheme<LineupAuthentication>(LineupAuthentication.SchemeName, null));
+        services.AddTransient<LineupAuthentication>();
+        services.AddSingleton<IAuthenticationSchemeProvider, LineupAuthentication.Schemes>();
         services.AddAuthorization(LineupAuthentication.AddPolicies);
+        services.AddSingleton<IPolicyEvaluator, LineupAuthentication.Evaluator>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, LineupAuthentication.Answer>();
 
         // Tenants, events, telephony. The hosted services start in this order: tenants (migrations, replay), then
@@ -117,6 +122,7 @@ public static class LineupComposition
             o.SwaggerEndpoint("/openapi/v1.json", "Lineup API v1");
             o.DocumentTitle = "Lineup API";
         });
+        // Credentials are read where a policy asks for them (LineupAuthentication.Evaluator): not for anonymous endpoints.
         app.UseAuthentication();
         app.UseAuthorization();
 
