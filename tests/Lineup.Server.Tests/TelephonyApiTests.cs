@@ -105,6 +105,19 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Equal(Path.Combine("/var/lib/lineup", "recordings"), o.RecordingsPath);
         Assert.Equal((20000, 30000), (o.RtpPortMin, o.RtpPortMax));
         var defaults = Load(new ConfigurationBuilder().Build(), "data");
+        // An empty value is no value: the default stays.
+        var empty = Load(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Sip:Listen"] = "",
+            ["Sip:DigestAlgorithms"] = "",
+            ["Sip:DefaultTenant"] = "",
+            ["Sip:Tls:Listen"] = "",
+            ["Sip:VoicemailUri"] = "",
+        }).Build(), "data");
+        Assert.Equal((new IPEndPoint(IPAddress.Any, 5060), new IPEndPoint(IPAddress.Any, 5061)), (empty.Listen, empty.TlsListen));
+        Assert.Equal([Lineup.Sip.Registrar.DigestAlgorithm.Md5], empty.DigestAlgorithms);
+        Assert.Equal("default", empty.DefaultTenant);
+        Assert.Null(empty.VoicemailUri);
         Assert.False(defaults.Enabled);
         Assert.Equal([Lineup.Sip.Registrar.DigestAlgorithm.Md5], defaults.DigestAlgorithms);
         Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Off, defaults.Srtp);

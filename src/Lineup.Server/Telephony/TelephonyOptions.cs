@@ -141,7 +141,8 @@ public sealed class TelephonyOptions
             }
         }
 
-        Listen = Parse(() => EndPoint(ListenSetting, 5060, "Sip:Listen"), Listen);
+        // An empty value (an environment variable set to nothing, say) leaves a setting at its default, as it always has.
+        if (ListenSetting is { Length: > 0 } listen) Listen = Parse(() => EndPoint(listen, 5060, "Sip:Listen"), Listen);
         if (PublicAddressSetting is { Length: > 0 } pub)
             PublicAddress = IPAddress.TryParse(pub, out var a) ? a : Parse<IPAddress?>(() => throw new FormatException("Sip:PublicAddress must be an IP address."), null);
         if (RtpPortMin is <= 0 or >= 65536) problems.Add("Sip:RtpPortMin must be a port number (1-65535).");
@@ -152,12 +153,15 @@ public sealed class TelephonyOptions
             OutboundProxy = Parse<IPEndPoint?>(() => EndPoint(proxy, 5060, "Sip:OutboundProxy"), null);
             OutboundProxyHost = HostOf(proxy);
         }
-        if (string.IsNullOrEmpty(DefaultTenant)) problems.Add("Sip:DefaultTenant must not be empty.");
+        if (string.IsNullOrEmpty(DefaultTenant)) DefaultTenant = Tenancy.TenantRegistry.DefaultTenant;
+        if (string.IsNullOrEmpty(PromptsPath)) PromptsPath = Path.Combine(AppContext.BaseDirectory, "prompts");
+        if (string.IsNullOrEmpty(VoicemailUri)) VoicemailUri = null;
         if (string.IsNullOrEmpty(RecordingsPath)) RecordingsPath = Path.Combine(dataDir, "recordings");
-        DigestAlgorithms = Parse(() => (IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm>)[.. DigestAlgorithmsSetting.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Algorithm)], DigestAlgorithms);
+        if (DigestAlgorithmsSetting is { Length: > 0 } algorithms)
+            DigestAlgorithms = Parse(() => (IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm>)[.. algorithms.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Algorithm)], DigestAlgorithms);
         if (DigestAlgorithms.Count == 0) problems.Add("Sip:DigestAlgorithms must name MD5, SHA-256 or both.");
         if (!Enum.IsDefined(OutboundProxyTransport)) problems.Add("Sip:OutboundProxyTransport must be udp, tcp or tls.");
-        TlsListen = Parse(() => EndPoint(TlsListenSetting, 5061, "Sip:Tls:Listen"), TlsListen);
+        if (TlsListenSetting is { Length: > 0 } tlsListen) TlsListen = Parse(() => EndPoint(tlsListen, 5061, "Sip:Tls:Listen"), TlsListen);
         if (string.IsNullOrEmpty(TlsCertificate)) TlsCertificate = null;
         if (string.IsNullOrEmpty(TlsKey)) TlsKey = null;
         if ((TlsCertificate is null) != (TlsKey is null)) problems.Add("Sip:Tls:Certificate and Sip:Tls:Key go together.");
