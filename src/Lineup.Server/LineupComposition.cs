@@ -4,6 +4,7 @@ using Lineup.Server.Api.Dialects;
 using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Events;
+using Lineup.Server.Hosting;
 using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
@@ -17,12 +18,20 @@ namespace Lineup.Server;
 /// <see cref="MapLineup"/> sets up the pipeline and maps every API.</summary>
 public static class LineupComposition
 {
+    public const string DataDirKey = "data-dir";
+    public const string DataDirVariable = "LINEUP_DATA_DIR";
+    public const string DatabaseKey = "db";
+    public const string DatabaseVariable = "LINEUP_DB";
+    public const string AdminPasswordVariable = "LINEUP_ADMIN_PASSWORD";
+
     public static WebApplicationBuilder AddLineup(this WebApplicationBuilder builder)
     {
-        // --urls is ASP.NET Core's own; --data-dir and --db (or LINEUP_DB) are Lineup's.
+        // --urls is ASP.NET Core's own; --data-dir and --db (or LINEUP_DB) are Lineup's. A relative data directory is
+        // the current directory's: `dotnet run` starts the server where the command was typed (RunWorkingDirectory in
+        // the project file), so `./data` is where the README says.
         var config = builder.Configuration;
-        var dataDir = config["data-dir"] ?? config["LINEUP_DATA_DIR"] ?? "data";
-        var connection = config["db"] ?? config["LINEUP_DB"];
+        var dataDir = Path.GetFullPath(config[DataDirKey] ?? config[DataDirVariable] ?? "data");
+        var connection = config[DatabaseKey] ?? config[DatabaseVariable];
         // Vendor dialects may also answer on their vendors' usual ports (Dialects:<Name>:Url), beside the main URL.
         var urls = config["urls"] ?? config["ASPNETCORE_URLS"];
         var dialectUrls = Dialect.ExtraUrls(config).ToList();
@@ -64,6 +73,8 @@ public static class LineupComposition
         services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
         services.AddSingleton<MediaEffects>();
         services.AddHostedService<TenantStartup>();
+        services.AddSingleton(new DataLocation(dataDir, connection));
+        services.AddHostedService<StartupReport>();
         services.AddSingleton<SipCredentialStore>();
         services.AddHostedService(sp => sp.GetRequiredService<SipCredentialStore>());
         services.AddSingleton(new WebhookPayloads(Dialect.All.Where(d => d.Payload != null).ToDictionary(d => d.Name, d => d.Payload!, StringComparer.Ordinal)));

@@ -139,6 +139,30 @@ public sealed class AccountService(AccountStore accounts, IdSequence ids, AuthSe
         foreach (var userId in await accounts.DetachAgentAsync(tenantId, agentId)) auth.Forget(userId);
     }
 
+    // ---- the system administrator
+
+    /// <summary>The system administrator's user name, created on a new store.</summary>
+    public const string SystemAdminName = "admin";
+
+    /// <summary>Whether the system administrator exists and signs in with <paramref name="password"/>; null when it does
+    /// not exist.</summary>
+    public async Task<bool?> SystemAdminHasPasswordAsync(string password) =>
+        await accounts.FindUserAsync(null, SystemAdminName) is { } admin ? Passwords.Verify(password, admin.PasswordHash) : null;
+
+    /// <summary>Gives the system administrator <paramref name="password"/> and ends its sessions (creating it when the
+    /// store has none, as the first start would).</summary>
+    public async Task ResetSystemAdminPasswordAsync(string password)
+    {
+        if (await accounts.FindUserAsync(null, SystemAdminName) is { } admin)
+        {
+            await accounts.UpdateUserAsync(admin with { PasswordHash = Passwords.Hash(password) }, revokeSessions: true);
+            auth.Forget(admin.Id);
+            return;
+        }
+        await accounts.InsertUserAsync(new UserRow(await ids.NextIdAsync(), null, SystemAdminName, Passwords.Hash(password),
+            nameof(Role.SystemAdmin), null, time.GetUtcNow().ToUnixTimeMilliseconds()));
+    }
+
     // ---- API keys
 
     public async Task<ApiKey> CreateApiKeyAsync(long tenantId, string name, Role role)

@@ -35,9 +35,12 @@ public sealed class NetworkGuard
         _allowed = [.. list];
     }
 
+    /// <summary>The configuration key: a list, or one value with comma-separated networks.</summary>
+    public const string Key = "Webhooks:AllowedNetworks";
+
     public static NetworkGuard FromConfiguration(IConfiguration config)
     {
-        var section = config.GetSection("Webhooks:AllowedNetworks");
+        var section = config.GetSection(Key);
         var values = section.GetChildren().Select(c => c.Value).OfType<string>().ToList();
         // A single value (environment variable or command line) may list several, separated by commas.
         if (section.Value is { } single) values.AddRange(single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -6,6 +6,8 @@ namespace Lineup.Server.Telephony;
 /// <summary>The <c>Sip</c> configuration section: where the SIP/RTP front-end listens and how it reaches the outside.</summary>
 public sealed record TelephonyOptions
 {
+    public const string Section = "Sip";
+
     /// <summary>Off unless asked for: a SIP server on port 5060 is something an operator turns on.</summary>
     public bool Enabled { get; init; }
 
@@ -42,7 +44,7 @@ public sealed record TelephonyOptions
     /// configuration stops the server at start-up instead of failing the first call.</summary>
     public static TelephonyOptions FromConfiguration(IConfiguration config, string dataDir)
     {
-        var s = config.GetSection("Sip");
+        var s = config.GetSection(Section);
         var o = new TelephonyOptions { RecordingsPath = Path.Combine(dataDir, "recordings") };
         if (s["Enabled"] is { } enabled) o = o with { Enabled = Bool(enabled, "Sip:Enabled") };
         if (s["Listen"] is { Length: > 0 } listen) o = o with { Listen = EndPoint(listen, 5060, "Sip:Listen") };
