@@ -42,7 +42,7 @@ public static class LineupComposition
         var services = builder.Services;
         services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddLineupSecurity());
         services.AddSingleton(TimeProvider.System);
 
         // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
@@ -100,6 +100,13 @@ public static class LineupComposition
 
     public static WebApplication MapLineup(this WebApplication app)
     {
+        // Outermost, so that it also sees the problem answers of the handlers below: a JSON answer ends with a newline,
+        // so in a terminal the shell's prompt does not run into it.
+        app.Use(async (http, next) =>
+        {
+            await next();
+            if (EndsWithNewline(http)) await http.Response.Body.WriteAsync("\n"u8.ToArray());
+        });
         app.UseExceptionHandler(error => error.Run(async http =>
         {
             // Anything a client can send is handled before this point; what reaches here is a client's broken request
@@ -145,5 +152,15 @@ public static class LineupComposition
         api.MapTelephonyApi();
         app.MapDialects();
         return app;
+    }
+
+    /// <summary>Whether a newline is appended to the answer: JSON (problem details too) streamed without a declared length.</summary>
+    private static bool EndsWithNewline(HttpContext http)
+    {
+        var response = http.Response;
+        if (response.ContentLength != null || HttpMethods.IsHead(http.Request.Method) || response.StatusCode is 204 or 304) return false;
+        var type = response.ContentType;
+        return type != null && (type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
+                                || type.StartsWith("application/problem+json", StringComparison.OrdinalIgnoreCase));
     }
 }

@@ -137,6 +137,10 @@ public static class Dto
 {
     public static DateTimeOffset Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
 
+    /// <summary>A time as the JSON answers write it (ISO 8601, milliseconds at most, trailing zeros dropped), for the
+    /// other formats (CSV), so one CDR reads the same in both.</summary>
+    public static string Text(DateTimeOffset time) => time.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFzzz", CultureInfo.InvariantCulture);
+
     public static QueueBody Queue(QueueConfig c) => new()
     {
         Id = c.Id.Value,
