@@ -150,6 +150,7 @@ public static class LineupComposition
         api.MapWebhooksApi();
         api.MapEventsApi();
         api.MapTelephonyApi();
+        api.MapSipBlockedApi();
         app.MapDialects();
         return app;
     }

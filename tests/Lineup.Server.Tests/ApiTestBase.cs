@@ -19,7 +19,7 @@ public class ApiFixture : IAsyncLifetime
     private static int s_sequence;
     private TenantSession? _tenant;
 
-    public LineupFactory Factory { get; } = new();
+    public LineupFactory Factory { get; protected init; } = new();
 
     /// <summary>The system administrator (no X-Account-ID: acts on the tenant "default").</summary>
     public HttpClient SystemAdmin { get; private set; } = null!;

@@ -230,7 +230,7 @@ public sealed class ServerProcess : IAsyncDisposable
         return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -18,6 +18,21 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task The_sip_blocklist_is_for_administrators_and_validates_what_to_unblock()
+    {
+        Assert.Equal(0, (await fx.Tenant.Admin.OkAsync("/api/v1/sip/blocked")).GetArrayLength());
+        var supervisor = await fx.Tenant.SupervisorAsync();
+        await supervisor.GetAsync("/api/v1/sip/blocked").ProblemAsync(HttpStatusCode.Forbidden);
+        await fx.Anonymous().GetAsync("/api/v1/sip/blocked").ProblemAsync(HttpStatusCode.Unauthorized);
+        await fx.Tenant.Admin.DeleteAsync("/api/v1/sip/blocked").ProblemAsync(HttpStatusCode.BadRequest, "address");
+        await fx.Tenant.Admin.DeleteAsync("/api/v1/sip/blocked?address=not-an-ip&username=1001").ProblemAsync(HttpStatusCode.BadRequest, "address");
+        await fx.Tenant.Admin.DeleteAsync("/api/v1/sip/blocked?address=192.0.2.1&username=").ProblemAsync(HttpStatusCode.BadRequest, "username");
+        await fx.Tenant.Admin.DeleteAsync("/api/v1/sip/blocked?address=192.0.2.1&username=1001").ProblemAsync(HttpStatusCode.NotFound);
+        // A whole-address block may hold other tenants' phones: a tenant administrator cannot lift one.
+        await fx.Tenant.Admin.DeleteAsync("/api/v1/sip/blocked?address=192.0.2.1").ProblemAsync(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
     public async Task Recording_of_an_unknown_or_other_tenants_call_is_404_and_of_an_unrecorded_call_404_saying_so()
     {
         var queue = await fx.Tenant.QueueAsync();
@@ -49,6 +64,12 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
     [InlineData("Sip:RtpPortMin", "70000", "Sip:RtpPortMin")]
     [InlineData("Sip:DigestAlgorithms", "MD5,SHA-1", "Sip:DigestAlgorithms")]
     [InlineData("Sip:PublicAddress", "lineup.example", "Sip:PublicAddress")]
+    [InlineData("Sip:Srtp", "sometimes", "Sip:Srtp")]
+    [InlineData("Sip:SrtpQueues:700", "always", "Sip:SrtpQueues:700")]
+    [InlineData("Sip:OutboundProxyTransport", "sctp", "Sip:OutboundProxyTransport")]
+    [InlineData("Sip:Tls:Certificate", "/etc/lineup/sip.crt", "Sip:Tls:Key")]
+    [InlineData("Sip:Tls:Pins", "abcd", "Sip:Tls:Pins")]
+    [InlineData("Sip:Tls:CaFile", "/nonexistent/ca.pem", "Sip:Tls:CaFile")]
     public void A_bad_setting_stops_start_up_naming_the_key(string key, string value, string named)
     {
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
@@ -77,5 +98,49 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
         var defaults = TelephonyOptions.FromConfiguration(new ConfigurationBuilder().Build(), "data");
         Assert.False(defaults.Enabled);
         Assert.Equal([Lineup.Sip.Registrar.DigestAlgorithm.Md5], defaults.DigestAlgorithms);
+        Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Off, defaults.Srtp);
+        Assert.False(defaults.TlsEnabled);
+        Assert.Null(defaults.TlsOptions());
+    }
+
+    [Theory]
+    [InlineData("sip:1001@192.0.2.7:5062", "Udp", "192.0.2.7:5062")]                // reachable as written
+    [InlineData("sip:1001@10.0.0.2:5062", "Udp", "192.0.2.7:40000")]                // behind NAT: where it registered from
+    [InlineData("sip:1001@192.0.2.7:5061;transport=tls", "Udp", null)]              // asks for TLS: the stack connects over TLS
+    [InlineData("sips:1001@phone.example", "Tcp", null)]
+    [InlineData("sip:1001@192.0.2.7:5061;transport=tls", "Tls", "192.0.2.7:40000")] // registered over TLS: that connection
+    public void An_agent_phone_is_rung_where_its_registration_says(string contact, string transport, string? expected)
+    {
+        var source = new Lineup.Sip.Transport.SipRemote(Enum.Parse<Lineup.Sip.Transport.SipTransportKind>(transport), IPEndPoint.Parse("192.0.2.7:40000"));
+        var destination = SipFrontEnd.Destination(new Lineup.Sip.Registrar.SipBinding(contact, source, "c", 1, DateTimeOffset.UnixEpoch));
+        Assert.Equal(expected, destination?.EndPoint.ToString());
+    }
+
+    [Fact]
+    public void Srtp_and_tls_settings_are_read_with_queue_and_agent_overrides()
+    {
+        var pin = new string('a', 64);
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Sip:Srtp"] = "optional",
+            ["Sip:SrtpQueues:700"] = "required",
+            ["Sip:SrtpAgents:1001"] = "off",
+            ["Sip:OutboundProxy"] = "127.0.0.1:5061",
+            ["Sip:OutboundProxyTransport"] = "tls",
+            ["Sip:Tls:Pins"] = "AA:" + pin[2..],
+            ["Sip:Tls:Listen"] = "127.0.0.1:5071",
+        }).Build();
+        var o = TelephonyOptions.FromConfiguration(config, "data");
+        Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Required, o.SrtpForQueue("700"));
+        Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Optional, o.SrtpForQueue("701"));
+        Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Off, o.SrtpForAgent("1001"));
+        Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Optional, o.SrtpForAgent("1002"));
+        Assert.Equal(Lineup.Sip.Transport.SipTransportKind.Tls, o.OutboundProxyTransport);
+        Assert.Equal("127.0.0.1", o.OutboundProxyHost);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 5071), o.TlsListen);
+        var tls = o.TlsOptions();
+        Assert.NotNull(tls);
+        Assert.Null(tls.ServerCertificate); // no certificate: TLS out only
+        Assert.Equal(["AA" + pin[2..]], tls.PinnedCertificates);
     }
 }

@@ -715,6 +715,27 @@ public sealed class WebhookNetworkTests(ApiFixture fx) : IClassFixture<ApiFixtur
     }
 }
 
+/// <summary>A server with <c>Webhooks:RequireHttps=true</c>.</summary>
+public sealed class HttpsOnlyWebhookServer : ApiFixture
+{
+    public HttpsOnlyWebhookServer() => Factory = new LineupFactory { Settings = { ["Webhooks:RequireHttps"] = "true" } };
+}
+
+public sealed class WebhookRequireHttpsTests(HttpsOnlyWebhookServer fx) : IClassFixture<HttpsOnlyWebhookServer>
+{
+    [Fact]
+    public async Task Plain_http_urls_are_400_naming_url_and_https_ones_are_accepted()
+    {
+        var refused = await fx.Tenant.Admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "http://hooks.example.com/lineup", event_types = new[] { "*" } });
+        var problem = await refused.ProblemAsync(HttpStatusCode.BadRequest, "url");
+        Assert.Contains("https", problem.ToString(), StringComparison.Ordinal);
+        var hook = await fx.Tenant.Admin.CreatedAsync("/api/v1/webhooks", new { url = "https://hooks.example.com/lineup", event_types = new[] { "*" } });
+        await fx.Tenant.Admin.PatchAsJsonAsync($"/api/v1/webhooks/{hook.Id()}", new { url = "http://hooks.example.com/lineup" })
+            .ProblemAsync(HttpStatusCode.BadRequest, "url");
+        Assert.Equal("https://hooks.example.com/lineup", (await fx.Tenant.Admin.OkAsync($"/api/v1/webhooks/{hook.Id()}")).Str("url"));
+    }
+}
+
 /// <summary><see cref="NetworkGuard"/> on its own: which addresses it lets through, and the connect callback.</summary>
 public sealed class NetworkGuardTests
 {
@@ -823,5 +844,13 @@ public sealed class NetworkGuardTests
         using var allowed = new HttpClient(new SocketsHttpHandler { ConnectCallback = new NetworkGuard(["127.0.0.1"]).ConnectAsync });
         Assert.Equal(HttpStatusCode.OK, (await allowed.GetAsync(target)).StatusCode);
         Assert.Single(receiver.Requests);
+
+        // A subscription saved before Webhooks:RequireHttps was turned on is refused when the relay connects.
+        using var httpsOnly = new HttpClient(new SocketsHttpHandler { ConnectCallback = new NetworkGuard(["127.0.0.1"], requireHttps: true).ConnectAsync });
+        var plain = await Assert.ThrowsAsync<HttpRequestException>(() => httpsOnly.GetAsync(target));
+        Assert.IsType<BlockedDestinationException>(plain.InnerException);
+        Assert.Single(receiver.Requests);
+        Assert.Contains("https", new NetworkGuard([], requireHttps: true).Check("http://hooks.example.com/x"), StringComparison.Ordinal);
+        Assert.Null(new NetworkGuard([], requireHttps: true).Check("https://hooks.example.com/x"));
     }
 }

@@ -46,6 +46,8 @@ public static class OpsApi
             Counter(sb, "lineup_rtp_packets_relayed_total", "RTP packets relayed between bridged legs.", st.PacketsRelayed);
             Counter(sb, "lineup_rtp_packets_dropped_total", "RTP packets dropped (malformed, unknown payload).", st.PacketsDropped);
             Counter(sb, "lineup_rtp_send_errors_total", "RTP sends that failed.", st.SendErrors);
+            Counter(sb, "lineup_srtp_auth_failures_total", "SRTP packets dropped: authentication tag wrong (tampered or forged).", st.SrtpAuthenticationFailures);
+            Counter(sb, "lineup_srtp_replays_total", "SRTP packets dropped as replays.", st.SrtpReplays);
             Counter(sb, "lineup_sip_dropped_messages_total", "SIP messages dropped (unparseable and unanswerable).", sip.DroppedMessages);
             Histogram(sb, "lineup_rtp_send_interval_seconds", "Interval between consecutive played packets of one stream.", st.PlayInterval);
             Histogram(sb, "lineup_rtp_tick_lateness_seconds", "How late the media clock's ticks ran.", st.TickLateness);

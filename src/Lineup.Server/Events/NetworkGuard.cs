@@ -23,8 +23,13 @@ public sealed class NetworkGuard
 
     private readonly IPNetwork[] _allowed;
 
-    public NetworkGuard(IEnumerable<string> allowedNetworks)
+    /// <summary>With <c>Webhooks:RequireHttps=true</c> webhooks may only use https URLs: plain-http ones are refused when
+    /// saved (400 naming the url field) and, if saved before the setting was turned on, when the relay connects.</summary>
+    public bool RequireHttps { get; }
+
+    public NetworkGuard(IEnumerable<string> allowedNetworks, bool requireHttps = false)
     {
+        RequireHttps = requireHttps;
         var list = new List<IPNetwork>();
         foreach (var text in allowedNetworks)
         {
@@ -44,7 +49,10 @@ public sealed class NetworkGuard
         var values = section.GetChildren().Select(c => c.Value).OfType<string>().ToList();
         // A single value (environment variable or command line) may list several, separated by commas.
         if (section.Value is { } single) values.AddRange(single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        return new NetworkGuard(values);
+        var requireHttps = config["Webhooks:RequireHttps"] is { Length: > 0 } r
+            ? bool.TryParse(r, out var b) ? b : throw new ArgumentException("Webhooks:RequireHttps must be true or false.")
+            : false;
+        return new NetworkGuard(values, requireHttps);
     }
 
     /// <summary>True when Lineup may send to <paramref name="address"/>.</summary>
@@ -64,6 +72,7 @@ public sealed class NetworkGuard
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             return "url must be an absolute http or https URL.";
+        if (RequireHttps && uri.Scheme != Uri.UriSchemeHttps) return "url must be an https URL (Webhooks:RequireHttps is on).";
         if (!string.IsNullOrEmpty(uri.UserInfo)) return "url must not carry credentials.";
         if (!string.IsNullOrEmpty(uri.Fragment)) return "url must not have a fragment.";
         var host = uri.IdnHost.Trim('[', ']');
@@ -79,6 +88,8 @@ public sealed class NetworkGuard
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
         var endpoint = context.DnsEndPoint;
+        if (RequireHttps && context.InitialRequestMessage.RequestUri?.Scheme != Uri.UriSchemeHttps)
+            throw new BlockedDestinationException("plain http is refused: Webhooks:RequireHttps is on.");
         var addresses = IPAddress.TryParse(endpoint.Host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(endpoint.Host, ct);
         var allowed = addresses.Where(IsAllowed).ToArray();
         if (allowed.Length == 0)

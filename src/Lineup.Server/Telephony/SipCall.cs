@@ -104,13 +104,14 @@ internal sealed class SipCall
 
     /// <summary>Rings an agent: one INVITE per registered contact, all with the same SDP offer; the first 2xx wins.
     /// <paramref name="connected"/>: a pickup, see <see cref="AgentLeg.Connected"/>.</summary>
-    public void Ring(AgentId agent, IReadOnlyList<(string Uri, SipRemote? Destination)> targets, bool connected = false, bool record = false)
+    public void Ring(AgentId agent, IReadOnlyList<(string Uri, SipRemote? Destination)> targets, SrtpPolicy srtp, bool connected = false, bool record = false)
     {
         if (!_fe.TryCreateLeg(out var media))
         {
             _fe.Report(this, connected ? CallEventType.AgentHangup : CallEventType.AgentBusy, agent);
             return;
         }
+        media.Srtp = srtp;
         var leg = new AgentLeg(agent, media) { Connected = connected, Record = record };
         var offer = media.CreateOffer();
         Locked(later =>

@@ -33,6 +33,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private SipStack? _stack;
     private MediaEngine? _media;
     private SipRegistrar? _registrar;
+    private AuthThrottle? _throttle;
     private PromptLibrary? _prompts;
 
     public SipFrontEnd(TelephonyOptions options, TenantRegistry tenants, MediaEffects effects, SipCredentialStore credentials,
@@ -55,6 +56,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
 
     public MediaEngine? Media => _media;
 
+    /// <summary>The REGISTER authentication throttle (blocked addresses and users), or null while SIP is off.</summary>
+    public AuthThrottle? Throttle => _throttle;
+
     /// <summary>SIP messages dropped because they could not be parsed nor answered.</summary>
     public long DroppedMessages => _stack?.DroppedMessages ?? 0;
 
@@ -69,19 +73,25 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             SdpAddress = advertised.ToString(),
             PortMin = _options.RtpPortMin,
             PortMax = _options.RtpPortMax,
+            Srtp = _options.Srtp,
         });
-        _registrar = new SipRegistrar(new SipRegistrarOptions { Algorithms = _options.DigestAlgorithms }, _time, _credentials, new AuthThrottle(new AuthThrottleOptions(), _time));
+        _throttle = new AuthThrottle(new AuthThrottleOptions(), _time);
+        _registrar = new SipRegistrar(new SipRegistrarOptions { Algorithms = _options.DigestAlgorithms }, _time, _credentials, _throttle);
         _stack = new SipStack(new SipStackOptions
         {
             Listen = _options.Listen,
             PublicHost = advertised.ToString(),
-            OutboundProxy = _options.OutboundProxy is { } proxy ? new SipRemote(SipTransportKind.Udp, proxy) : null,
+            OutboundProxy = _options.OutboundProxy is { } proxy ? new SipRemote(_options.OutboundProxyTransport, proxy) : null,
+            OutboundProxyServerName = _options.OutboundProxyHost,
+            Tls = _options.TlsOptions(),
+            TlsListen = _options.TlsListen,
             UserAgent = "Lineup",
         }, _time, _logs.CreateLogger<SipStack>());
         _stack.OnRequest = OnRequestAsync;
         await _stack.StartAsync(cancellationToken);
         _effects.Attach(OnEffects);
         LogListening(_log, _stack.LocalEndPoint, advertised.ToString(), _options.RtpPortMin, _options.RtpPortMax);
+        if (_stack.TlsEndPoint is { } tls) LogTlsListening(_log, tls, _options.TlsCertificate!, _options.Srtp);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -144,11 +154,13 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             request.Respond(503, headers: [new SipHeader("Retry-After", "5")]);
             return;
         }
-        var answer = leg.Answer(msg.Body.Span);
+        leg.Srtp = _options.SrtpForQueue(number);
+        var answer = leg.Answer(msg.Body.Span, out var refusal);
         if (answer == null)
         {
             await leg.DisposeAsync();
-            request.Respond(488);
+            // RFC 3261 §21.4.26: 488 with a Warning saying what could not be accepted (no codec, clear text refused…).
+            request.Respond(488, headers: [new SipHeader("Warning", $"399 lineup \"{refusal?.Replace("\"", "'", StringComparison.Ordinal)}\"")]);
             return;
         }
         var session = request.AcceptInvite();
@@ -266,13 +278,16 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             return;
         }
         var targets = new List<(string Uri, SipRemote? Destination)>();
+        var srtp = _options.Srtp;
         if (a.Config.Kind == AgentKind.Remote)
         {
             if (_options.OutboundProxy is { } proxy) targets.Add(($"sip:{a.Config.Number}@{proxy}", null));
         }
         else
         {
-            foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, SipUser(call.Host, agent.Value, a.Config.Number)!))
+            var user = SipUser(call.Host, agent.Value, a.Config.Number)!;
+            srtp = _options.SrtpForAgent(user);
+            foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, user))
                 targets.Add((b.ContactUri, Destination(b)));
         }
         if (targets.Count == 0)
@@ -281,18 +296,22 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             Report(call, unreachable, agent);
             return;
         }
-        call.Ring(agent, targets, connected, record);
+        call.Ring(agent, targets, srtp, connected, record);
     }
 
     /// <summary>
     /// Where to send an INVITE for a binding. A phone behind NAT writes a private address in its Contact: it is
     /// reached at the address its REGISTER came from (and over TCP on that connection). A Contact whose host is the
     /// REGISTER's source address is reachable as written (a phone, or a test tool, may register from another port
-    /// than the one it listens on).
+    /// than the one it listens on). A Contact that asks for TLS (<c>sips:</c> or <c>transport=tls</c>) registered over
+    /// another transport gets no fixed destination: the stack connects to it over TLS (never in clear text).
     /// </summary>
-    internal static SipRemote Destination(SipBinding binding)
+    internal static SipRemote? Destination(SipBinding binding)
     {
         var source = binding.Source;
+        if (source.Transport != SipTransportKind.Tls && SipUri.TryParse(binding.ContactUri, out var secure)
+            && (secure.Secure || string.Equals(secure.Parameter("transport")?.Value, "tls", StringComparison.OrdinalIgnoreCase)))
+            return null;
         if (source.Transport == SipTransportKind.Udp && SipUri.TryParse(binding.ContactUri, out var contact)
             && System.Net.IPAddress.TryParse(contact.Host.Trim('[', ']'), out var host) && host.Equals(source.EndPoint.Address))
             return new SipRemote(SipTransportKind.Udp, new System.Net.IPEndPoint(host, contact.Port ?? 5060));
@@ -374,6 +393,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
 
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "SIP listening on {EndPoint} (UDP and TCP), media address {Address}, RTP ports {Min}-{Max}")]
     private static partial void LogListening(ILogger logger, System.Net.IPEndPoint? endPoint, string address, int min, int max);
+
+    [LoggerMessage(EventId = 605, Level = LogLevel.Information, Message = "SIP over TLS listening on {EndPoint} with {Certificate}; SRTP {Srtp}")]
+    private static partial void LogTlsListening(ILogger logger, System.Net.IPEndPoint endPoint, string certificate, SrtpPolicy srtp);
 
     [LoggerMessage(EventId = 601, Level = LogLevel.Information, Message = "SIP call to {Number} refused by the engine: {Result}")]
     private static partial void LogEnqueueRefused(ILogger logger, CommandResult result, string number);

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Lineup.Sip.Media;
+using Lineup.Sip.Transport;
 
 namespace Lineup.Server.Telephony;
 
@@ -40,6 +42,39 @@ public sealed record TelephonyOptions
     /// <summary>Where "send to voicemail" transfers the caller (the box number becomes the user part); null: hang up.</summary>
     public string? VoicemailUri { get; init; }
 
+    /// <summary>Transport to the outbound proxy (<c>Sip:OutboundProxyTransport</c>: udp, tcp or tls).</summary>
+    public SipTransportKind OutboundProxyTransport { get; init; } = SipTransportKind.Udp;
+
+    /// <summary>The outbound proxy's host as configured: the name its TLS certificate must carry.</summary>
+    public string? OutboundProxyHost { get; init; }
+
+    /// <summary>SIP over TLS listens here when a certificate is configured (<c>Sip:Tls:Listen</c>, default port 5061).</summary>
+    public IPEndPoint TlsListen { get; init; } = new(IPAddress.Any, 5061);
+
+    /// <summary>PEM certificate (leaf first, then any intermediates) for the TLS listener (<c>Sip:Tls:Certificate</c>).</summary>
+    public string? TlsCertificate { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificate"/> (<c>Sip:Tls:Key</c>).</summary>
+    public string? TlsKey { get; init; }
+
+    /// <summary>PEM file of the only CA(s) trusted for outbound TLS (<c>Sip:Tls:CaFile</c>, a private CA); else the system's roots.</summary>
+    public string? TlsCaFile { get; init; }
+
+    /// <summary>SHA-256 hashes of server certificates accepted for outbound TLS whatever their chain (<c>Sip:Tls:Pins</c>, comma-separated hex).</summary>
+    public IReadOnlyList<string> TlsPins { get; init; } = [];
+
+    /// <summary>SRTP for every leg (<c>Sip:Srtp</c>: off, optional or required).</summary>
+    public SrtpPolicy Srtp { get; init; } = SrtpPolicy.Off;
+
+    /// <summary>Per-queue SRTP for callers' legs, by queue extension (<c>Sip:SrtpQueues:700=required</c>).</summary>
+    public IReadOnlyDictionary<string, SrtpPolicy> SrtpQueues { get; init; } = new Dictionary<string, SrtpPolicy>();
+
+    /// <summary>Per-agent SRTP for their phones' legs, by SIP user name (<c>Sip:SrtpAgents:1001=required</c>).</summary>
+    public IReadOnlyDictionary<string, SrtpPolicy> SrtpAgents { get; init; } = new Dictionary<string, SrtpPolicy>();
+
+    /// <summary>True when SIP over TLS listens (a certificate and key are configured).</summary>
+    public bool TlsEnabled => TlsCertificate is not null;
+
     /// <summary>Reads the section; throws <see cref="FormatException"/> naming the key that is wrong, so a bad
     /// configuration stops the server at start-up instead of failing the first call.</summary>
     public static TelephonyOptions FromConfiguration(IConfiguration config, string dataDir)
@@ -59,7 +94,73 @@ public sealed record TelephonyOptions
         if (s["PromptsPath"] is { Length: > 0 } prompts) o = o with { PromptsPath = prompts };
         if (s["DigestAlgorithms"] is { Length: > 0 } algs) o = o with { DigestAlgorithms = [.. algs.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Algorithm)] };
         if (s["VoicemailUri"] is { Length: > 0 } vm) o = o with { VoicemailUri = vm };
+        if (s["OutboundProxyTransport"] is { Length: > 0 } pt) o = o with { OutboundProxyTransport = Transport(pt) };
+        if (s["OutboundProxy"] is { Length: > 0 } proxyHost) o = o with { OutboundProxyHost = HostOf(proxyHost) };
+        var tls = s.GetSection("Tls");
+        if (tls["Listen"] is { Length: > 0 } tlsListen) o = o with { TlsListen = EndPoint(tlsListen, 5061, "Sip:Tls:Listen") };
+        if (tls["Certificate"] is { Length: > 0 } cert) o = o with { TlsCertificate = cert };
+        if (tls["Key"] is { Length: > 0 } key) o = o with { TlsKey = key };
+        if ((o.TlsCertificate is null) != (o.TlsKey is null)) throw new FormatException("Sip:Tls:Certificate and Sip:Tls:Key go together.");
+        if (tls["CaFile"] is { Length: > 0 } ca) o = o with { TlsCaFile = File.Exists(ca) ? ca : throw new FormatException($"Sip:Tls:CaFile: {ca} does not exist.") };
+        if (tls["Pins"] is { Length: > 0 } pins)
+        {
+            var list = pins.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(p => p.Replace(":", "", StringComparison.Ordinal)).ToList();
+            if (list.Any(p => p.Length != 64 || !p.All(char.IsAsciiHexDigit))) throw new FormatException("Sip:Tls:Pins must be SHA-256 certificate hashes (64 hex digits), comma-separated.");
+            o = o with { TlsPins = list };
+        }
+        if (s["Srtp"] is { Length: > 0 } srtp) o = o with { Srtp = Policy(srtp, "Sip:Srtp") };
+        o = o with
+        {
+            SrtpQueues = s.GetSection("SrtpQueues").GetChildren().ToDictionary(c => c.Key, c => Policy(c.Value ?? "", "Sip:SrtpQueues:" + c.Key), StringComparer.Ordinal),
+            SrtpAgents = s.GetSection("SrtpAgents").GetChildren().ToDictionary(c => c.Key, c => Policy(c.Value ?? "", "Sip:SrtpAgents:" + c.Key), StringComparer.Ordinal),
+        };
         return o;
+    }
+
+    /// <summary>The TLS settings of the SIP stack, or null without TLS: the listener's certificate (reloaded when its
+    /// files change) and what outbound connections trust.</summary>
+    public SipTlsOptions? TlsOptions()
+    {
+        if (!TlsEnabled && TlsCaFile is null && TlsPins.Count == 0 && OutboundProxyTransport != SipTransportKind.Tls) return null;
+        PemCertificateSource? source = TlsEnabled ? new PemCertificateSource(TlsCertificate!, TlsKey!) : null;
+        System.Security.Cryptography.X509Certificates.X509Certificate2Collection? roots = null;
+        if (TlsCaFile is not null)
+        {
+            roots = [];
+            roots.ImportFromPemFile(TlsCaFile);
+        }
+        return new SipTlsOptions { ServerCertificate = source is null ? null : source.Current, TrustedAuthorities = roots, PinnedCertificates = TlsPins };
+    }
+
+    /// <summary>The SRTP policy of a caller's leg into the queue with <paramref name="extension"/>.</summary>
+    public SrtpPolicy SrtpForQueue(string? extension) =>
+        extension is not null && SrtpQueues.TryGetValue(extension, out var p) ? p : Srtp;
+
+    /// <summary>The SRTP policy of the leg to the agent phone registered as <paramref name="sipUser"/>.</summary>
+    public SrtpPolicy SrtpForAgent(string? sipUser) =>
+        sipUser is not null && SrtpAgents.TryGetValue(sipUser, out var p) ? p : Srtp;
+
+    private static SrtpPolicy Policy(string v, string key) => v.ToLowerInvariant() switch
+    {
+        "off" => SrtpPolicy.Off,
+        "optional" => SrtpPolicy.Optional,
+        "required" => SrtpPolicy.Required,
+        _ => throw new FormatException($"{key} must be off, optional or required."),
+    };
+
+    private static SipTransportKind Transport(string v) => v.ToLowerInvariant() switch
+    {
+        "udp" => SipTransportKind.Udp,
+        "tcp" => SipTransportKind.Tcp,
+        "tls" => SipTransportKind.Tls,
+        _ => throw new FormatException("Sip:OutboundProxyTransport must be udp, tcp or tls."),
+    };
+
+    private static string HostOf(string v)
+    {
+        if (IPEndPoint.TryParse(v, out var ep)) return ep.Address.ToString();
+        var colon = v.LastIndexOf(':');
+        return colon > 0 ? v[..colon] : v;
     }
 
     /// <summary>The address to advertise: <see cref="PublicAddress"/>, else the listen address, else a local IPv4.</summary>

@@ -18,6 +18,8 @@ public sealed record MediaOptions
     public int PortMax { get; init; } = 30000;
     /// <summary>Packet time in ms: 10, 20 or 30.</summary>
     public int PacketMs { get; init; } = 20;
+    /// <summary>SRTP policy of new legs (each leg's <see cref="RtpLeg.Srtp"/> can be changed before its offer/answer).</summary>
+    public SrtpPolicy Srtp { get; init; } = SrtpPolicy.Off;
 }
 
 /// <summary>

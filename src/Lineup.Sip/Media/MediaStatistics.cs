@@ -79,6 +79,8 @@ public sealed class MediaStatistics
     internal long _sendErrors;
     internal long _ticks;
     internal long _ticksSkipped;
+    internal long _srtpAuthenticationFailures;
+    internal long _srtpReplays;
 
     /// <summary>RTP packets sent (played, relayed, telephone-events).</summary>
     public long PacketsSent => Volatile.Read(ref _packetsSent);
@@ -90,6 +92,10 @@ public sealed class MediaStatistics
     public long PacketsDropped => Volatile.Read(ref _packetsDropped);
     /// <summary>Sends the socket refused.</summary>
     public long SendErrors => Volatile.Read(ref _sendErrors);
+    /// <summary>SRTP packets dropped because their authentication tag did not match (tampered or forged).</summary>
+    public long SrtpAuthenticationFailures => Volatile.Read(ref _srtpAuthenticationFailures);
+    /// <summary>SRTP packets dropped as replays (seen before or older than the replay window).</summary>
+    public long SrtpReplays => Volatile.Read(ref _srtpReplays);
     /// <summary>Pacing ticks run.</summary>
     public long Ticks => Volatile.Read(ref _ticks);
     /// <summary>Ticks given up because the pacing thread fell more than 100 ms behind (the schedule restarts).</summary>

@@ -15,6 +15,8 @@ namespace Lineup.Sip.Media;
 public sealed class RtpLeg : IDisposable, IAsyncDisposable
 {
     private const int MaxDatagram = 2048;
+    /// <summary>Room kept after a packet for the SRTP tag.</summary>
+    private const int SrtpRoom = 16;
     private const int EndRetransmissions = 3; // RFC 4733 §2.5.1.4
 
     private readonly MediaEngine _engine;
@@ -35,6 +37,15 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private volatile Playback? _playback;
     private volatile RtpLeg? _bridge;
     private volatile Recording? _recording;
+
+    // SRTP (RFC 3711): one context per direction, from this leg's own negotiation. The send context is used and
+    // replaced under _sendLock; the receive context only on the receive loop (a replaced one is left to the GC
+    // rather than disposed under a receive that may still be using it).
+    private IReadOnlyList<SrtpMasterKey>? _offerKeys;
+    private SrtpContext? _srtpSend;
+    private SrtpMasterKey? _sendKey;
+    private volatile SrtpContext? _srtpReceive;
+    private string? _receiveKey;
 
     // Relay state (under _sendLock): the source we are forwarding and its offsets into our numbering.
     private bool _relaying;
@@ -58,7 +69,21 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         _socket = socket;
         _token = _cts.Token;
         LocalPort = port;
+        Srtp = engine.Options.Srtp;
     }
+
+    /// <summary>Whether this leg offers or accepts SRTP; set before <see cref="CreateOffer"/> or <see cref="Answer(ReadOnlySpan{byte}, out string?)"/>.</summary>
+    public SrtpPolicy Srtp { get; set; }
+
+    /// <summary>True when the last offer/answer agreed SRTP: every packet this leg sends is protected and every
+    /// packet it receives must be.</summary>
+    public bool IsSecure => _srtpReceive is not null;
+
+    /// <summary>SRTP packets this leg dropped as tampered or forged.</summary>
+    public long SrtpAuthenticationFailures => _srtpReceive?.AuthenticationFailures ?? 0;
+
+    /// <summary>SRTP packets this leg dropped as replays.</summary>
+    public long SrtpReplays => _srtpReceive?.Replays ?? 0;
 
     /// <summary>The RTP port this leg receives on (even; port + 1 is left for RTCP).</summary>
     public int LocalPort { get; }
@@ -100,9 +125,15 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
 
     // ---- SDP ----
 
-    /// <summary>An SDP offer (RFC 3264 §5) for this leg: PCMU, PCMA, telephone-event 101. Each offer or answer after
-    /// the first carries the next o= version (§8).</summary>
-    public byte[] CreateOffer() => Sdp.Write(SdpOfferAnswer.CreateOffer(Local()));
+    /// <summary>An SDP offer (RFC 3264 §5) for this leg: PCMU, PCMA, telephone-event 101; with SRTP, fresh keys of
+    /// both suites in <c>a=crypto</c> (RFC 4568), RTP/SAVP when SRTP is required. Each offer or answer after the first
+    /// carries the next o= version (§8).</summary>
+    public byte[] CreateOffer()
+    {
+        _offerKeys = Srtp == SrtpPolicy.Off ? null
+            : [SrtpMasterKey.Generate(SrtpSuite.AesCm128HmacSha1_80), SrtpMasterKey.Generate(SrtpSuite.AesCm128HmacSha1_32)];
+        return Sdp.Write(SdpOfferAnswer.CreateOffer(Local()));
+    }
 
     /// <summary>Answers a peer's offer and applies it; null when nothing can be agreed (answer 488 Not Acceptable
     /// Here with <paramref name="reason"/> in a Warning).</summary>
@@ -123,7 +154,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     {
         var answer = Sdp.Parse(answerSdp, out reason);
         if (answer is null) return false;
-        if (SdpOfferAnswer.AcceptAnswer(answer, out reason) is not { } negotiation) return false;
+        if (SdpOfferAnswer.AcceptAnswer(answer, Srtp, _offerKeys, out reason) is not { } negotiation) return false;
         Apply(negotiation);
         return true;
     }
@@ -132,7 +163,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     public bool AcceptAnswer(ReadOnlySpan<byte> answerSdp) => AcceptAnswer(answerSdp, out _);
 
     private SdpLocal Local() =>
-        new(_engine.SdpAddress, LocalPort, _sessionId, Interlocked.Increment(ref _sessionVersion), _engine.Options.PacketMs);
+        new(_engine.SdpAddress, LocalPort, _sessionId, Interlocked.Increment(ref _sessionVersion), _engine.Options.PacketMs, Srtp, _offerKeys);
 
     private void Apply(SdpNegotiation negotiation)
     {
@@ -143,8 +174,22 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             if (_socket.AddressFamily == AddressFamily.InterNetworkV6 && ip.AddressFamily == AddressFamily.InterNetwork) ip = ip.MapToIPv6();
             if (ip.AddressFamily == _socket.AddressFamily) remote = new IPEndPoint(ip, ep.Port).Serialize();
         }
+        var srtp = negotiation.Srtp;
+        var receive = _srtpReceive;
+        // A re-offer that keeps the peer's key keeps the receive context (its rollover counter and replay list).
+        if (srtp is null || receive is null || _receiveKey != srtp.ReceiveKey.ToInline())
+        {
+            _receiveKey = srtp?.ReceiveKey.ToInline();
+            _srtpReceive = srtp is null ? null : new SrtpContext(srtp.ReceiveKey);
+        }
         lock (_sendLock)
         {
+            if (!ReferenceEquals(_sendKey, srtp?.SendKey))
+            {
+                _srtpSend?.Dispose();
+                _srtpSend = srtp is null ? null : new SrtpContext(srtp.SendKey);
+                _sendKey = srtp?.SendKey;
+            }
             _negotiation = negotiation;
             _remote = remote;
             _latched = false; // a new description may move the peer: latch again on its next packet
@@ -210,7 +255,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             if (_lastPlayTick != tick - 1) _stream.StartTalkspurt();
             _stream.WriteAudioHeader(buffer, negotiation.PayloadType, frameSamples, now);
             payload.CopyTo(buffer.AsSpan(RtpPacket.HeaderLength));
-            Send(buffer.AsSpan(0, RtpPacket.HeaderLength + frameSamples), remote);
+            Send(buffer, RtpPacket.HeaderLength + frameSamples, remote);
         }
         if (_lastPlayTick == tick - 1)
         {
@@ -244,7 +289,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             if (end) d.EndsSent++;
             new TelephoneEvent((byte)d.Code, end, 10, (ushort)d.Elapsed).Write(buffer.AsSpan(RtpPacket.HeaderLength));
             _stream.WriteHeaderAt(buffer, first, (byte)pt, d.Timestamp, now);
-            Send(buffer.AsSpan(0, RtpPacket.HeaderLength + TelephoneEvent.Length), remote);
+            Send(buffer, RtpPacket.HeaderLength + TelephoneEvent.Length, remote);
             if (d.EndsSent >= EndRetransmissions)
             {
                 _digit = null;
@@ -322,6 +367,19 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             {
                 // ICMP errors surface on some platforms as a failed receive; the socket is still usable.
                 continue;
+            }
+            if (_srtpReceive is { } srtp)
+            {
+                // RFC 3711 §3.3: nothing unauthenticated goes further (not even latching), replays neither.
+                length = srtp.Unprotect(buffer, length, out var error);
+                if (length < 0)
+                {
+                    var stats = _engine.Statistics;
+                    Interlocked.Increment(ref stats._packetsDropped);
+                    if (error == SrtpError.Replayed) Interlocked.Increment(ref stats._srtpReplays);
+                    else if (error == SrtpError.AuthenticationFailed) Interlocked.Increment(ref stats._srtpAuthenticationFailures);
+                    continue;
+                }
             }
             OnDatagram(buffer.AsSpan(0, length), from);
         }
@@ -419,7 +477,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             var outSequence = (ushort)(packet.SequenceNumber + _sequenceOffset);
             var outTimestamp = packet.Timestamp + _timestampOffset;
             var payload = packet.Payload;
-            if (RtpPacket.HeaderLength + payload.Length > _relayBuffer.Length) return;
+            if (RtpPacket.HeaderLength + payload.Length + SrtpRoom > _relayBuffer.Length) return;
             RtpPacket.WriteHeader(_relayBuffer, marker, payloadType, outSequence, outTimestamp, _stream.Ssrc);
             var body = _relayBuffer.AsSpan(RtpPacket.HeaderLength, payload.Length);
             if (isEvent || fromCodec == negotiation.Codec)
@@ -431,16 +489,28 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
                 G711.Transcode(fromCodec, negotiation.Codec, payload, body);
             }
             _stream.CommitRelay(outSequence, outTimestamp + (uint)(isEvent ? 0 : payload.Length), now);
-            Send(_relayBuffer.AsSpan(0, RtpPacket.HeaderLength + payload.Length), remote);
+            Send(_relayBuffer, RtpPacket.HeaderLength + payload.Length, remote);
         }
         Interlocked.Increment(ref _engine.Statistics._packetsRelayed);
     }
 
-    private void Send(ReadOnlySpan<byte> packet, SocketAddress remote)
+    /// <summary>Sends the RTP packet in <c>buffer[..length]</c>; called under <see cref="_sendLock"/>. With SRTP the
+    /// packet is protected in place first (the buffer has room for the tag): the one per-leg step between an RTP
+    /// packet and the socket, so sends can be batched around it.</summary>
+    private void Send(Span<byte> buffer, int length, SocketAddress remote)
     {
+        if (_srtpSend is { } srtp)
+        {
+            length = srtp.Protect(buffer, length);
+            if (length < 0)
+            {
+                Interlocked.Increment(ref _engine.Statistics._sendErrors);
+                return;
+            }
+        }
         try
         {
-            _socket.SendTo(packet, SocketFlags.None, remote);
+            _socket.SendTo(buffer[..length], SocketFlags.None, remote);
             Interlocked.Increment(ref _packetsSent);
             Interlocked.Increment(ref _engine.Statistics._packetsSent);
         }
@@ -463,6 +533,11 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         Unbridge();
         _cts.Cancel();
         _socket.Dispose();
+        lock (_sendLock)
+        {
+            _srtpSend?.Dispose();
+            _srtpSend = null;
+        }
         _engine.Release(this);
         _cts.Dispose();
     }

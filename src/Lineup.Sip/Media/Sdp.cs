@@ -21,6 +21,14 @@ public sealed record SdpOrigin(string Username, ulong SessionId, ulong SessionVe
 /// <summary>a=rtpmap (RFC 4566 §6): payload type, encoding name, clock rate and channel count (1 when omitted).</summary>
 public sealed record SdpRtpMap(int PayloadType, string Encoding, int ClockRate, int Channels);
 
+/// <summary>a=crypto (RFC 4568 §9.1): <c>a=crypto:&lt;tag&gt; &lt;crypto-suite&gt; &lt;key-params&gt; [&lt;session-params&gt;]</c>.
+/// Kept as written; <see cref="SdpOfferAnswer"/> decides which it can use.</summary>
+/// <param name="Tag">The decimal tag (1–999999999) that the answer echoes.</param>
+/// <param name="Suite">The crypto suite name, e.g. AES_CM_128_HMAC_SHA1_80.</param>
+/// <param name="KeyParams">The key parameters, e.g. <c>inline:base64[|lifetime][|MKI:length]</c>.</param>
+/// <param name="SessionParams">Session parameters (UNENCRYPTED_SRTP, KDR=…), or null.</param>
+public sealed record SdpCrypto(int Tag, string Suite, string KeyParams, string? SessionParams);
+
 /// <summary>One m= section (RFC 4566 §5.14) with the attributes Lineup reads.</summary>
 public sealed record SdpMedia
 {
@@ -38,6 +46,8 @@ public sealed record SdpMedia
     public int? Ptime { get; init; }
     /// <summary>The media-level direction attribute, or null when absent (the session level then applies).</summary>
     public MediaDirection? Direction { get; init; }
+    /// <summary>SDES keys (RFC 4568), in the order written (the offerer's preference).</summary>
+    public IReadOnlyList<SdpCrypto> Cryptos { get; init; } = [];
 
     /// <summary>The rtpmap of a payload type, or null.</summary>
     public SdpRtpMap? RtpMap(int payloadType)
@@ -95,6 +105,9 @@ public static class Sdp
     public static SdpSession? Parse(ReadOnlySpan<byte> text, out string? error)
     {
         if (text.Length > MaxLength) return Fail($"longer than {MaxLength} bytes", out error);
+        // RFC 4566 §5: the text is UTF-8. Decoding invalid bytes leniently would turn each into a 3-byte U+FFFD that
+        // a written answer echoes (found by fuzzing: a 27 KB offer wrote back as more than 64 KB).
+        if (!System.Text.Unicode.Utf8.IsValid(text)) return Fail("not valid UTF-8", out error);
         SdpOrigin? origin = null;
         string sessionName = "-";
         SdpConnection? sessionConnection = null;
@@ -214,6 +227,12 @@ public static class Sdp
             foreach (var f in m.Fmtps) sb.Append("a=fmtp:").Append(f.Key).Append(' ').Append(f.Value).Append("\r\n");
             if (m.Ptime is { } p) sb.Append("a=ptime:").Append(p).Append("\r\n");
             if (m.Direction is { } d) sb.Append("a=").Append(DirectionName(d)).Append("\r\n");
+            foreach (var k in m.Cryptos)
+            {
+                sb.Append("a=crypto:").Append(k.Tag).Append(' ').Append(k.Suite).Append(' ').Append(k.KeyParams);
+                if (k.SessionParams is { } sp) sb.Append(' ').Append(sp);
+                sb.Append("\r\n");
+            }
         }
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
@@ -348,6 +367,7 @@ public static class Sdp
         private List<KeyValuePair<int, string>>? _fmtps;
         private int? _ptime;
         private MediaDirection? _direction;
+        private List<SdpCrypto>? _cryptos;
         private int _attributes;
 
         public SdpConnection? Connection { get; set; }
@@ -391,6 +411,18 @@ public static class Sdp
                 if (!TryNumber(dot >= 0 ? rest[..dot] : rest, 10_000, out var ptime)) return Bad("ptime", out error);
                 _ptime = (int)ptime;
             }
+            else if (name.SequenceEqual("crypto"u8))
+            {
+                // RFC 4568 §9.1. A line we cannot read is ignored rather than failing the whole description (§7.1.1:
+                // the answerer uses a crypto attribute it understands, if any).
+                Span<Range> p = stackalloc Range[5];
+                var k = Split(rest, p, (byte)' ', true);
+                if (k >= 3 && TryNumber(rest[p[0]], 999_999_999, out var tag))
+                {
+                    var session = k >= 4 ? Str(rest[p[3].Start..].TrimEnd((byte)' ')) : null;
+                    (_cryptos ??= []).Add(new SdpCrypto((int)tag, Str(rest[p[1]]), Str(rest[p[2]]), session));
+                }
+            }
             return true;
         }
 
@@ -406,6 +438,7 @@ public static class Sdp
             Fmtps = (IReadOnlyList<KeyValuePair<int, string>>?)_fmtps ?? [],
             Ptime = _ptime,
             Direction = _direction,
+            Cryptos = (IReadOnlyList<SdpCrypto>?)_cryptos ?? [],
         };
 
         private static bool Bad(string what, out string? error)

@@ -13,8 +13,8 @@ namespace Lineup.Sip.Registrar;
 /// Expired bindings are dropped when an AOR is touched and by one timer set to the next expiry (no polling), which
 /// also raises <see cref="BindingsChanged"/>. Memory is bounded by <see cref="SipRegistrarOptions.MaxAors"/> and
 /// <see cref="SipRegistrarOptions.MaxBindingsPerAor"/>. Unknown users and wrong passwords both get a fresh 401
-/// (nothing tells them apart); failures are counted per source address by the <see cref="AuthThrottle"/>, and a
-/// source over the limit gets 403 until its cool-down ends.
+/// (nothing tells them apart); failures are counted per (source address, user name) by the <see cref="AuthThrottle"/>,
+/// and per address only at a higher last-resort limit; a pair or address over its limit gets 403 until its cool-down ends.
 /// </remarks>
 public sealed class SipRegistrar : IDisposable
 {
@@ -86,7 +86,7 @@ public sealed class SipRegistrar : IDisposable
         {
             return Reply(register, 405, headers: [new SipHeader("Allow", "REGISTER")]);
         }
-        if (_throttle.IsBlocked(remote.EndPoint.Address))
+        if (_throttle.IsBlocked(remote.EndPoint.Address, realm, null))
         {
             return Reply(register, 403, "Too Many Failed Attempts");
         }
@@ -129,6 +129,11 @@ public sealed class SipRegistrar : IDisposable
                 break;
             }
         }
+        // Throttled per (address, user): the digest user name, else the AOR being registered.
+        if (_throttle.IsBlocked(remote.EndPoint.Address, realm, credentials?.Username ?? aorUser))
+        {
+            return Reply(register, 403, "Too Many Failed Attempts");
+        }
         if (credentials is null)
         {
             return malformed ? Reply(register, 400, "Malformed Authorization") : Challenge(register, realm, stale: false);
@@ -137,10 +142,10 @@ public sealed class SipRegistrar : IDisposable
         switch (outcome)
         {
             case DigestOutcome.Ok:
-                _throttle.RecordSuccess(remote.EndPoint.Address);
+                _throttle.RecordSuccess(remote.EndPoint.Address, realm, credentials.Username);
                 break;
             case DigestOutcome.UnknownUser or DigestOutcome.WrongResponse:
-                return _throttle.RecordFailure(remote.EndPoint.Address)
+                return _throttle.RecordFailure(remote.EndPoint.Address, realm, credentials.Username)
                     ? Reply(register, 403, "Too Many Failed Attempts")
                     : Challenge(register, realm, stale: false);
             case DigestOutcome.Stale or DigestOutcome.Replay:

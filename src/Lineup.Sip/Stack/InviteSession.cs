@@ -50,6 +50,7 @@ public sealed class InviteSession : IClientTransactionUser
         Peer = incoming.Transaction.ResponseRemote;
         RemoteSdpMessage = invite;
         LocalUser = invite.To?.SipUri?.User ?? "lineup";
+        IsSips = invite.RequestLine!.RequestUri.StartsWith("sips:", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>UAC: for an outbound INVITE.</summary>
@@ -67,7 +68,11 @@ public sealed class InviteSession : IClientTransactionUser
         LocalSdp = request.Sdp;
         LocalUser = request.FromUser;
         Request = request;
+        IsSips = request.TargetUri.StartsWith("sips:", StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>True when the dialog's Request-URI is a sips: URI (RFC 5630): every hop is TLS and our Contact is sips:.</summary>
+    public bool IsSips { get; }
 
     /// <summary>Call-ID of the dialog.</summary>
     public string CallId { get; }
@@ -608,7 +613,7 @@ public sealed class InviteSession : IClientTransactionUser
         return new SipMessage(new SipRequestLine(method, target, "SIP/2.0"), headers, body);
     }
 
-    private SipHeader Contact() => new(SipHeaderNames.Contact, _stack.ContactFor(LocalUser, Peer.Transport));
+    private SipHeader Contact() => new(SipHeaderNames.Contact, _stack.ContactFor(LocalUser, Peer.Transport, IsSips));
 
     private SipHeader Server() => new("Server", _stack.Options.UserAgent);
 

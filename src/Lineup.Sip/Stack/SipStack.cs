@@ -72,6 +72,9 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     /// <summary>The UDP (else TCP) listening endpoint; valid after <see cref="StartAsync"/>.</summary>
     public IPEndPoint LocalEndPoint => (_transports.GetValueOrDefault(SipTransportKind.Udp) ?? _transports.Values.First()).LocalEndPoint;
 
+    /// <summary>The TLS listening endpoint, or null when the stack does not listen for TLS.</summary>
+    public IPEndPoint? TlsEndPoint => _transports.GetValueOrDefault(SipTransportKind.Tls) is SipTcpTransport { IsListening: true } tls ? tls.LocalEndPoint : null;
+
     /// <summary>Messages dropped without an answer (unparseable, unanswerable, stray responses).</summary>
     public long DroppedMessages => Interlocked.Read(ref _dropped);
 
@@ -136,6 +139,16 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
                 {
                     _transports[SipTransportKind.Udp] = udp;
                 }
+                if (Options.Tls is { } tlsOptions)
+                {
+                    var tls = new SipTcpTransport(Options.TlsListen, _time, Options.Limits, Options.TcpOptions, _logger, tlsOptions);
+                    await tls.StartAsync(this, cancellationToken).ConfigureAwait(false);
+                    if (Options.OutboundProxy is { Transport: SipTransportKind.Tls } proxy && Options.OutboundProxyServerName is { } name)
+                    {
+                        tls.SetServerName(proxy.EndPoint, name);
+                    }
+                    _transports[SipTransportKind.Tls] = tls;
+                }
                 return;
             }
             catch (SocketException)
@@ -188,16 +201,21 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         SipRemote? destination = request.Destination ?? Options.OutboundProxy;
         if (destination is null && SipUri.TryParse(request.TargetUri, out var uri))
         {
-            var kind = uri.Parameter("transport")?.Value?.Equals("tcp", StringComparison.OrdinalIgnoreCase) == true || !_transports.ContainsKey(SipTransportKind.Udp)
-                ? SipTransportKind.Tcp : SipTransportKind.Udp;
+            var kind = TransportFor(uri);
             var host = uri.Host.Trim('[', ']');
             try
             {
-                var address = IPAddress.TryParse(host, out var ip) ? ip
+                var isIp = IPAddress.TryParse(host, out var ip);
+                var address = isIp ? ip
                     : (await Dns.GetHostAddressesAsync(host).ConfigureAwait(false)).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
                 if (address is not null)
                 {
-                    destination = new SipRemote(kind, new IPEndPoint(address, uri.Port ?? 5060));
+                    var endPoint = new IPEndPoint(address, uri.Port ?? (kind == SipTransportKind.Tls ? 5061 : 5060));
+                    if (!isIp && _transports.GetValueOrDefault(SipTransportKind.Tls) is SipTcpTransport tls)
+                    {
+                        tls.SetServerName(endPoint, host); // RFC 5922 §7: the certificate must name the URI's host
+                    }
+                    destination = new SipRemote(kind, endPoint);
                 }
             }
             catch (SocketException e)
@@ -207,7 +225,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         }
         Locked(() =>
         {
-            if (destination is { } d && _transports.ContainsKey(d.Transport))
+            if (destination is { } d && _transports.ContainsKey(d.Transport) && (!session.IsSips || d.Transport == SipTransportKind.Tls))
             {
                 session.StartUac(d);
             }
@@ -216,6 +234,19 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
                 session.FailBeforeSend(503);
             }
         });
+    }
+
+    /// <summary>RFC 3261 §18.1.1 / RFC 5630: sips: or transport=tls → TLS; transport=tcp → TCP; else UDP (TCP when
+    /// the stack has no UDP).</summary>
+    private SipTransportKind TransportFor(SipUri uri)
+    {
+        var transport = uri.Parameter("transport")?.Value;
+        if (uri.Secure || string.Equals(transport, "tls", StringComparison.OrdinalIgnoreCase))
+        {
+            return SipTransportKind.Tls;
+        }
+        return string.Equals(transport, "tcp", StringComparison.OrdinalIgnoreCase) || !_transports.ContainsKey(SipTransportKind.Udp)
+            ? SipTransportKind.Tcp : SipTransportKind.Udp;
     }
 
     // ------------------------------------------------------------------------------------------ receiving
@@ -335,6 +366,12 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         if (!uri.StartsWith("sip:", StringComparison.OrdinalIgnoreCase) && !uri.StartsWith("sips:", StringComparison.OrdinalIgnoreCase))
         {
             Reply(416);
+            return;
+        }
+        if (remote.Transport != SipTransportKind.Tls && uri.StartsWith("sips:", StringComparison.OrdinalIgnoreCase) && method != "ACK")
+        {
+            // RFC 5630 §4.1: a sips: Request-URI promises TLS on every hop; one that arrived in clear text is refused.
+            Reply(416, new SipHeader("Warning", $"399 {ContactHost} \"a sips: Request-URI must arrive over TLS\""));
             return;
         }
         if (method != "CANCEL")
@@ -507,7 +544,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     /// </summary>
     private static SipRemote ResponseTarget(SipMessage request, SipRemote remote)
     {
-        if (remote.Transport == SipTransportKind.Tcp || request.TopVia is not { } via)
+        if (remote.IsReliable || request.TopVia is not { } via)
         {
             return remote;
         }
@@ -583,12 +620,24 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
 
     /// <summary>Our Via for a new request: a fresh branch and rport (RFC 3581 §3).</summary>
     internal string NewVia(SipTransportKind kind) =>
-        $"SIP/2.0/{(kind == SipTransportKind.Tcp ? "TCP" : "UDP")} {ContactHost}:{PortFor(kind)};branch={SipIds.NewBranch()};rport";
+        $"SIP/2.0/{SipTransports.Name(kind)} {ContactHost}:{PortFor(kind)};branch={SipIds.NewBranch()};rport";
 
-    internal string ContactFor(string user, SipTransportKind kind)
+    /// <summary>Our Contact for a dialog on <paramref name="kind"/>: a sips: URI when the dialog's Request-URI is sips:
+    /// (RFC 3261 §12.1.1, RFC 5630 §4.1), else sip: with the transport parameter for TCP and TLS.</summary>
+    internal string ContactFor(string user, SipTransportKind kind, bool sips = false)
     {
         var userPart = user.Length > 0 && user.All(c => SipSyntax.IsTokenChar(c)) ? user + "@" : "";
-        return $"<sip:{userPart}{ContactHost}:{PortFor(kind)}{(kind == SipTransportKind.Tcp ? ";transport=tcp" : "")}>";
+        if (sips)
+        {
+            return $"<sips:{userPart}{ContactHost}:{PortFor(SipTransportKind.Tls)}>";
+        }
+        var transport = kind switch
+        {
+            SipTransportKind.Tcp => ";transport=tcp",
+            SipTransportKind.Tls => ";transport=tls",
+            _ => "",
+        };
+        return $"<sip:{userPart}{ContactHost}:{PortFor(kind)}{transport}>";
     }
 
     private int PortFor(SipTransportKind kind) =>

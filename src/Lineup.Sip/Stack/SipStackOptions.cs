@@ -34,6 +34,16 @@ public sealed record SipStackOptions
     /// <summary>Requests without an explicit destination go here instead of the Request-URI's host.</summary>
     public SipRemote? OutboundProxy { get; init; }
 
+    /// <summary>The name a TLS outbound proxy's certificate must carry (its host name); else its IP address.</summary>
+    public string? OutboundProxyServerName { get; init; }
+
+    /// <summary>SIP over TLS (RFC 3261 §26.2): null for none. With a server certificate the stack listens on
+    /// <see cref="TlsListen"/>; without one it only connects out (transport=tls and sips: targets, a TLS proxy).</summary>
+    public SipTlsOptions? Tls { get; init; }
+
+    /// <summary>Where the TLS listener binds (5061 by default; port 0 picks one).</summary>
+    public IPEndPoint TlsListen { get; init; } = new(IPAddress.Loopback, 5061);
+
     /// <summary>Most live transactions; beyond it new requests get 503 and new client requests fail with 503.</summary>
     public int MaxTransactions { get; init; } = 20_000;
 

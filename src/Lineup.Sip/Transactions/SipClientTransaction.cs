@@ -40,7 +40,7 @@ internal sealed class SipClientTransaction
     /// <summary>True once a provisional response arrived (a CANCEL may be sent, §9.1).</summary>
     public bool HasProvisional { get; private set; }
 
-    private bool Reliable => Remote.Transport == SipTransportKind.Tcp;
+    private bool Reliable => Remote.IsReliable;
 
     internal void Start()
     {

@@ -50,7 +50,7 @@ internal sealed class SipServerTransaction
     /// <summary>Called when the TU never answers within the guard time; the transaction then sends this status.</summary>
     public Action<SipServerTransaction>? Abandoned { get; set; }
 
-    private bool Reliable => ResponseRemote.Transport == SipTransportKind.Tcp;
+    private bool Reliable => ResponseRemote.IsReliable;
 
     internal void Start()
     {

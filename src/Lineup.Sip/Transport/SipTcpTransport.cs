@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -18,10 +20,13 @@ public sealed record SipTcpOptions(int MaxConnections = 1024, TimeSpan? IdleTime
 }
 
 /// <summary>
-/// SIP over TCP (RFC 3261 §18): a listener plus outbound connections, one table keyed by the peer's endpoint so a
-/// response goes back on the connection its request came on (§18.2.2) and a request to a peer reuses an open one.
-/// Messages are framed by Content-Length (<see cref="SipStreamFramer"/>); a connection whose buffered bytes exceed
-/// the parser's size limit, or whose framing breaks, is closed.
+/// SIP over TCP, or over TLS when given <see cref="SipTlsOptions"/> (RFC 3261 §18, §26.2): a listener plus outbound
+/// connections, one table keyed by the peer's endpoint so a response goes back on the connection its request came on
+/// (§18.2.2) and a request to a peer reuses an open one (RFC 5923's aim, without its alias negotiation). Messages are
+/// framed by Content-Length (<see cref="SipStreamFramer"/>); a connection whose buffered bytes exceed the parser's size
+/// limit, or whose framing breaks, is closed. With TLS, nothing is read or written before the handshake completes; a
+/// handshake that fails (plain text on the TLS port, a certificate that does not validate) or does not finish within
+/// <see cref="SipTlsOptions.HandshakeTimeout"/> closes the connection.
 /// </summary>
 public sealed partial class SipTcpTransport : ISipTransport
 {
@@ -30,7 +35,10 @@ public sealed partial class SipTcpTransport : ISipTransport
     private readonly SipTcpOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly SipTlsOptions? _tls;
     private readonly ConcurrentDictionary<IPEndPoint, Connection> _connections = new();
+    private readonly ConcurrentDictionary<IPEndPoint, string> _serverNames = new();
+    private long _handshakeFailures;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
     private ISipTransportHandler? _handler;
@@ -38,8 +46,10 @@ public sealed partial class SipTcpTransport : ISipTransport
     private long _receivedBytes;
 
     /// <summary>A transport that will listen on <paramref name="bind"/> (port 0 picks a free port).</summary>
-    public SipTcpTransport(IPEndPoint bind, TimeProvider time, SipParserLimits? limits = null, SipTcpOptions? options = null, ILogger? logger = null)
+    public SipTcpTransport(IPEndPoint bind, TimeProvider time, SipParserLimits? limits = null, SipTcpOptions? options = null, ILogger? logger = null,
+        SipTlsOptions? tls = null)
     {
+        _tls = tls;
         _bind = bind;
         _time = time;
         _limits = limits ?? SipParserLimits.Default;
@@ -48,7 +58,7 @@ public sealed partial class SipTcpTransport : ISipTransport
     }
 
     /// <inheritdoc/>
-    public SipTransportKind Kind => SipTransportKind.Tcp;
+    public SipTransportKind Kind => _tls is null ? SipTransportKind.Tcp : SipTransportKind.Tls;
 
     /// <inheritdoc/>
     public bool IsReliable => true;
@@ -56,8 +66,25 @@ public sealed partial class SipTcpTransport : ISipTransport
     /// <inheritdoc/>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndPoint ?? _bind;
 
+    /// <summary>True once the listener is bound (a TLS transport without a certificate only connects out).</summary>
+    public bool IsListening => _listener is not null;
+
     /// <summary>Open connections (for tests and metrics).</summary>
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>TLS handshakes that failed or timed out (either direction).</summary>
+    public long HandshakeFailures => Interlocked.Read(ref _handshakeFailures);
+
+    /// <summary>The name an outbound TLS connection to <paramref name="remote"/> validates the server's certificate
+    /// against (RFC 5922: the URI's host); without one, the IP address is checked against the certificate.</summary>
+    public void SetServerName(IPEndPoint remote, string serverName)
+    {
+        if (_serverNames.Count >= 10_000)
+        {
+            _serverNames.Clear(); // bounded: names are set again when their targets are next resolved
+        }
+        _serverNames[remote] = serverName;
+    }
 
     /// <summary>Bytes read from every connection so far, counted once the messages they completed were handed on (for
     /// tests and metrics).</summary>
@@ -67,6 +94,10 @@ public sealed partial class SipTcpTransport : ISipTransport
     public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)
     {
         _handler = handler;
+        if (_tls is { ServerCertificate: null })
+        {
+            return Task.CompletedTask; // TLS without a certificate: outbound connections only
+        }
         _listener = new Socket(_bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Bind(_bind);
@@ -106,7 +137,7 @@ public sealed partial class SipTcpTransport : ISipTransport
                 socket.Dispose();
                 continue;
             }
-            connection.Run(socket);
+            connection.Run(socket, inbound: true);
         }
     }
 
@@ -122,7 +153,7 @@ public sealed partial class SipTcpTransport : ISipTransport
             if (_connections.Count >= _options.MaxConnections)
             {
                 LogTooManyConnections(_logger, remote);
-                _handler?.OnSendFailed(new SipRemote(SipTransportKind.Tcp, remote));
+                _handler?.OnSendFailed(new SipRemote(Kind, remote));
                 return;
             }
             var created = new Connection(this, remote);
@@ -135,7 +166,7 @@ public sealed partial class SipTcpTransport : ISipTransport
         if (!connection.Enqueue(data))
         {
             connection.Close();
-            _handler?.OnSendFailed(new SipRemote(SipTransportKind.Tcp, remote));
+            _handler?.OnSendFailed(new SipRemote(Kind, remote));
         }
     }
 
@@ -169,6 +200,7 @@ public sealed partial class SipTcpTransport : ISipTransport
         private readonly CancellationTokenSource _cts;
         private readonly ITimer _idle;
         private Socket? _socket;
+        private Stream? _stream;
         private int _closed;
 
         public Connection(SipTcpTransport owner, IPEndPoint remote)
@@ -202,13 +234,13 @@ public sealed partial class SipTcpTransport : ISipTransport
                 socket.Dispose();
                 LogConnectFailed(_owner._logger, Remote, e.Message);
                 Close();
-                _owner._handler?.OnSendFailed(new SipRemote(SipTransportKind.Tcp, Remote));
+                _owner._handler?.OnSendFailed(new SipRemote(_owner.Kind, Remote));
                 return;
             }
-            Run(socket);
+            Run(socket, inbound: false);
         }
 
-        public void Run(Socket socket)
+        public void Run(Socket socket, bool inbound)
         {
             socket.NoDelay = true;
             _socket = socket;
@@ -217,19 +249,77 @@ public sealed partial class SipTcpTransport : ISipTransport
                 socket.Dispose();
                 return;
             }
-            _ = ReadLoopAsync(socket);
-            _ = WriteLoopAsync(socket);
+            Stream stream = new NetworkStream(socket, ownsSocket: false);
+            if (_owner._tls is { } tls)
+            {
+                _ = HandshakeAsync(new SslStream(stream, leaveInnerStreamOpen: false), tls, inbound);
+                return;
+            }
+            Start(stream);
+        }
+
+        private void Start(Stream stream)
+        {
+            _stream = stream;
+            if (Volatile.Read(ref _closed) != 0)
+            {
+                stream.Dispose();
+                return;
+            }
+            _ = ReadLoopAsync(stream);
+            _ = WriteLoopAsync(stream);
+        }
+
+        /// <summary>TLS 1.2+ handshake, bounded in time; on failure the connection closes and an outbound one
+        /// reports the send as failed (§18.4).</summary>
+        private async Task HandshakeAsync(SslStream ssl, SipTlsOptions tls, bool inbound)
+        {
+            try
+            {
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
+                deadline.CancelAfter(tls.HandshakeTimeout);
+                if (inbound)
+                {
+                    var context = tls.ServerCertificate?.Invoke() ?? throw new AuthenticationException("no server certificate configured");
+                    await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                    {
+                        ServerCertificateContext = context,
+                        EnabledSslProtocols = SipTlsOptions.Protocols,
+                        ClientCertificateRequired = false,
+                        CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+                    }, deadline.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    var name = _owner._serverNames.GetValueOrDefault(Remote) ?? Remote.Address.ToString();
+                    await ssl.AuthenticateAsClientAsync(tls.ClientOptions(name), deadline.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException
+                or SocketException or InvalidOperationException)
+            {
+                Interlocked.Increment(ref _owner._handshakeFailures);
+                LogHandshakeFailed(_owner._logger, Remote, inbound ? "in" : "out", e.Message);
+                await ssl.DisposeAsync().ConfigureAwait(false);
+                Close();
+                if (!inbound)
+                {
+                    _owner._handler?.OnSendFailed(new SipRemote(SipTransportKind.Tls, Remote));
+                }
+                return;
+            }
+            Start(ssl);
         }
 
         private void Touch() => _idle.Change(_owner._options.Idle, Timeout.InfiniteTimeSpan);
 
-        private async Task ReadLoopAsync(Socket socket)
+        private async Task ReadLoopAsync(Stream stream)
         {
             var limits = _owner._limits;
             // The buffer never holds more than one message's limit plus one read: a peer cannot grow it further.
             var buffer = new byte[Math.Min(limits.MaxMessageSize, 16_384)];
             var filled = 0;
-            var remote = new SipRemote(SipTransportKind.Tcp, Remote);
+            var remote = new SipRemote(_owner.Kind, Remote);
             try
             {
                 while (true)
@@ -243,7 +333,7 @@ public sealed partial class SipTcpTransport : ISipTransport
                         }
                         Array.Resize(ref buffer, Math.Min(buffer.Length * 2, limits.MaxMessageSize + 4));
                     }
-                    var n = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, _cts.Token).ConfigureAwait(false);
+                    var n = await stream.ReadAsync(buffer.AsMemory(filled), _cts.Token).ConfigureAwait(false);
                     if (n == 0)
                     {
                         return;
@@ -285,7 +375,7 @@ public sealed partial class SipTcpTransport : ISipTransport
                     }
                 }
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
             }
             finally
@@ -294,25 +384,21 @@ public sealed partial class SipTcpTransport : ISipTransport
             }
         }
 
-        private async Task WriteLoopAsync(Socket socket)
+        private async Task WriteLoopAsync(Stream stream)
         {
             try
             {
                 await foreach (var data in _outgoing.Reader.ReadAllAsync(_cts.Token).ConfigureAwait(false))
                 {
-                    var sent = 0;
-                    while (sent < data.Length)
-                    {
-                        sent += await socket.SendAsync(data[sent..], SocketFlags.None, _cts.Token).ConfigureAwait(false);
-                    }
+                    await stream.WriteAsync(data, _cts.Token).ConfigureAwait(false);
                     Touch();
                 }
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
-                if (e is SocketException)
+                if (e is IOException or SocketException)
                 {
-                    _owner._handler?.OnSendFailed(new SipRemote(SipTransportKind.Tcp, Remote));
+                    _owner._handler?.OnSendFailed(new SipRemote(_owner.Kind, Remote));
                 }
             }
             finally
@@ -340,6 +426,7 @@ public sealed partial class SipTcpTransport : ISipTransport
             // Disposing unlinks it from the transport's token: without this every closed connection would stay
             // registered there for the transport's lifetime. The loops treat ObjectDisposedException as "closed".
             _cts.Dispose();
+            _stream?.Dispose();
             _socket?.Dispose();
         }
     }
@@ -355,6 +442,9 @@ public sealed partial class SipTcpTransport : ISipTransport
 
     [LoggerMessage(EventId = 5114, Level = LogLevel.Information, Message = "TCP framing error or oversized message from {Remote}; connection closed")]
     private static partial void LogFramingError(ILogger logger, IPEndPoint remote);
+
+    [LoggerMessage(EventId = 5116, Level = LogLevel.Debug, Message = "TLS handshake with {Remote} ({Direction}) failed: {Reason}")]
+    private static partial void LogHandshakeFailed(ILogger logger, IPEndPoint remote, string direction, string reason);
 
     [LoggerMessage(EventId = 5115, Level = LogLevel.Error, Message = "SIP message handler failed")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception);

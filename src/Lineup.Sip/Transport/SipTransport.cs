@@ -9,13 +9,30 @@ public enum SipTransportKind
     Udp,
     /// <summary>Reliable stream with Content-Length framing (§18.3).</summary>
     Tcp,
+    /// <summary>TCP under TLS 1.2+ (§26.2, RFC 5630): framed like TCP.</summary>
+    Tls,
 }
 
 /// <summary>Transport-independent address of a peer: the transport and the IP endpoint on it.</summary>
 public readonly record struct SipRemote(SipTransportKind Transport, IPEndPoint EndPoint)
 {
     /// <summary>"UDP 192.0.2.1:5060".</summary>
-    public override string ToString() => $"{(Transport == SipTransportKind.Udp ? "UDP" : "TCP")} {EndPoint}";
+    public override string ToString() => $"{SipTransports.Name(Transport)} {EndPoint}";
+
+    /// <summary>True on TCP and TLS (§18: no retransmissions; responses go back on the connection).</summary>
+    public bool IsReliable => Transport != SipTransportKind.Udp;
+}
+
+/// <summary>Names of <see cref="SipTransportKind"/> as Via and the transport URI parameter write them.</summary>
+public static class SipTransports
+{
+    /// <summary>"UDP", "TCP" or "TLS" (the Via sent-protocol's transport, §20.42).</summary>
+    public static string Name(SipTransportKind kind) => kind switch
+    {
+        SipTransportKind.Tcp => "TCP",
+        SipTransportKind.Tls => "TLS",
+        _ => "UDP",
+    };
 }
 
 /// <summary>What a transport reports to the layer above; called on the transport's receive loop, must not throw.</summary>

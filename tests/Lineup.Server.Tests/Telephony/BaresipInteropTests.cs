@@ -22,58 +22,9 @@ public sealed class BaresipInteropTests(BaresipServerFixture server, ITestOutput
         var q = await server.QueueAsync("baresip", new { strategy = "top_down", ring_timeout = 20 });
         var agent = await server.AgentAsync(q, 1);
         await using var phone = await Baresip.StartAsync(agent, server.SipAddress);
-        try
-        {
-            await WaitForRegistrationAsync(agent, phone);
-
-            await using var callerMedia = new RtpProbe(Tone.Caller);
-            await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "8000" });
-            (await caller.WaitAsync()).AssertSucceeded(); // INVITE, 200, ACK, 8 s, BYE, 200
-
-            var cdr = await server.CdrAsync(q);
-            Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
-            Assert.Equal(agent.Id, cdr.GetProperty("agent_id").GetInt64());
-            // The caller's BYE ended the call: Lineup hung up baresip's leg (BYE, which baresip answered 200), and
-            // baresip closed its dump of what it heard.
-            await phone.WaitForOutputAsync("terminated", TimeSpan.FromSeconds(60));
-            var heard = Hearing.Hears(callerMedia, "the caller", Tone.FirstAgent);
-            Hearing.Hears(await phone.HeardAsync(), "baresip", Tone.Caller);
-            var talk = cdr.GetProperty("talk_seconds").GetDouble();
-            output.WriteLine($"talk_seconds {talk.ToString("F2", CultureInfo.InvariantCulture)}, the caller heard baresip for {heard.TotalSeconds:F2} s");
-            Assert.InRange(talk, heard.TotalSeconds - 2.5, heard.TotalSeconds + 2.5); // as SipEndToEndTests.AssertTalkTime
-        }
-        catch
-        {
-            output.WriteLine($"--- baresip (pid {phone.Pid}) ---\n{phone.Output}");
-            throw;
-        }
-    }
-
-    /// <summary>Polls GET /api/v1/sip/registrations until the agent has baresip's contact (its SIP port).</summary>
-    private async Task WaitForRegistrationAsync(SipAgent agent, Baresip phone)
-    {
-        var clock = Stopwatch.StartNew();
-        var last = "";
         var port = ":" + phone.Port.ToString(CultureInfo.InvariantCulture);
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            Assert.False(phone.HasExited, $"baresip exited before registering.\n{phone.Output}");
-            using var response = await server.Api.GetAsync(new Uri("/api/v1/sip/registrations", UriKind.Relative));
-            last = await response.Content.ReadAsStringAsync();
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var doc = JsonDocument.Parse(last);
-            var registered = doc.RootElement.EnumerateArray()
-                .Where(r => r.GetProperty("agent_id").GetInt64() == agent.Id)
-                .SelectMany(r => r.GetProperty("contacts").EnumerateArray())
-                .Any(c => c.GetProperty("uri").GetString()!.Contains("@127.0.0.1" + port, StringComparison.Ordinal));
-            if (registered)
-            {
-                output.WriteLine($"registered after {clock.Elapsed.TotalSeconds:F1} s: {last}");
-                return;
-            }
-            await Task.Delay(250);
-        }
-        Assert.Fail($"baresip's contact 127.0.0.1{port} did not appear in /api/v1/sip/registrations within 60 s: {last}\n{phone.Output}");
+        await phone.AnswerQueueCallAsync(server, q, agent, output,
+            c => c.GetProperty("uri").GetString()!.Contains("@127.0.0.1" + port, StringComparison.Ordinal));
     }
 }
 
@@ -146,11 +97,14 @@ public sealed class Baresip : IAsyncDisposable
     }
 
     /// <summary>Starts baresip registered (it registers by itself at start) as <paramref name="agent"/> with the
-    /// registrar at <paramref name="registrar"/> (<c>127.0.0.1:port</c>).</summary>
-    public static Task<Baresip> StartAsync(SipAgent agent, string registrar)
+    /// registrar at <paramref name="registrar"/> (<c>127.0.0.1:port</c>). With <paramref name="tlsCaFile"/> it
+    /// registers over TLS (<c>;transport=tls</c>), trusting only that CA, and with <paramref name="srtpMandatory"/>
+    /// it takes SRTP calls only (<c>mediaenc=srtp-mand</c>: RTP/SAVP with SDES keys).</summary>
+    public static Task<Baresip> StartAsync(SipAgent agent, string registrar, string? tlsCaFile = null, bool srtpMandatory = false)
     {
         var executable = Executable;
-        foreach (var module in new[] { "g711.so", "aufile.so", "aubridge.so", "sndfile.so", "account.so" })
+        string[] modules = ["g711.so", "aufile.so", "aubridge.so", "sndfile.so", "account.so", .. srtpMandatory ? new[] { "srtp.so" } : []];
+        foreach (var module in modules)
             Assert.True(File.Exists(Path.Combine(ModuleDirectory, module)), $"baresip's {module} is missing from {ModuleDirectory}.");
         var directory = System.IO.Directory.CreateTempSubdirectory("lineup-baresip-").FullName;
         var port = Sipp.FreeUdpPort();
@@ -175,11 +129,15 @@ public sealed class Baresip : IAsyncDisposable
             module			sndfile.so
             snd_path		{directory}
             module_app		account.so
+            {(srtpMandatory ? "module\t\t\tsrtp.so" : "")}
+            {(tlsCaFile is null ? "" : "sip_cafile\t\t" + tlsCaFile)}
 
             """));
         // The user part of the AOR is the agent's number (Lineup's SIP user); the auth user defaults to it.
+        var transport = tlsCaFile is null ? "udp" : "tls";
+        var media = srtpMandatory ? ";mediaenc=srtp-mand" : "";
         File.WriteAllText(Path.Combine(directory, "accounts"),
-            $"<sip:{agent.Number}@{registrar};transport=udp>;auth_pass={agent.Password};answermode=auto;regint=3600\n");
+            $"<sip:{agent.Number}@{registrar};transport={transport}>;auth_pass={agent.Password};answermode=auto;regint=3600{media}\n");
 
         var start = new ProcessStartInfo(executable)
         {
@@ -200,6 +158,63 @@ public sealed class Baresip : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return Task.FromResult(baresip);
+    }
+
+    /// <summary>
+    /// Waits until the agent has a registered contact that <paramref name="contact"/> accepts (an entry of
+    /// <c>GET /api/v1/sip/registrations</c>), then a sipp caller with an <see cref="RtpProbe"/> sending the caller's
+    /// tone calls the queue for 8 s and hangs up. Checks that this agent answered, that each side heard the other's
+    /// tone (baresip plays the agent's, and dumps what it decodes), and that the talk time matches what was heard.
+    /// </summary>
+    public async Task AnswerQueueCallAsync(SipServerFixture server, SipQueue queue, SipAgent agent, ITestOutputHelper output,
+        Func<JsonElement, bool> contact)
+    {
+        try
+        {
+            await WaitForRegistrationAsync(server, agent, output, contact);
+            await using var callerMedia = new RtpProbe(Tone.Caller);
+            await using var caller = await server.CallAsync(queue, "caller.xml", callerMedia, new() { ["talk_ms"] = "8000" });
+            (await caller.WaitAsync()).AssertSucceeded(); // INVITE, 200, ACK, 8 s, BYE, 200
+
+            var cdr = await server.CdrAsync(queue);
+            Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+            Assert.Equal(agent.Id, cdr.GetProperty("agent_id").GetInt64());
+            // The caller's BYE ended the call: Lineup hung up baresip's leg (BYE, which baresip answered 200), and
+            // baresip closed its dump of what it heard.
+            await WaitForOutputAsync("terminated", TimeSpan.FromSeconds(60));
+            var heard = Hearing.Hears(callerMedia, "the caller", Tone.FirstAgent);
+            Hearing.Hears(await HeardAsync(), "baresip", Tone.Caller);
+            var talk = cdr.GetProperty("talk_seconds").GetDouble();
+            output.WriteLine($"talk_seconds {talk.ToString("F2", CultureInfo.InvariantCulture)}, the caller heard baresip for {heard.TotalSeconds:F2} s");
+            Assert.InRange(talk, heard.TotalSeconds - 2.5, heard.TotalSeconds + 2.5); // as SipEndToEndTests.AssertTalkTime
+        }
+        catch
+        {
+            output.WriteLine($"--- baresip (pid {Pid}) ---\n{Output}");
+            throw;
+        }
+    }
+
+    private async Task WaitForRegistrationAsync(SipServerFixture server, SipAgent agent, ITestOutputHelper output, Func<JsonElement, bool> contact)
+    {
+        var clock = Stopwatch.StartNew();
+        var last = "";
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Assert.False(HasExited, $"baresip exited before registering.\n{Output}");
+            using var response = await server.Api.GetAsync(new Uri("/api/v1/sip/registrations", UriKind.Relative));
+            last = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(last);
+            if (doc.RootElement.EnumerateArray().Where(r => r.GetProperty("agent_id").GetInt64() == agent.Id)
+                .SelectMany(r => r.GetProperty("contacts").EnumerateArray()).Any(contact))
+            {
+                output.WriteLine($"registered after {clock.Elapsed.TotalSeconds:F1} s: {last}");
+                return;
+            }
+            await Task.Delay(250);
+        }
+        Assert.Fail($"baresip's contact did not appear in /api/v1/sip/registrations within 60 s: {last}\n{Output}");
     }
 
     public ValueTask DisposeAsync()

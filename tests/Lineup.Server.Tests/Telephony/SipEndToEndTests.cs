@@ -349,7 +349,7 @@ public class SipServerFixture : IAsyncLifetime
         _api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         _api?.Dispose();
         if (_server != null) await _server.DisposeAsync();
@@ -382,9 +382,9 @@ public class SipServerFixture : IAsyncLifetime
     }
 
     /// <summary>An agent with a SIP password, member of <paramref name="queue"/> at <paramref name="position"/>, logged in.</summary>
-    public async Task<SipAgent> AgentAsync(SipQueue queue, int position)
+    public async Task<SipAgent> AgentAsync(SipQueue queue, int position, string? number = null)
     {
-        var number = string.Create(CultureInfo.InvariantCulture, $"2{Interlocked.Increment(ref _next):D3}");
+        number ??= string.Create(CultureInfo.InvariantCulture, $"2{Interlocked.Increment(ref _next):D3}");
         var password = "sip-" + Guid.NewGuid().ToString("N")[..12];
         var agent = await CreatedAsync("/api/v1/agents", new { name = "agent " + number, number });
         var id = agent.GetProperty("id").GetInt64();

@@ -134,4 +134,29 @@ public class SdpTests
             }
         }
     }
+
+    [Fact]
+    public void Invalid_utf8_is_refused_rather_than_expanded()
+    {
+        var text = System.Text.Encoding.ASCII.GetBytes("v=0\r\no=- 1 1 IN IP4 x\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n");
+        var bad = text.Concat(new byte[] { (byte)'a', (byte)'=', 0xF3, 0xF3, (byte)'\r', (byte)'\n' }).ToArray();
+        Assert.Null(Sdp.Parse(bad, out var error));
+        Assert.Equal("not valid UTF-8", error);
+    }
+
+    [Fact]
+    public void Crypto_attributes_are_read_and_written_back()
+    {
+        var text = System.Text.Encoding.ASCII.GetBytes("v=0\r\no=- 1 1 IN IP4 x\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/SAVP 0\r\n"
+            + "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n"
+            + "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj KDR=1 UNENCRYPTED_SRTP\r\n"
+            + "a=crypto:x broken\r\n");
+        var m = Sdp.Parse(text, out var error)!.Media[0];
+        Assert.Null(error);
+        Assert.Equal(2, m.Cryptos.Count);
+        Assert.Equal(new SdpCrypto(1, "AES_CM_128_HMAC_SHA1_80", "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4", null), m.Cryptos[0]);
+        Assert.Equal("KDR=1 UNENCRYPTED_SRTP", m.Cryptos[1].SessionParams);
+        var again = Sdp.Parse(Sdp.Write(Sdp.Parse(text, out _)!), out _)!.Media[0];
+        Assert.Equal(m.Cryptos, again.Cryptos);
+    }
 }

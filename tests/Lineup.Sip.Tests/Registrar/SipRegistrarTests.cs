@@ -10,12 +10,13 @@ public sealed class SipRegistrarTests : IDisposable
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-12-02T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private readonly Credentials _credentials = new Credentials().Add("acme", "1001", "secret-pw").Add("acme", "1002", "other-pw");
     private readonly SipRegistrar _registrar;
+    private readonly AuthThrottle _throttle;
     private readonly List<(string Realm, string User)> _changes = [];
 
     public SipRegistrarTests()
     {
-        _registrar = new SipRegistrar(new SipRegistrarOptions { MaxBindingsPerAor = 3 }, _time, _credentials,
-            new AuthThrottle(new AuthThrottleOptions(MaxFailures: 3), _time));
+        _throttle = new AuthThrottle(new AuthThrottleOptions(MaxFailures: 3), _time);
+        _registrar = new SipRegistrar(new SipRegistrarOptions { MaxBindingsPerAor = 3 }, _time, _credentials, _throttle);
         _registrar.BindingsChanged += (realm, user) => _changes.Add((realm, user));
     }
 
@@ -148,13 +149,56 @@ public sealed class SipRegistrarTests : IDisposable
         var throttle = new AuthThrottle(new AuthThrottleOptions(MaxFailures: 2, MaxSources: 100), _time);
         for (var i = 0; i < 1000; i++)
         {
-            throttle.RecordFailure(IPAddress.Parse($"10.0.{i / 256}.{i % 256}"));
+            throttle.RecordFailure(IPAddress.Parse($"10.0.{i / 256}.{i % 256}"), "acme", "u");
         }
         Assert.Equal(100, throttle.Count);
-        Assert.False(throttle.IsBlocked(IPAddress.Parse("10.0.3.231")));
-        Assert.True(throttle.RecordFailure(IPAddress.Parse("10.0.3.231"))); // its second failure
-        Assert.True(throttle.IsBlocked(IPAddress.Parse("::ffff:10.0.3.231"))); // IPv4-mapped is the same source
-        Assert.False(throttle.RecordFailure(IPAddress.Parse("10.0.0.0"))); // forgotten: its first failure again
+        Assert.False(throttle.IsBlocked(IPAddress.Parse("10.0.3.231"), "acme", "u"));
+        Assert.True(throttle.RecordFailure(IPAddress.Parse("10.0.3.231"), "acme", "u")); // its second failure
+        Assert.True(throttle.IsBlocked(IPAddress.Parse("::ffff:10.0.3.231"), "acme", "u")); // IPv4-mapped is the same source
+        Assert.False(throttle.RecordFailure(IPAddress.Parse("10.0.0.0"), "acme", "u")); // forgotten: its first failure again
+    }
+
+    [Fact]
+    public void A_phone_failing_from_an_address_does_not_block_another_user_behind_the_same_address()
+    {
+        var office = "203.0.113.7:5060";
+        var misconfigured = new Phone("1001", "old-password", address: office);
+        Assert.Equal(401, Status(Register(misconfigured)));
+        Assert.Equal(401, Status(Send(misconfigured, misconfigured.Register())));
+        Assert.Equal(403, Status(Send(misconfigured, misconfigured.Register()))); // its third failure: 1001 from here is blocked
+        Assert.Equal(403, Status(Send(misconfigured, misconfigured.Register(authorize: false))));
+
+        // The neighbour on the same NAT address registers normally, and keeps doing so.
+        var neighbour = new Phone("1002", "other-pw", address: office.Replace(":5060", ":5062", StringComparison.Ordinal));
+        Assert.Equal(200, Status(Register(neighbour)));
+        Assert.Equal(200, Status(Register(neighbour)));
+        Assert.Equal([new AuthBlock(IPAddress.Parse("203.0.113.7"), "acme", "1001", _time.GetUtcNow().AddMinutes(5))], _throttle.Blocked());
+
+        // An administrator lifts the block; the fixed phone registers.
+        Assert.True(_throttle.Unblock(IPAddress.Parse("203.0.113.7"), "acme", "1001"));
+        Assert.False(_throttle.Unblock(IPAddress.Parse("203.0.113.7"), "acme", "1001"));
+        misconfigured.Password = "secret-pw";
+        Assert.Equal(200, Status(Register(misconfigured)));
+        Assert.Empty(_throttle.Blocked());
+    }
+
+    [Fact]
+    public void Failures_across_many_user_names_block_the_whole_address_as_a_last_resort()
+    {
+        var throttle = new AuthThrottle(new AuthThrottleOptions(MaxFailures: 3, MaxSourceFailures: 20), _time);
+        var sprayer = IPAddress.Parse("198.51.100.9");
+        var blocked = false;
+        for (var i = 0; i < 20; i++)
+        {
+            blocked = throttle.RecordFailure(sprayer, "acme", $"user{i}"); // one failure per name: no pair reaches its limit
+        }
+        Assert.True(blocked);
+        Assert.True(throttle.IsBlocked(sprayer, "other-realm", "anyone"));
+        Assert.True(throttle.IsBlocked(sprayer, "acme", null));
+        Assert.False(throttle.IsBlocked(IPAddress.Parse("198.51.100.10"), "acme", "anyone"));
+        Assert.Equal(new AuthBlock(sprayer, null, null, _time.GetUtcNow().AddMinutes(5)), Assert.Single(throttle.Blocked()));
+        Assert.True(throttle.Unblock(sprayer, null, null));
+        Assert.False(throttle.IsBlocked(sprayer, "other-realm", "anyone"));
     }
 
     [Fact]
