@@ -194,6 +194,20 @@ public sealed partial class StartupOptionsTests
         Assert.True(variables >= 4, $"only {variables} environment variables found in the README's Configuration section");
     }
 
+    [GeneratedRegex(@"\bSip:[A-Za-z]+(:[A-Za-z]+|:<[^>]+>|:[0-9]+)*")]
+    private static partial Regex SipKey();
+
+    /// <summary>The same for the telephony settings docs/sip.md documents (its table and its examples).</summary>
+    [Fact]
+    public void Every_setting_the_sip_doc_documents_is_accepted()
+    {
+        var doc = File.ReadAllText(Path.Combine(ServerProcess.RepositoryRoot, "docs", "sip.md"));
+        var catalog = SettingsCatalog.From(LineupProgram.Compose([]).Services);
+        var keys = SipKey().Matches(doc).Select(m => Regex.Replace(m.Value, "<[^>]+>", "x")).Distinct(StringComparer.Ordinal).ToList();
+        Assert.True(keys.Count >= 20, $"only {keys.Count} Sip: keys in docs/sip.md");
+        Assert.Equal([], keys.Where(k => !catalog.IsKnown(k)).ToArray());
+    }
+
     [GeneratedRegex(@"^(?<key>(LINEUP_[A-Z_]+)|([A-Za-z]+__[A-Za-z_]+))(=.*)?$")]
     private static partial Regex EnvironmentSetting();
 }

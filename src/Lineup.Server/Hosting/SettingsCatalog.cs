@@ -18,7 +18,8 @@ public sealed record Setting(string Key, string Default, string Description, boo
 /// <list type="bullet">
 /// <item>the options classes registered in the service collection (bound with <c>AddOptions&lt;T&gt;().BindConfiguration</c>,
 /// or built from the configuration and registered as an instance) that name their section in a <c>Section</c>
-/// constant: each settable property is a key, its initial value the default and its doc comment the description;</item>
+/// constant: each settable property is a key (its name, or its <see cref="ConfigurationKeyNameAttribute"/>), its initial
+/// value the default and its doc comment the description;</item>
 /// <item>the keys read directly by the code that reads them (<see cref="NetworkGuard.Key"/>, each dialect's
 /// <see cref="Dialect.UrlKey"/>) and Lineup's own top-level options;</item>
 /// <item>the framework's: the host's and the web host's keys (<see cref="HostDefaults"/>, <see cref="WebHostDefaults"/>)
@@ -177,7 +178,8 @@ public sealed class SettingsCatalog
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             if (p.SetMethod is not { IsPublic: true } || p.GetIndexParameters().Length > 0) continue;
-            var key = $"{prefix}:{p.Name}";
+            // The binder's own renaming (ConfigurationKeyName, which may also name a nested key such as "Tls:Listen").
+            var key = $"{prefix}:{p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name}";
             var value = instance == null ? null : p.GetValue(instance);
             var kind = KindOf(p.PropertyType);
             if (kind == Kind.Nested)

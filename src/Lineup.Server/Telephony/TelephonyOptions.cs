@@ -49,18 +49,23 @@ public sealed record TelephonyOptions
     public string? OutboundProxyHost { get; init; }
 
     /// <summary>SIP over TLS listens here when a certificate is configured (<c>Sip:Tls:Listen</c>, default port 5061).</summary>
+    [ConfigurationKeyName("Tls:Listen")]
     public IPEndPoint TlsListen { get; init; } = new(IPAddress.Any, 5061);
 
     /// <summary>PEM certificate (leaf first, then any intermediates) for the TLS listener (<c>Sip:Tls:Certificate</c>).</summary>
+    [ConfigurationKeyName("Tls:Certificate")]
     public string? TlsCertificate { get; init; }
 
     /// <summary>PEM private key of <see cref="TlsCertificate"/> (<c>Sip:Tls:Key</c>).</summary>
+    [ConfigurationKeyName("Tls:Key")]
     public string? TlsKey { get; init; }
 
     /// <summary>PEM file of the only CA(s) trusted for outbound TLS (<c>Sip:Tls:CaFile</c>, a private CA); else the system's roots.</summary>
+    [ConfigurationKeyName("Tls:CaFile")]
     public string? TlsCaFile { get; init; }
 
     /// <summary>SHA-256 hashes of server certificates accepted for outbound TLS whatever their chain (<c>Sip:Tls:Pins</c>, comma-separated hex).</summary>
+    [ConfigurationKeyName("Tls:Pins")]
     public IReadOnlyList<string> TlsPins { get; init; } = [];
 
     /// <summary>SRTP for every leg (<c>Sip:Srtp</c>: off, optional or required).</summary>
