@@ -269,6 +269,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             return;
         }
         var message = result.Message!;
+        if (_logger.IsEnabled(LogLevel.Debug)) LogReceived(_logger, remote, SipLogText.Of(SipWriter.Write(message)));
         if (message.IsRequest)
         {
             OnRequestReceived(remote, message);
@@ -657,7 +658,9 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             ((ISipTransportHandler)this).OnSendFailed(remote);
             return;
         }
-        transport.Send(remote.EndPoint, SipWriter.Write(message));
+        var bytes = SipWriter.Write(message);
+        if (_logger.IsEnabled(LogLevel.Debug)) LogSent(_logger, remote, SipLogText.Of(bytes));
+        transport.Send(remote.EndPoint, bytes);
     }
 
     internal ITimer StartTimer(TimeSpan due, Action callback) =>
@@ -731,6 +734,12 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             await t.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Debug, Message = "SIP received from {Remote}:\n{Message}")]
+    private static partial void LogReceived(ILogger logger, SipRemote remote, string message);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Debug, Message = "SIP sent to {Remote}:\n{Message}")]
+    private static partial void LogSent(ILogger logger, SipRemote remote, string message);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Dropped a message from {Remote}: {Error} {Detail}")]
     private static partial void LogDropped(ILogger logger, SipRemote remote, SipParseError error, string detail);
