@@ -243,20 +243,44 @@ public sealed partial class CallCenter
         {
             // Every eligible agent has been tried once: a new round starts, at once or after the retry time.
             if (c.Tried!.Count == 0) return;
+            var roundStartedAt = RoundStartedAt(c);
             c.Tried.Clear();
             best = PickMember(c, q);
             if (best == null) return;
-            if (StartRetryWait(c, q)) return;
+            if (StartRetryWait(c, q, roundStartedAt)) return;
         }
         Offer(c, best);
     }
 
-    private bool StartRetryWait(Call c, Queue q)
+    /// <summary>
+    /// Without a retry time (<see cref="QueueConfig.RetrySeconds"/> 0) a new round starts at once, unless the round that
+    /// just failed began less than this long ago: then it waits out the rest. Agents that fail an offer at once (a
+    /// phone that is not registered, a PBX answering busy) would otherwise be offered the call over and over at the
+    /// speed of the machine, each offer a durable command and an attempt in the CDR.
+    /// </summary>
+    public const long MinimumRoundMs = 1000;
+
+    /// <summary>Starts the pause before the next round (the retry time, or the rest of <see cref="MinimumRoundMs"/>
+    /// from <paramref name="roundStartedAt"/>, see <see cref="RoundStartedAt"/>); false when the next round may start now.</summary>
+    private bool StartRetryWait(Call c, Queue q, long roundStartedAt)
     {
-        if (q.Config.RetrySeconds <= 0) return false;
-        c.NotBefore = _now + q.Config.RetrySeconds * 1000L;
+        var until = q.Config.RetrySeconds > 0 ? _now + q.Config.RetrySeconds * 1000L
+            : roundStartedAt == long.MinValue ? _now : roundStartedAt + MinimumRoundMs;
+        if (until <= _now) return false;
+        c.NotBefore = until;
         Schedule(c.NotBefore, TimerKind.Retry, c, c.VisitSeq);
         return true;
+    }
+
+    /// <summary>When the current round's first offer was made, if every offer of the round failed (none was answered:
+    /// a callback whose customer did not pick up was answered by its agent); else <see cref="long.MinValue"/>. Each
+    /// offer adds one attempt and one tried agent, so the round's offers are the last <c>Tried.Count</c> attempts.</summary>
+    private static long RoundStartedAt(Call c)
+    {
+        var round = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(c.Record.AttemptList)[^c.Tried!.Count..];
+        foreach (ref readonly var attempt in round)
+            if (attempt.Outcome == AttemptOutcome.Answered) return long.MinValue;
+        return round[0].OfferedAt;
     }
 
     private bool TryOfferSticky(Call c, Queue q)
@@ -279,9 +303,10 @@ public sealed partial class CallCenter
         if (_ring.Count == 0)
         {
             if (c.Offers.Count > 0 || c.Tried!.Count == 0) return;
+            var roundStartedAt = RoundStartedAt(c);
             c.Tried.Clear();
             CollectRingAll(c, q);
-            if (_ring.Count == 0 || StartRetryWait(c, q)) return;
+            if (_ring.Count == 0 || StartRetryWait(c, q, roundStartedAt)) return;
         }
         // One allocation per list for the whole ring instead of a doubling per agent rung.
         c.Offers.EnsureCapacity(c.Offers.Count + _ring.Count);
