@@ -31,6 +31,22 @@ public class AuthTests(ApiFixture fx) : IClassFixture<ApiFixture>
         await client.OkAsync("/api/v1/queues");
     }
 
+    /// <summary>GET /auth/me says whose a token is (the agent panel opened with #token= asks it).</summary>
+    [Fact]
+    public async Task Me_names_the_user_or_the_api_key_behind_a_token()
+    {
+        var agent = await T.AgentAsync();
+        var me = await (await T.AgentUserAsync(agent)).OkAsync("/api/v1/auth/me");
+        Assert.Equal(("user", "agent", T.Id, agent), (me.Str("kind"), me.Str("role"), me.Long("tenant_id"), me.Long("agent_id")));
+
+        var key = await T.Admin.CreatedAsync("/api/v1/api-keys", new { name = ApiFixture.Unique("me-"), role = "supervisor" });
+        var byKey = await fx.WithBearer(key.Str("key")!).OkAsync("/api/v1/auth/me");
+        Assert.Equal(("api_key", key.Id(), key.Str("name"), "supervisor", T.Id), (byKey.Str("kind"), byKey.Id(), byKey.Str("name"), byKey.Str("role"), byKey.Long("tenant_id")));
+        Assert.True(byKey.IsNull("agent_id"));
+
+        await fx.Anonymous().GetAsync("/api/v1/auth/me").ProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
     [Fact]
     public async Task Wrong_password_is_401_and_a_tenant_that_does_not_exist_is_400_naming_it_for_everyone()
     {

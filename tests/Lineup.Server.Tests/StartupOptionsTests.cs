@@ -194,6 +194,19 @@ public sealed partial class StartupOptionsTests
         Assert.True(variables >= 4, $"only {variables} environment variables found in the README's Configuration section");
     }
 
+    /// <summary>The in-memory test host passes its settings' sections too (--Dialects= --Dialects:PortSip=): an empty
+    /// section sets nothing and is accepted, while an empty value of a key that is no section still stops start-up.</summary>
+    [Fact]
+    public void An_empty_section_is_accepted_and_an_unknown_one_is_not()
+    {
+        var builder = LineupProgram.Compose([]);
+        var catalog = SettingsCatalog.From(builder.Services);
+        string? Check(params string[] args) => catalog.Check(ServerCommandLine.Parse(args), builder.Configuration);
+        Assert.Null(Check("--Dialects=", "--Dialects:PortSip=", "--Dialects:PortSip:Url=http://127.0.0.1:8887", "--Sip="));
+        Assert.Contains("'--Dialect='", Check("--Dialect="), StringComparison.Ordinal);
+        Assert.Contains("'--Dialects:Foo='", Check("--Dialects:Foo="), StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"\bSip:[A-Za-z]+(:[A-Za-z]+|:<[^>]+>|:[0-9]+)*")]
     private static partial Regex SipKey();
 
