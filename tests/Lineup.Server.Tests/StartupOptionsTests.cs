@@ -128,6 +128,9 @@ public sealed partial class StartupOptionsTests
             {
                 var warning = Assert.Single(second.Output.Split('\n'), l => l.Contains("LINEUP_ADMIN_PASSWORD is ignored", StringComparison.Ordinal));
                 Assert.Contains("--reset-admin-password", warning, StringComparison.Ordinal);
+                // And the README shows the command that does it.
+                var readme = await File.ReadAllTextAsync(Path.Combine(ServerProcess.RepositoryRoot, "README.md"));
+                Assert.Contains("`LINEUP_ADMIN_PASSWORD=change-me dotnet run --project src/Lineup.Server -- --reset-admin-password`", readme, StringComparison.Ordinal);
                 Assert.Contains(dataDir, warning, StringComparison.Ordinal);
                 using var api = second.CreateClient();
                 Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await Login(api, "change-me")).StatusCode);
