@@ -1,8 +1,8 @@
-using System.Text.Json;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 
 namespace Lineup.Server.Tests;
 
