@@ -103,9 +103,7 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
     {
         var clock = Stopwatch.StartNew();
         // A tenant of its own, so that the wallboard test's agents and calls stay out of this one.
-        using var system = await Api.SignInAsync(fixture.Server.BaseAddress, "admin", ServerProcess.AdminPassword, "default");
-        var tenant = Api.Id(await system.PostAsync("/api/v1/tenants", new { name = "northwind" }));
-        system.Http.DefaultRequestHeaders.Add("X-Account-ID", tenant.ToString(CultureInfo.InvariantCulture));
+        using var system = await TenantAsync("northwind");
         var queue = new { strategy = "longest_idle", ring_timeout = 600, wrap_up_time = 0 };
         var billing = Api.Id(await system.PostAsync("/api/v1/queues", new { name = "Billing", queue.strategy, queue.ring_timeout, queue.wrap_up_time }));
         var returns = Api.Id(await system.PostAsync("/api/v1/queues", new { name = "Returns", queue.strategy, queue.ring_timeout, queue.wrap_up_time }));
@@ -184,9 +182,7 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
     public async Task Agent_panel_opened_with_a_token_shows_the_call_already_ringing()
     {
         var clock = Stopwatch.StartNew();
-        using var system = await Api.SignInAsync(fixture.Server.BaseAddress, "admin", ServerProcess.AdminPassword, "default");
-        var tenant = Api.Id(await system.PostAsync("/api/v1/tenants", new { name = "contoso" }));
-        system.Http.DefaultRequestHeaders.Add("X-Account-ID", tenant.ToString(CultureInfo.InvariantCulture));
+        using var system = await TenantAsync("contoso"); // a tenant of its own, as above
         var sales = Api.Id(await system.PostAsync("/api/v1/queues", new { name = "Sales", strategy = "ring_all", ring_timeout = 600, wrap_up_time = 0 }));
         var kim = Api.Id(await system.PostAsync("/api/v1/agents", new { name = "Kim Park", number = "401" }));
         await system.PostAsync($"/api/v1/queues/{sales}/members", new { agent_id = kim });
@@ -245,6 +241,15 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
             await Expect(page.Locator("#panel")).ToBeHiddenAsync();
         }
         output.WriteLine($"{clock.Elapsed.TotalSeconds,5:F1} s  done");
+    }
+
+    /// <summary>The system administrator, acting on a new tenant of this name (X-Account-ID).</summary>
+    private async Task<Api> TenantAsync(string name)
+    {
+        var system = await Api.SignInAsync(fixture.Server.BaseAddress, "admin", ServerProcess.AdminPassword, "default");
+        var tenant = Api.Id(await system.PostAsync("/api/v1/tenants", new { name }));
+        system.Http.DefaultRequestHeaders.Add("X-Account-ID", tenant.ToString(CultureInfo.InvariantCulture));
+        return system;
     }
 
     private static ILocator Status(IPage page, long agent) => page.Locator($"#agents tr[data-agent-id='{agent}'] span.status");
