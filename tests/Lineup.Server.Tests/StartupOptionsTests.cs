@@ -197,6 +197,23 @@ public sealed partial class StartupOptionsTests
         Assert.True(variables >= 4, $"only {variables} environment variables found in the README's Configuration section");
     }
 
+    [GeneratedRegex(@"(?<![A-Za-z0-9-])--(?<key>[A-Z][A-Za-z]*(:[A-Za-z0-9]+)+)")]
+    private static partial Regex SectionOption();
+
+    /// <summary>Every --Section:Key option written anywhere in the README or docs/ (prose, tables, examples) is one the
+    /// server accepts: a documented option that stops start-up as unknown is the worst first impression.</summary>
+    [Fact]
+    public void Every_section_option_the_readme_and_docs_mention_is_accepted()
+    {
+        var catalog = SettingsCatalog.From(LineupProgram.Compose([]).Services);
+        var files = Directory.GetFiles(Path.Combine(ServerProcess.RepositoryRoot, "docs"), "*.md", SearchOption.AllDirectories)
+            .Append(Path.Combine(ServerProcess.RepositoryRoot, "README.md"));
+        var keys = files.SelectMany(f => SectionOption().Matches(File.ReadAllText(f)).Select(m => (File: Path.GetFileName(f), Key: m.Groups["key"].Value)))
+            .Distinct().ToList();
+        Assert.True(keys.Count >= 30, $"only {keys.Count} options found");
+        Assert.Equal([], keys.Where(k => !catalog.IsKnown(k.Key)).Select(k => $"{k.File}: --{k.Key}").ToArray());
+    }
+
     /// <summary>The in-memory test host passes its settings' sections too (--Dialects= --Dialects:PortSip=): an empty
     /// section sets nothing and is accepted, while an empty value of a key that is no section still stops start-up.</summary>
     [Fact]

@@ -43,14 +43,17 @@ public sealed class NetworkGuard
     /// <summary>The configuration key: a list, or one value with comma-separated networks.</summary>
     public const string Key = "Webhooks:AllowedNetworks";
 
+    /// <summary>The configuration key of <see cref="RequireHttps"/>.</summary>
+    public const string RequireHttpsKey = "Webhooks:RequireHttps";
+
     public static NetworkGuard FromConfiguration(IConfiguration config)
     {
         var section = config.GetSection(Key);
         var values = section.GetChildren().Select(c => c.Value).OfType<string>().ToList();
         // A single value (environment variable or command line) may list several, separated by commas.
         if (section.Value is { } single) values.AddRange(single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        var requireHttps = config["Webhooks:RequireHttps"] is { Length: > 0 } r
-            ? bool.TryParse(r, out var b) ? b : throw new ArgumentException("Webhooks:RequireHttps must be true or false.")
+        var requireHttps = config[RequireHttpsKey] is { Length: > 0 } r
+            ? bool.TryParse(r, out var b) ? b : throw new ArgumentException($"{RequireHttpsKey} must be true or false.")
             : false;
         return new NetworkGuard(values, requireHttps);
     }

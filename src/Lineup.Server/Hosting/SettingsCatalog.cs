@@ -97,6 +97,7 @@ public sealed class SettingsCatalog
         }
         lineup.Add(new Setting(NetworkGuard.Key, "(none: loopback, private and link-local refused)",
             "networks webhooks may reach although internal, e.g. 127.0.0.1,10.0.0.0/8", AnySubkey: true));
+        lineup.Add(new Setting(NetworkGuard.RequireHttpsKey, "false", "true: webhook URLs must be https (plain http refused when saved and when sent)"));
         foreach (var d in Dialect.All)
             lineup.Add(new Setting(Dialect.UrlKey(d), "(main port only)", $"also serve the {d.Name} dialect on this URL"));
         var framework = new[] { typeof(HostDefaults), typeof(WebHostDefaults) }
