@@ -5,7 +5,6 @@ using System.Net;
 using System.Reflection;
 using System.Xml.Linq;
 using Lineup.Server.Api.Dialects;
-using Lineup.Server.Events;
 using Microsoft.Extensions.Options;
 
 namespace Lineup.Server.Hosting;
@@ -20,7 +19,7 @@ public sealed record Setting(string Key, string Default, string Description, boo
 /// or built from the configuration and registered as an instance) that name their section in a <c>Section</c>
 /// constant: each settable property is a key (its name, or its <see cref="ConfigurationKeyNameAttribute"/>), its initial
 /// value the default and its doc comment the description;</item>
-/// <item>the keys read directly by the code that reads them (<see cref="NetworkGuard.Key"/>, each dialect's
+/// <item>the keys read directly by the code that reads them (each dialect's
 /// <see cref="Dialect.UrlKey"/>) and Lineup's own top-level options;</item>
 /// <item>the framework's: the host's and the web host's keys (<see cref="HostDefaults"/>, <see cref="WebHostDefaults"/>)
 /// and the sections it binds (Kestrel, Logging, AllowedHosts).</item>
@@ -95,9 +94,6 @@ public sealed class SettingsCatalog
             var section = (string)type.GetField("Section", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
             lineup.AddRange(Properties(type, section, Instance(type)));
         }
-        lineup.Add(new Setting(NetworkGuard.Key, "(none: loopback, private and link-local refused)",
-            "networks webhooks may reach although internal, e.g. 127.0.0.1,10.0.0.0/8", AnySubkey: true));
-        lineup.Add(new Setting(NetworkGuard.RequireHttpsKey, "false", "true: webhook URLs must be https (plain http refused when saved and when sent)"));
         foreach (var d in Dialect.All)
             lineup.Add(new Setting(Dialect.UrlKey(d), "(main port only)", $"also serve the {d.Name} dialect on this URL"));
         var framework = new[] { typeof(HostDefaults), typeof(WebHostDefaults) }
