@@ -13,6 +13,11 @@ public sealed record SipStackOptions
     /// <summary>Listen on UDP.</summary>
     public bool Udp { get; init; } = true;
 
+    /// <summary>UDP datagrams read and handled at once (one receive loop each): calls are locked separately, so
+    /// several loops let different calls' messages be parsed and handled on several cores. Default: one per core, at
+    /// most 4.</summary>
+    public int UdpReceiveLoops { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
     /// <summary>Listen on TCP.</summary>
     public bool Tcp { get; init; } = true;
 

@@ -50,6 +50,9 @@ internal sealed class SipServerTransaction
     /// <summary>Called when the TU never answers within the guard time; the transaction then sends this status.</summary>
     public Action<SipServerTransaction>? Abandoned { get; set; }
 
+    /// <summary>The application's handle on this transaction, when the stack handed the request on.</summary>
+    public Stack.SipIncomingRequest? Incoming { get; set; }
+
     private bool Reliable => ResponseRemote.IsReliable;
 
     internal void Start()

@@ -86,7 +86,7 @@ public sealed class InviteSessionTests
     public void BYE_in_the_dialog_gets_200_and_ends_the_session_and_an_unknown_dialog_gets_481()
     {
         var (h, session, events) = Answered();
-        var localTag = h.Stack.Locked(() => session.LocalTag);
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
         h.Deliver(h.Request("BYE", branch: "z9hG4bKbye1", toTag: localTag, cseq: 2));
         Assert.Single(h.Responses(200));
         Assert.Equal(["ended RemoteBye"], events);
@@ -101,7 +101,7 @@ public sealed class InviteSessionTests
     public void Request_with_a_lower_CSeq_in_the_dialog_gets_500()
     {
         var (h, session, _) = Answered();
-        var localTag = h.Stack.Locked(() => session.LocalTag);
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
         h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo1", toTag: localTag, cseq: 5));
         h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo2", toTag: localTag, cseq: 4));
         Assert.Single(h.Responses(200));
@@ -112,7 +112,7 @@ public sealed class InviteSessionTests
     public void INFO_dtmf_relay_is_reported_as_a_digit()
     {
         var (h, session, events) = Answered();
-        var localTag = h.Stack.Locked(() => session.LocalTag);
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
         h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo1", toTag: localTag, cseq: 2, body: "Signal=5\nDuration=160\n", contentType: "application/dtmf-relay"));
         h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo2", toTag: localTag, cseq: 3, body: "Signal= #\nDuration=160\n", contentType: "application/dtmf-relay"));
         Assert.Equal(2, h.Responses(200).Count);
@@ -123,7 +123,7 @@ public sealed class InviteSessionTests
     public void ReINVITE_gets_200_with_the_same_SDP_retransmitted_until_its_ACK_and_the_call_goes_on()
     {
         var (h, session, events) = Answered();
-        var localTag = h.Stack.Locked(() => session.LocalTag);
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
         h.Deliver(h.Request("INVITE", branch: "z9hG4bKre1", toTag: localTag, cseq: 2, body: Sdp.Replace("t=0 0", "t=0 0\na=sendonly", StringComparison.Ordinal),
             extra: "Session-Expires: 1800"));
         var ok = Assert.Single(h.Responses(200));
