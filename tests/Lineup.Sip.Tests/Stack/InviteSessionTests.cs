@@ -83,6 +83,38 @@ public sealed class InviteSessionTests
     }
 
     [Fact]
+    public void An_ended_call_is_not_kept_in_memory_by_the_transactions_that_linger_after_it()
+    {
+        var (h, session) = EndedCall();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        // The INVITE (RFC 6026 Accepted, timer L) and the BYE (Completed, timer J) stay for 64*T1 to absorb
+        // retransmissions; the session, and whatever the application hung on its events, must not stay with them.
+        Assert.Equal(2, h.Stack.TransactionCount);
+        Assert.False(session.IsAlive);
+        h.Advance(TimeSpan.FromSeconds(33));
+        Assert.Equal(0, h.Stack.TransactionCount);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (Harness H, WeakReference Session) EndedCall()
+    {
+        var incoming = new SipIncomingRequest?[1];
+        var h = new Harness(onRequest: r => { incoming[0] = r; return ValueTask.CompletedTask; });
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        var session = incoming[0]!.AcceptInvite();
+        incoming[0] = null;
+        var events = Harness.Record(session);
+        session.Answer(OurSdp);
+        var localTag = h.Responses(200).Single().To!.Tag;
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKack1", toTag: localTag));
+        h.Deliver(h.Request("BYE", branch: "z9hG4bKbye1", toTag: localTag, cseq: 2));
+        Assert.Equal(["answered", "ended RemoteBye"], events);
+        return (h, new WeakReference(session));
+    }
+
+    [Fact]
     public void BYE_in_the_dialog_gets_200_and_ends_the_session_and_an_unknown_dialog_gets_481()
     {
         var (h, session, events) = Answered();
