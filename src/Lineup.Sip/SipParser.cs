@@ -158,7 +158,7 @@ public static class SipParser
         var clConflict = false;
         foreach (var h in headers)
         {
-            if (ReferenceEquals(h.Name, SipHeaderNames.ContentLength))
+            if (h.Name == SipHeaderNames.ContentLength)
             {
                 clConflict |= clValue is not null && clValue != h.Value;
                 clValue ??= h.Value;
