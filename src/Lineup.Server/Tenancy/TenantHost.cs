@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Lineup.Engine;
 using Lineup.Server.Events;
@@ -15,6 +16,10 @@ namespace Lineup.Server.Tenancy;
 public sealed partial class TenantHost : ITenant, IAsyncDisposable
 {
     private const int MaxBatch = 256;
+
+    /// <summary>Traces: one span per batch (tenant, size, commands, events), linked to the requests it answered.</summary>
+    public const string ActivitySourceName = "Lineup.Server.Tenancy";
+    private static readonly ActivitySource s_activities = new(ActivitySourceName);
 
     private readonly Channel<Work> _mailbox = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CommandLog _commands;
@@ -133,22 +138,27 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
 
     private async Task RunAsync()
     {
+        // The loop outlives the request that started the tenant: its batches are not part of that request's trace.
+        Activity.Current = null;
         var reader = _mailbox.Reader;
         while (await reader.WaitToReadAsync())
         {
             _batch.Clear();
             while (_batch.Count < MaxBatch && reader.TryRead(out var w)) _batch.Add(w);
+            using var activity = s_activities.HasListeners() ? StartBatchActivity() : null;
             try
             {
                 await ProcessBatchAsync();
+                activity?.SetTag("lineup.batch.commands", _commandRows.Count).SetTag("lineup.batch.events", _events.Count);
             }
             catch (Exception ex)
             {
+                activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 // Storage failed (or a bug surfaced): nothing of this batch is durable, so nobody gets a success,
                 // and the engine is rebuilt from the log so that memory matches what is stored.
                 LogBatchFailed(_log, ex, TenantId);
                 foreach (var w in _batch) w.Fail(ex);
-                _metrics.BatchFailures.Add(1);
+                _metrics.BatchFailed();
                 try
                 {
                     await ReplayAsync(CancellationToken.None);
@@ -160,6 +170,15 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
             }
             ArmTimer();
         }
+    }
+
+    private Activity? StartBatchActivity()
+    {
+        List<ActivityLink>? links = null;
+        foreach (var w in _batch)
+            if (w.Parent != default) (links ??= []).Add(new ActivityLink(w.Parent));
+        return s_activities.StartActivity(ActivityKind.Internal, parentContext: default, links: links, name: "tenant batch")
+            ?.SetTag("lineup.tenant_id", TenantId).SetTag("lineup.batch.size", _batch.Count);
     }
 
     private async Task ProcessBatchAsync()
@@ -325,6 +344,9 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
 
         public TenantCommand? Command { get; init; }
         public Func<Task>? Before { get; init; }
+
+        /// <summary>The request this work came from, when traces are recorded (a link of the batch's span).</summary>
+        public ActivityContext Parent { get; } = s_activities.HasListeners() ? Activity.Current?.Context ?? default : default;
         public bool IsTick => this is TickWork;
 
         public abstract void Complete(CallCenter engine, CommandResult result);

@@ -160,7 +160,7 @@ internal sealed class MediaLoop : IDisposable
         var period = _engine.Period;
         var stats = _engine.Statistics;
         var late = now - deadline;
-        stats.TickLateness.Record(late * 1000.0 / Stopwatch.Frequency);
+        stats.RecordTickLateness(late * 1000.0 / Stopwatch.Frequency);
         if (late > Stopwatch.Frequency * MaxCatchUpMs / 1000)
         {
             // A long stall (GC, suspended VM): restart the schedule rather than burst the missed packets.
