@@ -320,8 +320,10 @@ public sealed partial class CallCenter
     private void CollectRingAll(Call c, Queue q)
     {
         _ring.Clear();
+        var tiers = q.Config.TierRulesApply;
+        var tried = c.Tried is { Count: > 0 };
         foreach (var m in q.Available)
-            if (TierAllows(c, m) && !c.WasTried(m.Agent.Id)) _ring.Add(m);
+            if ((!tiers || TierAllows(c, m)) && (!tried || !c.WasTried(m.Agent.Id))) _ring.Add(m);
         if (_ring.Count == 0) return;
         _ring.Sort(static (x, y) => CompareOrder(x, y));
         if (q.Config.TierRulesApply && !q.Config.SkillsRouting) return;
@@ -364,9 +366,11 @@ public sealed partial class CallCenter
     {
         Member? best = null;
         RankKey bestKey = default;
+        var tiers = q.Config.TierRulesApply;
+        var tried = c.Tried is { Count: > 0 };
         foreach (var m in q.Available)
         {
-            if (!TierAllows(c, m) || c.WasTried(m.Agent.Id)) continue;
+            if ((tiers && !TierAllows(c, m)) || (tried && c.WasTried(m.Agent.Id))) continue;
             var key = Rank(m, q);
             if (best == null || key.CompareTo(bestKey) < 0)
             {
@@ -377,6 +381,7 @@ public sealed partial class CallCenter
         return best;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private RankKey Rank(Member m, Queue q)
     {
         var cfg = q.Config;
@@ -521,7 +526,7 @@ public sealed partial class CallCenter
         a.OfferRinging = true;
         Emit(new EngineEvent(EventKind.CallOffered, _now, c.Queue!.Id, a.Id, c.Id,
             c.State == CallState.CallbackWaiting ? 1 : 0, Value: a.OfferTimeoutSeconds, Text: c.Record.CallerNumber));
-        Schedule(_now + a.OfferTimeoutSeconds * 1000L, TimerKind.RingTimeout, a, a.OfferSeq);
+        ScheduleAfter(a.OfferTimeoutSeconds * 1000L, TimerKind.RingTimeout, a, a.OfferSeq);
     }
 
     /// <summary>After a change to a queue's settings or members, offers its waiting calls in order.</summary>

@@ -157,7 +157,7 @@ internal sealed class Harness
             new SipRemote(Transport.Kind, Peer)), s => events = Record(s));
         // Invite sends after a yield; wait until the INVITE is out.
         SpinWait.SpinUntil(() => Requests("INVITE").Count > 0 || session.State == InviteState.Terminated, TimeSpan.FromSeconds(5));
-        Stack.Locked(() => { }); // the sending thread has left the lock: its timers exist before the test moves the clock
+        Stack.Locked(session.CallId, () => { }); // the sending thread has left the call's lock: its timers exist before the test moves the clock
         return (session, events);
     }
 
