@@ -4,6 +4,7 @@ using Lineup.Server.Api.Dialects;
 using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Events;
+using Lineup.Server.Hosting;
 using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
@@ -19,12 +20,20 @@ namespace Lineup.Server;
 /// <see cref="MapLineup"/> sets up the pipeline and maps every API.</summary>
 public static class LineupComposition
 {
+    public const string DataDirKey = "data-dir";
+    public const string DataDirVariable = "LINEUP_DATA_DIR";
+    public const string DatabaseKey = "db";
+    public const string DatabaseVariable = "LINEUP_DB";
+    public const string AdminPasswordVariable = "LINEUP_ADMIN_PASSWORD";
+
     public static WebApplicationBuilder AddLineup(this WebApplicationBuilder builder)
     {
-        // --urls is ASP.NET Core's own; --data-dir and --db (or LINEUP_DB) are Lineup's.
+        // --urls is ASP.NET Core's own; --data-dir and --db (or LINEUP_DB) are Lineup's. A relative data directory is
+        // the current directory's: `dotnet run` starts the server where the command was typed (RunWorkingDirectory in
+        // the project file), so `./data` is where the README says.
         var config = builder.Configuration;
-        var dataDir = config["data-dir"] ?? config["LINEUP_DATA_DIR"] ?? "data";
-        var connection = config["db"] ?? config["LINEUP_DB"];
+        var dataDir = Path.GetFullPath(config[DataDirKey] ?? config[DataDirVariable] ?? "data");
+        var connection = config[DatabaseKey] ?? config[DatabaseVariable];
         // Vendor dialects may also answer on their vendors' usual ports (Dialects:<Name>:Url), beside the main URL.
         var urls = config["urls"] ?? config["ASPNETCORE_URLS"];
         var dialectUrls = Dialect.ExtraUrls(config).ToList();
@@ -35,7 +44,7 @@ public static class LineupComposition
         var services = builder.Services;
         services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddLineupSecurity());
         services.AddSingleton(TimeProvider.System);
 
         // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
@@ -69,6 +78,8 @@ public static class LineupComposition
         services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
         services.AddSingleton<MediaEffects>();
         services.AddHostedService<TenantStartup>();
+        services.AddSingleton(new DataLocation(dataDir, connection));
+        services.AddHostedService<StartupReport>();
         services.AddSingleton<SipCredentialStore>();
         services.AddHostedService(sp => sp.GetRequiredService<SipCredentialStore>());
         services.AddSingleton(new WebhookPayloads(Dialect.All.Where(d => d.Payload != null).ToDictionary(d => d.Name, d => d.Payload!, StringComparer.Ordinal)));
@@ -94,6 +105,13 @@ public static class LineupComposition
 
     public static WebApplication MapLineup(this WebApplication app)
     {
+        // Outermost, so that it also sees the problem answers of the handlers below: a JSON answer ends with a newline,
+        // so in a terminal the shell's prompt does not run into it.
+        app.Use(async (http, next) =>
+        {
+            await next();
+            if (EndsWithNewline(http)) await http.Response.Body.WriteAsync("\n"u8.ToArray());
+        });
         app.UseExceptionHandler(error => error.Run(async http =>
         {
             // Anything a client can send is handled before this point; what reaches here is a client's broken request
@@ -143,5 +161,15 @@ public static class LineupComposition
         api.MapSipBlockedApi();
         app.MapDialects();
         return app;
+    }
+
+    /// <summary>Whether a newline is appended to the answer: JSON (problem details too) streamed without a declared length.</summary>
+    private static bool EndsWithNewline(HttpContext http)
+    {
+        var response = http.Response;
+        if (response.ContentLength != null || HttpMethods.IsHead(http.Request.Method) || response.StatusCode is 204 or 304) return false;
+        var type = response.ContentType;
+        return type != null && (type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
+                                || type.StartsWith("application/problem+json", StringComparison.OrdinalIgnoreCase));
     }
 }
