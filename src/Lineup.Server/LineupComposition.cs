@@ -38,6 +38,7 @@ public static class LineupComposition
 
         // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(NetworkGuard.FromConfiguration(config));
         services.AddSingleton(TelephonyOptions.FromConfiguration(config, dataDir));
 
@@ -49,6 +50,8 @@ public static class LineupComposition
         services.AddSingleton<CdrStore>();
         services.AddSingleton<EventStore>();
         services.AddSingleton<CredentialStore>();
+        services.AddSingleton<LeaseStore>();
+        services.AddSingleton<SnapshotStore>();
 
         // Authentication and authorization: every endpoint needs a signed-in caller unless it says AllowAnonymous.
         services.AddSingleton<LoginThrottle>();
@@ -60,10 +63,13 @@ public static class LineupComposition
         // Tenants, events, telephony. The hosted services start in this order: tenants (migrations, replay), then
         // SIP credentials, the webhook relay and the SIP front-end, which all need the schema and the tenants.
         services.AddSingleton<ServerMetrics>();
+        services.AddSingleton<TenantServices>();
         services.AddSingleton<TenantRegistry>();
         services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
         services.AddSingleton<MediaEffects>();
         services.AddHostedService<TenantStartup>();
+        services.AddHostedService(sp => new LeaseWatcher(sp.GetRequiredService<LeaseStore>(), () => sp.GetRequiredService<TenantRegistry>().Hosts,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaseWatcher>>()));
         services.AddSingleton<SipCredentialStore>();
         services.AddHostedService(sp => sp.GetRequiredService<SipCredentialStore>());
         services.AddSingleton(new WebhookPayloads(Dialect.All.Where(d => d.Payload != null).ToDictionary(d => d.Name, d => d.Payload!, StringComparer.Ordinal)));
@@ -96,6 +102,13 @@ public static class LineupComposition
             var ex = http.Features.Get<IExceptionHandlerFeature>()?.Error;
             var status = ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
             if (ex is OperationCanceledException) status = 499;
+            if (ex is TenantUnavailableException unavailable)
+            {
+                // The tenant moved to another process or node, or is moving: nothing was stored; the client may retry.
+                http.Response.Headers.RetryAfter = "1";
+                await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: unavailable.Message, title: "Tenant unavailable here").ExecuteAsync(http);
+                return;
+            }
             await Results.Problem(statusCode: status, detail: status < 500 ? ex?.Message : "An internal error occurred.").ExecuteAsync(http);
         }));
         app.UseStatusCodePages();
