@@ -3,6 +3,7 @@ using Lineup.Server.Api;
 using Lineup.Server.Api.Dialects;
 using Lineup.Server.Application;
 using Lineup.Server.Auth;
+using Lineup.Server.Cluster;
 using Lineup.Server.Events;
 using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
@@ -40,7 +41,9 @@ public static class LineupComposition
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(NetworkGuard.FromConfiguration(config));
-        services.AddSingleton(TelephonyOptions.FromConfiguration(config, dataDir));
+        var telephony = TelephonyOptions.FromConfiguration(config, dataDir);
+        services.AddSingleton(telephony);
+        var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection), sip: telephony.Enabled);
 
         // Storage: one connection factory, one store per aggregate.
         services.AddSingleton(_ => Database.Create(connection, dataDir));
@@ -65,10 +68,19 @@ public static class LineupComposition
         services.AddSingleton<ServerMetrics>();
         services.AddSingleton<TenantServices>();
         services.AddSingleton<TenantRegistry>();
-        services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
         services.AddSingleton<MediaEffects>();
-        services.AddHostedService<TenantStartup>();
-        services.AddHostedService(sp => new LeaseWatcher(sp.GetRequiredService<LeaseStore>(), () => sp.GetRequiredService<TenantRegistry>().Hosts,
+        if (cluster.Enabled)
+        {
+            // A node of a cluster (docs/cluster.md): tenants run as Orleans grains, wherever the cluster places them.
+            builder.AddLineupCluster(cluster, string.IsNullOrEmpty(urls) ? "http://127.0.0.1:8080" : urls);
+        }
+        else
+        {
+            services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
+            services.AddSingleton<ILocalTenants>(sp => sp.GetRequiredService<TenantRegistry>());
+            services.AddHostedService<TenantStartup>();
+        }
+        services.AddHostedService(sp => new LeaseWatcher(sp.GetRequiredService<LeaseStore>(), () => sp.GetRequiredService<ILocalTenants>().Hosts,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaseWatcher>>()));
         services.AddSingleton<SipCredentialStore>();
         services.AddHostedService(sp => sp.GetRequiredService<SipCredentialStore>());
@@ -130,6 +142,8 @@ public static class LineupComposition
         });
         app.UseAuthentication();
         app.UseAuthorization();
+        // Cluster mode: a request for a tenant that runs on another node goes there, before its handler.
+        if (app.Services.GetService<Cluster.ClusterGateway>() != null) app.UseMiddleware<TenantForwarding>();
 
         app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
         app.MapOpsApi();

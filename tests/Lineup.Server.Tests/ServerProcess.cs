@@ -50,11 +50,13 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the server and waits until <c>/readyz</c> answers 200. <paramref name="extraArguments"/> go to
-    /// the server after the others (e.g. <c>--Webhooks:AllowedNetworks=127.0.0.1</c>).</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDir, string? database = null, IEnumerable<string>? extraArguments = null)
+    /// the server after the others (e.g. <c>--Webhooks:AllowedNetworks=127.0.0.1</c>). <paramref name="host"/> is the
+    /// loopback address it listens on (127.0.0.2 and up need no set-up on Linux: a cluster's nodes use them).</summary>
+    public static async Task<ServerProcess> StartAsync(string dataDir, string? database = null, IEnumerable<string>? extraArguments = null,
+        string host = "127.0.0.1")
     {
         var port = FreePort();
-        var url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
+        var url = string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}");
         var start = new ProcessStartInfo(DotnetHost())
         {
             WorkingDirectory = RepositoryRoot,

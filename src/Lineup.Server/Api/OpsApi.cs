@@ -21,7 +21,7 @@ public static class OpsApi
             .Produces<string>(200, "text/plain");
     }
 
-    private static async Task<IResult> MetricsAsync(TenantRegistry registry, ServerMetrics metrics, Events.WebhookRelay relay, Events.EventHub hub,
+    private static async Task<IResult> MetricsAsync(ILocalTenants registry, ServerMetrics metrics, Events.WebhookRelay relay, Events.EventHub hub,
         Telephony.SipFrontEnd sip)
     {
         var sb = new StringBuilder();

@@ -25,7 +25,7 @@ public sealed class SignInService(AccountStore accounts, AuthService auth, ITena
     public async Task<Result<SignedIn>> SignInAsync(string username, string password, string? tenantName, string clientAddress)
     {
         UserRow? user = null;
-        var tenant = string.IsNullOrEmpty(tenantName) ? null : tenants.Find(tenantName);
+        var tenant = string.IsNullOrEmpty(tenantName) ? null : await tenants.FindAsync(tenantName);
         if (tenant != null) user = await accounts.FindUserAsync(tenant.TenantId, username);
         user ??= await accounts.FindUserAsync(null, username);
 
@@ -60,21 +60,21 @@ public sealed class AccountService(AccountStore accounts, IdSequence ids, AuthSe
 
     public async Task<Result<ITenant>> CreateTenantAsync(string name, string timeZone, CancellationToken ct)
     {
-        if (tenants.Find(name) != null) return AppError.Conflict("A tenant with that name exists.");
+        if (await tenants.FindAsync(name) != null) return AppError.Conflict("A tenant with that name exists.");
         return Result<ITenant>.Success(await tenants.CreateAsync(name, timeZone, ct));
     }
 
     public async Task<Result<ITenant>> UpdateTenantAsync(long id, string? name, string? timeZone)
     {
-        if (tenants.Get(id) is not { } tenant) return AppError.NotFound("No such tenant.");
-        if (name != null && name != tenant.Name && tenants.Find(name) != null) return AppError.Conflict("A tenant with that name exists.");
+        if (await tenants.GetAsync(id) is not { } tenant) return AppError.NotFound("No such tenant.");
+        if (name != null && name != tenant.Name && await tenants.FindAsync(name) != null) return AppError.Conflict("A tenant with that name exists.");
         await tenants.RenameAsync(id, name ?? tenant.Name, timeZone ?? tenant.TimeZone);
-        return Result<ITenant>.Success(tenant);
+        return Result<ITenant>.Success(await tenants.GetAsync(id) ?? tenant);
     }
 
     public async Task<Result<bool>> DeleteTenantAsync(long id)
     {
-        if (tenants.Get(id) is null) return AppError.NotFound("No such tenant.");
+        if (await tenants.GetAsync(id) is null) return AppError.NotFound("No such tenant.");
         await tenants.RemoveAsync(id);
         return true;
     }

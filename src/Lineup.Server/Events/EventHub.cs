@@ -18,6 +18,18 @@ public sealed class EventBus(EventHub hub, WebhookRelay relay)
         if (deliveries.Count > 0) relay.Enqueue(events, deliveries);
     }
 
+    /// <summary>A tenant host started here: its webhook subscriptions and pending deliveries are this process's to
+    /// deliver (in a cluster, a tenant's deliveries go out beside its one activation).</summary>
+    public void TenantStarted(long tenantId) => relay.TenantStarted(tenantId);
+
+    /// <summary>A tenant host stopped here (moved, taken over, shut down): its stream clients are closed, to reconnect
+    /// wherever it runs next, and its deliveries are left to that owner.</summary>
+    public void TenantStopped(long tenantId)
+    {
+        hub.Remove(tenantId);
+        relay.TenantStopped(tenantId);
+    }
+
     public void TenantRemoved(long tenantId)
     {
         hub.Remove(tenantId);

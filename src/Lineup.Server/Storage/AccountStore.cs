@@ -23,6 +23,18 @@ public sealed class AccountStore(Database db)
         return (await c.QueryAsync<TenantRow>("SELECT id, name, time_zone AS TimeZone, seed, created_at AS CreatedAt FROM tenants ORDER BY id")).AsList();
     }
 
+    public async Task<TenantRow?> GetTenantAsync(long id)
+    {
+        await using var c = await db.OpenAsync();
+        return await c.QuerySingleOrDefaultAsync<TenantRow>("SELECT id, name, time_zone AS TimeZone, seed, created_at AS CreatedAt FROM tenants WHERE id = @id", new { id });
+    }
+
+    public async Task<TenantRow?> FindTenantAsync(string name)
+    {
+        await using var c = await db.OpenAsync();
+        return await c.QuerySingleOrDefaultAsync<TenantRow>("SELECT id, name, time_zone AS TimeZone, seed, created_at AS CreatedAt FROM tenants WHERE name = @name", new { name });
+    }
+
     public async Task UpdateTenantAsync(long id, string name, string timeZone)
     {
         await using var c = await db.OpenAsync();

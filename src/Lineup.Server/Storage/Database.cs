@@ -30,6 +30,9 @@ public sealed class Database : IAsyncDisposable
 
     public DatabaseKind Kind { get; }
 
+    /// <summary>The PostgreSQL data source (null on SQLite), shared with the cluster's membership table.</summary>
+    public NpgsqlDataSource? Postgres => _postgres;
+
     /// <summary>PostgreSQL when a connection string is given, else SQLite in <paramref name="dataDir"/>.</summary>
     public static Database Create(string? connectionString, string dataDir)
     {

@@ -70,13 +70,17 @@ public sealed class LeaseStore(Database db)
             $"SELECT tenant_id AS TenantId, epoch, owner FROM tenant_leases WHERE tenant_id {match}", new { ids }, cancellationToken: ct))).AsList();
     }
 
-    /// <summary>Every tenant with its holder (null when released or never started), for the cluster's keeper.</summary>
-    public async Task<IReadOnlyList<(long TenantId, string? Owner)>> OwnersAsync(CancellationToken ct = default)
+    /// <summary>Every tenant with its lease's holder (null when released or never started), for a cluster's keeper.</summary>
+    public async Task<IReadOnlyList<(TenantRow Tenant, string? Owner)>> TenantsAndOwnersAsync(CancellationToken ct = default)
     {
         await using var c = await db.OpenAsync(ct);
-        return (await c.QueryAsync<(long, string?)>(new CommandDefinition(
-            "SELECT t.id, l.owner FROM tenants t LEFT JOIN tenant_leases l ON l.tenant_id = t.id ORDER BY t.id", cancellationToken: ct))).AsList();
+        var rows = await c.QueryAsync<OwnedTenant>(new CommandDefinition(
+            "SELECT t.id, t.name, t.time_zone AS TimeZone, t.seed, t.created_at AS CreatedAt, l.owner FROM tenants t LEFT JOIN tenant_leases l ON l.tenant_id = t.id ORDER BY t.id",
+            cancellationToken: ct));
+        return [.. rows.Select(r => (new TenantRow(r.Id, r.Name, r.TimeZone, r.Seed, r.CreatedAt), r.Owner))];
     }
+
+    private sealed record OwnedTenant(long Id, string Name, string TimeZone, long Seed, long CreatedAt, string? Owner);
 
     /// <summary>Fails the transaction (<see cref="TenantFencedException"/>) unless <paramref name="fence"/>'s epoch is
     /// current, and holds the lease row until it ends. Call it first in every transaction that writes a tenant's state.</summary>

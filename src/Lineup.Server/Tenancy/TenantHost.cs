@@ -141,6 +141,7 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
             await host.StopAsync(handOver: false);
             throw;
         }
+        services.Bus.TenantStarted(tenant.Id);
         return host;
     }
 
@@ -265,6 +266,7 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
         _mailbox.Writer.TryComplete();
         while (reader.TryRead(out var rest)) rest.Fail(Unavailable());
         _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        AnnounceStopped();
         if (!_stopping) OnLost?.Invoke(this);
     }
 
@@ -494,6 +496,14 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
 
     public ValueTask DisposeAsync() => StopAsync(handOver: true);
 
+    private int _announced;
+
+    /// <summary>Once: the stream's clients and the webhook deliveries let go of this tenant here.</summary>
+    private void AnnounceStopped()
+    {
+        if (Interlocked.Exchange(ref _announced, 1) == 0) _bus.TenantStopped(TenantId);
+    }
+
     /// <summary>Stops the host after the work already queued. With <paramref name="handOver"/> (a graceful stop) it
     /// stores a last snapshot and releases the lease, so whoever starts the tenant next starts at once and quickly.</summary>
     public async ValueTask StopAsync(bool handOver)
@@ -503,6 +513,7 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
         await _loop;
         await _timer.DisposeAsync();
         await _snapshotWrite;
+        AnnounceStopped();
         if (!handOver || _stopped != null) return;
         _stopped = $"Tenant {TenantId} is stopping here; try again.";
         try

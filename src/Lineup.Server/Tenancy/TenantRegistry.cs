@@ -9,7 +9,7 @@ namespace Lineup.Server.Tenancy;
 /// time. Each host holds its tenant's lease, so a second process started on the same database takes the tenants over
 /// and this one answers 503 for them instead of writing beside it (see <see cref="LeaseWatcher"/>).</summary>
 public sealed partial class TenantRegistry(Database db, IdSequence ids, AccountStore accounts, TenantServices services, TimeProvider time,
-    ILogger<TenantRegistry> log, EventBus bus) : ITenantGateway, IAsyncDisposable
+    ILogger<TenantRegistry> log, EventBus bus) : ITenantGateway, ILocalTenants, IAsyncDisposable
 {
     public const string DefaultTenant = "default";
     private readonly ConcurrentDictionary<long, TenantHost> _hosts = new();
