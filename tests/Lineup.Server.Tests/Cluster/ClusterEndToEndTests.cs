@@ -50,6 +50,8 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
         await using var db = await TestPostgres.CreateDatabaseAsync(output);
         await using var receiver = await WebhookReceiver.StartAsync();
         var nodes = new List<Node>();
+        // The stream client runs until the end (the load stops before it), and stops whatever happens.
+        using var stopStream = new CancellationTokenSource();
         try
         {
             // The three start together; each migrates in turn behind the database's advisory lock.
@@ -94,7 +96,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
             var streamNode = nodes.First(n => n != owner);
             using var stop = new CancellationTokenSource();
             var stream = new StreamClient(streamNode.Url, token, tenant);
-            var streaming = stream.RunAsync(stop.Token);
+            var streaming = stream.RunAsync(stopStream.Token);
 
             var acked = new Acknowledged();
             var killAt = Stopwatch.StartNew();
@@ -177,7 +179,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
             Assert.True(stream.Connections >= 2, $"the stream did not reconnect ({stream.Connections} connection)");
             Assert.Equal(seqs.Where(s => s >= streamed[0]), streamed.Distinct().Order());
             Phase($"the stream client saw events {streamed[0]}..{streamed[^1]} over {stream.Connections} connections, no gap");
-            await stop.CancelAsync();
+            await stopStream.CancelAsync();
             await streaming;
         }
         catch (Exception) when (Dump(nodes))
@@ -186,6 +188,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
         }
         finally
         {
+            await stopStream.CancelAsync();
             foreach (var n in nodes) await n.Process.DisposeAsync();
         }
     }
