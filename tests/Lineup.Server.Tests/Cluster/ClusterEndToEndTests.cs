@@ -22,6 +22,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
     private const string HookPath = "/cluster";
     private static readonly TimeSpan LoadBeforeKill = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan LoadAfterKill = TimeSpan.FromSeconds(10);
+    private const int MaxWait = 5;
 
     private sealed class Node(int index, ServerProcess process)
     {
@@ -88,6 +89,14 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
             await CreatedAsync(setup, $"/api/v1/queues/{side}/members", new { agent_id = toggled });
             Ok(await setup.PostAsync(new Uri($"/api/v1/agents/{toggled}/login", UriKind.Relative), null));
 
+            // A queue whose one agent is logged in but not ready: its caller waits until max_wait, a timer that falls
+            // due while the tenant's node is dead.
+            var waiting = (await CreatedAsync(setup, "/api/v1/queues", new { name = "waiting", max_wait = MaxWait })).GetProperty("id").GetInt64();
+            var waiter = (await CreatedAsync(setup, "/api/v1/agents", new { name = "waiter", number = "798" })).GetProperty("id").GetInt64();
+            await CreatedAsync(setup, $"/api/v1/queues/{waiting}/members", new { agent_id = waiter });
+            Ok(await setup.PostAsync(new Uri($"/api/v1/agents/{waiter}/login", UriKind.Relative), null));
+            Ok(await setup.PutAsJsonAsync(new Uri($"/api/v1/agents/{waiter}/status", UriKind.Relative), new { status = "not_ready" }));
+
             var owner = await OwnerAsync(nodes, token, tenant, queue);
             Phase($"tenant {tenant} runs on node {owner.Index}; queue {queue}, {Agents} agents");
 
@@ -106,18 +115,51 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
                 .Append(Task.Run(() => StatusAsync(nodes, token, tenant, toggled, acked, stop.Token)))
                 .Append(Task.Run(() => ReadsAsync(nodes, token, tenant, queue, acked, stop.Token))));
 
+            var waitingCall = (await CreatedAsync(setup, "/api/v1/calls", new { queue_id = waiting, caller_number = "+15550000" })).GetProperty("id").GetInt64();
+            var waitingSince = Stopwatch.StartNew();
             await Task.Delay(LoadBeforeKill);
             Phase($"under load: {acked.Writes} writes acknowledged, {acked.Reads} reads; SIGKILL to node {owner.Index}");
             owner.Alive = false;
             owner.Process.Kill();
             killAt.Restart();
             killed = true;
+            // Nobody asks for the waiting call until it has ended: its timer fires on the survivor by itself.
+            var waitingEnded = Task.Run(async () =>
+            {
+                while (true)
+                {
+                    await Task.Delay(100);
+                    try
+                    {
+                        using var probe = Client(nodes.First(n => n.Alive), token, tenant);
+                        var r = await probe.GetAsync(new Uri($"/api/v1/queues/{waiting}/calls", UriKind.Relative));
+                        if (r.IsSuccessStatusCode && (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").GetArrayLength() == 0)
+                            return waitingSince.Elapsed;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // a node between lives: ask again
+                    }
+                    if (waitingSince.Elapsed > TimeSpan.FromMinutes(2)) return waitingSince.Elapsed;
+                }
+            });
             await Task.Delay(LoadAfterKill);
             await stop.CancelAsync();
             await load;
             Phase($"load stopped: {acked.Writes} writes and {acked.Reads} reads acknowledged, {acked.Failures} refused or unanswered; "
                 + $"first write acknowledged {acked.FirstWriteAfterKillMs} ms after the kill");
             Assert.True(acked.FirstWriteAfterKillMs >= 0, "no write was acknowledged after the kill");
+
+            // The waiting caller's max_wait fell due while the tenant was moving; it fired on the survivor soon after.
+            // (The target is 5 s late at most; the bound here is twice that, for a loaded 2-core machine.)
+            var ended = await waitingEnded;
+            var late = ended - TimeSpan.FromSeconds(MaxWait);
+            using var survivor = Client(nodes.First(n => n.Alive), token, tenant);
+            var cdr = (await OkJsonAsync(survivor, $"/api/v1/cdrs?queue_id={waiting}")).GetProperty("items").EnumerateArray().Single();
+            Assert.Equal(waitingCall, cdr.GetProperty("call_id").GetInt64());
+            Assert.Equal("timeout", cdr.GetProperty("exit_reason").GetString());
+            Phase($"the waiting call's max_wait ({MaxWait} s, due {MaxWait - LoadBeforeKill.TotalSeconds:F0} s after the kill) fired {late.TotalSeconds:F1} s late");
+            Assert.True(late < TimeSpan.FromSeconds(10), $"max_wait fired {late.TotalSeconds:F1} s late");
 
             var survivors = nodes.Where(n => n.Alive).ToList();
             var newOwner = await OwnerAsync(survivors, token, tenant, queue);
