@@ -100,11 +100,11 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
             var owner = await OwnerAsync(nodes, token, tenant, queue);
             Phase($"tenant {tenant} runs on node {owner.Index}; queue {queue}, {Agents} agents");
 
-            // The live stream, through a node that does not run the tenant: its stream is forwarded, and breaks when
-            // the owner dies; it reconnects to the same node with Last-Event-ID.
+            // The live stream, first through a node that does not run the tenant: its stream is forwarded, and breaks
+            // when the owner dies; it reconnects with Last-Event-ID through another live node each time.
             var streamNode = nodes.First(n => n != owner);
             using var stop = new CancellationTokenSource();
-            var stream = new StreamClient(streamNode.Url, token, tenant);
+            var stream = new StreamClient(last => last == null ? streamNode.Url : nodes.First(n => n.Alive && n.Url != last).Url, token, tenant);
             var streaming = stream.RunAsync(stopStream.Token);
 
             var acked = new Acknowledged();
@@ -219,8 +219,9 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
             var streamed = stream.Seen;
             Assert.Equal(0, stream.Gaps);
             Assert.True(stream.Connections >= 2, $"the stream did not reconnect ({stream.Connections} connection)");
+            Assert.True(stream.ServedBy.Distinct().Count() >= 2, $"the stream resumed through the same node only ({string.Join(", ", stream.ServedBy)})");
             Assert.Equal(seqs.Where(s => s >= streamed[0]), streamed.Distinct().Order());
-            Phase($"the stream client saw events {streamed[0]}..{streamed[^1]} over {stream.Connections} connections, no gap");
+            Phase($"the stream client saw events {streamed[0]}..{streamed[^1]} over {stream.Connections} connections ({string.Join(", ", stream.ServedBy)}), no gap");
             await stopStream.CancelAsync();
             await streaming;
         }
@@ -445,9 +446,10 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
     }
 
     /// <summary>An SSE client that keeps reading the tenant's stream through one node, reconnecting with Last-Event-ID.</summary>
-    private sealed class StreamClient(string url, string token, long tenant)
+    private sealed class StreamClient(Func<string?, string> next, string token, long tenant)
     {
         private readonly List<long> _seen = new();
+        private readonly ConcurrentQueue<string> _servedBy = new();
         private long _last;
         private int _gaps;
         private int _connections;
@@ -455,6 +457,9 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
         public long LastSeq => Interlocked.Read(ref _last);
         public int Gaps => Volatile.Read(ref _gaps);
         public int Connections => Volatile.Read(ref _connections);
+
+        /// <summary>The node of each connection that got a stream, in order.</summary>
+        public IReadOnlyList<string> ServedBy => [.. _servedBy];
 
         public List<long> Seen
         {
@@ -466,12 +471,14 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
 
         public async Task RunAsync(CancellationToken stop)
         {
-            using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = Timeout.InfiniteTimeSpan };
+            using var client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            string? url = null;
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
-                    using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events/stream");
+                    url = next(url);
+                    using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(url), "/api/v1/events/stream"));
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
                     request.Headers.Add("X-Account-ID", tenant.ToString(CultureInfo.InvariantCulture));
                     if (LastSeq > 0) request.Headers.Add("Last-Event-ID", LastSeq.ToString(CultureInfo.InvariantCulture));
@@ -482,6 +489,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
                         continue;
                     }
                     Interlocked.Increment(ref _connections);
+                    _servedBy.Enqueue(url);
                     using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(stop));
                     long id = 0;
                     string? type = null;
