@@ -9,7 +9,9 @@ using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
 using Lineup.Server.Wallboard;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Lineup.Server;
@@ -38,12 +40,11 @@ public static class LineupComposition
         services.AddSingleton(TimeProvider.System);
 
         // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
-        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddWebhookOptions();
+        services.AddTelephonyOptions(dataDir);
         services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton(NetworkGuard.FromConfiguration(config));
-        var telephony = TelephonyOptions.FromConfiguration(config, dataDir);
-        services.AddSingleton(telephony);
-        var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection), sip: telephony.Enabled);
+        var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection),
+            sip: config.GetValue<bool>($"{TelephonyOptions.Section}:Enabled"));
 
         // Storage: one connection factory, one store per aggregate.
         services.AddSingleton(_ => Database.Create(connection, dataDir));
@@ -59,14 +60,18 @@ public static class LineupComposition
         // Authentication and authorization: every endpoint needs a signed-in caller unless it says AllowAnonymous.
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AuthService>();
-        services.AddAuthentication(LineupAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, LineupAuthentication>(LineupAuthentication.SchemeName, null);
+        services.AddAuthentication(o => o.AddScheme<LineupAuthentication>(LineupAuthentication.SchemeName, null));
+        services.AddTransient<LineupAuthentication>();
+        services.AddSingleton<IAuthenticationSchemeProvider, LineupAuthentication.Schemes>();
         services.AddAuthorization(LineupAuthentication.AddPolicies);
+        services.AddSingleton<IPolicyEvaluator, LineupAuthentication.Evaluator>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, LineupAuthentication.Answer>();
 
         // Tenants, events, telephony. The hosted services start in this order: tenants (migrations, replay), then
         // SIP credentials, the webhook relay and the SIP front-end, which all need the schema and the tenants.
         services.AddSingleton<ServerMetrics>();
         services.AddSingleton<TenantServices>();
+        services.AddLineupTelemetry(config);
         services.AddSingleton<TenantRegistry>();
         services.AddSingleton<MediaEffects>();
         if (cluster.Enabled)
@@ -126,12 +131,14 @@ public static class LineupComposition
         app.UseStatusCodePages();
 
         var metrics = app.Services.GetRequiredService<ServerMetrics>();
+        metrics.ObserveServices(app.Services.GetRequiredService<ILocalTenants>(), app.Services.GetRequiredService<WebhookRelay>(),
+            app.Services.GetRequiredService<EventHub>(), app.Services.GetRequiredService<SipFrontEnd>());
         app.Use(async (http, next) =>
         {
             var started = Stopwatch.GetTimestamp();
             await next();
             var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            metrics.Http.Record(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.Request(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
         });
         // The browsable API page is static: before authorization.
         app.UseSwaggerUI(o =>
@@ -140,6 +147,7 @@ public static class LineupComposition
             o.SwaggerEndpoint("/openapi/v1.json", "Lineup API v1");
             o.DocumentTitle = "Lineup API";
         });
+        // Credentials are read where a policy asks for them (LineupAuthentication.Evaluator): not for anonymous endpoints.
         app.UseAuthentication();
         app.UseAuthorization();
         // Cluster mode: a request for a tenant that runs on another node goes there, before its handler.

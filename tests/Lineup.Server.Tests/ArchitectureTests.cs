@@ -22,6 +22,11 @@ public sealed partial class ArchitectureTests
     [GeneratedRegex(@"\bLineup\s*\.\s*Server\s*\.\s*Application\b")]
     private static partial Regex ApplicationReference();
 
+    /// <summary>The in-process tenant host by name (its default tenant's name aside): what only Tenancy and the
+    /// composition may know, so that the cluster's gateway can take its place.</summary>
+    [GeneratedRegex(@"\bTenantHost\b|\bTenantRegistry\b(?!\s*\.\s*DefaultTenant\b)")]
+    private static partial Regex TenantHostReference();
+
     [GeneratedRegex(@"\bfono\s*uc|\bport\s*sip|kazoo|qubicle|telphin", RegexOptions.IgnoreCase)]
     private static partial Regex VendorName();
 
@@ -44,6 +49,25 @@ public sealed partial class ArchitectureTests
         foreach (var vendor in Directory.GetDirectories(Path.Combine(ServerDirectory(), "Api", "Dialects")))
             Assert.Contains(Directory.GetFiles(vendor, "*.cs"), f => ApplicationReference().IsMatch(Code(File.ReadAllText(f))));
     }
+
+    [Fact]
+    public void Endpoints_services_and_telephony_reach_tenants_only_through_the_gateway()
+    {
+        var files = new[] { "Api", "Application", "Telephony", "Events" }.SelectMany(d => Sources(d)).ToList();
+        Assert.True(files.Count >= 40, $"found only {files.Count} files");
+        Assert.Empty(Violations(files, TenantHostReference()));
+    }
+
+    [Theory]
+    [InlineData("TenantRegistry tenants,")]
+    [InlineData("internal TenantHost? ResolveTenant(SipMessage request)")]
+    [InlineData("var t = (Tenancy.TenantHost)tenant;")]
+    public void The_scan_catches_a_planted_tenant_host_reference(string line) =>
+        Assert.NotEmpty(Violations("namespace Lineup.Server.Telephony;\n" + line + "\n", TenantHostReference()));
+
+    [Fact]
+    public void The_default_tenants_name_may_be_used_anywhere() =>
+        Assert.Empty(Violations("namespace X;\nvar name = TenantRegistry.DefaultTenant;\n", TenantHostReference()));
 
     [Fact]
     public void No_vendor_is_named_outside_the_dialects()

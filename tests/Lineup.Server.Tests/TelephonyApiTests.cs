@@ -1,6 +1,8 @@
 using System.Net;
 using Lineup.Server.Telephony;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Lineup.Server.Tests;
 
@@ -58,6 +60,11 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
     public void Agent_failures_map_to_call_events(int status, string expected) =>
         Assert.Equal(expected, SipCall.Outcome(status).ToString());
 
+    /// <summary>The options as the server gets them: bound, resolved and validated by AddTelephonyOptions.</summary>
+    private static TelephonyOptions Load(IConfiguration config, string dataDir) =>
+        new ServiceCollection().AddSingleton(config).AddTelephonyOptions(dataDir).BuildServiceProvider()
+            .GetRequiredService<IOptions<TelephonyOptions>>().Value;
+
     [Theory]
     [InlineData("Sip:Listen", "nowhere:99999", "Sip:Listen")]
     [InlineData("Sip:Enabled", "maybe", "Sip:Enabled")]
@@ -65,6 +72,7 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
     [InlineData("Sip:DigestAlgorithms", "MD5,SHA-1", "Sip:DigestAlgorithms")]
     [InlineData("Sip:PublicAddress", "lineup.example", "Sip:PublicAddress")]
     [InlineData("Sip:Srtp", "sometimes", "Sip:Srtp")]
+    [InlineData("Sip:Srtp", "7", "Sip:Srtp")]
     [InlineData("Sip:SrtpQueues:700", "always", "Sip:SrtpQueues:700")]
     [InlineData("Sip:OutboundProxyTransport", "sctp", "Sip:OutboundProxyTransport")]
     [InlineData("Sip:Tls:Certificate", "/etc/lineup/sip.crt", "Sip:Tls:Key")]
@@ -73,7 +81,8 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
     public void A_bad_setting_stops_start_up_naming_the_key(string key, string value, string named)
     {
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
-        var e = Assert.Throws<FormatException>(() => TelephonyOptions.FromConfiguration(config, "data"));
+        var e = Assert.ThrowsAny<Exception>(() => Load(config, "data"));
+        Assert.True(e is InvalidOperationException or OptionsValidationException, e.ToString());
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
     }
 
@@ -87,7 +96,7 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
             ["Sip:OutboundProxy"] = "127.0.0.1:5080",
             ["Sip:DigestAlgorithms"] = "SHA-256, MD5",
         }).Build();
-        var o = TelephonyOptions.FromConfiguration(config, "/var/lib/lineup");
+        var o = Load(config, "/var/lib/lineup");
         Assert.True(o.Enabled);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 5070), o.Listen);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 5080), o.OutboundProxy);
@@ -95,7 +104,7 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Equal([Lineup.Sip.Registrar.DigestAlgorithm.Sha256, Lineup.Sip.Registrar.DigestAlgorithm.Md5], o.DigestAlgorithms);
         Assert.Equal(Path.Combine("/var/lib/lineup", "recordings"), o.RecordingsPath);
         Assert.Equal((20000, 30000), (o.RtpPortMin, o.RtpPortMax));
-        var defaults = TelephonyOptions.FromConfiguration(new ConfigurationBuilder().Build(), "data");
+        var defaults = Load(new ConfigurationBuilder().Build(), "data");
         Assert.False(defaults.Enabled);
         Assert.Equal([Lineup.Sip.Registrar.DigestAlgorithm.Md5], defaults.DigestAlgorithms);
         Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Off, defaults.Srtp);
@@ -130,7 +139,7 @@ public class TelephonyApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
             ["Sip:Tls:Pins"] = "AA:" + pin[2..],
             ["Sip:Tls:Listen"] = "127.0.0.1:5071",
         }).Build();
-        var o = TelephonyOptions.FromConfiguration(config, "data");
+        var o = Load(config, "data");
         Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Required, o.SrtpForQueue("700"));
         Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Optional, o.SrtpForQueue("701"));
         Assert.Equal(Lineup.Sip.Media.SrtpPolicy.Off, o.SrtpForAgent("1001"));

@@ -6,6 +6,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Lineup.Server.Events;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Lineup.Server.Tests;
 
@@ -784,6 +786,22 @@ public sealed class NetworkGuardTests
         Assert.Throws<ArgumentException>(() => new NetworkGuard(["not-a-network"]));
     }
 
+    /// <summary>The guard as the server gets it: from the bound and validated Webhooks options.</summary>
+    private static NetworkGuard Guard(IConfiguration config) =>
+        new ServiceCollection().AddSingleton(config).AddWebhookOptions().BuildServiceProvider().GetRequiredService<NetworkGuard>();
+
+    [Theory]
+    [InlineData("Webhooks:AllowedNetworks", "not-a-network")]
+    [InlineData("Webhooks:AllowedNetworks:0", "10.0.0.0/33")]
+    [InlineData("Webhooks:RequireHttps", "maybe")]
+    public void A_bad_setting_stops_start_up_naming_the_key(string key, string value)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
+        var e = Assert.ThrowsAny<Exception>(() => Guard(config));
+        Assert.True(e is InvalidOperationException or OptionsValidationException, e.ToString());
+        Assert.Contains(key.Split(':')[0] + ":" + key.Split(':')[1], e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_configuration_takes_a_comma_separated_value_or_an_array()
     {
@@ -791,7 +809,7 @@ public sealed class NetworkGuardTests
         {
             ["Webhooks:AllowedNetworks"] = "127.0.0.1, 192.168.0.0/16",
         }).Build();
-        var guard = NetworkGuard.FromConfiguration(single);
+        var guard = Guard(single);
         Assert.True(guard.IsAllowed(IPAddress.Parse("127.0.0.1")));
         Assert.True(guard.IsAllowed(IPAddress.Parse("192.168.4.4")));
         Assert.False(guard.IsAllowed(IPAddress.Parse("10.0.0.1")));
@@ -801,11 +819,13 @@ public sealed class NetworkGuardTests
             ["Webhooks:AllowedNetworks:0"] = "10.0.0.0/8",
             ["Webhooks:AllowedNetworks:1"] = "::1",
         }).Build();
-        guard = NetworkGuard.FromConfiguration(array);
+        guard = Guard(array);
         Assert.True(guard.IsAllowed(IPAddress.Parse("10.9.9.9")));
         Assert.True(guard.IsAllowed(IPAddress.Parse("::1")));
         Assert.False(guard.IsAllowed(IPAddress.Parse("127.0.0.1")));
-        Assert.False(NetworkGuard.FromConfiguration(new ConfigurationBuilder().Build()).IsAllowed(IPAddress.Loopback));
+        Assert.False(Guard(new ConfigurationBuilder().Build()).IsAllowed(IPAddress.Loopback));
+        var https = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Webhooks:RequireHttps"] = "true" }).Build();
+        Assert.True(Guard(https).RequireHttps);
     }
 
     [Theory]

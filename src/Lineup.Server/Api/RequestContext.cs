@@ -1,11 +1,12 @@
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
-using System.Text.Encodings.Web;
 using Lineup.Server.Api.Dialects;
 using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Tenancy;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.Options;
 
@@ -134,8 +135,14 @@ public sealed record ProblemShape(Func<int, string, IResult> Answer);
 /// EventSource cannot send headers). Role policies build on it, and a fallback policy closes every endpoint that
 /// does not opt out with <c>AllowAnonymous</c>.
 /// </summary>
-public sealed class LineupAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AuthService auth)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+/// <remarks>
+/// Every request passes here, so it is lean (docs/benchmarks.md, issue 11): a plain <see cref="IAuthenticationHandler"/>
+/// rather than <see cref="AuthenticationHandler{TOptions}"/> (which makes a logger and reads options per request), and
+/// the result of a validated credential — principal, ticket and the task that carries it — is made once per cached
+/// <see cref="Caller"/> and shared by its requests (nothing here or in the framework changes a principal after
+/// authentication). <see cref="Evaluator"/> decides Lineup's own policies without the general authorization service.
+/// </remarks>
+public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHandler
 {
     public const string SchemeName = "Lineup";
     internal const string CallerKey = "lineup.caller";
@@ -144,19 +151,66 @@ public sealed class LineupAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
     public static string Policy(Role role) => "role:" + role;
 
     private static readonly string[] s_tokenHeaders = [.. Dialect.All.SelectMany(d => d.TokenHeaders).Distinct(StringComparer.OrdinalIgnoreCase)];
+    private static readonly Task<AuthenticateResult> s_none = Task.FromResult(AuthenticateResult.NoResult());
+    private static readonly Task<AuthenticateResult> s_invalid = Task.FromResult(AuthenticateResult.Fail("Invalid or expired credentials."));
+    private static readonly ConditionalWeakTable<Caller, Task<AuthenticateResult>> s_results = new();
+    private HttpContext _http = null!;
 
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
     {
-        var token = Token(Context.Request);
-        if (string.IsNullOrEmpty(token)) return AuthenticateResult.NoResult();
-        if (token.Length > 200 || await auth.ValidateAsync(token) is not { } caller)
-        {
-            Context.Items[InvalidKey] = true;
-            return AuthenticateResult.Fail("Invalid or expired credentials.");
-        }
-        Context.Items[CallerKey] = caller;
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, caller.Name), new Claim(ClaimTypes.Role, caller.Role.ToString())], SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        _http = context;
+        return Task.CompletedTask;
+    }
+
+    public Task<AuthenticateResult> AuthenticateAsync() => Authenticate(_http, auth);
+
+    /// <summary>Finds the request's credentials and the caller they stand for (kept in the request's items).</summary>
+    internal static Task<AuthenticateResult> Authenticate(HttpContext http, AuthService auth)
+    {
+        if (http.Items.TryGetValue(CallerKey, out var known) && known is Caller done) return Result(done);
+        var token = Token(http.Request);
+        if (string.IsNullOrEmpty(token)) return s_none;
+        if (token.Length > 200) return Invalid(http);
+        var validating = auth.ValidateAsync(token);
+        return validating.IsCompletedSuccessfully ? Authenticated(http, validating.Result) : AuthenticateSlowAsync(http, validating);
+    }
+
+    private static async Task<AuthenticateResult> AuthenticateSlowAsync(HttpContext http, ValueTask<Caller?> validating) =>
+        await Authenticated(http, await validating);
+
+    private static Task<AuthenticateResult> Authenticated(HttpContext http, Caller? caller)
+    {
+        if (caller is null) return Invalid(http);
+        http.Items[CallerKey] = caller;
+        var result = Result(caller);
+        http.User = result.Result.Principal!;
+        return result;
+    }
+
+    private static Task<AuthenticateResult> Invalid(HttpContext http)
+    {
+        http.Items[InvalidKey] = true;
+        return s_invalid;
+    }
+
+    /// <summary>The one result of <paramref name="caller"/>, made on its first request.</summary>
+    internal static Task<AuthenticateResult> Result(Caller caller) => s_results.GetValue(caller, static c =>
+    {
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, c.Name), new Claim(ClaimTypes.Role, c.Role.ToString())], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    });
+
+    /// <summary>No credentials where some are needed: 401 (the <see cref="Answer"/> handler words it).</summary>
+    public Task ChallengeAsync(AuthenticationProperties? properties)
+    {
+        _http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        return Task.CompletedTask;
+    }
+
+    public Task ForbidAsync(AuthenticationProperties? properties)
+    {
+        _http.Response.StatusCode = StatusCodes.Status403Forbidden;
+        return Task.CompletedTask;
     }
 
     private static string? Token(HttpRequest request)
@@ -175,30 +229,122 @@ public sealed class LineupAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
     public static void AddPolicies(AuthorizationOptions o)
     {
         foreach (var role in Enum.GetValues<Role>())
-            o.AddPolicy(Policy(role), p => p.RequireAuthenticatedUser().RequireAssertion(ctx =>
-                ctx.Resource is HttpContext http && http.Caller() is { } c && c.Role >= role));
+            o.AddPolicy(Policy(role), p => p.RequireAuthenticatedUser().AddRequirements(new RoleRequirement(role)));
         o.FallbackPolicy = new AuthorizationPolicyBuilder(SchemeName).RequireAuthenticatedUser().Build();
+    }
+
+    /// <summary>At least <see cref="Role"/>: met by a caller of that role or a higher one.</summary>
+    public sealed class RoleRequirement(Role role) : IAuthorizationRequirement, IAuthorizationHandler
+    {
+        public Role Role => role;
+
+        public bool IsMetBy(HttpContext http) => http.Caller() is { } c && c.Role >= role;
+
+        public Task HandleAsync(AuthorizationHandlerContext context)
+        {
+            if (context.Resource is HttpContext http && IsMetBy(http)) context.Succeed(this);
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// Decides the policies made of Lineup's own requirements (a signed-in caller, a role) from the caller the
+    /// scheme already found, with results made once; any other policy goes to the framework's evaluator. The
+    /// answer is the same; only the general machinery (a handler context, requirement sets, tasks) is skipped.
+    /// </summary>
+    public sealed class Evaluator(AuthService auth) : IPolicyEvaluator
+    {
+        private static readonly Task<PolicyAuthorizationResult> s_success = Task.FromResult(PolicyAuthorizationResult.Success());
+        private static readonly Task<PolicyAuthorizationResult> s_challenge = Task.FromResult(PolicyAuthorizationResult.Challenge());
+        private static readonly Task<PolicyAuthorizationResult> s_forbid = Task.FromResult(PolicyAuthorizationResult.Forbid());
+
+        /// <summary>The framework's evaluator, over the request's authorization service.</summary>
+        private static PolicyEvaluator General(HttpContext context) => new(context.RequestServices.GetRequiredService<IAuthorizationService>());
+
+        /// <summary>Lineup's policies authenticate with Lineup's scheme, here (no authentication middleware runs: an
+        /// anonymous endpoint does not look at credentials at all).</summary>
+        public Task<AuthenticateResult> AuthenticateAsync(AuthorizationPolicy policy, HttpContext context) =>
+            IsOurs(policy) ? Authenticate(context, auth) : General(context).AuthenticateAsync(policy, context);
+
+        public Task<PolicyAuthorizationResult> AuthorizeAsync(AuthorizationPolicy policy, AuthenticateResult authenticationResult, HttpContext context, object? resource)
+        {
+            if (!IsOurs(policy)) return General(context).AuthorizeAsync(policy, authenticationResult, context, resource);
+            var requirements = policy.Requirements;
+            for (var i = 0; i < requirements.Count; i++)
+            {
+                var met = requirements[i] switch
+                {
+                    DenyAnonymousAuthorizationRequirement => context.Caller() is not null,
+                    RoleRequirement role => role.IsMetBy(context),
+                    _ => false,
+                };
+                if (!met) return authenticationResult.Succeeded ? s_forbid : s_challenge;
+            }
+            return s_success;
+        }
+
+        private static bool IsOurs(AuthorizationPolicy policy)
+        {
+            var schemes = policy.AuthenticationSchemes;
+            for (var i = 0; i < schemes.Count; i++)
+                if (schemes[i] != SchemeName) return false;
+            var requirements = policy.Requirements;
+            for (var i = 0; i < requirements.Count; i++)
+                if (requirements[i] is not (DenyAnonymousAuthorizationRequirement or RoleRequirement)) return false;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The scheme provider, with no default scheme to authenticate with: the authentication middleware (which the
+    /// host adds in front of every request) then leaves a request alone, and Lineup's scheme runs only where a
+    /// policy names it (<see cref="Evaluator"/>), once. Its other answers are made once: the authentication middleware
+    /// asks for them on every request.
+    /// </summary>
+    public sealed class Schemes(IOptions<AuthenticationOptions> options) : AuthenticationSchemeProvider(options)
+    {
+        private static readonly Task<AuthenticationScheme?> s_noDefault = Task.FromResult<AuthenticationScheme?>(null);
+        private Task<IEnumerable<AuthenticationScheme>>? _requestHandlers;
+
+        public override Task<IEnumerable<AuthenticationScheme>> GetRequestHandlerSchemesAsync() =>
+            _requestHandlers ??= base.GetRequestHandlerSchemesAsync();
+
+        public override Task<AuthenticationScheme?> GetDefaultAuthenticateSchemeAsync() => s_noDefault;
+
+        public override void AddScheme(AuthenticationScheme scheme)
+        {
+            base.AddScheme(scheme);
+            Forget();
+        }
+
+        public override bool TryAddScheme(AuthenticationScheme scheme)
+        {
+            var added = base.TryAddScheme(scheme);
+            Forget();
+            return added;
+        }
+
+        public override void RemoveScheme(string name)
+        {
+            base.RemoveScheme(name);
+            Forget();
+        }
+
+        private void Forget() => _requestHandlers = null;
     }
 
     /// <summary>Answers a refused request in the shape of the API it is for: 401 (no or bad credentials) or 403 (a role
     /// too low). A request that matched no endpoint goes on to its 404.</summary>
     public sealed class Answer : IAuthorizationMiddlewareResultHandler
     {
-        private readonly AuthorizationMiddlewareResultHandler _default = new();
-
-        public async Task HandleAsync(RequestDelegate next, HttpContext http, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+        public Task HandleAsync(RequestDelegate next, HttpContext http, AuthorizationPolicy policy, PolicyAuthorizationResult result)
         {
             var endpoint = http.GetEndpoint();
-            if (endpoint == null)
-            {
-                await next(http);
-                return;
-            }
-            if (result.Succeeded)
-            {
-                await _default.HandleAsync(next, http, policy, result);
-                return;
-            }
+            return endpoint == null || result.Succeeded ? next(http) : RefuseAsync(http, endpoint);
+        }
+
+        private static Task RefuseAsync(HttpContext http, Endpoint endpoint)
+        {
             var shape = endpoint.Metadata.GetMetadata<ProblemShape>()?.Answer ?? ((status, detail) => RequestContext.Problem(status, detail));
             IResult answer;
             if (http.Items.ContainsKey(InvalidKey)) answer = shape(StatusCodes.Status401Unauthorized, "Invalid or expired credentials.");
@@ -209,7 +355,7 @@ public sealed class LineupAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
                 var needed = Enum.GetValues<Role>().FirstOrDefault(r => endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Any(a => a.Policy == Policy(r)));
                 answer = shape(StatusCodes.Status403Forbidden, $"This needs the {Dto.Snake(needed.ToString())} role.");
             }
-            await answer.ExecuteAsync(http);
+            return answer.ExecuteAsync(http);
         }
     }
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Events;
-using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api;
@@ -120,18 +119,17 @@ public static class WebhooksApi
         var state = http.Request.Query["state"].ToString();
         if (state.Length > 0 && !s_states.Contains(state))
             return new Errors().Add("state", "state must be pending, delivered or dead.").Problem();
-        var rows = await webhooks.DeliveriesAsync(id, state.Length > 0 ? state : null, before == 0 ? long.MaxValue : before, limit + 1);
-        var tenant = http.Tenant().TenantId;
-        var items = rows.Take(limit).Select(r => Delivery(tenant, r)).ToList();
+        var rows = await webhooks.DeliveriesAsync(http.Tenant(), id, state.Length > 0 ? state : null, before == 0 ? long.MaxValue : before, limit + 1);
+        var items = rows.Take(limit).Select(d => Dto(d)).ToList();
         var next = rows.Count > limit ? items[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
         return TypedResults.Ok(new Page<DeliveryDto>(items, next));
     }
 
     private static async Task<IResult> DeliveryAsync(long id, long seq, HttpContext http, WebhookService webhooks)
     {
-        if (Find(http, id) is null || await webhooks.DeliveryAsync(id, seq) is not { } row) return RequestContext.Problem(404, "No such delivery.");
+        if (Find(http, id) is null || await webhooks.DeliveryAsync(http.Tenant(), id, seq) is not { } delivery) return RequestContext.Problem(404, "No such delivery.");
         var attempts = await webhooks.AttemptsAsync(id, seq);
-        return TypedResults.Ok(Delivery(http.Tenant().TenantId, row) with
+        return TypedResults.Ok(Dto(delivery) with
         {
             AttemptLog = [.. attempts.Select(a => new AttemptDto(a.Attempt, Api.Dto.Time(a.At), a.StatusCode, a.LatencyMs, a.Error))],
         });
@@ -139,16 +137,16 @@ public static class WebhooksApi
 
     private static async Task<IResult> RedeliverAsync(long id, long seq, HttpContext http, WebhookService webhooks)
     {
-        if (Find(http, id) is null || await webhooks.DeliveryAsync(id, seq) is null) return RequestContext.Problem(404, "No such delivery.");
+        if (Find(http, id) is null || await webhooks.DeliveryAsync(http.Tenant(), id, seq) is null) return RequestContext.Problem(404, "No such delivery.");
         if (!await webhooks.RedeliverAsync(id, seq)) return RequestContext.Problem(409, "That delivery is still pending.", "Conflict");
-        var row = await webhooks.DeliveryAsync(id, seq);
-        return TypedResults.Accepted($"/api/v1/webhooks/{id}/deliveries/{seq}", Delivery(http.Tenant().TenantId, row!));
+        var delivery = await webhooks.DeliveryAsync(http.Tenant(), id, seq);
+        return TypedResults.Accepted($"/api/v1/webhooks/{id}/deliveries/{seq}", Dto(delivery!));
     }
 
-    private static DeliveryDto Delivery(long tenant, DeliveryInfoRow r) => new(
-        r.Seq, $"{tenant}-{r.Seq}", r.Type, r.State, r.Attempts, Api.Dto.Time(r.CreatedAt),
-        r.State == "pending" ? Api.Dto.Time(r.NextAttemptAt) : null, r.LastStatus, r.LastError,
-        r.FinishedAt is { } f ? Api.Dto.Time(f) : null);
+    private static DeliveryDto Dto(Delivery d) => new(
+        d.Seq, d.EventId, d.EventType, d.State, d.Attempts, Api.Dto.Time(d.CreatedAt),
+        d.NextAttemptAt is { } next ? Api.Dto.Time(next) : null, d.LastStatus, d.LastError,
+        d.FinishedAt is { } f ? Api.Dto.Time(f) : null);
 
     private static Webhook Apply(Webhook h, WebhookBody b)
     {

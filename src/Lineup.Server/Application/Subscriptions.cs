@@ -93,18 +93,36 @@ public sealed class WebhookService(IdSequence ids, EventStore events, WebhookRel
             await UpdateAsync(tenant, h with { AgentIds = [.. h.AgentIds.Where(a => a != agentId)] });
     }
 
-    public Task<IReadOnlyList<DeliveryInfoRow>> DeliveriesAsync(long webhookId, string? state, long beforeSeq, int limit) =>
-        events.ListDeliveriesAsync(webhookId, state, beforeSeq, limit);
+    /// <summary>A subscription's deliveries, newest first, before <paramref name="beforeSeq"/>, optionally in one state.</summary>
+    public async Task<IReadOnlyList<Delivery>> DeliveriesAsync(ITenant tenant, long webhookId, string? state, long beforeSeq, int limit) =>
+        [.. (await events.ListDeliveriesAsync(webhookId, state, beforeSeq, limit)).Select(r => Delivery.From(tenant.TenantId, r))];
 
-    public Task<DeliveryInfoRow?> DeliveryAsync(long webhookId, long seq) => events.GetDeliveryAsync(webhookId, seq);
+    public async Task<Delivery?> DeliveryAsync(ITenant tenant, long webhookId, long seq) =>
+        await events.GetDeliveryAsync(webhookId, seq) is { } row ? Delivery.From(tenant.TenantId, row) : null;
 
-    public Task<IReadOnlyList<AttemptRow>> AttemptsAsync(long webhookId, long seq) => events.ListAttemptsAsync(webhookId, seq);
+    /// <summary>Every attempt of one delivery, oldest first.</summary>
+    public async Task<IReadOnlyList<DeliveryAttempt>> AttemptsAsync(long webhookId, long seq) =>
+        [.. (await events.ListAttemptsAsync(webhookId, seq)).Select(a => new DeliveryAttempt(a.Attempt, a.At, a.StatusCode, a.LatencyMs, a.Error))];
 
     /// <summary>Sends a delivered or dead delivery again; false while it is still pending.</summary>
     public Task<bool> RedeliverAsync(long webhookId, long seq) => relay.RedeliverAsync(webhookId, seq);
 
     private static string NewSecret() => "whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 }
+
+/// <summary>One event's delivery to one subscription (times in Unix ms; the next attempt only while pending).</summary>
+public sealed record Delivery(long Seq, string EventId, string EventType, string State, long Attempts, long CreatedAt, long? NextAttemptAt,
+    long? LastStatus, string? LastError, long? FinishedAt)
+{
+    public const string Pending = "pending";
+
+    internal static Delivery From(long tenantId, DeliveryInfoRow r) => new(
+        r.Seq, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{tenantId}-{r.Seq}"), r.Type, r.State, r.Attempts,
+        r.CreatedAt, r.State == Pending ? r.NextAttemptAt : null, r.LastStatus, r.LastError, r.FinishedAt);
+}
+
+/// <summary>One HTTP attempt of a delivery (at: Unix ms; no status code when the request failed before an answer).</summary>
+public sealed record DeliveryAttempt(long Attempt, long At, long? StatusCode, double LatencyMs, string? Error);
 
 /// <summary>Engine ids are positive ints; an API id outside that range names nothing.</summary>
 public static class EngineIds

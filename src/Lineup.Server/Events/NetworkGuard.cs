@@ -32,24 +32,20 @@ public sealed class NetworkGuard
         RequireHttps = requireHttps;
         var list = new List<IPNetwork>();
         foreach (var text in allowedNetworks)
-        {
-            if (IPNetwork.TryParse(text, out var n)) list.Add(n);
-            else if (IPAddress.TryParse(text, out var a)) list.Add(new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128));
-            else throw new ArgumentException($"Webhooks:AllowedNetworks: '{text}' is not an address or a CIDR network.");
-        }
+            list.Add(TryParseNetwork(text, out var n) ? n : throw new ArgumentException($"Webhooks:AllowedNetworks: '{text}' is not an address or a CIDR network."));
         _allowed = [.. list];
     }
 
-    public static NetworkGuard FromConfiguration(IConfiguration config)
+    /// <summary>The guard the <c>Webhooks</c> options ask for (<see cref="WebhookOptions.AllowedNetworks"/>, <see cref="WebhookOptions.RequireHttps"/>).</summary>
+    public static NetworkGuard From(WebhookOptions options) => new(options.AllowedNetworks, options.RequireHttps);
+
+    /// <summary>A CIDR network, or one address as a network of its own.</summary>
+    public static bool TryParseNetwork(string text, out IPNetwork network)
     {
-        var section = config.GetSection("Webhooks:AllowedNetworks");
-        var values = section.GetChildren().Select(c => c.Value).OfType<string>().ToList();
-        // A single value (environment variable or command line) may list several, separated by commas.
-        if (section.Value is { } single) values.AddRange(single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        var requireHttps = config["Webhooks:RequireHttps"] is { Length: > 0 } r
-            ? bool.TryParse(r, out var b) ? b : throw new ArgumentException("Webhooks:RequireHttps must be true or false.")
-            : false;
-        return new NetworkGuard(values, requireHttps);
+        if (IPNetwork.TryParse(text, out network)) return true;
+        if (!IPAddress.TryParse(text, out var a)) return false;
+        network = new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+        return true;
     }
 
     /// <summary>True when Lineup may send to <paramref name="address"/>.</summary>

@@ -7,9 +7,16 @@ using Microsoft.Extensions.Options;
 namespace Lineup.Server.Events;
 
 /// <summary>Webhook delivery settings: the configuration section <c>Webhooks</c>, bound and checked at start-up.</summary>
-public sealed class WebhookOptions
+public sealed class WebhookOptions : IValidatableObject
 {
     public const string Section = "Webhooks";
+
+    /// <summary>Networks webhooks may reach although internal (loopback, private, link-local...), e.g.
+    /// <c>127.0.0.1</c> or <c>10.0.0.0/8</c>: a list, or one value with comma-separated networks (<see cref="NetworkGuard"/>).</summary>
+    public List<string> AllowedNetworks { get; set; } = [];
+
+    /// <summary>Webhooks may only use https URLs (<see cref="NetworkGuard.RequireHttps"/>).</summary>
+    public bool RequireHttps { get; set; }
 
     [Range(0, 100_000)]
     public int MaxPerTenant { get; set; } = 20;
@@ -53,6 +60,34 @@ public sealed class WebhookOptions
     public TimeSpan RetryCap => TimeSpan.FromSeconds(RetryCapSeconds);
     public TimeSpan FlushInterval => TimeSpan.FromMilliseconds(FlushIntervalMs);
     public TimeSpan Retention => TimeSpan.FromDays(RetentionDays);
+
+    /// <summary>Adds a single comma-separated value of <c>Webhooks:AllowedNetworks</c> (an environment variable or a
+    /// command-line setting), which the binder leaves out of the list.</summary>
+    internal void AddSingleNetworksValue(IConfiguration config)
+    {
+        if (config.GetSection(Section + ":" + nameof(AllowedNetworks)).Value is { } single)
+            AllowedNetworks.AddRange(single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var text in AllowedNetworks)
+            if (!NetworkGuard.TryParseNetwork(text, out _))
+                yield return new ValidationResult($"{Section}:{nameof(AllowedNetworks)}: '{text}' is not an address or a CIDR network.", [nameof(AllowedNetworks)]);
+    }
+}
+
+/// <summary>Registers <see cref="WebhookOptions"/> (bound from <c>Webhooks</c>, validated at start-up) and the
+/// <see cref="NetworkGuard"/> they configure.</summary>
+public static class WebhookOptionsSetup
+{
+    public static IServiceCollection AddWebhookOptions(this IServiceCollection services)
+    {
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section)
+            .Configure<IConfiguration>((o, config) => o.AddSingleNetworksValue(config)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => NetworkGuard.From(sp.GetRequiredService<IOptions<WebhookOptions>>().Value));
+        return services;
+    }
 }
 
 /// <summary>

@@ -10,12 +10,12 @@ namespace Lineup.Server.Telephony;
 /// </summary>
 public sealed class MediaEffects
 {
-    private Action<TenantHost, CallCenter, IReadOnlyList<EngineEvent>>? _handler;
+    private Action<ITenant, CallCenter, IReadOnlyList<EngineEvent>>? _handler;
 
     /// <summary>True once a front-end listens; hosts skip collecting effects otherwise.</summary>
     public bool Enabled => Volatile.Read(ref _handler) != null;
 
-    public void Attach(Action<TenantHost, CallCenter, IReadOnlyList<EngineEvent>> handler) => Volatile.Write(ref _handler, handler);
+    public void Attach(Action<ITenant, CallCenter, IReadOnlyList<EngineEvent>> handler) => Volatile.Write(ref _handler, handler);
 
     public void Detach() => Volatile.Write(ref _handler, null);
 
@@ -25,6 +25,6 @@ public sealed class MediaEffects
         or EventKind.CallTransferred or EventKind.CallToVoicemail or EventKind.CallHangup or EventKind.CallWrapUp
         or EventKind.CallEnded or EventKind.Announcement;
 
-    internal void Deliver(TenantHost host, CallCenter engine, IReadOnlyList<EngineEvent> effects) =>
+    internal void Deliver(ITenant host, CallCenter engine, IReadOnlyList<EngineEvent> effects) =>
         Volatile.Read(ref _handler)?.Invoke(host, engine, effects);
 }

@@ -28,7 +28,7 @@ internal sealed class SipCall
     private WavRecorder? _recorder;
     private bool _engineEnded;
 
-    public SipCall(SipFrontEnd fe, TenantHost host, InviteSession caller, RtpLeg media, string callerNumber, string? callerName)
+    public SipCall(SipFrontEnd fe, ITenant host, InviteSession caller, RtpLeg media, string callerNumber, string? callerName)
     {
         _fe = fe;
         Host = host;
@@ -37,7 +37,7 @@ internal sealed class SipCall
         AttachCaller(caller, media);
     }
 
-    public TenantHost Host { get; }
+    public ITenant Host { get; }
     public CallId Id { get; set; }
     public string CallerNumber { get; }
     public string? CallerName { get; }

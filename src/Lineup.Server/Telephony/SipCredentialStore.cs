@@ -23,7 +23,7 @@ public enum SipCredentialResult
 /// credentials no longer match (<see cref="Find"/> checks the tenant's current name) until the passwords are set again.
 /// A credential of a deleted tenant is never found, since tenant ids are not reused.
 /// </remarks>
-public sealed class SipCredentialStore(CredentialStore store, TenantRegistry registry, TimeProvider time) : ISipCredentialSource, IHostedService
+public sealed class SipCredentialStore(CredentialStore store, ITenantGateway registry, TimeProvider time) : ISipCredentialSource, IHostedService
 {
     private sealed record Entry(long TenantId, long AgentId, SipCredential Credential);
 
@@ -39,7 +39,7 @@ public sealed class SipCredentialStore(CredentialStore store, TenantRegistry reg
     public SipCredential? Find(string realm, string username)
     {
         if (!_byName.TryGetValue((realm, username), out var e)) return null;
-        return registry.Get(e.TenantId) is { } host && host.Tenant.Name == realm ? e.Credential : null;
+        return registry.Get(e.TenantId) is { } host && host.Name == realm ? e.Credential : null;
     }
 
     /// <summary>The agent's stored credential (its hashes, never a password), or null.</summary>
@@ -90,7 +90,7 @@ public sealed class SipCredentialStore(CredentialStore store, TenantRegistry reg
         foreach (var row in await store.ListSipCredentialsAsync(cancellationToken))
         {
             // Two tenants may have held the same name over time: the one that has it now wins.
-            if (_byName.TryGetValue((row.Realm, row.Username), out var other) && registry.Get(other.TenantId)?.Tenant.Name == row.Realm) continue;
+            if (_byName.TryGetValue((row.Realm, row.Username), out var other) && registry.Get(other.TenantId)?.Name == row.Realm) continue;
             Remember(row);
         }
     }

@@ -23,12 +23,13 @@ public sealed record SipRegistration(long AgentId, string Username, IReadOnlyLis
 public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
 {
     private readonly TelephonyOptions _options;
-    private readonly TenantRegistry _tenants;
+    private readonly ITenantGateway _tenants;
     private readonly MediaEffects _effects;
     private readonly SipCredentialStore _credentials;
     private readonly TimeProvider _time;
     private readonly ILogger<SipFrontEnd> _log;
     private readonly ILoggerFactory _logs;
+    private readonly ServerMetrics _metrics;
     private readonly ConcurrentDictionary<(long Tenant, long Call), SipCall> _calls = new();
     private SipStack? _stack;
     private MediaEngine? _media;
@@ -36,9 +37,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private AuthThrottle? _throttle;
     private PromptLibrary? _prompts;
 
-    public SipFrontEnd(TelephonyOptions options, TenantRegistry tenants, MediaEffects effects, SipCredentialStore credentials,
-        TimeProvider time, ILoggerFactory logs)
+    public SipFrontEnd(TelephonyOptions options, ITenantGateway tenants, MediaEffects effects, SipCredentialStore credentials,
+        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics)
     {
+        _metrics = metrics;
         _options = options;
         _tenants = tenants;
         _effects = effects;
@@ -73,6 +75,8 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             SdpAddress = advertised.ToString(),
             PortMin = _options.RtpPortMin,
             PortMax = _options.RtpPortMax,
+            PlayIntervalInstrument = _metrics.RtpSendInterval,
+            TickLatenessInstrument = _metrics.RtpTickLateness,
             Srtp = _options.Srtp,
         });
         _throttle = new AuthThrottle(new AuthThrottleOptions(), _time);
@@ -108,7 +112,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
 
     /// <summary>A Request-URI host that names a tenant selects it; anything else (an IP address) is the default tenant.</summary>
-    internal TenantHost? ResolveTenant(SipMessage request)
+    internal ITenant? ResolveTenant(SipMessage request)
     {
         var host = SipUri.TryParse(request.RequestLine!.RequestUri, out var uri) ? uri.Host : null;
         return (host != null ? _tenants.Find(host) : null) ?? _tenants.Find(_options.DefaultTenant);
@@ -121,7 +125,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             case "REGISTER":
                 var tenant = ResolveTenant(request.Request);
                 if (tenant == null) request.Respond(404, "No Such Domain");
-                else request.Respond(_registrar!.Handle(request.Request, request.Remote, tenant.Tenant.Name));
+                else request.Respond(_registrar!.Handle(request.Request, request.Remote, tenant.Name));
                 break;
             case "INVITE":
                 await OnInviteAsync(request);
@@ -204,7 +208,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private static string? Trim(string? s, int max) => s == null ? null : s.Length <= max ? s : s[..max];
 
     /// <summary>Runs in the tenant's mailbox after each durable batch.</summary>
-    private void OnEffects(TenantHost host, CallCenter engine, IReadOnlyList<EngineEvent> effects)
+    private void OnEffects(ITenant host, CallCenter engine, IReadOnlyList<EngineEvent> effects)
     {
         foreach (var e in effects)
         {
@@ -287,7 +291,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         {
             var user = SipUser(call.Host, agent.Value, a.Config.Number)!;
             srtp = _options.SrtpForAgent(user);
-            foreach (var b in _registrar!.Lookup(call.Host.Tenant.Name, user))
+            foreach (var b in _registrar!.Lookup(call.Host.Name, user))
                 targets.Add((b.ContactUri, Destination(b)));
         }
         if (targets.Count == 0)
@@ -372,10 +376,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Sends a command to the tenant without waiting; a refusal is normal (the call moved on meanwhile).</summary>
-    internal void Post(TenantHost host, TenantCommand command, Action<CommandResult>? then = null) =>
+    internal void Post(ITenant host, TenantCommand command, Action<CommandResult>? then = null) =>
         _ = PostAsync(host, command, then);
 
-    private async Task PostAsync(TenantHost host, TenantCommand command, Action<CommandResult>? then)
+    private async Task PostAsync(ITenant host, TenantCommand command, Action<CommandResult>? then)
     {
         try
         {

@@ -2,117 +2,187 @@ using System.Net;
 using System.Net.Sockets;
 using Lineup.Sip.Media;
 using Lineup.Sip.Transport;
+using Microsoft.Extensions.Options;
 
 namespace Lineup.Server.Telephony;
 
-/// <summary>The <c>Sip</c> configuration section: where the SIP/RTP front-end listens and how it reaches the outside.</summary>
-public sealed record TelephonyOptions
+/// <summary>
+/// The <c>Sip</c> configuration section: where the SIP/RTP front-end listens and how it reaches the outside. Bound by
+/// <see cref="TelephonyOptionsSetup.AddTelephonyOptions"/> (the configuration binder sets the settable properties, each
+/// named as its key), then resolved: addresses, endpoints and lists written as text are parsed into the read-only
+/// properties the front-end uses, and a bad value stops start-up naming its key.
+/// </summary>
+public sealed class TelephonyOptions
 {
-    /// <summary>Off unless asked for: a SIP server on port 5060 is something an operator turns on.</summary>
-    public bool Enabled { get; init; }
+    public const string Section = "Sip";
 
-    /// <summary>SIP over UDP and TCP listens here (default 0.0.0.0:5060).</summary>
-    public IPEndPoint Listen { get; init; } = new(IPAddress.Any, 5060);
+    /// <summary>Off unless asked for: a SIP server on port 5060 is something an operator turns on.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>SIP over UDP and TCP listens here: ip:port, an ip (port 5060) or host:port.</summary>
+    [ConfigurationKeyName("Listen")]
+    public string ListenSetting { get; set; } = "0.0.0.0:5060";
 
     /// <summary>The address written in SDP and Contact headers: what phones and trunks can reach. Default: the listen
     /// address, or this machine's first IPv4 address when listening on all interfaces.</summary>
-    public IPAddress? PublicAddress { get; init; }
+    [ConfigurationKeyName("PublicAddress")]
+    public string? PublicAddressSetting { get; set; }
 
-    public int RtpPortMin { get; init; } = 20000;
-    public int RtpPortMax { get; init; } = 30000;
+    public int RtpPortMin { get; set; } = 20000;
+    public int RtpPortMax { get; set; } = 30000;
 
     /// <summary>Remote agents, transfers and callbacks are sent here (host:port of a trunk or proxy).</summary>
-    public IPEndPoint? OutboundProxy { get; init; }
+    [ConfigurationKeyName("OutboundProxy")]
+    public string? OutboundProxySetting { get; set; }
 
     /// <summary>The tenant of a request whose Request-URI host names no tenant (an IP address, say).</summary>
-    public string DefaultTenant { get; init; } = Tenancy.TenantRegistry.DefaultTenant;
+    public string DefaultTenant { get; set; } = Tenancy.TenantRegistry.DefaultTenant;
 
-    public string RecordingsPath { get; init; } = "data/recordings";
+    /// <summary>Where call recordings are written. Empty (the default): <c>recordings</c> in the data directory.</summary>
+    public string RecordingsPath { get; set; } = "";
 
     /// <summary>Directory of 8 kHz WAV prompts (file name without .wav is the prompt id).</summary>
-    public string PromptsPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "prompts");
+    public string PromptsPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "prompts");
 
-    /// <summary>Digest algorithms REGISTER is challenged with, first preferred (one WWW-Authenticate each). MD5 only by
-    /// default: many phones answer only the first challenge and know only MD5, and some (baresip on libre 1.1) refuse
-    /// the whole 401 when any challenge names another algorithm. <c>SHA-256,MD5</c> suits phones that know RFC 7616.</summary>
-    public IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm> DigestAlgorithms { get; init; } = [Lineup.Sip.Registrar.DigestAlgorithm.Md5];
+    /// <summary>Digest algorithms REGISTER is challenged with, comma-separated, first preferred (one WWW-Authenticate
+    /// each). MD5 only by default: many phones answer only the first challenge and know only MD5, and some (baresip on
+    /// libre 1.1) refuse the whole 401 when any challenge names another algorithm. <c>SHA-256,MD5</c> suits phones that
+    /// know RFC 7616.</summary>
+    [ConfigurationKeyName("DigestAlgorithms")]
+    public string DigestAlgorithmsSetting { get; set; } = "MD5";
 
-    /// <summary>Where "send to voicemail" transfers the caller (the box number becomes the user part); null: hang up.</summary>
-    public string? VoicemailUri { get; init; }
+    /// <summary>Where "send to voicemail" transfers the caller (the box number becomes the user part); none: hang up.</summary>
+    public string? VoicemailUri { get; set; }
 
-    /// <summary>Transport to the outbound proxy (<c>Sip:OutboundProxyTransport</c>: udp, tcp or tls).</summary>
-    public SipTransportKind OutboundProxyTransport { get; init; } = SipTransportKind.Udp;
-
-    /// <summary>The outbound proxy's host as configured: the name its TLS certificate must carry.</summary>
-    public string? OutboundProxyHost { get; init; }
+    /// <summary>Transport to the outbound proxy: udp, tcp or tls.</summary>
+    public SipTransportKind OutboundProxyTransport { get; set; } = SipTransportKind.Udp;
 
     /// <summary>SIP over TLS listens here when a certificate is configured (<c>Sip:Tls:Listen</c>, default port 5061).</summary>
-    public IPEndPoint TlsListen { get; init; } = new(IPAddress.Any, 5061);
+    [ConfigurationKeyName("Tls:Listen")]
+    public string TlsListenSetting { get; set; } = "0.0.0.0:5061";
 
     /// <summary>PEM certificate (leaf first, then any intermediates) for the TLS listener (<c>Sip:Tls:Certificate</c>).</summary>
-    public string? TlsCertificate { get; init; }
+    [ConfigurationKeyName("Tls:Certificate")]
+    public string? TlsCertificate { get; set; }
 
     /// <summary>PEM private key of <see cref="TlsCertificate"/> (<c>Sip:Tls:Key</c>).</summary>
-    public string? TlsKey { get; init; }
+    [ConfigurationKeyName("Tls:Key")]
+    public string? TlsKey { get; set; }
 
     /// <summary>PEM file of the only CA(s) trusted for outbound TLS (<c>Sip:Tls:CaFile</c>, a private CA); else the system's roots.</summary>
-    public string? TlsCaFile { get; init; }
+    [ConfigurationKeyName("Tls:CaFile")]
+    public string? TlsCaFile { get; set; }
 
     /// <summary>SHA-256 hashes of server certificates accepted for outbound TLS whatever their chain (<c>Sip:Tls:Pins</c>, comma-separated hex).</summary>
-    public IReadOnlyList<string> TlsPins { get; init; } = [];
+    [ConfigurationKeyName("Tls:Pins")]
+    public string? TlsPinsSetting { get; set; }
 
     /// <summary>SRTP for every leg (<c>Sip:Srtp</c>: off, optional or required).</summary>
-    public SrtpPolicy Srtp { get; init; } = SrtpPolicy.Off;
+    public SrtpPolicy Srtp { get; set; } = SrtpPolicy.Off;
 
     /// <summary>Per-queue SRTP for callers' legs, by queue extension (<c>Sip:SrtpQueues:700=required</c>).</summary>
-    public IReadOnlyDictionary<string, SrtpPolicy> SrtpQueues { get; init; } = new Dictionary<string, SrtpPolicy>();
+    [ConfigurationKeyName("SrtpQueues")]
+    public Dictionary<string, string> SrtpQueuesSetting { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Per-agent SRTP for their phones' legs, by SIP user name (<c>Sip:SrtpAgents:1001=required</c>).</summary>
-    public IReadOnlyDictionary<string, SrtpPolicy> SrtpAgents { get; init; } = new Dictionary<string, SrtpPolicy>();
+    [ConfigurationKeyName("SrtpAgents")]
+    public Dictionary<string, string> SrtpAgentsSetting { get; set; } = new(StringComparer.Ordinal);
+
+    // What the settings resolve to (Resolve, once, before validation).
+
+    /// <summary>Where SIP over UDP and TCP listens (<c>Sip:Listen</c>).</summary>
+    public IPEndPoint Listen { get; private set; } = new(IPAddress.Any, 5060);
+
+    /// <summary><c>Sip:PublicAddress</c>, when set.</summary>
+    public IPAddress? PublicAddress { get; private set; }
+
+    /// <summary><c>Sip:OutboundProxy</c>, when set.</summary>
+    public IPEndPoint? OutboundProxy { get; private set; }
+
+    /// <summary>The outbound proxy's host as configured: the name its TLS certificate must carry.</summary>
+    public string? OutboundProxyHost { get; private set; }
+
+    /// <summary><c>Sip:DigestAlgorithms</c>, first preferred.</summary>
+    public IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm> DigestAlgorithms { get; private set; } = [Lineup.Sip.Registrar.DigestAlgorithm.Md5];
+
+    /// <summary>Where SIP over TLS listens (<c>Sip:Tls:Listen</c>).</summary>
+    public IPEndPoint TlsListen { get; private set; } = new(IPAddress.Any, 5061);
+
+    /// <summary><c>Sip:SrtpQueues</c>: the SRTP policy of callers' legs by queue extension.</summary>
+    public IReadOnlyDictionary<string, SrtpPolicy> SrtpQueues { get; private set; } = new Dictionary<string, SrtpPolicy>();
+
+    /// <summary><c>Sip:SrtpAgents</c>: the SRTP policy of agent phones' legs by SIP user name.</summary>
+    public IReadOnlyDictionary<string, SrtpPolicy> SrtpAgents { get; private set; } = new Dictionary<string, SrtpPolicy>();
+
+    /// <summary><c>Sip:Tls:Pins</c>, without separators.</summary>
+    public IReadOnlyList<string> TlsPins { get; private set; } = [];
+
+    /// <summary>What was wrong with the settings, each naming its key (reported by <see cref="TelephonyOptionsSetup.Validator"/>).</summary>
+    internal IReadOnlyList<string> Problems { get; private set; } = [];
 
     /// <summary>True when SIP over TLS listens (a certificate and key are configured).</summary>
     public bool TlsEnabled => TlsCertificate is not null;
 
-    /// <summary>Reads the section; throws <see cref="FormatException"/> naming the key that is wrong, so a bad
-    /// configuration stops the server at start-up instead of failing the first call.</summary>
-    public static TelephonyOptions FromConfiguration(IConfiguration config, string dataDir)
+    /// <summary>Parses the settings written as text into <see cref="Listen"/>, <see cref="OutboundProxy"/> and the other
+    /// read-only properties, and checks every setting; what is wrong goes to <see cref="Problems"/>.</summary>
+    internal void Resolve(string dataDir)
     {
-        var s = config.GetSection("Sip");
-        var o = new TelephonyOptions { RecordingsPath = Path.Combine(dataDir, "recordings") };
-        if (s["Enabled"] is { } enabled) o = o with { Enabled = Bool(enabled, "Sip:Enabled") };
-        if (s["Listen"] is { Length: > 0 } listen) o = o with { Listen = EndPoint(listen, 5060, "Sip:Listen") };
-        if (s["PublicAddress"] is { Length: > 0 } pub)
-            o = o with { PublicAddress = IPAddress.TryParse(pub, out var a) ? a : throw new FormatException("Sip:PublicAddress must be an IP address.") };
-        if (s["RtpPortMin"] is { } min) o = o with { RtpPortMin = Port(min, "Sip:RtpPortMin") };
-        if (s["RtpPortMax"] is { } max) o = o with { RtpPortMax = Port(max, "Sip:RtpPortMax") };
-        if (o.RtpPortMax - o.RtpPortMin < 3) throw new FormatException("Sip:RtpPortMax must be at least Sip:RtpPortMin + 3.");
-        if (s["OutboundProxy"] is { Length: > 0 } proxy) o = o with { OutboundProxy = EndPoint(proxy, 5060, "Sip:OutboundProxy") };
-        if (s["DefaultTenant"] is { Length: > 0 } tenant) o = o with { DefaultTenant = tenant };
-        if (s["RecordingsPath"] is { Length: > 0 } rec) o = o with { RecordingsPath = rec };
-        if (s["PromptsPath"] is { Length: > 0 } prompts) o = o with { PromptsPath = prompts };
-        if (s["DigestAlgorithms"] is { Length: > 0 } algs) o = o with { DigestAlgorithms = [.. algs.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Algorithm)] };
-        if (s["VoicemailUri"] is { Length: > 0 } vm) o = o with { VoicemailUri = vm };
-        if (s["OutboundProxyTransport"] is { Length: > 0 } pt) o = o with { OutboundProxyTransport = Transport(pt) };
-        if (s["OutboundProxy"] is { Length: > 0 } proxyHost) o = o with { OutboundProxyHost = HostOf(proxyHost) };
-        var tls = s.GetSection("Tls");
-        if (tls["Listen"] is { Length: > 0 } tlsListen) o = o with { TlsListen = EndPoint(tlsListen, 5061, "Sip:Tls:Listen") };
-        if (tls["Certificate"] is { Length: > 0 } cert) o = o with { TlsCertificate = cert };
-        if (tls["Key"] is { Length: > 0 } key) o = o with { TlsKey = key };
-        if ((o.TlsCertificate is null) != (o.TlsKey is null)) throw new FormatException("Sip:Tls:Certificate and Sip:Tls:Key go together.");
-        if (tls["CaFile"] is { Length: > 0 } ca) o = o with { TlsCaFile = File.Exists(ca) ? ca : throw new FormatException($"Sip:Tls:CaFile: {ca} does not exist.") };
-        if (tls["Pins"] is { Length: > 0 } pins)
+        var problems = new List<string>();
+        T Parse<T>(Func<T> parse, T fallback)
+        {
+            try
+            {
+                return parse();
+            }
+            catch (FormatException e)
+            {
+                problems.Add(e.Message);
+                return fallback;
+            }
+        }
+
+        Listen = Parse(() => EndPoint(ListenSetting, 5060, "Sip:Listen"), Listen);
+        if (PublicAddressSetting is { Length: > 0 } pub)
+            PublicAddress = IPAddress.TryParse(pub, out var a) ? a : Parse<IPAddress?>(() => throw new FormatException("Sip:PublicAddress must be an IP address."), null);
+        if (RtpPortMin is <= 0 or >= 65536) problems.Add("Sip:RtpPortMin must be a port number (1-65535).");
+        if (RtpPortMax is <= 0 or >= 65536) problems.Add("Sip:RtpPortMax must be a port number (1-65535).");
+        if (RtpPortMax - RtpPortMin < 3) problems.Add("Sip:RtpPortMax must be at least Sip:RtpPortMin + 3.");
+        if (OutboundProxySetting is { Length: > 0 } proxy)
+        {
+            OutboundProxy = Parse<IPEndPoint?>(() => EndPoint(proxy, 5060, "Sip:OutboundProxy"), null);
+            OutboundProxyHost = HostOf(proxy);
+        }
+        if (string.IsNullOrEmpty(DefaultTenant)) problems.Add("Sip:DefaultTenant must not be empty.");
+        if (string.IsNullOrEmpty(RecordingsPath)) RecordingsPath = Path.Combine(dataDir, "recordings");
+        DigestAlgorithms = Parse(() => (IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm>)[.. DigestAlgorithmsSetting.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Algorithm)], DigestAlgorithms);
+        if (DigestAlgorithms.Count == 0) problems.Add("Sip:DigestAlgorithms must name MD5, SHA-256 or both.");
+        if (!Enum.IsDefined(OutboundProxyTransport)) problems.Add("Sip:OutboundProxyTransport must be udp, tcp or tls.");
+        TlsListen = Parse(() => EndPoint(TlsListenSetting, 5061, "Sip:Tls:Listen"), TlsListen);
+        if (string.IsNullOrEmpty(TlsCertificate)) TlsCertificate = null;
+        if (string.IsNullOrEmpty(TlsKey)) TlsKey = null;
+        if ((TlsCertificate is null) != (TlsKey is null)) problems.Add("Sip:Tls:Certificate and Sip:Tls:Key go together.");
+        if (string.IsNullOrEmpty(TlsCaFile)) TlsCaFile = null;
+        else if (!File.Exists(TlsCaFile)) problems.Add($"Sip:Tls:CaFile: {TlsCaFile} does not exist.");
+        if (TlsPinsSetting is { Length: > 0 } pins)
         {
             var list = pins.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(p => p.Replace(":", "", StringComparison.Ordinal)).ToList();
-            if (list.Any(p => p.Length != 64 || !p.All(char.IsAsciiHexDigit))) throw new FormatException("Sip:Tls:Pins must be SHA-256 certificate hashes (64 hex digits), comma-separated.");
-            o = o with { TlsPins = list };
+            if (list.Any(p => p.Length != 64 || !p.All(char.IsAsciiHexDigit))) problems.Add("Sip:Tls:Pins must be SHA-256 certificate hashes (64 hex digits), comma-separated.");
+            else TlsPins = list;
         }
-        if (s["Srtp"] is { Length: > 0 } srtp) o = o with { Srtp = Policy(srtp, "Sip:Srtp") };
-        o = o with
+        if (!Enum.IsDefined(Srtp)) problems.Add("Sip:Srtp must be off, optional or required.");
+        Dictionary<string, SrtpPolicy> Policies(Dictionary<string, string> settings, string key)
         {
-            SrtpQueues = s.GetSection("SrtpQueues").GetChildren().ToDictionary(c => c.Key, c => Policy(c.Value ?? "", "Sip:SrtpQueues:" + c.Key), StringComparer.Ordinal),
-            SrtpAgents = s.GetSection("SrtpAgents").GetChildren().ToDictionary(c => c.Key, c => Policy(c.Value ?? "", "Sip:SrtpAgents:" + c.Key), StringComparer.Ordinal),
-        };
-        return o;
+            var policies = new Dictionary<string, SrtpPolicy>(StringComparer.Ordinal);
+            foreach (var (name, value) in settings)
+            {
+                if (Enum.TryParse<SrtpPolicy>(value, ignoreCase: true, out var p) && Enum.IsDefined(p) && !int.TryParse(value, out _)) policies[name] = p;
+                else problems.Add($"Sip:{key}:{name} must be off, optional or required.");
+            }
+            return policies;
+        }
+        SrtpQueues = Policies(SrtpQueuesSetting, "SrtpQueues");
+        SrtpAgents = Policies(SrtpAgentsSetting, "SrtpAgents");
+        Problems = problems;
     }
 
     /// <summary>The TLS settings of the SIP stack, or null without TLS: the listener's certificate (reloaded when its
@@ -138,22 +208,6 @@ public sealed record TelephonyOptions
     public SrtpPolicy SrtpForAgent(string? sipUser) =>
         sipUser is not null && SrtpAgents.TryGetValue(sipUser, out var p) ? p : Srtp;
 
-    private static SrtpPolicy Policy(string v, string key) => v.ToLowerInvariant() switch
-    {
-        "off" => SrtpPolicy.Off,
-        "optional" => SrtpPolicy.Optional,
-        "required" => SrtpPolicy.Required,
-        _ => throw new FormatException($"{key} must be off, optional or required."),
-    };
-
-    private static SipTransportKind Transport(string v) => v.ToLowerInvariant() switch
-    {
-        "udp" => SipTransportKind.Udp,
-        "tcp" => SipTransportKind.Tcp,
-        "tls" => SipTransportKind.Tls,
-        _ => throw new FormatException("Sip:OutboundProxyTransport must be udp, tcp or tls."),
-    };
-
     private static string HostOf(string v)
     {
         if (IPEndPoint.TryParse(v, out var ep)) return ep.Address.ToString();
@@ -178,8 +232,6 @@ public sealed record TelephonyOptions
         _ => throw new FormatException($"Sip:DigestAlgorithms: {name} is not MD5 or SHA-256."),
     };
 
-    private static bool Bool(string v, string key) => bool.TryParse(v, out var b) ? b : throw new FormatException($"{key} must be true or false.");
-
     private static int Port(string v, string key) =>
         int.TryParse(v, out var p) && p is > 0 and < 65536 ? p : throw new FormatException($"{key} must be a port number (1-65535).");
 
@@ -200,5 +252,25 @@ public sealed record TelephonyOptions
         {
             throw new FormatException($"{key} must be host:port or ip:port; {host} does not resolve.");
         }
+    }
+}
+
+/// <summary>Registers <see cref="TelephonyOptions"/>: bound from the <c>Sip</c> section, resolved, validated at start-up.</summary>
+public static class TelephonyOptionsSetup
+{
+    public static IServiceCollection AddTelephonyOptions(this IServiceCollection services, string dataDir)
+    {
+        services.AddOptions<TelephonyOptions>().BindConfiguration(TelephonyOptions.Section)
+            .PostConfigure(o => o.Resolve(dataDir)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TelephonyOptions>, Validator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<TelephonyOptions>>().Value);
+        return services;
+    }
+
+    /// <summary>Reports what <see cref="TelephonyOptions.Resolve"/> found wrong, each problem naming its key.</summary>
+    public sealed class Validator : IValidateOptions<TelephonyOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, TelephonyOptions options) =>
+            options.Problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(options.Problems);
     }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using Lineup.Engine;
@@ -55,6 +56,10 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
 {
     private const int MaxBatch = 256;
     private static readonly string s_tickJson = new TickCommand().Serialize();
+
+    /// <summary>Traces: one span per batch (tenant, size, commands, events), linked to the requests it answered.</summary>
+    public const string ActivitySourceName = "Lineup.Server.Tenancy";
+    private static readonly ActivitySource s_activities = new(ActivitySourceName);
 
     private readonly Channel<Work> _mailbox = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TenantServices _s;
@@ -209,6 +214,8 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
 
     private async Task RunAsync()
     {
+        // The loop outlives the request that started the tenant: its batches are not part of that request's trace.
+        Activity.Current = null;
         var reader = _mailbox.Reader;
         while (_stopped == null && await reader.WaitToReadAsync())
         {
@@ -222,9 +229,11 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
                 }
                 _batch.Add(w);
             }
+            using var activity = s_activities.HasListeners() ? StartBatchActivity() : null;
             try
             {
                 await ProcessBatchAsync();
+                activity?.SetTag("lineup.batch.commands", _commandRows.Count).SetTag("lineup.batch.events", _events.Count);
             }
             catch (TenantFencedException ex)
             {
@@ -236,11 +245,12 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
             }
             catch (Exception ex)
             {
+                activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 // Storage failed (or a bug surfaced): nothing of this batch is durable, so nobody gets a success,
                 // and the engine is rebuilt from what is stored so that memory matches it.
                 LogBatchFailed(_log, ex, TenantId);
                 foreach (var w in _batch) w.Fail(ex);
-                _metrics.BatchFailures.Add(1);
+                _metrics.BatchFailed();
                 try
                 {
                     await LoadAsync(catchUpLive: true, CancellationToken.None);
@@ -268,6 +278,15 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
         _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         AnnounceStopped();
         if (!_stopping) OnLost?.Invoke(this);
+    }
+
+    private Activity? StartBatchActivity()
+    {
+        List<ActivityLink>? links = null;
+        foreach (var w in _batch)
+            if (w.Parent != default) (links ??= []).Add(new ActivityLink(w.Parent));
+        return s_activities.StartActivity(ActivityKind.Internal, parentContext: default, links: links, name: "tenant batch")
+            ?.SetTag("lineup.tenant_id", TenantId).SetTag("lineup.batch.size", _batch.Count);
     }
 
     private async Task ProcessBatchAsync()
@@ -549,6 +568,9 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
 
         public TenantCommand? Command { get; init; }
         public Func<Task>? Before { get; init; }
+
+        /// <summary>The request this work came from, when traces are recorded (a link of the batch's span).</summary>
+        public ActivityContext Parent { get; } = s_activities.HasListeners() ? Activity.Current?.Context ?? default : default;
         public bool IsTick => this is TickWork;
 
         public abstract void Complete(CallCenter engine, CommandResult result);

@@ -18,6 +18,11 @@ public sealed record MediaOptions
     public int PortMax { get; init; } = 30000;
     /// <summary>Packet time in ms: 10, 20 or 30.</summary>
     public int PacketMs { get; init; } = 20;
+    /// <summary>When given, every interval between two played packets of a stream is also recorded here, in seconds
+    /// (an application's metrics; <see cref="MediaStatistics.PlayInterval"/> keeps them in any case).</summary>
+    public System.Diagnostics.Metrics.Histogram<double>? PlayIntervalInstrument { get; init; }
+    /// <summary>When given, every pacing tick's lateness is also recorded here, in seconds.</summary>
+    public System.Diagnostics.Metrics.Histogram<double>? TickLatenessInstrument { get; init; }
     /// <summary>SRTP policy of new legs (each leg's <see cref="RtpLeg.Srtp"/> can be changed before its offer/answer).</summary>
     public SrtpPolicy Srtp { get; init; } = SrtpPolicy.Off;
 }
@@ -68,6 +73,7 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
             sdpAddress = options.Bind.ToString();
         }
         Options = options with { PortMin = min, SdpAddress = sdpAddress };
+        Statistics = new MediaStatistics(options.PlayIntervalInstrument, options.TickLatenessInstrument);
         FrameSamples = 8 * options.PacketMs;
         _nextPort = min;
         _period = Stopwatch.Frequency * options.PacketMs / 1000;
@@ -85,7 +91,7 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
     public string SdpAddress => Options.SdpAddress!;
 
     /// <summary>Counters and interval statistics.</summary>
-    public MediaStatistics Statistics { get; } = new();
+    public MediaStatistics Statistics { get; }
 
     /// <summary>Legs currently open.</summary>
     public int LegCount => Volatile.Read(ref _legs).Length;
@@ -156,7 +162,7 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
             WaitUntil(next);
             var now = Stopwatch.GetTimestamp();
             var late = now - next;
-            Statistics.TickLateness.Record(late * 1000.0 / Stopwatch.Frequency);
+            Statistics.RecordTickLateness(late * 1000.0 / Stopwatch.Frequency);
             if (late > catchUp)
             {
                 // A long stall (GC, suspended VM): restart the schedule rather than burst the missed packets.

@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+
 namespace Lineup.Sip.Media;
 
 /// <summary>
@@ -70,7 +72,9 @@ public sealed class IntervalHistogram
 }
 
 /// <summary>Counters of a <see cref="MediaEngine"/> for monitoring and benchmarks.</summary>
-public sealed class MediaStatistics
+/// <remarks>The interval histograms can also feed an application's instruments (seconds), given in
+/// <see cref="MediaOptions"/>; recording stays on the pacing thread, without locks or allocation.</remarks>
+public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = null, Histogram<double>? tickLatenessInstrument = null)
 {
     internal long _packetsSent;
     internal long _packetsReceived;
@@ -107,4 +111,16 @@ public sealed class MediaStatistics
 
     /// <summary>How late each pacing tick woke after its deadline.</summary>
     public IntervalHistogram TickLateness { get; } = new();
+
+    internal void RecordPlayInterval(double ms)
+    {
+        PlayInterval.Record(ms);
+        playIntervalInstrument?.Record(ms / 1000.0);
+    }
+
+    internal void RecordTickLateness(double ms)
+    {
+        TickLateness.Record(ms);
+        tickLatenessInstrument?.Record(ms / 1000.0);
+    }
 }

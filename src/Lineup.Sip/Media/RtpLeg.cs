@@ -259,7 +259,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         }
         if (_lastPlayTick == tick - 1)
         {
-            _engine.Statistics.PlayInterval.Record((now - _lastPlaySend) * 1000.0 / Stopwatch.Frequency);
+            _engine.Statistics.RecordPlayInterval((now - _lastPlaySend) * 1000.0 / Stopwatch.Frequency);
         }
         _lastPlayTick = tick;
         _lastPlaySend = now;

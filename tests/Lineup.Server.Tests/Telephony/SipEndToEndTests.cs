@@ -78,7 +78,19 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         var p99 = intervals[(int)(0.99 * (intervals.Length - 1))];
         output.WriteLine($"music interval p50 {intervals[intervals.Length / 2]:F1} ms, p99 {p99:F1} ms");
         // The interval target is a benchmark figure (bench/sip/run.sh, docs/benchmarks.md), not a test assertion.
+
+        // The media clock's figures reach /metrics (OpenTelemetry): the played packets and their intervals.
+        var metrics = await server.Api.GetStringAsync("/metrics");
+        Assert.True(MetricValue(metrics, "lineup_rtp_send_interval_seconds_count") >= 100, metrics);
+        Assert.True(MetricValue(metrics, "lineup_rtp_packets_sent_total") >= 100, metrics);
+        Assert.Contains("lineup_rtp_send_interval_seconds_bucket{le=\"0.02\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("# TYPE lineup_sip_calls gauge", metrics, StringComparison.Ordinal);
     }
+
+    /// <summary>The value of an unlabelled sample in Prometheus text ("name 12" or "name{} 12").</summary>
+    private static double MetricValue(string text, string name) =>
+        text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{} ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(-1).Single();
 
     [Fact]
     public async Task Ring_timeout_moves_the_call_to_the_next_agent()

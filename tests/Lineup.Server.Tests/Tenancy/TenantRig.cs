@@ -2,6 +2,7 @@ using Lineup.Engine;
 using Lineup.Server.Events;
 using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -19,6 +20,10 @@ public sealed class TenantRig : IAsyncDisposable
     private readonly TestDatabase? _pg;
     private readonly List<TenantHost> _hosts = new();
 
+    private static readonly System.Diagnostics.Metrics.IMeterFactory s_meters =
+        Microsoft.Extensions.DependencyInjection.MetricsServiceExtensions.AddMetrics(new Microsoft.Extensions.DependencyInjection.ServiceCollection())
+            .BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+
     private TenantRig(Database db, string? dir, TestDatabase? pg, SnapshotOptions snapshots)
     {
         Db = db;
@@ -30,7 +35,7 @@ public sealed class TenantRig : IAsyncDisposable
         var relay = new WebhookRelay(events, Time, Options.Create(new WebhookOptions()), new NetworkGuard([]),
             new WebhookPayloads(new Dictionary<string, WebhookPayload>()), NullLogger<WebhookRelay>.Instance);
         Services = new TenantServices(new CommandLog(db), events, new SnapshotStore(db), new LeaseStore(db), Time, NullLogger<TenantHost>.Instance,
-            new ServerMetrics(), new EventBus(Hub, relay), new Lineup.Server.Telephony.MediaEffects(), Options.Create(snapshots));
+            new ServerMetrics(s_meters, Time), new EventBus(Hub, relay), new Lineup.Server.Telephony.MediaEffects(), Options.Create(snapshots));
     }
 
     /// <summary>Starts the clock at a fixed instant, so two rigs driven alike see the same times.</summary>
