@@ -133,6 +133,7 @@ public static class LineupComposition
         var metrics = app.Services.GetRequiredService<ServerMetrics>();
         metrics.ObserveServices(app.Services.GetRequiredService<ILocalTenants>(), app.Services.GetRequiredService<WebhookRelay>(),
             app.Services.GetRequiredService<EventHub>(), app.Services.GetRequiredService<SipFrontEnd>());
+        if (app.Services.GetService<ClusterGateway>() is { } cluster) metrics.ObserveCluster(() => cluster.Nodes, () => cluster.Failovers);
         app.Use(async (http, next) =>
         {
             var started = Stopwatch.GetTimestamp();

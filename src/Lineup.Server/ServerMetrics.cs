@@ -115,6 +115,8 @@ public sealed class ServerMetrics
         _meter.CreateObservableCounter("lineup_webhook_dead_letters_total", () => relay.DeadCount, description: "Webhook deliveries given up (dead letters).");
         _meter.CreateObservableGauge("lineup_webhook_pending", () => relay.InMemoryCount, description: "Webhook deliveries waiting in memory.");
         _meter.CreateObservableGauge("lineup_event_stream_clients", () => hub.Clients, description: "Connected event stream clients.");
+        _meter.CreateObservableGauge("lineup_snapshot_age_seconds", () => SnapshotAge(tenants), unit: "s",
+            description: "Age of the oldest of this process's tenants' latest snapshots (0: none stored yet).");
 
         // SIP and RTP: only while the SIP front-end runs (no sample otherwise).
         _meter.CreateObservableGauge("lineup_sip_calls", () => Sip(sip, s => s.ActiveCalls), description: "Engine calls with a live SIP leg.");
@@ -157,6 +159,21 @@ public sealed class ServerMetrics
     /// calls it before collecting, so a scrape shows the queues as they are; a collection that finds the snapshot
     /// older than a second (an OTLP export on its own timer) reads the tenants itself.
     /// </summary>
+    /// <summary>Cluster mode's figures: active nodes as this node sees them, and tenants this node took over from a
+    /// node that died or left (its tenant activations are <c>lineup_tenants</c>).</summary>
+    public void ObserveCluster(Func<int> nodes, Func<long> failovers)
+    {
+        _meter.CreateObservableGauge("lineup_cluster_nodes", nodes, description: "Active nodes of the cluster, as this node sees them.");
+        _meter.CreateObservableCounter("lineup_cluster_failovers_total", failovers, description: "Tenants this node took over from another node.");
+    }
+
+    private double SnapshotAge(ILocalTenants tenants)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var oldest = tenants.Hosts.Select(h => h.SnapshotAt).Where(at => at > 0).DefaultIfEmpty(now).Min();
+        return Math.Max(0, now - oldest) / 1000.0;
+    }
+
     public async Task RefreshQueuesAsync()
     {
         if (_tenants is not { } tenants) return;

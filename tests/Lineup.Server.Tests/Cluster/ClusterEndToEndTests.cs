@@ -165,6 +165,16 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
             var newOwner = await OwnerAsync(survivors, token, tenant, queue);
             Assert.NotEqual(owner, newOwner);
             Phase($"tenant {tenant} now runs on node {newOwner.Index}");
+
+            // Each survivor counts two active nodes; the new owner counts the tenant it took over.
+            foreach (var n in survivors)
+            {
+                using var plain = new HttpClient { BaseAddress = new Uri(n.Url) };
+                await WaitAsync(async () => Metric(await plain.GetStringAsync(new Uri("/metrics", UriKind.Relative)), "lineup_cluster_nodes") == 2,
+                    $"node {n.Index} to count two active nodes");
+                if (n == newOwner)
+                    Assert.True(Metric(await plain.GetStringAsync(new Uri("/metrics", UriKind.Relative)), "lineup_cluster_failovers_total") >= 1);
+            }
             using var api = Client(survivors[^1], token, tenant);
 
             // No acknowledged write is lost: every call is there, in at least the state it was acknowledged in.
@@ -234,6 +244,13 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
             await stopStream.CancelAsync();
             foreach (var n in nodes) await n.Process.DisposeAsync();
         }
+    }
+
+    /// <summary>The value of a metric without labels other than the exporter's, from Prometheus text (NaN: absent).</summary>
+    private static double Metric(string text, string name)
+    {
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal));
+        return line == null ? double.NaN : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
     private bool Dump(List<Node> nodes)
@@ -327,6 +344,8 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
     /// no answer (or a 502: its node died while handling it) is unknown.</summary>
     private static async Task<JsonElement?> WriteAsync(HttpClient client, string path, object body, Acknowledged acked, Func<long> sinceKill)
     {
+        // Only a write sent after the kill shows the tenant answering again (one sent before may be answered late).
+        var sentAfterKill = sinceKill() >= 0;
         try
         {
             var r = await client.PostAsJsonAsync(new Uri(path, UriKind.Relative), body, CancellationToken.None);
@@ -337,7 +356,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
                 return null;
             }
             Interlocked.Increment(ref acked.Writes);
-            if (sinceKill() is >= 0 and var ms && Interlocked.Read(ref acked.FirstWriteAfterKillMs) < 0) Interlocked.Exchange(ref acked.FirstWriteAfterKillMs, ms);
+            if (sentAfterKill && sinceKill() is var ms && Interlocked.Read(ref acked.FirstWriteAfterKillMs) < 0) Interlocked.Exchange(ref acked.FirstWriteAfterKillMs, ms);
             return await r.Content.ReadFromJsonAsync<JsonElement>();
         }
         catch (HttpRequestException ex)
