@@ -31,8 +31,9 @@ internal static class LatencyHarness
         Console.WriteLine();
         Console.WriteLine(Header);
 
-        if (part != "mixed") Decisions(rounds, arrivals);
-        if (part != "decisions")
+        if (part == "routing") Routing(arrivals);
+        else if (part != "mixed") Decisions(rounds, arrivals);
+        if (part is not ("decisions" or "routing"))
         {
             Mixed(quick, ringAllQueue: true);
             Mixed(quick, ringAllQueue: false);
@@ -56,6 +57,17 @@ internal static class LatencyHarness
         tenant = null;
         GC.Collect();
 
+        foreach (var free in (int[])[100, 1_000, 5_000]) OneBigQueue(free, arrivals / 10);
+    }
+
+    /// <summary>The decisions issue 17 targets, without the rest: ring-all over the big tenant's ~30 free agents
+    /// and one serial queue with many free agents.</summary>
+    private static void Routing(int arrivals)
+    {
+        var tenant = new BigTenant(Strategy.RingAll);
+        CallArrival(tenant, "RingAll", arrivals / 4);
+        tenant = null;
+        GC.Collect();
         foreach (var free in (int[])[100, 1_000, 5_000]) OneBigQueue(free, arrivals / 10);
     }
 

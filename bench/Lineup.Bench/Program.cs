@@ -5,7 +5,7 @@ using BenchmarkDotNet.Running;
 using Lineup.Bench;
 
 // `-- --snapshot [--history N,N] [--runs N]` measures engine snapshots (SnapshotHarness);
-// `-- --latency [decisions|mixed] [--quick]` runs the Stopwatch harness (percentiles of single commands and
+// `-- --latency [decisions|mixed|routing] [--quick]` runs the Stopwatch harness (percentiles of single commands and
 // their allocated bytes); anything else goes to BenchmarkDotNet (`-- --filter '*'`, `-- --job Dry` for a smoke
 // run, `-- --list flat`).
 if (args.Contains("--snapshot"))
@@ -15,7 +15,7 @@ if (args.Contains("--snapshot"))
 }
 if (args.Contains("--latency"))
 {
-    var part = args.FirstOrDefault(a => a is "decisions" or "mixed");
+    var part = args.FirstOrDefault(a => a is "decisions" or "mixed" or "routing");
     LatencyHarness.Run(quick: args.Contains("--quick"), part);
     return;
 }

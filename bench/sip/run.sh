@@ -1,60 +1,76 @@
 #!/usr/bin/env bash
-# SIP load benchmarks (issue 6): sipp on 127.0.0.1 against the Release build of src/Lineup.Server with SIP enabled.
+# SIP load benchmarks (issues 6 and 17): sipp on 127.0.0.1 against the Release build of src/Lineup.Server with SIP on.
 #
-#   bench/sip/run.sh [--rates "50 100 150"] [--duration SECONDS] [--call-ms MS] [--agents N]
-#                    [--hold N] [--hold-ramp CALLS_PER_S] [--measure SECONDS] [--only setup|hold]
-#                    [--agent-audio] [--no-build] [--out DIR]
+#   bench/sip/run.sh [--only "idle hold setup"] [--runs N] [--agents N] [--uas K] [--ring-ms MS]
+#                    [--rates "50 100 150"] [--duration SECONDS] [--call-ms MS]
+#                    [--hold "1000 5000"] [--hold-ramp CALLS_PER_S] [--measure SECONDS] [--idle-seconds SECONDS]
+#                    [--tree DIR] [--agent-audio] [--perf] [--no-build] [--out DIR]
 #
-# Starts the server (`dotnet run -c Release --no-build`, a fresh data dir, SIP on a free port of 127.0.0.1, RTP ports
-# 20000-29999), sets up the default tenant with curl, and measures:
-#   setup  call setups per second: a queue with --agents agents (wrap-up 0) whose phones are one sipp UAS process
-#          (Telephony/Scenarios/agent-answer.xml; every agent registers its contact there with agent-register.xml),
-#          and for each rate of --rates a sipp UAC (caller.xml) making rate x --duration calls of --call-ms. Reports
-#          successful and failed calls (sipp's own counts), the achieved rate (successful / duration), the mean
-#          INVITE -> 200 time, the queue's answered/abandoned counts for the run, and the server's CPU.
-#   hold   concurrent callers on hold: an agent-less queue, a sipp UAC ramping to --hold concurrent calls (-l) that
-#          stay until the end; once all --hold are waiting, the server's CPU (utime + stime from /proc/PID/stat)
-#          over --measure seconds, CPU per call, RSS; and the interval between music packets of one stream, p50 and
-#          p99, from the server's /metrics over the same window.
-# /metrics has the Prometheus histogram `lineup_rtp_send_interval_seconds` (_bucket{le=...}, _count): the time
-# between consecutive packets played on one stream (buckets are fine around 20 ms). The p50/p99 columns
-# read "n/a" when it is absent. Targets (issue 6, 2 cores): >= 100 setups/s with no failures, >= 1,000 callers on
-# hold, music interval p99 <= 25 ms.
-# Prints a Markdown table; raw sipp statistics, logs and the server log stay in --out (default: a new directory
-# under /tmp). Everything it starts is stopped by pid on exit. Needs sipp (sip-tester), curl, jq; root or
-# CAP_NET_RAW only with --agent-audio (pcap play).
+# Starts the server (a fresh data dir, SIP on a free port of 127.0.0.1, RTP ports 20000-39999), creates a queue
+# (longest idle, wrap-up 0) with --agents agents whose SIP passwords are set and who are logged in, and registers
+# every agent's phone (bench/sip/Lineup.SipPhones: REGISTER with digest auth) at one of --uas sipp UAS processes
+# (Telephony/Scenarios/agent-answer.xml, answering after --ring-ms). Then, in the order of --only, each --runs times:
+#   idle   the server's CPU over --idle-seconds with every phone registered and no call, and which threads used it.
+#   hold   for each size in --hold: a queue without agents, a sipp UAC ramping to that many callers at --hold-ramp/s
+#          who stay on hold; once all are waiting, over --measure seconds: the server's CPU, CPU per caller (idle
+#          CPU of this run subtracted), RSS, and the interval between music packets of one stream, p50 and p99, from
+#          the server's /metrics histogram `lineup_rtp_send_interval_seconds`. The callers then hang up by
+#          themselves and the next run waits until the queue is empty.
+#   setup  for each rate of --rates: a sipp UAC (caller.xml) making rate x --duration calls of --call-ms through the
+#          agents' queue: successful and failed calls (sipp's counts), the achieved rate, INVITE -> 200 (Lineup's
+#          answer) mean and p99 (sipp -trace_rtt), answered/abandoned from the queue's statistics, the server's CPU
+#          and CPU per call, and the machine's whole CPU (server + sipp) from /proc/stat.
+# Server CPU is utime + stime of the server process from /proc/PID/stat; the load average is printed with each row.
+# --tree DIR runs (and builds, unless --no-build) the server of another checkout, e.g. main exported with
+# `git archive main | tar -x -C /tmp/base`: the same workload against a baseline. Prints a Markdown table; raw sipp
+# statistics, logs and the server log stay in --out (default: a new directory under /tmp). Everything it starts is
+# stopped by pid on exit. Needs sipp (sip-tester), curl, jq; root or CAP_NET_RAW only with --agent-audio.
+# --perf records each measured window with `perf record -g` into --out (the server runs with DOTNET_PerfMapEnabled=1
+# so that JIT-compiled frames have names): `perf report -i OUT/perf-hold-1000-1.data --no-children`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 SCEN="$ROOT/tests/Lineup.Server.Tests/Telephony/Scenarios"
 PCAPS=${SIPP_PCAPS:-/usr/share/sip-tester}
 
+ONLY="idle hold setup"
+RUNS=1
+AGENTS=1000
+UAS=4
+RING_MS=100
 RATES="50 100 150"
 DURATION=30
 CALL_MS=1000
-AGENTS=400
-HOLD=1000
+HOLD="1000"
 HOLD_RAMP=100
 MEASURE=20
-ONLY="setup hold"
+IDLE_SECONDS=20
+TREE="$ROOT"
 AGENT_AUDIO=0
+PERF=0
 BUILD=1
 OUT=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --only) ONLY="$2"; shift 2 ;;
+    --runs) RUNS="$2"; shift 2 ;;
+    --agents) AGENTS="$2"; shift 2 ;;
+    --uas) UAS="$2"; shift 2 ;;
+    --ring-ms) RING_MS="$2"; shift 2 ;;
     --rates) RATES="$2"; shift 2 ;;
     --duration) DURATION="${2%s}"; shift 2 ;;
     --call-ms) CALL_MS="$2"; shift 2 ;;
-    --agents) AGENTS="$2"; shift 2 ;;
     --hold) HOLD="$2"; shift 2 ;;
     --hold-ramp) HOLD_RAMP="$2"; shift 2 ;;
     --measure) MEASURE="${2%s}"; shift 2 ;;
-    --only) ONLY="$2"; shift 2 ;;
+    --idle-seconds) IDLE_SECONDS="${2%s}"; shift 2 ;;
+    --tree) TREE=$(cd "$2" && pwd); shift 2 ;;
     --agent-audio) AGENT_AUDIO=1; shift ;;
+    --perf) PERF=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -64,7 +80,7 @@ for tool in sipp curl jq dotnet; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is required (sipp: apt-get install -y sip-tester)" >&2; exit 1; }
 done
 [ -r "$PCAPS/g711a.pcap" ] || { echo "$PCAPS/g711a.pcap is missing (sip-tester ships it)" >&2; exit 1; }
-# 1,000 calls and their sockets: sipp and the server need file descriptors.
+# Thousands of calls and their sockets: sipp and the server need file descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 WORK=$(mktemp -d /tmp/lineup-sip-bench.XXXXXX)
@@ -98,7 +114,21 @@ stop_sipps() {
   PIDS=()
 }
 
+PERF_PID=""
+perf_start() { # name: records the server until perf_stop
+  [ "$PERF" -eq 1 ] || return 0
+  perf record -F 499 -g -p "$APP_PID" -o "$OUT/perf-$1.data" >/dev/null 2>&1 &
+  PERF_PID=$!
+}
+perf_stop() {
+  [ -n "$PERF_PID" ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+}
+
 cleanup() {
+  perf_stop
   stop_sipps
   stop_server
   [ "$OUT" = "$WORK/results" ] || rm -rf "$WORK"
@@ -109,7 +139,7 @@ trap 'exit 130' INT TERM
 free_port() { # a port free for both TCP and UDP on 127.0.0.1 (SIP listens on both)
   local p
   for _ in $(seq 1 200); do
-    p=$((30000 + RANDOM % 30000))
+    p=$((40000 + RANDOM % 20000))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
     grep -qi ":$(printf '%04X' "$p") " /proc/net/udp && continue
     echo "$p"
@@ -121,9 +151,12 @@ free_port() { # a port free for both TCP and UDP on 127.0.0.1 (SIP listens on bo
 
 # --- build -------------------------------------------------------------------------------------------------------
 if [ "$BUILD" -eq 1 ]; then
-  echo "building src/Lineup.Server (Release)..."
-  dotnet build src/Lineup.Server -c Release -warnaserror >"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
+  echo "building $TREE/src/Lineup.Server and bench/sip/Lineup.SipPhones (Release)..."
+  (cd "$TREE" && dotnet build src/Lineup.Server -c Release -warnaserror) >"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
+  dotnet build bench/sip/Lineup.SipPhones -c Release -warnaserror >>"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
 fi
+PHONES="$ROOT/bench/sip/Lineup.SipPhones/bin/Release/net10.0/Lineup.SipPhones.dll"
+[ -r "$PHONES" ] || { echo "$PHONES is missing: run without --no-build once" >&2; exit 1; }
 
 # --- server ------------------------------------------------------------------------------------------------------
 PASSWORD="bench-$RANDOM-$RANDOM-$RANDOM"
@@ -131,10 +164,11 @@ SIP_PASSWORD="sip-$RANDOM-$RANDOM"
 PORT=$(free_port)
 SIP_PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-LINEUP_ADMIN_PASSWORD="$PASSWORD" dotnet run --project src/Lineup.Server -c Release --no-build -- \
+[ "$PERF" -eq 1 ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+(cd "$TREE" && LINEUP_ADMIN_PASSWORD="$PASSWORD" exec dotnet "src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll" \
   --urls "$BASE" --data-dir "$WORK/data" \
   --Sip:Enabled=true --Sip:Listen="127.0.0.1:$SIP_PORT" --Sip:PublicAddress=127.0.0.1 \
-  --Sip:RtpPortMin=20000 --Sip:RtpPortMax=29999 >"$OUT/server.log" 2>&1 &
+  --Sip:RtpPortMin=20000 --Sip:RtpPortMax=39999 >"$OUT/server.log" 2>&1) &
 SERVER_PID=$!
 for _ in $(seq 1 240); do
   curl -sf "$BASE/readyz" >/dev/null 2>&1 && break
@@ -142,25 +176,39 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 curl -sf "$BASE/readyz" >/dev/null || { echo "server did not become ready" >&2; exit 1; }
-# The process doing the work: dotnet run's child (the server itself).
-APP_PID=$(ps -o pid= --ppid "$SERVER_PID" | head -n 1 | tr -d ' ')
+# The process doing the work (the subshell exec'd into dotnet, so it is SERVER_PID itself).
+APP_PID=$( (ps -o pid= --ppid "$SERVER_PID" || true) | head -n 1 | tr -d " ")
 [ -n "$APP_PID" ] || APP_PID=$SERVER_PID
-echo "server ready: http $BASE, sip 127.0.0.1:$SIP_PORT, pid $APP_PID"
+COMMIT=$(cd "$TREE" && git rev-parse --short HEAD 2>/dev/null || echo "$TREE")
+echo "server ready ($TREE, $COMMIT): http $BASE, sip 127.0.0.1:$SIP_PORT, pid $APP_PID"
 
 TOKEN=$(curl -sS -f -X POST "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\",\"tenant\":\"default\"}" | jq -r .access_token)
 api() { # method path [json]
   local args=(-sS -f -X "$1" "$BASE/api/v1$2" -H "Authorization: Bearer $TOKEN")
   [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-  curl "${args[@]}" || { echo "API $1 $2 failed (is the server's SIP front-end built? docs/design/sip.md)" >&2; return 1; }
+  curl "${args[@]}" || { echo "API $1 $2 failed" >&2; return 1; }
 }
 
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { # utime + stime of the server (fields 14 and 15 of /proc/PID/stat; comm may hold spaces)
   sed -E 's/^.*\) //' "/proc/$APP_PID/stat" | awk '{ print $12 + $13 }'
 }
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, all cores
 rss_mb() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$APP_PID/status"; }
+load() { cut -d' ' -f1 /proc/loadavg; }
 now_ms() { date +%s%3N; }
+pct() { awk -v d="$1" -v hz="$CLK_TCK" -v ms="$2" 'BEGIN { printf "%.1f", 100 * d / hz / (ms / 1000) }'; } # ticks ms
+
+# CPU ticks of each server thread, "name ticks" per line (threads of one name summed).
+thread_ticks() {
+  local t
+  for t in /proc/"$APP_PID"/task/*; do
+    { read -r line <"$t/stat"; } 2>/dev/null || continue
+    local name=${line#*(}; name=${name%)*}
+    echo "${name// /_} $(sed -E 's/^.*\) //' <<<"$line" | awk '{ print $12 + $13 }')"
+  done | awk '{ s[$1] += $2 } END { for (n in s) print n, s[n] }'
+}
 
 # Quantile Q of the histogram lineup_rtp_send_interval_seconds between two /metrics snapshots, in ms ("n/a" when the
 # metric is absent or saw nothing). Linear inside the bucket, as Prometheus' histogram_quantile does.
@@ -197,6 +245,8 @@ stat_col() { # file name
 }
 # sipp writes times as HH:MM:SS:mmmmmm; in ms.
 hms_ms() { awk -F: '{ printf "%.1f", (($1 * 60 + $2) * 60 + $3) * 1000 + $4 / 1000 }' <<<"$1"; }
+# p99 of the response times (ms, second column) in sipp -trace_rtt files.
+rtt_p99() { cat "$@" 2>/dev/null | awk -F';' '$2 ~ /^[0-9.]+$/ { print $2 }' | sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.1f", v[i] } }'; }
 
 start_sipp() { # name scenario args... ; runs in its own folder under $WORK with the pcap links
   local name=$1 scenario=$2
@@ -212,132 +262,156 @@ start_sipp() { # name scenario args... ; runs in its own folder under $WORK with
 }
 
 ROWS=()
+QUEUE=""
+FIRST_NUMBER=30001
+# Each sipp process binds its -mp port and the ones after it (RTCP, video): a block of 10 ports each.
+NEXT_MEDIA=$(( (RANDOM % 40) * 100 + 60100 )) # above the server's RTP ports (20000-39999) and free_port's (40000-59999)
+next_media() { MP=$NEXT_MEDIA; NEXT_MEDIA=$((NEXT_MEDIA + 10)); }
 
-# --- (a) call setups per second ------------------------------------------------------------------------------------
-run_setup() {
-  local queue agents_port media_port i agent number
-  queue=$(api POST /queues '{"name":"sip-bench-setup","extension":"801","strategy":"longest_idle","wrap_up_time":0,"ring_timeout":30,"max_wait":0,"max_wait_no_agent":0,"leave_when_no_agents":false}' | jq -r .id)
-  agents_port=$(free_port)
-  media_port=$(( (RANDOM % 1000) * 2 + 40000 ))
-  local play=0
+# --- agents: created, logged in, phones registered at --uas answering sipp processes --------------------------------
+setup_agents() {
+  [ -z "$QUEUE" ] || return 0
+  QUEUE=$(api POST /queues '{"name":"sip-bench-setup","extension":"801","strategy":"longest_idle","wrap_up_time":0,"ring_timeout":30,"max_wait":0,"max_wait_no_agent":0,"leave_when_no_agents":false}' | jq -r .id)
+  local play=0 k contacts=""
   [ "$AGENT_AUDIO" -eq 1 ] && play=1
-  # One process answers for every agent: all contacts point at it (no -m: it answers until stopped).
-  start_sipp agents agent-answer.xml -p "$agents_port" -mp "$media_port" -key rtp_port "$media_port" -key report_media 0 \
-    -key ring_ms 100 -key play "$play" \
-    -max_socket 60000
-  local agents_pid=$LAST_PID
-  # The REGISTER processes use ports reg_base .. reg_base + 9 (ten at a time). (sipp -p 0 means 5060, not "any".)
-  local reg_base=$(( 50000 + (RANDOM % 900) * 10 ))
-  echo "setup: creating and registering $AGENTS agents..."
-  for i in $(seq 1 "$AGENTS"); do
-    number=$((30000 + i))
-    agent=$(api POST /agents "{\"name\":\"sip bench $i\",\"number\":\"$number\"}" | jq -r .id)
-    api PUT "/agents/$agent/sip" "{\"password\":\"$SIP_PASSWORD\"}" >/dev/null
-    api POST "/queues/$queue/members" "{\"agent_id\":$agent,\"position\":$i}" >/dev/null
-    api POST "/agents/$agent/login" >/dev/null
-    printf '%s;%s\n' "$number" "$SIP_PASSWORD" >"$WORK/agent-$i.csv"
-    sed -i '1i SEQUENTIAL' "$WORK/agent-$i.csv"
-    (cd "$WORK" && sipp -sf "$SCEN/agent-register.xml" -i 127.0.0.1 -p $((reg_base + i % 10)) -m 1 -nostdin -timeout 15s -timeout_error \
-      -inf "$WORK/agent-$i.csv" -au "$number" -ap "$SIP_PASSWORD" -key contact_port "$agents_port" -key expires 3600 \
-      -default_behaviors all,-bye "127.0.0.1:$SIP_PORT" >"$OUT/register-$i.out" 2>&1) &
-    # Ten registrations in flight at a time.
-    if [ $((i % 10)) -eq 0 ]; then wait_registrations || return 1; fi
+  for k in $(seq 1 "$UAS"); do
+    local port
+    port=$(free_port)
+    next_media
+    # Each process answers for every agent whose contact names its port (no -m: it answers until stopped).
+    start_sipp "agents-$k" agent-answer.xml -p "$port" -mp "$MP" -key rtp_port "$MP" -key report_media 0 \
+      -key ring_ms "$RING_MS" -key play "$play" -max_socket 60000
+    contacts="$contacts${contacts:+,}$port"
   done
-  wait_registrations || return 1
-  echo "setup: $AGENTS agents registered"
+  echo "agents: creating $AGENTS agents and registering their phones at $UAS sipp UAS processes..."
+  dotnet "$PHONES" provision --api "$BASE" --token "$TOKEN" --queue "$QUEUE" --agents "$AGENTS" --first "$FIRST_NUMBER" \
+    --password "$SIP_PASSWORD"
+  dotnet "$PHONES" register --sip "127.0.0.1:$SIP_PORT" --first "$FIRST_NUMBER" --count "$AGENTS" --password "$SIP_PASSWORD" \
+    --contacts "$contacts" --expires 3600
+}
 
-  local rate calls limit stats before after t0 t1 ok failed created setup_ms cpu answered abandoned a0 b0
+# --- idle: registered phones, no calls --------------------------------------------------------------------------------
+run_idle() {
+  local run=$1 before after t0 t1 cpu threads_before threads_after
+  setup_agents
+  sleep 10 # registration and JIT settle
+  perf_start "idle-$run"
+  threads_before=$(thread_ticks); before=$(cpu_ticks); t0=$(now_ms)
+  sleep "$IDLE_SECONDS"
+  after=$(cpu_ticks); t1=$(now_ms); threads_after=$(thread_ticks)
+  perf_stop
+  cpu=$(pct $((after - before)) $((t1 - t0)))
+  IDLE_CPU=$cpu
+  # Threads that used CPU in the window, busiest first.
+  local busiest
+  busiest=$(join <(sort <<<"$threads_before") <(sort <<<"$threads_after") \
+    | awk -v hz="$CLK_TCK" -v s="$IDLE_SECONDS" '$3 > $2 { printf "%s %.1f%%\n", $1, 100 * ($3 - $2) / hz / s }' \
+    | sort -k2 -t' ' -rn | head -n 5 | paste -sd ',' | sed 's/,/, /g')
+  ROWS+=("| idle #$run | $AGENTS phones registered, no call, ${IDLE_SECONDS}s | | | | | | | $cpu% | $(rss_mb) MB | threads: ${busiest:-none} | | | $(load) |")
+  echo "idle #$run: $cpu% of a core (${busiest:-no thread used CPU})"
+}
+
+# --- hold: callers waiting with music ----------------------------------------------------------------------------------
+HOLD_QUEUE=""
+run_hold() {
+  local run=$1 size waiting t0 t1 before after cpu per_call p50 p99 callers_pid ramp_limit hold_ms still name
+  if [ -z "$HOLD_QUEUE" ]; then
+    HOLD_QUEUE=$(api POST /queues '{"name":"sip-bench-hold","extension":"802","strategy":"longest_idle","max_wait":0,"max_wait_no_agent":0,"leave_when_no_agents":false}' | jq -r .id)
+  fi
+  for size in $HOLD; do
+    [ -n "${IDLE_CPU:-}" ] || { before=$(cpu_ticks); t0=$(now_ms); sleep 5; IDLE_CPU=$(pct $(($(cpu_ticks) - before)) $(($(now_ms) - t0))); }
+    ramp_limit=$(( size / HOLD_RAMP + 60 ))
+    # Each caller stays for the ramp, the measurement and a margin, then hangs up (caller.xml's talk_ms).
+    hold_ms=$(( (size / HOLD_RAMP + 15 + MEASURE + 10) * 1000 ))
+    name="holders-$size-$run"
+    next_media
+    start_sipp "$name" caller.xml -p "$(free_port)" -mp "$MP" -s 802 -key rtp_port "$MP" \
+      -key talk_ms "$hold_ms" -key play 0 -r "$HOLD_RAMP" -m "$size" -l "$size" -max_socket 60000 \
+      -timeout "$(( hold_ms / 1000 + 120 ))s" -trace_stat -stf "$OUT/$name.csv" -fd 1 "127.0.0.1:$SIP_PORT"
+    callers_pid=$LAST_PID
+    echo "hold #$run: ramping to $size callers at $HOLD_RAMP/s..."
+    for _ in $(seq 1 "$ramp_limit"); do
+      waiting=$(api GET "/queues/$HOLD_QUEUE/status" | jq -r .waiting)
+      [ "$waiting" -ge "$size" ] && break
+      sleep 1
+    done
+    waiting=$(api GET "/queues/$HOLD_QUEUE/status" | jq -r .waiting)
+    [ "$waiting" -ge "$size" ] || echo "hold: WARNING only $waiting of $size callers are waiting (see $OUT/$name.out)" >&2
+    sleep 2
+    curl -sf "$BASE/metrics" >"$OUT/$name-metrics-before.txt" || : >"$OUT/$name-metrics-before.txt"
+    perf_start "$name"
+    before=$(cpu_ticks); t0=$(now_ms)
+    sleep "$MEASURE"
+    after=$(cpu_ticks); t1=$(now_ms)
+    perf_stop
+    curl -sf "$BASE/metrics" >"$OUT/$name-metrics-after.txt" || : >"$OUT/$name-metrics-after.txt"
+    still=$(api GET "/queues/$HOLD_QUEUE/status" | jq -r .waiting)
+    cpu=$(pct $((after - before)) $((t1 - t0)))
+    per_call=$(awk -v c="$cpu" -v i="$IDLE_CPU" -v n="$waiting" 'BEGIN { if (n > 0) printf "%.4f%%", (c - i) / n; else print "n/a" }')
+    p50=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.50)
+    p99=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.99)
+    ROWS+=("| hold #$run | $size callers (ramp $HOLD_RAMP/s), ${MEASURE}s | $size | $waiting waiting, $still at end | | | | | $cpu% (idle $IDLE_CPU%) | $(rss_mb) MB | per caller $per_call | $p50 | $p99 | $(load) |")
+    echo "hold #$run: $size callers, $cpu% CPU, per caller $per_call, RSS $(rss_mb) MB, interval p50 $p50 p99 $p99 ms"
+    # The callers hang up by themselves; wait for them, and for the queue to empty, before anything else.
+    wait "$callers_pid" || true
+    for _ in $(seq 1 120); do
+      [ "$(api GET "/queues/$HOLD_QUEUE/status" | jq -r .waiting)" -eq 0 ] && break
+      sleep 1
+    done
+  done
+}
+
+# --- setup: call setups per second through the agents' queue -----------------------------------------------------------
+run_setup() {
+  local run=$1 rate calls limit stats before after m0 m1 t0 t1 ok failed created setup_ms p99 cpu machine per_call answered abandoned a0 b0 name
+  setup_agents
   for rate in $RATES; do
     calls=$((rate * DURATION))
     limit=$((rate * (CALL_MS / 1000 + 3) * 2))
-    stats="$OUT/setup-$rate.csv"
-    a0=$(api GET "/queues/$queue/stats" | jq -r '.stats.answered'); b0=$(api GET "/queues/$queue/stats" | jq -r '.stats.abandoned')
-    before=$(cpu_ticks); t0=$(now_ms)
-    start_sipp "callers-$rate" caller.xml -p "$(free_port)" -mp $((media_port + 4)) -s 801 -key rtp_port $((media_port + 4)) \
+    name="callers-$rate-$run"
+    stats="$OUT/$name.csv"
+    a0=$(api GET "/queues/$QUEUE/stats" | jq -r '.stats.answered'); b0=$(api GET "/queues/$QUEUE/stats" | jq -r '.stats.abandoned')
+    next_media
+    before=$(cpu_ticks); m0=$(machine_ticks); t0=$(now_ms)
+    start_sipp "$name" caller.xml -p "$(free_port)" -mp "$MP" -s 801 -key rtp_port "$MP" \
       -key talk_ms "$CALL_MS" -key play 0 -r "$rate" -m "$calls" -l "$limit" -max_socket 60000 \
-      -timeout "$((DURATION + 120))s" -timeout_error -trace_stat -stf "$stats" -fd 1 "127.0.0.1:$SIP_PORT"
+      -timeout "$((DURATION + 120))s" -timeout_error -trace_stat -stf "$stats" -fd 1 -trace_rtt -rtt_freq 100 \
+      "127.0.0.1:$SIP_PORT"
+    perf_start "$name"
     wait "$LAST_PID" || true
-    t1=$(now_ms); after=$(cpu_ticks)
+    t1=$(now_ms); after=$(cpu_ticks); m1=$(machine_ticks)
+    perf_stop
     sleep 2 # the last calls' CDRs
     ok=$(stat_col "$stats" 'SuccessfulCall(C)'); failed=$(stat_col "$stats" 'FailedCall(C)')
     created=$(stat_col "$stats" 'OutgoingCall(C)')
     setup_ms=$(hms_ms "$(stat_col "$stats" 'ResponseTimesetup(C)')")
-    cpu=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" -v ms="$((t1 - t0))" 'BEGIN { printf "%.0f", 100 * d / hz / (ms / 1000) }')
-    answered=$(( $(api GET "/queues/$queue/stats" | jq -r '.stats.answered') - a0 ))
-    abandoned=$(( $(api GET "/queues/$queue/stats" | jq -r '.stats.abandoned') - b0 ))
-    ROWS+=("| setups | $rate/s x ${DURATION}s, ${CALL_MS} ms calls | $created | $ok | $failed | $(awk -v s="$ok" -v d="$DURATION" 'BEGIN { printf "%.1f", s / d }')/s | $setup_ms ms | answered $answered, abandoned $abandoned | $cpu% | $(rss_mb) MB | | |")
-    echo "setup: rate $rate done ($ok ok, $failed failed)"
+    p99=$(rtt_p99 "$WORK/$name"/*_rtt.csv)
+    cpu=$(pct $((after - before)) $((t1 - t0)))
+    machine=$(pct $((m1 - m0)) $((t1 - t0)))
+    per_call=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { if (n > 0) printf "%.2f ms", 1000 * d / hz / n; else print "n/a" }')
+    answered=$(( $(api GET "/queues/$QUEUE/stats" | jq -r '.stats.answered') - a0 ))
+    abandoned=$(( $(api GET "/queues/$QUEUE/stats" | jq -r '.stats.abandoned') - b0 ))
+    ROWS+=("| setup #$run | $rate/s x ${DURATION}s, ${CALL_MS} ms calls | $created | $ok | $failed | $(awk -v s="$ok" -v d="$DURATION" 'BEGIN { printf "%.1f", s / d }')/s | $setup_ms / $p99 ms | answered $answered, abandoned $abandoned | $cpu% (machine $machine%) | $(rss_mb) MB | per call $per_call | | | $(load) |")
+    echo "setup #$run: rate $rate: $ok ok, $failed failed, INVITE->200 mean $setup_ms p99 $p99 ms, server $cpu%, machine $machine%, per call $per_call"
   done
-  kill -TERM "$agents_pid" 2>/dev/null || true
 }
 
-wait_registrations() {
-  local failed=0 j
-  for j in $(jobs -p); do
-    # only the registration subshells: sipp processes in PIDS are left running
-    case " ${PIDS[*]} " in *" $j "*) continue ;; esac
-    [ "$j" = "$SERVER_PID" ] && continue
-    wait "$j" || failed=1
+for run in $(seq 1 "$RUNS"); do
+  for what in $ONLY; do
+    case "$what" in
+      idle) run_idle "$run" ;;
+      hold) run_hold "$run" ;;
+      setup) run_setup "$run" ;;
+      *) echo "--only takes idle, hold and/or setup" >&2; exit 2 ;;
+    esac
   done
-  if [ "$failed" -ne 0 ]; then
-    echo "a REGISTER failed; see $OUT/register-*.out" >&2
-    return 1
-  fi
-}
-
-# --- (b) concurrent callers on hold, CPU per call, (c) music packet interval ----------------------------------------
-run_hold() {
-  local queue waiting t0 t1 before after m0 m1 cpu idle_cpu per_call p50 p99 callers_pid ramp_limit
-  queue=$(api POST /queues '{"name":"sip-bench-hold","extension":"802","strategy":"longest_idle","max_wait":0,"max_wait_no_agent":0,"leave_when_no_agents":false}' | jq -r .id)
-  # Idle CPU first, over 5 s, once start-up work (JIT, the first requests) has settled.
-  sleep 5
-  before=$(cpu_ticks); sleep 5; after=$(cpu_ticks)
-  idle_cpu=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", 100 * d / hz / 5 }')
-  local media_port=$(( (RANDOM % 1000) * 2 + 42000 ))
-  ramp_limit=$(( HOLD / HOLD_RAMP + 60 ))
-  # Each caller stays for the ramp, the measurement and a margin, then hangs up (caller.xml's talk_ms).
-  local hold_ms=$(( (ramp_limit + MEASURE + 30) * 1000 ))
-  start_sipp holders caller.xml -p "$(free_port)" -mp "$media_port" -s 802 -key rtp_port "$media_port" -key talk_ms "$hold_ms" \
-    -key play 0 -r "$HOLD_RAMP" -m "$HOLD" -l "$HOLD" -max_socket 60000 -timeout "$(( hold_ms / 1000 + 60 ))s" \
-    -trace_stat -stf "$OUT/hold.csv" -fd 1 "127.0.0.1:$SIP_PORT"
-  callers_pid=$LAST_PID
-  echo "hold: ramping to $HOLD callers at $HOLD_RAMP/s..."
-  for _ in $(seq 1 "$ramp_limit"); do
-    waiting=$(api GET "/queues/$queue/status" | jq -r .waiting)
-    [ "$waiting" -ge "$HOLD" ] && break
-    sleep 1
-  done
-  waiting=$(api GET "/queues/$queue/status" | jq -r .waiting)
-  [ "$waiting" -ge "$HOLD" ] || echo "hold: WARNING only $waiting of $HOLD callers are waiting (see $OUT/holders.out)" >&2
-  echo "hold: $waiting callers waiting; measuring ${MEASURE}s"
-  curl -sf "$BASE/metrics" >"$OUT/metrics-before.txt" || : >"$OUT/metrics-before.txt"
-  before=$(cpu_ticks); t0=$(now_ms)
-  sleep "$MEASURE"
-  after=$(cpu_ticks); t1=$(now_ms)
-  curl -sf "$BASE/metrics" >"$OUT/metrics-after.txt" || : >"$OUT/metrics-after.txt"
-  local still
-  still=$(api GET "/queues/$queue/status" | jq -r .waiting)
-  cpu=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" -v ms="$((t1 - t0))" 'BEGIN { printf "%.1f", 100 * d / hz / (ms / 1000) }')
-  per_call=$(awk -v c="$cpu" -v i="$idle_cpu" -v n="$waiting" 'BEGIN { if (n > 0) printf "%.3f%% of a core", (c - i) / n; else print "n/a" }')
-  p50=$(interval_quantile "$OUT/metrics-before.txt" "$OUT/metrics-after.txt" 0.50)
-  p99=$(interval_quantile "$OUT/metrics-before.txt" "$OUT/metrics-after.txt" 0.99)
-  ROWS+=("| hold | $HOLD callers (ramp $HOLD_RAMP/s), ${MEASURE}s window | $HOLD | $waiting waiting at start, $still at end | | | | idle $idle_cpu%, per call $per_call | $cpu% | $(rss_mb) MB | $p50 | $p99 |")
-  kill -TERM "$callers_pid" 2>/dev/null || true
-}
-
-for what in $ONLY; do
-  case "$what" in
-    setup) run_setup ;;
-    hold) run_hold ;;
-    *) echo "--only takes setup and/or hold" >&2; exit 2 ;;
-  esac
 done
 
 echo
-echo "SIP benchmarks, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "SIP benchmarks, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), server $COMMIT ($TREE); agents $AGENTS at $UAS sipp UAS, ring $RING_MS ms"
 echo
-echo "| test | load | calls | successful | failed | achieved | mean INVITE->200 | queue / CPU per call | server CPU | RSS | music interval p50 (ms) | p99 (ms) |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| test | load | calls | successful | failed | achieved | INVITE->200 mean / p99 | queue | server CPU | RSS | notes | music interval p50 (ms) | p99 (ms) | load avg |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${ROWS[@]}"; do echo "$row"; done
 echo
 echo "raw sipp statistics, logs and the server log: $OUT"

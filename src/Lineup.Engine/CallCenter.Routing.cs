@@ -243,20 +243,44 @@ public sealed partial class CallCenter
         {
             // Every eligible agent has been tried once: a new round starts, at once or after the retry time.
             if (c.Tried!.Count == 0) return;
+            var roundStartedAt = RoundStartedAt(c);
             c.Tried.Clear();
             best = PickMember(c, q);
             if (best == null) return;
-            if (StartRetryWait(c, q)) return;
+            if (StartRetryWait(c, q, roundStartedAt)) return;
         }
         Offer(c, best);
     }
 
-    private bool StartRetryWait(Call c, Queue q)
+    /// <summary>
+    /// Without a retry time (<see cref="QueueConfig.RetrySeconds"/> 0) a new round starts at once, unless the round that
+    /// just failed began less than this long ago: then it waits out the rest. Agents that fail an offer at once (a
+    /// phone that is not registered, a PBX answering busy) would otherwise be offered the call over and over at the
+    /// speed of the machine, each offer a durable command and an attempt in the CDR.
+    /// </summary>
+    public const long MinimumRoundMs = 1000;
+
+    /// <summary>Starts the pause before the next round (the retry time, or the rest of <see cref="MinimumRoundMs"/>
+    /// from <paramref name="roundStartedAt"/>, see <see cref="RoundStartedAt"/>); false when the next round may start now.</summary>
+    private bool StartRetryWait(Call c, Queue q, long roundStartedAt)
     {
-        if (q.Config.RetrySeconds <= 0) return false;
-        c.NotBefore = _now + q.Config.RetrySeconds * 1000L;
+        var until = q.Config.RetrySeconds > 0 ? _now + q.Config.RetrySeconds * 1000L
+            : roundStartedAt == long.MinValue ? _now : roundStartedAt + MinimumRoundMs;
+        if (until <= _now) return false;
+        c.NotBefore = until;
         Schedule(c.NotBefore, TimerKind.Retry, c, c.VisitSeq);
         return true;
+    }
+
+    /// <summary>When the current round's first offer was made, if every offer of the round failed (none was answered:
+    /// a callback whose customer did not pick up was answered by its agent); else <see cref="long.MinValue"/>. Each
+    /// offer adds one attempt and one tried agent, so the round's offers are the last <c>Tried.Count</c> attempts.</summary>
+    private static long RoundStartedAt(Call c)
+    {
+        var round = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(c.Record.AttemptList)[^c.Tried!.Count..];
+        foreach (ref readonly var attempt in round)
+            if (attempt.Outcome == AttemptOutcome.Answered) return long.MinValue;
+        return round[0].OfferedAt;
     }
 
     private bool TryOfferSticky(Call c, Queue q)
@@ -279,9 +303,10 @@ public sealed partial class CallCenter
         if (_ring.Count == 0)
         {
             if (c.Offers.Count > 0 || c.Tried!.Count == 0) return;
+            var roundStartedAt = RoundStartedAt(c);
             c.Tried.Clear();
             CollectRingAll(c, q);
-            if (_ring.Count == 0 || StartRetryWait(c, q)) return;
+            if (_ring.Count == 0 || StartRetryWait(c, q, roundStartedAt)) return;
         }
         // One allocation per list for the whole ring instead of a doubling per agent rung.
         c.Offers.EnsureCapacity(c.Offers.Count + _ring.Count);
@@ -295,8 +320,10 @@ public sealed partial class CallCenter
     private void CollectRingAll(Call c, Queue q)
     {
         _ring.Clear();
+        var tiers = q.Config.TierRulesApply;
+        var tried = c.Tried is { Count: > 0 };
         foreach (var m in q.Available)
-            if (TierAllows(c, m) && !c.WasTried(m.Agent.Id)) _ring.Add(m);
+            if ((!tiers || TierAllows(c, m)) && (!tried || !c.WasTried(m.Agent.Id))) _ring.Add(m);
         if (_ring.Count == 0) return;
         _ring.Sort(static (x, y) => CompareOrder(x, y));
         if (q.Config.TierRulesApply && !q.Config.SkillsRouting) return;
@@ -339,9 +366,11 @@ public sealed partial class CallCenter
     {
         Member? best = null;
         RankKey bestKey = default;
+        var tiers = q.Config.TierRulesApply;
+        var tried = c.Tried is { Count: > 0 };
         foreach (var m in q.Available)
         {
-            if (!TierAllows(c, m) || c.WasTried(m.Agent.Id)) continue;
+            if ((tiers && !TierAllows(c, m)) || (tried && c.WasTried(m.Agent.Id))) continue;
             var key = Rank(m, q);
             if (best == null || key.CompareTo(bestKey) < 0)
             {
@@ -352,6 +381,7 @@ public sealed partial class CallCenter
         return best;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private RankKey Rank(Member m, Queue q)
     {
         var cfg = q.Config;
@@ -496,7 +526,7 @@ public sealed partial class CallCenter
         a.OfferRinging = true;
         Emit(new EngineEvent(EventKind.CallOffered, _now, c.Queue!.Id, a.Id, c.Id,
             c.State == CallState.CallbackWaiting ? 1 : 0, Value: a.OfferTimeoutSeconds, Text: c.Record.CallerNumber));
-        Schedule(_now + a.OfferTimeoutSeconds * 1000L, TimerKind.RingTimeout, a, a.OfferSeq);
+        ScheduleAfter(a.OfferTimeoutSeconds * 1000L, TimerKind.RingTimeout, a, a.OfferSeq);
     }
 
     /// <summary>After a change to a queue's settings or members, offers its waiting calls in order.</summary>

@@ -19,6 +19,7 @@ public sealed partial class CallCenter
         if (_freed.Count > 0) throw new InvalidOperationException("agents freed by the last command were not dispatched");
         var timers = new List<(Timer Timer, long Due, long Order)>(_timers.Count);
         foreach (var (timer, key) in _timers.UnorderedItems) timers.Add((timer, key.Due, key.Order));
+        foreach (var lane in _lanes) timers.AddRange(lane.Items);
         timers.Sort(static (x, y) => x.Due != y.Due ? x.Due.CompareTo(y.Due) : x.Order.CompareTo(y.Order));
         return new EngineSnapshot
         {

@@ -51,6 +51,7 @@ public sealed partial class CallCenter
     private readonly Dictionary<CallId, Call> _calls = new();
     private readonly List<EngineEvent> _events = new(64);
     private readonly PriorityQueue<Timer, (long Due, long Order)> _timers = new();
+    private readonly List<TimerLane> _lanes = new(2);
     private readonly List<Agent> _freed = new(8);
     private readonly List<Member> _scratch = new(16);
     private long _now = long.MinValue;
@@ -85,7 +86,7 @@ public sealed partial class CallCenter
     }
 
     /// <summary>The earliest time a timer is due (Unix ms), or null when none is pending.</summary>
-    public long? NextDeadline => _timers.TryPeek(out _, out var key) ? key.Due : null;
+    public long? NextDeadline => PeekTimer(out var due, out _) ? due : null;
 
     public IReadOnlyCollection<Queue> Queues => _queues.Values;
     public IReadOnlyCollection<Agent> Agents => _agents.Values;
@@ -100,10 +101,10 @@ public sealed partial class CallCenter
     public void Advance(long now)
     {
         if (now < _now) now = _now;
-        while (_timers.TryPeek(out _, out var key) && key.Due <= now)
+        while (PeekTimer(out var due, out var lane) && due <= now)
         {
-            var timer = _timers.Dequeue();
-            if (key.Due > _now) _now = key.Due;
+            var timer = lane == null ? _timers.Dequeue() : lane.Items.Dequeue().Timer;
+            if (due > _now) _now = due;
             RollDay(_now);
             Fire(timer);
             DispatchFreed();
@@ -116,6 +117,58 @@ public sealed partial class CallCenter
 
     private void Schedule(long due, TimerKind kind, object target, long seq) =>
         _timers.Enqueue(new Timer(kind, target, seq), (due, ++_timerOrder));
+
+    /// <summary>
+    /// Schedules a timer <paramref name="delayMs"/> from now in the lane of that delay. A lane is a FIFO: the clock
+    /// never goes back, so timers of one delay come due in the order they were set, and each costs one append and
+    /// one removal instead of two sifts through the heap of every pending timer, most of them stale (a ring-all
+    /// round sets a ring timeout per agent rung, and the answer or hang-up leaves them all to expire). The order
+    /// of firing is the heap's: (due, order) across the heap and every lane.
+    /// </summary>
+    private void ScheduleAfter(long delayMs, TimerKind kind, object target, long seq)
+    {
+        var due = _now + delayMs;
+        TimerLane? lane = null;
+        foreach (var l in _lanes)
+        {
+            if (l.DelayMs != delayMs) continue;
+            lane = l;
+            break;
+        }
+        if (lane == null && _lanes.Count < MaxTimerLanes) _lanes.Add(lane = new TimerLane(delayMs));
+        if (lane == null || due < lane.LastDue)
+        {
+            Schedule(due, kind, target, seq);
+            return;
+        }
+        lane.LastDue = due;
+        lane.Items.Enqueue((new Timer(kind, target, seq), due, ++_timerOrder));
+    }
+
+    /// <summary>The next timer to fire, in (due, order) order: the heap's root or a lane's head (<paramref name="lane"/>).</summary>
+    private bool PeekTimer(out long due, out TimerLane? lane)
+    {
+        var found = _timers.TryPeek(out _, out var key);
+        (due, var order) = found ? key : (long.MaxValue, long.MaxValue);
+        lane = null;
+        foreach (var l in _lanes)
+        {
+            if (!l.Items.TryPeek(out var head)) continue;
+            if (found && (head.Due > due || (head.Due == due && head.Order > order))) continue;
+            (due, order, lane, found) = (head.Due, head.Order, l, true);
+        }
+        return found;
+    }
+
+    /// <summary>Distinct delays given a lane; timers of further delays go to the heap.</summary>
+    private const int MaxTimerLanes = 8;
+
+    private sealed class TimerLane(long delayMs)
+    {
+        public long DelayMs { get; } = delayMs;
+        public long LastDue { get; set; } = long.MinValue;
+        public Queue<(Timer Timer, long Due, long Order)> Items { get; } = new();
+    }
 
     private ulong NextRandom()
     {

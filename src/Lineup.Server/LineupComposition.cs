@@ -5,6 +5,7 @@ using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Cluster;
 using Lineup.Server.Events;
+using Lineup.Server.Hosting;
 using Lineup.Server.Storage;
 using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
@@ -20,12 +21,20 @@ namespace Lineup.Server;
 /// <see cref="MapLineup"/> sets up the pipeline and maps every API.</summary>
 public static class LineupComposition
 {
+    public const string DataDirKey = "data-dir";
+    public const string DataDirVariable = "LINEUP_DATA_DIR";
+    public const string DatabaseKey = "db";
+    public const string DatabaseVariable = "LINEUP_DB";
+    public const string AdminPasswordVariable = "LINEUP_ADMIN_PASSWORD";
+
     public static WebApplicationBuilder AddLineup(this WebApplicationBuilder builder)
     {
-        // --urls is ASP.NET Core's own; --data-dir and --db (or LINEUP_DB) are Lineup's.
+        // --urls is ASP.NET Core's own; --data-dir and --db (or LINEUP_DB) are Lineup's. A relative data directory is
+        // the current directory's: `dotnet run` starts the server where the command was typed (RunWorkingDirectory in
+        // the project file), so `./data` is where the README says.
         var config = builder.Configuration;
-        var dataDir = config["data-dir"] ?? config["LINEUP_DATA_DIR"] ?? "data";
-        var connection = config["db"] ?? config["LINEUP_DB"];
+        var dataDir = Path.GetFullPath(config[DataDirKey] ?? config[DataDirVariable] ?? "data");
+        var connection = config[DatabaseKey] ?? config[DatabaseVariable];
         // Vendor dialects may also answer on their vendors' usual ports (Dialects:<Name>:Url), beside the main URL.
         var urls = config["urls"] ?? config["ASPNETCORE_URLS"];
         var dialectUrls = Dialect.ExtraUrls(config).ToList();
@@ -36,7 +45,7 @@ public static class LineupComposition
         var services = builder.Services;
         services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddLineupSecurity());
         services.AddSingleton(TimeProvider.System);
 
         // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
@@ -87,6 +96,8 @@ public static class LineupComposition
         }
         services.AddHostedService(sp => new LeaseWatcher(sp.GetRequiredService<LeaseStore>(), () => sp.GetRequiredService<ILocalTenants>().Hosts,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaseWatcher>>()));
+        services.AddSingleton(new DataLocation(dataDir, connection));
+        services.AddHostedService<StartupReport>();
         services.AddSingleton<SipCredentialStore>();
         services.AddHostedService(sp => sp.GetRequiredService<SipCredentialStore>());
         services.AddSingleton(new WebhookPayloads(Dialect.All.Where(d => d.Payload != null).ToDictionary(d => d.Name, d => d.Payload!, StringComparer.Ordinal)));
@@ -112,6 +123,13 @@ public static class LineupComposition
 
     public static WebApplication MapLineup(this WebApplication app)
     {
+        // Outermost, so that it also sees the problem answers of the handlers below: a JSON answer ends with a newline,
+        // so in a terminal the shell's prompt does not run into it.
+        app.Use(async (http, next) =>
+        {
+            await next();
+            if (EndsWithNewline(http)) await http.Response.Body.WriteAsync("\n"u8.ToArray());
+        });
         app.UseExceptionHandler(error => error.Run(async http =>
         {
             // Anything a client can send is handled before this point; what reaches here is a client's broken request
@@ -171,5 +189,15 @@ public static class LineupComposition
         api.MapSipBlockedApi();
         app.MapDialects();
         return app;
+    }
+
+    /// <summary>Whether a newline is appended to the answer: JSON (problem details too) streamed without a declared length.</summary>
+    private static bool EndsWithNewline(HttpContext http)
+    {
+        var response = http.Response;
+        if (response.ContentLength != null || HttpMethods.IsHead(http.Request.Method) || response.StatusCode is 204 or 304) return false;
+        var type = response.ContentType;
+        return type != null && (type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
+                                || type.StartsWith("application/problem+json", StringComparison.OrdinalIgnoreCase));
     }
 }

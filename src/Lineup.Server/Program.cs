@@ -1,10 +1,6 @@
-using Lineup.Server;
+using Lineup.Server.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddLineup();
-var app = builder.Build();
-app.MapLineup();
-await app.RunAsync();
+return await LineupProgram.RunAsync(args, Console.Out, Console.Error);
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

@@ -58,8 +58,7 @@ public sealed record SipContentType(string Type, string Subtype, IReadOnlyList<S
             return false;
         }
         var subtype = s[start..i].ToString();
-        var parameters = new List<SipParameter>();
-        if (!SipSyntax.TryParseParams(s, i, parameters))
+        if (!SipSyntax.TryParseParams(s, i, out var parameters))
         {
             return false;
         }

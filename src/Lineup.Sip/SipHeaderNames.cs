@@ -56,6 +56,12 @@ public static class SipHeaderNames
     private static readonly FrozenDictionary<string, string> Canonical =
         KnownNames.ToFrozenDictionary(n => n, n => n, StringComparer.OrdinalIgnoreCase);
 
+    private static readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> CanonicalBySpan =
+        Canonical.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Longest known name (the span lookup below needs no more room).</summary>
+    private static readonly int LongestKnown = KnownNames.Max(n => n.Length);
+
     /// <summary>
     /// Headers whose grammar is a comma-separated list (RFC 3261 §7.3.1: only these may be combined).
     /// Others (From, To, Call-ID, the authentication headers, unknown headers) are never split.
@@ -79,5 +85,28 @@ public static class SipHeaderNames
     }
 
     /// <summary>True when values of this header may be separated by commas (RFC 3261 §7.3.1).</summary>
+    /// <summary><see cref="Normalize(string)"/> for a header name as received (ASCII token bytes): a known name is its
+    /// constant, so parsing allocates no name string for it.</summary>
+    internal static string Normalize(ReadOnlySpan<byte> name)
+    {
+        if (name.Length == 1 && Compact.TryGetValue(char.ToLowerInvariant((char)name[0]), out var full))
+        {
+            return full;
+        }
+        if (name.Length <= LongestKnown)
+        {
+            Span<char> chars = stackalloc char[name.Length];
+            for (var i = 0; i < name.Length; i++)
+            {
+                chars[i] = (char)name[i];
+            }
+            if (CanonicalBySpan.TryGetValue(chars, out var canonical))
+            {
+                return canonical;
+            }
+        }
+        return System.Text.Encoding.ASCII.GetString(name);
+    }
+
     public static bool IsList(string fullName) => ListHeaders.Contains(fullName);
 }

@@ -100,8 +100,7 @@ public sealed record SipNameAddress(string? DisplayName, string Uri, SipUri? Sip
         {
             return false;
         }
-        var parameters = new List<SipParameter>();
-        if (!SipSyntax.TryParseParams(s, i, parameters))
+        if (!SipSyntax.TryParseParams(s, i, out var parameters))
         {
             return false;
         }

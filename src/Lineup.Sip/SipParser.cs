@@ -85,18 +85,15 @@ public static class SipParser
         var rest = data[(headerEnd + 4)..];
 
         var firstEnd = head.IndexOf("\r\n"u8);
-        var startLine = Text(head[..firstEnd]);
-        if (startLine is null)
-        {
-            return SipParseResult.Fail(SipParseError.MalformedStartLine, "start line is not UTF-8 text");
-        }
+        var startBytes = head[..firstEnd];
 
         // Header lines with folding (RFC 3261 §7.3.1): a line starting with SP or HT continues the previous one.
-        var headers = new List<SipHeader>();
+        // Each value becomes one string, decoded once from its trimmed bytes; names are the canonical constants.
+        var headers = new List<SipHeader>(16);
         var lines = head[(firstEnd + 2)..];
         string? pendingName = null;
-        var pendingValue = new StringBuilder();
-        var splitBuffer = new List<Range>();
+        string? pendingValue = null;
+        List<Range>? splitBuffer = null;
         // Errors in a header's value or in Content-Length leave the message readable enough to answer 400 (RFC 4475
         // §3.1.2): they are kept here and returned with the partial message once the start line is known.
         SipParseResult? deferred = null;
@@ -115,25 +112,20 @@ public static class SipParser
                 {
                     return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "continuation line before any header");
                 }
-                var cont = Text(line);
-                if (cont is null)
+                // The fold and the whitespace around it are one SP inside the value, nothing at its start or end
+                // ("To :" CRLF " sip:..." is the value "sip:...", RFC 4475 §3.1.1.1).
+                var more = Text(line.Trim(" \t"u8));
+                if (more is null)
                 {
                     return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header is not UTF-8 text");
                 }
-                // The fold and the whitespace around it are one SP inside the value, nothing at its start or end
-                // ("To :" CRLF " sip:..." is the value "sip:...", RFC 4475 §3.1.1.1).
-                var more = cont.AsSpan().Trim(" \t");
-                if (!more.IsEmpty)
+                if (more.Length > 0)
                 {
-                    if (pendingValue.Length > 0)
-                    {
-                        pendingValue.Append(' ');
-                    }
-                    pendingValue.Append(more);
+                    pendingValue = pendingValue!.Length > 0 ? string.Concat(pendingValue, " ", more) : more;
                 }
                 continue;
             }
-            if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, ref deferred, out var err))
+            if (pendingName is not null && !Add(headers, pendingName, pendingValue!, ref splitBuffer, limits, ref deferred, out var err))
             {
                 return err;
             }
@@ -143,37 +135,45 @@ public static class SipParser
                 return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header line without a name and colon");
             }
             var nameBytes = line[..colon].TrimEnd(" \t"u8);
-            var name = Encoding.ASCII.GetString(nameBytes);
-            if (!SipSyntax.IsToken(name))
+            if (!IsTokenBytes(nameBytes))
             {
-                return SipParseResult.Fail(SipParseError.MalformedHeaderLine, $"header name '{name}' is not a token");
+                return SipParseResult.Fail(SipParseError.MalformedHeaderLine, $"header name '{Encoding.ASCII.GetString(nameBytes)}' is not a token");
             }
-            var value = Text(line[(colon + 1)..]);
+            var value = Text(line[(colon + 1)..].Trim(" \t"u8));
             if (value is null)
             {
                 return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header is not UTF-8 text");
             }
-            pendingName = SipHeaderNames.Normalize(name);
-            pendingValue.Clear().Append(value.AsSpan().Trim(" \t"));
+            pendingName = SipHeaderNames.Normalize(nameBytes);
+            pendingValue = value;
         }
-        if (pendingName is not null && !Add(headers, pendingName, pendingValue.ToString(), splitBuffer, limits, ref deferred, out var lastErr))
+        if (pendingName is not null && !Add(headers, pendingName, pendingValue!, ref splitBuffer, limits, ref deferred, out var lastErr))
         {
             return lastErr;
         }
 
         // Body and Content-Length (RFC 3261 §18.3, §20.14).
         int? contentLength = null;
-        var clValues = headers.Where(h => h.Name == SipHeaderNames.ContentLength).Select(h => h.Value).ToList();
+        string? clValue = null;
+        var clConflict = false;
+        foreach (var h in headers)
+        {
+            if (h.Name == SipHeaderNames.ContentLength)
+            {
+                clConflict |= clValue is not null && clValue != h.Value;
+                clValue ??= h.Value;
+            }
+        }
         ReadOnlySpan<byte> body = default;
-        if (clValues.Count > 1 && clValues.Distinct().Count() > 1)
+        if (clConflict)
         {
             deferred ??= SipParseResult.Fail(SipParseError.InvalidContentLength, "conflicting Content-Length values");
         }
-        else if (clValues.Count > 0)
+        else if (clValue is not null)
         {
-            if (!SipSyntax.TryParseBoundedInt(clValues[0], int.MaxValue, out var cl))
+            if (!SipSyntax.TryParseBoundedInt(clValue, int.MaxValue, out var cl))
             {
-                deferred ??= SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length '{clValues[0]}' is not a non-negative integer");
+                deferred ??= SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length '{clValue}' is not a non-negative integer");
             }
             else
             {
@@ -204,23 +204,28 @@ public static class SipParser
         }
 
         SipMessage message;
-        if (startLine.StartsWith("SIP/", StringComparison.Ordinal))
+        if (startBytes.StartsWith("SIP/"u8))
         {
+            var startLine = Text(startBytes);
+            if (startLine is null)
+            {
+                return SipParseResult.Fail(SipParseError.MalformedStartLine, "start line is not UTF-8 text");
+            }
             var status = ParseStatusLine(startLine, out var statusError);
             if (status is null)
             {
                 return statusError!;
             }
-            message = new SipMessage(status, headers, body.ToArray());
+            message = new SipMessage(status, headers, body.ToArray(), owned: true);
         }
         else
         {
-            var request = ParseRequestLine(startLine, out var requestError);
+            var request = ParseRequestLine(startBytes, out var requestError);
             if (request is null)
             {
                 return requestError!;
             }
-            message = new SipMessage(request, headers, body.ToArray());
+            message = new SipMessage(request, headers, body.ToArray(), owned: true);
         }
         if (deferred is not null)
         {
@@ -231,12 +236,13 @@ public static class SipParser
 
     /// <summary>Adds one header line's values. A list that does not split cleanly is kept whole and reported in
     /// <paramref name="deferred"/>; only the header-count limit stops parsing (false).</summary>
-    private static bool Add(List<SipHeader> headers, string name, string value, List<Range> split, SipParserLimits limits,
+    private static bool Add(List<SipHeader> headers, string name, string value, ref List<Range>? splitBuffer, SipParserLimits limits,
         ref SipParseResult? deferred, out SipParseResult error)
     {
         error = null!;
-        if (SipHeaderNames.IsList(name))
+        if (SipHeaderNames.IsList(name) && value.Contains(','))
         {
+            var split = splitBuffer ??= [];
             split.Clear();
             string? problem = null;
             if (!SipSyntax.TrySplitTopLevel(value, ',', split))
@@ -299,8 +305,28 @@ public static class SipParser
         return false;
     }
 
+    private static bool IsTokenBytes(ReadOnlySpan<byte> name)
+    {
+        if (name.IsEmpty)
+        {
+            return false;
+        }
+        foreach (var b in name)
+        {
+            if (b >= 0x80 || !SipSyntax.IsTokenChar((char)b))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static string? Text(ReadOnlySpan<byte> bytes)
     {
+        if (Ascii.IsValid(bytes))
+        {
+            return Encoding.ASCII.GetString(bytes);
+        }
         try
         {
             return StrictUtf8.GetString(bytes);
@@ -311,23 +337,51 @@ public static class SipParser
         }
     }
 
-    /// <summary>Request-Line (§7.1, §25.1): exactly one SP between elements, none at either end.</summary>
-    private static SipRequestLine? ParseRequestLine(string line, out SipParseResult? error)
+    /// <summary>Request-Line (§7.1, §25.1): exactly one SP between elements, none at either end. The method and
+    /// the version are the shared constants when they are the usual ones.</summary>
+    private static SipRequestLine? ParseRequestLine(ReadOnlySpan<byte> line, out SipParseResult? error)
     {
         error = null;
-        var parts = line.Split(' ');
-        if (parts.Length != 3 || !SipSyntax.IsToken(parts[0]) || parts[1].Length == 0 || line.Contains('\t'))
+        var sp1 = line.IndexOf((byte)' ');
+        var sp2 = sp1 < 0 ? -1 : line[(sp1 + 1)..].IndexOf((byte)' ');
+        if (sp2 >= 0)
+        {
+            sp2 += sp1 + 1;
+        }
+        if (sp1 <= 0 || sp2 <= sp1 + 1 || line[(sp2 + 1)..].Contains((byte)' ') || line.Contains((byte)'\t')
+            || !IsTokenBytes(line[..sp1]))
         {
             error = SipParseResult.Fail(SipParseError.MalformedStartLine, "Request-Line must be Method SP Request-URI SP SIP-Version");
             return null;
         }
-        if (!IsVersion(parts[2]))
+        var method = KnownMethod(line[..sp1]) ?? Encoding.ASCII.GetString(line[..sp1]);
+        var uri = Text(line[(sp1 + 1)..sp2]);
+        var versionBytes = line[(sp2 + 1)..];
+        var version = versionBytes.SequenceEqual("SIP/2.0"u8) ? "SIP/2.0" : Text(versionBytes);
+        if (uri is null || version is null)
         {
-            error = SipParseResult.Fail(SipParseError.MalformedStartLine, $"'{parts[2]}' is not a SIP-Version");
+            error = SipParseResult.Fail(SipParseError.MalformedStartLine, "start line is not UTF-8 text");
             return null;
         }
-        return new SipRequestLine(parts[0], parts[1], parts[2]);
+        if (!IsVersion(version))
+        {
+            error = SipParseResult.Fail(SipParseError.MalformedStartLine, $"'{version}' is not a SIP-Version");
+            return null;
+        }
+        return new SipRequestLine(method, uri, version);
     }
+
+    private static string? KnownMethod(ReadOnlySpan<byte> method) => method switch
+    {
+        _ when method.SequenceEqual("INVITE"u8) => "INVITE",
+        _ when method.SequenceEqual("ACK"u8) => "ACK",
+        _ when method.SequenceEqual("BYE"u8) => "BYE",
+        _ when method.SequenceEqual("CANCEL"u8) => "CANCEL",
+        _ when method.SequenceEqual("REGISTER"u8) => "REGISTER",
+        _ when method.SequenceEqual("OPTIONS"u8) => "OPTIONS",
+        _ when method.SequenceEqual("INFO"u8) => "INFO",
+        _ => null,
+    };
 
     /// <summary>Status-Line (§7.2): SIP-Version SP 3DIGIT SP Reason-Phrase (which may be empty).</summary>
     private static SipStatusLine? ParseStatusLine(string line, out SipParseResult? error)

@@ -25,6 +25,17 @@ internal static class SipSyntax
 
     public static bool IsWs(char c) => c is ' ' or '\t';
 
+    private static readonly System.Collections.Frozen.FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Common =
+        System.Collections.Frozen.FrozenSet.ToFrozenSet(
+        [
+            "SIP", "2.0", "UDP", "TCP", "TLS", "WS", "WSS", "udp", "tcp", "tls", "branch", "rport", "received", "tag",
+            "transport", "lr", "user", "phone", "expires", "q", "ob", "maddr", "ttl", "method",
+        ], StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>The text of <paramref name="s"/>: a shared string for the protocol tokens and parameter names every
+    /// message repeats, else a new one.</summary>
+    public static string Intern(ReadOnlySpan<char> s) => Common.TryGetValue(s, out var common) ? common : s.ToString();
+
     public static int SkipWs(ReadOnlySpan<char> s, int i)
     {
         while (i < s.Length && IsWs(s[i]))
@@ -188,6 +199,19 @@ internal static class SipSyntax
     /// Parses *( SEMI generic-param ) (RFC 3261 §25.1), starting at a ';' or the end.
     /// generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string. Empty parameters fail.
     /// </summary>
+    /// <summary>The parameters from <paramref name="i"/> on; a shared empty list when there are none.</summary>
+    public static bool TryParseParams(ReadOnlySpan<char> s, int i, out IReadOnlyList<SipParameter> result)
+    {
+        if (SkipWs(s, i) == s.Length)
+        {
+            result = [];
+            return true;
+        }
+        var list = new List<SipParameter>(2);
+        result = list;
+        return TryParseParams(s, i, list);
+    }
+
     public static bool TryParseParams(ReadOnlySpan<char> s, int i, List<SipParameter> result)
     {
         while (true)
@@ -208,7 +232,7 @@ internal static class SipSyntax
             {
                 return false;
             }
-            var name = s[nameStart..i].ToString();
+            var name = Intern(s[nameStart..i]);
             i = SkipWs(s, i);
             if (i < s.Length && s[i] == '=')
             {

@@ -108,7 +108,7 @@ public sealed record SipUri(
             port = p;
         }
 
-        var parameters = new List<SipParameter>();
+        List<SipParameter>? parameters = null;
         while (i < s.Length && s[i] == ';')
         {
             var start = ++i;
@@ -128,10 +128,10 @@ public sealed record SipUri(
             {
                 return false;
             }
-            parameters.Add(new SipParameter(name, value));
+            (parameters ??= []).Add(new SipParameter(name, value));
         }
 
-        var headers = new List<KeyValuePair<string, string>>();
+        List<KeyValuePair<string, string>>? headers = null;
         if (i < s.Length)
         {
             if (s[i] != '?')
@@ -146,11 +146,11 @@ public sealed record SipUri(
                 {
                     return false;
                 }
-                headers.Add(new(hn, hv));
+                (headers ??= []).Add(new(hn, hv));
             }
         }
 
-        uri = new SipUri(secure, user, password, host, port, parameters, headers);
+        uri = new SipUri(secure, user, password, host, port, parameters ?? (IReadOnlyList<SipParameter>)[], headers ?? (IReadOnlyList<KeyValuePair<string, string>>)[]);
         return true;
     }
 

@@ -81,8 +81,7 @@ public sealed record SipVia(string Protocol, string Version, string Transport, s
             port = p;
             i = j;
         }
-        var parameters = new List<SipParameter>();
-        if (!SipSyntax.TryParseParams(s, i, parameters))
+        if (!SipSyntax.TryParseParams(s, i, out var parameters))
         {
             return false;
         }
@@ -101,7 +100,7 @@ public sealed record SipVia(string Protocol, string Version, string Transport, s
     {
         var start = i;
         i = SipSyntax.ReadToken(s, i);
-        token = s[start..i].ToString();
+        token = SipSyntax.Intern(s[start..i]);
         return i > start;
     }
 

@@ -352,4 +352,29 @@ public class AgentStateTests
         // The day figures alone stop at the last change (the end of wrap-up at 165 s).
         Assert.Equal(TimeSpan.FromSeconds(100), agent.Today.TimeIn(AgentStatus.Ready));
     }
+
+    [Fact]
+    public void Ring_timeouts_of_different_lengths_fire_at_their_own_times_in_order_with_the_other_timers()
+    {
+        // Agent 1 rings for 10 s, agent 2 for the queue's 30 s; the call's max wait (a timer of another kind) falls
+        // between the two, so it must fire before agent 2's timeout although that one was set first.
+        var h = new Harness()
+            .Queue(1, q => q with { Strategy = Strategy.RingAll, RingTimeoutSeconds = 30, MaxWaitSeconds = 25 })
+            .Agent(1, a => a with { RingTimeoutSeconds = 10 })
+            .Agent(2)
+            .Staff(1, 1, 2);
+        var call = h.Call(1);
+        Assert.Equal(At(10), h.Engine.NextDeadline);
+
+        h.Wait(10);
+        Assert.Equal([2], h.Ringing(call));
+        Assert.Equal(At(25), h.Engine.NextDeadline);
+
+        // One step past both deadlines: the max wait (25 s) fires first, so agent 2 is cancelled, not timed out.
+        h.Wait(25);
+        Assert.Equal(
+            [(1, At(10), AttemptOutcome.NoAnswer), (2, At(25), AttemptOutcome.Cancelled)],
+            h.Cdr(call).Attempts.Select(x => (x.Agent.Value, x.EndedAt, x.Outcome)));
+        Assert.Equal(ExitReason.Timeout, h.Cdr(call).Queues[0].ExitReason);
+    }
 }

@@ -64,6 +64,17 @@ public partial class ReadmeExampleTests
         Assert.Contains("each wait estimator's error", prints, StringComparison.Ordinal);
         Assert.NotEmpty(root.GetProperty("wait_estimate_errors").EnumerateObject());
         Assert.True(root.GetProperty("offered").GetInt64() > 0);
+
+        // The example converges (no warning, checked above), and the figures the README quotes are the run's.
+        var ci = root.GetProperty("confidence_intervals");
+        string Round(JsonElement e, string name, string format) => e.GetProperty(name).GetDouble().ToString(format, System.Globalization.CultureInfo.InvariantCulture);
+        var sl = ci.GetProperty("service_level");
+        var asa = ci.GetProperty("asa_seconds");
+        var erlang = root.GetProperty("erlang_c");
+        Assert.Contains($"service level {Round(root, "service_level", "F3")} ({Round(sl, "low", "F3")} to {Round(sl, "high", "F3")}) against Erlang\nC's {Round(erlang, "service_level", "F3")}", section, StringComparison.Ordinal);
+        Assert.Contains($"ASA {Round(root, "asa_seconds", "F0")} s ({Round(asa, "low", "F0")} to {Round(asa, "high", "F0")}) against {Round(erlang, "asa_seconds", "F0")} s", section, StringComparison.Ordinal);
+        Assert.InRange(erlang.GetProperty("asa_seconds").GetDouble(), asa.GetProperty("low").GetDouble(), asa.GetProperty("high").GetDouble());
+        Assert.InRange(erlang.GetProperty("service_level").GetDouble(), sl.GetProperty("low").GetDouble(), sl.GetProperty("high").GetDouble());
     }
 
     [Fact]

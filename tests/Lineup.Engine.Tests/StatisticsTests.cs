@@ -117,6 +117,7 @@ public class StatisticsTests
         h.Wait(30).AgentHangup(call);
         var busy = h.Call(1);
         h.Busy(busy, 1);
+        h.Wait(1); // a round that failed at once is tried again a second later (MinimumRoundMs)
 
         var t = h.AgentState(1).Today;
         Assert.Equal((5, 1, 3, 1, 30_000L), (t.Offered, t.Answered, t.Missed, t.Rejected, t.TalkMs));

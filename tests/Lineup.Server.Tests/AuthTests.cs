@@ -31,15 +31,55 @@ public class AuthTests(ApiFixture fx) : IClassFixture<ApiFixture>
         await client.OkAsync("/api/v1/queues");
     }
 
+    /// <summary>GET /auth/me says whose a token is (the agent panel opened with #token= asks it).</summary>
     [Fact]
-    public async Task Wrong_password_is_401_and_unknown_tenant_is_401()
+    public async Task Me_names_the_user_or_the_api_key_behind_a_token()
+    {
+        var agent = await T.AgentAsync();
+        var me = await (await T.AgentUserAsync(agent)).OkAsync("/api/v1/auth/me");
+        Assert.Equal(("user", "agent", T.Id, agent), (me.Str("kind"), me.Str("role"), me.Long("tenant_id"), me.Long("agent_id")));
+
+        var key = await T.Admin.CreatedAsync("/api/v1/api-keys", new { name = ApiFixture.Unique("me-"), role = "supervisor" });
+        var byKey = await fx.WithBearer(key.Str("key")!).OkAsync("/api/v1/auth/me");
+        Assert.Equal(("api_key", key.Id(), key.Str("name"), "supervisor", T.Id), (byKey.Str("kind"), byKey.Id(), byKey.Str("name"), byKey.Str("role"), byKey.Long("tenant_id")));
+        Assert.True(byKey.IsNull("agent_id"));
+
+        await fx.Anonymous().GetAsync("/api/v1/auth/me").ProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task Wrong_password_is_401_and_a_tenant_that_does_not_exist_is_400_naming_it_for_everyone()
     {
         var anonymous = fx.Anonymous();
         await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username = "boss", password = "wrong-password", tenant = T.Name })
             .ProblemAsync(HttpStatusCode.Unauthorized);
-        // The tenant's admin exists only in its tenant: under a tenant that does not exist it is unknown.
-        await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username = "boss", password = TenantSession.Password, tenant = "no-such-tenant" })
+        // A tenant that does not exist is a mistake whoever signs in, the system administrator included (whose
+        // password is right here: before, it signed in under any name).
+        var body = await (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username = "boss", password = TenantSession.Password, tenant = "no-such-tenant" }))
+            .ProblemAsync(HttpStatusCode.BadRequest, "tenant");
+        Assert.Contains("no-such-tenant", body.GetProperty("errors").GetProperty("tenant")[0].GetString(), StringComparison.Ordinal);
+        await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = LineupFactory.AdminPassword, tenant = "no-such-tenant" })
+            .ProblemAsync(HttpStatusCode.BadRequest, "tenant");
+    }
+
+    [Fact]
+    public async Task Without_a_tenant_a_user_signs_in_to_the_tenant_default_and_is_told_so_when_not_found()
+    {
+        var admin = fx.SystemAdmin; // works on "default" without X-Account-ID
+        var agent = (await admin.CreatedAsync("/api/v1/agents", new { name = "Dana", number = "7301" })).Id();
+        await admin.CreatedAsync("/api/v1/users", new { username = "dana", password = TenantSession.Password, role = "agent", agent_id = agent });
+        var anonymous = fx.Anonymous();
+
+        var login = await (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username = "dana", password = TenantSession.Password }))
+            .JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(agent, login.GetProperty("user").Long("agent_id"));
+        // The system administrator too, with no tenant or with any tenant that exists.
+        await (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = LineupFactory.AdminPassword })).JsonAsync(HttpStatusCode.OK);
+        await (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = LineupFactory.AdminPassword, tenant = T.Name })).JsonAsync(HttpStatusCode.OK);
+        // A user of another tenant who forgets the tenant learns which one was tried.
+        var missed = await (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username = "boss", password = TenantSession.Password }))
             .ProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Contains("'default'", missed.Str("detail"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -411,12 +451,28 @@ public class AuthTests(ApiFixture fx) : IClassFixture<ApiFixture>
     public async Task Varying_the_tenant_name_does_not_escape_the_throttle()
     {
         using var factory = new LineupFactory();
+        var admin = await factory.SignInAsync();
+        foreach (var name in new[] { "t1", "t2" }) await admin.CreatedAsync("/api/v1/tenants", new { name });
         var client = factory.CreateClient();
-        for (var i = 0; i < 5; i++)
-            await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = "wrong", tenant = "t" + i })
+        string?[] tenants = ["default", "t1", "t2", null, "t1"];
+        foreach (var tenant in tenants)
+            await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = "wrong", tenant })
                 .ProblemAsync(HttpStatusCode.Unauthorized);
 
-        await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = LineupFactory.AdminPassword, tenant = "fresh" })
+        await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = LineupFactory.AdminPassword, tenant = "t2" })
+            .ProblemAsync(HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
+    public async Task Probing_tenant_names_is_throttled_per_address()
+    {
+        using var factory = new LineupFactory();
+        var client = factory.CreateClient();
+        for (var i = 0; i < 50; i++)
+            await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = LineupFactory.AdminPassword, tenant = "guess" + i })
+                .ProblemAsync(HttpStatusCode.BadRequest, "tenant");
+
+        await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = LineupFactory.AdminPassword, tenant = "guess-more" })
             .ProblemAsync(HttpStatusCode.TooManyRequests);
     }
 

@@ -60,6 +60,26 @@ public class CallControlTests(ApiFixture fx) : IClassFixture<ApiFixture>
         await T.EventAsync(call.Id(), "caller_hangup");
     }
 
+    /// <summary>An agent's status carries the call ringing it (what a panel opened meanwhile shows), and only then.</summary>
+    [Fact]
+    public async Task The_agent_status_shows_the_call_ringing_it()
+    {
+        var queue = await T.QueueAsync();
+        var agent = await T.ReadyAgentAsync(queue);
+        Assert.True((await Admin.OkAsync($"/api/v1/agents/{agent}/status")).IsNull("offer"));
+        var id = (await T.CallAsync(queue, "+14155550177", "Ola")).Id();
+
+        var offer = (await (await T.AgentUserAsync(agent)).OkAsync($"/api/v1/agents/{agent}/status")).GetProperty("offer");
+        Assert.Equal((id, queue, "+14155550177", "Ola"), (offer.Long("call_id"), offer.Long("queue_id"), offer.Str("caller_number"), offer.Str("caller_name")));
+        Assert.True(offer.Int("ring_timeout") > 0);
+
+        await T.EventAsync(id, "agent_answered", agent);
+        var talking = await Admin.OkAsync($"/api/v1/agents/{agent}/status");
+        Assert.Equal("talking", talking.Str("activity"));
+        Assert.True(talking.IsNull("offer"));
+        await T.EventAsync(id, "agent_hangup");
+    }
+
     [Fact]
     public async Task Answer_then_agent_hangup_ends_the_call_and_get_reads_it_from_the_cdrs()
     {

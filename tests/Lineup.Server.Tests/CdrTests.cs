@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 
 namespace Lineup.Server.Tests;
 
@@ -164,6 +165,16 @@ public class CdrTests(CdrTests.Calls fx) : IClassFixture<CdrTests.Calls>
         Assert.Equal("abandoned", abandoned[8]);
         Assert.Equal("", abandoned[10]);
         Assert.Equal("", abandoned[6]);
+
+        // Times read exactly as in the JSON answer (milliseconds at most), so both can be joined or compared.
+        var json = (await Admin.OkAsync("/api/v1/cdrs")).Items().ToDictionary(c => c.Long("call_id"));
+        foreach (var (id, row) in byId)
+        {
+            Assert.Equal(json[id].Str("entered_at"), row[5]);
+            Assert.Equal(json[id].Str("ended_at"), row[7]);
+            Assert.Equal(json[id].TryGetProperty("answered_at", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : "", row[6]);
+        }
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?[+-]\d\d:\d\d$", answered[5]);
     }
 
     [Fact]

@@ -66,6 +66,42 @@ public sealed class OpenApiTests(LineupFactory factory) : IClassFixture<LineupFa
         Assert.True(count >= 40, $"only {count} operations under /api/v1");
     }
 
+    [Fact]
+    public async Task Every_protected_operation_names_the_bearer_and_api_key_schemes_so_docs_can_authorize()
+    {
+        var doc = await DocumentAsync();
+        var schemes = doc.GetProperty("components").GetProperty("securitySchemes");
+        var bearer = schemes.GetProperty("bearer");
+        Assert.Equal(("http", "bearer"), (bearer.GetProperty("type").GetString(), bearer.GetProperty("scheme").GetString()));
+        var apiKey = schemes.GetProperty("api_key");
+        Assert.Equal(("apiKey", "header", "X-API-Key"),
+            (apiKey.GetProperty("type").GetString(), apiKey.GetProperty("in").GetString(), apiKey.GetProperty("name").GetString()));
+
+        var anonymous = new List<string>();
+        var protectedCount = 0;
+        foreach (var path in doc.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var op in path.Value.EnumerateObject().Where(o => Methods.Contains(o.Name)))
+            {
+                var name = $"{op.Name.ToUpperInvariant()} {path.Name}";
+                if (!op.Value.TryGetProperty("security", out var security))
+                {
+                    anonymous.Add(name);
+                    continue;
+                }
+                protectedCount++;
+                var named = security.EnumerateArray().SelectMany(r => r.EnumerateObject().Select(p => p.Name)).Order().ToArray();
+                Assert.Equal(["api_key", "bearer"], named);
+                Assert.Contains("role or above", op.Value.GetProperty("description").GetString(), StringComparison.Ordinal);
+            }
+        }
+        // Exactly the endpoints that let anyone in: sign-in, refresh and the operations endpoints.
+        Assert.Equal(["GET /healthz", "GET /metrics", "GET /readyz", "POST /api/v1/auth/login", "POST /api/v1/auth/refresh"], anonymous.Order().ToArray());
+        Assert.True(protectedCount >= 40, $"only {protectedCount} protected operations");
+        Assert.Contains("supervisor role", Operation(doc, "/api/v1/queues", "get").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("admin role", Operation(doc, "/api/v1/queues", "post").GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
     private async Task<JsonElement> DocumentAsync()
     {
         var response = await factory.CreateClient().GetAsync("/openapi/v1.json");

@@ -17,6 +17,49 @@ public partial class OpsTests(ApiFixture fx) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task The_root_is_a_landing_page_linking_every_page_and_the_icon_is_served()
+    {
+        var anonymous = fx.Anonymous();
+        var root = await anonymous.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, root.StatusCode);
+        Assert.Equal("text/html", root.Content.Headers.ContentType?.MediaType);
+        var html = await root.Content.ReadAsStringAsync();
+        foreach (var link in new[] { "/docs", "/wallboard", "/agent", "/healthz", "/readyz", "/metrics", "/openapi/v1.json" })
+        {
+            Assert.Contains($"href=\"{link}\"", html, StringComparison.Ordinal);
+            Assert.NotEqual(HttpStatusCode.NotFound, (await anonymous.GetAsync(link)).StatusCode);
+        }
+
+        foreach (var (path, type) in new[] { ("/favicon.ico", "image/x-icon"), ("/ui/favicon.svg", "image/svg+xml") })
+        {
+            var icon = await anonymous.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, icon.StatusCode);
+            Assert.Equal(type, icon.Content.Headers.ContentType?.MediaType);
+        }
+        var ico = await (await anonymous.GetAsync("/favicon.ico")).Content.ReadAsByteArrayAsync();
+        Assert.Equal(new byte[] { 0, 0, 1, 0 }, ico[..4]); // an ICO header
+    }
+
+    [Fact]
+    public async Task Json_answers_end_with_a_newline_so_a_shell_prompt_starts_on_its_own_line()
+    {
+        var anonymous = fx.Anonymous();
+        foreach (var path in new[] { "/healthz", "/api/v1/queues", "/api/v1/no-such-thing" })
+        {
+            var response = await anonymous.GetAsync(path);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(text.EndsWith("}\n", StringComparison.Ordinal), $"{path} ({(int)response.StatusCode}) ends with '{text[^Math.Min(3, text.Length)..]}'");
+            using var _ = JsonDocument.Parse(text); // still one JSON document
+        }
+        var queues = await fx.Tenant.Admin.GetAsync("/api/v1/queues");
+        Assert.EndsWith("}\n", await queues.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // A bad body's problem answer too.
+        var bad = await fx.Tenant.Admin.PostAsync("/api/v1/queues", new StringContent("{nope", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.EndsWith("}\n", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metrics_show_queue_gauges_and_request_counters_in_prometheus_text()
     {
         var queue = await fx.Tenant.QueueAsync();

@@ -61,6 +61,18 @@ public sealed class ReadmeWalkthroughTests
             Assert.Equal("+14155550100", cdr.GetProperty("caller_number").GetString());
             var status = await api.GetFromJsonAsync<JsonElement>($"/api/v1/agents/{ben}/status");
             Assert.Equal(("not_ready", "BREAK"), (status.GetProperty("status").GetString(), status.GetProperty("reason").GetString()));
+
+            // Ana's user signs in to the agent panel with what the README tells the reader to type there.
+            Assert.Contains("sign in as `ana`, password\n`ana-password`, tenant `default`", readme, StringComparison.Ordinal);
+            using var panel = server.CreateClient();
+            var agentLogin = await panel.PostAsJsonAsync("/api/v1/auth/login", new { username = "ana", password = "ana-password", tenant = "default" });
+            Assert.True(agentLogin.IsSuccessStatusCode, await agentLogin.Content.ReadAsStringAsync());
+            var user = (await agentLogin.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user");
+            Assert.Equal(("agent", ana), (user.GetProperty("role").GetString(), user.GetProperty("agent_id").GetInt64()));
+
+            // The walkthrough ends by renewing the tokens, and the Kazoo example after it ran with the renewed access token
+            // (a 401 would have stopped the script).
+            Assert.Contains("/auth/refresh", walkthrough, StringComparison.Ordinal);
         }
         finally
         {

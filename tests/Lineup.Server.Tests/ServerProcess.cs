@@ -52,34 +52,36 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server and waits until <c>/readyz</c> answers 200. <paramref name="extraArguments"/> go to
     /// the server after the others (e.g. <c>--Webhooks:AllowedNetworks=127.0.0.1</c>). <paramref name="host"/> is the
     /// loopback address it listens on (127.0.0.2 and up need no set-up on Linux: a cluster's nodes use them).</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDir, string? database = null, IEnumerable<string>? extraArguments = null,
-        string host = "127.0.0.1")
-    {
-        var port = FreePort();
-        var url = string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}");
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            WorkingDirectory = RepositoryRoot,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        string[] args = ["run", "--project", "src/Lineup.Server", "--no-build", "-c", Configuration, "--", "--urls", url, "--data-dir", dataDir];
-        foreach (var a in args) start.ArgumentList.Add(a);
-        if (database != null)
-        {
-            start.ArgumentList.Add("--db");
-            start.ArgumentList.Add(database);
-        }
-        foreach (var a in extraArguments ?? []) start.ArgumentList.Add(a);
-        // Only what the command line says: nothing from the environment the tests run in may point it elsewhere.
-        foreach (var name in new[] { "LINEUP_DB", "LINEUP_DATA_DIR", "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS" })
-            start.Environment.Remove(name);
-        start.Environment["LINEUP_ADMIN_PASSWORD"] = AdminPassword;
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
+    public static Task<ServerProcess> StartAsync(string dataDir, string? database = null, IEnumerable<string>? extraArguments = null,
+        string host = "127.0.0.1") =>
+        StartAsync(new Start { DataDir = dataDir, Database = database, Arguments = [.. extraArguments ?? []], Host = host });
 
+    /// <summary>How to start the server: <c>--data-dir</c> is passed only when <see cref="DataDir"/> is set, and
+    /// <c>dotnet run</c> runs in <see cref="WorkingDirectory"/> (the repository root by default).</summary>
+    public sealed record Start
+    {
+        public string? DataDir { get; init; }
+        public string? Database { get; init; }
+        public IReadOnlyList<string> Arguments { get; init; } = [];
+        public string? WorkingDirectory { get; init; }
+        /// <summary>The address it listens on.</summary>
+        public string Host { get; init; } = "127.0.0.1";
+        /// <summary>LINEUP_ADMIN_PASSWORD; null: not set at all.</summary>
+        public string? AdminPassword { get; init; } = ServerProcess.AdminPassword;
+    }
+
+    /// <summary>Starts the server as <paramref name="how"/> says and waits until <c>/readyz</c> answers 200.</summary>
+    public static async Task<ServerProcess> StartAsync(Start how)
+    {
+        ArgumentNullException.ThrowIfNull(how);
+        var port = FreePort();
+        var url = string.Create(CultureInfo.InvariantCulture, $"http://{how.Host}:{port}");
+        List<string> args = ["--urls", url];
+        if (how.DataDir != null) args.AddRange(["--data-dir", how.DataDir]);
+        if (how.Database != null) args.AddRange(["--db", how.Database]);
+        args.AddRange(how.Arguments);
+        var start = StartInfo(args, how.WorkingDirectory, how.AdminPassword);
+        start.RedirectStandardInput = true;
         var process = new Process { StartInfo = start };
         var server = new ServerProcess(process, new Uri(url));
         process.OutputDataReceived += (_, e) => server.Keep(e.Data);
@@ -98,6 +100,53 @@ public sealed class ServerProcess : IAsyncDisposable
             throw;
         }
         return server;
+    }
+
+    /// <summary><c>dotnet run --project src/Lineup.Server --no-build -c &lt;Configuration&gt; -- ARGS</c> in
+    /// <paramref name="workingDirectory"/> (default: the repository root), with nothing from the tests' environment
+    /// pointing it elsewhere.</summary>
+    private static ProcessStartInfo StartInfo(IEnumerable<string> serverArguments, string? workingDirectory, string? adminPassword)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = workingDirectory ?? RepositoryRoot,
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var project = workingDirectory == null ? "src/Lineup.Server" : Path.Combine(RepositoryRoot, "src", "Lineup.Server");
+        foreach (var a in new[] { "run", "--project", project, "--no-build", "-c", Configuration, "--" }.Concat(serverArguments))
+            start.ArgumentList.Add(a);
+        // Only what the command line says: nothing from the environment the tests run in may point it elsewhere.
+        foreach (var name in new[] { "LINEUP_DB", "LINEUP_DATA_DIR", "LINEUP_ADMIN_PASSWORD", "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS" })
+            start.Environment.Remove(name);
+        if (adminPassword != null) start.Environment["LINEUP_ADMIN_PASSWORD"] = adminPassword;
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        return start;
+    }
+
+    /// <summary>Runs the server with <paramref name="serverArguments"/> until it exits by itself (for options that print
+    /// and exit, or stop start-up), killing it after <paramref name="limit"/>.</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunToExitAsync(IEnumerable<string> serverArguments, TimeSpan limit,
+        string? workingDirectory = null, string? adminPassword = null, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = StartInfo(serverArguments, workingDirectory, adminPassword);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"The server still ran after {limit.TotalSeconds} s:\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>A client for this server with a generous per-request timeout.</summary>

@@ -103,9 +103,7 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
     {
         var clock = Stopwatch.StartNew();
         // A tenant of its own, so that the wallboard test's agents and calls stay out of this one.
-        using var system = await Api.SignInAsync(fixture.Server.BaseAddress, "admin", ServerProcess.AdminPassword, "default");
-        var tenant = Api.Id(await system.PostAsync("/api/v1/tenants", new { name = "northwind" }));
-        system.Http.DefaultRequestHeaders.Add("X-Account-ID", tenant.ToString(CultureInfo.InvariantCulture));
+        using var system = await TenantAsync("northwind");
         var queue = new { strategy = "longest_idle", ring_timeout = 600, wrap_up_time = 0 };
         var billing = Api.Id(await system.PostAsync("/api/v1/queues", new { name = "Billing", queue.strategy, queue.ring_timeout, queue.wrap_up_time }));
         var returns = Api.Id(await system.PostAsync("/api/v1/queues", new { name = "Returns", queue.strategy, queue.ring_timeout, queue.wrap_up_time }));
@@ -175,6 +173,83 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await AssertAccessibleAsync(page, "agent panel");
         Assert.True(problems.Count == 0, "the page reported errors:\n" + string.Join('\n', problems));
         output.WriteLine($"{clock.Elapsed.TotalSeconds,5:F1} s  done (server and browser started in {fixture.StartTime.TotalSeconds:F1} s)");
+    }
+
+    /// <summary>Issue 12: a call that started ringing before the panel opened is shown at once (the panel reads it from
+    /// the agent's status), and the panel takes a token in its fragment as the wallboard does: an agent user's access
+    /// token alone, or a supervisor's API key with the agent's id.</summary>
+    [Fact]
+    public async Task Agent_panel_opened_with_a_token_shows_the_call_already_ringing()
+    {
+        var clock = Stopwatch.StartNew();
+        using var system = await TenantAsync("contoso"); // a tenant of its own, as above
+        var sales = Api.Id(await system.PostAsync("/api/v1/queues", new { name = "Sales", strategy = "ring_all", ring_timeout = 600, wrap_up_time = 0 }));
+        var kim = Api.Id(await system.PostAsync("/api/v1/agents", new { name = "Kim Park", number = "401" }));
+        await system.PostAsync($"/api/v1/queues/{sales}/members", new { agent_id = kim });
+        await system.PostAsync($"/api/v1/agents/{kim}/login");
+        const string password = "kim-park-password-1";
+        await system.PostAsync("/api/v1/users", new { username = "kim", password, role = "agent", agent_id = kim });
+        var call = await system.PostAsync("/api/v1/calls", new { queue_id = sales, caller_number = "+14155550142", caller_name = "Ravi Shah" });
+        Assert.Equal(kim, call.GetProperty("offers")[0].GetProperty("agent_id").GetInt64());
+        output.WriteLine($"{clock.Elapsed.TotalSeconds,5:F1} s  Kim's phone rings before the panel opens");
+
+        // An agent user's access token (as a CRM that signed the agent in would pass it).
+        using var kimApi = await Api.SignInAsync(fixture.Server.BaseAddress, "kim", password, "contoso");
+        var token = kimApi.Http.DefaultRequestHeaders.Authorization!.Parameter!;
+        await using (var context = await fixture.NewContextAsync())
+        {
+            var page = await context.NewPageAsync();
+            var problems = WatchForProblems(page);
+            await page.GotoAsync("/agent#token=" + Uri.EscapeDataString(token));
+            await Expect(page.Locator("#panel")).ToBeVisibleAsync(new() { Timeout = Loaded.Timeout });
+            await Expect(page.Locator("#login")).ToBeHiddenAsync();
+            await Expect(page.Locator("#who")).ToHaveTextAsync("kim", Loaded);
+            await Expect(page.Locator("#offer")).ToBeVisibleAsync(new() { Timeout = Loaded.Timeout });
+            await Expect(page.Locator("#offer-caller")).ToHaveTextAsync("Ravi Shah +14155550142");
+            await Expect(page.Locator("#offer-detail")).ToContainTextAsync("Sales, ringing for up to 600 s");
+            Assert.DoesNotContain("token", page.Url, StringComparison.Ordinal); // out of the address bar
+            output.WriteLine($"{clock.Elapsed.TotalSeconds,5:F1} s  access token: the ringing call is shown");
+
+            // The panel is live, not a one-off read: the caller hangs up and the offer goes.
+            await Expect(page.Locator("#conn")).ToHaveTextAsync("live", Loaded);
+            await system.PostAsync($"/api/v1/calls/{Api.Id(call)}/events", new { type = "caller_hangup" });
+            await Expect(page.Locator("#offer")).ToBeHiddenAsync(new() { Timeout = LiveUpdateMs });
+            Assert.True(problems.Count == 0, "the page reported errors:\n" + string.Join('\n', problems));
+        }
+
+        // A supervisor's API key names the agent in the fragment.
+        var second = await system.PostAsync("/api/v1/calls", new { queue_id = sales, caller_number = "+14155550143" });
+        Assert.Equal(kim, second.GetProperty("offers")[0].GetProperty("agent_id").GetInt64());
+        var key = (await system.PostAsync("/api/v1/api-keys", new { name = "crm", role = "supervisor" })).GetProperty("key").GetString()!;
+        await using (var context = await fixture.NewContextAsync())
+        {
+            var page = await context.NewPageAsync();
+            var problems = WatchForProblems(page);
+            await page.GotoAsync($"/agent#token={Uri.EscapeDataString(key)}&agent_id={kim}");
+            await Expect(page.Locator("#offer-caller")).ToHaveTextAsync("+14155550143", Loaded);
+            await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-status", "ready");
+            await AssertAccessibleAsync(page, "agent panel opened with a token");
+            Assert.True(problems.Count == 0, "the page reported errors:\n" + string.Join('\n', problems));
+        }
+
+        // A token that is no agent's, without an agent id, says so instead of showing an empty panel.
+        await using (var context = await fixture.NewContextAsync())
+        {
+            var page = await context.NewPageAsync();
+            await page.GotoAsync("/agent#token=" + Uri.EscapeDataString(key));
+            await Expect(page.Locator("#login-error")).ToContainTextAsync("not an agent's", new() { Timeout = Loaded.Timeout });
+            await Expect(page.Locator("#panel")).ToBeHiddenAsync();
+        }
+        output.WriteLine($"{clock.Elapsed.TotalSeconds,5:F1} s  done");
+    }
+
+    /// <summary>The system administrator, acting on a new tenant of this name (X-Account-ID).</summary>
+    private async Task<Api> TenantAsync(string name)
+    {
+        var system = await Api.SignInAsync(fixture.Server.BaseAddress, "admin", ServerProcess.AdminPassword, "default");
+        var tenant = Api.Id(await system.PostAsync("/api/v1/tenants", new { name }));
+        system.Http.DefaultRequestHeaders.Add("X-Account-ID", tenant.ToString(CultureInfo.InvariantCulture));
+        return system;
     }
 
     private static ILocator Status(IPage page, long agent) => page.Locator($"#agents tr[data-agent-id='{agent}'] span.status");

@@ -26,7 +26,9 @@ public static class Program
             stderr.Write(CommandLine.Usage);
             return UsageError;
         }
-        stdout.WriteLine(Simulation.Run(options).ToJson());
+        var result = Simulation.Run(options);
+        stdout.WriteLine(result.ToJson());
+        foreach (var warning in result.Warnings) stderr.WriteLine($"warning: {warning}");
         return 0;
     }
 }

@@ -37,6 +37,7 @@ public sealed class Simulation
     private long _offered, _answered, _abandoned, _withinSla, _waited;
     private long _sumWaitAnsweredMs, _sumWaitAllMs, _maxWaitMs, _talkInWindowMs;
     private ErrorSum _queueLength, _lastToEnterService, _headOfLine;
+    private readonly Batch[] _batches = new Batch[BatchMeans.Batches];
 
     private Simulation(SimulationOptions options)
     {
@@ -156,7 +157,8 @@ public sealed class Simulation
             _engine.EstimateWaitSeconds(Queue, WaitEstimatorKind.QueueLength),
             _engine.EstimateWaitSeconds(Queue, WaitEstimatorKind.LastToEnterService),
             _engine.EstimateWaitSeconds(Queue, WaitEstimatorKind.HeadOfLine),
-            Measured: at >= _measureFromMs);
+            Measured: at >= _measureFromMs,
+            Batch: BatchOf(at));
         var (result, id) = _engine.Enqueue(Queue, Caller, at);
         Expect("Enqueue", result, id.Value);
         _simulated++;
@@ -164,6 +166,14 @@ public sealed class Simulation
         Drain();
         if (_o.PatienceSeconds is { } patience)
             _heap.Push(at + (long)Math.Round(_patience.NextExponential(patience * 1000)), SimEventKind.Abandon, id.Value);
+    }
+
+    /// <summary>The batch of a call arriving at <paramref name="at"/>: the measured window cut into equal spans of time.</summary>
+    private int BatchOf(long at)
+    {
+        var windowMs = _arrivalsEndMs - _measureFromMs;
+        if (at < _measureFromMs || windowMs <= 0) return 0;
+        return (int)Math.Min(BatchMeans.Batches - 1, (at - _measureFromMs) * BatchMeans.Batches / windowMs);
     }
 
     /// <summary>Reacts to the engine's events (scheduling only: no engine command runs while they are read).</summary>
@@ -201,6 +211,8 @@ public sealed class Simulation
         if (!data.Measured) return;
 
         _offered++;
+        ref var batch = ref _batches[data.Batch];
+        batch.Offered++;
         long wait;
         if (cdr.Disposition == Disposition.Answered && cdr.AnsweredAt is { } answered)
         {
@@ -208,6 +220,9 @@ public sealed class Simulation
             _answered++;
             _sumWaitAnsweredMs += wait;
             if (wait <= _slaMs) _withinSla++;
+            batch.Answered++;
+            batch.WaitAnsweredMs += wait;
+            if (wait <= _slaMs) batch.WithinSla++;
             if (wait > 0) _waited++;
             var actual = wait / 1000.0;
             _queueLength.Add(data.QueueLength - actual);
@@ -217,7 +232,11 @@ public sealed class Simulation
         else
         {
             wait = (cdr.EndedAt ?? cdr.EnteredAt) - cdr.EnteredAt;
-            if (cdr.Disposition == Disposition.Abandoned) _abandoned++;
+            if (cdr.Disposition == Disposition.Abandoned)
+            {
+                _abandoned++;
+                batch.Abandoned++;
+            }
         }
         _sumWaitAllMs += wait;
         if (wait > _maxWaitMs) _maxWaitMs = wait;
@@ -228,6 +247,7 @@ public sealed class Simulation
         var erlangs = ErlangC.TrafficErlangs(_o.ArrivalsPerHour, _o.AhtSeconds);
         var asa = ErlangC.AverageSpeedOfAnswer(_o.Agents, erlangs, _o.AhtSeconds);
         var windowMs = _arrivalsEndMs - _measureFromMs;
+        var intervals = BatchMeans.Intervals(_batches, out var warnings);
         return new SimulationResult
         {
             Agents = _o.Agents,
@@ -263,6 +283,8 @@ public sealed class Simulation
                 LastToEnterService = _lastToEnterService.ToError(),
                 HeadOfLine = _headOfLine.ToError(),
             },
+            ConfidenceIntervals = intervals,
+            Warnings = new TextList(warnings),
             SimulatedCalls = _simulated,
             WallSeconds = wallSeconds,
             CallsPerSecond = wallSeconds > 0 ? _simulated / wallSeconds : 0,
@@ -272,7 +294,7 @@ public sealed class Simulation
     private static double Ratio(long part, long whole) => whole == 0 ? 0 : (double)part / whole;
 
     /// <summary>What each estimator told the caller on arrival, and whether the call is measured.</summary>
-    private readonly record struct CallData(double QueueLength, double LastToEnterService, double HeadOfLine, bool Measured);
+    private readonly record struct CallData(double QueueLength, double LastToEnterService, double HeadOfLine, bool Measured, int Batch);
 
     private struct ErrorSum
     {

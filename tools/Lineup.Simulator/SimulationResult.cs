@@ -39,6 +39,14 @@ public sealed record SimulationResult
     public required ErlangCPrediction ErlangC { get; init; }
     public required WaitEstimateErrors WaitEstimateErrors { get; init; }
 
+    /// <summary>How far the service level, ASA and abandonment rate may be from the queue's long-run figures (batch
+    /// means); null when the run is too short to say.</summary>
+    public required ConfidenceIntervals? ConfidenceIntervals { get; init; }
+
+    /// <summary>Why the figures are not to be trusted yet (intervals too wide, batches correlated, too few calls);
+    /// empty for a run long enough. Also printed on stderr.</summary>
+    public required IReadOnlyList<string> Warnings { get; init; }
+
     /// <summary>Every call the run enqueued, warm-up included.</summary>
     public required long SimulatedCalls { get; init; }
     public required double WallSeconds { get; init; }
@@ -60,6 +68,37 @@ public sealed record ErlangCPrediction
     public double? AsaSeconds { get; init; }
     /// <summary>Traffic ÷ agents, capped at 1.</summary>
     public required double Occupancy { get; init; }
+}
+
+/// <summary>A list of texts equal to another with the same texts in the same order (so that results compare by value).</summary>
+internal sealed class TextList(IList<string> items) : System.Collections.ObjectModel.ReadOnlyCollection<string>(items)
+{
+    public override bool Equals(object? obj) => obj is TextList other && this.SequenceEqual(other, StringComparer.Ordinal);
+
+    public override int GetHashCode() => Count;
+}
+
+/// <summary>95 % confidence intervals of a run's figures by the method of batch means.</summary>
+public sealed record ConfidenceIntervals
+{
+    public required int Batches { get; init; }
+    public required double Level { get; init; }
+    public required Interval ServiceLevel { get; init; }
+    public required Interval AsaSeconds { get; init; }
+    /// <summary>Abandoned calls ÷ offered calls.</summary>
+    public required Interval AbandonmentRate { get; init; }
+}
+
+/// <summary>The mean of the batch figures and the interval around it. The mean may differ a little from the run's
+/// own figure (a ratio over all calls), since every batch weighs the same.</summary>
+public sealed record Interval
+{
+    public required double Mean { get; init; }
+    public required double HalfWidth { get; init; }
+    public required double Low { get; init; }
+    public required double High { get; init; }
+    /// <summary>Of the batch figures, in time order: near 0 when the batches are long enough to be independent.</summary>
+    public required double Lag1Autocorrelation { get; init; }
 }
 
 /// <summary>Error of each estimated-wait estimator over the measured answered calls.</summary>

@@ -21,6 +21,12 @@ public sealed class Agent
     /// <summary>The call this agent is offered (ringing) or on, if any. Never more than one.</summary>
     public CallId? CurrentCall => (OfferCall ?? TalkCall ?? WrapCall)?.Id;
 
+    /// <summary>The call ringing this agent (offered, any ring delay over), if any: what the agent's screen shows.</summary>
+    public Call? RingingCall => OfferRinging ? OfferCall : null;
+
+    /// <summary>How long <see cref="RingingCall"/> rings before its offer goes unanswered, in seconds; 0 without one.</summary>
+    public int RingingTimeoutSeconds => OfferRinging ? OfferTimeoutSeconds : 0;
+
     /// <summary>Unavailable until this time after a busy, rejected or unanswered offer.</summary>
     public long DelayUntil { get; internal set; }
     public int ConsecutiveNoAnswers { get; internal set; }

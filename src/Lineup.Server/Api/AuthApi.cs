@@ -8,6 +8,9 @@ public sealed record RefreshBody(string? RefreshToken = null);
 public sealed record LogoutBody(string? RefreshToken = null);
 public sealed record UserDto(long Id, string Username, Role Role, long? TenantId, long? AgentId, DateTimeOffset CreatedAt);
 public sealed record LoginResponse(string AccessToken, string RefreshToken, int ExpiresIn, string TokenType, UserDto User);
+/// <summary>Who a token belongs to: a signed-in user (<c>kind</c> "user", its id and name) or an API key ("api_key", the
+/// key's id and name; an API key is bound to no agent).</summary>
+public sealed record WhoAmIDto(string Kind, long Id, string Name, Role Role, long? TenantId, long? AgentId);
 public sealed record ApiKeyBody(string? Name = null, Role? Role = null);
 public sealed record ApiKeyDto(long Id, string Name, Role Role, string Prefix, DateTimeOffset CreatedAt, string? Key = null);
 
@@ -22,6 +25,8 @@ public static class AuthApi
             .AcceptsJson<RefreshBody>().Produces<LoginResponse>().ProducesProblems(401);
         auth.MapPost("/logout", LogoutAsync).Require(Role.Agent, tenantScoped: false).WithSummary("Sign out")
             .AcceptsJson<LogoutBody>(optional: true).Produces(204).ProducesProblems(401);
+        auth.MapGet("/me", WhoAmI).Require(Role.Agent, tenantScoped: false).WithSummary("Who the token belongs to")
+            .Produces<WhoAmIDto>().ProducesProblems(401);
 
         var keys = api.MapGroup("/api-keys").WithTags("Auth").Require(Role.Admin).ProducesProblems(401, 403);
         keys.MapPost("", CreateKeyAsync).WithSummary("Create an API key")
@@ -78,6 +83,13 @@ public static class AuthApi
         }
         await signIn.LogoutAsync(token[7..], refresh);
         return TypedResults.NoContent();
+    }
+
+    private static WhoAmIDto WhoAmI(HttpContext http)
+    {
+        var c = http.RequiredCaller();
+        return c.IsApiKey ? new WhoAmIDto("api_key", -c.UserId, c.Name, c.Role, c.HomeTenantId, null)
+            : new WhoAmIDto("user", c.UserId, c.Name, c.Role, c.HomeTenantId, c.AgentId);
     }
 
     private static ApiKeyDto Key(ApiKey k) => new(k.Id, k.Name, k.Role, k.Prefix, Dto.Time(k.CreatedAt), k.Key);

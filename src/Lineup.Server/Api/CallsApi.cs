@@ -127,8 +127,8 @@ public static class CallsApi
             string[] cells =
             [
                 c.CallId.ToString(CultureInfo.InvariantCulture), c.CallerNumber, c.CallerName ?? "", c.ExternalId ?? "",
-                c.Priority.ToString(CultureInfo.InvariantCulture), c.EnteredAt.ToString("O"), c.AnsweredAt?.ToString("O") ?? "",
-                c.EndedAt.ToString("O"), c.Disposition, Dto.Snake(c.ExitReason.ToString()), c.AgentId?.ToString(CultureInfo.InvariantCulture) ?? "",
+                c.Priority.ToString(CultureInfo.InvariantCulture), Dto.Text(c.EnteredAt), c.AnsweredAt is { } answered ? Dto.Text(answered) : "",
+                Dto.Text(c.EndedAt), c.Disposition, Dto.Snake(c.ExitReason.ToString()), c.AgentId?.ToString(CultureInfo.InvariantCulture) ?? "",
                 (c.AnsweredQueueId ?? (c.Queues.Count > 0 ? c.Queues[^1].QueueId : 0)).ToString(CultureInfo.InvariantCulture),
                 c.WaitSeconds.ToString(CultureInfo.InvariantCulture), c.TalkSeconds.ToString(CultureInfo.InvariantCulture),
                 c.WrapUpSeconds.ToString(CultureInfo.InvariantCulture), c.Attempts.Count.ToString(CultureInfo.InvariantCulture),

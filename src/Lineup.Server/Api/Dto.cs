@@ -78,7 +78,11 @@ public sealed record AgentDto(
 
 public sealed record AgentStatusDto(
     long AgentId, AgentStatus Status, string? Reason, AgentActivity Activity, DateTimeOffset Since,
-    IReadOnlyList<long> LoggedInQueues, long? CurrentCallId, IReadOnlyList<AgentQueueDto> Queues);
+    IReadOnlyList<long> LoggedInQueues, long? CurrentCallId, IReadOnlyList<AgentQueueDto> Queues, AgentOfferDto? Offer);
+
+/// <summary>The call ringing the agent now (as its <c>call.offered</c> event told), so that a screen opened while it
+/// rings shows it; null when nothing rings.</summary>
+public sealed record AgentOfferDto(long CallId, long? QueueId, string CallerNumber, string? CallerName, int RingTimeout);
 
 /// <summary>A queue the agent is a member of, as the agent sees it (an agent may not list queues itself).</summary>
 public sealed record AgentQueueDto(long QueueId, string Name, bool LoggedIn);
@@ -136,6 +140,10 @@ public sealed record StaffingDto(
 public static class Dto
 {
     public static DateTimeOffset Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
+
+    /// <summary>A time as the JSON answers write it (ISO 8601, milliseconds at most, trailing zeros dropped), for the
+    /// other formats (CSV), so one CDR reads the same in both.</summary>
+    public static string Text(DateTimeOffset time) => time.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFzzz", CultureInfo.InvariantCulture);
 
     public static QueueBody Queue(QueueConfig c) => new()
     {
@@ -293,7 +301,8 @@ public static class Dto
         a.Id.Value, a.Status, a.Reason, a.Activity, Time(a.StatusSince),
         a.Memberships.Where(m => m.LoggedIn).Select(m => (long)m.Queue.Id.Value).Order().ToList(),
         a.CurrentCall?.Value,
-        a.Memberships.OrderBy(m => m.Queue.Id.Value).Select(m => new AgentQueueDto(m.Queue.Id.Value, m.Queue.Config.Name, m.LoggedIn)).ToList());
+        a.Memberships.OrderBy(m => m.Queue.Id.Value).Select(m => new AgentQueueDto(m.Queue.Id.Value, m.Queue.Config.Name, m.LoggedIn)).ToList(),
+        a.RingingCall is { } c ? new AgentOfferDto(c.Id.Value, c.Queue?.Id.Value, c.Record.CallerNumber, c.Record.CallerName, a.RingingTimeoutSeconds) : null);
 
     public static MemberDto Member(Member m) => new(m.Agent.Id.Value, m.Config.Level, m.Config.Position, m.Config.SkillLevel,
         m.Config.RingDelaySeconds, m.Config.RingTimeoutSeconds, m.LoggedIn);

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Lineup.Engine;
+using Lineup.Server.Api.Dialects;
 using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Tenancy;
@@ -66,6 +68,7 @@ public static class QueuesApi
     {
         var (patch, errors) = await Body.ReadNodeAsync(http.Request);
         if (errors != null) return errors.Problem();
+        if (NativeStrategy(patch!) is { } bad) return bad.Problem();
         // Defaults first, then the body: the same merge as PATCH, so both validate identically.
         var defaults = JsonSerializer.SerializeToNode(Dto.Queue(new QueueConfig { Id = new QueueId(1) }) with { Id = null, Name = null }, Json.Options)!;
         return await SaveAsync(http, Body.Merge(defaults, patch!), id: null, queues);
@@ -76,12 +79,28 @@ public static class QueuesApi
         if (!EngineIds.TryInt(id, out var qid)) return NoQueue;
         var (patch, errors) = await Body.ReadNodeAsync(http.Request);
         if (errors != null) return errors.Problem();
+        if (NativeStrategy(patch!) is { } bad) return bad.Problem();
         var current = await queues.ReadAsync(http.Tenant(), id, (_, q) => Dto.Queue(q.Config));
         if (!current.Ok) return NoQueue;
         return await SaveAsync(http, Body.Merge(JsonSerializer.SerializeToNode(current.Value, Json.Options)!, patch!), qid, queues);
     }
 
-    private static async Task<IResult> SaveAsync(HttpContext http, System.Text.Json.Nodes.JsonNode merged, int? id, QueueService queues)
+    /// <summary>A strategy in another spelling (a vendor's, or Lineup's own without its underscores: <c>ringall</c>)
+    /// becomes Lineup's name, and a spelling that includes skills-based routing turns <c>skills_routing</c> on; the
+    /// answer then shows Lineup's name. Null, or the contradiction with an explicit <c>skills_routing: false</c>.</summary>
+    private static Errors? NativeStrategy(JsonNode patch)
+    {
+        if (patch is not JsonObject body || body["strategy"] is not JsonValue value || !value.TryGetValue<string>(out var name)) return null;
+        if (StrategyNames.TryParse(name, out _) || !AnyStrategySpelling.TryParse(name, out var strategy, out var skills)) return null;
+        body["strategy"] = StrategyNames.NameOf(strategy);
+        if (!skills) return null;
+        if (body["skills_routing"] is JsonValue given && given.TryGetValue<bool>(out var on) && !on)
+            return new Errors().Add("strategy", $"'{name}' routes by skill, which skills_routing false contradicts.");
+        body["skills_routing"] = true;
+        return null;
+    }
+
+    private static async Task<IResult> SaveAsync(HttpContext http, JsonNode merged, int? id, QueueService queues)
     {
         var (body, errors) = Body.Bind<QueueBody>(merged);
         if (errors != null) return errors.Problem();

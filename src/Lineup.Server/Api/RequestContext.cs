@@ -217,7 +217,7 @@ public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHand
     {
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..].Trim();
-        if (request.Headers.TryGetValue("X-API-Key", out var key)) return key.ToString().Trim();
+        if (request.Headers.TryGetValue(OpenApiSecurity.ApiKeyHeader, out var key)) return key.ToString().Trim();
         foreach (var header in s_tokenHeaders)
             if (request.Headers.TryGetValue(header, out var value)) return value.ToString().Trim();
         if (HttpMethods.IsGet(request.Method) && request.Path.StartsWithSegments("/api/v1/events/stream")

@@ -194,7 +194,7 @@ public static class Validate
         e.Length("name", b.Name, 1, 128);
         e.Pattern("extension", b.Extension, Errors.Dialable(), "1 to 32 of 0-9 * # +");
         if (b.Strategy != null && !StrategyNames.TryParse(b.Strategy, out _))
-            e.Add("strategy", "strategy must be one of: " + string.Join(", ", Enum.GetValues<Strategy>().Select(StrategyNames.NameOf)) + ".");
+            e.Add("strategy", "strategy must be one of: " + string.Join(", ", Enum.GetValues<Strategy>().Select(StrategyNames.NameOf)) + " (or a vendor's name for one: docs/engine.md).");
         Numbers(e, "vip_numbers", b.VipNumbers);
         Numbers(e, "blacklist", b.Blacklist);
         e.Pattern("exit_key", b.ExitKey, Errors.Key(), "one of 0-9 * #");

@@ -20,26 +20,45 @@ public sealed record SignedIn(TokenPair Tokens, UserAccount User);
 /// throttling, the decoy hash for unknown users and the tokens are the same whichever door is used.</summary>
 public sealed class SignInService(AccountStore accounts, AuthService auth, ITenantGateway tenants)
 {
-    /// <summary>Signs in <paramref name="username"/>: a tenant user with its tenant's name, the system administrator
-    /// with no tenant (or any). Failures are counted per account tried and per client address, across every API.</summary>
+    /// <summary>The field that names the tenant in a sign-in (each API names it its own way).</summary>
+    public const string TenantField = "tenant";
+
+    /// <summary>Signs in <paramref name="username"/> of the tenant named <paramref name="tenantName"/>, or of the tenant
+    /// "default" when none is named; the system administrator signs in with any existing tenant's name or none. A named
+    /// tenant that does not exist is an error for everyone (<see cref="TenantField"/>), counted against the client
+    /// address like a failed sign-in so that names cannot be probed quickly. Failures are counted per account tried and
+    /// per client address, across every API.</summary>
     public async Task<Result<SignedIn>> SignInAsync(string username, string password, string? tenantName, string clientAddress)
     {
+        var ipKey = $"ip:{clientAddress}";
+        ITenant? tenant;
+        if (string.IsNullOrEmpty(tenantName))
+        {
+            tenant = await tenants.FindAsync(TenantRegistry.DefaultTenant);
+        }
+        else if ((tenant = await tenants.FindAsync(tenantName)) == null)
+        {
+            if (auth.Throttle.BlockedFor($"tenant:{tenantName}", ipKey) is { } blocked)
+                return new AppError(Failure.Throttled, "Too many failed sign-ins; try again later.") { RetryAfter = blocked };
+            auth.Throttle.Fail(ipKey);
+            return AppError.Invalid(TenantField, $"No tenant is named '{tenantName}'.");
+        }
         UserRow? user = null;
-        var tenant = string.IsNullOrEmpty(tenantName) ? null : await tenants.FindAsync(tenantName);
         if (tenant != null) user = await accounts.FindUserAsync(tenant.TenantId, username);
         user ??= await accounts.FindUserAsync(null, username);
 
         // Per account actually tried (so that varying the tenant name does not reset the count for the system
         // administrator) and per client address.
-        var accountKey = user != null ? $"user:{user.Id}" : $"unknown:{tenantName}/{username}";
-        var ipKey = $"ip:{clientAddress}";
+        var accountKey = user != null ? $"user:{user.Id}" : $"unknown:{tenant?.Name}/{username}";
         if (auth.Throttle.BlockedFor(accountKey, ipKey) is { } wait)
             return new AppError(Failure.Throttled, "Too many failed sign-ins; try again later.") { RetryAfter = wait };
         // An unknown user costs the same time as a wrong password, so timing does not tell which names exist.
         if (!Passwords.Verify(password, user?.PasswordHash ?? Passwords.Decoy) || user == null)
         {
             auth.Throttle.Fail(accountKey, ipKey);
-            return new AppError(Failure.Unauthorized, "Unknown user or wrong password.");
+            return new AppError(Failure.Unauthorized, tenant == null || !string.IsNullOrEmpty(tenantName)
+                ? "Unknown user or wrong password."
+                : $"Unknown user or wrong password for the tenant '{tenant.Name}' (the one signed in to when none is named).");
         }
         auth.Throttle.Succeed(accountKey);
         return new SignedIn(await auth.IssueAsync(user), UserAccount.From(user));
@@ -137,6 +156,30 @@ public sealed class AccountService(AccountStore accounts, IdSequence ids, AuthSe
     internal async Task DetachAgentAsync(long tenantId, long agentId)
     {
         foreach (var userId in await accounts.DetachAgentAsync(tenantId, agentId)) auth.Forget(userId);
+    }
+
+    // ---- the system administrator
+
+    /// <summary>The system administrator's user name, created on a new store.</summary>
+    public const string SystemAdminName = "admin";
+
+    /// <summary>Whether the system administrator exists and signs in with <paramref name="password"/>; null when it does
+    /// not exist.</summary>
+    public async Task<bool?> SystemAdminHasPasswordAsync(string password) =>
+        await accounts.FindUserAsync(null, SystemAdminName) is { } admin ? Passwords.Verify(password, admin.PasswordHash) : null;
+
+    /// <summary>Gives the system administrator <paramref name="password"/> and ends its sessions (creating it when the
+    /// store has none, as the first start would).</summary>
+    public async Task ResetSystemAdminPasswordAsync(string password)
+    {
+        if (await accounts.FindUserAsync(null, SystemAdminName) is { } admin)
+        {
+            await accounts.UpdateUserAsync(admin with { PasswordHash = Passwords.Hash(password) }, revokeSessions: true);
+            auth.Forget(admin.Id);
+            return;
+        }
+        await accounts.InsertUserAsync(new UserRow(await ids.NextIdAsync(), null, SystemAdminName, Passwords.Hash(password),
+            nameof(Role.SystemAdmin), null, time.GetUtcNow().ToUnixTimeMilliseconds()));
     }
 
     // ---- API keys

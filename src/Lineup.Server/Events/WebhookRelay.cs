@@ -18,6 +18,7 @@ public sealed class WebhookOptions : IValidatableObject
     /// <summary>Webhooks may only use https URLs (<see cref="NetworkGuard.RequireHttps"/>).</summary>
     public bool RequireHttps { get; set; }
 
+    /// <summary>Webhook subscriptions a tenant may have.</summary>
     [Range(0, 100_000)]
     public int MaxPerTenant { get; set; } = 20;
 
@@ -25,12 +26,15 @@ public sealed class WebhookOptions : IValidatableObject
     [Range(1, 30 * 86400)]
     public double MaxAgeSeconds { get; set; } = 86400;
 
+    /// <summary>How long one delivery attempt may take before it counts as failed.</summary>
     [Range(0.1, 300)]
     public double TimeoutSeconds { get; set; } = 10;
 
+    /// <summary>The wait before the first retry; each later one waits twice as long, up to <see cref="RetryCapSeconds"/>.</summary>
     [Range(0.001, 86400)]
     public double RetryBaseSeconds { get; set; } = 1;
 
+    /// <summary>The longest wait between two retries.</summary>
     [Range(0.001, 86400)]
     public double RetryCapSeconds { get; set; } = 600;
 
@@ -39,6 +43,7 @@ public sealed class WebhookOptions : IValidatableObject
     [Range(1, 10_000)]
     public int MaxInFlightPerSubscription { get; set; } = 128;
 
+    /// <summary>Pending deliveries a subscription keeps in memory; beyond, they wait in the outbox table.</summary>
     [Range(1, 10_000_000)]
     public int MaxInMemoryPerSubscription { get; set; } = 10_000;
 
@@ -48,9 +53,11 @@ public sealed class WebhookOptions : IValidatableObject
     [Range(1, 60_000)]
     public double FlushIntervalMs { get; set; } = 500;
 
+    /// <summary>Delivery results written in one flush at most.</summary>
     [Range(1, 1_000_000)]
     public int FlushSize { get; set; } = 10_000;
 
+    /// <summary>How long delivered events and the delivery log are kept.</summary>
     [Range(0.001, 3650)]
     public double RetentionDays { get; set; } = 7;
 

@@ -76,18 +76,19 @@ internal sealed class SipCall
         _caller = session;
         _callerMedia = media;
         _callerDone = false;
-        session.Ended += (s, _) => CallerEnded(s);
+        session.Ended += CallerEnded;
         session.InfoDtmf += (_, digit) => _fe.Report(this, CallEventType.Dtmf, digits: digit);
         media.Dtmf += (_, digit) => _fe.Report(this, CallEventType.Dtmf, digits: digit.ToString());
     }
 
-    private void CallerEnded(InviteSession session)
+    private void CallerEnded(InviteSession session, SipEndReason reason)
     {
         var report = false;
         Locked(later =>
         {
             if (session != _caller || _callerDone) return;
             _callerDone = true;
+            SipLog.HungUp(_fe.Log, "the caller", session.Peer, Id.Value, reason, session.CallId);
             Release(later, _callerMedia);
             // A transferred caller has left the engine: the far end is hung up here. Otherwise the engine decides
             // (an abandon while waiting, the end of talk when connected) and its effects hang up the agent.
@@ -125,7 +126,7 @@ internal sealed class SipCall
                 {
                     s.Answered += x => AgentAnswered(leg, x);
                     s.Failed += (x, code) => AgentFailed(leg, x, code);
-                    s.Ended += (x, _) => AgentEnded(leg, x);
+                    s.Ended += (x, reason) => AgentEnded(leg, x, reason);
                 });
                 leg.Forks.Add(s);
             }
@@ -144,6 +145,7 @@ internal sealed class SipCall
                 return;
             }
             leg.Answered = session;
+            SipLog.AgentAnswered(_fe.Log, leg.Agent.Value, Id.Value, session.Peer, session.CallId);
             foreach (var other in leg.Forks)
                 if (other != session) later.Add(other.Cancel);
             leg.Media.AcceptAnswer(session.RemoteSdp.Span);
@@ -168,16 +170,21 @@ internal sealed class SipCall
     private void AgentFailed(AgentLeg leg, InviteSession session, int code)
     {
         var report = false;
+        var outcome = leg.Connected ? CallEventType.AgentHangup : Outcome(code);
         Locked(later =>
         {
             leg.Forks.Remove(session);
-            if (leg.Done || leg.Answered != null || leg.Forks.Count > 0) return;
+            // A fork Lineup cancelled (another answered, the offer ended) fails with 487: that is no refusal.
+            if (leg.Done || leg.Answered != null) return;
+            report = leg.Forks.Count == 0;
+            SipLog.AgentRefused(_fe.Log, leg.Agent.Value, session.Peer, Id.Value, code,
+                report ? $", reported as {SipFrontEnd.EventName(outcome)}" : $", {leg.Forks.Count} other phone(s) still ringing", session.CallId);
+            if (!report) return;
             leg.Done = true;
             if (_offers.TryGetValue(leg.Agent, out var current) && current == leg) _offers.Remove(leg.Agent);
             Release(later, leg.Media);
-            report = true;
         });
-        if (report) _fe.Report(this, leg.Connected ? CallEventType.AgentHangup : Outcome(code), leg.Agent);
+        if (report) _fe.Report(this, outcome, leg.Agent);
     }
 
     /// <summary>RFC 3261 §21: busy is busy, timeouts and unavailability are no answer, anything else a rejection.</summary>
@@ -188,13 +195,14 @@ internal sealed class SipCall
         _ => CallEventType.AgentRejected,
     };
 
-    private void AgentEnded(AgentLeg leg, InviteSession session)
+    private void AgentEnded(AgentLeg leg, InviteSession session, SipEndReason reason)
     {
         var report = false;
         Locked(later =>
         {
             if (session != leg.Answered || leg.LocalHangup || leg.Done) return;
             leg.Done = true;
+            SipLog.HungUp(_fe.Log, $"agent {leg.Agent.Value}", session.Peer, Id.Value, reason, session.CallId);
             report = !_engineEnded;
             Release(later, leg.Media);
         });
@@ -207,6 +215,7 @@ internal sealed class SipCall
     {
         if (outcome == AttemptOutcome.Answered || !_offers.TryGetValue(agent, out var leg) || leg == _connected) return;
         _offers.Remove(agent);
+        if (!leg.Done) SipLog.StopRinging(_fe.Log, agent.Value, Id.Value, System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(outcome.ToString()));
         End(later, leg);
     });
 
@@ -345,6 +354,7 @@ internal sealed class SipCall
     {
         if (_callerDone || _caller is not { } caller) return;
         _callerDone = true;
+        SipLog.CallerReleased(_fe.Log, Id.Value, caller.Peer, caller.CallId);
         later.Add(() => End(caller));
         Release(later, _callerMedia);
     }

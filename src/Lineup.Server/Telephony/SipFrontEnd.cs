@@ -124,8 +124,15 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         {
             case "REGISTER":
                 var tenant = ResolveTenant(request.Request);
-                if (tenant == null) request.Respond(404, "No Such Domain");
-                else request.Respond(_registrar!.Handle(request.Request, request.Remote, tenant.Name));
+                if (tenant == null)
+                {
+                    request.Respond(404, "No Such Domain");
+                    LogRegister(request, null, 404, "No Such Domain", 0);
+                    break;
+                }
+                var response = _registrar!.Handle(request.Request, request.Remote, tenant.Name);
+                request.Respond(response);
+                LogRegister(request, tenant.Name, response.StatusLine!.StatusCode, response.StatusLine.ReasonPhrase, response.Contacts?.Count ?? 0);
                 break;
             case "INVITE":
                 await OnInviteAsync(request);
@@ -136,26 +143,42 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>A REGISTER's outcome, one line (a 401 challenge, half of every registration, only at Debug).</summary>
+    private void LogRegister(SipIncomingRequest request, string? realm, int status, string reason, int contacts)
+    {
+        var msg = request.Request;
+        var user = msg.To?.SipUri?.User ?? "?";
+        if (status == 401) SipLog.Challenged(_log, user, realm ?? "?", request.Remote, msg.CallId ?? "");
+        else SipLog.Registered(_log, user, realm ?? "?", request.Remote, status, reason, contacts, msg.CallId ?? "");
+    }
+
     /// <summary>An INVITE to a queue's extension: answered with hold music, then enqueued.</summary>
     private async Task OnInviteAsync(SipIncomingRequest request)
     {
         var msg = request.Request;
         var host = ResolveTenant(msg);
         var number = SipUri.TryParse(msg.RequestLine!.RequestUri, out var uri) ? uri.User : null;
+        var from = msg.From;
+        var caller = from?.SipUri?.User is { Length: > 0 } u ? u : "anonymous";
+        void Refuse(int status, string reason, IEnumerable<SipHeader>? headers = null)
+        {
+            request.Respond(status, headers: headers);
+            SipLog.InviteRefused(_log, caller, request.Remote, number ?? "?", status, reason, msg.CallId ?? "");
+        }
         if (host == null || string.IsNullOrEmpty(number))
         {
-            request.Respond(404);
+            Refuse(404, host == null ? $"no tenant is named by the Request-URI, nor the default tenant '{_options.DefaultTenant}'" : "no number in the Request-URI");
             return;
         }
         var queue = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Id);
         if (queue is not { } queueId)
         {
-            request.Respond(404);
+            Refuse(404, $"no queue of tenant '{host.Name}' has the extension {number}");
             return;
         }
         if (!TryCreateLeg(out var leg))
         {
-            request.Respond(503, headers: [new SipHeader("Retry-After", "5")]);
+            Refuse(503, "no free RTP port", [new SipHeader("Retry-After", "5")]);
             return;
         }
         leg.Srtp = _options.SrtpForQueue(number);
@@ -164,12 +187,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         {
             await leg.DisposeAsync();
             // RFC 3261 §21.4.26: 488 with a Warning saying what could not be accepted (no codec, clear text refused…).
-            request.Respond(488, headers: [new SipHeader("Warning", $"399 lineup \"{refusal?.Replace("\"", "'", StringComparison.Ordinal)}\"")]);
+            Refuse(488, refusal ?? "the offer is not acceptable", [new SipHeader("Warning", $"399 lineup \"{refusal?.Replace("\"", "'", StringComparison.Ordinal)}\"")]);
             return;
         }
         var session = request.AcceptInvite();
-        var from = msg.From;
-        var caller = from?.SipUri?.User is { Length: > 0 } u ? u : "anonymous";
         var call = new SipCall(this, host, session, leg, caller, Trim(from?.DisplayName, 128));
         session.Answer(answer);
         leg.Play([], AudioClip.HoldMusic());
@@ -180,7 +201,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             // call is known by its engine id when the first effect (an offer, a prompt) arrives.
             var result = await host.ExecuteAsync(command, (_, r) =>
             {
-                if (r == CommandResult.Ok) Register(call, command.Call);
+                if (r != CommandResult.Ok) return r;
+                Register(call, command.Call);
+                // Logged here, before the batch's effects ring anyone, so the lines come in the order things happened.
+                SipLog.InviteQueued(_log, caller, request.Remote, number, host.Name, command.Call.Value, session.CallId);
                 return r;
             });
             if (result != CommandResult.Ok)
@@ -278,6 +302,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         var unreachable = connected ? CallEventType.AgentHangup : CallEventType.AgentBusy;
         if (!engine.TryGetAgent(agent, out var a) || string.IsNullOrEmpty(a.Config.Number))
         {
+            SipLog.Unreachable(_log, agent.Value, call.Id.Value, "the agent has no number", EventName(unreachable));
             Report(call, unreachable, agent);
             return;
         }
@@ -297,9 +322,14 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         if (targets.Count == 0)
         {
             // No phone to ring: busy, so the agent's busy delay applies and the call moves on at once.
+            SipLog.Unreachable(_log, agent.Value, call.Id.Value, a.Config.Kind == AgentKind.Remote
+                ? "a remote agent, and no Sip:OutboundProxy to call it through"
+                : $"no phone is registered as {SipUser(call.Host, agent.Value, a.Config.Number)}@{call.Host.Name}", EventName(unreachable));
             Report(call, unreachable, agent);
             return;
         }
+        SipLog.Ringing(_log, agent.Value, call.Id.Value, call.CallerNumber,
+            string.Join(", ", targets.Select(t => t.Destination is { } d ? $"{t.Uri} via {d.Transport.ToString().ToLowerInvariant()} {d.EndPoint}" : t.Uri)));
         call.Ring(agent, targets, srtp, connected, record);
     }
 
@@ -363,6 +393,12 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     }
 
     internal SipStack Stack => _stack!;
+
+    /// <summary>The front-end's log (SipLog's lines for the calls' legs).</summary>
+    internal ILogger Log => _log;
+
+    /// <summary>A call event as the API and the CDRs name it (agent_busy).</summary>
+    internal static string EventName(CallEventType type) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(type.ToString());
 
     internal void Report(SipCall call, CallEventType type, AgentId agent = default, string? digits = null, Action<CommandResult>? then = null) =>
         Post(call.Host, new CallEventCommand(call.Id.Value, type, agent.Value == 0 ? null : agent.Value, digits), then);

@@ -3,8 +3,9 @@ using System.Security.Cryptography;
 
 namespace Lineup.Server.Wallboard;
 
-/// <summary>Serves the wallboard (<c>/wallboard</c>) and the agent panel (<c>/agent</c>) from files embedded in the
-/// assembly: static pages that sign in through the API and follow the event stream.</summary>
+/// <summary>Serves the landing page (<c>/</c>, links to everything a newcomer looks for), the wallboard
+/// (<c>/wallboard</c>), the agent panel (<c>/agent</c>) and the icon from files embedded in the assembly: static pages
+/// that sign in through the API and follow the event stream.</summary>
 public static class WallboardPages
 {
     private static readonly Dictionary<string, (byte[] Bytes, string Type, string ETag)> s_files = Load();
@@ -12,6 +13,8 @@ public static class WallboardPages
     public static void MapWallboardPages(this IEndpointRouteBuilder app)
     {
         // Static pages: they sign in from the browser, so anyone may load them.
+        app.MapGet("/", (HttpContext http) => Serve(http, "index.html")).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/favicon.ico", (HttpContext http) => Serve(http, "favicon.ico")).ExcludeFromDescription().AllowAnonymous();
         app.MapGet("/wallboard", (HttpContext http) => Serve(http, "wallboard.html")).ExcludeFromDescription().AllowAnonymous();
         app.MapGet("/agent", (HttpContext http) => Serve(http, "agent.html")).ExcludeFromDescription().AllowAnonymous();
         app.MapGet("/ui/{file}", (string file, HttpContext http) => Serve(http, file)).ExcludeFromDescription().AllowAnonymous();
@@ -46,6 +49,8 @@ public static class WallboardPages
                 ".html" => "text/html; charset=utf-8",
                 ".css" => "text/css; charset=utf-8",
                 ".js" => "text/javascript; charset=utf-8",
+                ".svg" => "image/svg+xml",
+                ".ico" => "image/x-icon",
                 _ => "application/octet-stream",
             };
             files[name] = (bytes, type, $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes))[..16]}\"");

@@ -29,9 +29,16 @@
 
   async function start() {
     const s = Lineup.session;
-    if (!s || !s.user || s.user.agent_id == null) return;
-    agentId = s.user.agent_id;
+    if (!s) return;
     try {
+      // Signed in through the form, the session knows its user; with #token= the server is asked whose token it is
+      // (an agent user's, or a supervisor's or API key's with #agent_id=N).
+      const me = s.user || await Lineup.api("GET", "/auth/me");
+      agentId = me.agent_id != null ? me.agent_id : s.agentId ? Number(s.agentId) : null;
+      if (agentId == null) {
+        Lineup.signOut();
+        throw new Error("This token is not an agent's: open /agent#token=<token>&agent_id=<agent id>, or sign in as an agent user.");
+      }
       // The stream starts after the newest event before the status is read, so nothing that happens meanwhile is missed
       // (agent_id=0 names no agent: the answer is only the sequence number).
       const mark = await Lineup.api("GET", "/events?limit=1&agent_id=0");
@@ -39,9 +46,15 @@
       $("login").classList.add("hidden");
       $("panel").classList.remove("hidden");
       $("signout").classList.remove("hidden");
-      Lineup.text($("who"), s.user.username);
+      Lineup.text($("who"), me.username || me.name);
       render(status);
-      live = Lineup.stream({ types: "agent.status_changed,agent.activity_changed,agent.login,agent.logout,call.offered,call.offer_ended,call.answered,call.completed", last_event_id: String(mark.last_seq) }, onEvent, (state) => {
+      // A call already ringing when the page opened: shown now, not at the next offer.
+      if (status.offer) {
+        const o = status.offer;
+        offers.set(o.call_id, { call_id: o.call_id, queue_id: o.queue_id, data: { caller_number: o.caller_number, caller_name: o.caller_name, ring_timeout: o.ring_timeout } });
+        renderOffer();
+      }
+      live = Lineup.stream({ types: "agent.status_changed,agent.activity_changed,agent.login,agent.logout,call.offered,call.offer_ended,call.answered,call.completed", agent_id: String(agentId), last_event_id: String(mark.last_seq) }, onEvent, (state) => {
         Lineup.text($("conn"), state === "live" ? "live" : "reconnecting…");
         $("conn").className = "conn " + (state === "live" ? "live" : "down");
       });

@@ -4,16 +4,18 @@ const Lineup = (() => {
   const store = window.sessionStorage;
   let session = JSON.parse(store.getItem("lineup.session") || "null");
 
-  // A wall screen may carry an API key in the fragment (never sent to a server log): #token=lk_...
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.get("token")) {
-    session = { access: fragment.get("token"), refresh: null, user: null };
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-
   function save(s) {
     session = s;
     if (s) store.setItem("lineup.session", JSON.stringify(s)); else store.removeItem("lineup.session");
+  }
+
+  // A page may carry a token in the fragment (never sent to a server log): #token=lk_... (an API key) or an access
+  // token; the agent panel also takes #agent_id=N. It is kept for the tab (a reload stays signed in) and left out of
+  // the address bar.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    save({ access: fragment.get("token"), refresh: null, user: null, agentId: fragment.get("agent_id") });
+    history.replaceState(null, "", location.pathname + location.search);
   }
 
   async function login(username, password, tenant) {

@@ -25,26 +25,30 @@ public sealed record MediaOptions
     public System.Diagnostics.Metrics.Histogram<double>? TickLatenessInstrument { get; init; }
     /// <summary>SRTP policy of new legs (each leg's <see cref="RtpLeg.Srtp"/> can be changed before its offer/answer).</summary>
     public SrtpPolicy Srtp { get; init; } = SrtpPolicy.Off;
+    /// <summary>Media threads (each paces, and on Linux receives for, its share of the legs); 0: one per core.</summary>
+    public int Threads { get; init; }
 }
 
 /// <summary>
-/// The media side of the process: hands out <see cref="RtpLeg"/>s on even ports of the configured range and runs the
-/// one pacing thread. Every <see cref="MediaOptions.PacketMs"/> the thread wakes on an absolute deadline
-/// (start + n × period, so lateness never accumulates into drift) and sends one packet for every playing leg from the
-/// clips' pre-encoded frames. Receiving is one async receive loop per leg. Pacing runs on the real clock
-/// (<see cref="Stopwatch"/>): a fake clock cannot pace a network, so tests assert counts and header fields, not time.
+/// The media side of the process: hands out <see cref="RtpLeg"/>s on even ports of the configured range and spreads
+/// them over its media loops (<see cref="MediaOptions.Threads"/>, one per core by default), each one thread that paces
+/// its legs on absolute deadlines of one grid (epoch + n × <see cref="MediaOptions.PacketMs"/>, so lateness never
+/// accumulates into drift) and, on Linux, receives their packets. A loop whose legs have nothing to send sleeps until
+/// one starts playing. Pacing runs on the real clock (<see cref="Stopwatch"/>): a fake clock cannot pace a network, so
+/// tests assert counts and header fields, not time.
+/// <para>Looped clips (hold music) play at a position shared by every leg of the engine, the frame of the current
+/// grid step: each clip frame is encoded once per codec (by <see cref="AudioClip"/>), every leg stamps its own
+/// sequence number, timestamp and SSRC on it (and protects its own copy with SRTP), and a caller who joins late
+/// hears the current frame, as on a radio.</para>
 /// </summary>
 public sealed class MediaEngine : IDisposable, IAsyncDisposable
 {
-    /// <summary>Above this lateness the schedule restarts from now instead of sending a burst to catch up.</summary>
-    private const int MaxCatchUpMs = 100;
-
     private readonly Lock _lock = new();
     private readonly HashSet<int> _portsInUse = [];
-    private readonly Thread _pacer;
-    private readonly long _period;
-    private readonly byte[] _tickBuffer = new byte[RtpPacket.HeaderLength + 512];
-    private RtpLeg[] _legs = [];
+    private readonly MediaLoop[] _loops;
+    private readonly byte[] _tickBuffer = new byte[RtpLeg.BufferSize];
+    private readonly long _epoch;
+    private int _legCount;
     private int _nextPort;
     private long _tickNumber;
     private volatile bool _stopping;
@@ -54,10 +58,12 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
     {
     }
 
-    /// <summary>Tests drive <see cref="Tick"/> themselves when <paramref name="startPacer"/> is false.</summary>
+    /// <summary>Tests drive <see cref="Tick"/> themselves when <paramref name="startPacer"/> is false (the legs then
+    /// receive with their own asynchronous loops).</summary>
     internal MediaEngine(MediaOptions options, bool startPacer)
     {
         if (options.PacketMs is not (10 or 20 or 30)) throw new ArgumentException("PacketMs must be 10, 20 or 30.", nameof(options));
+        if (options.Threads < 0) throw new ArgumentException("Threads must be 0 (one per core) or more.", nameof(options));
         var min = options.PortMin + (options.PortMin & 1);
         if (min < 1024 || options.PortMax > 65535 || min > options.PortMax)
         {
@@ -76,9 +82,11 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
         Statistics = new MediaStatistics(options.PlayIntervalInstrument, options.TickLatenessInstrument);
         FrameSamples = 8 * options.PacketMs;
         _nextPort = min;
-        _period = Stopwatch.Frequency * options.PacketMs / 1000;
-        _pacer = new Thread(PaceLoop) { IsBackground = true, Name = "Lineup media pacer", Priority = ThreadPriority.AboveNormal };
-        if (startPacer) _pacer.Start();
+        Period = Stopwatch.Frequency * options.PacketMs / 1000;
+        _epoch = Stopwatch.GetTimestamp();
+        var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        _loops = new MediaLoop[threads];
+        for (var i = 0; i < threads; i++) _loops[i] = new MediaLoop(this, i, startPacer);
     }
 
     /// <summary>The options in effect (PortMin rounded to even, SdpAddress filled in).</summary>
@@ -94,7 +102,18 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
     public MediaStatistics Statistics { get; }
 
     /// <summary>Legs currently open.</summary>
-    public int LegCount => Volatile.Read(ref _legs).Length;
+    public int LegCount => Volatile.Read(ref _legCount);
+
+    /// <summary>The packet time in <see cref="Stopwatch"/> ticks.</summary>
+    internal long Period { get; }
+
+    internal AddressFamily AddressFamily => Options.Bind.AddressFamily;
+
+    /// <summary>The grid deadline at or before <paramref name="now"/>.</summary>
+    internal long DeadlineAtOrBefore(long now) => _epoch + ((now - _epoch) / Period * Period);
+
+    /// <summary>The step number of a grid deadline: the same on every loop, so looped clips stay in step.</summary>
+    internal long TickAt(long deadline) => (deadline - _epoch) / Period;
 
     /// <summary>Opens a leg on a free even port; throws <see cref="InvalidOperationException"/> when the range is
     /// exhausted.</summary>
@@ -116,9 +135,16 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
                 var socket = TryBind(port);
                 if (socket is null) continue; // taken by another process
                 _portsInUse.Add(port);
-                leg = new RtpLeg(this, socket, port);
-                _legs = [.. _legs, leg];
-                leg.StartReceiving();
+                // The loop with the fewest legs: playing legs spread evenly over the threads.
+                var loop = _loops[0];
+                foreach (var l in _loops)
+                {
+                    if (l.LegCount < loop.LegCount) loop = l;
+                }
+                leg = new RtpLeg(this, loop, socket, port);
+                _legCount++;
+                loop.Add(leg);
+                if (!loop.ReceivesForLegs) leg.StartReceiving();
                 error = null;
                 return true;
             }
@@ -130,10 +156,10 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
 
     internal void Release(RtpLeg leg)
     {
+        leg.Loop.Remove(leg);
         lock (_lock)
         {
-            _portsInUse.Remove(leg.LocalPort);
-            _legs = Array.FindAll(_legs, l => l != leg);
+            if (_portsInUse.Remove(leg.LocalPort)) _legCount--;
         }
     }
 
@@ -153,61 +179,24 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
         }
     }
 
-    private void PaceLoop()
-    {
-        var next = Stopwatch.GetTimestamp() + _period;
-        var catchUp = Stopwatch.Frequency * MaxCatchUpMs / 1000;
-        while (!_stopping)
-        {
-            WaitUntil(next);
-            var now = Stopwatch.GetTimestamp();
-            var late = now - next;
-            Statistics.RecordTickLateness(late * 1000.0 / Stopwatch.Frequency);
-            if (late > catchUp)
-            {
-                // A long stall (GC, suspended VM): restart the schedule rather than burst the missed packets.
-                Interlocked.Add(ref Statistics._ticksSkipped, late / _period);
-                next = now;
-            }
-            Tick(now);
-            next += _period;
-        }
-    }
-
-    /// <summary>One pacing step: every leg sends its next frame (or telephone-event packet) if it is playing.</summary>
+    /// <summary>One pacing step on the calling thread, for tests that drive time themselves: every leg sends its next
+    /// frame (or telephone-event packet) if it is playing.</summary>
     internal void Tick(long now)
     {
         var tick = ++_tickNumber;
         Interlocked.Increment(ref Statistics._ticks);
-        foreach (var leg in Volatile.Read(ref _legs)) leg.OnTick(now, tick, _tickBuffer);
-    }
-
-    private static void WaitUntil(long deadline)
-    {
-        // Sleep until about a millisecond before the deadline, then yield: Thread.Sleep alone wakes up to a
-        // scheduler quantum late.
-        while (true)
-        {
-            var remaining = deadline - Stopwatch.GetTimestamp();
-            if (remaining <= 0) return;
-            var ms = remaining * 1000 / Stopwatch.Frequency;
-            if (ms >= 2)
-            {
-                Thread.Sleep((int)ms - 1);
-            }
-            else
-            {
-                Thread.Yield();
-            }
-        }
+        foreach (var loop in _loops) loop.Tick(now, tick, _tickBuffer);
     }
 
     public void Dispose()
     {
         if (_stopping) return;
         _stopping = true;
-        foreach (var leg in Volatile.Read(ref _legs)) leg.Dispose();
-        if (_pacer.IsAlive && Thread.CurrentThread != _pacer) _pacer.Join();
+        foreach (var loop in _loops)
+        {
+            foreach (var leg in loop.Legs) leg.Dispose();
+            loop.Dispose();
+        }
     }
 
     public ValueTask DisposeAsync()

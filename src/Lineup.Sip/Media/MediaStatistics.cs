@@ -73,7 +73,7 @@ public sealed class IntervalHistogram
 
 /// <summary>Counters of a <see cref="MediaEngine"/> for monitoring and benchmarks.</summary>
 /// <remarks>The interval histograms can also feed an application's instruments (seconds), given in
-/// <see cref="MediaOptions"/>; recording stays on the pacing thread, without locks or allocation.</remarks>
+/// <see cref="MediaOptions"/>; recording stays on the pacing threads, without locks or allocation.</remarks>
 public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = null, Histogram<double>? tickLatenessInstrument = null)
 {
     internal long _packetsSent;

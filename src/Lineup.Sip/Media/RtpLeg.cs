@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Lineup.Sip.Media;
 
@@ -14,20 +15,21 @@ namespace Lineup.Sip.Media;
 /// </summary>
 public sealed class RtpLeg : IDisposable, IAsyncDisposable
 {
-    private const int MaxDatagram = 2048;
+    /// <summary>Largest datagram received.</summary>
+    internal const int MaxDatagram = 2048;
+    /// <summary>Size of the packet buffers the media loops lend to legs (a datagram and room for the SRTP tag).</summary>
+    internal const int BufferSize = MaxDatagram + SrtpRoom;
     /// <summary>Room kept after a packet for the SRTP tag.</summary>
     private const int SrtpRoom = 16;
     private const int EndRetransmissions = 3; // RFC 4733 §2.5.1.4
 
     private readonly MediaEngine _engine;
     private readonly Socket _socket;
-    private readonly CancellationTokenSource _cts = new();
-    private readonly CancellationToken _token;
     private readonly Lock _sendLock = new();
     private readonly RtpSendStream _stream = new();
     private readonly TelephoneEventDetector _detector = new();
-    private readonly byte[] _relayBuffer = new byte[MaxDatagram];
     private readonly System.Collections.Concurrent.ConcurrentQueue<(int Code, int Samples)> _digits = new();
+    private CancellationTokenSource? _cts; // the portable receive loop's
     private readonly ulong _sessionId = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
     private ulong _sessionVersion;
 
@@ -63,14 +65,29 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private int _disposed;
     private Task _receiving = Task.CompletedTask;
 
-    internal RtpLeg(MediaEngine engine, Socket socket, int port)
+    internal RtpLeg(MediaEngine engine, MediaLoop loop, Socket socket, int port)
     {
         _engine = engine;
         _socket = socket;
-        _token = _cts.Token;
+        Loop = loop;
+        Handle = socket.SafeHandle;
+        Fd = (int)Handle.DangerousGetHandle();
         LocalPort = port;
         Srtp = engine.Options.Srtp;
     }
+
+    /// <summary>The media loop that paces this leg (and, on Linux, receives for it).</summary>
+    internal MediaLoop Loop { get; }
+
+    /// <summary>The socket's handle, referenced around each native send and receive so the descriptor cannot be
+    /// closed (and reused) under them.</summary>
+    internal SafeHandle Handle { get; }
+
+    /// <summary>The socket's file descriptor (Linux).</summary>
+    internal int Fd { get; }
+
+    /// <summary>True while the pacing loop has something to send for this leg.</summary>
+    internal bool NeedsTicks => _playback is not null || _digit is not null || !_digits.IsEmpty;
 
     /// <summary>Whether this leg offers or accepts SRTP; set before <see cref="CreateOffer"/> or <see cref="Answer(ReadOnlySpan{byte}, out string?)"/>.</summary>
     public SrtpPolicy Srtp { get; set; }
@@ -208,6 +225,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         var playback = new Playback([.. clips], thenLoop);
         lock (_sendLock) _stream.StartTalkspurt();
         _playback = playback;
+        Loop.Activate();
     }
 
     /// <summary>Stops playing (silence until the next Play or a bridge).</summary>
@@ -221,33 +239,36 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         var code = TelephoneEvent.FromDigit(digit);
         if (code < 0 || _negotiation?.TelephoneEventPayloadType is null) return false;
         _digits.Enqueue((code, Math.Clamp(durationMs, 40, 5000) * 8));
+        Loop.Activate();
         return true;
     }
 
-    internal void OnTick(long now, long tick, byte[] buffer)
+    /// <summary>The pacing step <paramref name="tick"/> (a step of the engine's grid): sends the next frame of what is
+    /// playing, or the next telephone-event packet. Returns whether the leg still needs steps.</summary>
+    internal bool OnTick(long now, long tick, byte[] buffer)
     {
-        if (Volatile.Read(ref _disposed) != 0) return;
+        if (Volatile.Read(ref _disposed) != 0) return false;
         if (_digit is not null || !_digits.IsEmpty)
         {
             SendDigitPacket(now, buffer);
-            return;
+            return true;
         }
         var playback = _playback;
-        if (playback is null) return;
+        if (playback is null) return false;
         var frameSamples = _engine.FrameSamples;
         var negotiation = _negotiation;
-        if (!playback.Next(frameSamples, out var clip, out var frame))
+        if (!playback.Next(frameSamples, tick, out var clip, out var frame))
         {
             if (Interlocked.CompareExchange(ref _playback, null, playback) == playback && PlaybackFinished is not null)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(static leg => leg.PlaybackFinished?.Invoke(leg), this, preferLocal: false);
             }
-            return;
+            return NeedsTicks;
         }
-        if (negotiation is null || !negotiation.CanSend) return; // the clock runs on while the peer holds
+        if (negotiation is null || !negotiation.CanSend) return true; // the clock runs on while the peer holds
         var payload = clip.Encoded(negotiation.Codec).Slice(frame * frameSamples, frameSamples);
         var remote = _remote;
-        if (remote is null) return;
+        if (remote is null) return true;
         lock (_sendLock)
         {
             // A gap in our sending (the peer held, a digit was sent) starts a new talkspurt: marker bit, and the
@@ -263,6 +284,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         }
         _lastPlayTick = tick;
         _lastPlaySend = now;
+        return true;
     }
 
     private void SendDigitPacket(long now, byte[] buffer)
@@ -336,20 +358,25 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
 
     // ---- Receiving ----
 
-    internal void StartReceiving() => _receiving = ReceiveLoopAsync();
+    /// <summary>Starts this leg's own receive loop (where its media loop does not receive for it).</summary>
+    internal void StartReceiving()
+    {
+        _cts = new CancellationTokenSource();
+        _receiving = ReceiveLoopAsync(_cts.Token);
+    }
 
-    private async Task ReceiveLoopAsync()
+    private async Task ReceiveLoopAsync(CancellationToken token)
     {
         await Task.Yield();
-        var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram, pinned: true);
+        var buffer = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
+        var scratch = new byte[BufferSize];
         var from = new SocketAddress(_socket.AddressFamily);
-        var token = _token;
         while (!token.IsCancellationRequested)
         {
             int length;
             try
             {
-                length = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, token).ConfigureAwait(false);
+                length = await _socket.ReceiveFromAsync(buffer.AsMemory(0, MaxDatagram), SocketFlags.None, from, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -368,24 +395,31 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
                 // ICMP errors surface on some platforms as a failed receive; the socket is still usable.
                 continue;
             }
-            if (_srtpReceive is { } srtp)
-            {
-                // RFC 3711 §3.3: nothing unauthenticated goes further (not even latching), replays neither.
-                length = srtp.Unprotect(buffer, length, out var error);
-                if (length < 0)
-                {
-                    var stats = _engine.Statistics;
-                    Interlocked.Increment(ref stats._packetsDropped);
-                    if (error == SrtpError.Replayed) Interlocked.Increment(ref stats._srtpReplays);
-                    else if (error == SrtpError.AuthenticationFailed) Interlocked.Increment(ref stats._srtpAuthenticationFailures);
-                    continue;
-                }
-            }
-            OnDatagram(buffer.AsSpan(0, length), from);
+            OnReceived(buffer, length, from, scratch);
         }
     }
 
-    private void OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from)
+    /// <summary>A datagram for this leg (on its media loop's thread, or its own receive loop): SRTP check, then RTP.
+    /// <paramref name="scratch"/> is a buffer the caller lends for a relayed packet.</summary>
+    internal void OnReceived(byte[] buffer, int length, SocketAddress from, byte[] scratch)
+    {
+        if (_srtpReceive is { } srtp)
+        {
+            // RFC 3711 §3.3: nothing unauthenticated goes further (not even latching), replays neither.
+            length = srtp.Unprotect(buffer, length, out var error);
+            if (length < 0)
+            {
+                var stats = _engine.Statistics;
+                Interlocked.Increment(ref stats._packetsDropped);
+                if (error == SrtpError.Replayed) Interlocked.Increment(ref stats._srtpReplays);
+                else if (error == SrtpError.AuthenticationFailed) Interlocked.Increment(ref stats._srtpAuthenticationFailures);
+                return;
+            }
+        }
+        OnDatagram(buffer.AsSpan(0, length), from, scratch);
+    }
+
+    private void OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from, byte[] scratch)
     {
         var stats = _engine.Statistics;
         var negotiation = _negotiation;
@@ -426,7 +460,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             G711.Decode(negotiation.Codec, packet.Payload, pcm);
             recording.Recorder.Write(recording.Side, pcm);
         }
-        _bridge?.Relay(packet, negotiation.Codec, isEvent);
+        _bridge?.Relay(packet, negotiation.Codec, isEvent, scratch);
         // Counted last, so that a reader who sees the count also sees the packet's effects.
         Interlocked.Increment(ref stats._packetsReceived);
         Interlocked.Increment(ref _packetsReceived);
@@ -444,7 +478,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Sends a packet received on the bridged leg, renumbered into this leg's stream.</summary>
-    private void Relay(in RtpPacket packet, Codec fromCodec, bool isEvent)
+    private void Relay(in RtpPacket packet, Codec fromCodec, bool isEvent, byte[] buffer)
     {
         var negotiation = _negotiation;
         var remote = _remote;
@@ -477,9 +511,9 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             var outSequence = (ushort)(packet.SequenceNumber + _sequenceOffset);
             var outTimestamp = packet.Timestamp + _timestampOffset;
             var payload = packet.Payload;
-            if (RtpPacket.HeaderLength + payload.Length + SrtpRoom > _relayBuffer.Length) return;
-            RtpPacket.WriteHeader(_relayBuffer, marker, payloadType, outSequence, outTimestamp, _stream.Ssrc);
-            var body = _relayBuffer.AsSpan(RtpPacket.HeaderLength, payload.Length);
+            if (RtpPacket.HeaderLength + payload.Length + SrtpRoom > buffer.Length) return;
+            RtpPacket.WriteHeader(buffer, marker, payloadType, outSequence, outTimestamp, _stream.Ssrc);
+            var body = buffer.AsSpan(RtpPacket.HeaderLength, payload.Length);
             if (isEvent || fromCodec == negotiation.Codec)
             {
                 payload.CopyTo(body);
@@ -489,7 +523,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
                 G711.Transcode(fromCodec, negotiation.Codec, payload, body);
             }
             _stream.CommitRelay(outSequence, outTimestamp + (uint)(isEvent ? 0 : payload.Length), now);
-            Send(_relayBuffer, RtpPacket.HeaderLength + payload.Length, remote);
+            Send(buffer, RtpPacket.HeaderLength + payload.Length, remote);
         }
         Interlocked.Increment(ref _engine.Statistics._packetsRelayed);
     }
@@ -508,11 +542,45 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
                 return;
             }
         }
-        try
+        if (Loop.ReceivesForLegs ? SendNative(buffer[..length], remote) : SendPortable(buffer[..length], remote))
         {
-            _socket.SendTo(buffer[..length], SocketFlags.None, remote);
             Interlocked.Increment(ref _packetsSent);
             Interlocked.Increment(ref _engine.Statistics._packetsSent);
+        }
+    }
+
+    /// <summary>sendto(2) on the descriptor: what Socket.SendTo does, without its checks and error mapping.</summary>
+    private unsafe bool SendNative(ReadOnlySpan<byte> packet, SocketAddress remote)
+    {
+        var added = false;
+        try
+        {
+            Handle.DangerousAddRef(ref added);
+            var address = remote.Buffer.Span;
+            fixed (byte* data = packet)
+            fixed (byte* addr = address)
+            {
+                if (LinuxIo.SendTo(Fd, data, packet.Length, 0, addr, remote.Size) >= 0) return true;
+            }
+            Interlocked.Increment(ref _engine.Statistics._sendErrors);
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // the leg closed while a tick or relay was sending
+        }
+        finally
+        {
+            if (added) Handle.DangerousRelease();
+        }
+    }
+
+    private bool SendPortable(ReadOnlySpan<byte> packet, SocketAddress remote)
+    {
+        try
+        {
+            _socket.SendTo(packet, SocketFlags.None, remote);
+            return true;
         }
         catch (SocketException)
         {
@@ -522,6 +590,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         {
             // The leg closed while a tick or relay was sending.
         }
+        return false;
     }
 
     /// <summary>Closes the socket, ends any bridge and returns the port to the engine.</summary>
@@ -531,15 +600,15 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         _playback = null;
         _recording = null;
         Unbridge();
-        _cts.Cancel();
+        _engine.Release(this); // out of its media loop (pacing, and the epoll set) before the socket closes
+        _cts?.Cancel();
         _socket.Dispose();
         lock (_sendLock)
         {
             _srtpSend?.Dispose();
             _srtpSend = null;
         }
-        _engine.Release(this);
-        _cts.Dispose();
+        _cts?.Dispose();
     }
 
     public async ValueTask DisposeAsync()
@@ -554,14 +623,17 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Clips to play and a cursor only the pacing thread moves.</summary>
+    /// <summary>Clips to play, with a cursor only the pacing thread moves, then the loop at the engine's shared
+    /// position.</summary>
     private sealed class Playback(AudioClip[] clips, AudioClip? loop)
     {
         private int _clip;
         private int _frame;
 
-        /// <summary>The clip and frame to send now; false when everything was played and there is no loop.</summary>
-        public bool Next(int frameSamples, out AudioClip clip, out int frame)
+        /// <summary>The clip and frame to send at step <paramref name="tick"/>; false when everything was played and
+        /// there is no loop. Clips play from their start; the loop plays its frame for this step (step mod length), the
+        /// same frame every leg of the engine sends now.</summary>
+        public bool Next(int frameSamples, long tick, out AudioClip clip, out int frame)
         {
             while (_clip < clips.Length && _frame >= clips[_clip].FrameCount(frameSamples))
             {
@@ -571,20 +643,18 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             if (_clip < clips.Length)
             {
                 clip = clips[_clip];
+                frame = _frame++;
+                return true;
             }
-            else if (loop is not null && loop.FrameCount(frameSamples) > 0)
+            if (loop is not null && loop.FrameCount(frameSamples) is > 0 and var frames)
             {
                 clip = loop;
-                if (_frame >= loop.FrameCount(frameSamples)) _frame = 0;
+                frame = (int)(((tick % frames) + frames) % frames);
+                return true;
             }
-            else
-            {
-                clip = null!;
-                frame = 0;
-                return false;
-            }
-            frame = _frame++;
-            return true;
+            clip = null!;
+            frame = 0;
+            return false;
         }
     }
 

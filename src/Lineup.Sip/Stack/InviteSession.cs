@@ -8,7 +8,7 @@ namespace Lineup.Sip.Stack;
 /// <summary>
 /// One INVITE dialog usage (RFC 3261 §12–15), UAS or UAC. All methods are thread-safe and never throw for protocol
 /// reasons: a call that does not fit the state is ignored (and returns false where it returns a value). Events are
-/// raised outside the stack's lock; a handler that throws is logged and does not affect the stack.
+/// raised outside the call's lock; a handler that throws is logged and does not affect the stack.
 /// </summary>
 public sealed class InviteSession : IClientTransactionUser
 {
@@ -139,7 +139,7 @@ public sealed class InviteSession : IClientTransactionUser
     // ---------------------------------------------------------------- UAS
 
     /// <summary>Sends 180 Ringing (UAS, before the answer).</summary>
-    public void Ringing() => _stack.Locked(() =>
+    public void Ringing() => _stack.Locked(CallId, () =>
     {
         if (IsUas && State is InviteState.Proceeding or InviteState.Ringing && _incoming!.Transaction.CanRespond)
         {
@@ -152,7 +152,7 @@ public sealed class InviteSession : IClientTransactionUser
     /// Sends 200 OK with <paramref name="sdp"/> (UAS). The 2xx is retransmitted at T1, 2*T1 ... T2 until the ACK comes;
     /// after 64*T1 without one the session sends BYE and ends with <see cref="SipEndReason.AckTimeout"/> (§13.3.1.4).
     /// </summary>
-    public bool Answer(ReadOnlyMemory<byte> sdp) => _stack.Locked(() =>
+    public bool Answer(ReadOnlyMemory<byte> sdp) => _stack.Locked(CallId, () =>
     {
         if (!IsUas || State is InviteState.Established or InviteState.Terminated || !_incoming!.Transaction.CanRespond)
         {
@@ -167,7 +167,7 @@ public sealed class InviteSession : IClientTransactionUser
     });
 
     /// <summary>Sends a final non-2xx (UAS, before the answer); the session ends without events.</summary>
-    public void Reject(int code, string? reason = null) => _stack.Locked(() =>
+    public void Reject(int code, string? reason = null) => _stack.Locked(CallId, () =>
     {
         if (!IsUas || code < 300 || State is InviteState.Established or InviteState.Terminated || !_incoming!.Transaction.CanRespond)
         {
@@ -180,7 +180,7 @@ public sealed class InviteSession : IClientTransactionUser
     /// <summary>
     /// Ends the call: BYE once established; before the answer, CANCEL (UAC, <see cref="Cancel"/>) or 480 (UAS).
     /// </summary>
-    public void Hangup() => _stack.Locked(() =>
+    public void Hangup() => _stack.Locked(CallId, () =>
     {
         switch (State)
         {
@@ -202,7 +202,7 @@ public sealed class InviteSession : IClientTransactionUser
     /// UAC before the answer: sends CANCEL (§9.1) once a provisional response has arrived, queueing it until then. If
     /// a 2xx crosses it, the session ACKs, sends BYE and ends with <see cref="SipEndReason.LocalCancel"/>.
     /// </summary>
-    public void Cancel() => _stack.Locked(CancelLocked);
+    public void Cancel() => _stack.Locked(CallId, CancelLocked);
 
     private void CancelLocked()
     {

@@ -27,7 +27,7 @@ public sealed class SipIncomingRequest
     public SipRemote Remote { get; }
 
     /// <summary>True once a final response was sent (by the application, the stack's guard timer or a CANCEL).</summary>
-    public bool IsAnswered => _stack.Locked(() => !Transaction.CanRespond);
+    public bool IsAnswered => _stack.Locked(Request.CallId, () => !Transaction.CanRespond);
 
     internal SipServerTransaction Transaction { get; }
 
@@ -60,7 +60,7 @@ public sealed class SipIncomingRequest
     }
 
     /// <summary>Sends a response the caller built whole (e.g. with <see cref="SipResponse.Create"/>); false when a final was already sent.</summary>
-    public bool Respond(SipMessage response) => _stack.Locked(() =>
+    public bool Respond(SipMessage response) => _stack.Locked(Request.CallId, () =>
     {
         var sent = Transaction.Respond(response);
         if (sent && response.StatusLine!.StatusCode >= 300 && _session is { } s)
@@ -77,6 +77,6 @@ public sealed class SipIncomingRequest
         {
             throw new InvalidOperationException("AcceptInvite is only for INVITE requests.");
         }
-        return _stack.Locked(() => _session ??= _stack.CreateUasSession(this));
+        return _stack.Locked(Request.CallId, () => _session ??= _stack.CreateUasSession(this));
     }
 }

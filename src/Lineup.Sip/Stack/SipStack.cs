@@ -13,9 +13,11 @@ namespace Lineup.Sip.Stack;
 /// dispatches incoming messages, answers what it can itself (400, 416, 420, 481, 483, 501, 505, OPTIONS, CANCEL,
 /// in-dialog BYE/INFO/re-INVITE) and hands the rest to <see cref="OnRequest"/>.
 /// <para>
-/// Concurrency: one lock guards every transaction and session. Receive loops, timer callbacks and API calls take it
-/// for the protocol work only; events and <see cref="OnRequest"/> run after it is released, and whatever they throw
-/// is logged and swallowed.
+/// Concurrency: the calls are spread over <see cref="ShardCount"/> locks by Call-ID; a call's transactions, dialog and
+/// timers all take its Call-ID's lock, so different calls proceed in parallel while each call's protocol work stays
+/// serial. Receive loops, timer callbacks and API calls take the lock for the protocol work only; events and
+/// <see cref="OnRequest"/> run after it is released, and whatever they throw is logged and swallowed. Nothing holds
+/// two of these locks at once.
 /// </para>
 /// </summary>
 public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
@@ -29,16 +31,22 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         "REFER", "UPDATE", "PRACK", "PUBLISH",
     };
 
-    private readonly object _gate = new();
-    private readonly List<Action> _pending = [];
+    /// <summary>Locks the calls are spread over (a power of two).</summary>
+    internal const int ShardCount = 64;
+
+    /// <summary>The shard whose lock this thread holds innermost (any stack's), for <see cref="Raise"/> and timers.</summary>
+    [ThreadStatic]
+    private static Shard? t_current;
+
+    private readonly Shard[] _shards;
     private readonly Dictionary<SipTransportKind, ISipTransport> _transports = [];
-    private readonly Dictionary<string, InviteSession> _sessions = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, InviteSession> _sessions = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly bool _ownsTransports;
-    private int _depth;
+    private int _sessionCount;
     private long _dropped;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     /// <summary>A stack with its own UDP and TCP transports, bound by <see cref="StartAsync"/>.</summary>
     public SipStack(SipStackOptions options, TimeProvider? time = null, ILogger<SipStack>? logger = null)
@@ -51,6 +59,11 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     public SipStack(SipStackOptions options, IEnumerable<ISipTransport> transports, TimeProvider? time = null, ILogger<SipStack>? logger = null)
     {
         Options = options;
+        _shards = new Shard[ShardCount];
+        for (var i = 0; i < ShardCount; i++)
+        {
+            _shards[i] = new Shard(this);
+        }
         _time = time ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         foreach (var t in transports)
@@ -79,10 +92,10 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     public long DroppedMessages => Interlocked.Read(ref _dropped);
 
     /// <summary>Live transactions.</summary>
-    public int TransactionCount => Locked(() => Transactions.Count);
+    public int TransactionCount => Transactions.Count;
 
     /// <summary>Live INVITE sessions.</summary>
-    public int SessionCount => Locked(() => _sessions.Count);
+    public int SessionCount => Volatile.Read(ref _sessionCount);
 
     internal SipTransactionLayer Transactions { get; }
 
@@ -125,7 +138,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             {
                 if (Options.Udp)
                 {
-                    udp = new SipUdpTransport(listen, Options.Limits, _logger);
+                    udp = new SipUdpTransport(listen, Options.Limits, _logger, Options.UdpReceiveLoops);
                     await udp.StartAsync(this, cancellationToken).ConfigureAwait(false);
                     listen = new IPEndPoint(listen.Address, udp.LocalEndPoint.Port);
                 }
@@ -176,19 +189,11 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     {
         var session = new InviteSession(this, request);
         configure?.Invoke(session);
-        var full = Locked(() =>
-        {
-            if (_sessions.Count >= Options.MaxSessions)
-            {
-                return true;
-            }
-            _sessions[session.Key] = session;
-            return false;
-        });
+        var full = Locked(session.CallId, () => !TryAddSession(session));
         if (full)
         {
             // Reported on the thread pool so the caller can subscribe first.
-            _ = Task.Run(() => Locked(() => session.FailBeforeSend(503)));
+            _ = Task.Run(() => Locked(session.CallId, () => session.FailBeforeSend(503)));
             return session;
         }
         _ = ResolveAndSendAsync(session, request);
@@ -223,7 +228,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
                 LogResolveFailed(_logger, host, e.SocketErrorCode);
             }
         }
-        Locked(() =>
+        Locked(session.CallId, () =>
         {
             if (destination is { } d && _transports.ContainsKey(d.Transport) && (!session.IsSips || d.Transport == SipTransportKind.Tls))
             {
@@ -251,11 +256,24 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
 
     // ------------------------------------------------------------------------------------------ receiving
 
-    void ISipTransportHandler.OnMessage(SipRemote remote, SipParseResult result) => Locked(() => Dispatch(remote, result));
+    void ISipTransportHandler.OnMessage(SipRemote remote, SipParseResult result) =>
+        Locked(ShardFor(result.Message?.CallId), () => Dispatch(remote, result));
 
     void ISipTransportHandler.OnSendFailed(SipRemote remote) =>
         // Not inline: a synchronous send failure must not re-enter the transaction that is sending.
-        ThreadPool.QueueUserWorkItem(_ => Locked(() => Transactions.OnSendFailed(remote)));
+        ThreadPool.QueueUserWorkItem(_ =>
+        {
+            foreach (var group in Transactions.ClientsSendingTo(remote).GroupBy(tx => ShardFor(tx.Request.CallId)))
+            {
+                Locked(group.Key, () =>
+                {
+                    foreach (var tx in group)
+                    {
+                        tx.OnTransportError();
+                    }
+                });
+            }
+        });
 
     private void Dispatch(SipRemote remote, SipParseResult result)
     {
@@ -269,6 +287,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             return;
         }
         var message = result.Message!;
+        if (_logger.IsEnabled(LogLevel.Debug)) LogReceived(_logger, remote, SipLogText.Of(SipWriter.Write(message)));
         if (message.IsRequest)
         {
             OnRequestReceived(remote, message);
@@ -427,6 +446,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             return;
         }
         var incoming = new SipIncomingRequest(this, tx, remote);
+        tx.Incoming = incoming;
         if (method == "INVITE")
         {
             tx.SetGuard(Options.InviteServerTimeout);
@@ -457,7 +477,8 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             tx.Respond(SipResponse.Create(cancel, 481, toTag: SipIds.NewTag(), headers: [ServerHeader()]));
             return;
         }
-        var session = _sessions.Values.FirstOrDefault(s => s.IsUas && ReferenceEquals(s.Incoming!.Transaction, invite));
+        var session = invite.Incoming?.Session is { IsUas: true } s && ReferenceEquals(s.Incoming!.Transaction, invite)
+            && _sessions.TryGetValue(s.Key, out var live) && ReferenceEquals(live, s) ? s : null;
         tx.Respond(SipResponse.Create(cancel, 200, toTag: session?.LocalTag ?? SipIds.NewTag(), headers: [ServerHeader()]));
         if (session is not null)
         {
@@ -594,7 +615,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
     internal InviteSession CreateUasSession(SipIncomingRequest incoming)
     {
         var session = new InviteSession(this, incoming);
-        if (_sessions.Count >= Options.MaxSessions)
+        if (Volatile.Read(ref _sessionCount) >= Options.MaxSessions)
         {
             session.Reject(503);
             return session;
@@ -604,15 +625,27 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             session.Close(); // cancelled or answered before the application took it
             return session;
         }
-        _sessions[session.Key] = session;
+        TryAddSession(session);
         return session;
+    }
+
+    /// <summary>Adds a session unless the stack holds <see cref="SipStackOptions.MaxSessions"/> (a bound that concurrent
+    /// calls may pass by at most one per shard).</summary>
+    private bool TryAddSession(InviteSession session)
+    {
+        if (Volatile.Read(ref _sessionCount) >= Options.MaxSessions || !_sessions.TryAdd(session.Key, session))
+        {
+            return false;
+        }
+        Interlocked.Increment(ref _sessionCount);
+        return true;
     }
 
     internal void RemoveSession(InviteSession session)
     {
-        if (_sessions.TryGetValue(session.Key, out var s) && ReferenceEquals(s, session))
+        if (_sessions.TryRemove(new KeyValuePair<string, InviteSession>(session.Key, session)))
         {
-            _sessions.Remove(session.Key);
+            Interlocked.Decrement(ref _sessionCount);
         }
     }
 
@@ -657,29 +690,57 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             ((ISipTransportHandler)this).OnSendFailed(remote);
             return;
         }
-        transport.Send(remote.EndPoint, SipWriter.Write(message));
+        var bytes = SipWriter.Write(message);
+        if (_logger.IsEnabled(LogLevel.Debug)) LogSent(_logger, remote, SipLogText.Of(bytes));
+        transport.Send(remote.EndPoint, bytes);
     }
 
-    internal ITimer StartTimer(TimeSpan due, Action callback) =>
-        _time.CreateTimer(static s => ((Action)s!)(), (Action)(() => Locked(callback)), due, Timeout.InfiniteTimeSpan);
+    /// <summary>A one-shot timer whose callback runs under the lock of the call that started it (timers are started
+    /// under a call's lock; outside any, under the first shard's).</summary>
+    internal ITimer StartTimer(TimeSpan due, Action callback)
+    {
+        var shard = t_current is { } current && ReferenceEquals(current.Owner, this) ? current : _shards[0];
+        return _time.CreateTimer(static s => ((Action)s!)(), (Action)(() => Locked(shard, callback)), due, Timeout.InfiniteTimeSpan);
+    }
 
-    /// <summary>Queues an event handler call to run once the lock is released.</summary>
-    internal void Raise(Action action) => _pending.Add(action);
+    /// <summary>Queues an event handler call to run once the current call's lock is released (at once when no lock is
+    /// held).</summary>
+    internal void Raise(Action action)
+    {
+        if (t_current is { } shard && ReferenceEquals(shard.Owner, this))
+        {
+            shard.Pending.Add(action);
+        }
+        else
+        {
+            action();
+        }
+    }
 
-    internal void Locked(Action body) => Locked(() =>
+    /// <summary>The lock of the call <paramref name="callId"/> belongs to (the first one for a message without a Call-ID).</summary>
+    private Shard ShardFor(string? callId) =>
+        callId is null ? _shards[0] : _shards[(uint)StringComparer.Ordinal.GetHashCode(callId) & (ShardCount - 1)];
+
+    internal void Locked(string? callId, Action body) => Locked(ShardFor(callId), body);
+
+    internal T Locked<T>(string? callId, Func<T> body) => Locked(ShardFor(callId), body);
+
+    private void Locked(Shard shard, Action body) => Locked(shard, () =>
     {
         body();
         return true;
     });
 
-    /// <summary>Runs <paramref name="body"/> under the stack's lock, then the events it raised, each guarded.</summary>
-    internal T Locked<T>(Func<T> body)
+    /// <summary>Runs <paramref name="body"/> under <paramref name="shard"/>'s lock, then the events it raised, each guarded.</summary>
+    private T Locked<T>(Shard shard, Func<T> body)
     {
         T result = default!;
         List<Action>? toRun = null;
-        lock (_gate)
+        var outer = t_current;
+        lock (shard.Gate)
         {
-            _depth++;
+            shard.Depth++;
+            t_current = shard;
             try
             {
                 result = body();
@@ -690,11 +751,12 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             }
             finally
             {
-                _depth--;
-                if (_depth == 0 && _pending.Count > 0)
+                t_current = outer;
+                shard.Depth--;
+                if (shard.Depth == 0 && shard.Pending.Count > 0)
                 {
-                    toRun = [.. _pending];
-                    _pending.Clear();
+                    toRun = [.. shard.Pending];
+                    shard.Pending.Clear();
                 }
             }
         }
@@ -715,22 +777,40 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         return result;
     }
 
+    /// <summary>The lock of a group of calls and the events raised under it, run once it is released.</summary>
+    private sealed class Shard(SipStack owner)
+    {
+        public readonly Lock Gate = new();
+        public readonly List<Action> Pending = [];
+        public readonly SipStack Owner = owner;
+        public int Depth;
+    }
+
     /// <summary>Stops the transports and every timer.</summary>
     public async ValueTask DisposeAsync()
     {
-        Locked(() =>
+        _disposed = true;
+        foreach (var group in _sessions.Values.GroupBy(s => ShardFor(s.CallId)).ToList())
         {
-            _disposed = true;
-            foreach (var s in _sessions.Values.ToList())
+            Locked(group.Key, () =>
             {
-                s.Close();
-            }
-        });
+                foreach (var s in group)
+                {
+                    s.Close();
+                }
+            });
+        }
         foreach (var t in _transports.Values)
         {
             await t.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Debug, Message = "SIP received from {Remote}:\n{Message}")]
+    private static partial void LogReceived(ILogger logger, SipRemote remote, string message);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Debug, Message = "SIP sent to {Remote}:\n{Message}")]
+    private static partial void LogSent(ILogger logger, SipRemote remote, string message);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Dropped a message from {Remote}: {Error} {Detail}")]
     private static partial void LogDropped(ILogger logger, SipRemote remote, SipParseError error, string detail);

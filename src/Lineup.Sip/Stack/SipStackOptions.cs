@@ -13,6 +13,11 @@ public sealed record SipStackOptions
     /// <summary>Listen on UDP.</summary>
     public bool Udp { get; init; } = true;
 
+    /// <summary>UDP datagrams read and handled at once (one receive loop each): calls are locked separately, so
+    /// several loops let different calls' messages be parsed and handled on several cores. Default: one per core, at
+    /// most 4.</summary>
+    public int UdpReceiveLoops { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
     /// <summary>Listen on TCP.</summary>
     public bool Tcp { get; init; } = true;
 
@@ -44,11 +49,16 @@ public sealed record SipStackOptions
     /// <summary>Where the TLS listener binds (5061 by default; port 0 picks one).</summary>
     public IPEndPoint TlsListen { get; init; } = new(IPAddress.Loopback, 5061);
 
-    /// <summary>Most live transactions; beyond it new requests get 503 and new client requests fail with 503.</summary>
-    public int MaxTransactions { get; init; } = 20_000;
+    /// <summary>Most live transactions; beyond it new requests get 503 and new client requests fail with 503.
+    /// Over UDP every call leaves two server transactions behind for 64*T1 (32 s) after it ends (its INVITE's in RFC
+    /// 6026 Accepted, its BYE's in Completed for timer J), so this bounds the sustained call rate at about
+    /// MaxTransactions / 64 per second: 100,000 allows about 1,500 calls per second (20,000 stopped at 300).</summary>
+    public int MaxTransactions { get; init; } = 100_000;
 
-    /// <summary>Most live INVITE sessions (dialogs); beyond it new INVITEs get 503.</summary>
-    public int MaxSessions { get; init; } = 5_000;
+    /// <summary>Most live INVITE sessions (dialogs); beyond it new INVITEs get 503. A bridged call is two sessions
+    /// (the caller's and the agent's), and at a thousand setups a second with one-second calls some 3,000-6,000 are
+    /// alive at once; 5,000 refused calls there (issue 17). The media port range bounds calls as well.</summary>
+    public int MaxSessions { get; init; } = 20_000;
 
     /// <summary>An incoming INVITE not answered by the application within this time gets 408.</summary>
     public TimeSpan InviteServerTimeout { get; init; } = TimeSpan.FromMinutes(3);

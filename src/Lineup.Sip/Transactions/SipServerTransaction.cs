@@ -50,6 +50,9 @@ internal sealed class SipServerTransaction
     /// <summary>Called when the TU never answers within the guard time; the transaction then sends this status.</summary>
     public Action<SipServerTransaction>? Abandoned { get; set; }
 
+    /// <summary>The application's handle on this transaction, when the stack handed the request on.</summary>
+    public Stack.SipIncomingRequest? Incoming { get; set; }
+
     private bool Reliable => ResponseRemote.IsReliable;
 
     internal void Start()
@@ -108,11 +111,18 @@ internal sealed class SipServerTransaction
         FinalStatus = code;
         _timeout?.Dispose();
         _timeout = null;
+        // Answered: the application's objects are no longer needed here. Over UDP the transaction lingers for 64*T1
+        // after the call may have ended; holding the session (and through its event handlers the server's call)
+        // that long would keep every recent call in memory.
+        Abandoned = null;
+        Incoming = null;
         var t = _layer.Timers;
         if (_isInvite && code < 300)
         {
-            // 2xx: Accepted (RFC 6026 §7.1); the UA core retransmits the 2xx until the ACK (RFC 3261 §13.3.1.4).
+            // 2xx: Accepted (RFC 6026 §7.1); the UA core retransmits the 2xx until the ACK (RFC 3261 §13.3.1.4), so
+            // the transaction does not keep it.
             _state = State.Accepted;
+            _lastResponse = null;
             _timeout = _layer.StartTimer(t.TransactionTimeout, Terminate); // Timer L
             return true;
         }

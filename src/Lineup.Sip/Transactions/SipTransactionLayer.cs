@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Lineup.Sip.Transport;
 
 namespace Lineup.Sip.Transactions;
@@ -13,9 +14,9 @@ internal interface IClientTransactionUser
 }
 
 /// <summary>
-/// Client and server transactions of RFC 3261 §17, matched per §17.1.3 and §17.2.3. The layer has no lock of its
-/// own: the stack calls it under its lock, and timer callbacks come back through the stack's scheduler.
-/// Transactions are removed when they terminate, and their number is bounded.
+/// Client and server transactions of RFC 3261 §17, matched per §17.1.3 and §17.2.3. The tables are concurrent; each
+/// transaction is only driven under its call's lock in the stack (timer callbacks come back through the stack's
+/// scheduler under the same lock). Transactions are removed when they terminate, and their number is bounded.
 /// </summary>
 internal sealed class SipTransactionLayer(
     SipTimerOptions timers,
@@ -23,13 +24,14 @@ internal sealed class SipTransactionLayer(
     Action<SipRemote, SipMessage> send,
     int maxTransactions)
 {
-    private readonly Dictionary<string, SipClientTransaction> _clients = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SipServerTransaction> _servers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SipClientTransaction> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SipServerTransaction> _servers = new(StringComparer.Ordinal);
+    private int _count;
 
     public SipTimerOptions Timers => timers;
 
     /// <summary>Live transactions, client plus server.</summary>
-    public int Count => _clients.Count + _servers.Count;
+    public int Count => Volatile.Read(ref _count);
 
     public bool IsFull => Count >= maxTransactions;
 
@@ -47,6 +49,7 @@ internal sealed class SipTransactionLayer(
             tx.FailNow();
             return tx;
         }
+        Interlocked.Increment(ref _count);
         tx.Start();
         return tx;
     }
@@ -66,14 +69,9 @@ internal sealed class SipTransactionLayer(
         return true;
     }
 
-    /// <summary>A transport error towards <paramref name="remote"/> fails every client transaction sending there (§17.1.4).</summary>
-    public void OnSendFailed(SipRemote remote)
-    {
-        foreach (var tx in _clients.Values.Where(t => t.Remote == remote).ToList())
-        {
-            tx.OnTransportError();
-        }
-    }
+    /// <summary>The client transactions sending to <paramref name="remote"/>: a transport error there fails each of them
+    /// (§17.1.4), under its call's lock.</summary>
+    public List<SipClientTransaction> ClientsSendingTo(SipRemote remote) => [.. _clients.Values.Where(t => t.Remote == remote)];
 
     /// <summary>The server transaction a request belongs to (§17.2.3); ACK and CANCEL look for the INVITE with <paramref name="method"/>.</summary>
     public SipServerTransaction? FindServer(SipMessage request, string method) =>
@@ -91,23 +89,24 @@ internal sealed class SipTransactionLayer(
         {
             return null;
         }
+        Interlocked.Increment(ref _count);
         tx.Start();
         return tx;
     }
 
     internal void Remove(SipClientTransaction tx)
     {
-        if (_clients.TryGetValue(tx.Key, out var existing) && ReferenceEquals(existing, tx))
+        if (_clients.TryRemove(new KeyValuePair<string, SipClientTransaction>(tx.Key, tx)))
         {
-            _clients.Remove(tx.Key);
+            Interlocked.Decrement(ref _count);
         }
     }
 
     internal void Remove(SipServerTransaction tx)
     {
-        if (_servers.TryGetValue(tx.Key, out var existing) && ReferenceEquals(existing, tx))
+        if (_servers.TryRemove(new KeyValuePair<string, SipServerTransaction>(tx.Key, tx)))
         {
-            _servers.Remove(tx.Key);
+            Interlocked.Decrement(ref _count);
         }
     }
 

@@ -6,25 +6,30 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Lineup.Sip.Transport;
 
 /// <summary>
-/// SIP over UDP (RFC 3261 §18.1.1, §18.2.1): one socket, one async receive loop (no polling), one message per
-/// datagram. Anything a peer sends is parsed into a value; nothing it sends ends the loop.
+/// SIP over UDP (RFC 3261 §18.1.1, §18.2.1): one socket, one or more async receive loops on it (no polling; each
+/// parses and hands on the datagram it read, so several loops use several cores), one message per datagram. Anything a peer sends is parsed into a value; nothing it sends ends the loop.
 /// </summary>
 public sealed partial class SipUdpTransport : ISipTransport
 {
     private readonly IPEndPoint _bind;
     private readonly SipParserLimits _limits;
     private readonly ILogger _logger;
+    private readonly int _loops;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _socket;
     private ISipTransportHandler? _handler;
     private Task _loop = Task.CompletedTask;
 
-    /// <summary>A transport that will bind <paramref name="bind"/> (port 0 picks a free port).</summary>
-    public SipUdpTransport(IPEndPoint bind, SipParserLimits? limits = null, ILogger? logger = null)
+    /// <summary>A transport that will bind <paramref name="bind"/> (port 0 picks a free port) and read with
+    /// <paramref name="receiveLoops"/> receive loops (datagrams of one call may then be handled out of order, which
+    /// UDP allows anyway).</summary>
+    public SipUdpTransport(IPEndPoint bind, SipParserLimits? limits = null, ILogger? logger = null, int receiveLoops = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(receiveLoops, 1);
         _bind = bind;
         _limits = limits ?? SipParserLimits.Default;
         _logger = logger ?? NullLogger.Instance;
+        _loops = receiveLoops;
     }
 
     /// <inheritdoc/>
@@ -42,12 +47,18 @@ public sealed partial class SipUdpTransport : ISipTransport
         _handler = handler;
         _socket = new Socket(_bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(_bind);
-        _loop = ReceiveLoopAsync(_socket, _stop.Token);
+        var loops = new Task[_loops];
+        for (var i = 0; i < loops.Length; i++)
+        {
+            loops[i] = ReceiveLoopAsync(_socket, _stop.Token);
+        }
+        _loop = Task.WhenAll(loops);
         return Task.CompletedTask;
     }
 
     private async Task ReceiveLoopAsync(Socket socket, CancellationToken ct)
     {
+        await Task.Yield(); // each loop on its own thread-pool turn, not inline in StartAsync
         var buffer = new byte[_limits.MaxMessageSize + 1];
         EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         while (!ct.IsCancellationRequested)

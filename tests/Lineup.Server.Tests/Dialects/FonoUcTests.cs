@@ -89,6 +89,7 @@ public partial class FonoUcTests(ApiFixture fx) : IClassFixture<ApiFixture>
         var c = fx.Anonymous();
         await ErrorAsync(await c.PostAsJsonAsync("/api/v2/login", new { username = "boss", password = "wrong-password", domain = T.Name }), HttpStatusCode.BadRequest, "password");
         await ErrorAsync(await c.PostAsJsonAsync("/api/v2/login", new { password = "x", domain = T.Name }), HttpStatusCode.BadRequest, "username");
+        await ErrorAsync(await c.PostAsJsonAsync("/api/v2/login", new { username = "boss", password = TenantSession.Password, domain = "no-such-domain" }), HttpStatusCode.BadRequest, "domain");
         await ErrorAsync(await c.PostAsJsonAsync("/api/v2/login", new { username = 5, password = "x" }), HttpStatusCode.BadRequest, "username");
         await ErrorAsync(await c.PostAsJsonAsync("/api/v2/login", new { username = "boss", password = "x", tenant = "t" }), HttpStatusCode.BadRequest, "tenant");
         await ErrorAsync(await c.SendRawAsync(HttpMethod.Post, "/api/v2/login", "{not json"), HttpStatusCode.BadRequest);

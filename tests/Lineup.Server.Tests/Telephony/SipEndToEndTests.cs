@@ -161,6 +161,17 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         var cdr = await server.CdrAsync(q);
         Assert.Equal([(first.Id, outcome), (second.Id, "answered")], Attempts(cdr));
         AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", answeringMedia, "the second agent"));
+
+        // Each step is one information line naming the call, the agent, the addresses and the SIP status.
+        var call = cdr.GetProperty("call_id").GetInt64();
+        await server.AssertLoggedAsync(
+            $"SIP REGISTER {first.Number}@default from UDP 127.0.0.1:…: 200 OK, 1 contact(s)",
+            $"to {q.Extension} (tenant default): answered, queued as call {call} (Call-ID ",
+            $"SIP ringing agent {first.Id} for call {call} from ",
+            $"SIP agent {first.Id}'s phone at UDP 127.0.0.1:{rejecting.Port} refused call {call}: {code}, reported as agent_{(outcome == "busy" ? "busy" : "rejected")}",
+            $"SIP ringing agent {second.Id} for call {call}",
+            $"SIP agent {second.Id} answered call {call} from UDP 127.0.0.1:{answering.Port}",
+            $"SIP the caller at UDP 127.0.0.1:{caller.Port} hung up call {call}: RemoteBye");
     }
 
     [Fact]
@@ -294,6 +305,9 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
         Assert.Equal(second.Id, cdr.GetProperty("agent_id").GetInt64());
         Assert.Equal([(first.Id, "busy"), (second.Id, "answered")], Attempts(cdr)); // no contact: agent_busy (docs/design/sip.md)
         AssertTalkTime(cdr, Hearing.Bridged(callerMedia, "the caller", answeringMedia, "the second agent"));
+        // The log says why the first agent was not rung, so a silent phone is not a mystery.
+        await server.AssertLoggedAsync(
+            $"SIP cannot ring agent {first.Id} for call {cdr.GetProperty("call_id").GetInt64()}: no phone is registered as {first.Number}@default; reported as agent_busy");
     }
 
     /// <summary>The CDR's talk time is the time the two sides heard each other, measured from the RTP (within 2.5 s:
@@ -336,6 +350,28 @@ public class SipServerFixture : IAsyncLifetime
 
     public HttpClient Api => _api ?? throw new InvalidOperationException("not started");
 
+    /// <summary>Waits (up to 10 s: the console logger writes from a queue) until the server has printed each of
+    /// <paramref name="fragments"/>, in order, each on its own line (a fragment's parts split by "…" in order on one line).</summary>
+    public async Task AssertLoggedAsync(params string[] fragments)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var lines = (_server?.Output ?? "").Split('\n');
+            var at = 0;
+            var missing = fragments.FirstOrDefault(f =>
+            {
+                var found = Array.FindIndex(lines, at, l => ContainsInOrder(l, f.Split('…')));
+                if (found < 0) return true;
+                at = found + 1;
+                return false;
+            });
+            if (missing == null) return;
+            if (clock.Elapsed > TimeSpan.FromSeconds(10)) Assert.Fail($"the server never logged \"{missing}\" (after the ones before it):\n{_server?.Output}");
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>More server arguments, for a fixture that needs another setting (e.g. <c>--Sip:DigestAlgorithms</c>).</summary>
     protected virtual IEnumerable<string> ExtraServerArguments => [];
 
@@ -372,6 +408,18 @@ public class SipServerFixture : IAsyncLifetime
         catch (IOException)
         {
         }
+    }
+
+    private static bool ContainsInOrder(string line, string[] parts)
+    {
+        var at = 0;
+        foreach (var part in parts)
+        {
+            var i = line.IndexOf(part, at, StringComparison.Ordinal);
+            if (i < 0) return false;
+            at = i + part.Length;
+        }
+        return true;
     }
 
     /// <summary>A queue with extension 7NN, wrap-up 0, callers waiting however long unless <paramref name="settings"/>

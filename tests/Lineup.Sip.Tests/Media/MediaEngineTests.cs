@@ -43,6 +43,51 @@ public sealed class MediaEngineTests
         foreach (var leg in legs) await leg.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Callers_on_hold_share_the_music_frame_but_each_has_its_own_stream()
+    {
+        // Hold music is encoded once per codec (in the clip) and played at the engine's shared position: a caller put
+        // on hold late hears the frame everyone hears now, not the start, while sequence numbers, timestamps and SSRC
+        // stay its own.
+        using var engine = NewEngine(pacer: false);
+        using var early = new Peer();
+        using var late = new Peer();
+        var samples = Enumerable.Range(0, 20).SelectMany(f => Enumerable.Repeat((short)((f + 1) * 1500), 160)).ToArray();
+        var music = AudioClip.FromSamples("music", samples); // 20 frames, each a different level
+        await using var first = engine.CreateLeg();
+        await using var second = engine.CreateLeg();
+        Assert.NotNull(first.Answer(early.Offer("0")));
+        Assert.NotNull(second.Answer(late.Offer("0")));
+
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var period = System.Diagnostics.Stopwatch.Frequency / 50;
+        first.Play([], music);
+        for (var t = 0; t < 7; t++) engine.Tick(now += period);
+        second.Play([], music);
+        for (var t = 0; t < 5; t++) engine.Tick(now += period);
+
+        var a = new List<Received>();
+        for (var i = 0; i < 12; i++) a.Add(await early.ReceiveAsync());
+        var b = new List<Received>();
+        for (var i = 0; i < 5; i++) b.Add(await late.ReceiveAsync());
+        for (var i = 0; i < b.Count; i++)
+        {
+            Assert.Equal(a[7 + i].Payload, b[i].Payload); // the same frame at the same step
+        }
+        Assert.NotEqual(a[0].Payload, b[0].Payload); // the late caller did not start from the beginning
+        Assert.NotEqual(a[0].Ssrc, b[0].Ssrc);
+        Assert.True(b[0].Marker);
+        foreach (var stream in new[] { a, b })
+        {
+            Assert.All(stream, p => Assert.Equal(stream[0].Ssrc, p.Ssrc));
+            for (var i = 1; i < stream.Count; i++)
+            {
+                Assert.Equal((ushort)(stream[i - 1].Sequence + 1), stream[i].Sequence);
+                Assert.Equal(stream[i - 1].Timestamp + 160, stream[i].Timestamp);
+            }
+        }
+    }
+
     private sealed record Received(bool Marker, byte PayloadType, ushort Sequence, uint Timestamp, uint Ssrc, byte[] Payload);
 
     /// <summary>A fake remote endpoint: a UDP socket with an SDP offer pointing at itself.</summary>
@@ -138,7 +183,8 @@ public sealed class MediaEngineTests
         await using var leg = engine.CreateLeg();
         Assert.NotNull(leg.Answer(peer.Offer("8")));
         var beep = AudioClip.FromSamples("beep", new short[480]); // three frames
-        var music = AudioClip.FromSamples("music", Enumerable.Repeat((short)5000, 320).ToArray()); // two frames, padded to three
+        // Two frames (loud, then quieter), padded to three with silence.
+        var music = AudioClip.FromSamples("music", [.. Enumerable.Repeat((short)5000, 160), .. Enumerable.Repeat((short)-3000, 160)]);
 
         leg.Play([beep], music);
         for (var i = 0; i < 3; i++)
@@ -149,12 +195,11 @@ public sealed class MediaEngineTests
         }
         var musicFrames = new List<byte[]>();
         for (var i = 0; i < 7; i++) musicFrames.Add((await peer.ReceiveAsync()).Payload);
-        // The loop wraps: frame 0, 1, 2 (padding), 0, 1, 2, 0.
-        Assert.Equal(music.Encoded(Codec.Pcma)[..160].ToArray(), musicFrames[0]);
-        Assert.Equal(musicFrames[0], musicFrames[3]);
-        Assert.Equal(musicFrames[2], musicFrames[5]);
-        Assert.Equal(musicFrames[0], musicFrames[6]);
-        Assert.NotEqual(musicFrames[1], musicFrames[2]);
+        // The loop plays at the engine's shared position (it may start at any of its frames) and wraps: k, k+1, k+2, k...
+        var frames = Enumerable.Range(0, 3).Select(f => music.Encoded(Codec.Pcma).Slice(160 * f, 160).ToArray()).ToList();
+        var k = frames.FindIndex(f => f.AsSpan().SequenceEqual(musicFrames[0]));
+        Assert.InRange(k, 0, 2);
+        for (var i = 0; i < musicFrames.Count; i++) Assert.Equal(frames[(k + i) % 3], musicFrames[i]);
         Assert.True(leg.IsPlaying);
         leg.Stop();
         Assert.False(leg.IsPlaying);

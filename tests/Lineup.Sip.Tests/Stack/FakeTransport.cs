@@ -157,7 +157,7 @@ internal sealed class Harness
             new SipRemote(Transport.Kind, Peer)), s => events = Record(s));
         // Invite sends after a yield; wait until the INVITE is out.
         SpinWait.SpinUntil(() => Requests("INVITE").Count > 0 || session.State == InviteState.Terminated, TimeSpan.FromSeconds(5));
-        Stack.Locked(() => { }); // the sending thread has left the lock: its timers exist before the test moves the clock
+        Stack.Locked(session.CallId, () => { }); // the sending thread has left the call's lock: its timers exist before the test moves the clock
         return (session, events);
     }
 
@@ -173,10 +173,13 @@ internal sealed class Harness
     }
 }
 
-/// <summary>A logger that keeps the errors, so a test can assert that nothing inside the stack threw.</summary>
+/// <summary>A logger that keeps the errors, so a test can assert that nothing inside the stack threw, and every line
+/// (event id and text) for tests of what the stack logs.</summary>
 internal sealed class ErrorLog : Microsoft.Extensions.Logging.ILogger<SipStack>
 {
     public List<string> Errors { get; } = [];
+
+    public List<(int Id, string Text)> Lines { get; } = [];
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -185,6 +188,10 @@ internal sealed class ErrorLog : Microsoft.Extensions.Logging.ILogger<SipStack>
     public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
         Exception? exception, Func<TState, Exception?, string> formatter)
     {
+        lock (Lines)
+        {
+            Lines.Add((eventId.Id, formatter(state, exception)));
+        }
         if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Error)
         {
             lock (Errors)

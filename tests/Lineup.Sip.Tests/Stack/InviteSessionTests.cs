@@ -83,10 +83,42 @@ public sealed class InviteSessionTests
     }
 
     [Fact]
+    public void An_ended_call_is_not_kept_in_memory_by_the_transactions_that_linger_after_it()
+    {
+        var (h, session) = EndedCall();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        // The INVITE (RFC 6026 Accepted, timer L) and the BYE (Completed, timer J) stay for 64*T1 to absorb
+        // retransmissions; the session, and whatever the application hung on its events, must not stay with them.
+        Assert.Equal(2, h.Stack.TransactionCount);
+        Assert.False(session.IsAlive);
+        h.Advance(TimeSpan.FromSeconds(33));
+        Assert.Equal(0, h.Stack.TransactionCount);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (Harness H, WeakReference Session) EndedCall()
+    {
+        var incoming = new SipIncomingRequest?[1];
+        var h = new Harness(onRequest: r => { incoming[0] = r; return ValueTask.CompletedTask; });
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        var session = incoming[0]!.AcceptInvite();
+        incoming[0] = null;
+        var events = Harness.Record(session);
+        session.Answer(OurSdp);
+        var localTag = h.Responses(200).Single().To!.Tag;
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKack1", toTag: localTag));
+        h.Deliver(h.Request("BYE", branch: "z9hG4bKbye1", toTag: localTag, cseq: 2));
+        Assert.Equal(["answered", "ended RemoteBye"], events);
+        return (h, new WeakReference(session));
+    }
+
+    [Fact]
     public void BYE_in_the_dialog_gets_200_and_ends_the_session_and_an_unknown_dialog_gets_481()
     {
         var (h, session, events) = Answered();
-        var localTag = h.Stack.Locked(() => session.LocalTag);
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
         h.Deliver(h.Request("BYE", branch: "z9hG4bKbye1", toTag: localTag, cseq: 2));
         Assert.Single(h.Responses(200));
         Assert.Equal(["ended RemoteBye"], events);
@@ -101,7 +133,7 @@ public sealed class InviteSessionTests
     public void Request_with_a_lower_CSeq_in_the_dialog_gets_500()
     {
         var (h, session, _) = Answered();
-        var localTag = h.Stack.Locked(() => session.LocalTag);
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
         h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo1", toTag: localTag, cseq: 5));
         h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo2", toTag: localTag, cseq: 4));
         Assert.Single(h.Responses(200));
@@ -112,7 +144,7 @@ public sealed class InviteSessionTests
     public void INFO_dtmf_relay_is_reported_as_a_digit()
     {
         var (h, session, events) = Answered();
-        var localTag = h.Stack.Locked(() => session.LocalTag);
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
         h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo1", toTag: localTag, cseq: 2, body: "Signal=5\nDuration=160\n", contentType: "application/dtmf-relay"));
         h.Deliver(h.Request("INFO", branch: "z9hG4bKinfo2", toTag: localTag, cseq: 3, body: "Signal= #\nDuration=160\n", contentType: "application/dtmf-relay"));
         Assert.Equal(2, h.Responses(200).Count);
@@ -123,7 +155,7 @@ public sealed class InviteSessionTests
     public void ReINVITE_gets_200_with_the_same_SDP_retransmitted_until_its_ACK_and_the_call_goes_on()
     {
         var (h, session, events) = Answered();
-        var localTag = h.Stack.Locked(() => session.LocalTag);
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
         h.Deliver(h.Request("INVITE", branch: "z9hG4bKre1", toTag: localTag, cseq: 2, body: Sdp.Replace("t=0 0", "t=0 0\na=sendonly", StringComparison.Ordinal),
             extra: "Session-Expires: 1800"));
         var ok = Assert.Single(h.Responses(200));

@@ -120,6 +120,6 @@ public sealed class StackVectorTests
         }
         h.Advance(TimeSpan.FromSeconds(70)); // 2xx given up at 32 s, then the BYE's own timer F
         Assert.Equal(0, h.Stack.TransactionCount);
-        Assert.True(h.Stack.SessionCount == 0, string.Join("\n", h.Stack.Locked(() => h.Stack.Sessions.Select(s => $"{s.CallId} {s.State}").ToList()))); // answered INVITEs never got an ACK: BYE after 64*T1
+        Assert.True(h.Stack.SessionCount == 0, string.Join("\n", h.Stack.Sessions.Select(s => $"{s.CallId} {s.State}"))); // answered INVITEs never got an ACK: BYE after 64*T1
     }
 }

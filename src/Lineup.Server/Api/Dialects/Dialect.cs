@@ -37,9 +37,12 @@ public abstract class Dialect
             .Select(t => (Dialect)Activator.CreateInstance(t)!),
     ];
 
-    /// <summary>The extra listen URLs the configuration asks for (Dialects:&lt;Name&gt;:Url).</summary>
+    /// <summary>The configuration key of the extra listen URL of <paramref name="dialect"/>: Dialects:&lt;Name&gt;:Url.</summary>
+    public static string UrlKey(Dialect dialect) => $"Dialects:{dialect.Name}:Url";
+
+    /// <summary>The extra listen URLs the configuration asks for (<see cref="UrlKey"/>).</summary>
     public static IEnumerable<string> ExtraUrls(IConfiguration config) =>
-        All.Select(d => config[$"Dialects:{d.Name}:Url"]).OfType<string>().Where(u => u.Length > 0);
+        All.Select(d => config[UrlKey(d)]).OfType<string>().Where(u => u.Length > 0);
 }
 
 public static class DialectRegistration

@@ -70,13 +70,16 @@ public sealed class FonoUcDialect : Dialect
         if (password == null && !e.All.ContainsKey("password")) e.Add("password", "password is required.");
         if (e.Any) return FonoUcJson.Invalid(e);
 
-        // The domain is the tenant's name; the system administrator signs in with no domain (or any).
+        // The domain is the tenant's name (none: the tenant "default"); the system administrator signs in with any or none.
         var signedIn = await signIn.SignInAsync(username!, password!, domain, AuthApi.ClientAddress(http));
         if (!signedIn.Ok)
         {
             if (signedIn.Error!.Kind != Failure.Throttled)
-                // The seed documents 400 for any invalid information sent to the login.
-                return FonoUcJson.Error(400, signedIn.Error.Message, "password");
+            {
+                // The seed documents 400 for any invalid information sent to the login; the domain is the tenant.
+                var field = signedIn.Error.Fields?.ContainsKey(SignInService.TenantField) == true ? "domain" : "password";
+                return FonoUcJson.Error(400, signedIn.Error.Message, field);
+            }
             http.Response.Headers.RetryAfter = ((int)Math.Ceiling(signedIn.Error.RetryAfter!.Value.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             return FonoUcJson.Error(429, signedIn.Error.Message);
         }
