@@ -204,7 +204,11 @@ public sealed class ServerProcess : IAsyncDisposable
         while (clock.Elapsed < limit)
         {
             if (_process.HasExited)
+            {
+                // Waits until its redirected output has been read to the end: the reason it exited is in the last lines.
+                await _process.WaitForExitAsync();
                 throw new InvalidOperationException($"The server exited with code {_process.ExitCode} before it was ready:\n{Output}");
+            }
             try
             {
                 using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
