@@ -3,6 +3,7 @@ using Lineup.Server.Api;
 using Lineup.Server.Api.Dialects;
 using Lineup.Server.Application;
 using Lineup.Server.Auth;
+using Lineup.Server.Cluster;
 using Lineup.Server.Events;
 using Lineup.Server.Hosting;
 using Lineup.Server.Storage;
@@ -50,6 +51,9 @@ public static class LineupComposition
         // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
         services.AddWebhookOptions();
         services.AddTelephonyOptions(dataDir);
+        services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection),
+            sip: config.GetValue<bool>($"{TelephonyOptions.Section}:Enabled"));
 
         // Storage: one connection factory, one store per aggregate.
         services.AddSingleton(_ => Database.Create(connection, dataDir));
@@ -59,6 +63,8 @@ public static class LineupComposition
         services.AddSingleton<CdrStore>();
         services.AddSingleton<EventStore>();
         services.AddSingleton<CredentialStore>();
+        services.AddSingleton<LeaseStore>();
+        services.AddSingleton<SnapshotStore>();
 
         // Authentication and authorization: every endpoint needs a signed-in caller unless it says AllowAnonymous.
         services.AddSingleton<LoginThrottle>();
@@ -73,11 +79,23 @@ public static class LineupComposition
         // Tenants, events, telephony. The hosted services start in this order: tenants (migrations, replay), then
         // SIP credentials, the webhook relay and the SIP front-end, which all need the schema and the tenants.
         services.AddSingleton<ServerMetrics>();
+        services.AddSingleton<TenantServices>();
         services.AddLineupTelemetry(config);
         services.AddSingleton<TenantRegistry>();
-        services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
         services.AddSingleton<MediaEffects>();
-        services.AddHostedService<TenantStartup>();
+        if (cluster.Enabled)
+        {
+            // A node of a cluster (docs/cluster.md): tenants run as Orleans grains, wherever the cluster places them.
+            builder.AddLineupCluster(cluster, string.IsNullOrEmpty(urls) ? "http://127.0.0.1:8080" : urls);
+        }
+        else
+        {
+            services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<TenantRegistry>());
+            services.AddSingleton<ILocalTenants>(sp => sp.GetRequiredService<TenantRegistry>());
+            services.AddHostedService<TenantStartup>();
+        }
+        services.AddHostedService(sp => new LeaseWatcher(sp.GetRequiredService<LeaseStore>(), () => sp.GetRequiredService<ILocalTenants>().Hosts,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaseWatcher>>()));
         services.AddSingleton(new DataLocation(dataDir, connection));
         services.AddHostedService<StartupReport>();
         services.AddSingleton<SipCredentialStore>();
@@ -119,13 +137,21 @@ public static class LineupComposition
             var ex = http.Features.Get<IExceptionHandlerFeature>()?.Error;
             var status = ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
             if (ex is OperationCanceledException) status = 499;
+            if (ex is TenantUnavailableException unavailable)
+            {
+                // The tenant moved to another process or node, or is moving: nothing was stored; the client may retry.
+                http.Response.Headers.RetryAfter = "1";
+                await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: unavailable.Message, title: "Tenant unavailable here").ExecuteAsync(http);
+                return;
+            }
             await Results.Problem(statusCode: status, detail: status < 500 ? ex?.Message : "An internal error occurred.").ExecuteAsync(http);
         }));
         app.UseStatusCodePages();
 
         var metrics = app.Services.GetRequiredService<ServerMetrics>();
-        metrics.ObserveServices(app.Services.GetRequiredService<ITenantGateway>(), app.Services.GetRequiredService<WebhookRelay>(),
+        metrics.ObserveServices(app.Services.GetRequiredService<ILocalTenants>(), app.Services.GetRequiredService<WebhookRelay>(),
             app.Services.GetRequiredService<EventHub>(), app.Services.GetRequiredService<SipFrontEnd>());
+        if (app.Services.GetService<ClusterGateway>() is { } cluster) metrics.ObserveCluster(() => cluster.Nodes, () => cluster.Failovers);
         app.Use(async (http, next) =>
         {
             var started = Stopwatch.GetTimestamp();
@@ -143,6 +169,8 @@ public static class LineupComposition
         // Credentials are read where a policy asks for them (LineupAuthentication.Evaluator): not for anonymous endpoints.
         app.UseAuthentication();
         app.UseAuthorization();
+        // Cluster mode: a request for a tenant that runs on another node goes there, before its handler.
+        if (app.Services.GetService<Cluster.ClusterGateway>() != null) app.UseMiddleware<TenantForwarding>();
 
         app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
         app.MapOpsApi();

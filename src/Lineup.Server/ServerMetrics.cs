@@ -36,7 +36,7 @@ public sealed class ServerMetrics
     private readonly Histogram<double> _httpDuration;
     private readonly SemaphoreSlim _queueRefresh = new(1, 1);
     private QueueSnapshot _queues = new([], long.MinValue);
-    private ITenantGateway? _tenants;
+    private ILocalTenants? _tenants;
 
     public ServerMetrics(IMeterFactory meters, TimeProvider time)
     {
@@ -104,16 +104,19 @@ public sealed class ServerMetrics
 
     /// <summary>The figures kept by other parts, observed when a collection runs: tenants, live queues, webhooks, the
     /// event stream, SIP and RTP. Called once the services exist.</summary>
-    public void ObserveServices(ITenantGateway tenants, WebhookRelay relay, EventHub hub, SipFrontEnd sip)
+    /// <summary>Observes this process's tenants (in a cluster: the node's share) and services.</summary>
+    public void ObserveServices(ILocalTenants tenants, WebhookRelay relay, EventHub hub, SipFrontEnd sip)
     {
         _tenants = tenants;
-        _meter.CreateObservableGauge("lineup_tenants", () => tenants.All.Count(), description: "Tenants loaded.");
+        _meter.CreateObservableGauge("lineup_tenants", () => tenants.Hosts.Count(), description: "Tenants loaded in this process.");
         _meter.CreateObservableCounter("lineup_webhook_deliveries_total", () => relay.DeliveredCount, description: "Webhook deliveries answered 2xx.");
         _meter.CreateObservableCounter("lineup_webhook_failed_attempts_total", () => relay.FailedAttemptCount,
             description: "Webhook attempts that failed (to be retried or dead).");
         _meter.CreateObservableCounter("lineup_webhook_dead_letters_total", () => relay.DeadCount, description: "Webhook deliveries given up (dead letters).");
         _meter.CreateObservableGauge("lineup_webhook_pending", () => relay.InMemoryCount, description: "Webhook deliveries waiting in memory.");
         _meter.CreateObservableGauge("lineup_event_stream_clients", () => hub.Clients, description: "Connected event stream clients.");
+        _meter.CreateObservableGauge("lineup_snapshot_age_seconds", () => SnapshotAge(tenants), unit: "s",
+            description: "Age of the oldest of this process's tenants' latest snapshots (0: none stored yet).");
 
         // SIP and RTP: only while the SIP front-end runs (no sample otherwise).
         _meter.CreateObservableGauge("lineup_sip_calls", () => Sip(sip, s => s.ActiveCalls), description: "Engine calls with a live SIP leg.");
@@ -156,6 +159,21 @@ public sealed class ServerMetrics
     /// calls it before collecting, so a scrape shows the queues as they are; a collection that finds the snapshot
     /// older than a second (an OTLP export on its own timer) reads the tenants itself.
     /// </summary>
+    /// <summary>Cluster mode's figures: active nodes as this node sees them, and tenants this node took over from a
+    /// node that died or left (its tenant activations are <c>lineup_tenants</c>).</summary>
+    public void ObserveCluster(Func<int> nodes, Func<long> failovers)
+    {
+        _meter.CreateObservableGauge("lineup_cluster_nodes", nodes, description: "Active nodes of the cluster, as this node sees them.");
+        _meter.CreateObservableCounter("lineup_cluster_failovers_total", failovers, description: "Tenants this node took over from another node.");
+    }
+
+    private double SnapshotAge(ILocalTenants tenants)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var oldest = tenants.Hosts.Select(h => h.SnapshotAt).Where(at => at > 0).DefaultIfEmpty(now).Min();
+        return Math.Max(0, now - oldest) / 1000.0;
+    }
+
     public async Task RefreshQueuesAsync()
     {
         if (_tenants is not { } tenants) return;
@@ -163,7 +181,7 @@ public sealed class ServerMetrics
         try
         {
             var started = _time.GetTimestamp();
-            var reads = tenants.All.Select(t => t.QueryAsync(engine => engine.Queues.Select(q => QueueFigures.Of(t.TenantId, engine, q)).ToList())).ToList();
+            var reads = tenants.Hosts.Select(t => t.QueryAsync(engine => engine.Queues.Select(q => QueueFigures.Of(t.TenantId, engine, q)).ToList())).ToList();
             var rows = new List<QueueFigures>();
             foreach (var read in reads) rows.AddRange(await read);
             Volatile.Write(ref _queues, new QueueSnapshot(rows, started));

@@ -42,6 +42,7 @@ public class CommandLogTests
         new CallEventCommand(1_000_000_001, CallEventType.Dtmf, null, "3"),
         new PickupCommand(1_000_000_001, 7),
         new SetRecordingCommand(1_000_000_001, "1000000001.wav"),
+        new TickCommand(),
     };
 
     [Fact]

@@ -13,6 +13,13 @@ public sealed class LineupFactory : WebApplicationFactory<Program>
     public const string AdminPassword = "admin-password-1";
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "lineup-test-" + Guid.NewGuid().ToString("N"));
 
+    /// <summary>The server's data folder (its SQLite file): a new one unless given, e.g. to run two servers on one file.</summary>
+    public string DataDir
+    {
+        get => _dataDir;
+        init => _dataDir = value;
+    }
+
     public string? Database { get; init; }
 
     /// <summary>More configuration for this server (e.g. <c>Webhooks:AllowedNetworks</c>), applied last.</summary>

@@ -78,6 +78,7 @@ public partial class OpsTests(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Contains($"lineup_queue_talking{labels} 0\n", text, StringComparison.Ordinal);
         Assert.Matches(CallsQueued(), text);
         Assert.Contains("# TYPE lineup_http_requests_total counter\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE lineup_snapshot_age_seconds gauge\n", text, StringComparison.Ordinal);
         Assert.Matches(RequestLine(), text);
         Assert.Matches(DurationCount(), text);
 

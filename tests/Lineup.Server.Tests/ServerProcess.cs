@@ -50,9 +50,11 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the server and waits until <c>/readyz</c> answers 200. <paramref name="extraArguments"/> go to
-    /// the server after the others (e.g. <c>--Webhooks:AllowedNetworks=127.0.0.1</c>).</summary>
-    public static Task<ServerProcess> StartAsync(string dataDir, string? database = null, IEnumerable<string>? extraArguments = null) =>
-        StartAsync(new Start { DataDir = dataDir, Database = database, Arguments = [.. extraArguments ?? []] });
+    /// the server after the others (e.g. <c>--Webhooks:AllowedNetworks=127.0.0.1</c>). <paramref name="host"/> is the
+    /// loopback address it listens on (127.0.0.2 and up need no set-up on Linux: a cluster's nodes use them).</summary>
+    public static Task<ServerProcess> StartAsync(string dataDir, string? database = null, IEnumerable<string>? extraArguments = null,
+        string host = "127.0.0.1") =>
+        StartAsync(new Start { DataDir = dataDir, Database = database, Arguments = [.. extraArguments ?? []], Host = host });
 
     /// <summary>How to start the server: <c>--data-dir</c> is passed only when <see cref="DataDir"/> is set, and
     /// <c>dotnet run</c> runs in <see cref="WorkingDirectory"/> (the repository root by default).</summary>
@@ -62,6 +64,8 @@ public sealed class ServerProcess : IAsyncDisposable
         public string? Database { get; init; }
         public IReadOnlyList<string> Arguments { get; init; } = [];
         public string? WorkingDirectory { get; init; }
+        /// <summary>The address it listens on.</summary>
+        public string Host { get; init; } = "127.0.0.1";
         /// <summary>LINEUP_ADMIN_PASSWORD; null: not set at all.</summary>
         public string? AdminPassword { get; init; } = ServerProcess.AdminPassword;
     }
@@ -71,7 +75,7 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(how);
         var port = FreePort();
-        var url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
+        var url = string.Create(CultureInfo.InvariantCulture, $"http://{how.Host}:{port}");
         List<string> args = ["--urls", url];
         if (how.DataDir != null) args.AddRange(["--data-dir", how.DataDir]);
         if (how.Database != null) args.AddRange(["--db", how.Database]);
@@ -200,7 +204,11 @@ public sealed class ServerProcess : IAsyncDisposable
         while (clock.Elapsed < limit)
         {
             if (_process.HasExited)
+            {
+                // Waits until its redirected output has been read to the end: the reason it exited is in the last lines.
+                await _process.WaitForExitAsync();
                 throw new InvalidOperationException($"The server exited with code {_process.ExitCode} before it was ready:\n{Output}");
+            }
             try
             {
                 using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative));

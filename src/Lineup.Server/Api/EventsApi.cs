@@ -77,6 +77,14 @@ public static class EventsApi
         }
         var ct = http.RequestAborted;
         using var sub = hub.Subscribe(http.Tenant().TenantId, last, filter!, out var gap);
+        if (sub == null)
+        {
+            // The tenant's host stopped here a moment ago (it is moving to another node): the client comes back with
+            // Last-Event-ID and is served wherever it runs then.
+            http.Response.Headers.RetryAfter = "1";
+            await RequestContext.Problem(503, "The tenant is moving between nodes; reconnect with Last-Event-ID.").ExecuteAsync(http);
+            return;
+        }
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";

@@ -56,6 +56,7 @@ public static class RequestContext
         var fail = problem ?? ((status, detail) => Problem(status, detail));
         builder.RequireAuthorization(LineupAuthentication.Policy(role)).WithMetadata(new ProblemShape(fail));
         if (!tenantScoped) return builder;
+        builder.WithMetadata(TenantRoute.Caller);
         builder.AddEndpointFilter(async (ctx, next) =>
         {
             var http = ctx.HttpContext;
@@ -67,20 +68,20 @@ public static class RequestContext
             {
                 if (header.Length > 0)
                 {
-                    if (!long.TryParse(header, out var id) || tenants.Get(id) is not { } chosen)
+                    if (!long.TryParse(header, out var id) || await tenants.GetAsync(id) is not { } chosen)
                         return fail(StatusCodes.Status404NotFound, $"No tenant with id '{header}' ({AccountHeader}).");
                     tenant = chosen;
                 }
                 else
                 {
-                    tenant = tenants.Find(TenantRegistry.DefaultTenant);
+                    tenant = await tenants.FindAsync(TenantRegistry.DefaultTenant);
                     if (tenant == null) return fail(StatusCodes.Status400BadRequest, $"Choose a tenant with the {AccountHeader} header.");
                 }
             }
             else
             {
                 var own = caller.HomeTenantId ?? 0;
-                tenant = tenants.Get(own);
+                tenant = await tenants.GetAsync(own);
                 if (tenant == null) return fail(StatusCodes.Status401Unauthorized, "The caller's tenant no longer exists.");
                 if (header.Length > 0 && header != own.ToString(System.Globalization.CultureInfo.InvariantCulture))
                     return fail(StatusCodes.Status403Forbidden, $"{AccountHeader} names another tenant.");

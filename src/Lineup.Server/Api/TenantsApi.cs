@@ -13,11 +13,11 @@ public static class TenantsApi
     public static void MapTenantsApi(this RouteGroupBuilder api)
     {
         var tenants = api.MapGroup("/tenants").WithTags("Tenants").Require(Role.SystemAdmin, tenantScoped: false).ProducesProblems(401, 403);
-        tenants.MapGet("", List).WithSummary("List tenants")
+        tenants.MapGet("", ListAsync).WithSummary("List tenants")
             .Produces<Page<TenantDto>>().ProducesValidationProblem();
         tenants.MapPost("", CreateAsync).WithSummary("Create a tenant")
             .AcceptsJson<TenantBody>().Produces<TenantDto>(201).ProducesProblems(409);
-        tenants.MapGet("/{id:long}", Get).WithSummary("Get a tenant")
+        tenants.MapGet("/{id:long}", GetAsync).WithSummary("Get a tenant")
             .Produces<TenantDto>().ProducesProblems(404);
         tenants.MapPatch("/{id:long}", UpdateAsync).WithSummary("Update a tenant")
             .AcceptsJson<TenantBody>().Produces<TenantDto>().ProducesProblems(404, 409);
@@ -39,14 +39,14 @@ public static class TenantsApi
 
     private static TenantDto Dto(ITenant t) => new(t.TenantId, t.Name, t.TimeZone, Api.Dto.Time(t.CreatedAt));
 
-    private static IResult List(HttpRequest request, ITenantGateway tenants)
+    private static async Task<IResult> ListAsync(HttpRequest request, ITenantGateway tenants)
     {
         if (!RequestContext.Paging(request, out var limit, out var after, out var error)) return error!;
-        return TypedResults.Ok(RequestContext.PageOf(tenants.All.Select(Dto).OrderBy(t => t.Id), t => t.Id, limit, after));
+        return TypedResults.Ok(RequestContext.PageOf((await tenants.AllAsync()).Select(Dto).OrderBy(t => t.Id), t => t.Id, limit, after));
     }
 
-    private static IResult Get(long id, ITenantGateway tenants) =>
-        tenants.Get(id) is { } t ? TypedResults.Ok(Dto(t)) : RequestContext.Problem(404, "No such tenant.");
+    private static async Task<IResult> GetAsync(long id, ITenantGateway tenants) =>
+        await tenants.GetAsync(id) is { } t ? TypedResults.Ok(Dto(t)) : RequestContext.Problem(404, "No such tenant.");
 
     private static Errors Check(TenantBody b, bool create)
     {
@@ -71,7 +71,7 @@ public static class TenantsApi
 
     private static async Task<IResult> UpdateAsync(long id, HttpContext http, ITenantGateway tenants, AccountService accounts)
     {
-        if (tenants.Get(id) is null) return RequestContext.Problem(404, "No such tenant.");
+        if (await tenants.GetAsync(id) is null) return RequestContext.Problem(404, "No such tenant.");
         var (body, errors) = await Body.ReadAsync<TenantBody>(http.Request);
         if (errors != null) return errors.Problem();
         var e = Check(body!, create: false);

@@ -34,9 +34,9 @@ public sealed class SignInService(AccountStore accounts, AuthService auth, ITena
         ITenant? tenant;
         if (string.IsNullOrEmpty(tenantName))
         {
-            tenant = tenants.Find(TenantRegistry.DefaultTenant);
+            tenant = await tenants.FindAsync(TenantRegistry.DefaultTenant);
         }
-        else if ((tenant = tenants.Find(tenantName)) == null)
+        else if ((tenant = await tenants.FindAsync(tenantName)) == null)
         {
             if (auth.Throttle.BlockedFor($"tenant:{tenantName}", ipKey) is { } blocked)
                 return new AppError(Failure.Throttled, "Too many failed sign-ins; try again later.") { RetryAfter = blocked };
@@ -79,21 +79,21 @@ public sealed class AccountService(AccountStore accounts, IdSequence ids, AuthSe
 
     public async Task<Result<ITenant>> CreateTenantAsync(string name, string timeZone, CancellationToken ct)
     {
-        if (tenants.Find(name) != null) return AppError.Conflict("A tenant with that name exists.");
+        if (await tenants.FindAsync(name) != null) return AppError.Conflict("A tenant with that name exists.");
         return Result<ITenant>.Success(await tenants.CreateAsync(name, timeZone, ct));
     }
 
     public async Task<Result<ITenant>> UpdateTenantAsync(long id, string? name, string? timeZone)
     {
-        if (tenants.Get(id) is not { } tenant) return AppError.NotFound("No such tenant.");
-        if (name != null && name != tenant.Name && tenants.Find(name) != null) return AppError.Conflict("A tenant with that name exists.");
+        if (await tenants.GetAsync(id) is not { } tenant) return AppError.NotFound("No such tenant.");
+        if (name != null && name != tenant.Name && await tenants.FindAsync(name) != null) return AppError.Conflict("A tenant with that name exists.");
         await tenants.RenameAsync(id, name ?? tenant.Name, timeZone ?? tenant.TimeZone);
-        return Result<ITenant>.Success(tenant);
+        return Result<ITenant>.Success(await tenants.GetAsync(id) ?? tenant);
     }
 
     public async Task<Result<bool>> DeleteTenantAsync(long id)
     {
-        if (tenants.Get(id) is null) return AppError.NotFound("No such tenant.");
+        if (await tenants.GetAsync(id) is null) return AppError.NotFound("No such tenant.");
         await tenants.RemoveAsync(id);
         return true;
     }

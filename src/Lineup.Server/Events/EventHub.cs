@@ -18,6 +18,18 @@ public sealed class EventBus(EventHub hub, WebhookRelay relay)
         if (deliveries.Count > 0) relay.Enqueue(events, deliveries);
     }
 
+    /// <summary>A tenant host started here: its webhook subscriptions and pending deliveries are this process's to
+    /// deliver (in a cluster, a tenant's deliveries go out beside its one activation).</summary>
+    public void TenantStarted(long tenantId) => relay.TenantStarted(tenantId);
+
+    /// <summary>A tenant host stopped here (moved, taken over, shut down): its stream clients are closed, to reconnect
+    /// wherever it runs next, and its deliveries are left to that owner.</summary>
+    public void TenantStopped(long tenantId)
+    {
+        hub.Remove(tenantId);
+        relay.TenantStopped(tenantId);
+    }
+
     public void TenantRemoved(long tenantId)
     {
         hub.Remove(tenantId);
@@ -54,21 +66,29 @@ public sealed class EventHub : IDisposable
 
     public int Clients => _tenants.Values.Sum(t => t.ClientCount);
 
-    private TenantStream For(long tenantId) => _tenants.GetOrAdd(tenantId, _ => new TenantStream());
-
-    public void Load(long tenantId, IEnumerable<EventRecord> events) => For(tenantId).Append(events.Select(Frame.Of));
+    /// <summary>Opens the tenant's stream here (its host starts in this process) with its stored recent events. Clients
+    /// of a stream left from an earlier start are closed: they reconnect to this one.</summary>
+    public void Load(long tenantId, IEnumerable<EventRecord> events)
+    {
+        var stream = new TenantStream();
+        stream.Append(events.Select(Frame.Of));
+        var old = _tenants.GetValueOrDefault(tenantId);
+        _tenants[tenantId] = stream;
+        old?.CloseAll();
+    }
 
     public void Publish(long tenantId, IReadOnlyList<EventRecord> events)
     {
         var frames = new Frame[events.Count];
         for (var i = 0; i < frames.Length; i++) frames[i] = Frame.Of(events[i]);
-        For(tenantId).Publish(frames);
+        // A tenant's stream is open while its host runs here (Load); a host publishes only then.
+        if (_tenants.TryGetValue(tenantId, out var stream)) stream.Publish(frames);
     }
 
     /// <summary>Up to <paramref name="limit"/> retained events after <paramref name="after"/> that pass the filter,
     /// and the newest sequence number examined (to ask again from).</summary>
     public (IReadOnlyList<Frame> Frames, long LastSeq) Recent(long tenantId, long after, int limit, Func<Frame, bool> filter) =>
-        For(tenantId).Recent(after, limit, filter);
+        _tenants.TryGetValue(tenantId, out var stream) ? stream.Recent(after, limit, filter) : ([], after);
 
     public void Remove(long tenantId)
     {
@@ -77,9 +97,13 @@ public sealed class EventHub : IDisposable
 
     /// <summary>Connects a client: its backlog after <paramref name="lastSeq"/> (null: none) and then live events,
     /// both through the returned reader. <paramref name="gap"/> is true when events after <paramref name="lastSeq"/>
-    /// are no longer retained.</summary>
-    public Subscription Subscribe(long tenantId, long? lastSeq, Func<Frame, bool> filter, out bool gap) =>
-        For(tenantId).Subscribe(lastSeq, filter, out gap);
+    /// are no longer retained. Null when the tenant's stream is not open here (its host has just stopped in this
+    /// process, or not started yet): a client connected then would wait for events that never come here.</summary>
+    public Subscription? Subscribe(long tenantId, long? lastSeq, Func<Frame, bool> filter, out bool gap)
+    {
+        gap = false;
+        return _tenants.TryGetValue(tenantId, out var stream) ? stream.Subscribe(lastSeq, filter, out gap) : null;
+    }
 
     /// <summary>One event as an SSE frame.</summary>
     public sealed record Frame(EventRecord Event, byte[] Bytes)
@@ -121,6 +145,7 @@ public sealed class EventHub : IDisposable
         private readonly object _lock = new();
         private long _count;
         private Subscription[] _clients = [];
+        private bool _closed;
 
         public int ClientCount => Volatile.Read(ref _clients).Length;
 
@@ -145,12 +170,13 @@ public sealed class EventHub : IDisposable
                     if (!c.Offer(f)) break;
         }
 
-        internal Subscription Subscribe(long? lastSeq, Func<Frame, bool> filter, out bool gap)
+        internal Subscription? Subscribe(long? lastSeq, Func<Frame, bool> filter, out bool gap)
         {
             var sub = new Subscription(this, filter);
             gap = false;
             lock (_lock)
             {
+                if (_closed) return null;
                 if (lastSeq is { } after)
                 {
                     var oldest = Math.Max(0, _count - Retained);
@@ -203,7 +229,11 @@ public sealed class EventHub : IDisposable
         internal void CloseAll()
         {
             Subscription[] clients;
-            lock (_lock) clients = _clients;
+            lock (_lock)
+            {
+                _closed = true;
+                clients = _clients;
+            }
             foreach (var c in clients) c.Close();
         }
     }

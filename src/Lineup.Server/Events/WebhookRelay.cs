@@ -173,6 +173,14 @@ public sealed partial class WebhookRelay : BackgroundService
 
     public void TenantRemoved(long tenantId) => _inbox.Writer.TryWrite(new RemovedTenant(tenantId));
 
+    /// <summary>Takes on a tenant's deliveries (its host started in this process): loads its subscriptions and their
+    /// pending outbox rows.</summary>
+    public void TenantStarted(long tenantId) => _inbox.Writer.TryWrite(new StartedTenant(tenantId));
+
+    /// <summary>Gives a tenant's deliveries up (its host stopped here): the results so far are stored, and what is
+    /// still pending or in flight is delivered by the tenant's next owner (at least once, in order per key).</summary>
+    public void TenantStopped(long tenantId) => _inbox.Writer.TryWrite(new StoppedTenant(tenantId));
+
     /// <summary>Makes a delivered or dead delivery pending again. False when it is pending already.</summary>
     public Task<bool> RedeliverAsync(long webhookId, long seq)
     {
@@ -192,9 +200,8 @@ public sealed partial class WebhookRelay : BackgroundService
     // ---- the dispatcher
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await LoadAsync(stoppingToken);
-        // What was pending at the last stop goes out now, not when the next message happens to come.
-        _inbox.Writer.TryWrite(Tick.Instance);
+        // Tenants are loaded as their hosts start (TenantStarted), each with what was pending at the last stop.
+        _nextPrune = Now() + 60_000;
         var reader = _inbox.Reader;
         try
         {
@@ -217,14 +224,24 @@ public sealed partial class WebhookRelay : BackgroundService
         await FlushUpdatesAsync();
     }
 
-    private async Task LoadAsync(CancellationToken ct)
+    private async Task LoadAsync(long tenantId, CancellationToken ct)
     {
-        _nextPrune = Now() + 60_000;
-        foreach (var row in await _store.ListWebhooksAsync(null))
+        foreach (var row in await _store.ListWebhooksAsync(tenantId))
         {
+            if (_subs.ContainsKey(row.Id)) continue;
             var sub = new Sub(WebhookStore.Parse(row));
             _subs[sub.Hook.Id] = sub;
             await RefillAsync(sub, ct);
+        }
+    }
+
+    private void Drop(long tenantId)
+    {
+        foreach (var id in _subs.Values.Where(s => s.Hook.TenantId == tenantId).Select(s => s.Hook.Id).ToList())
+        {
+            Interlocked.Add(ref _inMemory, -_subs[id].Count);
+            _subs.Remove(id);
+            _updates.RemoveAll(x => x.WebhookId == id);
         }
     }
 
@@ -253,12 +270,24 @@ public sealed partial class WebhookRelay : BackgroundService
                 _updates.RemoveAll(x => x.WebhookId == r.WebhookId);
                 break;
             case RemovedTenant t:
-                foreach (var id in _subs.Values.Where(s => s.Hook.TenantId == t.TenantId).Select(s => s.Hook.Id).ToList())
+                Drop(t.TenantId);
+                break;
+            case StartedTenant t:
+                try
                 {
-                    Interlocked.Add(ref _inMemory, -_subs[id].Count);
-                    _subs.Remove(id);
-                    _updates.RemoveAll(x => x.WebhookId == id);
+                    await LoadAsync(t.TenantId, CancellationToken.None);
                 }
+                catch (Exception ex)
+                {
+                    // The store is unreachable: try again in a second (a subscription loaded meanwhile is skipped).
+                    LogFlushFailed(_log, ex, 0);
+                    _ = Task.Delay(TimeSpan.FromSeconds(1), _time).ContinueWith(_ => _inbox.Writer.TryWrite(t), TaskScheduler.Default);
+                }
+                break;
+            case StoppedTenant t:
+                // The results gathered so far are the new owner's starting point: store them before letting go.
+                await FlushUpdatesAsync();
+                Drop(t.TenantId);
                 break;
             case RedeliverRequest q:
                 await RedeliverAsync(q, now);
@@ -608,6 +637,8 @@ public sealed partial class WebhookRelay : BackgroundService
     private sealed record Upserted(Webhook Hook) : Message;
     private sealed record RemovedHook(long WebhookId) : Message;
     private sealed record RemovedTenant(long TenantId) : Message;
+    private sealed record StartedTenant(long TenantId) : Message;
+    private sealed record StoppedTenant(long TenantId) : Message;
     private sealed record RedeliverRequest(long WebhookId, long Seq) : Message
     {
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -23,6 +23,18 @@ public sealed class AccountStore(Database db)
         return (await c.QueryAsync<TenantRow>("SELECT id, name, time_zone AS TimeZone, seed, created_at AS CreatedAt FROM tenants ORDER BY id")).AsList();
     }
 
+    public async Task<TenantRow?> GetTenantAsync(long id)
+    {
+        await using var c = await db.OpenAsync();
+        return await c.QuerySingleOrDefaultAsync<TenantRow>("SELECT id, name, time_zone AS TimeZone, seed, created_at AS CreatedAt FROM tenants WHERE id = @id", new { id });
+    }
+
+    public async Task<TenantRow?> FindTenantAsync(string name)
+    {
+        await using var c = await db.OpenAsync();
+        return await c.QuerySingleOrDefaultAsync<TenantRow>("SELECT id, name, time_zone AS TimeZone, seed, created_at AS CreatedAt FROM tenants WHERE name = @name", new { name });
+    }
+
     public async Task UpdateTenantAsync(long id, string name, string timeZone)
     {
         await using var c = await db.OpenAsync();
@@ -34,7 +46,7 @@ public sealed class AccountStore(Database db)
         await using var c = await db.OpenAsync();
         await using var tx = await c.BeginTransactionAsync();
         await c.ExecuteAsync("DELETE FROM webhook_attempts WHERE webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = @id)", new { id }, tx);
-        foreach (var table in new[] { "commands", "cdrs", "queue_daily_stats", "api_keys", "events", "webhook_deliveries", "webhooks", "sip_credentials" })
+        foreach (var table in new[] { "commands", "cdrs", "queue_daily_stats", "api_keys", "events", "webhook_deliveries", "webhooks", "sip_credentials", "tenant_snapshots", "tenant_leases" })
             await c.ExecuteAsync($"DELETE FROM {table} WHERE tenant_id = @id", new { id }, tx);
         await c.ExecuteAsync("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE tenant_id = @id)", new { id }, tx);
         await c.ExecuteAsync("DELETE FROM users WHERE tenant_id = @id", new { id }, tx);

@@ -30,6 +30,9 @@ public sealed class Database : IAsyncDisposable
 
     public DatabaseKind Kind { get; }
 
+    /// <summary>The PostgreSQL data source (null on SQLite), shared with the cluster's membership table.</summary>
+    public NpgsqlDataSource? Postgres => _postgres;
+
     /// <summary>PostgreSQL when a connection string is given, else SQLite in <paramref name="dataDir"/>.</summary>
     public static Database Create(string? connectionString, string dataDir)
     {
@@ -56,9 +59,11 @@ public sealed class Database : IAsyncDisposable
         return c;
     }
 
-    /// <summary>Applies every embedded migration newer than the schema's version, each in its own transaction.</summary>
+    /// <summary>Applies every embedded migration newer than the schema's version, each in its own transaction. Nodes
+    /// starting together on one PostgreSQL migrate one after the other (<see cref="ExclusiveAsync"/>).</summary>
     public async Task MigrateAsync(CancellationToken ct = default)
     {
+        await using var exclusive = await ExclusiveAsync("migrate", ct);
         await using var c = await OpenAsync(ct);
         await c.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
         var current = await c.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") ?? 0;
@@ -71,6 +76,61 @@ public sealed class Database : IAsyncDisposable
                 new { version, at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
             await tx.CommitAsync(ct);
         }
+    }
+
+    /// <summary>Holds a database-wide lock named <paramref name="name"/> until disposed, so that processes starting
+    /// together on one PostgreSQL do a start-up step (migrations, the first run's tenant) one at a time: a session-level
+    /// advisory lock on a connection of its own, released with it. SQLite needs none: one process opens its file.</summary>
+    public async Task<IAsyncDisposable> ExclusiveAsync(string name, CancellationToken ct = default)
+    {
+        if (_postgres == null) return NoLock.Instance;
+        var c = await _postgres.OpenConnectionAsync(ct);
+        var key = LockKey(name);
+        try
+        {
+            await c.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@key)", new { key }, cancellationToken: ct));
+        }
+        catch
+        {
+            await c.DisposeAsync();
+            throw;
+        }
+        return new AdvisoryLock(c, key);
+    }
+
+    /// <summary>Unlocks explicitly: a pooled connection's session outlives its Dispose (a process that dies releases
+    /// it with its session).</summary>
+    private sealed class AdvisoryLock(DbConnection c, long key) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await c.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key });
+            }
+            finally
+            {
+                await c.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>A stable 64-bit key for a lock name (FNV-1a over "lineup:" + name).</summary>
+    private static long LockKey(string name)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var ch in "lineup:" + name)
+        {
+            h ^= ch;
+            h *= 1099511628211UL;
+        }
+        return unchecked((long)h);
+    }
+
+    private sealed class NoLock : IAsyncDisposable
+    {
+        public static readonly NoLock Instance = new();
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>The embedded migrations for <paramref name="kind"/>, ordered by their number (NNNN_name.sql).</summary>

@@ -36,37 +36,6 @@ public sealed class EventStore(Database db)
                 deliveries, tx);
     }
 
-    internal static async Task InsertEventsPostgresAsync(DbConnection c, DbTransaction tx, IReadOnlyList<EventRow> events, IReadOnlyList<DeliveryRow> deliveries)
-    {
-        if (events.Count > 0)
-            await c.ExecuteAsync(
-                "INSERT INTO events (tenant_id, seq, at, type, queue_id, agent_id, call_id, body)"
-                + " SELECT * FROM unnest(@tenant, @seq, @at, @type, @queue, @agent, @call, @body)",
-                new
-                {
-                    tenant = events.Select(e => e.TenantId).ToArray(),
-                    seq = events.Select(e => e.Seq).ToArray(),
-                    at = events.Select(e => e.At).ToArray(),
-                    type = events.Select(e => e.Type).ToArray(),
-                    queue = events.Select(e => e.QueueId).ToArray(),
-                    agent = events.Select(e => e.AgentId).ToArray(),
-                    call = events.Select(e => e.CallId).ToArray(),
-                    body = events.Select(e => e.Body).ToArray(),
-                }, tx);
-        if (deliveries.Count > 0)
-            await c.ExecuteAsync(
-                "INSERT INTO webhook_deliveries (webhook_id, seq, tenant_id, ordering_key, state, attempts, next_attempt_at, created_at)"
-                + " SELECT w, s, t, k, 'pending', 0, a, a FROM unnest(@webhook, @seq, @tenant, @key, @at) AS u(w, s, t, k, a)",
-                new
-                {
-                    webhook = deliveries.Select(d => d.WebhookId).ToArray(),
-                    seq = deliveries.Select(d => d.Seq).ToArray(),
-                    tenant = deliveries.Select(d => d.TenantId).ToArray(),
-                    key = deliveries.Select(d => d.OrderingKey).ToArray(),
-                    at = deliveries.Select(d => d.CreatedAt).ToArray(),
-                }, tx);
-    }
-
     private const string EventColumns = "tenant_id AS TenantId, seq, at, type, queue_id AS QueueId, agent_id AS AgentId, call_id AS CallId, body";
 
     public async Task<long> MaxEventSeqAsync(long tenantId)

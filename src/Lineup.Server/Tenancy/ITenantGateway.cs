@@ -4,9 +4,10 @@ using Lineup.Server.Events;
 namespace Lineup.Server.Tenancy;
 
 /// <summary>
-/// The one way the application layer reaches tenants. Today <see cref="TenantRegistry"/> runs every tenant in this
-/// process (a single-reader mailbox each); in cluster mode an implementation backed by grains takes its place, and no
-/// endpoint or service changes (docs/design/server.md, "Layers").
+/// The one way the application layer reaches tenants. On a single node <see cref="TenantRegistry"/> runs every tenant
+/// in this process (a single-reader mailbox each); in cluster mode <c>Cluster.ClusterGateway</c> knows every tenant and
+/// runs the ones whose grain is on this node, and requests for the others are forwarded to their node before they
+/// reach an endpoint, so no endpoint or service changes (docs/design/server.md, "Layers"; docs/design/cluster.md).
 /// </summary>
 public interface ITenantGateway
 {
@@ -18,6 +19,16 @@ public interface ITenantGateway
     ITenant? Get(long tenantId);
 
     ITenant? Find(string name);
+
+    /// <summary>As <see cref="All"/>; in a cluster it reads the tenants table, so tenants created or removed through
+    /// another node a moment ago are counted as they are.</summary>
+    Task<IReadOnlyList<ITenant>> AllAsync() => Task.FromResult<IReadOnlyList<ITenant>>([.. All]);
+
+    /// <summary>As <see cref="Get"/>; in a cluster it also finds a tenant created through another node a moment ago.</summary>
+    ValueTask<ITenant?> GetAsync(long tenantId) => ValueTask.FromResult(Get(tenantId));
+
+    /// <summary>As <see cref="Find"/>; in a cluster it also finds a tenant created through another node a moment ago.</summary>
+    ValueTask<ITenant?> FindAsync(string name) => ValueTask.FromResult(Find(name));
 
     Task<ITenant> CreateAsync(string name, string timeZone, CancellationToken ct);
 
@@ -62,4 +73,10 @@ public interface ITenant
 
     /// <summary>The tenant's local date of a Unix-ms time, as yyyy-MM-dd.</summary>
     string Day(long unixMs);
+}
+
+/// <summary>The tenant hosts running in this process (all of them on a single node; a cluster node's share).</summary>
+public interface ILocalTenants
+{
+    IEnumerable<TenantHost> Hosts { get; }
 }

@@ -24,6 +24,7 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(CallEventCommand), "call_event")]
 [JsonDerivedType(typeof(PickupCommand), "pickup")]
 [JsonDerivedType(typeof(SetRecordingCommand), "set_recording")]
+[JsonDerivedType(typeof(TickCommand), "tick")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);
@@ -195,6 +196,18 @@ public sealed record SetRecordingCommand(long CallId, string RecordingId) : Tena
     {
         if (!engine.TryGetCall(new CallId(CallId), out var call)) return CommandResult.UnknownCall;
         call.Record.RecordingId = RecordingId;
+        return CommandResult.Ok;
+    }
+}
+
+/// <summary>The clock reached the command's time and timers fired: logged by the host whenever that produced events
+/// (a ring timeout, a max wait, the end of a wrap-up), so that a replay fires them in the same place among the commands
+/// and the events they caused are never emitted a second time when the tenant starts again.</summary>
+public sealed record TickCommand : TenantCommand
+{
+    public override CommandResult Apply(CallCenter engine, long now)
+    {
+        engine.Advance(now);
         return CommandResult.Ok;
     }
 }

@@ -18,6 +18,9 @@ public interface IWhereGrain : IGrainWithIntegerKey
     Task<string> Silo();
 }
 
+// Random placement: Orleans 10's default (resource-optimized) keeps every grain on the calling silo when the other is
+// busier, which a loaded machine makes likely; the test asks whether grains can land on both silos.
+[Orleans.Placement.RandomPlacement]
 public sealed class WhereGrain(ILocalSiloDetails silo) : Grain, IWhereGrain
 {
     public Task<string> Silo() => Task.FromResult(silo.SiloAddress.ToParsableString());

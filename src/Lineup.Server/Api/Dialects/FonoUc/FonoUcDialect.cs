@@ -26,7 +26,7 @@ public sealed class FonoUcDialect : Dialect
     public override void Map(IEndpointRouteBuilder app)
     {
         var v2 = app.MapGroup("/api/v2").WithTags("Dialect: FonoUC").ExcludeFromDescription();
-        v2.MapPost("/login", LoginAsync).AllowAnonymous();
+        v2.MapPost("/login", LoginAsync).AllowAnonymous().WithMetadata(s_loginTenant);
         v2.MapGet("/config/users", UsersAsync).Require(Role.Supervisor, problem: Fail);
         v2.MapGet("/config/queues", (Delegate)QueuesAsync).Require(Role.Supervisor, problem: Fail);
         v2.MapPost("/config/queues", CreateQueueAsync).Require(Role.Admin, problem: Fail);
@@ -42,6 +42,17 @@ public sealed class FonoUcDialect : Dialect
     private static IResult NoQueue => FonoUcJson.Error(404, "No such queue.", "queueID");
 
     // ---- login
+
+    /// <summary>The tenant of a login is its "domain" (the answer shows the agent's name from that tenant's engine): in a
+    /// cluster the login runs on the node that runs it. The body is read again by the handler.</summary>
+    private static readonly TenantRoute s_loginTenant = new(async (http, tenants) =>
+    {
+        http.Request.EnableBuffering();
+        var (node, _) = await Body.ReadNodeAsync(http.Request);
+        http.Request.Body.Position = 0;
+        return node is JsonObject body && body["domain"] is JsonValue v && v.TryGetValue<string>(out var domain) && domain.Length > 0
+            && await tenants.FindAsync(domain) is { } tenant ? tenant.TenantId : null;
+    });
 
     private static async Task<IResult> LoginAsync(HttpContext http, SignInService signIn, AgentService agents, ITenantGateway tenants)
     {

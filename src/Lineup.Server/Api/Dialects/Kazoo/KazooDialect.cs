@@ -25,7 +25,9 @@ public sealed class KazooDialect : Dialect
     /// <inheritdoc/>
     public override void Map(IEndpointRouteBuilder app)
     {
-        var account = app.MapGroup("/v2/accounts/{accountId}").WithTags("Dialect: Kazoo").ExcludeFromDescription();
+        // The account in the URL is the tenant: in a cluster, the request goes to the node that runs it.
+        var account = app.MapGroup("/v2/accounts/{accountId}").WithTags("Dialect: Kazoo").ExcludeFromDescription()
+            .WithMetadata(TenantRoute.FromRouteValue("accountId", id => KazooIds.TryParse(id, out var tenantId) ? tenantId : null));
         var queues = account.MapGroup("/qubicle_queues");
         queues.MapGet("", ListAsync).Require(Role.Supervisor, tenantScoped: false, problem: Fail);
         queues.MapPut("", CreateAsync).Require(Role.Admin, tenantScoped: false, problem: Fail);

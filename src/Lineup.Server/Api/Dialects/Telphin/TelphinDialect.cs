@@ -40,7 +40,11 @@ internal static class TelphinAuth
 {
     /// <summary>The auth and tenant filter with Telphin's error shape.</summary>
     public static TBuilder Require<TBuilder>(this TBuilder builder, Role role) where TBuilder : IEndpointConventionBuilder =>
-        RequestContext.Require(builder, role, problem: TelphinErrors.Error);
+        RequestContext.Require(builder, role, problem: TelphinErrors.Error).WithMetadata(s_client);
+
+    /// <summary>The tenant a request works on is {client_id} when the URL has one ("@me": the caller's), else the caller's.</summary>
+    private static readonly TenantRoute s_client = TenantRoute.FromRouteValue("client_id",
+        id => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var tenantId) ? tenantId : null, self: "@me");
 }
 
 /// <summary>

@@ -1,0 +1,117 @@
+using Lineup.Server.Storage;
+using Lineup.Server.Tenancy;
+using Orleans;
+
+namespace Lineup.Server.Cluster;
+
+/// <summary>Where a tenant runs, as its grain answers.</summary>
+[GenerateSerializer, Immutable, Alias("lineup.placement")]
+public sealed class TenantPlacement
+{
+    public static readonly TenantPlacement Missing = new() { Exists = false };
+
+    /// <summary>False when the tenant does not exist (or was removed).</summary>
+    [Id(0)] public bool Exists { get; init; }
+
+    /// <summary>The URL of the node that runs it (for forwarding requests).</summary>
+    [Id(1)] public string? HttpUrl { get; init; }
+
+    /// <summary>The Orleans silo that runs it (as written in the tenant's lease).</summary>
+    [Id(2)] public string? Silo { get; init; }
+}
+
+/// <summary>
+/// One tenant in the cluster (key: the tenant's id). Orleans keeps one activation of it in the cluster and starts it
+/// on a surviving node when its node dies. The activation owns the tenant's <see cref="TenantHost"/> — engine,
+/// mailbox with group commit, timer, snapshots — on its node, so the grain's own methods are few and short; requests
+/// reach the host on that node directly (docs/design/cluster.md).
+/// </summary>
+[Alias("lineup.tenant")]
+public interface ITenantGrain : IGrainWithIntegerKey
+{
+    /// <summary>Starts the tenant if it is not running (taking its lease) and says where it runs.</summary>
+    [Alias("ensure")]
+    Task<TenantPlacement> EnsureActiveAsync();
+
+    [Alias("rename")]
+    Task RenameAsync(string name, string timeZone);
+
+    /// <summary>Stops the tenant for good (it is being deleted): no last snapshot, no hand-over.</summary>
+    [Alias("remove")]
+    Task RemoveAsync();
+}
+
+/// <summary>The activation: starts the host in <see cref="OnActivateAsync"/>, registers it with this node's gateway, and
+/// stops it (a last snapshot, the lease released) when Orleans deactivates it. Kept alive: a tenant with no requests
+/// still has timers and webhook deliveries to run.</summary>
+[KeepAlive]
+public sealed partial class TenantGrain(ClusterGateway gateway, AccountStore accounts, TenantServices services, ILogger<TenantGrain> log)
+    : Grain, ITenantGrain
+{
+    private TenantHost? _host;
+    private bool _removed;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var id = this.GetPrimaryKeyLong();
+        if (await accounts.GetTenantAsync(id) is not { } row) return;
+        var host = await TenantHost.StartAsync(row, services, gateway.Silo, cancellationToken);
+        if (host == null) return;
+        var context = GrainContext;
+        host.OnLost = lost =>
+        {
+            // Another activation took the tenant (membership disagreed for a moment): this one goes away.
+            gateway.Detach(lost);
+            context.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, lost.Stopped ?? "taken over"), CancellationToken.None);
+        };
+        _host = host;
+        gateway.Attach(host);
+        if (host.Lease.PreviousOwner is { } previous && previous != gateway.Silo)
+        {
+            gateway.CountFailover();
+            LogTookOver(log, id, previous, host.Lease.Fence.Epoch);
+        }
+    }
+
+    public Task<TenantPlacement> EnsureActiveAsync()
+    {
+        if (_host is not { Stopped: null } host)
+        {
+            // Missing, removed or taken over: this activation has nothing to serve; the next call starts afresh.
+            DeactivateOnIdle();
+            return Task.FromResult(_host == null || _removed ? TenantPlacement.Missing : gateway.Moving);
+        }
+        return Task.FromResult(gateway.Here);
+    }
+
+    public Task RenameAsync(string name, string timeZone)
+    {
+        _host?.UpdateTenant(_host.Tenant with { Name = name, TimeZone = timeZone });
+        return Task.CompletedTask;
+    }
+
+    public async Task RemoveAsync()
+    {
+        _removed = true;
+        if (_host is { } host)
+        {
+            gateway.Detach(host);
+            await host.StopAsync(handOver: false);
+        }
+        DeactivateOnIdle();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_host is not { } host) return;
+        gateway.Detach(host);
+        await host.StopAsync(handOver: !_removed);
+        LogDeactivated(log, host.TenantId, reason.Description);
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Tenant {TenantId}: taken over from {Previous} (epoch {Epoch})")]
+    private static partial void LogTookOver(ILogger logger, long tenantId, string previous, long epoch);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Tenant {TenantId}: stopped on this node ({Reason})")]
+    private static partial void LogDeactivated(ILogger logger, long tenantId, string reason);
+}
