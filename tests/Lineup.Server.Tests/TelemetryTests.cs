@@ -56,11 +56,24 @@ public sealed partial class TelemetryTests
     [InlineData("Telemetry:OtlpEndpoint", "ftp://collector", "Telemetry:OtlpEndpoint")]
     [InlineData("Telemetry:OtlpProtocol", "carrier-pigeon", "Telemetry:OtlpProtocol")]
     [InlineData("Telemetry:ExportIntervalSeconds", "0", "Telemetry:ExportIntervalSeconds")]
-    public void A_bad_setting_stops_start_up_naming_the_key(string key, string value, string named)
+    public async Task A_bad_setting_stops_start_up_naming_the_key(string key, string value, string named)
     {
-        using var factory = new LineupFactory { Settings = { [key] = value } };
-        var e = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
-        Assert.Contains(named, e.ToString(), StringComparison.Ordinal);
+        // Through the entry point as a user runs it: one line on stderr naming the key, exit code 2, nothing served.
+        var dataDir = Directory.CreateTempSubdirectory("lineup-telemetry-").FullName;
+        try
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var code = await Lineup.Server.Hosting.LineupProgram.RunAsync(
+                ["--urls", "http://127.0.0.1:0", "--data-dir", dataDir, $"--{key}={value}"], stdout, stderr);
+            Assert.Equal(Lineup.Server.Hosting.LineupProgram.UsageError, code);
+            Assert.Contains(named, stderr.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
     }
 
     private static Regex Sample(string name, string value) => new($"(?m)^{name}(\\{{\\}})? {value}$");

@@ -28,7 +28,10 @@ public sealed class TelephonyOptions
     [ConfigurationKeyName("PublicAddress")]
     public string? PublicAddressSetting { get; set; }
 
+    /// <summary>The lowest RTP port (one even port per call leg).</summary>
     public int RtpPortMin { get; set; } = 20000;
+
+    /// <summary>The highest RTP port.</summary>
     public int RtpPortMax { get; set; } = 30000;
 
     /// <summary>Remote agents, transfers and callbacks are sent here (host:port of a trunk or proxy).</summary>
