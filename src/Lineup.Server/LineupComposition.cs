@@ -83,6 +83,8 @@ public static class LineupComposition
         services.AddLineupTelemetry(config);
         services.AddSingleton<TenantRegistry>();
         services.AddSingleton<MediaEffects>();
+        // Registered in every mode, so the settings catalog (--help, the start-up key check) knows the Cluster section.
+        services.AddSingleton(cluster);
         if (cluster.Enabled)
         {
             // A node of a cluster (docs/cluster.md): tenants run as Orleans grains, wherever the cluster places them.

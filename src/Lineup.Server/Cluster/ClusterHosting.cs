@@ -30,7 +30,6 @@ public static class ClusterHosting
     public static void AddLineupCluster(this WebApplicationBuilder builder, ClusterSettings settings, string urls)
     {
         var services = builder.Services;
-        services.AddSingleton(settings);
         services.AddSingleton(new ForwardingAddress(settings.ForwardingUrl(urls)));
         services.AddSingleton<ClusterGateway>();
         services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<ClusterGateway>());
