@@ -77,7 +77,7 @@ public sealed class SettingsCatalog
     /// <summary>The first segments of <see cref="Lineup"/>'s keys: any key under these, from any source, is checked.</summary>
     public IReadOnlyList<string> Sections { get; }
 
-    /// <summary>Whether <paramref name="key"/> is a section of known keys (Sip, Dialects:PortSip), not a key itself.</summary>
+    /// <summary>Whether <paramref name="key"/> is a section of known keys (Sip, or a dialect's Dialects:&lt;Name&gt;), not a key itself.</summary>
     private bool IsSection(string key) =>
         _exact.Keys.Concat(_openPrefixes).Any(k => k.StartsWith(key + ":", StringComparison.OrdinalIgnoreCase));
 
