@@ -211,7 +211,7 @@ public sealed partial class CallCenter
     }
 
     /// <summary>
-    /// An agent takes a chosen waiting call (PortSIP pickup), ahead of the strategy. The agent must be logged in
+    /// An agent takes a chosen waiting call, ahead of the strategy. The agent must be logged in
     /// and free (or ringing for this very call); it need not be a member of the call's queue.
     /// </summary>
     public CommandResult Pickup(CallId call, AgentId agent, long now)

@@ -3,7 +3,7 @@ namespace Lineup.Engine;
 /// <summary>Lineup's routing strategies (named in <see cref="StrategyNames"/>); every vendor name maps onto one of these in its dialect.</summary>
 public enum Strategy
 {
-    /// <summary>Every eligible agent of the allowed tiers rings at once (FonoUC simultaneous, PortSIP RING_SIMULTANEOUSLY).</summary>
+    /// <summary>Every eligible agent of the allowed tiers rings at once.</summary>
     RingAll,
     /// <summary>The agent idle longest since its last queue call ended.</summary>
     LongestIdle,
@@ -19,9 +19,9 @@ public enum Strategy
     SequentialByAgentOrder,
     /// <summary>Uniformly at random (from the engine's seeded generator, so replay is exact).</summary>
     Random,
-    /// <summary>The agent not offered a call from this queue for the longest time (PortSIP CYCLIC_HUNT).</summary>
+    /// <summary>The agent not offered a call from this queue for the longest time.</summary>
     LeastRecentlyOffered,
-    /// <summary>The agent that has not answered a call from this queue for the longest time (PortSIP LEAST_WORKED_HUNT).</summary>
+    /// <summary>The agent that has not answered a call from this queue for the longest time.</summary>
     LeastRecentlyAnswered,
 }
 

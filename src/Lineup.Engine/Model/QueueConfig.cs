@@ -53,10 +53,10 @@ public sealed record QueueConfig
     /// <summary>Agents become Not Ready after a non-queue call (ignored when <see cref="AgentAutoReady"/>).</summary>
     public bool AgentAutoNotReadyAfterNonQueueCall { get; init; } = true;
 
-    /// <summary>An agent who rejects a call becomes Not Ready (Kazoo force_away_on_reject).</summary>
+    /// <summary>An agent who rejects a call becomes Not Ready.</summary>
     public bool ForceNotReadyOnReject { get; init; }
 
-    /// <summary>Do not ring agents on a non-queue call (Telphin skip_busy_agents).</summary>
+    /// <summary>Do not ring agents on a non-queue call.</summary>
     public bool SkipBusyAgents { get; init; } = true;
 
     /// <summary>Try the agent who last answered this caller in this queue within this many seconds first. 0: off.</summary>
@@ -138,14 +138,14 @@ public sealed record CallbackSettings
     /// <summary>In <see cref="CallbackMode.Timeout"/>, seconds of waiting before the callback is offered.</summary>
     public int OfferAfterSeconds { get; init; } = 600;
 
-    /// <summary>The DTMF key that asks for a callback (PortSIP: "Press 3").</summary>
+    /// <summary>The DTMF key that asks for a callback (e.g. "press 3").</summary>
     public string Key { get; init; } = "3";
 
     /// <summary>Dial attempts to the customer before the callback fails.</summary>
     public int MaxAttempts { get; init; } = 1;
     public int RetrySeconds { get; init; } = 60;
 
-    /// <summary>Prefix the host adds when dialling out (PortSIP callback_outbound_prefix).</summary>
+    /// <summary>Prefix the host adds when dialling out.</summary>
     public string? OutboundPrefix { get; init; }
 }
 
@@ -181,10 +181,10 @@ public sealed record MemberConfig
     public int Level { get; init; }
     public int Position { get; init; }
 
-    /// <summary>1 is the most skilled (PortSIP skill groups).</summary>
+    /// <summary>1 is the most skilled.</summary>
     public int SkillLevel { get; init; } = 1;
 
-    /// <summary>Seconds after the call is offered before this agent's phone starts ringing (FonoUC agent delay).</summary>
+    /// <summary>Seconds after the call is offered before this agent's phone starts ringing.</summary>
     public int RingDelaySeconds { get; init; }
 
     /// <summary>Overrides the agent's and the queue's ring timeout when greater than 0.</summary>

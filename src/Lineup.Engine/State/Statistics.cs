@@ -12,7 +12,7 @@ public sealed class QueueDayStats
     public int Abandoned { get; internal set; }
     /// <summary>Abandoned within the service-level time; left out of the service level.</summary>
     public int ShortAbandoned { get; internal set; }
-    /// <summary>Left because <c>max_wait</c> ran out (Kazoo's "missed").</summary>
+    /// <summary>Left because <c>max_wait</c> ran out.</summary>
     public int TimedOut { get; internal set; }
     /// <summary>Sent elsewhere at entry or while waiting: queue full, no agents, night mode, no-answer rule.</summary>
     public int Overflowed { get; internal set; }
