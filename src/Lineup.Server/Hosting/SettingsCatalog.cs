@@ -9,8 +9,17 @@ using Microsoft.Extensions.Options;
 
 namespace Lineup.Server.Hosting;
 
-/// <summary>One setting Lineup reads: its configuration key, its default and what it does.</summary>
-public sealed record Setting(string Key, string Default, string Description, bool AnySubkey = false);
+/// <summary>One setting Lineup reads: its configuration key, its default and what it does. What it does is read from
+/// the doc comments only when asked (--help): the start-up check needs the keys alone.</summary>
+public sealed record Setting(string Key, string Default, Lazy<string> About, bool AnySubkey = false)
+{
+    public Setting(string key, string @default, string description, bool anySubkey = false)
+        : this(key, @default, new Lazy<string>(description), anySubkey)
+    {
+    }
+
+    public string Description => About.Value;
+}
 
 /// <summary>
 /// Every configuration key the server accepts, derived from what it actually reads rather than kept by hand:
@@ -190,7 +199,7 @@ public sealed class SettingsCatalog
                 foreach (var s in Properties(p.PropertyType, key, value ?? Instance(p.PropertyType))) yield return s;
                 continue;
             }
-            yield return new Setting(key, Format(value), FirstSentence(Documentation.Summary(p)), AnySubkey: kind == Kind.Collection);
+            yield return new Setting(key, Format(value), new Lazy<string>(() => FirstSentence(Documentation.Summary(p))), AnySubkey: kind == Kind.Collection);
         }
     }
 
