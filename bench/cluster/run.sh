@@ -18,6 +18,7 @@
 # Raw output, node logs and a summary in --out (default: a new directory under /tmp). Every process started here is
 # stopped by pid on exit.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 SERVER_BENCH="$ROOT/bench/server"
@@ -75,15 +76,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { # address
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/$1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
 
 if [ "$BUILD" -eq 1 ]; then
   echo "building src/Lineup.Server (Release)..."
@@ -122,11 +114,7 @@ cpu_delta() { # before after -> "n1 n2 n3" CPU seconds
   paste <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") | awk '{ printf "%.1f ", $2 - $1 }'
 }
 
-api() { # base method path [json]
-  local args=(-sS -f -X "$2" "$1/api/v1$3" -H "Authorization: Bearer $TOKEN")
-  [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' -d "$4")
-  curl "${args[@]}"
-}
+api() { local base=$1; shift; api_at "$base" "$TOKEN" "$@"; } # base method path [json]
 owner() { # -> the index of the node that runs the default tenant, as a node answers (X-Lineup-Node)
   local base=$1 url i
   url=$(curl -sS -D - -o /dev/null "$base/api/v1/queues/$QUEUE/status" -H "Authorization: Bearer $TOKEN" \

@@ -13,6 +13,7 @@
 # installed (dotnet tool install -g dotnet-counters) also the bytes allocated per request over the whole phase.
 # Every process it starts is stopped by pid on exit.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")/../.."
 HERE="$(pwd)/bench/server"
 [ $# -ge 2 ] || { sed -n '2,16p' "$0"; exit 2; }
@@ -49,21 +50,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  return 1
-}
 
-api() { # server method path [json]
-  local s=$1; shift
-  local args=(-sS -f -X "$1" "${URL[$s]}/api/v1$2" -H "Authorization: Bearer ${TOKEN[$s]}")
-  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-  curl "${args[@]}"
-}
+api() { local s=$1; shift; api_at "${URL[$s]}" "${TOKEN[$s]}" "$@"; } # server method path [json]
 
 start() { # name tree
   local port password="bench-$RANDOM-$RANDOM" i agent

@@ -18,6 +18,7 @@
 # Prints the medians as a Markdown table and leaves raw wrk output and server logs in --out (default: a new
 # directory under /tmp). Every process it starts is stopped (by pid) on exit.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 HERE="$ROOT/bench/server"
@@ -107,15 +108,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
 
 # --- build ---------------------------------------------------------------------------------------------------------
 if [ "$BUILD" -eq 1 ]; then
@@ -163,11 +155,7 @@ start_server() { # $1 = sqlite|postgres
   return 1
 }
 
-api() { # method path [json]
-  local args=(-sS -f -X "$1" "$BASE/api/v1$2" -H "Authorization: Bearer $TOKEN")
-  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-  curl "${args[@]}"
-}
+api() { api_at "$BASE" "$TOKEN" "$@"; } # method path [json]
 
 setup_tenant() {
   TOKEN=$(curl -sS -f -X POST "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \

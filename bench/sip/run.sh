@@ -28,6 +28,7 @@
 # --perf records each measured window with `perf record -g` into --out (the server runs with DOTNET_PerfMapEnabled=1
 # so that JIT-compiled frames have names): `perf report -i OUT/perf-hold-1000-1.data --no-children`.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 SCEN="$ROOT/tests/Lineup.Server.Tests/Telephony/Scenarios"
@@ -184,11 +185,7 @@ echo "server ready ($TREE, $COMMIT): http $BASE, sip 127.0.0.1:$SIP_PORT, pid $A
 
 TOKEN=$(curl -sS -f -X POST "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\",\"tenant\":\"default\"}" | jq -r .access_token)
-api() { # method path [json]
-  local args=(-sS -f -X "$1" "$BASE/api/v1$2" -H "Authorization: Bearer $TOKEN")
-  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-  curl "${args[@]}" || { echo "API $1 $2 failed" >&2; return 1; }
-}
+api() { api_at "$BASE" "$TOKEN" "$@" || { echo "API $1 $2 failed" >&2; return 1; }; } # method path [json]
 
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { # utime + stime of the server (fields 14 and 15 of /proc/PID/stat; comm may hold spaces)
