@@ -493,12 +493,14 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
         public async Task RunAsync(CancellationToken stop)
         {
             using var client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            string? url = null;
+            // The next node is chosen from the last one that served the stream, not the last one tried: a 503 while the
+            // tenant moves is retried on the same other node rather than bouncing back to the one that served before.
+            string? served = null;
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
-                    url = next(url);
+                    var url = next(served);
                     using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(url), "/api/v1/events/stream"));
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
                     request.Headers.Add("X-Account-ID", tenant.ToString(CultureInfo.InvariantCulture));
@@ -511,6 +513,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
                     }
                     Interlocked.Increment(ref _connections);
                     _servedBy.Enqueue(url);
+                    served = url;
                     using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(stop));
                     long id = 0;
                     string? type = null;
