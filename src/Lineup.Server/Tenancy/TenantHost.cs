@@ -448,11 +448,14 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
         LogLoaded(_log, TenantId, seq, replayed, _time.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    private EngineOptions EngineOptions() => new()
+    private EngineOptions EngineOptions() => EngineOptionsFor(Tenant);
+
+    /// <summary>The engine options of <paramref name="tenant"/>: replaying its log with any others gives another tenant.</summary>
+    public static EngineOptions EngineOptionsFor(TenantRow tenant) => new()
     {
-        TimeZone = ResolveTimeZone(Tenant.TimeZone),
-        Seed = (ulong)Tenant.Seed,
-        CallIdBase = Tenant.Id * 1_000_000_000L,
+        TimeZone = ResolveTimeZone(tenant.TimeZone),
+        Seed = (ulong)tenant.Seed,
+        CallIdBase = tenant.Id * 1_000_000_000L,
     };
 
     /// <summary>Takes a snapshot when the policy says so: the capture in the tenant's turn (between batches, events
