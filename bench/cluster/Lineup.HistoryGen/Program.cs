@@ -14,15 +14,18 @@ using NpgsqlTypes;
 // lease, as a running host would have left it. A server then starts the tenant from that snapshot plus the tail.
 //
 //   dotnet run -c Release --project bench/cluster/Lineup.HistoryGen -- --db CONNECTION [--tenant default]
-//       [--commands 10000000] [--tail 5000]
+//       [--commands 10000000] [--tail 5000] [--lead SECONDS]
 //
-// Run it while no node runs the tenant, before anything else is logged for it: the history ends now and the
-// engine's clock must not go back. The floor: 50 queues and 1,000 agents (3 queues each) added to the tenant, about
+// Run it while no node runs the tenant, before anything else is logged for it: the engine's clock must not go back.
+// The history ends --lead seconds after the generator starts (by default its expected run time at 80,000 commands per
+// second, and it waits for that moment if it finishes early), so that the node started next finds the tenant's
+// clock close to its own: otherwise its first start would fire every timer of the minutes the generator ran. The floor: 50 queues and 1,000 agents (3 queues each) added to the tenant, about
 // 2,000 calls in progress, a command every 50 ms (bench/Lineup.Bench's SnapshotTenant, as server commands).
 var conn = Arg("--db") ?? throw new ArgumentException("--db CONNECTION is required");
 var tenantName = Arg("--tenant") ?? "default";
 var total = long.Parse(Arg("--commands") ?? "10000000", CultureInfo.InvariantCulture);
 var tail = long.Parse(Arg("--tail") ?? "5000", CultureInfo.InvariantCulture);
+var lead = long.Parse(Arg("--lead") ?? (total / 80_000 + 5).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 if (total < 10_000 || tail < 0 || tail >= total) throw new ArgumentException("--commands must be at least 10000 and --tail below it");
 
 await using var db = Database.Create(conn, Path.GetTempPath());
@@ -37,7 +40,8 @@ var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 var lease = await new LeaseStore(db).AcquireAsync(tenant.Id, "history generator", now)
     ?? throw new InvalidOperationException("the tenant vanished");
 var engine = new CallCenter(TenantHost.EngineOptionsFor(tenant));
-long seq = 0, at = now - total * Floor.StepMs;
+var end = now + lead * 1000;
+long seq = 0, at = end - total * Floor.StepMs;
 await foreach (var row in new CommandLog(db).ReadCommandsAsync(tenant.Id))
 {
     TenantCommand.Deserialize(row.Body).Apply(engine, row.At);
@@ -80,6 +84,9 @@ await new SnapshotStore(db).SaveAsync(lease.Fence, snapshotSeq, engine.Capture()
 // Gives the lease up as a graceful stop does: the next node takes the tenant without waiting.
 await new LeaseStore(db).ReleaseAsync(lease.Fence);
 await using (var c = await db.OpenAsync()) await c.ExecuteAsync("ANALYZE commands");
+var gap = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - floor.Now;
+if (gap < 0) await Task.Delay(TimeSpan.FromMilliseconds(-gap));
+else if (gap > 10_000) Console.WriteLine($"the history ended {gap / 1000} s ago: the next start fires that much of its timers (raise --lead)");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"HISTORY tenant={tenant.Id} commands={seq - first} last_seq={seq} snapshot_seq={snapshotSeq} snapshot_bytes={snapshot!.Length} " +
     $"queues={engine.Queues.Count} agents={engine.Agents.Count} calls={engine.ActiveCalls.Count} seconds={clock.Elapsed.TotalSeconds:F0}"));
@@ -116,6 +123,9 @@ internal sealed class Floor
         _now = start;
     }
 
+    /// <summary>The time of the last command handed out.</summary>
+    public long Now => _now;
+
     public IEnumerable<(TenantCommand Command, long At)> Commands(long count)
     {
         var setup = new List<TenantCommand>();
@@ -149,9 +159,12 @@ internal sealed class Floor
                 setup.Add(new SetMemberCommand(_queues[(a + k * 17) % _queues.Length], _agents[a], new MemberConfig { Position = a + 1, Level = k }));
             setup.Add(new LoginCommand(_agents[a], null));
         }
+        var start = _now;
         for (long i = 0, logged = 0; logged < count; i++)
         {
-            _now += StepMs;
+            // Time moves by a step per logged command (not per attempt: ticks and refused commands would stretch the
+            // history), so it ends count steps after it started.
+            _now = Math.Max(_now, start + (logged + 1) * StepMs);
             // As a host does: timers due fire first and, when they did anything, the log says so with a tick.
             _engine.Advance(_now);
             if (_engine.PendingEvents.Length > 0)
