@@ -164,9 +164,9 @@ step() { # name command... : runs it, keeps its output and the nodes' CPU second
 } | tee "$OUT/machine.txt"
 
 # ---- 1. one node -------------------------------------------------------------------------------------------------
-loaded() { # i -> the node's last tenant load as it logged it: "snapshot=SEQ replayed=N ms=MS"
-  grep -h 'loaded from the snapshot' "$OUT/node-$1.log" 2>/dev/null | tail -n 1 \
-    | sed -n 's/.*at command \([0-9]*\) and \([0-9]*\) commands after it in \([0-9]*\) ms.*/snapshot=\1 replayed=\2 ms=\3/p'
+loaded() { # i -> the node's last tenant load as it logged it: "snapshot=SEQ snapshot_ms=MS replayed=N ms=MS" (ms: all of it)
+  grep -h 'loaded from the snapshot' "$OUT/node-$1.log" 2>/dev/null | tail -n 1 | sed -n \
+    's/.*at command \([0-9]*\) (read in \([0-9]*\) ms) and \([0-9]*\) commands after it in \([0-9]*\) ms.*/snapshot=\1 snapshot_ms=\2 replayed=\3 ms=\4/p'
 }
 start_node 1
 wait_ready 1
@@ -278,7 +278,7 @@ f() { grep "^$2 " "$OUT/$1.txt" | head -n 1 | tr ' ' '\n' | sed -n "s/^$3=//p"; 
   done
   echo
   sed -n 's/.* via=[0-9]* ms=\([0-9]*\).*/\1/p' "$OUT/failover.txt" | sort -n | awk '{ v[NR] = $1 } END { printf "failover ms over %d runs: median %s, max %s\n", NR, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[NR] }'
-  [ "$HISTORY" -eq 0 ] || { grep -h '^HISTORY\|^FIRSTSTART' "$OUT/history.txt"; grep -o 'replayed=[0-9]* ms=[0-9]*' "$OUT/failover.txt" | sed 's/^/tenant load after failover: /'; }
+  [ "$HISTORY" -eq 0 ] || { grep -h '^HISTORY\|^FIRSTSTART' "$OUT/history.txt"; grep -o 'snapshot_ms=[0-9]* replayed=[0-9]* ms=[0-9]*' "$OUT/failover.txt" | sed 's/^/tenant load after failover: /'; }
   echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
 grep '^CPU_S' "$OUT"/*.txt >"$OUT/cpu.txt" || true
