@@ -109,6 +109,33 @@ public sealed class SnapshotStorageTests(ITestOutputHelper output)
         Assert.Equal(expected, await TenantRig.StateAsync(await rig.StartAsync("c")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_start_stores_the_CDRs_its_replay_derives_that_are_missing_and_leaves_the_stored_ones_alone(bool postgres)
+    {
+        // Snapshots never: the start replays the whole log, every ended call's CDR included.
+        await using var rig = await TenantRig.CreateAsync(postgres, output, new SnapshotOptions { EveryCommands = 100_000_000, EverySeconds = 86_400 });
+        var host = await rig.StartAsync("a");
+        await DriveAsync(rig, host, new Workload(4), 300, setup: true);
+        await host.StopAsync(handOver: false);
+        var stored = await CdrsAsync(rig);
+        Assert.True(stored.Count >= 10, $"the workload ended only {stored.Count} calls");
+
+        // Some CDRs lost (as if their batch's rows had gone): the next start writes exactly those again.
+        await using (var c = await rig.Db.OpenAsync())
+            foreach (var (callId, _) in stored.Where((_, i) => i % 3 == 0))
+                await c.ExecuteAsync("DELETE FROM cdrs WHERE call_id = @callId", new { callId });
+        await (await rig.StartAsync("b")).StopAsync(handOver: false);
+        Assert.Equal(stored, await CdrsAsync(rig));
+    }
+
+    private static async Task<List<(long CallId, string Body)>> CdrsAsync(TenantRig rig)
+    {
+        await using var c = await rig.Db.OpenAsync();
+        return [.. (await c.QueryAsync<(long, string)>("SELECT call_id, body FROM cdrs WHERE tenant_id = @Id ORDER BY call_id", new { rig.Tenant.Id }))];
+    }
+
     [Fact]
     public async Task A_timer_that_fired_before_a_restart_does_not_fire_again_and_one_due_while_down_fires_live()
     {
