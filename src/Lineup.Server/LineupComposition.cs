@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Lineup.Server.Api;
 using Lineup.Server.Api.Dialects;
@@ -14,6 +15,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Lineup.Server;
 
@@ -70,8 +72,8 @@ public static class LineupComposition
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AuthService>();
         services.AddAuthentication(o => o.AddScheme<LineupAuthentication>(LineupAuthentication.SchemeName, null));
-        services.AddTransient<LineupAuthentication>();
         services.AddSingleton<IAuthenticationSchemeProvider, LineupAuthentication.Schemes>();
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationHandlerProvider, LineupAuthentication.Handlers>());
         services.AddAuthorization(LineupAuthentication.AddPolicies);
         services.AddSingleton<IPolicyEvaluator, LineupAuthentication.Evaluator>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, LineupAuthentication.Answer>();
@@ -125,12 +127,18 @@ public static class LineupComposition
 
     public static WebApplication MapLineup(this WebApplication app)
     {
-        // Outermost, so that it also sees the problem answers of the handlers below: a JSON answer ends with a newline,
-        // so in a terminal the shell's prompt does not run into it.
+        // Outermost, so that it also sees the problem answers of the handlers below (and the exception handler's): every
+        // request is counted by route and status, and a JSON answer ends with a newline, so in a terminal the shell's
+        // prompt does not run into it. One middleware for both: each async middleware costs an allocation per request.
+        var metrics = app.Services.GetRequiredService<ServerMetrics>();
         app.Use(async (http, next) =>
         {
+            var started = Stopwatch.GetTimestamp();
             await next();
-            if (EndsWithNewline(http)) await http.Response.Body.WriteAsync("\n"u8.ToArray());
+            // Written without a flush of its own: the server sends it with the end of the answer.
+            if (EndsWithNewline(http)) http.Response.BodyWriter.Write("\n"u8);
+            var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            metrics.Request(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
         });
         app.UseExceptionHandler(error => error.Run(async http =>
         {
@@ -150,17 +158,9 @@ public static class LineupComposition
         }));
         app.UseStatusCodePages();
 
-        var metrics = app.Services.GetRequiredService<ServerMetrics>();
         metrics.ObserveServices(app.Services.GetRequiredService<ILocalTenants>(), app.Services.GetRequiredService<WebhookRelay>(),
             app.Services.GetRequiredService<EventHub>(), app.Services.GetRequiredService<SipFrontEnd>());
         if (app.Services.GetService<ClusterGateway>() is { } cluster) metrics.ObserveCluster(() => cluster.Nodes, () => cluster.Failovers);
-        app.Use(async (http, next) =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            await next();
-            var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            metrics.Request(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
-        });
         // The browsable API page is static: before authorization.
         app.UseSwaggerUI(o =>
         {
