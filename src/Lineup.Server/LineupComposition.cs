@@ -120,6 +120,7 @@ public static class LineupComposition
         services.AddSingleton<CallService>();
         services.AddSingleton<ReportService>();
         services.AddSingleton<WebhookService>();
+        services.AddSingleton<SipCredentialService>();
         services.AddSingleton<DialectStorage>();
         foreach (var d in Dialect.All) d.AddServices(services);
         return builder;
@@ -161,13 +162,14 @@ public static class LineupComposition
         metrics.ObserveServices(app.Services.GetRequiredService<ILocalTenants>(), app.Services.GetRequiredService<WebhookRelay>(),
             app.Services.GetRequiredService<EventHub>(), app.Services.GetRequiredService<SipFrontEnd>());
         if (app.Services.GetService<ClusterGateway>() is { } cluster) metrics.ObserveCluster(() => cluster.Nodes, () => cluster.Failovers);
-        // The browsable API page is static: before authorization.
-        app.UseSwaggerUI(o =>
+        // The browsable API page is static: before authorization. Only requests under /docs pass through it (its
+        // middleware matches every request's path against regular expressions, an API request included).
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/docs"), docs => docs.UseSwaggerUI(o =>
         {
             o.RoutePrefix = "docs";
             o.SwaggerEndpoint("/openapi/v1.json", "Lineup API v1");
             o.DocumentTitle = "Lineup API";
-        });
+        }));
         // Credentials are read where a policy asks for them (LineupAuthentication.Evaluator): not for anonymous endpoints.
         app.UseAuthentication();
         app.UseAuthorization();
