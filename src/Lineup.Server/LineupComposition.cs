@@ -15,7 +15,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Lineup.Server;
 
@@ -73,7 +72,7 @@ public static class LineupComposition
         services.AddSingleton<AuthService>();
         services.AddAuthentication(o => o.AddScheme<LineupAuthentication>(LineupAuthentication.SchemeName, null));
         services.AddSingleton<IAuthenticationSchemeProvider, LineupAuthentication.Schemes>();
-        services.Replace(ServiceDescriptor.Singleton<IAuthenticationHandlerProvider, LineupAuthentication.Handlers>());
+        services.AddTransient<LineupAuthentication>();
         services.AddAuthorization(LineupAuthentication.AddPolicies);
         services.AddSingleton<IPolicyEvaluator, LineupAuthentication.Evaluator>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, LineupAuthentication.Answer>();
@@ -171,7 +170,11 @@ public static class LineupComposition
             o.DocumentTitle = "Lineup API";
         }));
         // Credentials are read where a policy asks for them (LineupAuthentication.Evaluator): not for anonymous endpoints.
-        app.UseAuthentication();
+        // The framework's authentication middleware is left out: it only runs remote sign-in callbacks and a default
+        // scheme, and Lineup has neither, yet it cost every request an async step. WebApplication adds it by itself
+        // unless the pipeline says it is set, under this key (AuthAppBuilderExtensions); were the key ever renamed,
+        // the middleware would come back and find nothing to do, as before.
+        ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
         app.UseAuthorization();
         // Cluster mode: a request for a tenant that runs on another node goes there, before its handler.
         if (app.Services.GetService<Cluster.ClusterGateway>() != null) app.UseMiddleware<TenantForwarding>();

@@ -318,27 +318,10 @@ public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHand
     }
 
     /// <summary>
-    /// Hands out authentication handlers without a service scope. The framework's provider is a scoped service (it
-    /// keeps each request's handlers), and the authentication middleware asks for it on every request, so every
-    /// request made a scope's service dictionary and a provider only to find no handler to run (docs/benchmarks.md,
-    /// issue 11). Lineup's handler keeps nothing but its request, so a new one per call is exact; any other scheme is
-    /// handled the framework's way, by a provider made for that call.
-    /// </summary>
-    public sealed class Handlers(IAuthenticationSchemeProvider schemes, AuthService auth) : IAuthenticationHandlerProvider
-    {
-        public Task<IAuthenticationHandler?> GetHandlerAsync(HttpContext context, string authenticationScheme)
-        {
-            if (authenticationScheme != SchemeName) return new AuthenticationHandlerProvider(schemes).GetHandlerAsync(context, authenticationScheme);
-            var handler = new LineupAuthentication(auth) { _http = context };
-            return Task.FromResult<IAuthenticationHandler?>(handler);
-        }
-    }
-
-    /// <summary>
-    /// The scheme provider, with no default scheme to authenticate with: the authentication middleware (which the
-    /// host adds in front of every request) then leaves a request alone, and Lineup's scheme runs only where a
-    /// policy names it (<see cref="Evaluator"/>), once. Its other answers are made once: the authentication middleware
-    /// asks for them on every request.
+    /// The scheme provider, with no default scheme to authenticate with: Lineup's scheme runs only where a policy
+    /// names it (<see cref="Evaluator"/>), once. The framework's authentication middleware is not in the pipeline
+    /// (LineupComposition.MapLineup); should the host ever add it again, it leaves every request alone, and the
+    /// answers it asks for on every request are made once.
     /// </summary>
     public sealed class Schemes(IOptions<AuthenticationOptions> options) : AuthenticationSchemeProvider(options)
     {
