@@ -71,8 +71,8 @@ public static class LineupComposition
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AuthService>();
         services.AddAuthentication(o => o.AddScheme<LineupAuthentication>(LineupAuthentication.SchemeName, null));
-        services.AddSingleton<IAuthenticationSchemeProvider, LineupAuthentication.Schemes>();
         services.AddTransient<LineupAuthentication>();
+        services.AddSingleton<IAuthenticationSchemeProvider, LineupAuthentication.Schemes>();
         services.AddAuthorization(LineupAuthentication.AddPolicies);
         services.AddSingleton<IPolicyEvaluator, LineupAuthentication.Evaluator>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, LineupAuthentication.Answer>();
