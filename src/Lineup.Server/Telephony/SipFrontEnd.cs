@@ -536,13 +536,18 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     /// <summary>An agent's SIP user name: the one set with its SIP credentials, else its number.</summary>
     internal string? SipUser(ITenant host, int agent, string? number) => _credentials.UsernameOf(host.TenantId, agent) ?? number;
 
-    /// <summary>The agent's live registered contacts, or null when SIP is off or the agent has no SIP user.</summary>
-    public SipRegistration? Registrations(ITenant host, int agent, string? number)
+    /// <summary>The agent's live registered contacts, or null when SIP is off or the agent has no SIP user. In a cluster,
+    /// the registrations made through every node (as stored).</summary>
+    public async Task<SipRegistration?> RegistrationsAsync(ITenant host, int agent, string? number)
     {
-        if (_registrar == null || SipUser(host, agent, number) is not { } user) return null;
-        var contacts = _registrar.Lookup(host.Name, user)
-            .Select(b => new SipContact(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
-            .ToList();
+        if (_registrar == null) return null;
+        if (_cluster != null) await _credentials.RefreshAgentAsync(host.TenantId, agent);
+        if (SipUser(host, agent, number) is not { } user) return null;
+        var contacts = _cluster != null
+            ? [.. (await _cluster.BindingsAsync(host.TenantId, user)).Select(b => new SipContact(b.Contact, b.Transport, b.Source, b.ExpiresAt))]
+            : _registrar.Lookup(host.Name, user)
+                .Select(b => new SipContact(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
+                .ToList();
         return new SipRegistration(agent, user, contacts);
     }
 
