@@ -71,7 +71,7 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
             var agentMedia = Track(probes, new RtpProbe(Tone.FirstAgent));
             var phone = Track(sipps, await PhoneAsync(kamailio, first, "agent-answer.xml", agentMedia, new() { ["ring_ms"] = "300" }));
             var callerMedia = Track(probes, new RtpProbe(Tone.Caller));
-            var caller = Track(sipps, await CallAsync(others[0].Sip, Support, "caller.xml", callerMedia, new() { ["talk_ms"] = "4000" }));
+            var caller = Track(sipps, await CallAsync(others[0].Sip, Support, "caller.xml", callerMedia, new() { ["talk_ms"] = "10000" }));
             (await caller.WaitAsync()).AssertSucceeded();
             (await phone.WaitAsync()).AssertSucceeded();
             var answered = await CdrsAsync(api, queue, 1);
@@ -93,7 +93,7 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
             var lostWaiting = Track(sipps, await CallAsync(victim.Sip, Support, "caller-abandons.xml", null, new() { ["wait_ms"] = "60000" }));
             var waitingThere = await WaitForCallAsync(api, queue, "waiting");
             var keptMedia = Track(probes, new RtpProbe(Tone.Caller));
-            var kept = Track(sipps, await CallAsync(survivor.Sip, Support, "caller.xml", keptMedia, new() { ["talk_ms"] = "3000" }));
+            var kept = Track(sipps, await CallAsync(survivor.Sip, Support, "caller.xml", keptMedia, new() { ["talk_ms"] = "20000" }));
             var keptCall = await WaitForCallAsync(api, queue, "waiting", except: waitingThere);
             Assert.Equal(victim.Ip, await MediaNodeAsync(db.ConnectionString, talking));
             Assert.Equal(victim.Ip, await MediaNodeAsync(db.ConnectionString, waitingThere));
@@ -122,7 +122,8 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
             Phase("the agent of the lost talk is ready again");
 
             // The caller waiting on the surviving node kept its place: the first agent, ready again, answers it.
-            var again = Track(sipps, await PhoneAsync(kamailio, first, "agent-answer.xml", null, new() { ["ring_ms"] = "200" }));
+            var againMedia = Track(probes, new RtpProbe(Tone.FirstAgent));
+            var again = Track(sipps, await PhoneAsync(kamailio, first, "agent-answer.xml", againMedia, new() { ["ring_ms"] = "200" }));
             await StatusAsync(api, first, "ready");
             (await kept.WaitAsync()).AssertSucceeded();
             (await again.WaitAsync()).AssertSucceeded();
@@ -130,6 +131,7 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
             Assert.Equal("answered", keptCdr.GetProperty("disposition").GetString());
             Assert.Equal(first.Id, keptCdr.GetProperty("agent_id").GetInt64());
             Hearing.HeardMusicBefore(keptMedia, "the caller waiting on the surviving node", Tone.FirstAgent);
+            Hearing.Bridged(keptMedia, "the caller waiting on the surviving node", againMedia, "the agent");
             Phase($"the caller waiting on node {survivor.Index} was answered afterwards");
 
             foreach (var setup in await Task.WhenAll(fresh))
