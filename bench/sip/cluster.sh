@@ -244,6 +244,7 @@ tenant_node() {
   local url
   url=$(curl -sS -D - -o /dev/null "$API_BASE/api/v1/queues/$QUEUE/status" -H "Authorization: Bearer $TOKEN" | tr -d '\r' | sed -n 's/^[Xx]-[Ll]ineup-[Nn]ode: //p')
   for i in 1 2 3; do [ "$url" = "${HTTP[$i]}" ] && echo "$i"; done
+  return 0
 }
 run_kill() { # run
   local r=$1 owner victim name stats before_calls lost lost_ok answered alive ok failed worst

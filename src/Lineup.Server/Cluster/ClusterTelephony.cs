@@ -35,6 +35,7 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
     private readonly ConcurrentDictionary<string, Outbox> _outboxes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task? _watching;
+    private int _disposed;
 
     private readonly record struct Route(string Node, long Token);
 
@@ -53,6 +54,8 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
 
     public async ValueTask DisposeAsync()
     {
+        // Registered as itself and as ITelephonyCluster: the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         effects.Detach();
         await _stop.CancelAsync();
         if (_watching != null) await _watching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

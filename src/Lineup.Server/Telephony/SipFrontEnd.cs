@@ -319,12 +319,19 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     /// <summary>Cluster mode: effects sent by the tenant's node for calls whose SIP legs are here, in order.</summary>
     public async Task ApplyAsync(long tenantId, IReadOnlyList<(long Token, MediaAction Action)> actions)
     {
+        HashSet<long>? unknown = null;
         foreach (var (token, action) in actions)
         {
             if (!_calls.TryGetValue((tenantId, action.Call), out var call))
             {
                 // The call's first effects can overtake the answer to its enqueue.
-                if (!_pending.TryRemove(token, out call)) continue;
+                if (!_pending.TryRemove(token, out call))
+                {
+                    // No legs here for it (its enqueue's answer was lost, and the caller was hung up): the engine must
+                    // not wait for them.
+                    if (action.Kind != EventKind.CallEnded && (unknown ??= []).Add(action.Call)) _ = ReportLostAsync(tenantId, action.Call);
+                    continue;
+                }
                 Register(call, new CallId(action.Call));
             }
             try
@@ -336,6 +343,18 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             {
                 LogEffectFailed(_log, ex, action.Kind, action.Call);
             }
+        }
+    }
+
+    private async Task ReportLostAsync(long tenantId, long call)
+    {
+        try
+        {
+            await _cluster!.ExecuteAsync(tenantId, new MediaLostCommand(call));
+        }
+        catch (Exception ex)
+        {
+            LogCommandFailed(_log, ex, nameof(MediaLostCommand));
         }
     }
 
