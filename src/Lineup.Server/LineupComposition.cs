@@ -53,8 +53,7 @@ public static class LineupComposition
         services.AddWebhookOptions();
         services.AddTelephonyOptions(dataDir);
         services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection),
-            sip: config.GetValue<bool>($"{TelephonyOptions.Section}:Enabled"));
+        var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection));
 
         // Storage: one connection factory, one store per aggregate.
         services.AddSingleton(_ => Database.Create(connection, dataDir));
