@@ -80,10 +80,30 @@ public sealed class OrleansClusterTests(ITestOutputHelper output) : IAsyncLifeti
                 if (severable == null) silo.Services.AddSingleton<IMembershipTable>(sp => sp.GetRequiredService<PostgresMembershipTable>());
                 else silo.Services.AddSingleton<IMembershipTable>(sp => severable.Attach(sp.GetRequiredService<PostgresMembershipTable>()));
             })
+            // Orleans ends the process when a silo learns it was declared dead. Here that silo is B, stopped already
+            // but one of two in the test runner's process: ending it would take every other test with it.
+            .ConfigureServices(s => s.AddSingleton<IFatalErrorHandler>(new KeepProcessAlive(output, name)))
             .Build();
         await host.StartAsync();
         _silos.Add(host);
         return host;
+    }
+
+    private sealed class KeepProcessAlive(ITestOutputHelper output, string silo) : IFatalErrorHandler
+    {
+        public bool IsUnexpected(Exception exception) => exception is not OperationCanceledException;
+
+        public void OnFatalException(object? sender = null, string? context = null, Exception? exception = null)
+        {
+            try
+            {
+                output.WriteLine($"silo {silo}: fatal ({context}) {exception?.Message}");
+            }
+            catch (InvalidOperationException)
+            {
+                // after the test ended: nobody to tell
+            }
+        }
     }
 
     private static int FreePort()
