@@ -1,6 +1,6 @@
+using Lineup.Engine;
 using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
-using Lineup.Engine;
 using Orleans;
 using Orleans.Concurrency;
 

@@ -139,8 +139,26 @@ public sealed class Sipp : IAsyncDisposable
             File.CreateSymbolicLink(Path.Combine(work, link), target);
         }
 
-        var port = options.Port != 0 ? options.Port : FreeUdpPort();
-        var media = options.MediaPort != 0 ? options.MediaPort : FreeMediaPorts();
+        // The ports are picked free here but bound by sipp a moment later: a parallel test can take one first, and
+        // sipp then exits at once saying so (errno 98). Ports sipp picked for itself are picked again.
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = options.Port != 0 ? options.Port : FreeUdpPort();
+            var media = options.MediaPort != 0 ? options.MediaPort : FreeMediaPorts();
+            var sipp = await LaunchAsync(executable, scenario, name, work, port, media, options);
+            if (options.Port != 0 && options.MediaPort != 0 || attempt == 5 || !await sipp.LostPortRaceAsync())
+            {
+                if (options.Remote == null) await sipp.WaitBoundAsync(TimeSpan.FromSeconds(10));
+                return sipp;
+            }
+            await sipp.DisposeAsync();
+            work = Directory.CreateTempSubdirectory("lineup-sipp-").FullName;
+            foreach (var (link, target) in links) File.CreateSymbolicLink(Path.Combine(work, link), target);
+        }
+    }
+
+    private static async Task<Sipp> LaunchAsync(string executable, string scenario, string name, string work, int port, int media, SippOptions options)
+    {
         var start = new ProcessStartInfo(executable)
         {
             WorkingDirectory = work,
@@ -183,7 +201,6 @@ public sealed class Sipp : IAsyncDisposable
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (options.Remote == null) await sipp.WaitBoundAsync(TimeSpan.FromSeconds(10));
         return sipp;
     }
 
@@ -277,6 +294,26 @@ public sealed class Sipp : IAsyncDisposable
     }
 
     private void Keep(string? line) => ExternalTool.Keep(_output, line, KeptOutputChars);
+
+    /// <summary>Until sipp holds its SIP port and both media ports (sipp binds them all as it starts): false then,
+    /// or true when it exited first because one of them was taken meanwhile.</summary>
+    private async Task<bool> LostPortRaceAsync()
+    {
+        string[] bound = [.. new[] { Port, MediaPort, MediaPort + 2 }.Select(p => "0100007F:" + p.ToString("X4", CultureInfo.InvariantCulture) + " ")];
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            if (_process.HasExited)
+            {
+                _process.WaitForExit(); // drains the output handlers
+                return (Output + ErrorsLog()).Contains("Address already in use", StringComparison.Ordinal);
+            }
+            var udp = File.ReadAllText("/proc/net/udp");
+            if (bound.All(b => udp.Contains(b, StringComparison.Ordinal))) return false;
+            await Task.Delay(10);
+        }
+        return false;
+    }
 
     /// <summary>Until the SIP port is bound (read from /proc/net/udp) or sipp has exited.</summary>
     private async Task WaitBoundAsync(TimeSpan limit)
