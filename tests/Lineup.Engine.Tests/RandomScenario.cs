@@ -115,8 +115,8 @@ internal sealed record CancelByHost(CallPick Call) : Command
     public override string ToString() => $"Cancel {Call}";
 }
 
-/// <summary>The call's media node died (cluster telephony): <c>MediaLost</c>.</summary>
-internal sealed record MediaLostByHost(CallPick Call) : Command
+/// <summary>The node that carried the call's media died (cluster telephony).</summary>
+internal sealed record LoseMedia(CallPick Call) : Command
 {
     public override string ToString() => $"MediaLost {Call}";
 }
@@ -430,7 +430,7 @@ internal static class RandomScenario
             < 94 => new PressDigits(Pick(CallFilter.Waiting), rng.Next(3) switch { 0 => "3", 1 => "9", _ => "1" }),
             < 95 => new CancelByHost(Pick(CallFilter.Queued)),
             < 96 => new NightMode(Queue(), rng.Next(3) == 0),
-            < 97 => new MediaLostByHost(Pick(CallFilter.Any)),
+            < 97 => new LoseMedia(Pick(CallFilter.Any)),
             _ => new Tick(),
         };
     }
@@ -712,7 +712,7 @@ internal sealed class ScenarioRun
             case CancelByHost c:
                 result = Engine.CancelCall(Resolve(c.Call), Now);
                 break;
-            case MediaLostByHost m:
+            case LoseMedia m:
                 result = Engine.MediaLost(Resolve(m.Call), Now);
                 break;
             case NightMode n:
