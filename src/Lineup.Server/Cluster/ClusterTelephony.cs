@@ -331,8 +331,17 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
             "VALUES (@tenantId, @username, @contact, @path, @transport, @source, @expires) ON CONFLICT (tenant_id, username, contact) DO UPDATE SET " +
             "path = excluded.path, transport = excluded.transport, source = excluded.source, expires_at = excluded.expires_at; " +
             "DELETE FROM sip_bindings WHERE tenant_id = @tenantId AND username = @username AND expires_at < @now",
-            new { tenantId, username, contact, path = string.Join('\n', path), transport, source, expires = expires.ToUnixTimeMilliseconds(),
-                now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+            new
+            {
+                tenantId,
+                username,
+                contact,
+                path = string.Join('\n', path),
+                transport,
+                source,
+                expires = expires.ToUnixTimeMilliseconds(),
+                now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
+            });
     }
 
     public async Task RemoveBindingsAsync(long tenantId, string username)
