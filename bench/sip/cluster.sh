@@ -262,7 +262,10 @@ run_kill() { # run
   victim=$(psql -qtA "$PSQL_URL" -c "SELECT split_part(node, ':', 1) FROM sip_media_calls" | sort | uniq -c | sort -rn \
     | awk -v o="127.0.0.$owner" '$2 != o { print substr($2, 9); exit }')
   [ -n "$victim" ] || { echo "kill #$r: no waiting caller on a node other than the tenant's" >&2; return 0; }
-  psql -qtA "$PSQL_URL" -c "SELECT call_id || ' ' || split_part(node, ':', 1) FROM sip_media_calls" >"$OUT/kill-$r-media.txt"
+  # This run's waiting callers and their media nodes.
+  local ids
+  ids=$(curl -sf "$API_BASE/api/v1/queues/$WAITQ/calls?limit=500" -H "Authorization: Bearer $TOKEN" | jq -r '[.items[] | select(.state == "waiting") | .id] | join(",")')
+  psql -qtA "$PSQL_URL" -c "SELECT call_id || ' ' || split_part(node, ':', 1) FROM sip_media_calls WHERE call_id IN ($ids)" >"$OUT/kill-$r-media.txt"
   name="fresh-$r"; stats="$OUT/$name.csv"; next_media
   kill -KILL "${PID[$victim]}"; wait "${PID[$victim]}" 2>/dev/null || true; PID[$victim]=""
   start_sipp "$name" caller-abandons.xml -p "$(udp_free)" -mp "$MP" -s 802 -key rtp_port "$MP" -key wait_ms 500 -key play 0 \
@@ -285,6 +288,10 @@ run_kill() { # run
   echo "kill #$r: node $victim; new calls $ok ok $failed failed, longest setup $worst ms; lost $lost_ok/$lost; answered $answered/$alive"
   kill -TERM "$waiters" 2>/dev/null || true; wait "$waiters" 2>/dev/null || true
   set_wait_agents not_ready
+  # The callers were stopped without a BYE: end what they left, so that the next run starts from an empty queue.
+  for id in $(curl -sf "$API_BASE/api/v1/queues/$WAITQ/calls?limit=500" -H "Authorization: Bearer $TOKEN" | jq -r '.items[].id'); do
+    api POST "/calls/$id/events" '{"type":"caller_hangup"}' >/dev/null 2>&1 || true
+  done
   sleep 2
   start_node "$victim"; wait_ready "$victim"; sleep 3
 }

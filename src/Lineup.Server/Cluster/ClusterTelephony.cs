@@ -73,10 +73,24 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
 
     public async Task<(CommandResult Result, long Call)> EnqueueAsync(long tenantId, EnqueueCommand command, long token)
     {
-        // Not retried: a lost answer could otherwise enqueue the caller twice. The caller gets 503 and calls again.
-        var reply = await grains.GetGrain<ITenantGrain>(tenantId).EnqueueCallAsync(command.Serialize(), Node, token);
-        if (reply.Moved) throw new TenantUnavailableException($"Tenant {tenantId} is moving between nodes.");
-        return ((CommandResult)reply.Result, reply.Call);
+        // Retried only when the message was refused before it reached the tenant (a node of the path died: the
+        // cluster has not declared it dead yet); a lost answer is not retried, or the caller could be enqueued twice.
+        var json = command.Serialize();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                var reply = await grains.GetGrain<ITenantGrain>(tenantId).EnqueueCallAsync(json, Node, token);
+                if (!reply.Moved) return ((CommandResult)reply.Result, reply.Call);
+            }
+            catch (OrleansMessageRejectionException ex) when (clock.Elapsed < s_retryFor / 3)
+            {
+                LogRetrying(log, tenantId, ex.GetType().Name);
+            }
+            if (clock.Elapsed >= s_retryFor / 3) throw new TenantUnavailableException($"Tenant {tenantId} is moving between nodes.");
+            await Task.Delay(250);
+        }
     }
 
     public async Task<CommandResult> ExecuteAsync(long tenantId, TenantCommand command)

