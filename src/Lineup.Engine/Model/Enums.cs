@@ -116,6 +116,8 @@ public enum ExitReason
     Blacklisted,
     Abandoned,
     Cancelled,
+    /// <summary>The queue was inactive at entry.</summary>
+    Inactive,
 }
 
 public enum DestinationKind

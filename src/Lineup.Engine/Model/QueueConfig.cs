@@ -107,11 +107,20 @@ public sealed record QueueConfig
     /// <summary>Handle time assumed before the queue has measured any.</summary>
     public int ExpectedHandleSeconds { get; init; } = 180;
 
+    // ---- Active / inactive (Telphin extension `status`) ----
+
+    /// <summary>An inactive queue takes no new calls: each goes at entry to <see cref="InactiveDestination"/>. Calls
+    /// already in the queue stay and are served.</summary>
+    public bool Active { get; init; } = true;
+
+    public Destination InactiveDestination { get; init; } = Destination.Hangup;
+
     internal static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
 
-    /// <summary>Every exit's destination (timeout, no agents, queue full, no answer, exit key, night mode).</summary>
+    /// <summary>Every exit's destination (timeout, no agents, queue full, no answer, exit key, night mode, inactive).</summary>
     public IEnumerable<Destination> AllDestinations() =>
-        [TimeoutDestination, NoAgentsDestination, QueueFullDestination, NoAnswerDestination, ExitKeyDestination, NightModeDestination];
+        [TimeoutDestination, NoAgentsDestination, QueueFullDestination, NoAnswerDestination, ExitKeyDestination, NightModeDestination,
+            InactiveDestination];
 
     /// <summary>This config with every destination that names <paramref name="queue"/> turned into "hang up".</summary>
     public QueueConfig WithoutDestination(QueueId queue)
@@ -125,6 +134,7 @@ public sealed record QueueConfig
             NoAnswerDestination = Clear(NoAnswerDestination),
             ExitKeyDestination = Clear(ExitKeyDestination),
             NightModeDestination = Clear(NightModeDestination),
+            InactiveDestination = Clear(InactiveDestination),
         };
     }
 }

@@ -338,6 +338,11 @@ public sealed record QueueSettings
     public DestinationSnapshot NightModeDestination { get; init; } = new();
     public WaitEstimatorKind WaitEstimator { get; init; }
     public int ExpectedHandleSeconds { get; init; }
+
+    /// <summary>Stored inverted so that a snapshot written before queues could be inactive reads as active.</summary>
+    public bool Inactive { get; init; }
+    /// <summary>Null: hang up (left out, as in snapshots older than the setting).</summary>
+    public DestinationSnapshot? InactiveDestination { get; init; }
 }
 
 public sealed record CallbackSettingsSnapshot

@@ -57,6 +57,8 @@ internal static class SnapshotSettings
         NightModeDestination = Of(c.NightModeDestination),
         WaitEstimator = c.WaitEstimator,
         ExpectedHandleSeconds = c.ExpectedHandleSeconds,
+        Inactive = !c.Active,
+        InactiveDestination = c.InactiveDestination == Destination.Hangup ? null : Of(c.InactiveDestination),
     };
 
     public static QueueConfig ToConfig(QueueSettings s) => new()
@@ -113,6 +115,8 @@ internal static class SnapshotSettings
         NightModeDestination = ToDestination(s.NightModeDestination),
         WaitEstimator = s.WaitEstimator,
         ExpectedHandleSeconds = s.ExpectedHandleSeconds,
+        Active = !s.Inactive,
+        InactiveDestination = s.InactiveDestination == null ? Destination.Hangup : ToDestination(s.InactiveDestination),
     };
 
     public static AgentSettings Of(AgentConfig c) => new()

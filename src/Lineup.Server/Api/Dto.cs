@@ -14,7 +14,8 @@ public sealed record DestinationBody(DestinationKind Type = DestinationKind.Hang
 
 public sealed record DestinationsBody(
     DestinationBody? Timeout = null, DestinationBody? NoAgents = null, DestinationBody? QueueFull = null,
-    DestinationBody? NoAnswer = null, DestinationBody? ExitKey = null, DestinationBody? NightMode = null);
+    DestinationBody? NoAnswer = null, DestinationBody? ExitKey = null, DestinationBody? NightMode = null,
+    DestinationBody? Inactive = null);
 
 /// <summary>A queue as the API reads and writes it. Every field is optional on input; PATCH merges.</summary>
 public sealed record QueueBody
@@ -56,6 +57,9 @@ public sealed record QueueBody
     public DestinationsBody? Destinations { get; init; }
     public WaitEstimatorKind? WaitEstimator { get; init; }
     public int? ExpectedHandleSeconds { get; init; }
+
+    /// <summary>False: the queue takes no new calls (they go to <c>destinations.inactive</c>).</summary>
+    public bool? Active { get; init; }
 }
 
 public sealed record AgentBody
@@ -183,9 +187,10 @@ public static class Dto
         PositionAnnounceSeconds = c.PositionAnnounceSeconds,
         RecordCalls = c.RecordCalls,
         Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
-            Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination)),
+            Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination), Dest(c.InactiveDestination)),
         WaitEstimator = c.WaitEstimator,
         ExpectedHandleSeconds = c.ExpectedHandleSeconds,
+        Active = c.Active,
     };
 
     private static DestinationBody Dest(Destination d) =>
@@ -259,6 +264,8 @@ public static class Dto
             NightModeDestination = Dest(dest?.NightMode, d.NightModeDestination),
             WaitEstimator = b.WaitEstimator ?? d.WaitEstimator,
             ExpectedHandleSeconds = b.ExpectedHandleSeconds ?? d.ExpectedHandleSeconds,
+            Active = b.Active ?? d.Active,
+            InactiveDestination = Dest(dest?.Inactive, d.InactiveDestination),
         };
     }
 

@@ -213,6 +213,7 @@ public static class Validate
             Destination(e, "destinations.no_answer", d.NoAnswer);
             Destination(e, "destinations.exit_key", d.ExitKey);
             Destination(e, "destinations.night_mode", d.NightMode);
+            Destination(e, "destinations.inactive", d.Inactive);
         }
         e.Add(Check(c => ConfigRules.Check(Dto.QueueConfig(id, b), QueueField, c)));
         return e;
@@ -252,6 +253,7 @@ public static class Validate
         nameof(QueueConfig.NoAnswerDestination) => "destinations.no_answer.queue_id",
         nameof(QueueConfig.ExitKeyDestination) => "destinations.exit_key.queue_id",
         nameof(QueueConfig.NightModeDestination) => "destinations.night_mode.queue_id",
+        nameof(QueueConfig.InactiveDestination) => "destinations.inactive.queue_id",
         _ => null,
     };
 
