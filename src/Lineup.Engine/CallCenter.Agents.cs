@@ -83,6 +83,7 @@ public sealed partial class CallCenter
             case AgentStatus.NotReady:
                 if (a.WrapCall != null)
                 {
+                    if (AwaitsDisposition(a.WrapCall)) return CommandResult.DispositionRequired;
                     FinishWrapUp(a, status, reason);
                 }
                 else

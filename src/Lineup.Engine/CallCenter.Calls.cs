@@ -411,7 +411,7 @@ public sealed partial class CallCenter
         }
 
         var wrap = a.WrapUpSecondsFor(q);
-        if (wrap > 0 && a.Status != AgentStatus.LoggedOut)
+        if ((wrap > 0 || AwaitsDisposition(c)) && a.Status != AgentStatus.LoggedOut)
         {
             c.State = CallState.WrapUp;
             a.WrapCall = c;
@@ -419,7 +419,7 @@ public sealed partial class CallCenter
             a.ReasonAfterWrap = reason;
             a.WrapSeq = ++_seq;
             SetStatus(a, AgentStatus.WrapUp, null);
-            Schedule(_now + wrap * 1000L, TimerKind.WrapEnd, a, a.WrapSeq);
+            if (wrap > 0) Schedule(_now + wrap * 1000L, TimerKind.WrapEnd, a, a.WrapSeq);
             Emit(new EngineEvent(EventKind.CallWrapUp, _now, q.Id, a.Id, c.Id, Value: wrap));
             UpdateActivity(a);
             Refresh(a);
@@ -434,6 +434,30 @@ public sealed partial class CallCenter
             _freed.Add(a);
         }
     }
+
+    /// <summary>
+    /// The answering agent gives the call a disposition code, while talking or in wrap-up (FonoUC's
+    /// <c>agent_disposition</c>); a later code replaces an earlier one. It lands in the CDR. When the queue requires
+    /// one and the wrap-up time is already over, the wrap-up ends now.
+    /// </summary>
+    public CommandResult SetDisposition(CallId call, AgentId agent, string code, long now)
+    {
+        Advance(now);
+        if (!_agents.TryGetValue(agent, out var a)) return CommandResult.UnknownAgent;
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (c.Record.AnsweredBy != agent || c.State is not (CallState.Connected or CallState.WrapUp)) return CommandResult.InvalidState;
+        var codes = c.Queue!.Config.DispositionCodes;
+        if (string.IsNullOrEmpty(code) || code.Length > 64 || (codes.Count > 0 && !codes.Contains(code))) return CommandResult.InvalidArgument;
+        c.Record.DispositionCode = code;
+        if (a.WrapCall == c && c.Record.TalkEndedAt + a.WrapUpSecondsFor(c.Queue) * 1000L <= _now)
+        {
+            FinishWrapUp(a, a.StatusAfterWrap, a.ReasonAfterWrap);
+            DispatchAgent(a);
+        }
+        return CommandResult.Ok;
+    }
+
+    private static bool AwaitsDisposition(Call c) => c.Queue!.Config.DispositionRequired && c.Record.DispositionCode == null;
 
     private void FinishWrapUp(Agent a, AgentStatus status, string? reason)
     {

@@ -65,6 +65,7 @@ public sealed partial class CallCenter
         {
             Config = SnapshotSettings.Of(q.Config),
             NightMode = q.NightMode,
+            NightOverride = q.NightOverride,
             Today = new QueueStatsSnapshot
             {
                 Offered = t.Offered,
@@ -196,6 +197,7 @@ public sealed partial class CallCenter
                 WasCallback = r.WasCallback,
                 CallbackNumber = r.CallbackNumber,
                 RecordingId = r.RecordingId,
+                DispositionCode = r.DispositionCode,
             },
             State = c.State,
             Queue = c.Queue?.Id.Value,
@@ -256,6 +258,7 @@ public sealed partial class CallCenter
             foreach (var a in s.Agents) LinkAgentCalls(engine._agents[new AgentId(a.Config.Id)], a);
             foreach (var qs in s.Queues) ReadQueue(engine._queues[new QueueId(qs.Config.Id)], qs);
             foreach (var t in s.Timers) ReadTimer(t);
+            engine.RecomputeScheduleDue();
             return engine;
         }
 
@@ -338,6 +341,7 @@ public sealed partial class CallCenter
                 WasCallback = rs.WasCallback,
                 CallbackNumber = rs.CallbackNumber,
                 RecordingId = rs.RecordingId,
+                DispositionCode = rs.DispositionCode,
             };
             record.VisitList.AddRange(rs.Visits.Select(v => new QueueVisit(new QueueId(v.Queue), v.EnteredAt, v.LeftAt, v.ExitReason)));
             record.AttemptList.AddRange(rs.Attempts.Select(x =>
@@ -376,6 +380,8 @@ public sealed partial class CallCenter
         private void ReadQueue(Queue q, QueueSnapshot s)
         {
             q.NightMode = s.NightMode;
+            // Before office hours, night mode could only be set by hand.
+            q.NightOverride = s.NightOverride ?? (s.NightMode && q.Config.OfficeHours == null ? true : null);
             q.WaitingCount = s.WaitingCount;
             q.RingingCount = s.RingingCount;
             q.CallbackCount = s.CallbackCount;

@@ -103,6 +103,9 @@ public sealed class CallRecord
     public string? CallbackNumber { get; internal set; }
     public string? RecordingId { get; set; }
 
+    /// <summary>The code the answering agent gave the call (<see cref="CallCenter.SetDisposition"/>).</summary>
+    public string? DispositionCode { get; internal set; }
+
     /// <summary>From entry to answer, or to leaving Lineup unanswered, across every queue visited.</summary>
     public double WaitSeconds => ((AnsweredAt ?? EndedAt ?? EnteredAt) - EnteredAt) / 1000.0;
     public double TalkSeconds => AnsweredAt is { } a && TalkEndedAt is { } t ? (t - a) / 1000.0 : 0;

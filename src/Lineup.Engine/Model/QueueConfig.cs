@@ -115,6 +115,21 @@ public sealed record QueueConfig
 
     public Destination InactiveDestination { get; init; } = Destination.Hangup;
 
+    // ---- Dispositions (FonoUC is_disposition_mandatory, agent_disposition) ----
+
+    /// <summary>The codes an agent may give a call of this queue (<see cref="CallCenter.SetDisposition"/>); empty: any
+    /// code of 1 to 64 characters.</summary>
+    public IReadOnlyList<string> DispositionCodes { get; init; } = [];
+
+    /// <summary>The agent's wrap-up does not end, by its timer or by a status change, until the call has a code.</summary>
+    public bool DispositionRequired { get; init; }
+
+    // ---- Office hours and holidays (PortSIP office hours, night mode) ----
+
+    /// <summary>Outside these hours the queue is in night mode by itself (<see cref="NightModeDestination"/>); null:
+    /// only the manual switch.</summary>
+    public OfficeHours? OfficeHours { get; init; }
+
     internal static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
 
     /// <summary>Every exit's destination (timeout, no agents, queue full, no answer, exit key, night mode, inactive).</summary>

@@ -79,6 +79,9 @@ public sealed record QueueSnapshot
 {
     public QueueSettings Config { get; init; } = new();
     public bool NightMode { get; init; }
+
+    /// <summary>Null: the office hours decide (or, in a snapshot older than the field, night mode was set by hand).</summary>
+    public bool? NightOverride { get; init; }
     public QueueStatsSnapshot Today { get; init; } = new();
 
     /// <summary>Memberships in the queue's own order.</summary>
@@ -248,6 +251,7 @@ public sealed record CallRecordSnapshot
     public bool WasCallback { get; init; }
     public string? CallbackNumber { get; init; }
     public string? RecordingId { get; init; }
+    public string? DispositionCode { get; init; }
 }
 
 public sealed record VisitSnapshot
@@ -343,6 +347,11 @@ public sealed record QueueSettings
     public bool Inactive { get; init; }
     /// <summary>Null: hang up (left out, as in snapshots older than the setting).</summary>
     public DestinationSnapshot? InactiveDestination { get; init; }
+
+    /// <summary>Null: none (any code).</summary>
+    public IReadOnlyList<string>? DispositionCodes { get; init; }
+    public bool DispositionRequired { get; init; }
+    public OfficeHours? OfficeHours { get; init; }
 }
 
 public sealed record CallbackSettingsSnapshot

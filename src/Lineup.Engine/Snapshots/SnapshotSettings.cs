@@ -59,6 +59,9 @@ internal static class SnapshotSettings
         ExpectedHandleSeconds = c.ExpectedHandleSeconds,
         Inactive = !c.Active,
         InactiveDestination = c.InactiveDestination == Destination.Hangup ? null : Of(c.InactiveDestination),
+        DispositionCodes = c.DispositionCodes.Count == 0 ? null : [.. c.DispositionCodes],
+        DispositionRequired = c.DispositionRequired,
+        OfficeHours = c.OfficeHours,
     };
 
     public static QueueConfig ToConfig(QueueSettings s) => new()
@@ -117,6 +120,9 @@ internal static class SnapshotSettings
         ExpectedHandleSeconds = s.ExpectedHandleSeconds,
         Active = !s.Inactive,
         InactiveDestination = s.InactiveDestination == null ? Destination.Hangup : ToDestination(s.InactiveDestination),
+        DispositionCodes = s.DispositionCodes ?? [],
+        DispositionRequired = s.DispositionRequired,
+        OfficeHours = s.OfficeHours,
     };
 
     public static AgentSettings Of(AgentConfig c) => new()

@@ -25,6 +25,8 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(PickupCommand), "pickup")]
 [JsonDerivedType(typeof(SetRecordingCommand), "set_recording")]
 [JsonDerivedType(typeof(TickCommand), "tick")]
+[JsonDerivedType(typeof(SetDispositionCommand), "set_disposition")]
+[JsonDerivedType(typeof(SetNightModeCommand), "set_night_mode")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);

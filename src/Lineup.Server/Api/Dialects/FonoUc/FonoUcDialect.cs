@@ -513,7 +513,7 @@ public sealed class FonoUcDialect : Dialect
             })]),
             ["agent_history"] = history,
             ["disposition"] = Disposition(c.Disposition),
-            ["agent_disposition"] = "",
+            ["agent_disposition"] = c.DispositionCode ?? "",
             ["caller_id_number"] = c.CallerNumber,
             ["caller_id_name"] = "\"" + (c.CallerName ?? c.CallerNumber) + "\"",
             ["timestamp"] = c.EnteredAt.ToUnixTimeSeconds(),
