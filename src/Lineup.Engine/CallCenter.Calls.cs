@@ -384,6 +384,7 @@ public sealed partial class CallCenter
 
     private void EndTalk(Call c)
     {
+        if (c.Supervisor != null) EndMonitor(c); // the talk is over: nothing left to monitor
         var a = c.ConnectedAgent!;
         var q = c.Queue!;
         c.Record.TalkEndedAt = _now;
@@ -457,6 +458,36 @@ public sealed partial class CallCenter
         return CommandResult.Ok;
     }
 
+    /// <summary>
+    /// A supervisor joined a connected call in <paramref name="mode"/> (again with another mode: the mode changed), or
+    /// (<paramref name="mode"/> null) left it. The host rings the supervisor and mixes the media; the engine keeps who
+    /// monitors which call, for the status APIs and the events.
+    /// </summary>
+    public CommandResult SetMonitor(CallId call, SupervisionMode? mode, string? supervisor, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (mode is not { } m)
+        {
+            if (c.Supervisor == null) return CommandResult.Ignored;
+            EndMonitor(c);
+            return CommandResult.Ok;
+        }
+        if (c.State != CallState.Connected || string.IsNullOrEmpty(supervisor)) return CommandResult.InvalidState;
+        if (c.Supervisor == supervisor && c.SupervisionMode == m) return CommandResult.Ignored;
+        c.Supervisor = supervisor;
+        c.SupervisionMode = m;
+        Emit(new EngineEvent(EventKind.CallMonitorStarted, _now, c.Queue?.Id ?? default, c.Agent ?? default, c.Id, (int)m, Text: supervisor));
+        return CommandResult.Ok;
+    }
+
+    private void EndMonitor(Call c)
+    {
+        var supervisor = c.Supervisor;
+        c.Supervisor = null;
+        Emit(new EngineEvent(EventKind.CallMonitorEnded, _now, c.Queue?.Id ?? default, c.Agent ?? c.Record.AnsweredBy ?? default, c.Id, (int)c.SupervisionMode, Text: supervisor));
+    }
+
     private static bool AwaitsDisposition(Call c) => c.Queue!.Config.DispositionRequired && c.Record.DispositionCode == null;
 
     private void FinishWrapUp(Agent a, AgentStatus status, string? reason)
@@ -496,6 +527,7 @@ public sealed partial class CallCenter
 
     private void End(Call c, Disposition disposition, ExitReason reason)
     {
+        if (c.Supervisor != null) EndMonitor(c);
         c.State = CallState.Ended;
         c.VisitSeq = 0;
         c.Record.EndedAt = _now;

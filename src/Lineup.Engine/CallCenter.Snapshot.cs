@@ -213,6 +213,8 @@ public sealed partial class CallCenter
             NotBefore = c.NotBefore,
             VisitSeq = c.VisitSeq,
             StickyPending = c.StickyPending,
+            Supervisor = c.Supervisor,
+            SupervisionMode = c.SupervisionMode,
             StickyRinging = c.StickyRinging,
             CallbackOffered = c.CallbackOffered,
         };
@@ -357,6 +359,8 @@ public sealed partial class CallCenter
                 NotBefore = s.NotBefore,
                 VisitSeq = s.VisitSeq,
                 StickyPending = s.StickyPending,
+                Supervisor = s.Supervisor,
+                SupervisionMode = s.SupervisionMode,
                 StickyRinging = s.StickyRinging,
                 CallbackOffered = s.CallbackOffered,
             };

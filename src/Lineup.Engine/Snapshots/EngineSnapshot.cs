@@ -206,6 +206,10 @@ public sealed record AgentStatsSnapshot
 
 public sealed record CallSnapshot
 {
+    /// <summary>The monitoring supervisor, or null.</summary>
+    public string? Supervisor { get; init; }
+    public SupervisionMode SupervisionMode { get; init; }
+
     public CallRecordSnapshot Record { get; init; } = new();
     public CallState State { get; init; }
     public int? Queue { get; init; }

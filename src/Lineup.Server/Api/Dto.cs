@@ -81,6 +81,11 @@ public sealed record DispositionBody(string? Code = null, long? AgentId = null);
 
 public sealed record NightModeBody(bool? NightMode = null);
 
+public sealed record MonitorBody(string? Supervisor = null, SupervisionMode? Mode = null);
+
+/// <summary>A supervisor on a call: <c>ringing</c> until its phone answers, then <c>joined</c>.</summary>
+public sealed record MonitorDto(long CallId, string Supervisor, SupervisionMode Mode, string State);
+
 public sealed record AgentBody
 {
     public long? Id { get; init; }

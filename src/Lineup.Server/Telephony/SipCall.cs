@@ -13,7 +13,7 @@ namespace Lineup.Server.Telephony;
 /// RTP actions run after it is released, because the stack raises a session's events on the thread that acts on
 /// the session, and those handlers take this lock again.
 /// </summary>
-internal sealed class SipCall
+internal sealed partial class SipCall
 {
     public enum Purpose { Transfer, Callback }
 
@@ -364,6 +364,7 @@ internal sealed class SipCall
 
     private void HangupAllLocked(List<Action> later)
     {
+        EndMonitorLocked(later);
         foreach (var leg in _offers.Values) End(later, leg);
         _offers.Clear();
         _connected = null;

@@ -27,6 +27,7 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(TickCommand), "tick")]
 [JsonDerivedType(typeof(SetDispositionCommand), "set_disposition")]
 [JsonDerivedType(typeof(SetNightModeCommand), "set_night_mode")]
+[JsonDerivedType(typeof(SetMonitorCommand), "set_monitor")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);

@@ -84,4 +84,121 @@ public sealed class ContactCenterSipTests(SipServerFixture server, ITestOutputHe
         var bridged = Hearing.Bridged(callerMedia, "the caller", targetMedia, "the night destination");
         Assert.True(bridged >= TimeSpan.FromSeconds(2), $"the transfer was bridged for {bridged.TotalSeconds:F1} s only");
     }
+
+    /// <summary>The supervisor's tone: 1 kHz, apart from every party tone.</summary>
+    private const int SupervisorHz = 1000;
+
+    [Fact]
+    public async Task A_supervisor_listens_then_whispers_to_the_agent_then_barges_and_leaving_ends_only_its_leg()
+    {
+        const string supervisor = "5550166"; // reached through the outbound proxy
+        var q = await server.QueueAsync("monitor", new { strategy = "top_down" });
+        var ana = await server.AgentAsync(q, 1);
+        await using var agentMedia = new RtpProbe(Tone.FirstAgent);
+        await using var phone = await server.PhoneAsync(ana, "agent-answer.xml", agentMedia, new() { ["ring_ms"] = "300" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "16000" });
+        var call = await ConnectedCallAsync(q);
+        await Task.Delay(1000);
+
+        await using var supervisorMedia = new RtpProbe(SupervisorHz);
+        await using var supervisorPhone = await server.OutsideAsync(supervisor, supervisorMedia);
+        using (var bad = await server.Api.PostAsJsonAsync($"/api/v1/calls/{call}/monitor", new { supervisor, mode = "shout" }))
+            await bad.ProblemAsync(System.Net.HttpStatusCode.BadRequest, "mode");
+        using (var none = await server.Api.PostAsJsonAsync("/api/v1/calls/987654321/monitor", new { supervisor, mode = "listen" }))
+            await none.ProblemAsync(System.Net.HttpStatusCode.NotFound);
+        using (var start = await server.Api.PostAsJsonAsync($"/api/v1/calls/{call}/monitor", new { supervisor, mode = "listen" }))
+            Assert.True(start.StatusCode == System.Net.HttpStatusCode.Accepted, $"monitor answered {(int)start.StatusCode}: {await start.Content.ReadAsStringAsync()}");
+        await WaitForAsync(() => Frames(supervisorMedia, 0).Count(f => Share(f, Tone.Caller) > 0.2) >= 25, "the supervisor hearing the caller");
+
+        // Listen: the supervisor hears both; nobody hears it.
+        var (agentAt, callerAt, supervisorAt) = Marks(agentMedia, callerMedia, supervisorMedia);
+        await Task.Delay(2500);
+        var heard = Frames(supervisorMedia, supervisorAt);
+        output.WriteLine($"listen: supervisor frames {heard.Count}, caller tone in {heard.Count(f => Share(f, Tone.Caller) > 0.2)}, agent tone in {heard.Count(f => Share(f, Tone.FirstAgent) > 0.2)}");
+        Assert.True(heard.Count(f => Share(f, Tone.Caller) > 0.2 && Share(f, Tone.FirstAgent) > 0.2) >= 50, "the supervisor does not hear caller and agent mixed");
+        AssertHearsSupervisor(agentMedia, agentAt, "the agent (listen)", false);
+        AssertHearsSupervisor(callerMedia, callerAt, "the caller (listen)", false);
+
+        // Whisper: the agent hears the supervisor (and still the caller); the caller does not.
+        await ModeAsync(call, "whisper");
+        (agentAt, callerAt, _) = Marks(agentMedia, callerMedia, supervisorMedia);
+        await Task.Delay(2500);
+        AssertHearsSupervisor(agentMedia, agentAt, "the agent (whisper)", true);
+        Assert.True(Frames(agentMedia, agentAt).Count(f => Share(f, Tone.Caller) > 0.2) >= 50, "the agent stopped hearing the caller while whispered to");
+        AssertHearsSupervisor(callerMedia, callerAt, "the caller (whisper)", false);
+
+        // Barge: both hear the supervisor.
+        await ModeAsync(call, "barge");
+        (agentAt, callerAt, _) = Marks(agentMedia, callerMedia, supervisorMedia);
+        await Task.Delay(2500);
+        AssertHearsSupervisor(agentMedia, agentAt, "the agent (barge)", true);
+        AssertHearsSupervisor(callerMedia, callerAt, "the caller (barge)", true);
+
+        // The supervisor leaves: its leg ends (BYE), the caller and the agent still hear each other.
+        using (var stop = await server.Api.DeleteAsync(new Uri($"/api/v1/calls/{call}/monitor", UriKind.Relative)))
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, stop.StatusCode);
+        (await supervisorPhone.WaitAsync()).AssertSucceeded();
+        (agentAt, callerAt, _) = Marks(agentMedia, callerMedia, supervisorMedia);
+        await Task.Delay(1500);
+        AssertHearsSupervisor(callerMedia, callerAt, "the caller (after)", false);
+        Assert.True(Frames(callerMedia, callerAt).Count(f => Share(f, Tone.FirstAgent) > 0.5) >= 50, "the caller stopped hearing the agent");
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await phone.WaitAsync()).AssertSucceeded();
+        var events = await server.Api.GetFromJsonAsync<JsonElement>("/api/v1/events?types=call.monitor_started,call.monitor_ended&limit=1000");
+        var mine = events.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("call_id").GetInt64() == call).ToList();
+        Assert.Equal(["call.monitor_started:listen", "call.monitor_started:whisper", "call.monitor_started:barge", "call.monitor_ended:barge"],
+            mine.Select(e => e.GetProperty("type").GetString() + ":" + e.GetProperty("data").GetProperty("mode").GetString()).ToArray());
+        Assert.All(mine, e => Assert.Equal(supervisor, e.GetProperty("data").GetProperty("supervisor").GetString()));
+    }
+
+    private async Task ModeAsync(long call, string mode)
+    {
+        using var change = await server.Api.PatchAsJsonAsync($"/api/v1/calls/{call}/monitor", new { mode });
+        Assert.True(change.IsSuccessStatusCode, $"mode change answered {(int)change.StatusCode}: {await change.Content.ReadAsStringAsync()}");
+    }
+
+    private static (int, int, int) Marks(RtpProbe a, RtpProbe b, RtpProbe c) => (a.Packets.Count, b.Packets.Count, c.Packets.Count);
+
+    private static List<int[]> Frames(RtpProbe probe, int from) =>
+        probe.Packets.Skip(from).Where(p => p.Samples.Length > 0 && Tone.Rms(p.Samples) >= Tone.SilenceRms).Select(p => p.Samples).ToList();
+
+    private static double Share(int[] frame, int hz) => Tone.Share(frame, hz);
+
+    /// <summary>Whether the frames <paramref name="probe"/> received since <paramref name="from"/> carry the supervisor's
+    /// 1 kHz tone (Goertzel): in at least 50 frames (a second), or in none.</summary>
+    private void AssertHearsSupervisor(RtpProbe probe, int from, string who, bool expected)
+    {
+        var frames = Frames(probe, from);
+        var with = frames.Count(f => Share(f, SupervisorHz) > 0.2);
+        output.WriteLine($"{who}: {with} of {frames.Count} frames carry the supervisor's tone");
+        if (expected) Assert.True(with >= 50, $"{who} heard the supervisor in {with} of {frames.Count} frames only");
+        else Assert.True(with == 0 && frames.Count >= 50, $"{who} heard the supervisor in {with} of {frames.Count} frames");
+    }
+
+    private async Task<long> ConnectedCallAsync(SipQueue queue)
+    {
+        long? id = null;
+        await WaitForAsync(async () =>
+        {
+            var calls = await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/queues/{queue.Id}/calls");
+            id = calls.GetProperty("items").EnumerateArray().Where(c => c.GetProperty("state").GetString() == "connected")
+                .Select(c => (long?)c.GetProperty("id").GetInt64()).FirstOrDefault();
+            return id != null;
+        }, "the call to be connected");
+        return id!.Value;
+    }
+
+    private static Task WaitForAsync(Func<bool> condition, string what) => WaitForAsync(() => Task.FromResult(condition()), what);
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(20)) Assert.Fail($"timed out waiting for {what}");
+            await Task.Delay(100);
+        }
+    }
 }
