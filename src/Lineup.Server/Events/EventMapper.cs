@@ -79,6 +79,7 @@ public sealed class EventMapper(long tenantId)
                 {
                     engine.TryGetAgent(e.Agent, out var a);
                     w.WriteString("status", a != null ? RecordJson.Snake(a.Status) : null);
+                    if (e.Text != null) w.WriteString("source", e.Text); // "phone": a feature code or a REGISTER
                 });
                 break;
             case EventKind.AgentStatusChanged:

@@ -133,6 +133,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
                 var response = _registrar!.Handle(request.Request, request.Remote, tenant.Name);
                 request.Respond(response);
                 LogRegister(request, tenant.Name, response.StatusLine!.StatusCode, response.StatusLine.ReasonPhrase, response.Contacts?.Count ?? 0);
+                if (_options.LoginOnRegister && response.StatusLine.StatusCode == 200 && response.Contacts?.Count > 0) LoginOnRegister(tenant, request.Request);
                 break;
             case "INVITE":
                 await OnInviteAsync(request);
@@ -170,6 +171,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             Refuse(404, host == null ? $"no tenant is named by the Request-URI, nor the default tenant '{_options.DefaultTenant}'" : "no number in the Request-URI");
             return;
         }
+        if (await TryFeatureCodeAsync(request, host, number, caller)) return;
         var queue = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Id);
         if (queue is not { } queueId)
         {

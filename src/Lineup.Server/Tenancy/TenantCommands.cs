@@ -100,16 +100,17 @@ public sealed record SetMembersCommand(int QueueId, IReadOnlyList<MemberEntry> M
     }
 }
 
-public sealed record LoginCommand(int AgentId, IReadOnlyList<int>? Queues) : TenantCommand
+/// <summary>Logs an agent in; <paramref name="Source"/> ("phone") says where from, null for the APIs.</summary>
+public sealed record LoginCommand(int AgentId, IReadOnlyList<int>? Queues, string? Source = null) : TenantCommand
 {
     public override CommandResult Apply(CallCenter engine, long now) =>
-        engine.Login(new AgentId(AgentId), Queues?.Select(q => new QueueId(q)).ToList(), now);
+        engine.Login(new AgentId(AgentId), Queues?.Select(q => new QueueId(q)).ToList(), now, Source);
 }
 
-public sealed record LogoutCommand(int AgentId, IReadOnlyList<int>? Queues) : TenantCommand
+public sealed record LogoutCommand(int AgentId, IReadOnlyList<int>? Queues, string? Source = null) : TenantCommand
 {
     public override CommandResult Apply(CallCenter engine, long now) =>
-        engine.Logout(new AgentId(AgentId), Queues?.Select(q => new QueueId(q)).ToList(), now);
+        engine.Logout(new AgentId(AgentId), Queues?.Select(q => new QueueId(q)).ToList(), now, Source);
 }
 
 public sealed record SetStatusCommand(int AgentId, AgentStatus Status, string? Reason) : TenantCommand

@@ -21,4 +21,13 @@ public sealed partial class TelphinTests
         var reasons = (await Admin.OkAsync($"/api/v1/cdrs?queue_id={q}")).Items().Select(c => c.Str("exit_reason")!).Order().ToArray();
         Assert.Equal(["inactive", "no_agents"], reasons);
     }
+
+    [Fact]
+    public void An_agent_login_from_the_phone_is_sent_with_event_source_phone()
+    {
+        const string json = """{"type":"agent.login","data":{"agent_name":"a","agent_kind":"local","agent_number":"94","status":"ready","source":"phone"}}""";
+        var e = new global::Lineup.Server.Events.EventRecord(1, 1, 0, global::Lineup.Server.Events.EventTypes.AgentLogin, 5, 7, null, json);
+        Assert.Equal("agent_status=available&agent_type=local&event_source=phone&agent_id=7&extension_name=94",
+            global::Lineup.Server.Api.Dialects.Telphin.TelphinEvents.Payload(e));
+    }
 }

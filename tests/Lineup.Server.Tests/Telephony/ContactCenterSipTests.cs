@@ -201,4 +201,99 @@ public sealed class ContactCenterSipTests(SipServerFixture server, ITestOutputHe
             await Task.Delay(100);
         }
     }
+
+    /// <summary>The agent's phone (registered as the agent, from 127.0.0.1) dials <paramref name="code"/>; the probe is
+    /// its media end and keeps what Lineup played.</summary>
+    private async Task<RtpProbe> DialCodeAsync(SipAgent agent, string code)
+    {
+        var media = new RtpProbe(Tone.FirstAgent);
+        await using var phone = await Sipp.StartAsync(new SippOptions("phone-code.xml")
+        {
+            Remote = server.SipAddress,
+            Service = code,
+            Keys = new Dictionary<string, string> { ["from_user"] = agent.Number, ["rtp_port"] = media.Port.ToString(CultureInfo.InvariantCulture) },
+            Timeout = TimeSpan.FromSeconds(20),
+            MediaPort = Sipp.FreeMediaPorts(),
+        });
+        (await phone.WaitAsync()).AssertSucceeded(); // answered, a confirmation, then Lineup's BYE
+        return media;
+    }
+
+    private async Task<JsonElement> AgentStatusAsync(SipAgent agent) =>
+        await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/agents/{agent.Id}/status");
+
+    private static int FramesOf(RtpProbe media, int hz) =>
+        media.Packets.Where(p => p.Samples.Length > 0 && Tone.Rms(p.Samples) >= Tone.SilenceRms).Count(p => Tone.Share(p.Samples, hz) > 0.5);
+
+    [Fact]
+    public async Task Feature_codes_from_the_agents_phone_change_its_state_and_it_hears_a_confirmation()
+    {
+        var q = await server.QueueAsync("codes", new { strategy = "top_down" });
+        var ana = await server.AgentAsync(q, 1); // logged in, ready
+        await using var registered = await server.PhoneAsync(ana, "agent-noanswer.xml");
+
+        await using (var media = await DialCodeAsync(ana, "*46"))
+        {
+            Assert.Equal("logged_out", (await AgentStatusAsync(ana)).GetProperty("status").GetString());
+            Assert.True(FramesOf(media, 1400) >= 10, $"the phone heard the confirmation beeps in {FramesOf(media, 1400)} frames");
+        }
+        await using (await DialCodeAsync(ana, "*45"))
+            Assert.Equal("ready", (await AgentStatusAsync(ana)).GetProperty("status").GetString());
+        await using (await DialCodeAsync(ana, "*482"))
+        {
+            var status = await AgentStatusAsync(ana);
+            Assert.Equal(("not_ready", "lunch"), (status.GetProperty("status").GetString(), status.GetProperty("reason").GetString()));
+        }
+        await using (await DialCodeAsync(ana, "*47"))
+            Assert.Equal("ready", (await AgentStatusAsync(ana)).GetProperty("status").GetString());
+
+        // The logout and login came from the phone: their events say so (Telphin's agent events: event_source=phone).
+        var events = await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/events?types=agent.login,agent.logout&agent_id={ana.Id}&limit=1000");
+        var sources = events.GetProperty("items").EnumerateArray()
+            .Select(e => (e.GetProperty("type").GetString(), e.GetProperty("data").TryGetProperty("source", out var s) ? s.GetString() : null)).ToList();
+        Assert.Equal([("agent.login", null), ("agent.logout", "phone"), ("agent.login", "phone")], sources);
+
+        // A code the engine refuses (Ready while logged out) gets the low tone and changes nothing.
+        await using (await DialCodeAsync(ana, "*46")) { }
+        await using (var refused = await DialCodeAsync(ana, "*47"))
+        {
+            Assert.True(FramesOf(refused, 400) >= 20, $"the phone heard the refusal tone in {FramesOf(refused, 400)} frames");
+            Assert.Equal("logged_out", (await AgentStatusAsync(ana)).GetProperty("status").GetString());
+        }
+    }
+}
+
+/// <summary>A server with <c>Sip:LoginOnRegister</c> on.</summary>
+public sealed class LoginOnRegisterFixture : SipServerFixture
+{
+    protected override IEnumerable<string> ExtraServerArguments => ["--Sip:LoginOnRegister=true"];
+}
+
+/// <summary>Hot desking: registering a phone logs its agent in.</summary>
+[Trait("Category", "SipE2E")]
+public sealed class LoginOnRegisterSipTests(LoginOnRegisterFixture server) : IClassFixture<LoginOnRegisterFixture>
+{
+    [Fact]
+    public async Task Registering_the_agents_phone_logs_it_in_from_the_phone()
+    {
+        var q = await server.QueueAsync("hotdesk", new { strategy = "top_down" });
+        var ana = await server.AgentAsync(q, 1);
+        using (var logout = await server.Api.PostAsync(new Uri($"/api/v1/agents/{ana.Id}/logout", UriKind.Relative), null))
+            Assert.True(logout.IsSuccessStatusCode);
+        await using var phone = await server.PhoneAsync(ana, "agent-noanswer.xml"); // REGISTER with her credentials
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string? status;
+        do
+        {
+            status = (await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/agents/{ana.Id}/status")).GetProperty("status").GetString();
+            if (status == "ready") break;
+            await Task.Delay(100);
+        }
+        while (clock.Elapsed < TimeSpan.FromSeconds(10));
+        Assert.Equal("ready", status);
+        var events = await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/events?types=agent.login&agent_id={ana.Id}&limit=100");
+        var last = events.GetProperty("items").EnumerateArray().Last();
+        Assert.Equal("phone", last.GetProperty("data").GetProperty("source").GetString());
+    }
 }
