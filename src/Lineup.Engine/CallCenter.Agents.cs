@@ -6,26 +6,19 @@ public sealed partial class CallCenter
     /// is already logged in to are left alone, so a repeated login emits nothing.</summary>
     /// <summary>As <see cref="Login(AgentId, IReadOnlyList{QueueId}?, long)"/>; the login events carry
     /// <paramref name="source"/> in <c>Text</c> (e.g. "phone": a feature code or a REGISTER).</summary>
-    public CommandResult Login(AgentId agent, IReadOnlyList<QueueId>? queues, long now, string? source)
-    {
-        _eventSource = source;
-        try
-        {
-            return Login(agent, queues, now);
-        }
-        finally
-        {
-            _eventSource = null;
-        }
-    }
+    public CommandResult Login(AgentId agent, IReadOnlyList<QueueId>? queues, long now, string? source) =>
+        FromSource(source, () => Login(agent, queues, now));
 
     /// <summary>As <see cref="Logout(AgentId, IReadOnlyList{QueueId}?, long)"/>, with the events' source.</summary>
-    public CommandResult Logout(AgentId agent, IReadOnlyList<QueueId>? queues, long now, string? source)
+    public CommandResult Logout(AgentId agent, IReadOnlyList<QueueId>? queues, long now, string? source) =>
+        FromSource(source, () => Logout(agent, queues, now));
+
+    private CommandResult FromSource(string? source, Func<CommandResult> command)
     {
         _eventSource = source;
         try
         {
-            return Logout(agent, queues, now);
+            return command();
         }
         finally
         {

@@ -19,21 +19,28 @@ public sealed class ContactCenterSipTests(SipServerFixture server, ITestOutputHe
         var q = await server.QueueAsync("inactive", new { active = false, destinations = new { inactive = new { type = "number", target } } });
         var ana = await server.AgentAsync(q, 1);
         await using var agentPhone = await server.PhoneAsync(ana, "agent-noanswer.xml");
-        await using var targetMedia = new RtpProbe(Tone.Outside);
-        await using var destination = await server.OutsideAsync(target, targetMedia);
-        await using var callerMedia = new RtpProbe(Tone.Caller);
-        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "4000" });
 
-        (await caller.WaitAsync()).AssertSucceeded();
-        (await destination.WaitAsync()).AssertSucceeded();
-        var cdr = await server.CdrAsync(q);
+        var cdr = await CallSentOutsideAsync(q, target, "the inactive queue's destination");
         output.WriteLine(cdr.ToString());
         Assert.Equal("transferred", cdr.GetProperty("disposition").GetString());
         Assert.Equal("inactive", cdr.GetProperty("exit_reason").GetString());
         Assert.Empty(cdr.GetProperty("attempts").EnumerateArray()); // the logged-in agent was never rung
         Assert.False(agentPhone.HasExited, "the agent's phone was rung by an inactive queue");
-        var bridged = Hearing.Bridged(callerMedia, "the caller", targetMedia, "the inactive queue's destination");
+    }
+
+    /// <summary>A caller of <paramref name="q"/> is sent to <paramref name="target"/>, an outside number behind the
+    /// proxy, and the two hear each other; returns the call's CDR.</summary>
+    private async Task<JsonElement> CallSentOutsideAsync(SipQueue q, string target, string what)
+    {
+        await using var targetMedia = new RtpProbe(Tone.Outside);
+        await using var destination = await server.OutsideAsync(target, targetMedia);
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "4000" });
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await destination.WaitAsync()).AssertSucceeded();
+        var bridged = Hearing.Bridged(callerMedia, "the caller", targetMedia, what);
         Assert.True(bridged >= TimeSpan.FromSeconds(2), $"the transfer was bridged for {bridged.TotalSeconds:F1} s only");
+        return await server.CdrAsync(q);
     }
 
     [Fact]
@@ -72,17 +79,8 @@ public sealed class ContactCenterSipTests(SipServerFixture server, ITestOutputHe
             office_hours = new { holidays = new[] { today, tomorrow } },
             destinations = new { night_mode = new { type = "number", target } },
         });
-        await using var targetMedia = new RtpProbe(Tone.Outside);
-        await using var destination = await server.OutsideAsync(target, targetMedia);
-        await using var callerMedia = new RtpProbe(Tone.Caller);
-        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "4000" });
-
-        (await caller.WaitAsync()).AssertSucceeded();
-        (await destination.WaitAsync()).AssertSucceeded();
-        var cdr = await server.CdrAsync(q);
+        var cdr = await CallSentOutsideAsync(q, target, "the night destination");
         Assert.Equal(("transferred", "night_mode"), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("exit_reason").GetString()));
-        var bridged = Hearing.Bridged(callerMedia, "the caller", targetMedia, "the night destination");
-        Assert.True(bridged >= TimeSpan.FromSeconds(2), $"the transfer was bridged for {bridged.TotalSeconds:F1} s only");
     }
 
     /// <summary>The supervisor's tone: 1 kHz, apart from every party tone.</summary>
