@@ -4,6 +4,31 @@ public sealed partial class CallCenter
 {
     /// <summary>Logs an agent in to some of its queues (all when <paramref name="queues"/> is null). Queues it
     /// is already logged in to are left alone, so a repeated login emits nothing.</summary>
+    /// <summary>As <see cref="Login(AgentId, IReadOnlyList{QueueId}?, long)"/>; the login events carry
+    /// <paramref name="source"/> in <c>Text</c> (e.g. "phone": a feature code or a REGISTER).</summary>
+    public CommandResult Login(AgentId agent, IReadOnlyList<QueueId>? queues, long now, string? source) =>
+        FromSource(source, () => Login(agent, queues, now));
+
+    /// <summary>As <see cref="Logout(AgentId, IReadOnlyList{QueueId}?, long)"/>, with the events' source.</summary>
+    public CommandResult Logout(AgentId agent, IReadOnlyList<QueueId>? queues, long now, string? source) =>
+        FromSource(source, () => Logout(agent, queues, now));
+
+    private CommandResult FromSource(string? source, Func<CommandResult> command)
+    {
+        _eventSource = source;
+        try
+        {
+            return command();
+        }
+        finally
+        {
+            _eventSource = null;
+        }
+    }
+
+    /// <summary>Where the login or logout being applied came from (null: the APIs).</summary>
+    private string? _eventSource;
+
     public CommandResult Login(AgentId agent, IReadOnlyList<QueueId>? queues, long now)
     {
         Advance(now);
@@ -20,7 +45,7 @@ public sealed partial class CallCenter
             m.LoggedIn = true;
             a.LoggedInQueueCount++;
             changed = true;
-            Emit(new EngineEvent(EventKind.AgentLoggedIn, _now, m.Queue.Id, a.Id));
+            Emit(new EngineEvent(EventKind.AgentLoggedIn, _now, m.Queue.Id, a.Id, Text: _eventSource));
         }
         if (wasOut)
         {
@@ -46,7 +71,7 @@ public sealed partial class CallCenter
             m.LoggedIn = false;
             a.LoggedInQueueCount--;
             changed = true;
-            Emit(new EngineEvent(EventKind.AgentLoggedOut, _now, m.Queue.Id, a.Id));
+            Emit(new EngineEvent(EventKind.AgentLoggedOut, _now, m.Queue.Id, a.Id, Text: _eventSource));
             if (a.OfferCall?.Queue == m.Queue) CancelAgentOffer(a);
         }
         if (a.LoggedInQueueCount == 0 && a.Status != AgentStatus.LoggedOut)
@@ -83,6 +108,7 @@ public sealed partial class CallCenter
             case AgentStatus.NotReady:
                 if (a.WrapCall != null)
                 {
+                    if (AwaitsDisposition(a.WrapCall)) return CommandResult.DispositionRequired;
                     FinishWrapUp(a, status, reason);
                 }
                 else

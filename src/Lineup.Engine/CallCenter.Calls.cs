@@ -412,6 +412,7 @@ public sealed partial class CallCenter
 
     private void EndTalk(Call c)
     {
+        if (c.Supervisor != null) EndMonitor(c); // the talk is over: nothing left to monitor
         var a = c.ConnectedAgent!;
         var q = c.Queue!;
         c.Record.TalkEndedAt = _now;
@@ -439,7 +440,7 @@ public sealed partial class CallCenter
         }
 
         var wrap = a.WrapUpSecondsFor(q);
-        if (wrap > 0 && a.Status != AgentStatus.LoggedOut)
+        if ((wrap > 0 || AwaitsDisposition(c)) && a.Status != AgentStatus.LoggedOut)
         {
             c.State = CallState.WrapUp;
             a.WrapCall = c;
@@ -447,7 +448,7 @@ public sealed partial class CallCenter
             a.ReasonAfterWrap = reason;
             a.WrapSeq = ++_seq;
             SetStatus(a, AgentStatus.WrapUp, null);
-            Schedule(_now + wrap * 1000L, TimerKind.WrapEnd, a, a.WrapSeq);
+            if (wrap > 0) Schedule(_now + wrap * 1000L, TimerKind.WrapEnd, a, a.WrapSeq);
             Emit(new EngineEvent(EventKind.CallWrapUp, _now, q.Id, a.Id, c.Id, Value: wrap));
             UpdateActivity(a);
             Refresh(a);
@@ -462,6 +463,60 @@ public sealed partial class CallCenter
             _freed.Add(a);
         }
     }
+
+    /// <summary>
+    /// The answering agent gives the call a disposition code, while talking or in wrap-up (FonoUC's
+    /// <c>agent_disposition</c>); a later code replaces an earlier one. It lands in the CDR. When the queue requires
+    /// one and the wrap-up time is already over, the wrap-up ends now.
+    /// </summary>
+    public CommandResult SetDisposition(CallId call, AgentId agent, string code, long now)
+    {
+        Advance(now);
+        if (!_agents.TryGetValue(agent, out var a)) return CommandResult.UnknownAgent;
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (c.Record.AnsweredBy != agent || c.State is not (CallState.Connected or CallState.WrapUp)) return CommandResult.InvalidState;
+        var codes = c.Queue!.Config.DispositionCodes;
+        if (string.IsNullOrEmpty(code) || code.Length > 64 || (codes.Count > 0 && !codes.Contains(code))) return CommandResult.InvalidArgument;
+        c.Record.DispositionCode = code;
+        if (a.WrapCall == c && c.Record.TalkEndedAt + a.WrapUpSecondsFor(c.Queue) * 1000L <= _now)
+        {
+            FinishWrapUp(a, a.StatusAfterWrap, a.ReasonAfterWrap);
+            DispatchAgent(a);
+        }
+        return CommandResult.Ok;
+    }
+
+    /// <summary>
+    /// A supervisor joined a connected call in <paramref name="mode"/> (again with another mode: the mode changed), or
+    /// (<paramref name="mode"/> null) left it. The host rings the supervisor and mixes the media; the engine keeps who
+    /// monitors which call, for the status APIs and the events.
+    /// </summary>
+    public CommandResult SetMonitor(CallId call, SupervisionMode? mode, string? supervisor, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (mode is not { } m)
+        {
+            if (c.Supervisor == null) return CommandResult.Ignored;
+            EndMonitor(c);
+            return CommandResult.Ok;
+        }
+        if (c.State != CallState.Connected || string.IsNullOrEmpty(supervisor)) return CommandResult.InvalidState;
+        if (c.Supervisor == supervisor && c.SupervisionMode == m) return CommandResult.Ignored;
+        c.Supervisor = supervisor;
+        c.SupervisionMode = m;
+        Emit(new EngineEvent(EventKind.CallMonitorStarted, _now, c.Queue?.Id ?? default, c.Agent ?? default, c.Id, (int)m, Text: supervisor));
+        return CommandResult.Ok;
+    }
+
+    private void EndMonitor(Call c)
+    {
+        var supervisor = c.Supervisor;
+        c.Supervisor = null;
+        Emit(new EngineEvent(EventKind.CallMonitorEnded, _now, c.Queue?.Id ?? default, c.Agent ?? c.Record.AnsweredBy ?? default, c.Id, (int)c.SupervisionMode, Text: supervisor));
+    }
+
+    private static bool AwaitsDisposition(Call c) => c.Queue!.Config.DispositionRequired && c.Record.DispositionCode == null;
 
     private void FinishWrapUp(Agent a, AgentStatus status, string? reason)
     {
@@ -500,6 +555,7 @@ public sealed partial class CallCenter
 
     private void End(Call c, Disposition disposition, ExitReason reason)
     {
+        if (c.Supervisor != null) EndMonitor(c);
         c.State = CallState.Ended;
         c.VisitSeq = 0;
         c.Record.EndedAt = _now;

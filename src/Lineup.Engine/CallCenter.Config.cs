@@ -19,9 +19,12 @@ public sealed partial class CallCenter
         {
             q = new Queue(config) { RecentHandleSeconds = Math.Max(1, config.ExpectedHandleSeconds), NoAgentSince = _now };
             _queues.Add(config.Id, q);
+            if (config.OfficeHours != null) ScheduleChanged(q);
             return CommandResult.Ok;
         }
+        var hadHours = q.Config.OfficeHours != null;
         q.Config = config;
+        if (hadHours || config.OfficeHours != null) ScheduleChanged(q);
         RecomputeLevels(q);
         foreach (var m in q.MemberList) RefreshMember(m);
         DispatchQueue(q);
@@ -44,14 +47,52 @@ public sealed partial class CallCenter
         return CommandResult.Ok;
     }
 
-    public CommandResult SetNightMode(QueueId id, bool on, long now)
+    private void ScheduleChanged(Queue q)
+    {
+        ApplyNight(q);
+        RecomputeScheduleDue();
+    }
+
+    /// <summary>Night mode on or off by hand: an override of the office hours until <see cref="OverrideNightMode"/>
+    /// clears it.</summary>
+    public CommandResult SetNightMode(QueueId id, bool on, long now) => OverrideNightMode(id, on, now);
+
+    /// <summary>Sets (<paramref name="on"/>) or clears (null: the office hours decide again) a queue's manual night
+    /// mode. Ignored when nothing changes.</summary>
+    public CommandResult OverrideNightMode(QueueId id, bool? on, long now)
     {
         Advance(now);
         if (!_queues.TryGetValue(id, out var q)) return CommandResult.UnknownQueue;
-        if (q.NightMode == on) return CommandResult.Ignored;
-        q.NightMode = on;
-        Emit(new EngineEvent(EventKind.QueueNightModeChanged, _now, q.Id, Code: on ? 1 : 0));
+        var wasNight = q.NightMode;
+        if (q.NightOverride == on && (on == null || wasNight == on)) return CommandResult.Ignored;
+        q.NightOverride = on;
+        ApplyNight(q);
         return CommandResult.Ok;
+    }
+
+    /// <summary>Puts the queue in the night mode its override or office hours say, with an event when it changes.</summary>
+    private void ApplyNight(Queue q)
+    {
+        var night = q.NightOverride ?? (q.Config.OfficeHours?.IsClosed(_now, _options.TimeZone) ?? false);
+        if (q.NightMode == night) return;
+        q.NightMode = night;
+        Emit(new EngineEvent(EventKind.QueueNightModeChanged, _now, q.Id, Code: night ? 1 : 0));
+    }
+
+    /// <summary>Every queue with office hours to its state now; then the next boundary of any of them.</summary>
+    private void ApplySchedules()
+    {
+        foreach (var q in _queues.Values)
+            if (q.Config.OfficeHours != null) ApplyNight(q);
+        RecomputeScheduleDue();
+    }
+
+    private void RecomputeScheduleDue()
+    {
+        _scheduleDue = long.MaxValue;
+        if (_now == long.MinValue) return;
+        foreach (var q in _queues.Values)
+            if (q.Config.OfficeHours?.NextBoundary(_now, _options.TimeZone) is { } next && next < _scheduleDue) _scheduleDue = next;
     }
 
     /// <summary>Creates or replaces an agent's settings.</summary>

@@ -23,6 +23,11 @@ public sealed partial class CallCenter
         // NoAnswerMaxAttempts is a per-queue rule: offers made in an earlier queue do not count here.
         c.UnansweredAttempts = 0;
 
+        if (!q.Config.Active)
+        {
+            LeaveQueue(c, ExitReason.Inactive, q.Config.InactiveDestination);
+            return;
+        }
         if (q.NightMode)
         {
             LeaveQueue(c, ExitReason.NightMode, q.Config.NightModeDestination);

@@ -65,6 +65,7 @@ public sealed partial class CallCenter
         {
             Config = SnapshotSettings.Of(q.Config),
             NightMode = q.NightMode,
+            NightOverride = q.NightOverride,
             Today = new QueueStatsSnapshot
             {
                 Offered = t.Offered,
@@ -196,6 +197,7 @@ public sealed partial class CallCenter
                 WasCallback = r.WasCallback,
                 CallbackNumber = r.CallbackNumber,
                 RecordingId = r.RecordingId,
+                DispositionCode = r.DispositionCode,
             },
             State = c.State,
             Queue = c.Queue?.Id.Value,
@@ -211,6 +213,8 @@ public sealed partial class CallCenter
             NotBefore = c.NotBefore,
             VisitSeq = c.VisitSeq,
             StickyPending = c.StickyPending,
+            Supervisor = c.Supervisor,
+            SupervisionMode = c.SupervisionMode,
             StickyRinging = c.StickyRinging,
             CallbackOffered = c.CallbackOffered,
         };
@@ -256,6 +260,7 @@ public sealed partial class CallCenter
             foreach (var a in s.Agents) LinkAgentCalls(engine._agents[new AgentId(a.Config.Id)], a);
             foreach (var qs in s.Queues) ReadQueue(engine._queues[new QueueId(qs.Config.Id)], qs);
             foreach (var t in s.Timers) ReadTimer(t);
+            engine.RecomputeScheduleDue();
             return engine;
         }
 
@@ -338,6 +343,7 @@ public sealed partial class CallCenter
                 WasCallback = rs.WasCallback,
                 CallbackNumber = rs.CallbackNumber,
                 RecordingId = rs.RecordingId,
+                DispositionCode = rs.DispositionCode,
             };
             record.VisitList.AddRange(rs.Visits.Select(v => new QueueVisit(new QueueId(v.Queue), v.EnteredAt, v.LeftAt, v.ExitReason)));
             record.AttemptList.AddRange(rs.Attempts.Select(x =>
@@ -353,6 +359,8 @@ public sealed partial class CallCenter
                 NotBefore = s.NotBefore,
                 VisitSeq = s.VisitSeq,
                 StickyPending = s.StickyPending,
+                Supervisor = s.Supervisor,
+                SupervisionMode = s.SupervisionMode,
                 StickyRinging = s.StickyRinging,
                 CallbackOffered = s.CallbackOffered,
             };
@@ -376,6 +384,8 @@ public sealed partial class CallCenter
         private void ReadQueue(Queue q, QueueSnapshot s)
         {
             q.NightMode = s.NightMode;
+            // Before office hours, night mode could only be set by hand.
+            q.NightOverride = s.NightOverride ?? (s.NightMode && q.Config.OfficeHours == null ? true : null);
             q.WaitingCount = s.WaitingCount;
             q.RingingCount = s.RingingCount;
             q.CallbackCount = s.CallbackCount;

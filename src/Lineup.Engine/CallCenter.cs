@@ -31,6 +31,8 @@ public enum CommandResult
     Conflict,
     /// <summary>A destination names a queue that does not exist, or the queue itself.</summary>
     InvalidDestination,
+    /// <summary>The queue requires a disposition code before the agent's wrap-up may end.</summary>
+    DispositionRequired,
 }
 
 /// <summary>The result of <see cref="CallCenter.Enqueue"/>: the call id is valid when the result is Ok.</summary>
@@ -59,6 +61,9 @@ public sealed partial class CallCenter
     private long _timerOrder;
     private long _callSeq;
     private long _dayEnd = long.MinValue;
+
+    /// <summary>The next office-hours boundary of any queue (derived from the configs, not stored).</summary>
+    private long _scheduleDue = long.MaxValue;
     private ulong _rng;
 
     public CallCenter(EngineOptions? options = null)
@@ -86,7 +91,7 @@ public sealed partial class CallCenter
     }
 
     /// <summary>The earliest time a timer is due (Unix ms), or null when none is pending.</summary>
-    public long? NextDeadline => PeekTimer(out var due, out _) ? due : null;
+    public long? NextDeadline => PeekTimer(out var due, out _) ? Math.Min(due, _scheduleDue) : _scheduleDue == long.MaxValue ? null : _scheduleDue;
 
     public IReadOnlyCollection<Queue> Queues => _queues.Values;
     public IReadOnlyCollection<Agent> Agents => _agents.Values;
@@ -101,8 +106,18 @@ public sealed partial class CallCenter
     public void Advance(long now)
     {
         if (now < _now) now = _now;
-        while (PeekTimer(out var due, out var lane) && due <= now)
+        while (true)
         {
+            var timerDue = PeekTimer(out var due, out var lane) && due <= now;
+            if (_scheduleDue <= now && (!timerDue || _scheduleDue <= due))
+            {
+                // An office-hours boundary, in time order among the timers.
+                if (_scheduleDue > _now) _now = _scheduleDue;
+                RollDay(_now);
+                ApplySchedules();
+                continue;
+            }
+            if (!timerDue) break;
             var timer = lane == null ? _timers.Dequeue() : lane.Items.Dequeue().Timer;
             if (due > _now) _now = due;
             RollDay(_now);
@@ -291,7 +306,8 @@ public sealed partial class CallCenter
             case TimerKind.WrapEnd:
                 {
                     var a = (Agent)t.Target;
-                    if (a.WrapCall != null && a.WrapSeq == t.Seq)
+                    // A required disposition holds the wrap-up past its time: SetDisposition ends it.
+                    if (a.WrapCall != null && a.WrapSeq == t.Seq && !AwaitsDisposition(a.WrapCall))
                     {
                         FinishWrapUp(a, a.StatusAfterWrap, a.ReasonAfterWrap);
                         DispatchAgent(a);

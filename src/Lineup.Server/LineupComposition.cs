@@ -117,6 +117,7 @@ public static class LineupComposition
         services.AddSingleton<QueueService>();
         services.AddSingleton<CallService>();
         services.AddSingleton<ReportService>();
+        services.AddSingleton<ContactCenterService>();
         services.AddSingleton<WebhookService>();
         services.AddSingleton<SipCredentialService>();
         services.AddSingleton<DialectStorage>();
@@ -189,6 +190,7 @@ public static class LineupComposition
         api.MapSipCredentialsApi();
         api.MapQueuesApi();
         api.MapCallsApi();
+        api.MapContactCenterApi();
         api.MapWebhooksApi();
         api.MapEventsApi();
         api.MapTelephonyApi();

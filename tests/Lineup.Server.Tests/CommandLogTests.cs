@@ -24,6 +24,15 @@ public class CommandLogTests
         TierRulesApply = true,
         TierRuleWaitSeconds = 15,
         DialectData = new Dictionary<string, string> { ["fonouc"] = """{"ai_assist":true}""", ["kazoo"] = "{}" },
+        Active = false,
+        InactiveDestination = Destination.ToNumber("+18005550001"),
+        DispositionCodes = ["sale", "no_sale"],
+        DispositionRequired = true,
+        OfficeHours = new OfficeHours
+        {
+            Weekly = [new OpeningInterval(DayOfWeek.Monday, 540, 1020)],
+            Holidays = [new DateOnly(2026, 12, 25)],
+        },
     };
 
     public static TheoryData<TenantCommand> Commands() => new()
@@ -37,6 +46,13 @@ public class CommandLogTests
         new SetMembersCommand(5, [new MemberEntry(7, new MemberConfig { Level = 1 }), new MemberEntry(8, MemberConfig.Default)]),
         new LoginCommand(7, [5, 6]),
         new LogoutCommand(7, null),
+        new LoginCommand(7, null, "phone"),
+        new LogoutCommand(7, null, "phone"),
+        new SetDispositionCommand(1_000_000_001, 7, "sale"),
+        new SetNightModeCommand(5, true),
+        new SetNightModeCommand(5, null),
+        new SetMonitorCommand(1_000_000_001, SupervisionMode.Whisper, "1002"),
+        new SetMonitorCommand(1_000_000_001, null, null),
         new SetStatusCommand(7, AgentStatus.NotReady, "LUNCH"),
         new EnqueueCommand(5, "+1555", "Bob", 3, "ext-1"),
         new CallEventCommand(1_000_000_001, CallEventType.Dtmf, null, "3"),
@@ -72,7 +88,14 @@ public class CommandLogTests
     public void Queue_settings_survive_the_log_field_for_field()
     {
         var copy = (UpsertQueueCommand)TenantCommand.Deserialize(new UpsertQueueCommand(RichQueue).Serialize());
-        Assert.Equal(RichQueue with { VipNumbers = copy.Config.VipNumbers, Blacklist = copy.Config.Blacklist, DialectData = copy.Config.DialectData }, copy.Config);
+        Assert.Equal(RichQueue with
+        {
+            VipNumbers = copy.Config.VipNumbers, Blacklist = copy.Config.Blacklist, DialectData = copy.Config.DialectData,
+            DispositionCodes = copy.Config.DispositionCodes, OfficeHours = copy.Config.OfficeHours,
+        }, copy.Config);
+        Assert.Equal(RichQueue.DispositionCodes, copy.Config.DispositionCodes);
+        Assert.Equal(RichQueue.OfficeHours!.Weekly, copy.Config.OfficeHours!.Weekly);
+        Assert.Equal(RichQueue.OfficeHours.Holidays, copy.Config.OfficeHours.Holidays);
         Assert.Equal(RichQueue.DialectData.OrderBy(kv => kv.Key), copy.Config.DialectData.OrderBy(kv => kv.Key));
         Assert.Equal(RichQueue.VipNumbers.Order(), copy.Config.VipNumbers.Order());
         Assert.Equal(RichQueue.Blacklist.Order(), copy.Config.Blacklist.Order());

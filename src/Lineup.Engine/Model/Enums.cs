@@ -118,6 +118,8 @@ public enum ExitReason
     Blacklisted,
     Abandoned,
     Cancelled,
+    /// <summary>The queue was inactive at entry.</summary>
+    Inactive,
     /// <summary>The node that carried the call's media died while the caller waited.</summary>
     LostOnNodeFailure,
 }

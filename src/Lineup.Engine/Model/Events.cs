@@ -43,6 +43,20 @@ public enum EventKind : byte
     Announcement,
     /// <summary>A queue's night mode changed; <c>Code</c> is 1 when on.</summary>
     QueueNightModeChanged,
+    /// <summary>A supervisor joined the call, or changed mode: <c>Code</c> is the <see cref="SupervisionMode"/>,
+    /// <c>Text</c> the supervisor.</summary>
+    CallMonitorStarted,
+    /// <summary>The supervisor left the call; <c>Text</c> is the supervisor.</summary>
+    CallMonitorEnded,
+}
+
+/// <summary>How a supervisor takes part in a call: hears both and is heard by none (listen), is heard by the agent
+/// only (whisper), or by both (barge).</summary>
+public enum SupervisionMode
+{
+    Listen,
+    Whisper,
+    Barge,
 }
 
 /// <summary>One engine output. A flat struct so that emitting events allocates nothing.</summary>
@@ -102,6 +116,9 @@ public sealed class CallRecord
     public bool WasCallback { get; internal set; }
     public string? CallbackNumber { get; internal set; }
     public string? RecordingId { get; set; }
+
+    /// <summary>The code the answering agent gave the call (<see cref="CallCenter.SetDisposition"/>).</summary>
+    public string? DispositionCode { get; internal set; }
 
     /// <summary>From entry to answer, or to leaving Lineup unanswered, across every queue visited.</summary>
     public double WaitSeconds => ((AnsweredAt ?? EndedAt ?? EnteredAt) - EnteredAt) / 1000.0;

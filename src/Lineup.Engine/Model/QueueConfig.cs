@@ -107,11 +107,35 @@ public sealed record QueueConfig
     /// <summary>Handle time assumed before the queue has measured any.</summary>
     public int ExpectedHandleSeconds { get; init; } = 180;
 
+    // ---- Active / inactive (Telphin extension `status`) ----
+
+    /// <summary>An inactive queue takes no new calls: each goes at entry to <see cref="InactiveDestination"/>. Calls
+    /// already in the queue stay and are served.</summary>
+    public bool Active { get; init; } = true;
+
+    public Destination InactiveDestination { get; init; } = Destination.Hangup;
+
+    // ---- Dispositions (FonoUC is_disposition_mandatory, agent_disposition) ----
+
+    /// <summary>The codes an agent may give a call of this queue (<see cref="CallCenter.SetDisposition"/>); empty: any
+    /// code of 1 to 64 characters.</summary>
+    public IReadOnlyList<string> DispositionCodes { get; init; } = [];
+
+    /// <summary>The agent's wrap-up does not end, by its timer or by a status change, until the call has a code.</summary>
+    public bool DispositionRequired { get; init; }
+
+    // ---- Office hours and holidays (PortSIP office hours, night mode) ----
+
+    /// <summary>Outside these hours the queue is in night mode by itself (<see cref="NightModeDestination"/>); null:
+    /// only the manual switch.</summary>
+    public OfficeHours? OfficeHours { get; init; }
+
     internal static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
 
-    /// <summary>Every exit's destination (timeout, no agents, queue full, no answer, exit key, night mode).</summary>
+    /// <summary>Every exit's destination (timeout, no agents, queue full, no answer, exit key, night mode, inactive).</summary>
     public IEnumerable<Destination> AllDestinations() =>
-        [TimeoutDestination, NoAgentsDestination, QueueFullDestination, NoAnswerDestination, ExitKeyDestination, NightModeDestination];
+        [TimeoutDestination, NoAgentsDestination, QueueFullDestination, NoAnswerDestination, ExitKeyDestination, NightModeDestination,
+            InactiveDestination];
 
     /// <summary>This config with every destination that names <paramref name="queue"/> turned into "hang up".</summary>
     public QueueConfig WithoutDestination(QueueId queue)
@@ -125,6 +149,7 @@ public sealed record QueueConfig
             NoAnswerDestination = Clear(NoAnswerDestination),
             ExitKeyDestination = Clear(ExitKeyDestination),
             NightModeDestination = Clear(NightModeDestination),
+            InactiveDestination = Clear(InactiveDestination),
         };
     }
 }

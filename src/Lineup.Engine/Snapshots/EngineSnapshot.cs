@@ -79,6 +79,9 @@ public sealed record QueueSnapshot
 {
     public QueueSettings Config { get; init; } = new();
     public bool NightMode { get; init; }
+
+    /// <summary>Null: the office hours decide (or, in a snapshot older than the field, night mode was set by hand).</summary>
+    public bool? NightOverride { get; init; }
     public QueueStatsSnapshot Today { get; init; } = new();
 
     /// <summary>Memberships in the queue's own order.</summary>
@@ -203,6 +206,10 @@ public sealed record AgentStatsSnapshot
 
 public sealed record CallSnapshot
 {
+    /// <summary>The monitoring supervisor, or null.</summary>
+    public string? Supervisor { get; init; }
+    public SupervisionMode SupervisionMode { get; init; }
+
     public CallRecordSnapshot Record { get; init; } = new();
     public CallState State { get; init; }
     public int? Queue { get; init; }
@@ -248,6 +255,7 @@ public sealed record CallRecordSnapshot
     public bool WasCallback { get; init; }
     public string? CallbackNumber { get; init; }
     public string? RecordingId { get; init; }
+    public string? DispositionCode { get; init; }
 }
 
 public sealed record VisitSnapshot
@@ -338,6 +346,16 @@ public sealed record QueueSettings
     public DestinationSnapshot NightModeDestination { get; init; } = new();
     public WaitEstimatorKind WaitEstimator { get; init; }
     public int ExpectedHandleSeconds { get; init; }
+
+    /// <summary>Stored inverted so that a snapshot written before queues could be inactive reads as active.</summary>
+    public bool Inactive { get; init; }
+    /// <summary>Null: hang up (left out, as in snapshots older than the setting).</summary>
+    public DestinationSnapshot? InactiveDestination { get; init; }
+
+    /// <summary>Null: none (any code).</summary>
+    public IReadOnlyList<string>? DispositionCodes { get; init; }
+    public bool DispositionRequired { get; init; }
+    public OfficeHours? OfficeHours { get; init; }
 }
 
 public sealed record CallbackSettingsSnapshot

@@ -57,6 +57,11 @@ internal static class SnapshotSettings
         NightModeDestination = Of(c.NightModeDestination),
         WaitEstimator = c.WaitEstimator,
         ExpectedHandleSeconds = c.ExpectedHandleSeconds,
+        Inactive = !c.Active,
+        InactiveDestination = c.InactiveDestination == Destination.Hangup ? null : Of(c.InactiveDestination),
+        DispositionCodes = c.DispositionCodes.Count == 0 ? null : [.. c.DispositionCodes],
+        DispositionRequired = c.DispositionRequired,
+        OfficeHours = c.OfficeHours,
     };
 
     public static QueueConfig ToConfig(QueueSettings s) => new()
@@ -113,6 +118,11 @@ internal static class SnapshotSettings
         NightModeDestination = ToDestination(s.NightModeDestination),
         WaitEstimator = s.WaitEstimator,
         ExpectedHandleSeconds = s.ExpectedHandleSeconds,
+        Active = !s.Inactive,
+        InactiveDestination = s.InactiveDestination == null ? Destination.Hangup : ToDestination(s.InactiveDestination),
+        DispositionCodes = s.DispositionCodes ?? [],
+        DispositionRequired = s.DispositionRequired,
+        OfficeHours = s.OfficeHours,
     };
 
     public static AgentSettings Of(AgentConfig c) => new()

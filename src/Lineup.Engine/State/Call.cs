@@ -21,6 +21,10 @@ public sealed class Call
     public AgentId? Agent => ConnectedAgent?.Id;
     public int ActiveOffers => Offers.Count;
 
+    /// <summary>The supervisor monitoring the call (as the host named it), or null.</summary>
+    public string? Supervisor { get; internal set; }
+    public SupervisionMode SupervisionMode { get; internal set; }
+
     /// <summary>Waiting or keeping its place as a callback: the routing engine may offer it.</summary>
     public bool IsQueued => State is CallState.Waiting or CallState.CallbackWaiting;
 

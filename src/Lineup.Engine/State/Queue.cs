@@ -8,6 +8,9 @@ public sealed class Queue
     public QueueId Id => Config.Id;
     public QueueConfig Config { get; internal set; }
     public bool NightMode { get; internal set; }
+
+    /// <summary>Night mode set by hand (wins over the office hours until cleared); null: the office hours decide.</summary>
+    public bool? NightOverride { get; internal set; }
     public QueueDayStats Today { get; } = new();
     public IReadOnlyList<Member> Members => MemberList;
 

@@ -14,7 +14,8 @@ public sealed record DestinationBody(DestinationKind Type = DestinationKind.Hang
 
 public sealed record DestinationsBody(
     DestinationBody? Timeout = null, DestinationBody? NoAgents = null, DestinationBody? QueueFull = null,
-    DestinationBody? NoAnswer = null, DestinationBody? ExitKey = null, DestinationBody? NightMode = null);
+    DestinationBody? NoAnswer = null, DestinationBody? ExitKey = null, DestinationBody? NightMode = null,
+    DestinationBody? Inactive = null);
 
 /// <summary>A queue as the API reads and writes it. Every field is optional on input; PATCH merges.</summary>
 public sealed record QueueBody
@@ -56,7 +57,34 @@ public sealed record QueueBody
     public DestinationsBody? Destinations { get; init; }
     public WaitEstimatorKind? WaitEstimator { get; init; }
     public int? ExpectedHandleSeconds { get; init; }
+
+    /// <summary>False: the queue takes no new calls (they go to <c>destinations.inactive</c>).</summary>
+    public bool? Active { get; init; }
+
+    /// <summary>Codes an agent may give a call of this queue; empty: any code.</summary>
+    public IReadOnlyList<string>? DispositionCodes { get; init; }
+
+    /// <summary>The agent's wrap-up lasts until it gives the call a code.</summary>
+    public bool? DispositionRequired { get; init; }
+
+    /// <summary>Opening hours and holidays in the tenant's time zone; outside them the queue is in night mode. Null: none.</summary>
+    public OfficeHoursBody? OfficeHours { get; init; }
 }
+
+/// <summary>Weekly opening intervals (<c>{"day": "monday", "open": "09:00", "close": "17:30"}</c>) and holidays
+/// (<c>"2026-12-25"</c>).</summary>
+public sealed record OfficeHoursBody(IReadOnlyList<OpeningBody>? Weekly = null, IReadOnlyList<string>? Holidays = null);
+
+public sealed record OpeningBody(string? Day = null, string? Open = null, string? Close = null);
+
+public sealed record DispositionBody(string? Code = null, long? AgentId = null);
+
+public sealed record NightModeBody(bool? NightMode = null);
+
+public sealed record MonitorBody(string? Supervisor = null, SupervisionMode? Mode = null);
+
+/// <summary>A supervisor on a call: <c>ringing</c> until its phone answers, then <c>joined</c>.</summary>
+public sealed record MonitorDto(long CallId, string Supervisor, SupervisionMode Mode, string State);
 
 public sealed record AgentBody
 {
@@ -85,7 +113,7 @@ public sealed record AgentStatusDto(
 public sealed record AgentOfferDto(long CallId, long? QueueId, string CallerNumber, string? CallerName, int RingTimeout);
 
 /// <summary>A queue the agent is a member of, as the agent sees it (an agent may not list queues itself).</summary>
-public sealed record AgentQueueDto(long QueueId, string Name, bool LoggedIn);
+public sealed record AgentQueueDto(long QueueId, string Name, bool LoggedIn, IReadOnlyList<string>? DispositionCodes = null);
 
 public sealed record StatusBody(AgentStatus? Status = null, string? Reason = null);
 
@@ -130,7 +158,7 @@ public sealed record CdrDto(
     DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
     long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
     string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitDto> Queues,
-    IReadOnlyList<CdrAttemptDto> Attempts, string? RecordingId = null);
+    IReadOnlyList<CdrAttemptDto> Attempts, string? RecordingId = null, string? DispositionCode = null);
 
 public sealed record StaffingDto(
     int Agents, double CallsPerHour, double AverageHandleSeconds, double TrafficErlangs, double TargetSeconds,
@@ -183,9 +211,13 @@ public static class Dto
         PositionAnnounceSeconds = c.PositionAnnounceSeconds,
         RecordCalls = c.RecordCalls,
         Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
-            Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination)),
+            Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination), Dest(c.InactiveDestination)),
         WaitEstimator = c.WaitEstimator,
         ExpectedHandleSeconds = c.ExpectedHandleSeconds,
+        Active = c.Active,
+        DispositionCodes = c.DispositionCodes,
+        DispositionRequired = c.DispositionRequired,
+        OfficeHours = c.OfficeHours is { } h ? OfficeHoursText.Body(h) : null,
     };
 
     private static DestinationBody Dest(Destination d) =>
@@ -259,6 +291,11 @@ public static class Dto
             NightModeDestination = Dest(dest?.NightMode, d.NightModeDestination),
             WaitEstimator = b.WaitEstimator ?? d.WaitEstimator,
             ExpectedHandleSeconds = b.ExpectedHandleSeconds ?? d.ExpectedHandleSeconds,
+            Active = b.Active ?? d.Active,
+            InactiveDestination = Dest(dest?.Inactive, d.InactiveDestination),
+            DispositionCodes = b.DispositionCodes ?? d.DispositionCodes,
+            DispositionRequired = b.DispositionRequired ?? d.DispositionRequired,
+            OfficeHours = b.OfficeHours is { } h ? OfficeHoursText.Parse(h, null) : null,
         };
     }
 
@@ -301,7 +338,7 @@ public static class Dto
         a.Id.Value, a.Status, a.Reason, a.Activity, Time(a.StatusSince),
         a.Memberships.Where(m => m.LoggedIn).Select(m => (long)m.Queue.Id.Value).Order().ToList(),
         a.CurrentCall?.Value,
-        a.Memberships.OrderBy(m => m.Queue.Id.Value).Select(m => new AgentQueueDto(m.Queue.Id.Value, m.Queue.Config.Name, m.LoggedIn)).ToList(),
+        a.Memberships.OrderBy(m => m.Queue.Id.Value).Select(m => new AgentQueueDto(m.Queue.Id.Value, m.Queue.Config.Name, m.LoggedIn, m.Queue.Config.DispositionCodes)).ToList(),
         a.RingingCall is { } c ? new AgentOfferDto(c.Id.Value, c.Queue?.Id.Value, c.Record.CallerNumber, c.Record.CallerName, a.RingingTimeoutSeconds) : null);
 
     public static MemberDto Member(Member m) => new(m.Agent.Id.Value, m.Config.Level, m.Config.Position, m.Config.SkillLevel,
@@ -345,7 +382,7 @@ public static class Dto
         r.Callback, r.CallbackNumber,
         [.. r.Queues.Select(v => new CdrVisitDto(v.QueueId, v.EnteredAt, v.LeftAt, v.ExitReason))],
         [.. r.Attempts.Select(x => new CdrAttemptDto(x.AgentId, x.QueueId, x.OfferedAt, x.EndedAt, x.Outcome, x.Pickup))],
-        r.RecordingId);
+        r.RecordingId, r.DispositionCode);
 
     /// <summary>An ended call, from its CDR.</summary>
     public static CallDto Ended(CdrRecord cdr) => new(cdr.CallId, cdr.Queues.Count > 0 ? cdr.Queues[^1].QueueId : null, CallState.Ended, cdr.CallerNumber,

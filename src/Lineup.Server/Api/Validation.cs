@@ -215,7 +215,16 @@ public static class Validate
             Destination(e, "destinations.no_answer", d.NoAnswer);
             Destination(e, "destinations.exit_key", d.ExitKey);
             Destination(e, "destinations.night_mode", d.NightMode);
+            Destination(e, "destinations.inactive", d.Inactive);
         }
+        if (b.DispositionCodes is { } codes)
+        {
+            if (codes.Count > 100) e.Add("disposition_codes", "disposition_codes may hold at most 100 codes.");
+            if (codes.Any(c => c is null || c.Length is 0 or > 64)) e.Add("disposition_codes", "each of disposition_codes must be 1 to 64 characters long.");
+            else if (codes.Distinct(StringComparer.Ordinal).Count() != codes.Count) e.Add("disposition_codes", "disposition_codes must not repeat a code.");
+        }
+        if (b.OfficeHours is { } hours) OfficeHoursText.Parse(hours, e);
+        if (e.Any) return e;
         e.Add(Check(c => ConfigRules.Check(Dto.QueueConfig(id, b), QueueField, c)));
         return e;
     }
@@ -254,6 +263,7 @@ public static class Validate
         nameof(QueueConfig.NoAnswerDestination) => "destinations.no_answer.queue_id",
         nameof(QueueConfig.ExitKeyDestination) => "destinations.exit_key.queue_id",
         nameof(QueueConfig.NightModeDestination) => "destinations.night_mode.queue_id",
+        nameof(QueueConfig.InactiveDestination) => "destinations.inactive.queue_id",
         _ => null,
     };
 

@@ -49,6 +49,7 @@ public sealed class QueueService(IdSequence ids)
             (nameof(QueueConfig.TimeoutDestination), c.TimeoutDestination), (nameof(QueueConfig.NoAgentsDestination), c.NoAgentsDestination),
             (nameof(QueueConfig.QueueFullDestination), c.QueueFullDestination), (nameof(QueueConfig.NoAnswerDestination), c.NoAnswerDestination),
             (nameof(QueueConfig.ExitKeyDestination), c.ExitKeyDestination), (nameof(QueueConfig.NightModeDestination), c.NightModeDestination),
+            (nameof(QueueConfig.InactiveDestination), c.InactiveDestination),
         ];
         foreach (var (setting, d) in all)
         {

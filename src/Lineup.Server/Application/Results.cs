@@ -43,6 +43,7 @@ public sealed record AppError(Failure Kind, string Message, IReadOnlyDictionary<
         CommandResult.CallbackUnavailable => new(Failure.Conflict, "This queue does not offer callbacks, or there is no number to call.") { Engine = result },
         CommandResult.Conflict => new(Failure.Conflict, $"Another {what} already uses that number.") { Engine = result },
         CommandResult.InvalidArgument => new(Failure.Invalid, "Invalid argument.") { Engine = result },
+        CommandResult.DispositionRequired => new(Failure.Conflict, "The queue requires a disposition code before the wrap-up ends: POST /api/v1/calls/{id}/disposition first.") { Engine = result },
         _ => new(Failure.Conflict, $"The {what} is not in a state where this applies.") { Engine = result },
     };
 

@@ -28,12 +28,15 @@ public static class EventTypes
     public const string CallCompleted = "call.completed";
     public const string QueueStatsChanged = "queue.stats_changed";
     public const string QueueNightModeChanged = "queue.night_mode_changed";
+    public const string CallMonitorStarted = "call.monitor_started";
+    public const string CallMonitorEnded = "call.monitor_ended";
 
     public static readonly IReadOnlyList<string> All =
     [
         AgentLogin, AgentLogout, AgentStatusChanged, AgentActivityChanged, CallQueued, CallOffered, CallOfferEnded,
         CallAnswered, CallAbandoned, CallTimedOut, CallExited, CallOverflowed, CallTransferred, CallCallbackScheduled,
         CallCallbackDialing, CallCompleted, QueueStatsChanged, QueueNightModeChanged,
+        CallMonitorStarted, CallMonitorEnded,
     ];
 
     private static readonly HashSet<string> s_known = new(All, StringComparer.Ordinal);
@@ -76,6 +79,7 @@ public sealed class EventMapper(long tenantId)
                 {
                     engine.TryGetAgent(e.Agent, out var a);
                     w.WriteString("status", a != null ? RecordJson.Snake(a.Status) : null);
+                    if (e.Text != null) w.WriteString("source", e.Text); // "phone": a feature code or a REGISTER
                 });
                 break;
             case EventKind.AgentStatusChanged:
@@ -148,6 +152,15 @@ public sealed class EventMapper(long tenantId)
                 break;
             case EventKind.QueueNightModeChanged:
                 Write(output, EventTypes.QueueNightModeChanged, e.At, e.Queue.Value, null, null, w => w.WriteBoolean("night_mode", e.Code == 1));
+                break;
+            case EventKind.CallMonitorStarted:
+            case EventKind.CallMonitorEnded:
+                Write(output, e.Kind == EventKind.CallMonitorStarted ? EventTypes.CallMonitorStarted : EventTypes.CallMonitorEnded, e.At,
+                    e.Queue.Value == 0 ? null : e.Queue.Value, e.Agent.Value == 0 ? null : e.Agent.Value, e.Call.Value, w =>
+                    {
+                        w.WriteString("supervisor", e.Text);
+                        w.WriteString("mode", RecordJson.Snake((SupervisionMode)e.Code));
+                    });
                 break;
             default:
                 // Media effects (ring, announcements, hang up) and wrap-up start (an agent status change says it).

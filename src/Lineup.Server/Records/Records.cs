@@ -38,7 +38,7 @@ public sealed record CdrRecord(
     DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
     long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
     string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitRecord> Queues,
-    IReadOnlyList<CdrAttemptRecord> Attempts, string? RecordingId = null)
+    IReadOnlyList<CdrAttemptRecord> Attempts, string? RecordingId = null, string? DispositionCode = null)
 {
     public static CdrRecord From(CallRecord r) => new(
         r.Id.Value, r.CallerNumber, r.CallerName, r.ExternalId, r.Priority, RecordJson.Time(r.EnteredAt),
@@ -47,7 +47,7 @@ public sealed record CdrRecord(
         r.WrapUpSeconds, r.DestinationTarget, r.WasCallback, r.CallbackNumber,
         [.. r.Queues.Select(v => new CdrVisitRecord(v.Queue.Value, RecordJson.Time(v.EnteredAt), v.LeftAt == 0 ? null : RecordJson.Time(v.LeftAt), v.ExitReason))],
         [.. r.Attempts.Select(x => new CdrAttemptRecord(x.Agent.Value, x.Queue.Value, RecordJson.Time(x.OfferedAt), x.EndedAt == 0 ? null : RecordJson.Time(x.EndedAt), x.Outcome, x.Pickup))],
-        r.RecordingId);
+        r.RecordingId, r.DispositionCode);
 
     public string Json() => JsonSerializer.Serialize(this, RecordJson.Options);
 

@@ -17,7 +17,7 @@ namespace Lineup.Server.Telephony;
 /// <summary>Where to ring a phone: its Contact, where to send the INVITE, and a Route set (a stored Path).</summary>
 internal readonly record struct SipTarget(string Uri, SipRemote? Destination, IReadOnlyList<SipHeader>? Headers = null);
 
-internal sealed class SipCall
+internal sealed partial class SipCall
 {
     public enum Purpose { Transfer, Callback }
 
@@ -368,6 +368,7 @@ internal sealed class SipCall
 
     private void HangupAllLocked(List<Action> later)
     {
+        EndMonitorLocked(later);
         foreach (var leg in _offers.Values) End(later, leg);
         _offers.Clear();
         _connected = null;

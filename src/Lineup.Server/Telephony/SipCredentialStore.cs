@@ -42,6 +42,10 @@ public sealed class SipCredentialStore(CredentialStore store, ITenantGateway reg
         return registry.Get(e.TenantId) is { } host && host.Name == realm ? e.Credential : null;
     }
 
+    /// <summary>The agent whose SIP user name in <paramref name="realm"/> is <paramref name="username"/>, or null.</summary>
+    public long? AgentOf(string realm, string username) =>
+        _byName.TryGetValue((realm, username), out var e) && registry.Get(e.TenantId) is { } host && host.Name == realm ? e.AgentId : null;
+
     /// <summary>The agent's stored credential (its hashes, never a password), or null.</summary>
     public Task<SipCredentialRow?> GetAsync(long tenantId, long agentId) => store.GetSipCredentialAsync(tenantId, agentId);
 

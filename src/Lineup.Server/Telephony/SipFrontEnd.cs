@@ -144,6 +144,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
                 if (_cluster != null && response.StatusLine!.StatusCode == 200) await StoreBindingsAsync(tenant, request);
                 request.Respond(response);
                 LogRegister(request, tenant.Name, response.StatusLine!.StatusCode, response.StatusLine.ReasonPhrase, response.Contacts?.Count ?? 0);
+                if (_options.LoginOnRegister && response.StatusLine.StatusCode == 200 && response.Contacts?.Count > 0) LoginOnRegister(tenant, request.Request);
                 break;
             case "INVITE":
                 await OnInviteAsync(request);
@@ -181,6 +182,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             Refuse(404, host == null ? $"no tenant is named by the Request-URI, nor the default tenant '{_options.DefaultTenant}'" : "no number in the Request-URI");
             return;
         }
+        if (await TryFeatureCodeAsync(request, host, number, caller)) return;
         int? queue;
         try
         {

@@ -91,6 +91,33 @@ public sealed class TelephonyOptions
     [ConfigurationKeyName("SrtpAgents")]
     public Dictionary<string, string> SrtpAgentsSetting { get; set; } = new(StringComparer.Ordinal);
 
+    // ---- Phone feature codes and hot desking (issue 15) ----
+
+    /// <summary>An agent's phone dials this to log in to all its queues (<c>Sip:FeatureCodes:Login</c>); empty: off.</summary>
+    [ConfigurationKeyName("FeatureCodes:Login")]
+    public string FeatureCodeLogin { get; set; } = "*45";
+
+    /// <summary>... to log out of all its queues (<c>Sip:FeatureCodes:Logout</c>).</summary>
+    [ConfigurationKeyName("FeatureCodes:Logout")]
+    public string FeatureCodeLogout { get; set; } = "*46";
+
+    /// <summary>... to become Ready (<c>Sip:FeatureCodes:Ready</c>).</summary>
+    [ConfigurationKeyName("FeatureCodes:Ready")]
+    public string FeatureCodeReady { get; set; } = "*47";
+
+    /// <summary>... to become Not Ready; one more digit N picks the Nth of <see cref="FeatureCodeReasons"/>
+    /// (<c>Sip:FeatureCodes:NotReady</c>).</summary>
+    [ConfigurationKeyName("FeatureCodes:NotReady")]
+    public string FeatureCodeNotReady { get; set; } = "*48";
+
+    /// <summary>Not Ready reasons by digit, comma-separated, the first for digit 1 (<c>Sip:FeatureCodes:Reasons</c>).</summary>
+    [ConfigurationKeyName("FeatureCodes:Reasons")]
+    public string FeatureCodeReasons { get; set; } = "break,lunch,meeting,training";
+
+    /// <summary>A phone's REGISTER logs its agent in to all its queues (hot desking: the agent signs in by
+    /// registering a phone with its SIP credentials).</summary>
+    public bool LoginOnRegister { get; set; }
+
     // What the settings resolve to (Resolve, once, before validation).
 
     /// <summary>Where SIP over UDP and TCP listens (<c>Sip:Listen</c>).</summary>

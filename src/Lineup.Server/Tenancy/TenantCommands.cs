@@ -26,6 +26,9 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(SetRecordingCommand), "set_recording")]
 [JsonDerivedType(typeof(TickCommand), "tick")]
 [JsonDerivedType(typeof(MediaLostCommand), "media_lost")]
+[JsonDerivedType(typeof(SetDispositionCommand), "set_disposition")]
+[JsonDerivedType(typeof(SetNightModeCommand), "set_night_mode")]
+[JsonDerivedType(typeof(SetMonitorCommand), "set_monitor")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);
@@ -98,16 +101,17 @@ public sealed record SetMembersCommand(int QueueId, IReadOnlyList<MemberEntry> M
     }
 }
 
-public sealed record LoginCommand(int AgentId, IReadOnlyList<int>? Queues) : TenantCommand
+/// <summary>Logs an agent in; <paramref name="Source"/> ("phone") says where from, null for the APIs.</summary>
+public sealed record LoginCommand(int AgentId, IReadOnlyList<int>? Queues, string? Source = null) : TenantCommand
 {
     public override CommandResult Apply(CallCenter engine, long now) =>
-        engine.Login(new AgentId(AgentId), Queues?.Select(q => new QueueId(q)).ToList(), now);
+        engine.Login(new AgentId(AgentId), Queues?.Select(q => new QueueId(q)).ToList(), now, Source);
 }
 
-public sealed record LogoutCommand(int AgentId, IReadOnlyList<int>? Queues) : TenantCommand
+public sealed record LogoutCommand(int AgentId, IReadOnlyList<int>? Queues, string? Source = null) : TenantCommand
 {
     public override CommandResult Apply(CallCenter engine, long now) =>
-        engine.Logout(new AgentId(AgentId), Queues?.Select(q => new QueueId(q)).ToList(), now);
+        engine.Logout(new AgentId(AgentId), Queues?.Select(q => new QueueId(q)).ToList(), now, Source);
 }
 
 public sealed record SetStatusCommand(int AgentId, AgentStatus Status, string? Reason) : TenantCommand

@@ -18,6 +18,16 @@
   $("signout").addEventListener("click", () => { if (live) live.close(); Lineup.signOut(); location.reload(); });
   $("ready").addEventListener("click", () => act("PUT", "/status", { status: "ready" }));
   $("not-ready").addEventListener("click", () => act("PUT", "/status", { status: "not_ready", reason: $("reason").value }));
+  // The call being talked or wrapped up gets a disposition code (required by some queues before the wrap-up ends).
+  $("disposition-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    Lineup.text($("status-error"), "");
+    const call = $("disposition").dataset.callId, code = $("disposition-code").value;
+    try {
+      render(await Lineup.api("POST", "/calls/" + call + "/disposition", { code }));
+      Lineup.text($("disposition-saved"), "Saved: " + code);
+    } catch (err) { Lineup.text($("status-error"), err.message); }
+  });
   $("login-all").addEventListener("click", () => act("POST", "/login"));
   $("logout-all").addEventListener("click", () => act("POST", "/logout"));
 
@@ -76,6 +86,18 @@
     status.dataset.status = s.status;
     status.className = "big-status status " + s.status;
     Lineup.text($("activity"), s.activity);
+    const card = $("disposition");
+    const onCall = s.current_call_id != null && (s.status === "wrap_up" || s.activity === "talking");
+    card.classList.toggle("hidden", !onCall);
+    if (onCall && card.dataset.callId !== String(s.current_call_id)) {
+      card.dataset.callId = String(s.current_call_id);
+      $("disposition-code").value = "";
+      Lineup.text($("disposition-saved"), "");
+    }
+    const codes = $("disposition-codes");
+    codes.replaceChildren(...[...new Set(s.queues.flatMap((q) => q.disposition_codes || []))].map((c) => {
+      const o = document.createElement("option"); o.value = c; return o;
+    }));
     const list = $("queues");
     list.replaceChildren();
     for (const q of s.queues) {

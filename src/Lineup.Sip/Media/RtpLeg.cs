@@ -39,6 +39,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private volatile Playback? _playback;
     private volatile RtpLeg? _bridge;
     private volatile Recording? _recording;
+    private volatile ThreePartyMix? _mix;
 
     // SRTP (RFC 3711): one context per direction, from this leg's own negotiation. The send context is used and
     // replaced under _sendLock; the receive context only on the receive loop (a replaced one is left to the GC
@@ -121,6 +122,13 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
 
     /// <summary>True while clips or hold music are playing.</summary>
     public bool IsPlaying => _playback is not null;
+
+    /// <summary>The three-party mix (a monitoring supervisor) this leg takes part in, or null.</summary>
+    public ThreePartyMix? Mix
+    {
+        get => _mix;
+        internal set => _mix = value;
+    }
 
     /// <summary>The leg this one relays to, or null.</summary>
     public RtpLeg? BridgedTo => _bridge;
@@ -460,7 +468,8 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             G711.Decode(negotiation.Codec, packet.Payload, pcm);
             recording.Recorder.Write(recording.Side, pcm);
         }
-        _bridge?.Relay(packet, negotiation.Codec, isEvent, scratch);
+        if (_mix is { } mix && !isEvent) mix.OnAudio(this, packet, negotiation.Codec, scratch);
+        else _bridge?.Relay(packet, negotiation.Codec, isEvent, scratch);
         // Counted last, so that a reader who sees the count also sees the packet's effects.
         Interlocked.Increment(ref stats._packetsReceived);
         Interlocked.Increment(ref _packetsReceived);
@@ -477,8 +486,9 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Sends a packet received on the bridged leg, renumbered into this leg's stream.</summary>
-    private void Relay(in RtpPacket packet, Codec fromCodec, bool isEvent, byte[] buffer)
+    /// <summary>Sends a packet received on the bridged leg (or, in a <see cref="ThreePartyMix"/>, on the leg that
+    /// drives this one), renumbered into this leg's stream, with <paramref name="mixIn"/> added to its audio.</summary>
+    internal void Relay(in RtpPacket packet, Codec fromCodec, bool isEvent, byte[] buffer, ReadOnlySpan<short> mixIn = default)
     {
         var negotiation = _negotiation;
         var remote = _remote;
@@ -514,7 +524,11 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             if (RtpPacket.HeaderLength + payload.Length + SrtpRoom > buffer.Length) return;
             RtpPacket.WriteHeader(buffer, marker, payloadType, outSequence, outTimestamp, _stream.Ssrc);
             var body = buffer.AsSpan(RtpPacket.HeaderLength, payload.Length);
-            if (isEvent || fromCodec == negotiation.Codec)
+            if (!isEvent && !mixIn.IsEmpty)
+            {
+                ThreePartyMix.MixFrame(fromCodec, payload, mixIn, negotiation.Codec, body);
+            }
+            else if (isEvent || fromCodec == negotiation.Codec)
             {
                 payload.CopyTo(body);
             }

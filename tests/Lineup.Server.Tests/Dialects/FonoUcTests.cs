@@ -284,6 +284,9 @@ public partial class FonoUcTests(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Equal(long.Parse(number!, CultureInfo.InvariantCulture), live.GetProperty("agent").GetProperty("ext").GetInt64());
 
         await T.EventAsync(call.Id(), "caller_hangup");
+        // The seed's queue makes the disposition mandatory (is_disposition_mandatory): the wrap-up, and with it the
+        // call, ends once the agent gives a code, which the report shows as agent_disposition.
+        await (await T.Admin.PostAsJsonAsync($"/api/v1/calls/{call.Id()}/disposition", new { agent_id = agent, code = "sale" })).JsonAsync(HttpStatusCode.OK);
         Assert.DoesNotContain((await fono.OkAsync("/api/v2/callcenter/queues/calls")).EnumerateArray(), c => c.GetProperty("caller").Str("name") == "Caller Name");
         var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1000;
         // The seed's own example: "starDate" in seconds and endDate in milliseconds.
@@ -292,6 +295,7 @@ public partial class FonoUcTests(ApiFixture fx) : IClassFixture<ApiFixture>
         var cdr = report.GetProperty("data").EnumerateArray().Single(c => c.Str("interaction_id") == "interaction-1");
         Assert.Matches(Uuid(), cdr.Str("callid")!);
         Assert.Equal("ANSWER", cdr.Str("disposition"));
+        Assert.Equal("sale", cdr.Str("agent_disposition"));
         Assert.Equal("\"Caller Name\"", cdr.Str("caller_id_name"));
         Assert.Equal(1, cdr.Int("state"));
         var attempt = Assert.Single(cdr.GetProperty("agent_history").EnumerateArray());

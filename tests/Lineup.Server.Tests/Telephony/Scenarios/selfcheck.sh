@@ -105,6 +105,8 @@ check caller-hangs-up 0 agent-answer.xml "-rtp_echo -key ring_ms 300 -key play 1
   caller.xml "-s 700 -key talk_ms 3000 -key play 1"
 check agent-hangs-up 0 agent-answer-hangup.xml "-rtp_echo -key ring_ms 300 -key talk_ms 2500 -key play 1" \
   caller-waits-for-bye.xml "-s 700 -key play 1"
+check phone-code 0 agent-answer-hangup.xml "-rtp_echo -key ring_ms 0 -key talk_ms 1500 -key play 0" \
+  phone-code.xml "-s 146 -key from_user 1001"
 check caller-abandons 0 agent-answer.xml "-key ring_ms 0 -key play 0" \
   caller-abandons.xml "-s 700 -key wait_ms 1500 -key play 1"
 check agent-busy-486 0 agent-reject.xml "-key ring_ms 200 -key reject_code 486" \

@@ -324,7 +324,7 @@ public sealed class FonoUcDialect : Dialect
         {
             ["id"] = FonoUcIds.Call(callId.Value),
             ["answered"] = answered,
-            ["participants"] = answered ? 2 : 1,
+            ["participants"] = Participants(call, answered),
             ["duration"] = Secs(now - r.EnteredAt),
             ["agent"] = new JsonObject { ["hear"] = answered, ["speak"] = answered, ["duration"] = answered ? Secs(now - agentSince) : 0 },
             ["caller"] = new JsonObject
@@ -337,6 +337,9 @@ public sealed class FonoUcDialect : Dialect
             },
         };
     }
+
+    /// <summary>Caller, then the agent once answered, then a monitoring supervisor (POST /api/v1/calls/{id}/monitor).</summary>
+    private static int Participants(Call c, bool answered) => answered ? (c.Supervisor != null ? 3 : 2) : 1;
 
     private static int Secs(long ms) => (int)(Math.Max(0, ms) / 1000);
 
@@ -370,7 +373,7 @@ public sealed class FonoUcDialect : Dialect
                 {
                     ["name"] = c.Queue?.Config.Name ?? "",
                     ["answered"] = answered,
-                    ["participants"] = answered ? 2 : 1,
+                    ["participants"] = Participants(c, answered),
                     ["duration"] = Secs(now - r.EnteredAt),
                     ["agent"] = agentNode,
                     ["caller"] = new JsonObject
@@ -513,7 +516,7 @@ public sealed class FonoUcDialect : Dialect
             })]),
             ["agent_history"] = history,
             ["disposition"] = Disposition(c.Disposition),
-            ["agent_disposition"] = "",
+            ["agent_disposition"] = c.DispositionCode ?? "",
             ["caller_id_number"] = c.CallerNumber,
             ["caller_id_name"] = "\"" + (c.CallerName ?? c.CallerNumber) + "\"",
             ["timestamp"] = c.EnteredAt.ToUnixTimeSeconds(),

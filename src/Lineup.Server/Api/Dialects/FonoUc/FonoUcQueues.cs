@@ -19,7 +19,6 @@ internal static class FonoUcQueues
     [
         ("moh", JsonValueKind.String, () => ""),
         ("outbound_calls", JsonValueKind.True, () => false),
-        ("is_disposition_mandatory", JsonValueKind.True, () => false),
         ("auto_answer", JsonValueKind.True, () => false),
         ("disable_call_rating", JsonValueKind.True, () => false),
         ("call_screen_recording", JsonValueKind.True, () => false),
@@ -100,6 +99,7 @@ internal static class FonoUcQueues
             ["extensions"] = extensions,
         };
         foreach (var (name, _, fallback) in StoredFields) doc[name] = stored[name]?.DeepClone() ?? fallback();
+        doc["is_disposition_mandatory"] = c.DispositionRequired;
         doc["agents"] = new JsonArray([.. q.Members.OrderBy(m => m.Config.Level).ThenBy(m => m.Config.Position).ThenBy(m => m.Agent.Id.Value)
             .Select(m => (JsonNode)new JsonObject
             {
@@ -119,7 +119,7 @@ internal static class FonoUcQueues
     private static readonly HashSet<string> Known =
     [
         "id", "name", "max_time_caller_remains", "max_time_caller_remains_unit", "strategy", "wrap_up_time", "timeout",
-        "call_only_if_registered_agents", "skills_routing", "extensions", "agents", "misconfigured_agents",
+        "call_only_if_registered_agents", "skills_routing", "extensions", "agents", "misconfigured_agents", "is_disposition_mandatory",
         .. StoredFields.Select(f => f.Name),
     ];
 
@@ -141,6 +141,7 @@ internal static class FonoUcQueues
         var timeout = r.Int("timeout", 1, 3600) ?? 20;
         var onlyRegistered = r.Bool("call_only_if_registered_agents") ?? false;
         var skills = r.Bool("skills_routing") ?? false;
+        var dispositionRequired = r.Bool("is_disposition_mandatory") ?? false;
 
         var stored = new JsonObject { ["max_time_caller_remains_unit"] = unit };
         foreach (var (field, kind, _) in StoredFields)
@@ -204,6 +205,7 @@ internal static class FonoUcQueues
             RingTimeoutSeconds = timeout,
             LeaveWhenNoAgents = onlyRegistered,
             SkillsRouting = skills,
+            DispositionRequired = dispositionRequired,
             Extension = string.IsNullOrEmpty(extension) ? null : extension,
             DialectData = data,
         };

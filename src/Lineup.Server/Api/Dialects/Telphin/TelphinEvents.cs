@@ -132,7 +132,7 @@ public static class TelphinEvents
 
     /// <summary>
     /// The form fields of an agent event, in the order of the seed's example log: agent_status (available /
-    /// logged_out), agent_type (local / remote), event_source (api: Lineup changes logins through its APIs), agent_id,
+    /// logged_out), agent_type (local / remote), event_source (phone: a feature code or a REGISTER; else api), agent_id,
     /// then extension_name for a local agent or agent_number for a remote one. URL-encoded; a GET sends them as
     /// its query string, a POST as its body.
     /// </summary>
@@ -146,7 +146,7 @@ public static class TelphinEvents
         {
             ("agent_status", e.Type == EventTypes.AgentLogin ? "available" : "logged_out"),
             ("agent_type", kind == "remote" ? "remote" : "local"),
-            ("event_source", "api"),
+            ("event_source", data.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.String ? source.GetString() ?? "api" : "api"),
             ("agent_id", e.AgentId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""),
             (kind == "remote" ? "agent_number" : "extension_name", number),
         };

@@ -123,6 +123,7 @@ internal static class TelphinQueues
             SkipBusyAgents = true,
             TierRulesApply = true,
             TierRuleWaitMultiplyLevel = true,
+            Active = status != "inactive",
             DialectData = TelphinJson.WithData(QueueConfig.NoDialectData, data),
         };
         var saved = await queues.SaveAsync(host, config, keepDialectData: false, Field, (_, q) => Extension(host.TenantId, q));
@@ -136,7 +137,7 @@ internal static class TelphinQueues
         JsonNode? F(string name) => ext[name]?.DeepClone();
         return new JsonObject
         {
-            ["status"] = F("status") ?? "active",
+            ["status"] = q.Config.Active ? "active" : "inactive",
             ["domain"] = F("domain"),
             ["create_date"] = F("create_date"),
             ["name"] = q.Config.Extension,
