@@ -330,6 +330,8 @@ public sealed record QueueSettings
     public PositionAnnouncement PositionAnnouncement { get; init; }
     public int PositionAnnounceSeconds { get; init; }
     public bool RecordCalls { get; init; }
+    public string? HoldMusic { get; init; }
+    public string? Language { get; init; }
     public DestinationSnapshot TimeoutDestination { get; init; } = new();
     public DestinationSnapshot NoAgentsDestination { get; init; } = new();
     public DestinationSnapshot QueueFullDestination { get; init; } = new();

@@ -53,6 +53,12 @@ public sealed record QueueBody
     public PositionAnnouncement? PositionAnnouncement { get; init; }
     public int? PositionAnnounceSeconds { get; init; }
     public bool? RecordCalls { get; init; }
+
+    /// <summary>Media reference (a media id in digits or a media name, see /media), or "ringback"; null: the built-in music.</summary>
+    public string? HoldMusic { get; init; }
+
+    /// <summary>Prompt language (BCP 47): media of this language are preferred.</summary>
+    public string? Language { get; init; }
     public DestinationsBody? Destinations { get; init; }
     public WaitEstimatorKind? WaitEstimator { get; init; }
     public int? ExpectedHandleSeconds { get; init; }
@@ -182,6 +188,8 @@ public static class Dto
         PositionAnnouncement = c.PositionAnnouncement,
         PositionAnnounceSeconds = c.PositionAnnounceSeconds,
         RecordCalls = c.RecordCalls,
+        HoldMusic = c.HoldMusic,
+        Language = c.Language,
         Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
             Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination)),
         WaitEstimator = c.WaitEstimator,
@@ -251,6 +259,8 @@ public static class Dto
             PositionAnnouncement = b.PositionAnnouncement ?? d.PositionAnnouncement,
             PositionAnnounceSeconds = b.PositionAnnounceSeconds ?? d.PositionAnnounceSeconds,
             RecordCalls = b.RecordCalls ?? d.RecordCalls,
+            HoldMusic = string.IsNullOrEmpty(b.HoldMusic) ? null : b.HoldMusic,
+            Language = string.IsNullOrEmpty(b.Language) ? null : b.Language,
             TimeoutDestination = Dest(dest?.Timeout, d.TimeoutDestination),
             NoAgentsDestination = Dest(dest?.NoAgents, d.NoAgentsDestination),
             QueueFullDestination = Dest(dest?.QueueFull, d.QueueFullDestination),

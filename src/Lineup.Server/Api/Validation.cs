@@ -200,6 +200,8 @@ public static class Validate
         e.Pattern("exit_key", b.ExitKey, Errors.Key(), "one of 0-9 * #");
         e.Length("intro_prompt", b.IntroPrompt, 0, 256);
         e.Length("periodic_prompt", b.PeriodicPrompt, 0, 256);
+        e.Pattern("hold_music", b.HoldMusic, Telephony.MediaLibrary.NamePattern(), "a media id or name (letters, digits, . _ -; at most 64), or ringback");
+        e.Pattern("language", b.Language, Telephony.MediaLibrary.LanguagePattern(), "a BCP 47 language tag such as de or en-US");
         if (b.Callback is { } cb)
         {
             e.Pattern("callback.key", cb.Key, Errors.Key(), "one of 0-9 * #");

@@ -39,6 +39,12 @@ internal sealed class SipCall
 
     public ITenant Host { get; }
     public CallId Id { get; set; }
+
+    /// <summary>What the caller hears while waiting (the queue's hold music); set in the tenant's mailbox.</summary>
+    public AudioClip Music { get; set; } = AudioClip.HoldMusic();
+
+    /// <summary>The waiting queue's prompt language.</summary>
+    public string? Language { get; set; }
     public string CallerNumber { get; }
     public string? CallerName { get; }
 

@@ -30,6 +30,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private readonly ILogger<SipFrontEnd> _log;
     private readonly ILoggerFactory _logs;
     private readonly ServerMetrics _metrics;
+    private readonly MediaLibrary _library;
     private readonly ConcurrentDictionary<(long Tenant, long Call), SipCall> _calls = new();
     private SipStack? _stack;
     private MediaEngine? _media;
@@ -38,8 +39,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private PromptLibrary? _prompts;
 
     public SipFrontEnd(TelephonyOptions options, ITenantGateway tenants, MediaEffects effects, SipCredentialStore credentials,
-        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics)
+        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics, MediaLibrary library)
     {
+        _library = library;
         _metrics = metrics;
         _options = options;
         _tenants = tenants;
@@ -170,8 +172,8 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             Refuse(404, host == null ? $"no tenant is named by the Request-URI, nor the default tenant '{_options.DefaultTenant}'" : "no number in the Request-URI");
             return;
         }
-        var queue = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Id);
-        if (queue is not { } queueId)
+        var queue = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Config);
+        if (queue is not { Id: var queueId })
         {
             Refuse(404, $"no queue of tenant '{host.Name}' has the extension {number}");
             return;
@@ -192,8 +194,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         }
         var session = request.AcceptInvite();
         var call = new SipCall(this, host, session, leg, caller, Trim(from?.DisplayName, 128));
+        UseQueueMedia(call, queue);
         session.Answer(answer);
-        leg.Play([], AudioClip.HoldMusic());
+        leg.Play([], call.Music);
         var command = new EnqueueCommand(queueId.Value, caller, Trim(from?.DisplayName, 128), 0, Trim(session.CallId, 128));
         try
         {
@@ -253,7 +256,15 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         switch (e.Kind)
         {
             case EventKind.Announcement:
-                call.Play(_prompts!.Compose((PromptKind)e.Code, (int)e.Value, (int)e.Value2, e.Text), AudioClip.HoldMusic());
+                call.Play(Announcement(call, (PromptKind)e.Code, (int)e.Value, (int)e.Value2, e.Text), call.Music);
+                break;
+            case EventKind.CallMoved:
+                // Another queue: its music and language from now on.
+                if (engine.TryGetQueue(new QueueId((int)e.Value), out var next))
+                {
+                    UseQueueMedia(call, next.Config);
+                    call.Play([], call.Music);
+                }
                 break;
             case EventKind.CallOffered:
                 Offer(engine, call, e.Agent);
@@ -289,6 +300,25 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
                 call.EngineEnded();
                 break;
         }
+    }
+
+    /// <summary>The hold music and prompt language of the queue the call waits in: the queue's <c>hold_music</c> from the
+    /// tenant's media library (or ringback), else the built-in music.</summary>
+    private void UseQueueMedia(SipCall call, QueueConfig queue)
+    {
+        call.Language = queue.Language;
+        call.Music = string.Equals(queue.HoldMusic, MediaLibrary.Ringback, StringComparison.OrdinalIgnoreCase) ? AudioClip.Ringback()
+            : _library.Resolve(call.Host.TenantId, queue.HoldMusic, queue.Language) ?? AudioClip.HoldMusic();
+    }
+
+    /// <summary>An announcement's clips: the queue's intro or periodic prompt from the media library when it names one,
+    /// and every built-in prompt replaced by the tenant's media of the same name in the queue's language, if any.</summary>
+    private IReadOnlyList<AudioClip> Announcement(SipCall call, PromptKind kind, int position, int wait, string? promptId)
+    {
+        var tenant = call.Host.TenantId;
+        var language = call.Language;
+        if (kind is PromptKind.Intro or PromptKind.Periodic && _library.Resolve(tenant, promptId, language) is { } own) return [own];
+        return _prompts!.Compose(kind, position, wait, promptId, name => _library.Resolve(tenant, name, language, byName: true));
     }
 
     private static string BoxUri(string voicemail, string box) =>

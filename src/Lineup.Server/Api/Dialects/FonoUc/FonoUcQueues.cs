@@ -17,7 +17,6 @@ internal static class FonoUcQueues
     /// <summary>Fields kept only in DialectData, with the value shown while nothing was stored.</summary>
     private static readonly (string Name, JsonValueKind Kind, Func<JsonNode?> Default)[] StoredFields =
     [
-        ("moh", JsonValueKind.String, () => ""),
         ("outbound_calls", JsonValueKind.True, () => false),
         ("is_disposition_mandatory", JsonValueKind.True, () => false),
         ("auto_answer", JsonValueKind.True, () => false),
@@ -99,6 +98,8 @@ internal static class FonoUcQueues
             ["skills_routing"] = c.SkillsRouting,
             ["extensions"] = extensions,
         };
+        // Issue 15: moh is the queue's hold music (a media library id or name, or ringback).
+        doc["moh"] = c.HoldMusic ?? "";
         foreach (var (name, _, fallback) in StoredFields) doc[name] = stored[name]?.DeepClone() ?? fallback();
         doc["agents"] = new JsonArray([.. q.Members.OrderBy(m => m.Config.Level).ThenBy(m => m.Config.Position).ThenBy(m => m.Agent.Id.Value)
             .Select(m => (JsonNode)new JsonObject
@@ -119,7 +120,7 @@ internal static class FonoUcQueues
     private static readonly HashSet<string> Known =
     [
         "id", "name", "max_time_caller_remains", "max_time_caller_remains_unit", "strategy", "wrap_up_time", "timeout",
-        "call_only_if_registered_agents", "skills_routing", "extensions", "agents", "misconfigured_agents",
+        "call_only_if_registered_agents", "skills_routing", "extensions", "agents", "misconfigured_agents", "moh",
         .. StoredFields.Select(f => f.Name),
     ];
 
@@ -141,6 +142,9 @@ internal static class FonoUcQueues
         var timeout = r.Int("timeout", 1, 3600) ?? 20;
         var onlyRegistered = r.Bool("call_only_if_registered_agents") ?? false;
         var skills = r.Bool("skills_routing") ?? false;
+        var moh = r.String("moh", 0, 64);
+        if (!string.IsNullOrEmpty(moh) && !Telephony.MediaLibrary.NamePattern().IsMatch(moh))
+            e.Add("moh", "moh must be a media id or name (letters, digits, . _ -; at most 64), or ringback.");
 
         var stored = new JsonObject { ["max_time_caller_remains_unit"] = unit };
         foreach (var (field, kind, _) in StoredFields)
@@ -204,6 +208,7 @@ internal static class FonoUcQueues
             RingTimeoutSeconds = timeout,
             LeaveWhenNoAgents = onlyRegistered,
             SkillsRouting = skills,
+            HoldMusic = string.IsNullOrEmpty(moh) ? null : moh,
             Extension = string.IsNullOrEmpty(extension) ? null : extension,
             DialectData = data,
         };

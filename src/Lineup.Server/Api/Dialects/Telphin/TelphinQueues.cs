@@ -234,6 +234,10 @@ internal static class TelphinQueues
         if (b.Has("announce_frequency")) c = c with { PeriodicAnnounceSeconds = (int)(b.Long("announce_frequency", 0, long.MaxValue) ?? 0) };
         if (b.Has("announce_sound")) c = c with { PeriodicPrompt = b.Long("announce_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
         if (b.Has("start_sound")) c = c with { IntroPrompt = b.Long("start_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
+        // Issue 15: sound is the hold music (a media id of the library); sound_type ring plays ringback instead.
+        if (b.Has("sound")) c = c with { HoldMusic = b.Long("sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
+        if (b.Str("sound_type") == "ring") c = c with { HoldMusic = Telephony.MediaLibrary.Ringback };
+        else if (b.Str("sound_type") == "music" && c.HoldMusic == Telephony.MediaLibrary.Ringback) c = c with { HoldMusic = null };
         if (b.Has("position_announce_frequency"))
         {
             var every = (int)(b.Long("position_announce_frequency", 0, long.MaxValue) ?? 0);
@@ -280,6 +284,8 @@ internal static class TelphinQueues
             ["announce_frequency"] = N("announce_frequency", c.PeriodicAnnounceSeconds),
             ["announce_sound"] = Prompt(c.PeriodicPrompt),
             ["start_sound"] = Prompt(c.IntroPrompt),
+            ["sound"] = Prompt(c.HoldMusic),
+            ["sound_type"] = c.HoldMusic == Telephony.MediaLibrary.Ringback ? "ring" : "music",
             ["position_announce_frequency"] = c.PositionAnnouncement == PositionAnnouncement.Disabled
                 ? N("position_announce_frequency", 0) : JsonValue.Create((long)c.PositionAnnounceSeconds),
         };
