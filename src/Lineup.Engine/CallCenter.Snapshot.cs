@@ -85,6 +85,8 @@ public sealed partial class CallCenter
                 SumTalkMs = t.SumTalkMs,
                 SumHandleMs = t.SumHandleMs,
                 Handled = t.Handled,
+                Ratings = t.Ratings,
+                SumRatings = t.SumRatings,
             },
             Members = [.. q.MemberList.Select(m => new MemberSnapshot
             {
@@ -196,6 +198,7 @@ public sealed partial class CallCenter
                 WasCallback = r.WasCallback,
                 CallbackNumber = r.CallbackNumber,
                 RecordingId = r.RecordingId,
+                Rating = r.Rating,
             },
             State = c.State,
             Queue = c.Queue?.Id.Value,
@@ -213,6 +216,7 @@ public sealed partial class CallCenter
             StickyPending = c.StickyPending,
             StickyRinging = c.StickyRinging,
             CallbackOffered = c.CallbackOffered,
+            SurveyPending = c.SurveyPending,
         };
     }
 
@@ -338,6 +342,7 @@ public sealed partial class CallCenter
                 WasCallback = rs.WasCallback,
                 CallbackNumber = rs.CallbackNumber,
                 RecordingId = rs.RecordingId,
+                Rating = rs.Rating,
             };
             record.VisitList.AddRange(rs.Visits.Select(v => new QueueVisit(new QueueId(v.Queue), v.EnteredAt, v.LeftAt, v.ExitReason)));
             record.AttemptList.AddRange(rs.Attempts.Select(x =>
@@ -355,6 +360,7 @@ public sealed partial class CallCenter
                 StickyPending = s.StickyPending,
                 StickyRinging = s.StickyRinging,
                 CallbackOffered = s.CallbackOffered,
+                SurveyPending = s.SurveyPending,
             };
             if (!engine._calls.TryAdd(c.Id, c)) throw Broken($"call {c.Id} appears twice");
         }
@@ -405,6 +411,8 @@ public sealed partial class CallCenter
             t.SumTalkMs = st.SumTalkMs;
             t.SumHandleMs = st.SumHandleMs;
             t.Handled = st.Handled;
+            t.Ratings = st.Ratings;
+            t.SumRatings = st.SumRatings;
 
             if (s.CategoryCounts.Count != q.Counts.Length) throw Broken($"queue {q.Id} has {s.CategoryCounts.Count} category counts");
             for (var i = 0; i < q.Counts.Length; i++) q.Counts[i] = s.CategoryCounts[i];

@@ -140,7 +140,7 @@ public class CdrTests(CdrTests.Calls fx) : IClassFixture<CdrTests.Calls>
         string[] header =
         [
             "call_id", "caller_number", "caller_name", "external_id", "priority", "entered_at", "answered_at", "ended_at",
-            "disposition", "exit_reason", "agent_id", "queue_id", "wait_seconds", "talk_seconds", "wrap_up_seconds", "attempts", "queues",
+            "disposition", "exit_reason", "agent_id", "queue_id", "wait_seconds", "talk_seconds", "wrap_up_seconds", "attempts", "queues", "rating",
         ];
         Assert.Equal(header, rows[0]);
         Assert.Equal(fx.CallIds.Count + 1, rows.Count);

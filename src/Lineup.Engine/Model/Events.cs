@@ -43,6 +43,12 @@ public enum EventKind : byte
     Announcement,
     /// <summary>A queue's night mode changed; <c>Code</c> is 1 when on.</summary>
     QueueNightModeChanged,
+    /// <summary>The agent hung up first and the queue surveys: ask the caller to rate the call from 1 to <c>Value</c>
+    /// (<c>Text</c> the question's prompt id). The call ends when the caller rates, hangs up, or after
+    /// <see cref="CallCenter.SurveySeconds"/>.</summary>
+    CallSurvey,
+    /// <summary>The caller rated the call <c>Code</c> (1 to the queue's maximum); <c>Text</c> the thanks prompt id.</summary>
+    CallRated,
 }
 
 /// <summary>One engine output. A flat struct so that emitting events allocates nothing.</summary>
@@ -102,6 +108,9 @@ public sealed class CallRecord
     public bool WasCallback { get; internal set; }
     public string? CallbackNumber { get; internal set; }
     public string? RecordingId { get; set; }
+
+    /// <summary>The caller's post-call survey answer (1 to the queue's maximum), if any.</summary>
+    public int? Rating { get; internal set; }
 
     /// <summary>From entry to answer, or to leaving Lineup unanswered, across every queue visited.</summary>
     public double WaitSeconds => ((AnsweredAt ?? EndedAt ?? EnteredAt) - EnteredAt) / 1000.0;

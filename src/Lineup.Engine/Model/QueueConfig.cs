@@ -106,6 +106,18 @@ public sealed record QueueConfig
     /// that language are preferred to media of the same name without one. Null: no preference.</summary>
     public string? Language { get; init; }
 
+    // Post-call survey (issue 15: Telphin quality_rate_*, FonoUC csat).
+
+    /// <summary>When the agent hangs up first, the caller is asked to rate the call from 1 to this (at most 9) by a
+    /// key; 0: no survey.</summary>
+    public int SurveyMaxRating { get; init; }
+
+    /// <summary>The question (a media reference, opaque to the engine); null: the built-in one.</summary>
+    public string? SurveyPrompt { get; init; }
+
+    /// <summary>What the caller hears after rating (a media reference); null: the built-in thanks.</summary>
+    public string? SurveyThanksPrompt { get; init; }
+
     public Destination TimeoutDestination { get; init; } = Destination.Hangup;
     public Destination NoAgentsDestination { get; init; } = Destination.Hangup;
     public Destination QueueFullDestination { get; init; } = Destination.Hangup;

@@ -116,6 +116,7 @@ public static class CallsApi
     [
         "call_id", "caller_number", "caller_name", "external_id", "priority", "entered_at", "answered_at", "ended_at",
         "disposition", "exit_reason", "agent_id", "queue_id", "wait_seconds", "talk_seconds", "wrap_up_seconds", "attempts", "queues",
+        "rating",
     ];
 
     public static string Csv(IEnumerable<CdrDto> cdrs)
@@ -133,6 +134,7 @@ public static class CallsApi
                 c.WaitSeconds.ToString(CultureInfo.InvariantCulture), c.TalkSeconds.ToString(CultureInfo.InvariantCulture),
                 c.WrapUpSeconds.ToString(CultureInfo.InvariantCulture), c.Attempts.Count.ToString(CultureInfo.InvariantCulture),
                 string.Join(' ', c.Queues.Select(v => v.QueueId)),
+                c.Rating?.ToString(CultureInfo.InvariantCulture) ?? "",
             ];
             sb.AppendJoin(',', cells.Select(Escape)).Append("\r\n");
         }

@@ -258,6 +258,12 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             case EventKind.Announcement:
                 call.Play(Announcement(call, (PromptKind)e.Code, (int)e.Value, (int)e.Value2, e.Text), call.Music);
                 break;
+            case EventKind.CallSurvey:
+                call.StartSurvey(Prompt(call, e.Text, PromptLibrary.SurveyQuestion));
+                break;
+            case EventKind.CallRated:
+                call.Rated(Prompt(call, e.Text, PromptLibrary.SurveyThanks));
+                break;
             case EventKind.CallMoved:
                 // Another queue: its music and language from now on.
                 if (engine.TryGetQueue(new QueueId((int)e.Value), out var next))
@@ -319,6 +325,14 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         var language = call.Language;
         if (kind is PromptKind.Intro or PromptKind.Periodic && _library.Resolve(tenant, promptId, language) is { } own) return [own];
         return _prompts!.Compose(kind, position, wait, promptId, name => _library.Resolve(tenant, name, language, byName: true));
+    }
+
+    /// <summary>A prompt the queue names (a media), else the tenant's media named like the built-in one, else the built-in.</summary>
+    private IReadOnlyList<AudioClip> Prompt(SipCall call, string? reference, string builtIn)
+    {
+        var clip = _library.Resolve(call.Host.TenantId, reference, call.Language)
+            ?? _library.Resolve(call.Host.TenantId, builtIn, call.Language, byName: true) ?? _prompts!.Find(builtIn);
+        return clip != null ? [clip] : [];
     }
 
     private static string BoxUri(string voicemail, string box) =>

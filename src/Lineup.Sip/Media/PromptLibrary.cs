@@ -31,6 +31,8 @@ public sealed class PromptLibrary
     public const string LessThanAMinute = "less-than-a-minute";
     public const string Hundred = "hundred";
     public const string CallbackOffer = "callback-offer";
+    public const string SurveyQuestion = "survey-question";
+    public const string SurveyThanks = "survey-thanks";
 
     private readonly Dictionary<string, AudioClip> _clips;
 

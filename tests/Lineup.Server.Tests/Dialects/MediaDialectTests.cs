@@ -107,4 +107,33 @@ public sealed class MediaDialectTests(ApiFixture fx) : IClassFixture<ApiFixture>
         var kazooView = await (await kazoo.GetAsync(new Uri($"{account}/qubicle_queues/{queueId}", UriKind.Relative))).JsonAsync(HttpStatusCode.OK);
         Assert.Equal(music.Name, kazooView.GetProperty("data").Str("hold_treatment"));
     }
+
+    [Fact]
+    public async Task Telphin_quality_rate_and_FonoUc_csat_turn_the_post_call_survey_on()
+    {
+        var question = await UploadAsync();
+        var q = await QueueAsync();
+        var put = await (await Admin.SendJsonAsync(HttpMethod.Put, $"/api/ver1.0/extension/{q}/queue/", new
+        {
+            agent_hangup_action = "quality_rate",
+            quality_rate_max = 4,
+            quality_rate_sound = question.Id,
+        })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("quality_rate", 4, question.Id), (put.Str("agent_hangup_action"), put.Int("quality_rate_max"), put.Long("quality_rate_sound")));
+        var native = await NativeAsync(q);
+        Assert.Equal((4, question.Id.ToString(CultureInfo.InvariantCulture)), (native.Int("survey_max_rating"), native.Str("survey_prompt")));
+        await (await Admin.SendJsonAsync(HttpMethod.Put, $"/api/ver1.0/extension/{q}/queue/", new { quality_rate_max = 10 })).JsonAsync(HttpStatusCode.BadRequest);
+        await (await Admin.SendJsonAsync(HttpMethod.Put, $"/api/ver1.0/extension/{q}/queue/", new { agent_hangup_action = "transfer" })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(0, (await NativeAsync(q)).Int("survey_max_rating"));
+
+        var fono = fx.WithBearer(Token, T.Id);
+        await (await fono.SendJsonAsync(HttpMethod.Put, $"/api/v2/config/queues/{FonoQueue(q)}", new
+        {
+            csat = new { callflow = question.Name, direction = "", note = "" },
+        })).JsonAsync(HttpStatusCode.OK);
+        native = await NativeAsync(q);
+        Assert.Equal((5, question.Name), (native.Int("survey_max_rating"), native.Str("survey_prompt")));
+        await (await fono.SendJsonAsync(HttpMethod.Put, $"/api/v2/config/queues/{FonoQueue(q)}", new { disable_call_rating = true })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(0, (await NativeAsync(q)).Int("survey_max_rating"));
+    }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Lineup.Server.Tests.Media;
 
@@ -72,5 +73,59 @@ public sealed class MediaEndToEndTests(SipServerFixture server) : IClassFixture<
         Assert.InRange(timeline.Count(f => f.Heard.ToneHz == 425), 45, 110);
         Assert.True(timeline.Count(f => f.Heard == Heard.Silence) >= 150, summary);
         Assert.True(timeline.Count(f => f.Heard == Heard.Other) <= 6, summary);
+    }
+}
+
+/// <summary>
+/// Issue 15, the post-call survey over SIP: the agent hangs up first, the caller hears the question (and no longer the
+/// agent), presses a key, hears the thanks and is hung up; the rating lands in the CDR, the daily statistics and a
+/// call.rated event.
+/// </summary>
+[Trait("Category", "SipE2E")]
+public sealed class SurveyEndToEndTests(SipServerFixture server) : IClassFixture<SipServerFixture>
+{
+    [Fact]
+    public async Task The_caller_rates_the_call_after_the_agent_hangs_up_and_the_rating_is_in_the_cdr_and_the_statistics()
+    {
+        var q = await server.QueueAsync("survey", new { strategy = "top_down", ring_timeout = 20, survey_max_rating = 5 });
+        var ana = await server.AgentAsync(q, 1);
+        await using var agentMedia = new RtpProbe(Tone.FirstAgent);
+        await using var phone = await server.PhoneAsync(ana, "agent-answer-hangup.xml", agentMedia, new() { ["ring_ms"] = "300", ["talk_ms"] = "2500" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller-waits-for-bye.xml", callerMedia, new());
+
+        (await phone.WaitAsync()).AssertSucceeded(); // the agent's BYE
+        // The question plays once the agent is gone: wait for its first second, then press 4.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan? agentGone = null;
+        while (clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            var timeline = callerMedia.Timeline(Tone.Names.Keys.ToArray());
+            var lastAgent = timeline.FindLastIndex(f => f.Heard.ToneHz == Tone.FirstAgent);
+            if (lastAgent >= 0 && timeline.Skip(lastAgent + 1).Count(f => f.Heard == Heard.Other) >= 50)
+            {
+                agentGone = timeline[lastAgent].At;
+                break;
+            }
+            await Task.Delay(100);
+        }
+        Assert.True(agentGone != null, $"the caller heard no question after the agent: {Hearing.Summary(callerMedia.Timeline(Tone.Names.Keys.ToArray()))}");
+        callerMedia.PressKey('4');
+        (await caller.WaitAsync()).AssertSucceeded(); // Lineup's BYE after the thanks
+
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+        Assert.Equal(4, cdr.GetProperty("rating").GetInt32());
+        var after = callerMedia.Timeline(Tone.Names.Keys.ToArray()).Where(f => f.At > agentGone).ToList();
+        Assert.DoesNotContain(after, f => f.Heard.ToneHz == Tone.FirstAgent); // the agent's leg is gone
+        // The question (about 6 s of speech) and the thanks (about 2 s) are voice: "other" frames, 2.5 s at least.
+        Assert.True(after.Count(f => f.Heard == Heard.Other) >= 125, Hearing.Summary(after));
+
+        var stats = (await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/queues/{q.Id}/stats")).GetProperty("stats");
+        Assert.Equal((1, 4.0), (stats.GetProperty("ratings").GetInt32(), stats.GetProperty("average_rating").GetDouble()));
+        var events = await server.Api.GetFromJsonAsync<JsonElement>("/api/v1/events?after=0");
+        var rated = events.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("type").GetString() == "call.rated").ToList();
+        Assert.Contains(rated, e => e.GetProperty("data").GetProperty("rating").GetInt32() == 4
+            && e.GetProperty("call_id").GetInt64() == cdr.GetProperty("call_id").GetInt64());
     }
 }

@@ -153,6 +153,14 @@ internal static class FonoUcQueues
             if (value != null) stored[field] = value;
         }
 
+        // Issue 15: csat.callflow names the post-call survey's question (a media id or name); with call rating not
+        // disabled it turns on a 1-5 survey when the agent hangs up first.
+        var csatFlow = stored["csat"] is JsonObject csat && csat["callflow"] is JsonValue flow && flow.GetValueKind() == JsonValueKind.String
+            ? flow.GetValue<string>() : "";
+        if (csatFlow.Length > 0 && !Telephony.MediaLibrary.NamePattern().IsMatch(csatFlow))
+            e.Add("csat.callflow", "csat.callflow must be a media id or name (letters, digits, . _ -; at most 64).");
+        var rating = csatFlow.Length > 0 && stored["disable_call_rating"]?.GetValue<bool>() != true;
+
         string? extension = null;
         if (r.Stored("extensions", JsonValueKind.Array) is JsonArray extensions)
         {
@@ -209,6 +217,8 @@ internal static class FonoUcQueues
             LeaveWhenNoAgents = onlyRegistered,
             SkillsRouting = skills,
             HoldMusic = string.IsNullOrEmpty(moh) ? null : moh,
+            SurveyMaxRating = rating ? 5 : 0,
+            SurveyPrompt = rating ? csatFlow : null,
             Extension = string.IsNullOrEmpty(extension) ? null : extension,
             DialectData = data,
         };
