@@ -3,7 +3,7 @@
 # PostgreSQL, driven with wrk (the scripts of bench/server) and curl.
 #
 #   bench/cluster/run.sh [--runs N] [--duration SECONDS] [--connections N] [--agents N] [--rate WRITES_PER_S]
-#                        [--no-build] [--out DIR]
+#                        [--history COMMANDS] [--no-build] [--out DIR]
 #
 # 1. One node: node 1 alone runs the default tenant (a queue with --agents logged-in agents, wrap-up 0, auto-ready).
 #    status reads (wrk status.lua) and call cycles (wrk callcycle.lua: create, answer, hang up; every step a durable
@@ -15,6 +15,10 @@
 # 3. Failover, --runs times: kill -9 the node that runs the tenant, then PUT an agent's status through another node
 #    every 50 ms until it answers 200; the time from the kill to that answer. The killed node is started again (same
 #    address and ports) and rejoins before the next run.
+# With --history N, the default tenant first gets N commands of history (bench/cluster/Lineup.HistoryGen writes them
+# straight into PostgreSQL, with a snapshot 5,000 commands before the end), so that node 1's first start of it and
+# every failover load it from that snapshot (or a newer one the owner took) plus the tail: each load's time, as the
+# node logs it, goes beside the failover figures.
 # Raw output, node logs and a summary in --out (default: a new directory under /tmp). Every process started here is
 # stopped by pid on exit.
 set -euo pipefail
@@ -28,6 +32,7 @@ DURATION=10
 CONNECTIONS=32
 AGENTS=64
 RATE=2000
+HISTORY=0
 BUILD=1
 OUT=""
 while [ $# -gt 0 ]; do
@@ -37,9 +42,10 @@ while [ $# -gt 0 ]; do
     --connections) CONNECTIONS="$2"; shift 2 ;;
     --agents) AGENTS="$2"; shift 2 ;;
     --rate) RATE="$2"; shift 2 ;;
+    --history) HISTORY="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -80,6 +86,9 @@ trap 'exit 130' INT TERM
 if [ "$BUILD" -eq 1 ]; then
   echo "building src/Lineup.Server (Release)..."
   dotnet build src/Lineup.Server -c Release -warnaserror >"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
+  if [ "$HISTORY" -gt 0 ]; then
+    dotnet build bench/cluster/Lineup.HistoryGen -c Release -warnaserror >>"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
+  fi
 fi
 DLL="$ROOT/src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll"
 
@@ -94,7 +103,7 @@ start_node() { # i
   local i=$1
   LINEUP_ADMIN_PASSWORD="$PASSWORD" dotnet "$DLL" --urls "${HTTP[$i]}" --data-dir "$WORK/data-$i" --db "$PG" \
     --Cluster:Enabled=true --Cluster:AdvertisedAddress="127.0.0.$i" --Cluster:SiloPort="${SILO[$i]}" \
-    --Logging:LogLevel:Default=Warning >>"$OUT/node-$i.log" 2>&1 &
+    --Logging:LogLevel:Default=Warning --Logging:LogLevel:Lineup.Server.Tenancy.TenantHost=Information >>"$OUT/node-$i.log" 2>&1 &
   PID[$i]=$!
 }
 wait_ready() { # i
@@ -155,11 +164,33 @@ step() { # name command... : runs it, keeps its output and the nodes' CPU second
 } | tee "$OUT/machine.txt"
 
 # ---- 1. one node -------------------------------------------------------------------------------------------------
+loaded() { # i -> the node's last tenant load as it logged it: "snapshot=SEQ snapshot_ms=MS replayed=N ms=MS" (ms: all of it)
+  grep -h 'loaded from the snapshot' "$OUT/node-$1.log" 2>/dev/null | tail -n 1 | sed -n \
+    's/.*at command \([0-9]*\) (read in \([0-9]*\) ms) and \([0-9]*\) commands after it in \([0-9]*\) ms.*/snapshot=\1 snapshot_ms=\2 replayed=\3 ms=\4/p'
+}
 start_node 1
 wait_ready 1
 B1=${HTTP[1]}
-TOKEN=$(curl -sS -f -X POST "$B1/api/v1/auth/login" -H 'Content-Type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" | jq -r .access_token)
+login() { curl -sS -f -X POST "$B1/api/v1/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" | jq -r .access_token; }
+if [ "$HISTORY" -gt 0 ]; then
+  echo "== history: $HISTORY commands for the default tenant (node 1 stopped meanwhile)"
+  stop_node 1
+  dotnet "$ROOT/bench/cluster/Lineup.HistoryGen/bin/Release/net10.0/Lineup.HistoryGen.dll" --db "$PG" --commands "$HISTORY" \
+    | tee "$OUT/history.txt"
+  t0=$(date +%s%N)
+  start_node 1
+  wait_ready 1
+  TOKEN=$(login)
+  # The node may have started the tenant already (a tenant with timers is started by the keeper); until it is up,
+  # requests get 503.
+  for _ in $(seq 1 600); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -m 30 "$B1/api/v1/queues" -H "Authorization: Bearer $TOKEN")" = 200 ] && break
+    sleep 0.2
+  done
+  echo "FIRSTSTART node_start_to_first_answer_ms=$(( ($(date +%s%N) - t0) / 1000000 )) $(loaded 1)" | tee -a "$OUT/history.txt"
+fi
+TOKEN=$(login)
 QUEUE=$(api "$B1" POST /queues '{"name":"bench","strategy":"longest_idle","wrap_up_time":0,"agent_auto_ready":true}' | jq -r .id)
 for i in $(seq 1 "$AGENTS"); do
   agent=$(api "$B1" POST /agents "{\"name\":\"bench $i\",\"number\":\"$((5000 + i))\"}" | jq -r .id)
@@ -226,7 +257,8 @@ for run in $(seq 1 "$RUNS"); do
   done
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   now=$(owner "${HTTP[$via]}" || echo "?")
-  echo "FAILOVER run=$run killed=$o via=$via ms=$ms tries=$tries new_owner=$now load=\"$load\"" | tee -a "$OUT/failover.txt"
+  echo "FAILOVER run=$run killed=$o via=$via ms=$ms tries=$tries new_owner=$now $([ "$now" = "?" ] || loaded "$now") load=\"$load\"" \
+    | tee -a "$OUT/failover.txt"
   start_node "$o"
   wait_ready "$o"
   sleep 2
@@ -245,7 +277,8 @@ f() { grep "^$2 " "$OUT/$1.txt" | head -n 1 | tr ' ' '\n' | sed -n "s/^$3=//p"; 
     echo "| $s | | $(f "$s" CALLCYCLE rps) | $(f "$s" CALLCYCLE writes_per_s) | $(f "$s" CALLCYCLE req_p50_ms) | $(f "$s" CALLCYCLE req_p99_ms) | $(grep '^CPU_S' "$OUT/$s.txt" | cut -d' ' -f2-) |"
   done
   echo
-  sed -n 's/.* ms=\([0-9]*\).*/\1/p' "$OUT/failover.txt" | sort -n | awk '{ v[NR] = $1 } END { printf "failover ms over %d runs: median %s, max %s\n", NR, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[NR] }'
+  sed -n 's/.* via=[0-9]* ms=\([0-9]*\).*/\1/p' "$OUT/failover.txt" | sort -n | awk '{ v[NR] = $1 } END { printf "failover ms over %d runs: median %s, max %s\n", NR, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[NR] }'
+  [ "$HISTORY" -eq 0 ] || { grep -h '^HISTORY\|^FIRSTSTART' "$OUT/history.txt"; grep -o 'snapshot_ms=[0-9]* replayed=[0-9]* ms=[0-9]*' "$OUT/failover.txt" | sed 's/^/tenant load after failover: /'; }
   echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
 grep '^CPU_S' "$OUT"/*.txt >"$OUT/cpu.txt" || true

@@ -148,6 +148,34 @@ public sealed partial class CallCenter
         return CommandResult.Ok;
     }
 
+    /// <summary>
+    /// The host lost the call's media (the cluster node carrying its SIP legs died): the call ends with the disposition
+    /// <see cref="Disposition.LostOnNodeFailure"/>. Waiting or ringing: it leaves the queue, its offers are withdrawn.
+    /// Talking: the talk ends and the agent wraps up as after any call (the CDR is written when the wrap-up ends).
+    /// Other states hold no media (a callback waiting, a wrap-up): refused as <see cref="CommandResult.InvalidState"/>.
+    /// </summary>
+    public CommandResult MediaLost(CallId call, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        switch (c.State)
+        {
+            case CallState.Waiting:
+                RemoveQueued(c, ExitReason.LostOnNodeFailure);
+                Emit(new EngineEvent(EventKind.CallHangup, _now, c.Queue!.Id, default, c.Id));
+                End(c, Disposition.LostOnNodeFailure, ExitReason.LostOnNodeFailure);
+                break;
+            case CallState.Connected:
+                c.Record.ExitReason = ExitReason.LostOnNodeFailure;
+                EndTalk(c);
+                break;
+            default:
+                return CommandResult.InvalidState;
+        }
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
     /// <summary>DTMF from a waiting caller: the exit key leaves the queue; the callback key asks for a callback.</summary>
     public CommandResult CallerDigits(CallId call, string digits, long now)
     {
@@ -514,6 +542,8 @@ public sealed partial class CallCenter
         c.State = CallState.Ended;
         c.VisitSeq = 0;
         c.Record.EndedAt = _now;
+        // A talk cut off by a node failure ends, after its wrap-up, as lost rather than answered.
+        if (c.Record.ExitReason == ExitReason.LostOnNodeFailure) disposition = Disposition.LostOnNodeFailure;
         c.Record.Disposition = disposition;
         if (c.Record.ExitReason == ExitReason.None) c.Record.ExitReason = reason;
         _calls.Remove(c.Id);

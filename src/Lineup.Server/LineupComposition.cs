@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Lineup.Server.Api;
 using Lineup.Server.Api.Dialects;
@@ -52,8 +53,7 @@ public static class LineupComposition
         services.AddWebhookOptions();
         services.AddTelephonyOptions(dataDir);
         services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection),
-            sip: config.GetValue<bool>($"{TelephonyOptions.Section}:Enabled"));
+        var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection));
 
         // Storage: one connection factory, one store per aggregate.
         services.AddSingleton(_ => Database.Create(connection, dataDir));
@@ -119,6 +119,7 @@ public static class LineupComposition
         services.AddSingleton<CallService>();
         services.AddSingleton<ReportService>();
         services.AddSingleton<WebhookService>();
+        services.AddSingleton<SipCredentialService>();
         services.AddSingleton<DialectStorage>();
         foreach (var d in Dialect.All) d.AddServices(services);
         return builder;
@@ -126,12 +127,18 @@ public static class LineupComposition
 
     public static WebApplication MapLineup(this WebApplication app)
     {
-        // Outermost, so that it also sees the problem answers of the handlers below: a JSON answer ends with a newline,
-        // so in a terminal the shell's prompt does not run into it.
+        // Outermost, so that it also sees the problem answers of the handlers below (and the exception handler's): every
+        // request is counted by route and status, and a JSON answer ends with a newline, so in a terminal the shell's
+        // prompt does not run into it. One middleware for both: each async middleware costs an allocation per request.
+        var metrics = app.Services.GetRequiredService<ServerMetrics>();
         app.Use(async (http, next) =>
         {
+            var started = Stopwatch.GetTimestamp();
             await next();
-            if (EndsWithNewline(http)) await http.Response.Body.WriteAsync("\n"u8.ToArray());
+            // Written without a flush of its own: the server sends it with the end of the answer.
+            if (EndsWithNewline(http)) http.Response.BodyWriter.Write("\n"u8);
+            var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            metrics.Request(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
         });
         app.UseExceptionHandler(error => error.Run(async http =>
         {
@@ -151,26 +158,23 @@ public static class LineupComposition
         }));
         app.UseStatusCodePages();
 
-        var metrics = app.Services.GetRequiredService<ServerMetrics>();
         metrics.ObserveServices(app.Services.GetRequiredService<ILocalTenants>(), app.Services.GetRequiredService<WebhookRelay>(),
             app.Services.GetRequiredService<EventHub>(), app.Services.GetRequiredService<SipFrontEnd>());
         if (app.Services.GetService<ClusterGateway>() is { } cluster) metrics.ObserveCluster(() => cluster.Nodes, () => cluster.Failovers);
-        app.Use(async (http, next) =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            await next();
-            var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            metrics.Request(http.Request.Method, route, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
-        });
-        // The browsable API page is static: before authorization.
-        app.UseSwaggerUI(o =>
+        // The browsable API page is static: before authorization. Only requests under /docs pass through it (its
+        // middleware matches every request's path against regular expressions, an API request included).
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/docs"), docs => docs.UseSwaggerUI(o =>
         {
             o.RoutePrefix = "docs";
             o.SwaggerEndpoint("/openapi/v1.json", "Lineup API v1");
             o.DocumentTitle = "Lineup API";
-        });
+        }));
         // Credentials are read where a policy asks for them (LineupAuthentication.Evaluator): not for anonymous endpoints.
-        app.UseAuthentication();
+        // The framework's authentication middleware is left out: it only runs remote sign-in callbacks and a default
+        // scheme, and Lineup has neither, yet it cost every request an async step. WebApplication adds it by itself
+        // unless the pipeline says it is set, under this key (AuthAppBuilderExtensions); were the key ever renamed,
+        // the middleware would come back and find nothing to do, as before.
+        ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
         app.UseAuthorization();
         // Cluster mode: a request for a tenant that runs on another node goes there, before its handler.
         if (app.Services.GetService<Cluster.ClusterGateway>() != null) app.UseMiddleware<TenantForwarding>();

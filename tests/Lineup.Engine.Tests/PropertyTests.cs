@@ -361,7 +361,8 @@ public class PropertyTests(ITestOutputHelper output)
         run.Require(r.EndedAt is { } ended && ended >= r.EnteredAt, $"call {id} ended at {r.EndedAt}, entered {r.EnteredAt}");
         var end = r.EndedAt!.Value;
         run.Require(r.Disposition != Disposition.None, $"call {id} ended without a disposition");
-        var answered = r.Disposition == Disposition.Answered;
+        // A call lost with its media node keeps what happened before: it may have been answered.
+        var answered = r.Disposition == Disposition.Answered || (r.Disposition == Disposition.LostOnNodeFailure && r.AnsweredAt != null);
         run.Require((r.AnsweredAt != null) == answered && (r.AnsweredBy != null) == answered && (r.AnsweredIn != null) == answered
             && (r.TalkEndedAt != null) == answered, $"call {id} is {r.Disposition} with answered {r.AnsweredAt} talk end {r.TalkEndedAt}");
         if (answered)

@@ -115,6 +115,12 @@ internal sealed record CancelByHost(CallPick Call) : Command
     public override string ToString() => $"Cancel {Call}";
 }
 
+/// <summary>The node that carried the call's media died (cluster telephony).</summary>
+internal sealed record LoseMedia(CallPick Call) : Command
+{
+    public override string ToString() => $"MediaLost {Call}";
+}
+
 internal sealed record NightMode(int Queue, bool On) : Command
 {
     public override string ToString() => $"NightMode q{Queue} {(On ? "on" : "off")}";
@@ -424,6 +430,7 @@ internal static class RandomScenario
             < 94 => new PressDigits(Pick(CallFilter.Waiting), rng.Next(3) switch { 0 => "3", 1 => "9", _ => "1" }),
             < 95 => new CancelByHost(Pick(CallFilter.Queued)),
             < 96 => new NightMode(Queue(), rng.Next(3) == 0),
+            < 97 => new LoseMedia(Pick(CallFilter.Any)),
             _ => new Tick(),
         };
     }
@@ -704,6 +711,9 @@ internal sealed class ScenarioRun
                 break;
             case CancelByHost c:
                 result = Engine.CancelCall(Resolve(c.Call), Now);
+                break;
+            case LoseMedia m:
+                result = Engine.MediaLost(Resolve(m.Call), Now);
                 break;
             case NightMode n:
                 result = Engine.SetNightMode(new QueueId(n.Queue), n.On, Now);

@@ -5,8 +5,8 @@ namespace Lineup.Server.Tests;
 
 /// <summary>
 /// The server's layers, read from its sources (docs/design/server.md, "Layers"): the layers beside and below the
-/// application (Tenancy, Events, Storage, Telephony, Records, Application) never reference the HTTP layer; dialects
-/// reach storage only through the application layer; no vendor is named outside <c>Api/Dialects</c>. The scanner is
+/// application (Tenancy, Events, Storage, Telephony, Records, Application) never reference the HTTP layer; endpoints
+/// and dialects reach storage only through the application layer; no vendor is named outside <c>Api/Dialects</c>. The scanner is
 /// tested on planted violations, so a scan that finds nothing cannot pass by accident.
 /// </summary>
 public sealed partial class ArchitectureTests
@@ -40,11 +40,14 @@ public sealed partial class ArchitectureTests
     }
 
     [Fact]
-    public void Dialects_reach_storage_only_through_the_application_layer()
+    public void Endpoints_and_dialects_reach_storage_only_through_the_application_layer()
     {
         var files = Sources(Path.Combine("Api", "Dialects")).ToList();
         Assert.True(files.Count >= 15, $"found only {files.Count} dialect files");
-        Assert.Empty(Violations(files, StorageReference()));
+        var all = Sources("Api").ToList();
+        Assert.True(all.Count >= files.Count + 15, $"found only {all.Count - files.Count} native API files");
+        // Native endpoints too: an endpoint that reads a storage row answers with storage's shape.
+        Assert.Empty(Violations(all, StorageReference()));
         // Each vendor's folder uses the application layer's services.
         foreach (var vendor in Directory.GetDirectories(Path.Combine(ServerDirectory(), "Api", "Dialects")))
             Assert.Contains(Directory.GetFiles(vendor, "*.cs"), f => ApplicationReference().IsMatch(Code(File.ReadAllText(f))));

@@ -97,6 +97,8 @@ public enum Disposition
     CallbackFailed,
     /// <summary>Cancelled by a supervisor or the host before anyone answered.</summary>
     Cancelled,
+    /// <summary>The node that carried the call's media (its SIP legs) died: the caller was cut off.</summary>
+    LostOnNodeFailure,
 }
 
 /// <summary>Why a call left a queue without being answered there.</summary>
@@ -118,6 +120,8 @@ public enum ExitReason
     Blacklisted,
     Abandoned,
     Cancelled,
+    /// <summary>The node that carried the call's media died while the caller waited.</summary>
+    LostOnNodeFailure,
 }
 
 public enum DestinationKind

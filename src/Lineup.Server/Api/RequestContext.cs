@@ -16,12 +16,25 @@ namespace Lineup.Server.Api;
 /// authentication), role policies, tenant scoping, and problem answers in the shape of the API a request is for.</summary>
 public static class RequestContext
 {
-    private const string TenantKey = "lineup.tenant";
+    private const string StateKey = "lineup.request";
     public const string AccountHeader = "X-Account-ID";
 
-    public static Caller? Caller(this HttpContext http) => http.Items[LineupAuthentication.CallerKey] as Caller;
-    public static Caller RequiredCaller(this HttpContext http) => (Caller)http.Items[LineupAuthentication.CallerKey]!;
-    public static ITenant Tenant(this HttpContext http) => (ITenant)http.Items[TenantKey]!;
+    public static Caller? Caller(this HttpContext http) => http.Items.TryGetValue(StateKey, out var state) ? ((RequestState)state!).Caller : null;
+    public static Caller RequiredCaller(this HttpContext http) => http.Caller() ?? throw new InvalidOperationException("No caller: the endpoint lacks Require.");
+    public static ITenant Tenant(this HttpContext http) => ((RequestState)http.Items[StateKey]!).Tenant!;
+
+    /// <summary>True when the request sent credentials that are invalid or expired.</summary>
+    internal static bool CredentialsRefused(this HttpContext http) =>
+        http.Items.TryGetValue(StateKey, out var state) && ((RequestState)state!).InvalidCredentials;
+
+    /// <summary>What Lineup learned about the request (the caller, the tenant), made on first use.</summary>
+    internal static RequestState State(this HttpContext http)
+    {
+        if (http.Items.TryGetValue(StateKey, out var found)) return (RequestState)found!;
+        var state = new RequestState();
+        http.Items[StateKey] = state;
+        return state;
+    }
 
     public static IResult Problem(int status, string detail, string? title = null) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);
@@ -86,7 +99,7 @@ public static class RequestContext
                 if (header.Length > 0 && header != own.ToString(System.Globalization.CultureInfo.InvariantCulture))
                     return fail(StatusCodes.Status403Forbidden, $"{AccountHeader} names another tenant.");
             }
-            http.Items[TenantKey] = tenant;
+            http.State().Tenant = tenant;
             return await next(ctx);
         });
         return builder;
@@ -126,6 +139,17 @@ public static class RequestContext
     }
 }
 
+/// <summary>What Lineup learns about a request on its way in, kept as one item of the request: three items (caller,
+/// tenant, refused credentials) made the framework's item dictionary grow on every request (docs/benchmarks.md, issue 11).</summary>
+internal sealed class RequestState
+{
+    public Caller? Caller { get; set; }
+    public ITenant? Tenant { get; set; }
+
+    /// <summary>Credentials were sent but are invalid or expired (401 with that reason).</summary>
+    public bool InvalidCredentials { get; set; }
+}
+
 /// <summary>How an endpoint answers a refused request (status, message): a dialect's own error shape.</summary>
 public sealed record ProblemShape(Func<int, string, IResult> Answer);
 
@@ -145,8 +169,6 @@ public sealed record ProblemShape(Func<int, string, IResult> Answer);
 public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHandler
 {
     public const string SchemeName = "Lineup";
-    internal const string CallerKey = "lineup.caller";
-    private const string InvalidKey = "lineup.invalid_credentials";
 
     public static string Policy(Role role) => "role:" + role;
 
@@ -167,7 +189,7 @@ public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHand
     /// <summary>Finds the request's credentials and the caller they stand for (kept in the request's items).</summary>
     internal static Task<AuthenticateResult> Authenticate(HttpContext http, AuthService auth)
     {
-        if (http.Items.TryGetValue(CallerKey, out var known) && known is Caller done) return Result(done);
+        if (http.Caller() is { } done) return Result(done);
         var token = Token(http.Request);
         if (string.IsNullOrEmpty(token)) return s_none;
         if (token.Length > 200) return Invalid(http);
@@ -181,7 +203,7 @@ public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHand
     private static Task<AuthenticateResult> Authenticated(HttpContext http, Caller? caller)
     {
         if (caller is null) return Invalid(http);
-        http.Items[CallerKey] = caller;
+        http.State().Caller = caller;
         var result = Result(caller);
         http.User = result.Result.Principal!;
         return result;
@@ -189,7 +211,7 @@ public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHand
 
     private static Task<AuthenticateResult> Invalid(HttpContext http)
     {
-        http.Items[InvalidKey] = true;
+        http.State().InvalidCredentials = true;
         return s_invalid;
     }
 
@@ -296,10 +318,10 @@ public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHand
     }
 
     /// <summary>
-    /// The scheme provider, with no default scheme to authenticate with: the authentication middleware (which the
-    /// host adds in front of every request) then leaves a request alone, and Lineup's scheme runs only where a
-    /// policy names it (<see cref="Evaluator"/>), once. Its other answers are made once: the authentication middleware
-    /// asks for them on every request.
+    /// The scheme provider, with no default scheme to authenticate with: Lineup's scheme runs only where a policy
+    /// names it (<see cref="Evaluator"/>), once. The framework's authentication middleware is not in the pipeline
+    /// (LineupComposition.MapLineup); should the host ever add it again, it leaves every request alone, and the
+    /// answers it asks for on every request are made once.
     /// </summary>
     public sealed class Schemes(IOptions<AuthenticationOptions> options) : AuthenticationSchemeProvider(options)
     {
@@ -347,7 +369,7 @@ public sealed class LineupAuthentication(AuthService auth) : IAuthenticationHand
         {
             var shape = endpoint.Metadata.GetMetadata<ProblemShape>()?.Answer ?? ((status, detail) => RequestContext.Problem(status, detail));
             IResult answer;
-            if (http.Items.ContainsKey(InvalidKey)) answer = shape(StatusCodes.Status401Unauthorized, "Invalid or expired credentials.");
+            if (http.CredentialsRefused()) answer = shape(StatusCodes.Status401Unauthorized, "Invalid or expired credentials.");
             else if (http.Caller() is null)
                 answer = shape(StatusCodes.Status401Unauthorized, "Sign in (POST /api/v1/auth/login) and send 'Authorization: Bearer <access_token>', or send an API key.");
             else

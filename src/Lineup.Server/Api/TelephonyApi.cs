@@ -25,7 +25,10 @@ public static class TelephonyApi
         var host = http.Tenant();
         var agents = await host.QueryAsync(engine => engine.Agents.Where(a => a.Config.Kind == AgentKind.Local)
             .Select(a => (a.Id.Value, a.Config.Number)).OrderBy(a => a.Value).ToList());
-        return TypedResults.Ok(agents.Select(a => sip.Registrations(host, a.Value, a.Number)).OfType<SipRegistration>()
+        var registrations = new List<SipRegistration>();
+        foreach (var (id, number) in agents)
+            if (await sip.RegistrationsAsync(host, id, number) is { } r) registrations.Add(r);
+        return TypedResults.Ok(registrations
             .Select(r => new SipRegistrationDto(r.AgentId, r.Username, [.. r.Contacts.Select(c => new SipContactDto(c.Uri, c.Transport, c.Source, c.ExpiresAt))]))
             .ToList());
     }

@@ -15,12 +15,10 @@ public sealed class AgentService(IdSequence ids, SipCredentialStore sip, Webhook
     public static AppError NoAgent { get; } = AppError.FromEngine(CommandResult.UnknownAgent, "agent");
 
     /// <summary>The agent shaped by <paramref name="shape"/>, or NotFound.</summary>
-    public async Task<Result<T>> ReadAsync<T>(ITenant tenant, long agentId, Func<CallCenter, Agent, T> shape)
-    {
-        if (!EngineIds.TryInt(agentId, out var id)) return NoAgent;
-        var (found, value) = await tenant.QueryAsync(engine => engine.TryGetAgent(new AgentId(id), out var a) ? (true, shape(engine, a)) : (false, default!));
-        return found ? value : NoAgent;
-    }
+    public Task<Result<T>> ReadAsync<T>(ITenant tenant, long agentId, Func<CallCenter, Agent, T> shape) =>
+        EngineIds.TryInt(agentId, out var id)
+            ? tenant.QueryAsync(engine => engine.TryGetAgent(new AgentId(id), out var a) ? Result<T>.Success(shape(engine, a)) : NoAgent)
+            : Task.FromResult<Result<T>>(NoAgent);
 
     /// <summary>Creates an agent from <paramref name="config"/> (its id is given here).</summary>
     public async Task<Result<T>> CreateAsync<T>(ITenant tenant, AgentConfig config, ConfigRules.FieldNames names, Func<CallCenter, Agent, T> shape)

@@ -13,12 +13,12 @@ public sealed class QueueService(IdSequence ids)
     public static AppError NoQueue { get; } = AppError.FromEngine(CommandResult.UnknownQueue, "queue");
 
     /// <summary>The queue shaped by <paramref name="shape"/>, or NotFound.</summary>
-    public async Task<Result<T>> ReadAsync<T>(ITenant tenant, long queueId, Func<CallCenter, Queue, T> shape)
-    {
-        if (!EngineIds.TryInt(queueId, out var id)) return NoQueue;
-        var (found, value) = await tenant.QueryAsync(engine => engine.TryGetQueue(new QueueId(id), out var q) ? (true, shape(engine, q)) : (false, default!));
-        return found ? value : NoQueue;
-    }
+    /// <remarks>The result is made in the tenant's turn, so a read costs no async step of its own (status reads are
+    /// the hottest request: docs/benchmarks.md, issue 11).</remarks>
+    public Task<Result<T>> ReadAsync<T>(ITenant tenant, long queueId, Func<CallCenter, Queue, T> shape) =>
+        EngineIds.TryInt(queueId, out var id)
+            ? tenant.QueryAsync(engine => engine.TryGetQueue(new QueueId(id), out var q) ? Result<T>.Success(shape(engine, q)) : NoQueue)
+            : Task.FromResult<Result<T>>(NoQueue);
 
     /// <summary>A new queue id, for an API that builds the config before creating the queue.</summary>
     public Task<int> NewIdAsync() => ids.NextEngineIdAsync();

@@ -13,15 +13,15 @@ namespace Lineup.Server.Cluster;
 public static class ClusterHosting
 {
     /// <summary>The cluster settings from configuration, checked: throws <see cref="InvalidOperationException"/> with a
-    /// message for the operator when they cannot work (cluster mode on SQLite, with SIP, without an address).</summary>
-    public static ClusterSettings Settings(IConfiguration config, bool postgres, bool sip)
+    /// message for the operator when they cannot work (cluster mode on SQLite, without an address).</summary>
+    public static ClusterSettings Settings(IConfiguration config, bool postgres)
     {
         var settings = new ClusterSettings();
         config.GetSection(ClusterSettings.Section).Bind(settings);
         var results = new List<ValidationResult>();
         if (!Validator.TryValidateObject(settings, new ValidationContext(settings), results, validateAllProperties: true))
             throw new InvalidOperationException(string.Join(" ", results.Select(r => r.ErrorMessage)));
-        if (settings.Check(postgres, sip) is { } problem) throw new InvalidOperationException(problem);
+        if (settings.Check(postgres) is { } problem) throw new InvalidOperationException(problem);
         return settings;
     }
 
@@ -35,6 +35,9 @@ public static class ClusterHosting
         services.AddSingleton<ITenantGateway>(sp => sp.GetRequiredService<ClusterGateway>());
         services.AddSingleton<ILocalTenants>(sp => sp.GetRequiredService<ClusterGateway>());
         services.AddHostedService<ClusterStartup>();
+        // Telephony across the nodes (docs/cluster.md, "Telephony"): the SIP front-end finds it when SIP is on.
+        services.AddSingleton<ClusterTelephony>();
+        services.AddSingleton<Telephony.ITelephonyCluster>(sp => sp.GetRequiredService<ClusterTelephony>());
         services.AddHttpForwarder();
         builder.UseOrleans(silo =>
         {
@@ -56,6 +59,7 @@ public static class ClusterHosting
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(15));
             silo.Services.AddSingleton(sp => sp.GetRequiredService<Database>().Postgres!);
             silo.Services.AddSingleton<PostgresMembershipTable>();
+            silo.AddPlacementDirector<NodePlacement, NodePlacementDirector>();
             silo.Services.AddSingleton<IMembershipTable>(sp => sp.GetRequiredService<PostgresMembershipTable>());
         });
         services.AddHostedService<ClusterKeeper>();

@@ -54,13 +54,11 @@ public sealed class ClusterSettings
 
     /// <summary>The checks that need more than one key: cluster mode needs PostgreSQL, and the address must be one.
     /// Returns the problem, or null.</summary>
-    public string? Check(bool postgres, bool sip)
+    public string? Check(bool postgres)
     {
         if (!Enabled) return null;
         if (!postgres)
             return "Cluster mode needs PostgreSQL (--db \"Host=...;Database=...\"): the nodes share one database; SQLite is a file on one machine.";
-        if (sip)
-            return "Telephony (Sip:Enabled=true) does not run in cluster mode yet: run the SIP front-end on a single node, or the cluster without it.";
         if (!IPAddress.TryParse(AdvertisedAddress, out var ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any))
             return $"Cluster:AdvertisedAddress must be this node's IP address as the others reach it (not '{AdvertisedAddress}').";
         if (HttpUrl != null && !Uri.TryCreate(HttpUrl, UriKind.Absolute, out _))

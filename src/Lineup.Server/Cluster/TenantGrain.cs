@@ -1,6 +1,8 @@
 using Lineup.Server.Storage;
 using Lineup.Server.Tenancy;
+using Lineup.Engine;
 using Orleans;
+using Orleans.Concurrency;
 
 namespace Lineup.Server.Cluster;
 
@@ -39,13 +41,28 @@ public interface ITenantGrain : IGrainWithIntegerKey
     /// <summary>Stops the tenant for good (it is being deleted): no last snapshot, no hand-over.</summary>
     [Alias("remove")]
     Task RemoveAsync();
+
+    /// <summary>Telephony on another node: the queue whose extension is <paramref name="number"/> (in
+    /// <see cref="TelephonyReply.Call"/>; result UnknownQueue when none).</summary>
+    [Alias("queue-of-extension"), AlwaysInterleave]
+    Task<TelephonyReply> QueueOfExtensionAsync(string number);
+
+    /// <summary>Telephony on <paramref name="node"/> enqueues a SIP call (an <c>EnqueueCommand</c> as JSON): once
+    /// applied, the call's media effects go to that node, with <paramref name="token"/>.</summary>
+    [Alias("enqueue-call"), AlwaysInterleave]
+    Task<TelephonyReply> EnqueueCallAsync(string command, string node, long token);
+
+    /// <summary>A SIP outcome from the node that carries the call's legs (a command as JSON).</summary>
+    [Alias("telephony-command"), AlwaysInterleave]
+    Task<TelephonyReply> TelephonyCommandAsync(string command);
 }
 
 /// <summary>The activation: starts the host in <see cref="OnActivateAsync"/>, registers it with this node's gateway, and
 /// stops it (a last snapshot, the lease released) when Orleans deactivates it. Kept alive: a tenant with no requests
 /// still has timers and webhook deliveries to run.</summary>
 [KeepAlive]
-public sealed partial class TenantGrain(ClusterGateway gateway, AccountStore accounts, TenantServices services, ILogger<TenantGrain> log)
+public sealed partial class TenantGrain(ClusterGateway gateway, AccountStore accounts, TenantServices services, ClusterTelephony telephony,
+    ILogger<TenantGrain> log)
     : Grain, ITenantGrain
 {
     private TenantHost? _host;
@@ -55,6 +72,8 @@ public sealed partial class TenantGrain(ClusterGateway gateway, AccountStore acc
     {
         var id = this.GetPrimaryKeyLong();
         if (await accounts.GetTenantAsync(id) is not { } row) return;
+        // Where its live SIP calls have their media, before its first effects (timers that fell due) are delivered.
+        await telephony.LoadRoutesAsync(id);
         var host = await TenantHost.StartAsync(row, services, gateway.Silo, cancellationToken);
         if (host == null) return;
         var context = GrainContext;
@@ -66,6 +85,7 @@ public sealed partial class TenantGrain(ClusterGateway gateway, AccountStore acc
         };
         _host = host;
         gateway.Attach(host);
+        _ = telephony.EndOrphansAsync(id);
         if (host.Lease.PreviousOwner is { } previous && previous != gateway.Silo)
         {
             gateway.CountFailover();
@@ -90,9 +110,43 @@ public sealed partial class TenantGrain(ClusterGateway gateway, AccountStore acc
         return Task.CompletedTask;
     }
 
+    public async Task<TelephonyReply> QueueOfExtensionAsync(string number)
+    {
+        if (_host is not { Stopped: null } host) return TelephonyReply.Elsewhere;
+        var queue = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Id.Value);
+        return new TelephonyReply { Result = (int)(queue == null ? CommandResult.UnknownQueue : CommandResult.Ok), Call = queue ?? 0 };
+    }
+
+    public async Task<TelephonyReply> EnqueueCallAsync(string command, string node, long token)
+    {
+        if (_host is not { Stopped: null } host || TenantCommand.Deserialize(command) is not EnqueueCommand enqueue) return TelephonyReply.Elsewhere;
+        var result = await host.ExecuteAsync(enqueue, (_, r) =>
+        {
+            // In the tenant's turn, before this batch's effects are delivered: they go to the call's media node.
+            if (r == CommandResult.Ok) telephony.AddRoute(host.TenantId, enqueue.Call.Value, node, token);
+            return r;
+        });
+        if (result == CommandResult.Ok) await telephony.SaveRouteAsync(host.TenantId, enqueue.Call.Value, node, token);
+        return new TelephonyReply { Result = (int)result, Call = enqueue.Call.Value };
+    }
+
+    public async Task<TelephonyReply> TelephonyCommandAsync(string command)
+    {
+        if (_host is not { Stopped: null } host) return TelephonyReply.Elsewhere;
+        try
+        {
+            return new TelephonyReply { Result = (int)await host.ExecuteAsync(TenantCommand.Deserialize(command), (_, r) => r) };
+        }
+        catch (TenantUnavailableException)
+        {
+            return TelephonyReply.Elsewhere;
+        }
+    }
+
     public async Task RemoveAsync()
     {
         _removed = true;
+        telephony.DropRoutes(this.GetPrimaryKeyLong());
         if (_host is { } host)
         {
             gateway.Detach(host);
@@ -105,6 +159,7 @@ public sealed partial class TenantGrain(ClusterGateway gateway, AccountStore acc
     {
         if (_host is not { } host) return;
         gateway.Detach(host);
+        telephony.DropRoutes(host.TenantId);
         await host.StopAsync(handOver: !_removed);
         LogDeactivated(log, host.TenantId, reason.Description);
     }

@@ -82,8 +82,9 @@ public sealed record DailyStatsRecord(
     public static DailyStatsRecord Parse(string json) => JsonSerializer.Deserialize<DailyStatsRecord>(json, RecordJson.Options)!;
 }
 
-/// <summary>A queue's live figures, as carried by <c>queue.stats_changed</c> as <c>status</c>.</summary>
-public sealed record QueueStatusRecord(
+/// <summary>A queue's live figures, as carried by <c>queue.stats_changed</c> as <c>status</c>. A struct: every status read
+/// makes one on its way to the API's DTO.</summary>
+public readonly record struct QueueStatusRecord(
     long QueueId, string Name, int Waiting, int Ringing, int Callbacks, int Talking, double LongestWaitSeconds,
     int LoggedInAgents, int AvailableAgents, int BusyAgents, int NotReadyAgents, int WrapUpAgents,
     double EstimatedWaitSeconds, bool NightMode)

@@ -27,6 +27,13 @@ public sealed class CredentialStore(Database db)
             $"SELECT {SipColumns} FROM sip_credentials WHERE tenant_id = @tenantId AND agent_id = @agentId", new { tenantId, agentId });
     }
 
+    public async Task<SipCredentialRow?> FindSipCredentialAsync(long tenantId, string username)
+    {
+        await using var c = await db.OpenAsync();
+        return await c.QuerySingleOrDefaultAsync<SipCredentialRow>(
+            $"SELECT {SipColumns} FROM sip_credentials WHERE tenant_id = @tenantId AND username = @username", new { tenantId, username });
+    }
+
     /// <summary>Inserts or replaces the agent's credential; false when another agent of the tenant has the username.</summary>
     public async Task<bool> UpsertSipCredentialAsync(SipCredentialRow row)
     {

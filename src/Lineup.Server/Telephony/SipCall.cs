@@ -1,5 +1,6 @@
 using Lineup.Engine;
 using Lineup.Server.Tenancy;
+using Lineup.Sip;
 using Lineup.Sip.Media;
 using Lineup.Sip.Stack;
 using Lineup.Sip.Transport;
@@ -13,6 +14,9 @@ namespace Lineup.Server.Telephony;
 /// RTP actions run after it is released, because the stack raises a session's events on the thread that acts on
 /// the session, and those handlers take this lock again.
 /// </summary>
+/// <summary>Where to ring a phone: its Contact, where to send the INVITE, and a Route set (a stored Path).</summary>
+internal readonly record struct SipTarget(string Uri, SipRemote? Destination, IReadOnlyList<SipHeader>? Headers = null);
+
 internal sealed class SipCall
 {
     public enum Purpose { Transfer, Callback }
@@ -116,7 +120,7 @@ internal sealed class SipCall
 
     /// <summary>Rings an agent: one INVITE per registered contact, all with the same SDP offer; the first 2xx wins.
     /// <paramref name="connected"/>: a pickup, see <see cref="AgentLeg.Connected"/>.</summary>
-    public void Ring(AgentId agent, IReadOnlyList<(string Uri, SipRemote? Destination)> targets, SrtpPolicy srtp, bool connected = false, bool record = false)
+    public void Ring(AgentId agent, IReadOnlyList<SipTarget> targets, SrtpPolicy srtp, bool connected = false, bool record = false)
     {
         if (!_fe.TryCreateLeg(out var media))
         {
@@ -130,10 +134,10 @@ internal sealed class SipCall
         {
             if (_offers.Remove(agent, out var old)) End(later, old);
             _offers[agent] = leg;
-            foreach (var (uri, destination) in targets)
+            foreach (var (uri, destination, headers) in targets)
             {
                 // Subscribed before the INVITE leaves: a phone on the LAN may answer 180 within microseconds.
-                var s = _fe.Stack.Invite(new InviteRequest(uri, CallerNumber, CallerName, offer, destination), s =>
+                var s = _fe.Stack.Invite(new InviteRequest(uri, CallerNumber, CallerName, offer, destination, headers), s =>
                 {
                     s.Answered += x => AgentAnswered(leg, x);
                     s.Failed += (x, code) => AgentFailed(leg, x, code);

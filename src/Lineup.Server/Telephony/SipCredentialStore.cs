@@ -85,6 +85,39 @@ public sealed class SipCredentialStore(CredentialStore store, ITenantGateway reg
     }
 
     /// <summary>Loads every stored credential (after the tenants are started: <see cref="TenantStartup"/>).</summary>
+    /// <summary>Cluster mode: reads the user's credential again (it may have been set through another node since this
+    /// one started), before the registrar checks a REGISTER's answer to a challenge.</summary>
+    public async Task RefreshAsync(long tenantId, string realm, string username)
+    {
+        var row = await store.FindSipCredentialAsync(tenantId, username);
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (row != null) Remember(row);
+            else if (_byName.TryGetValue((realm, username), out var e) && e.TenantId == tenantId) Forget(e.TenantId, e.AgentId);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Cluster mode: reads the agent's credential again (its SIP username may have changed through another node).</summary>
+    public async Task RefreshAgentAsync(long tenantId, long agentId)
+    {
+        var row = await store.GetSipCredentialAsync(tenantId, agentId);
+        await _writeLock.WaitAsync();
+        try
+        {
+            Forget(tenantId, agentId);
+            if (row != null) Remember(row);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         foreach (var row in await store.ListSipCredentialsAsync(cancellationToken))

@@ -20,7 +20,7 @@ public sealed record SipRegistration(long AgentId, string Username, IReadOnlyLis
 /// engine's media effects become SIP and RTP actions (ring agents' registered phones, cancel, bridge, play prompts
 /// and hold music, transfer, hang up); SIP outcomes become engine commands. See docs/design/sip.md.
 /// </summary>
-public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
+public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMediaNode
 {
     private readonly TelephonyOptions _options;
     private readonly ITenantGateway _tenants;
@@ -32,6 +32,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private readonly ServerMetrics _metrics;
     private readonly MediaLibrary _library;
     private readonly ConcurrentDictionary<(long Tenant, long Call), SipCall> _calls = new();
+    private readonly ITelephonyCluster? _cluster;
+    // Cluster mode: calls enqueued whose engine id is not known here yet, by the token their first effects carry.
+    private readonly ConcurrentDictionary<long, SipCall> _pending = new();
+    private long _tokens;
     private SipStack? _stack;
     private MediaEngine? _media;
     private SipRegistrar? _registrar;
@@ -39,9 +43,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private PromptLibrary? _prompts;
 
     public SipFrontEnd(TelephonyOptions options, ITenantGateway tenants, MediaEffects effects, SipCredentialStore credentials,
-        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics, MediaLibrary library)
+        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics, MediaLibrary library, ITelephonyCluster? cluster = null)
     {
         _library = library;
+        _cluster = cluster;
         _metrics = metrics;
         _options = options;
         _tenants = tenants;
@@ -95,7 +100,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         }, _time, _logs.CreateLogger<SipStack>());
         _stack.OnRequest = OnRequestAsync;
         await _stack.StartAsync(cancellationToken);
-        _effects.Attach(OnEffects);
+        // On a single node the effects are carried out in the tenant's turn; in a cluster they go to the call's media node.
+        if (_cluster != null) _cluster.Start(this);
+        else _effects.Attach(OnEffects);
         LogListening(_log, _stack.LocalEndPoint, advertised.ToString(), _options.RtpPortMin, _options.RtpPortMax);
         if (_stack.TlsEndPoint is { } tls) LogTlsListening(_log, tls, _options.TlsCertificate!, _options.Srtp);
     }
@@ -132,7 +139,11 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
                     LogRegister(request, null, 404, "No Such Domain", 0);
                     break;
                 }
+                if (_cluster != null && request.Request.GetFirst("Authorization") is { } authorization
+                    && SipDigestCredentials.TryParse(authorization, out var digest))
+                    await _credentials.RefreshAsync(tenant.TenantId, tenant.Name, digest.Username);
                 var response = _registrar!.Handle(request.Request, request.Remote, tenant.Name);
+                if (_cluster != null && response.StatusLine!.StatusCode == 200) await StoreBindingsAsync(tenant, request);
                 request.Respond(response);
                 LogRegister(request, tenant.Name, response.StatusLine!.StatusCode, response.StatusLine.ReasonPhrase, response.Contacts?.Count ?? 0);
                 break;
@@ -172,8 +183,25 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             Refuse(404, host == null ? $"no tenant is named by the Request-URI, nor the default tenant '{_options.DefaultTenant}'" : "no number in the Request-URI");
             return;
         }
-        var queue = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Config);
-        if (queue is not { Id: var queueId })
+        int? queue;
+        QueueConfig? config = null;
+        try
+        {
+            if (_cluster != null) queue = await _cluster.QueueOfExtensionAsync(host.TenantId, number);
+            else
+            {
+                config = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Config);
+                queue = config?.Id.Value;
+            }
+        }
+        catch (Exception ex) when (ex is TenantUnavailableException or TimeoutException || _cluster != null)
+        {
+            // The tenant is moving between nodes: the caller may try again in a moment.
+            LogCommandFailed(_log, ex, "queue lookup");
+            Refuse(503, $"tenant '{host.Name}' is moving between nodes", [new SipHeader("Retry-After", "2")]);
+            return;
+        }
+        if (queue is not { } queueId)
         {
             Refuse(404, $"no queue of tenant '{host.Name}' has the extension {number}");
             return;
@@ -194,10 +222,15 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         }
         var session = request.AcceptInvite();
         var call = new SipCall(this, host, session, leg, caller, Trim(from?.DisplayName, 128));
-        UseQueueMedia(call, queue);
+        if (config != null) UseQueueMedia(call, config.HoldMusic, config.Language); // in a cluster: at its CallQueued effect
         session.Answer(answer);
         leg.Play([], call.Music);
-        var command = new EnqueueCommand(queueId.Value, caller, Trim(from?.DisplayName, 128), 0, Trim(session.CallId, 128));
+        var command = new EnqueueCommand(queueId, caller, Trim(from?.DisplayName, 128), 0, Trim(session.CallId, 128));
+        if (_cluster != null)
+        {
+            await EnqueueThroughClusterAsync(_cluster, call, command, request, number);
+            return;
+        }
         try
         {
             // The projection runs in the tenant's mailbox before the batch's media effects are delivered, so the
@@ -224,6 +257,34 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>Cluster mode: the call is enqueued on the tenant's node, which sends its effects back here.</summary>
+    private async Task EnqueueThroughClusterAsync(ITelephonyCluster cluster, SipCall call, EnqueueCommand command, SipIncomingRequest request, string number)
+    {
+        var token = Interlocked.Increment(ref _tokens);
+        _pending[token] = call;
+        try
+        {
+            var (result, id) = await cluster.EnqueueAsync(call.Host.TenantId, command, token);
+            if (result != CommandResult.Ok)
+            {
+                _pending.TryRemove(token, out _);
+                LogEnqueueRefused(_log, result, number);
+                call.HangupAll();
+                return;
+            }
+            // The first effects may have arrived (and registered the call) before this answer.
+            if (_pending.TryRemove(token, out _)) Register(call, new CallId(id));
+            SipLog.InviteQueued(_log, call.CallerNumber, request.Remote, number, call.Host.Name, id, request.Request.CallId ?? "");
+        }
+        catch (Exception ex)
+        {
+            _pending.TryRemove(token, out _);
+            LogCommandFailed(_log, ex, "enqueue");
+            call.HangupAll();
+            Forget(call);
+        }
+    }
+
     private void Register(SipCall call, CallId id)
     {
         call.Id = id;
@@ -242,7 +303,8 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
             if (!_calls.TryGetValue((host.TenantId, e.Call.Value), out var call)) continue;
             try
             {
-                Apply(engine, call, e);
+                var action = Plan(engine, e);
+                Execute(call, action, action.Kind is EventKind.CallOffered or EventKind.CallAnswered ? LocalTargets(call, action) : default);
             }
             catch (Exception ex)
             {
@@ -251,49 +313,103 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
         }
     }
 
-    private void Apply(CallCenter engine, SipCall call, in EngineEvent e)
+    /// <summary>The effect with what the engine knows about its agent and queue (in the tenant's turn).</summary>
+    public MediaAction Plan(CallCenter engine, in EngineEvent e)
     {
-        switch (e.Kind)
+        var action = new MediaAction(e.Kind, e.Call.Value, e.Agent.Value, e.Code, e.Value, e.Value2, e.Text);
+        if (e.Kind is EventKind.CallQueued or EventKind.CallMoved
+            && engine.TryGetQueue(e.Kind == EventKind.CallMoved ? new QueueId((int)e.Value) : e.Queue, out var waitsIn))
+            return action with { HoldMusic = waitsIn.Config.HoldMusic, Language = waitsIn.Config.Language };
+        if (e.Kind is not (EventKind.CallOffered or EventKind.CallAnswered)) return action;
+        if (engine.TryGetAgent(e.Agent, out var agent) && !string.IsNullOrEmpty(agent.Config.Number))
+            action = action with { AgentNumber = agent.Config.Number, RemoteAgent = agent.Config.Kind == AgentKind.Remote };
+        if (e.Kind == EventKind.CallAnswered) action = action with { Record = engine.TryGetQueue(e.Queue, out var queue) && queue.Config.RecordCalls };
+        return action;
+    }
+
+    /// <summary>Cluster mode: effects sent by the tenant's node for calls whose SIP legs are here, in order.</summary>
+    public async Task ApplyAsync(long tenantId, IReadOnlyList<(long Token, MediaAction Action)> actions)
+    {
+        HashSet<long>? unknown = null;
+        foreach (var (token, action) in actions)
+        {
+            if (!_calls.TryGetValue((tenantId, action.Call), out var call))
+            {
+                // The call's first effects can overtake the answer to its enqueue.
+                if (!_pending.TryRemove(token, out call))
+                {
+                    // No legs here for it (its enqueue's answer was lost, and the caller was hung up): the engine must
+                    // not wait for them.
+                    if (action.Kind != EventKind.CallEnded && (unknown ??= []).Add(action.Call)) _ = ReportLostAsync(tenantId, action.Call);
+                    continue;
+                }
+                Register(call, new CallId(action.Call));
+            }
+            try
+            {
+                var targets = action.Kind is EventKind.CallOffered or EventKind.CallAnswered ? await StoredTargetsAsync(call, action) : default;
+                Execute(call, action, targets);
+            }
+            catch (Exception ex)
+            {
+                LogEffectFailed(_log, ex, action.Kind, action.Call);
+            }
+        }
+    }
+
+    private async Task ReportLostAsync(long tenantId, long call)
+    {
+        try
+        {
+            await _cluster!.ExecuteAsync(tenantId, new MediaLostCommand(call));
+        }
+        catch (Exception ex)
+        {
+            LogCommandFailed(_log, ex, nameof(MediaLostCommand));
+        }
+    }
+
+    private void Execute(SipCall call, MediaAction a, (List<SipTarget> Targets, string? User) ring)
+    {
+        var agent = new AgentId(a.Agent);
+        switch (a.Kind)
         {
             case EventKind.Announcement:
-                call.Play(Announcement(call, (PromptKind)e.Code, (int)e.Value, (int)e.Value2, e.Text), call.Music);
+                call.Play(Announcement(call, (PromptKind)a.Code, (int)a.Value, (int)a.Value2, a.Text), call.Music);
                 break;
             case EventKind.CallSurvey:
-                call.StartSurvey(Prompt(call, e.Text, PromptLibrary.SurveyQuestion));
+                call.StartSurvey(Prompt(call, a.Text, PromptLibrary.SurveyQuestion));
                 break;
             case EventKind.CallRated:
-                call.Rated(Prompt(call, e.Text, PromptLibrary.SurveyThanks));
+                call.Rated(Prompt(call, a.Text, PromptLibrary.SurveyThanks));
                 break;
-            case EventKind.CallMoved:
-                // Another queue: its music and language from now on.
-                if (engine.TryGetQueue(new QueueId((int)e.Value), out var next))
-                {
-                    UseQueueMedia(call, next.Config);
-                    call.Play([], call.Music);
-                }
+            case EventKind.CallQueued or EventKind.CallMoved:
+                // The queue it waits in now (first known here in a cluster): its music and language.
+                var music = call.Music;
+                UseQueueMedia(call, a.HoldMusic, a.Language);
+                if (!ReferenceEquals(music, call.Music)) call.Play([], call.Music);
                 break;
             case EventKind.CallOffered:
-                Offer(engine, call, e.Agent);
+                Offer(call, a, ring);
                 break;
             case EventKind.OfferEnded:
-                call.EndOffer(e.Agent, (AttemptOutcome)e.Code);
+                call.EndOffer(agent, (AttemptOutcome)a.Code);
                 break;
             case EventKind.CallAnswered:
                 // A pickup connects an agent whose phone was not rung: it is rung now, and bridged when it answers.
-                var record = engine.TryGetQueue(e.Queue, out var queue) && queue.Config.RecordCalls;
-                if (!call.Connect(e.Agent, record)) Offer(engine, call, e.Agent, connected: true, record);
+                if (!call.Connect(agent, a.Record)) Offer(call, a, ring, connected: true, a.Record);
                 break;
             case EventKind.CallbackDial:
-                Dial(call, e.Text!, SipCall.Purpose.Callback);
+                Dial(call, a.Text!, SipCall.Purpose.Callback);
                 break;
             case EventKind.CallbackScheduled:
                 call.HangupCaller();
                 break;
             case EventKind.CallTransferred:
-                Dial(call, e.Text!, SipCall.Purpose.Transfer);
+                Dial(call, a.Text!, SipCall.Purpose.Transfer);
                 break;
             case EventKind.CallToVoicemail:
-                if (_options.VoicemailUri is { } vm) Dial(call, e.Text is { Length: > 0 } box ? BoxUri(vm, box) : vm, SipCall.Purpose.Transfer);
+                if (_options.VoicemailUri is { } vm) Dial(call, a.Text is { Length: > 0 } box ? BoxUri(vm, box) : vm, SipCall.Purpose.Transfer);
                 else call.HangupCaller();
                 break;
             case EventKind.CallHangup:
@@ -310,11 +426,11 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
 
     /// <summary>The hold music and prompt language of the queue the call waits in: the queue's <c>hold_music</c> from the
     /// tenant's media library (or ringback), else the built-in music.</summary>
-    private void UseQueueMedia(SipCall call, QueueConfig queue)
+    private void UseQueueMedia(SipCall call, string? holdMusic, string? language)
     {
-        call.Language = queue.Language;
-        call.Music = string.Equals(queue.HoldMusic, MediaLibrary.Ringback, StringComparison.OrdinalIgnoreCase) ? AudioClip.Ringback()
-            : _library.Resolve(call.Host.TenantId, queue.HoldMusic, queue.Language) ?? AudioClip.HoldMusic();
+        call.Language = language;
+        call.Music = string.Equals(holdMusic, MediaLibrary.Ringback, StringComparison.OrdinalIgnoreCase) ? AudioClip.Ringback()
+            : _library.Resolve(call.Host.TenantId, holdMusic, language) ?? AudioClip.HoldMusic();
     }
 
     /// <summary>An announcement's clips: the queue's intro or periodic prompt from the media library when it names one,
@@ -338,43 +454,114 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     private static string BoxUri(string voicemail, string box) =>
         SipUri.TryParse(voicemail, out var u) ? $"sip:{box}@{u.Host}{(u.Port is { } p ? ":" + p : "")}" : voicemail;
 
-    /// <summary>Rings every registered phone of a local agent, or a remote agent's number through the outbound proxy.
-    /// <paramref name="connected"/>: the engine has connected the agent already (a pickup), so an agent that cannot be
-    /// reached ends the talk (agent_hangup) instead of being busy for an offer.</summary>
-    private void Offer(CallCenter engine, SipCall call, AgentId agent, bool connected = false, bool record = false)
+    /// <summary>Rings the phones in <paramref name="ring"/> (every registered phone of a local agent, or a remote
+    /// agent's number through the outbound proxy). <paramref name="connected"/>: the engine has connected the agent
+    /// already (a pickup), so an agent that cannot be reached ends the talk (agent_hangup) instead of being busy.</summary>
+    private void Offer(SipCall call, MediaAction a, (List<SipTarget> Targets, string? User) ring, bool connected = false, bool record = false)
     {
+        var agent = new AgentId(a.Agent);
         var unreachable = connected ? CallEventType.AgentHangup : CallEventType.AgentBusy;
-        if (!engine.TryGetAgent(agent, out var a) || string.IsNullOrEmpty(a.Config.Number))
+        if (a.AgentNumber == null)
         {
             SipLog.Unreachable(_log, agent.Value, call.Id.Value, "the agent has no number", EventName(unreachable));
             Report(call, unreachable, agent);
             return;
         }
-        var targets = new List<(string Uri, SipRemote? Destination)>();
-        var srtp = _options.Srtp;
-        if (a.Config.Kind == AgentKind.Remote)
-        {
-            if (_options.OutboundProxy is { } proxy) targets.Add(($"sip:{a.Config.Number}@{proxy}", null));
-        }
-        else
-        {
-            var user = SipUser(call.Host, agent.Value, a.Config.Number)!;
-            srtp = _options.SrtpForAgent(user);
-            foreach (var b in _registrar!.Lookup(call.Host.Name, user))
-                targets.Add((b.ContactUri, Destination(b)));
-        }
-        if (targets.Count == 0)
+        if (ring.Targets.Count == 0)
         {
             // No phone to ring: busy, so the agent's busy delay applies and the call moves on at once.
-            SipLog.Unreachable(_log, agent.Value, call.Id.Value, a.Config.Kind == AgentKind.Remote
+            SipLog.Unreachable(_log, agent.Value, call.Id.Value, a.RemoteAgent
                 ? "a remote agent, and no Sip:OutboundProxy to call it through"
-                : $"no phone is registered as {SipUser(call.Host, agent.Value, a.Config.Number)}@{call.Host.Name}", EventName(unreachable));
+                : $"no phone is registered as {ring.User}@{call.Host.Name}", EventName(unreachable));
             Report(call, unreachable, agent);
             return;
         }
         SipLog.Ringing(_log, agent.Value, call.Id.Value, call.CallerNumber,
-            string.Join(", ", targets.Select(t => t.Destination is { } d ? $"{t.Uri} via {d.Transport.ToString().ToLowerInvariant()} {d.EndPoint}" : t.Uri)));
-        call.Ring(agent, targets, srtp, connected, record);
+            string.Join(", ", ring.Targets.Select(t => t.Destination is { } d ? $"{t.Uri} via {d.Transport.ToString().ToLowerInvariant()} {d.EndPoint}" : t.Uri)));
+        call.Ring(agent, ring.Targets, a.RemoteAgent ? _options.Srtp : _options.SrtpForAgent(ring.User!), connected, record);
+    }
+
+    /// <summary>Single node: the agent's phones as this node's registrar knows them.</summary>
+    private (List<SipTarget>, string?) LocalTargets(SipCall call, MediaAction a)
+    {
+        if (a.AgentNumber == null) return ([], null);
+        if (a.RemoteAgent) return (RemoteTarget(a.AgentNumber), null);
+        var user = SipUser(call.Host, a.Agent, a.AgentNumber)!;
+        return ([.. _registrar!.Lookup(call.Host.Name, user).Select(b => new SipTarget(b.ContactUri, Destination(b)))], user);
+    }
+
+    /// <summary>Cluster mode: the agent's phones as stored by whichever node they registered through; a phone
+    /// registered through a proxy is reached through it, with its Path as the Route set (RFC 3327).</summary>
+    private async Task<(List<SipTarget>, string?)> StoredTargetsAsync(SipCall call, MediaAction a)
+    {
+        if (a.AgentNumber == null) return ([], null);
+        if (a.RemoteAgent) return (RemoteTarget(a.AgentNumber), null);
+        await _credentials.RefreshAgentAsync(call.Host.TenantId, a.Agent);
+        var user = SipUser(call.Host, a.Agent, a.AgentNumber)!;
+        var targets = new List<SipTarget>();
+        foreach (var b in await _cluster!.BindingsAsync(call.Host.TenantId, user))
+        {
+            if (b.Path.Count > 0 && SipNameAddress.TryParse(b.Path[0], out var hop) && hop.SipUri is { } first
+                && System.Net.IPAddress.TryParse(first.Host.Trim('[', ']'), out var proxy))
+            {
+                var kind = string.Equals(first.Parameter("transport")?.Value, "tcp", StringComparison.OrdinalIgnoreCase) ? SipTransportKind.Tcp : SipTransportKind.Udp;
+                targets.Add(new SipTarget(b.Contact, new SipRemote(kind, new System.Net.IPEndPoint(proxy, first.Port ?? 5060)),
+                    [.. b.Path.Select(p => new SipHeader("Route", p))]));
+            }
+            else if (System.Net.IPEndPoint.TryParse(b.Source, out var source))
+            {
+                var kind = Enum.TryParse<SipTransportKind>(b.Transport, ignoreCase: true, out var k) ? k : SipTransportKind.Udp;
+                targets.Add(new SipTarget(b.Contact, Destination(new SipBinding(b.Contact, new SipRemote(kind, source), "", 0, b.ExpiresAt))));
+            }
+        }
+        return (targets, user);
+    }
+
+    private List<SipTarget> RemoteTarget(string number) =>
+        _options.OutboundProxy is { } proxy ? [new SipTarget($"sip:{number}@{proxy}", null)] : [];
+
+    /// <summary>Cluster mode: stores the registration the registrar just accepted, with its Path, for every node.</summary>
+    private async Task StoreBindingsAsync(ITenant tenant, SipIncomingRequest request)
+    {
+        var msg = request.Request;
+        if (msg.To?.SipUri?.User is not { Length: > 0 } user || msg.Contacts is not { Count: > 0 } contacts) return;
+        try
+        {
+            if (contacts.Any(c => c.IsWildcard))
+            {
+                await _cluster!.RemoveBindingsAsync(tenant.TenantId, user);
+                return;
+            }
+            var path = msg.Headers.Where(h => string.Equals(h.Name, "Path", StringComparison.OrdinalIgnoreCase))
+                .SelectMany(h => SplitList(h.Value)).ToList();
+            var live = _registrar!.Lookup(tenant.Name, user);
+            var transport = request.Remote.Transport.ToString().ToLowerInvariant();
+            foreach (var contact in contacts)
+            {
+                var binding = live.FirstOrDefault(b => b.ContactUri == contact.Uri);
+                await _cluster!.SaveBindingAsync(tenant.TenantId, user, contact.Uri, path, transport, request.Remote.EndPoint.ToString(), binding?.ExpiresAt);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogCommandFailed(_log, ex, "store registration");
+        }
+    }
+
+    /// <summary>A comma-separated header value split into its entries (commas inside &lt;&gt; kept).</summary>
+    private static IEnumerable<string> SplitList(string value)
+    {
+        var parts = new List<string>();
+        var (depth, start) = (0, 0);
+        for (var i = 0; i <= value.Length; i++)
+        {
+            var c = i < value.Length ? value[i] : ',';
+            depth += c == '<' ? 1 : c == '>' ? -1 : 0;
+            if (c != ',' || depth > 0) continue;
+            if (value[start..i].Trim() is { Length: > 0 } part) parts.Add(part);
+            start = i + 1;
+        }
+        return parts;
     }
 
     /// <summary>
@@ -418,13 +605,18 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     /// <summary>An agent's SIP user name: the one set with its SIP credentials, else its number.</summary>
     internal string? SipUser(ITenant host, int agent, string? number) => _credentials.UsernameOf(host.TenantId, agent) ?? number;
 
-    /// <summary>The agent's live registered contacts, or null when SIP is off or the agent has no SIP user.</summary>
-    public SipRegistration? Registrations(ITenant host, int agent, string? number)
+    /// <summary>The agent's live registered contacts, or null when SIP is off or the agent has no SIP user. In a cluster,
+    /// the registrations made through every node (as stored).</summary>
+    public async Task<SipRegistration?> RegistrationsAsync(ITenant host, int agent, string? number)
     {
-        if (_registrar == null || SipUser(host, agent, number) is not { } user) return null;
-        var contacts = _registrar.Lookup(host.Name, user)
-            .Select(b => new SipContact(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
-            .ToList();
+        if (_registrar == null) return null;
+        if (_cluster != null) await _credentials.RefreshAgentAsync(host.TenantId, agent);
+        if (SipUser(host, agent, number) is not { } user) return null;
+        var contacts = _cluster != null
+            ? [.. (await _cluster.BindingsAsync(host.TenantId, user)).Select(b => new SipContact(b.Contact, b.Transport, b.Source, b.ExpiresAt))]
+            : _registrar.Lookup(host.Name, user)
+                .Select(b => new SipContact(b.ContactUri, b.Source.Transport.ToString().ToLowerInvariant(), b.Source.EndPoint.ToString(), b.ExpiresAt))
+                .ToList();
         return new SipRegistration(agent, user, contacts);
     }
 
@@ -463,7 +655,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable
     {
         try
         {
-            var result = await host.ExecuteAsync(command, (_, r) => r);
+            var result = _cluster != null ? await _cluster.ExecuteAsync(host.TenantId, command) : await host.ExecuteAsync(command, (_, r) => r);
             then?.Invoke(result);
         }
         catch (Exception ex)

@@ -25,6 +25,7 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(PickupCommand), "pickup")]
 [JsonDerivedType(typeof(SetRecordingCommand), "set_recording")]
 [JsonDerivedType(typeof(TickCommand), "tick")]
+[JsonDerivedType(typeof(MediaLostCommand), "media_lost")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);
@@ -198,6 +199,13 @@ public sealed record SetRecordingCommand(long CallId, string RecordingId) : Tena
         call.Record.RecordingId = RecordingId;
         return CommandResult.Ok;
     }
+}
+
+/// <summary>The cluster node that carried the call's SIP legs and media died (docs/cluster.md, "Telephony"): the call
+/// ends as <c>lost_on_node_failure</c>, its agent (if talking) wraps up and becomes available again.</summary>
+public sealed record MediaLostCommand(long CallId) : TenantCommand
+{
+    public override CommandResult Apply(CallCenter engine, long now) => engine.MediaLost(new CallId(CallId), now);
 }
 
 /// <summary>The clock reached the command's time and timers fired: logged by the host whenever that produced events

@@ -423,6 +423,7 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
                 LogSnapshotUnreadable(_log, ex, TenantId, row.Seq);
             }
         }
+        var restoreMs = _time.GetElapsedTime(started).TotalMilliseconds;
         _engine = engine ?? NewEngine();
         _seq = seq;
         (_snapshotSeq, _snapshotAt) = (seq, snapshotAt);
@@ -445,14 +446,17 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
         await FlushReplayCdrsAsync(ct);
         // What the replay touched is stored already: no statistics to write or publish for it.
         _touchedQueues.Clear();
-        LogLoaded(_log, TenantId, seq, replayed, _time.GetElapsedTime(started).TotalMilliseconds);
+        LogLoaded(_log, TenantId, seq, restoreMs, replayed, _time.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    private EngineOptions EngineOptions() => new()
+    private EngineOptions EngineOptions() => EngineOptionsFor(Tenant);
+
+    /// <summary>The engine options of <paramref name="tenant"/>: replaying its log with any others gives another tenant.</summary>
+    public static EngineOptions EngineOptionsFor(TenantRow tenant) => new()
     {
-        TimeZone = ResolveTimeZone(Tenant.TimeZone),
-        Seed = (ulong)Tenant.Seed,
-        CallIdBase = Tenant.Id * 1_000_000_000L,
+        TimeZone = ResolveTimeZone(tenant.TimeZone),
+        Seed = (ulong)tenant.Seed,
+        CallIdBase = tenant.Id * 1_000_000_000L,
     };
 
     /// <summary>Takes a snapshot when the policy says so: the capture in the tenant's turn (between batches, events
@@ -550,8 +554,8 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
     [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Tenant {TenantId}: batch failed; engine rebuilt from storage")]
     private static partial void LogBatchFailed(ILogger logger, Exception ex, long tenantId);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Tenant {TenantId}: loaded from the snapshot at command {SnapshotSeq} and {Count} commands after it in {Ms:F0} ms")]
-    private static partial void LogLoaded(ILogger logger, long tenantId, long snapshotSeq, int count, double ms);
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Tenant {TenantId}: loaded from the snapshot at command {SnapshotSeq} (read in {SnapshotMs:F0} ms) and {Count} commands after it in {Ms:F0} ms")]
+    private static partial void LogLoaded(ILogger logger, long tenantId, long snapshotSeq, double snapshotMs, int count, double ms);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Tenant {TenantId}: taken over by another owner; epoch {Epoch} stops here")]
     private static partial void LogLost(ILogger logger, Exception ex, long tenantId, long epoch);

@@ -6,35 +6,29 @@ namespace Lineup.Server.Tests.Cluster;
 /// <summary>Cluster mode's settings: what an operator is told when they cannot work, and where other nodes forward.</summary>
 public sealed class ClusterSettingsTests
 {
-    private static ClusterSettings Settings(bool postgres, bool sip, params (string Key, string Value)[] values)
+    private static ClusterSettings Settings(bool postgres, params (string Key, string Value)[] values)
     {
         var config = new ConfigurationBuilder()
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>($"Cluster:{v.Key}", v.Value)))
             .Build();
-        return ClusterHosting.Settings(config, postgres, sip);
+        return ClusterHosting.Settings(config, postgres);
     }
 
     [Fact]
     public void Off_by_default_and_then_nothing_is_checked()
     {
-        var settings = Settings(postgres: false, sip: true);
+        var settings = Settings(postgres: false);
         Assert.False(settings.Enabled);
     }
 
     [Fact]
     public void Cluster_mode_on_SQLite_is_refused_naming_PostgreSQL()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => Settings(postgres: false, sip: false, ("Enabled", "true")));
+        var e = Assert.Throws<InvalidOperationException>(() => Settings(postgres: false, ("Enabled", "true")));
         Assert.Contains("needs PostgreSQL", e.Message, StringComparison.Ordinal);
         Assert.Contains("--db", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Cluster_mode_with_telephony_is_refused_naming_the_setting()
-    {
-        var e = Assert.Throws<InvalidOperationException>(() => Settings(postgres: true, sip: true, ("Enabled", "true")));
-        Assert.Contains("Sip:Enabled", e.Message, StringComparison.Ordinal);
-    }
 
     [Theory]
     [InlineData("AdvertisedAddress", "node-a", "Cluster:AdvertisedAddress")]
@@ -43,14 +37,14 @@ public sealed class ClusterSettingsTests
     [InlineData("HttpUrl", "not a url", "Cluster:HttpUrl")]
     public void A_bad_value_is_refused_naming_its_key(string key, string value, string named)
     {
-        var e = Assert.Throws<InvalidOperationException>(() => Settings(postgres: true, sip: false, ("Enabled", "true"), (key, value)));
+        var e = Assert.Throws<InvalidOperationException>(() => Settings(postgres: true, ("Enabled", "true"), (key, value)));
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void An_out_of_range_number_is_refused()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => Settings(postgres: true, sip: false, ("Enabled", "true"), ("SiloPort", "70000")));
+        var e = Assert.Throws<InvalidOperationException>(() => Settings(postgres: true, ("Enabled", "true"), ("SiloPort", "70000")));
         Assert.Contains("SiloPort", e.Message, StringComparison.Ordinal);
     }
 

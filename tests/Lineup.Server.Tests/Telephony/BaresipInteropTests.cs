@@ -100,7 +100,25 @@ public sealed class Baresip : IAsyncDisposable
     /// registrar at <paramref name="registrar"/> (<c>127.0.0.1:port</c>). With <paramref name="tlsCaFile"/> it
     /// registers over TLS (<c>;transport=tls</c>), trusting only that CA, and with <paramref name="srtpMandatory"/>
     /// it takes SRTP calls only (<c>mediaenc=srtp-mand</c>: RTP/SAVP with SDES keys).</summary>
-    public static Task<Baresip> StartAsync(SipAgent agent, string registrar, string? tlsCaFile = null, bool srtpMandatory = false)
+    public static async Task<Baresip> StartAsync(SipAgent agent, string registrar, string? tlsCaFile = null, bool srtpMandatory = false)
+    {
+        // baresip binds its SIP port over UDP and TCP and the next one for TLS. The port is picked free here but
+        // bound by baresip a moment later, so a parallel test can take one of them first: baresip then exits saying
+        // so, and a new port is tried.
+        for (var attempt = 1; ; attempt++)
+        {
+            var baresip = Launch(agent, registrar, tlsCaFile, srtpMandatory);
+            var clock = Stopwatch.StartNew();
+            while (!baresip.Output.Contains("baresip is ready", StringComparison.Ordinal) && !baresip.HasExited && clock.Elapsed < TimeSpan.FromSeconds(30))
+                await Task.Delay(50);
+            if (baresip.HasExited) baresip._process.WaitForExit(); // its last lines read
+            if (!baresip.HasExited || attempt == 5 || !baresip.Output.Contains("Address already in use", StringComparison.Ordinal))
+                return baresip;
+            await baresip.DisposeAsync();
+        }
+    }
+
+    private static Baresip Launch(SipAgent agent, string registrar, string? tlsCaFile, bool srtpMandatory)
     {
         var executable = Executable;
         string[] modules = ["g711.so", "aufile.so", "aubridge.so", "sndfile.so", "account.so", .. srtpMandatory ? new[] { "srtp.so" } : []];
@@ -157,7 +175,7 @@ public sealed class Baresip : IAsyncDisposable
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return Task.FromResult(baresip);
+        return baresip;
     }
 
     /// <summary>

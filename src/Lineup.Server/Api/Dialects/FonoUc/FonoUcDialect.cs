@@ -541,6 +541,7 @@ public sealed class FonoUcDialect : Dialect
         "hung_up" => "HANGUP",
         "callback_failed" => "CALLBACK_FAILED",
         "cancelled" => "CANCEL",
+        "lost_on_node_failure" => "NODE_FAILURE",
         _ => lineup.ToUpperInvariant(),
     };
 }
