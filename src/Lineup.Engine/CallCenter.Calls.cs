@@ -87,11 +87,40 @@ public sealed partial class CallCenter
             case CallState.Connected:
                 EndTalk(c);
                 break;
+            case CallState.WrapUp or CallState.Survey when c.SurveyPending:
+                FinishSurvey(c); // left without rating
+                break;
             default:
                 return CommandResult.InvalidState;
         }
         DispatchFreed();
         return CommandResult.Ok;
+    }
+
+    /// <summary>How long a post-call survey waits for the caller's key before the call ends unrated.</summary>
+    public const int SurveySeconds = 30;
+
+    /// <summary>The caller's answer to the post-call survey: 1 to the queue's <see cref="QueueConfig.SurveyMaxRating"/>.
+    /// Kept in the CDR and the queue's statistics; the call ends unless the agent is still wrapping up.</summary>
+    public CommandResult RateCall(CallId call, int rating, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (!c.SurveyPending) return CommandResult.InvalidState;
+        var q = c.Queue!;
+        if (rating < 1 || rating > q.Config.SurveyMaxRating) return CommandResult.InvalidArgument;
+        c.Record.Rating = rating;
+        q.Today.Ratings++;
+        q.Today.SumRatings += rating;
+        Emit(new EngineEvent(EventKind.CallRated, _now, q.Id, c.Record.AnsweredBy ?? default, c.Id, rating, Text: q.Config.SurveyThanksPrompt));
+        FinishSurvey(c);
+        return CommandResult.Ok;
+    }
+
+    private void FinishSurvey(Call c)
+    {
+        c.SurveyPending = false;
+        if (c.State == CallState.Survey) End(c, Disposition.Answered, ExitReason.None);
     }
 
     /// <summary>The agent hung up a connected call: the talk ends and the agent wraps up.</summary>
@@ -101,7 +130,7 @@ public sealed partial class CallCenter
         if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
         if (c.State == CallState.CallbackDialing) return CallbackFailed(call, now);
         if (c.State != CallState.Connected) return CommandResult.InvalidState;
-        EndTalk(c);
+        EndTalk(c, byAgent: true);
         DispatchFreed();
         return CommandResult.Ok;
     }
@@ -152,6 +181,8 @@ public sealed partial class CallCenter
     {
         Advance(now);
         if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (c.SurveyPending && digits.Length == 1 && char.IsAsciiDigit(digits[0]))
+            return RateCall(call, digits[0] - '0', now) is var rated && rated == CommandResult.Ok ? rated : CommandResult.Ignored;
         if (c.State != CallState.Waiting) return CommandResult.Ignored;
         var q = c.Queue!;
         if (q.Config.ExitKey is { Length: > 0 } exit && digits == exit)
@@ -410,12 +441,19 @@ public sealed partial class CallCenter
         Refresh(a);
     }
 
-    private void EndTalk(Call c)
+    private void EndTalk(Call c, bool byAgent = false)
     {
         if (c.Supervisor != null) EndMonitor(c); // the talk is over: nothing left to monitor
         var a = c.ConnectedAgent!;
         var q = c.Queue!;
         c.Record.TalkEndedAt = _now;
+        if (byAgent && q.Config.SurveyMaxRating > 0)
+        {
+            // The caller stays on the line for the survey; the agent is freed as usual.
+            c.SurveyPending = true;
+            Schedule(_now + (SurveySeconds * 1000L), TimerKind.SurveyEnd, c, 0);
+            Emit(new EngineEvent(EventKind.CallSurvey, _now, q.Id, a.Id, c.Id, Value: q.Config.SurveyMaxRating, Text: q.Config.SurveyPrompt));
+        }
         q.TalkingCount--;
         var talk = _now - c.Record.AnsweredAt!.Value;
         a.Today.TalkMs += talk;
@@ -538,7 +576,8 @@ public sealed partial class CallCenter
         q.Today.SumHandleMs += handle;
         var alpha = _options.HandleTimeSmoothing;
         q.RecentHandleSeconds = (1 - alpha) * q.RecentHandleSeconds + alpha * (handle / 1000.0);
-        End(c, Disposition.Answered, ExitReason.None);
+        if (c.SurveyPending) c.State = CallState.Survey; // ends when the survey does
+        else End(c, Disposition.Answered, ExitReason.None);
     }
 
     private void Abandon(Call c)

@@ -86,6 +86,8 @@ public sealed partial class CallCenter
                 SumTalkMs = t.SumTalkMs,
                 SumHandleMs = t.SumHandleMs,
                 Handled = t.Handled,
+                Ratings = t.Ratings,
+                SumRatings = t.SumRatings,
             },
             Members = [.. q.MemberList.Select(m => new MemberSnapshot
             {
@@ -198,6 +200,7 @@ public sealed partial class CallCenter
                 CallbackNumber = r.CallbackNumber,
                 RecordingId = r.RecordingId,
                 DispositionCode = r.DispositionCode,
+                Rating = r.Rating,
             },
             State = c.State,
             Queue = c.Queue?.Id.Value,
@@ -217,6 +220,7 @@ public sealed partial class CallCenter
             SupervisionMode = c.SupervisionMode,
             StickyRinging = c.StickyRinging,
             CallbackOffered = c.CallbackOffered,
+            SurveyPending = c.SurveyPending,
         };
     }
 
@@ -344,6 +348,7 @@ public sealed partial class CallCenter
                 CallbackNumber = rs.CallbackNumber,
                 RecordingId = rs.RecordingId,
                 DispositionCode = rs.DispositionCode,
+                Rating = rs.Rating,
             };
             record.VisitList.AddRange(rs.Visits.Select(v => new QueueVisit(new QueueId(v.Queue), v.EnteredAt, v.LeftAt, v.ExitReason)));
             record.AttemptList.AddRange(rs.Attempts.Select(x =>
@@ -363,6 +368,7 @@ public sealed partial class CallCenter
                 SupervisionMode = s.SupervisionMode,
                 StickyRinging = s.StickyRinging,
                 CallbackOffered = s.CallbackOffered,
+                SurveyPending = s.SurveyPending,
             };
             if (!engine._calls.TryAdd(c.Id, c)) throw Broken($"call {c.Id} appears twice");
         }
@@ -415,6 +421,8 @@ public sealed partial class CallCenter
             t.SumTalkMs = st.SumTalkMs;
             t.SumHandleMs = st.SumHandleMs;
             t.Handled = st.Handled;
+            t.Ratings = st.Ratings;
+            t.SumRatings = st.SumRatings;
 
             if (s.CategoryCounts.Count != q.Counts.Length) throw Broken($"queue {q.Id} has {s.CategoryCounts.Count} category counts");
             for (var i = 0; i < q.Counts.Length; i++) q.Counts[i] = s.CategoryCounts[i];

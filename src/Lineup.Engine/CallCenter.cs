@@ -271,6 +271,7 @@ public sealed partial class CallCenter
         PositionAnnouncement,
         CallbackOffer,
         NoAgentCheck,
+        SurveyEnd,
     }
 
     private readonly record struct Timer(TimerKind Kind, object Target, long Seq);
@@ -323,6 +324,12 @@ public sealed partial class CallCenter
                         Refresh(a);
                         DispatchAgent(a);
                     }
+                    break;
+                }
+            case TimerKind.SurveyEnd:
+                {
+                    var c = (Call)t.Target;
+                    if (c.SurveyPending && _calls.TryGetValue(c.Id, out var live) && live == c) FinishSurvey(c);
                     break;
                 }
             case TimerKind.NoAgentCheck:

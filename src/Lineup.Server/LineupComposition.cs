@@ -107,6 +107,7 @@ public static class LineupComposition
         services.AddSingleton<WebhookRelay>();
         services.AddSingleton<EventBus>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookRelay>());
+        services.AddSingleton<MediaLibrary>();
         services.AddSingleton<SipFrontEnd>();
         services.AddHostedService(sp => sp.GetRequiredService<SipFrontEnd>());
 
@@ -194,6 +195,7 @@ public static class LineupComposition
         api.MapWebhooksApi();
         api.MapEventsApi();
         api.MapTelephonyApi();
+        api.MapMediaApi();
         api.MapSipBlockedApi();
         app.MapDialects();
         return app;

@@ -141,7 +141,7 @@ public class CdrTests(CdrTests.Calls fx) : IClassFixture<CdrTests.Calls>
         [
             "call_id", "caller_number", "caller_name", "external_id", "priority", "entered_at", "answered_at", "ended_at",
             "disposition", "exit_reason", "agent_id", "queue_id", "wait_seconds", "talk_seconds", "wrap_up_seconds", "attempts", "queues",
-            "disposition_code",
+            "disposition_code", "rating",
         ];
         Assert.Equal(header, rows[0]);
         Assert.Equal(fx.CallIds.Count + 1, rows.Count);

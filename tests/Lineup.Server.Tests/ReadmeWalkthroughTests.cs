@@ -32,6 +32,9 @@ public sealed class ReadmeWalkthroughTests
         var readme = await File.ReadAllTextAsync(Path.Combine(ServerProcess.RepositoryRoot, "README.md"));
         var walkthrough = Block(readme, "## Use it");
         var dialect = Block(readme, "### Vendor dialects");
+        var media = Block(readme, "### Hold music and prompts")
+            .Replace("@assets/", "@" + Path.Combine(ServerProcess.RepositoryRoot, "assets") + "/", StringComparison.Ordinal);
+        ExternalTool.Find("sox", "sox makes the README's hold music (apt-get install -y sox; .ci/run installs it).");
         Assert.Contains("http://127.0.0.1:8080", walkthrough, StringComparison.Ordinal);
         Assert.Contains("\"password\":\"change-me\"", walkthrough, StringComparison.Ordinal);
 
@@ -39,10 +42,10 @@ public sealed class ReadmeWalkthroughTests
         try
         {
             await using var server = await ServerProcess.StartAsync(dataDir);
-            var script = ("set -euo pipefail\ncurl() { command curl --fail-with-body \"$@\"; }\n" + walkthrough + "\n" + dialect + "\n")
+            var script = ("set -euo pipefail\ncurl() { command curl --fail-with-body \"$@\"; }\n" + walkthrough + "\n" + dialect + "\n" + media + "\n")
                 .Replace("http://127.0.0.1:8080", server.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal)
                 .Replace("\"password\":\"change-me\"", $"\"password\":\"{ServerProcess.AdminPassword}\"", StringComparison.Ordinal);
-            var (code, output) = await RunAsync(bash, script, TimeSpan.FromMinutes(2));
+            var (code, output) = await RunAsync(bash, script, TimeSpan.FromMinutes(2), dataDir);
             Assert.True(code == 0, $"the walkthrough stopped with {code}:\n{output}\n--- server ---\n{server.Output}");
 
             // What the README says each step shows.
@@ -61,6 +64,13 @@ public sealed class ReadmeWalkthroughTests
             Assert.Equal("+14155550100", cdr.GetProperty("caller_number").GetString());
             var status = await api.GetFromJsonAsync<JsonElement>($"/api/v1/agents/{ben}/status");
             Assert.Equal(("not_ready", "BREAK"), (status.GetProperty("status").GetString(), status.GetProperty("reason").GetString()));
+
+            // The hold-music section: two media, converted, and the queue naming them.
+            var library = (await api.GetFromJsonAsync<JsonElement>("/api/v1/media")).EnumerateArray().ToList();
+            Assert.Equal(["chime", "greeting"], library.Select(m => m.GetProperty("name").GetString()));
+            Assert.Equal(20.0, library[0].GetProperty("duration_seconds").GetDouble(), 1);
+            var queue = (await api.GetFromJsonAsync<JsonElement>("/api/v1/queues")).GetProperty("items")[0];
+            Assert.Equal(("chime", "greeting", "en"), (queue.GetProperty("hold_music").GetString(), queue.GetProperty("intro_prompt").GetString(), queue.GetProperty("language").GetString()));
 
             // Ana's user signs in to the agent panel with what the README tells the reader to type there.
             Assert.Contains("sign in as `ana`, password\n`ana-password`, tenant `default`", readme, StringComparison.Ordinal);
@@ -81,10 +91,11 @@ public sealed class ReadmeWalkthroughTests
         }
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(string bash, string script, TimeSpan limit)
+    private static async Task<(int Code, string Output)> RunAsync(string bash, string script, TimeSpan limit, string workingDirectory)
     {
         var start = new ProcessStartInfo(bash)
         {
+            WorkingDirectory = workingDirectory,
             UseShellExecute = false,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,

@@ -76,6 +76,8 @@ public enum CallState
     Connected,
     WrapUp,
     Ended,
+    /// <summary>Talk and wrap-up are over; the caller is still answering the post-call survey.</summary>
+    Survey,
 }
 
 /// <summary>How a call's stay in Lineup finished (the CDR's disposition).</summary>

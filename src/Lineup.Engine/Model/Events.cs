@@ -48,6 +48,12 @@ public enum EventKind : byte
     CallMonitorStarted,
     /// <summary>The supervisor left the call; <c>Text</c> is the supervisor.</summary>
     CallMonitorEnded,
+    /// <summary>The agent hung up first and the queue surveys: ask the caller to rate the call from 1 to <c>Value</c>
+    /// (<c>Text</c> the question's prompt id). The call ends when the caller rates, hangs up, or after
+    /// <see cref="CallCenter.SurveySeconds"/>.</summary>
+    CallSurvey,
+    /// <summary>The caller rated the call <c>Code</c> (1 to the queue's maximum); <c>Text</c> the thanks prompt id.</summary>
+    CallRated,
 }
 
 /// <summary>How a supervisor takes part in a call: hears both and is heard by none (listen), is heard by the agent
@@ -119,6 +125,8 @@ public sealed class CallRecord
 
     /// <summary>The code the answering agent gave the call (<see cref="CallCenter.SetDisposition"/>).</summary>
     public string? DispositionCode { get; internal set; }
+    /// <summary>The caller's post-call survey answer (1 to the queue's maximum), if any.</summary>
+    public int? Rating { get; internal set; }
 
     /// <summary>From entry to answer, or to leaving Lineup unanswered, across every queue visited.</summary>
     public double WaitSeconds => ((AnsweredAt ?? EndedAt ?? EnteredAt) - EnteredAt) / 1000.0;

@@ -95,6 +95,29 @@ public sealed record QueueConfig
 
     public bool RecordCalls { get; init; }
 
+    // Media (issue 15: hold music, prompts per language). Opaque to the engine like the prompt ids above: the
+    // telephony layer resolves them against the tenant's media library.
+
+    /// <summary>What waiting callers hear between announcements: a media reference (a library media id in digits, or
+    /// a media name), or <c>ringback</c>; null: the built-in music.</summary>
+    public string? HoldMusic { get; init; }
+
+    /// <summary>The language of the queue's prompts (a BCP 47 tag such as <c>de</c> or <c>en-US</c>): library media of
+    /// that language are preferred to media of the same name without one. Null: no preference.</summary>
+    public string? Language { get; init; }
+
+    // Post-call survey (issue 15: Telphin quality_rate_*, FonoUC csat).
+
+    /// <summary>When the agent hangs up first, the caller is asked to rate the call from 1 to this (at most 9) by a
+    /// key; 0: no survey.</summary>
+    public int SurveyMaxRating { get; init; }
+
+    /// <summary>The question (a media reference, opaque to the engine); null: the built-in one.</summary>
+    public string? SurveyPrompt { get; init; }
+
+    /// <summary>What the caller hears after rating (a media reference); null: the built-in thanks.</summary>
+    public string? SurveyThanksPrompt { get; init; }
+
     public Destination TimeoutDestination { get; init; } = Destination.Hangup;
     public Destination NoAgentsDestination { get; init; } = Destination.Hangup;
     public Destination QueueFullDestination { get; init; } = Destination.Hangup;

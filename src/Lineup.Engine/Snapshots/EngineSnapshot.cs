@@ -159,6 +159,8 @@ public sealed record QueueStatsSnapshot
     public long SumTalkMs { get; init; }
     public long SumHandleMs { get; init; }
     public int Handled { get; init; }
+    public int Ratings { get; init; }
+    public long SumRatings { get; init; }
 }
 
 public sealed record AgentSnapshot
@@ -232,6 +234,7 @@ public sealed record CallSnapshot
     public bool StickyPending { get; init; }
     public bool StickyRinging { get; init; }
     public bool CallbackOffered { get; init; }
+    public bool SurveyPending { get; init; }
 }
 
 public sealed record CallRecordSnapshot
@@ -256,6 +259,7 @@ public sealed record CallRecordSnapshot
     public string? CallbackNumber { get; init; }
     public string? RecordingId { get; init; }
     public string? DispositionCode { get; init; }
+    public int? Rating { get; init; }
 }
 
 public sealed record VisitSnapshot
@@ -338,6 +342,11 @@ public sealed record QueueSettings
     public PositionAnnouncement PositionAnnouncement { get; init; }
     public int PositionAnnounceSeconds { get; init; }
     public bool RecordCalls { get; init; }
+    public string? HoldMusic { get; init; }
+    public string? Language { get; init; }
+    public int SurveyMaxRating { get; init; }
+    public string? SurveyPrompt { get; init; }
+    public string? SurveyThanksPrompt { get; init; }
     public DestinationSnapshot TimeoutDestination { get; init; } = new();
     public DestinationSnapshot NoAgentsDestination { get; init; } = new();
     public DestinationSnapshot QueueFullDestination { get; init; } = new();

@@ -40,6 +40,9 @@ public sealed class Call
     internal bool StickyRinging;
     internal bool CallbackOffered;
 
+    /// <summary>The caller is being surveyed: the call does not end with the wrap-up but when the survey does.</summary>
+    internal bool SurveyPending;
+
     // Intrusive links: priority bucket (order) and the queue's arrival list (entry time).
     internal WaitBucket? Bucket;
     internal Call? Prev, Next;

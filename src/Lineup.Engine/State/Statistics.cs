@@ -33,6 +33,11 @@ public sealed class QueueDayStats
     /// <summary>Calls whose talk and wrap-up both ended today (denominator of the handle-time averages).</summary>
     public int Handled { get; internal set; }
 
+    /// <summary>Post-call survey answers and their sum.</summary>
+    public int Ratings { get; internal set; }
+    public long SumRatings { get; internal set; }
+    public double AverageRating => Ratings == 0 ? 0 : (double)SumRatings / Ratings;
+
     public double AverageWaitAnsweredSeconds => Answered == 0 ? 0 : SumWaitAnsweredMs / 1000.0 / Answered;
     public double AverageWaitSeconds => Left == 0 ? 0 : SumWaitAllMs / 1000.0 / Left;
     public double AverageTalkSeconds => Handled == 0 ? 0 : SumTalkMs / 1000.0 / Handled;

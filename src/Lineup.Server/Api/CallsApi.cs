@@ -117,6 +117,7 @@ public static class CallsApi
         "call_id", "caller_number", "caller_name", "external_id", "priority", "entered_at", "answered_at", "ended_at",
         "disposition", "exit_reason", "agent_id", "queue_id", "wait_seconds", "talk_seconds", "wrap_up_seconds", "attempts", "queues",
         "disposition_code",
+        "rating",
     ];
 
     public static string Csv(IEnumerable<CdrDto> cdrs)
@@ -135,6 +136,7 @@ public static class CallsApi
                 c.WrapUpSeconds.ToString(CultureInfo.InvariantCulture), c.Attempts.Count.ToString(CultureInfo.InvariantCulture),
                 string.Join(' ', c.Queues.Select(v => v.QueueId)),
                 c.DispositionCode ?? "",
+                c.Rating?.ToString(CultureInfo.InvariantCulture) ?? "",
             ];
             sb.AppendJoin(',', cells.Select(Escape)).Append("\r\n");
         }

@@ -54,6 +54,19 @@ public sealed record QueueBody
     public PositionAnnouncement? PositionAnnouncement { get; init; }
     public int? PositionAnnounceSeconds { get; init; }
     public bool? RecordCalls { get; init; }
+
+    /// <summary>Media reference (a media id in digits or a media name, see /media), or "ringback"; null: the built-in music.</summary>
+    public string? HoldMusic { get; init; }
+
+    /// <summary>Prompt language (BCP 47): media of this language are preferred.</summary>
+    public string? Language { get; init; }
+
+    /// <summary>Post-call survey: when the agent hangs up first the caller rates the call 1 to this by a key (0: off).</summary>
+    public int? SurveyMaxRating { get; init; }
+
+    /// <summary>The survey's question and thanks (media references); null: the built-in prompts.</summary>
+    public string? SurveyPrompt { get; init; }
+    public string? SurveyThanksPrompt { get; init; }
     public DestinationsBody? Destinations { get; init; }
     public WaitEstimatorKind? WaitEstimator { get; init; }
     public int? ExpectedHandleSeconds { get; init; }
@@ -133,7 +146,7 @@ public sealed record QueueStatsDto(
     int Offered, int Answered, int Abandoned, int ShortAbandoned, int TimedOut, int Overflowed, int ExitedByKey,
     int CallbacksRequested, int Rejected, double AverageWaitSeconds, double AverageWaitAnsweredSeconds,
     double MaxWaitSeconds, double AverageTalkSeconds, double AverageHandleSeconds, double ServiceLevel,
-    int AnsweredWithinSla, int SlaEligible);
+    int AnsweredWithinSla, int SlaEligible, int Ratings = 0, double AverageRating = 0);
 
 public sealed record OfferDto(long AgentId, bool Ringing);
 
@@ -158,7 +171,7 @@ public sealed record CdrDto(
     DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
     long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
     string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitDto> Queues,
-    IReadOnlyList<CdrAttemptDto> Attempts, string? RecordingId = null, string? DispositionCode = null);
+    IReadOnlyList<CdrAttemptDto> Attempts, string? RecordingId = null, string? DispositionCode = null, int? Rating = null);
 
 public sealed record StaffingDto(
     int Agents, double CallsPerHour, double AverageHandleSeconds, double TrafficErlangs, double TargetSeconds,
@@ -210,6 +223,11 @@ public static class Dto
         PositionAnnouncement = c.PositionAnnouncement,
         PositionAnnounceSeconds = c.PositionAnnounceSeconds,
         RecordCalls = c.RecordCalls,
+        HoldMusic = c.HoldMusic,
+        Language = c.Language,
+        SurveyMaxRating = c.SurveyMaxRating,
+        SurveyPrompt = c.SurveyPrompt,
+        SurveyThanksPrompt = c.SurveyThanksPrompt,
         Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
             Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination), Dest(c.InactiveDestination)),
         WaitEstimator = c.WaitEstimator,
@@ -283,6 +301,11 @@ public static class Dto
             PositionAnnouncement = b.PositionAnnouncement ?? d.PositionAnnouncement,
             PositionAnnounceSeconds = b.PositionAnnounceSeconds ?? d.PositionAnnounceSeconds,
             RecordCalls = b.RecordCalls ?? d.RecordCalls,
+            HoldMusic = string.IsNullOrEmpty(b.HoldMusic) ? null : b.HoldMusic,
+            Language = string.IsNullOrEmpty(b.Language) ? null : b.Language,
+            SurveyMaxRating = b.SurveyMaxRating ?? d.SurveyMaxRating,
+            SurveyPrompt = string.IsNullOrEmpty(b.SurveyPrompt) ? null : b.SurveyPrompt,
+            SurveyThanksPrompt = string.IsNullOrEmpty(b.SurveyThanksPrompt) ? null : b.SurveyThanksPrompt,
             TimeoutDestination = Dest(dest?.Timeout, d.TimeoutDestination),
             NoAgentsDestination = Dest(dest?.NoAgents, d.NoAgentsDestination),
             QueueFullDestination = Dest(dest?.QueueFull, d.QueueFullDestination),
@@ -362,7 +385,7 @@ public static class Dto
 
     public static QueueStatsDto Stats(DailyStatsRecord s) => new(s.Offered, s.Answered, s.Abandoned, s.ShortAbandoned, s.TimedOut, s.Overflowed,
         s.ExitedByKey, s.CallbacksRequested, s.Rejected, s.AverageWaitSeconds, s.AverageWaitAnsweredSeconds, s.MaxWaitSeconds,
-        s.AverageTalkSeconds, s.AverageHandleSeconds, s.ServiceLevel, s.AnsweredWithinSla, s.SlaEligible);
+        s.AverageTalkSeconds, s.AverageHandleSeconds, s.ServiceLevel, s.AnsweredWithinSla, s.SlaEligible, s.Ratings, s.AverageRating);
 
     public static CallDto Call(CallCenter engine, Call c) => new(
         c.Id.Value, c.Queue?.Id.Value, c.State, c.Record.CallerNumber, c.Record.CallerName, c.Priority, c.Record.ExternalId,
@@ -382,7 +405,7 @@ public static class Dto
         r.Callback, r.CallbackNumber,
         [.. r.Queues.Select(v => new CdrVisitDto(v.QueueId, v.EnteredAt, v.LeftAt, v.ExitReason))],
         [.. r.Attempts.Select(x => new CdrAttemptDto(x.AgentId, x.QueueId, x.OfferedAt, x.EndedAt, x.Outcome, x.Pickup))],
-        r.RecordingId, r.DispositionCode);
+        r.RecordingId, r.DispositionCode, r.Rating);
 
     /// <summary>An ended call, from its CDR.</summary>
     public static CallDto Ended(CdrRecord cdr) => new(cdr.CallId, cdr.Queues.Count > 0 ? cdr.Queues[^1].QueueId : null, CallState.Ended, cdr.CallerNumber,

@@ -202,6 +202,11 @@ public static class Validate
         e.Pattern("exit_key", b.ExitKey, Errors.Key(), "one of 0-9 * #");
         e.Length("intro_prompt", b.IntroPrompt, 0, 256);
         e.Length("periodic_prompt", b.PeriodicPrompt, 0, 256);
+        e.Pattern("hold_music", b.HoldMusic, Telephony.MediaLibrary.NamePattern(), "a media id or name (letters, digits, . _ -; at most 64), or ringback");
+        if (b.SurveyMaxRating is < 0 or > 9) e.Add("survey_max_rating", "survey_max_rating must be 0 (no survey) to 9.");
+        e.Pattern("survey_prompt", b.SurveyPrompt, Telephony.MediaLibrary.NamePattern(), "a media id or name");
+        e.Pattern("survey_thanks_prompt", b.SurveyThanksPrompt, Telephony.MediaLibrary.NamePattern(), "a media id or name");
+        e.Pattern("language", b.Language, Telephony.MediaLibrary.LanguagePattern(), "a BCP 47 language tag such as de or en-US");
         if (b.Callback is { } cb)
         {
             e.Pattern("callback.key", cb.Key, Errors.Key(), "one of 0-9 * #");

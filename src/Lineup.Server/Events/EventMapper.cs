@@ -26,6 +26,7 @@ public static class EventTypes
     public const string CallCallbackScheduled = "call.callback_scheduled";
     public const string CallCallbackDialing = "call.callback_dialing";
     public const string CallCompleted = "call.completed";
+    public const string CallRated = "call.rated";
     public const string QueueStatsChanged = "queue.stats_changed";
     public const string QueueNightModeChanged = "queue.night_mode_changed";
     public const string CallMonitorStarted = "call.monitor_started";
@@ -35,7 +36,7 @@ public static class EventTypes
     [
         AgentLogin, AgentLogout, AgentStatusChanged, AgentActivityChanged, CallQueued, CallOffered, CallOfferEnded,
         CallAnswered, CallAbandoned, CallTimedOut, CallExited, CallOverflowed, CallTransferred, CallCallbackScheduled,
-        CallCallbackDialing, CallCompleted, QueueStatsChanged, QueueNightModeChanged,
+        CallCallbackDialing, CallCompleted, CallRated, QueueStatsChanged, QueueNightModeChanged,
         CallMonitorStarted, CallMonitorEnded,
     ];
 
@@ -149,6 +150,9 @@ public sealed class EventMapper(long tenantId)
                     if (cdrJson != null) w.WriteRawValue(cdrJson, skipInputValidation: true);
                     else JsonSerializer.Serialize(w, CdrRecord.From(record), RecordJson.Options);
                 });
+                break;
+            case EventKind.CallRated:
+                Call(engine, e, output, EventTypes.CallRated, w => w.WriteNumber("rating", e.Code));
                 break;
             case EventKind.QueueNightModeChanged:
                 Write(output, EventTypes.QueueNightModeChanged, e.At, e.Queue.Value, null, null, w => w.WriteBoolean("night_mode", e.Code == 1));

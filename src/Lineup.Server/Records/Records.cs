@@ -38,7 +38,7 @@ public sealed record CdrRecord(
     DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
     long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
     string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitRecord> Queues,
-    IReadOnlyList<CdrAttemptRecord> Attempts, string? RecordingId = null, string? DispositionCode = null)
+    IReadOnlyList<CdrAttemptRecord> Attempts, string? RecordingId = null, string? DispositionCode = null, int? Rating = null)
 {
     public static CdrRecord From(CallRecord r) => new(
         r.Id.Value, r.CallerNumber, r.CallerName, r.ExternalId, r.Priority, RecordJson.Time(r.EnteredAt),
@@ -47,7 +47,7 @@ public sealed record CdrRecord(
         r.WrapUpSeconds, r.DestinationTarget, r.WasCallback, r.CallbackNumber,
         [.. r.Queues.Select(v => new CdrVisitRecord(v.Queue.Value, RecordJson.Time(v.EnteredAt), v.LeftAt == 0 ? null : RecordJson.Time(v.LeftAt), v.ExitReason))],
         [.. r.Attempts.Select(x => new CdrAttemptRecord(x.Agent.Value, x.Queue.Value, RecordJson.Time(x.OfferedAt), x.EndedAt == 0 ? null : RecordJson.Time(x.EndedAt), x.Outcome, x.Pickup))],
-        r.RecordingId, r.DispositionCode);
+        r.RecordingId, r.DispositionCode, r.Rating);
 
     public string Json() => JsonSerializer.Serialize(this, RecordJson.Options);
 
@@ -63,7 +63,7 @@ public sealed record DailyStatsRecord(
     int Offered, int Answered, int Abandoned, int ShortAbandoned, int TimedOut, int Overflowed, int ExitedByKey,
     int CallbacksRequested, int Rejected, double AverageWaitSeconds, double AverageWaitAnsweredSeconds,
     double MaxWaitSeconds, double AverageTalkSeconds, double AverageHandleSeconds, double ServiceLevel,
-    int AnsweredWithinSla, int SlaEligible)
+    int AnsweredWithinSla, int SlaEligible, int Ratings = 0, double AverageRating = 0)
 {
     /// <summary>A day with no stored figures.</summary>
     public static readonly DailyStatsRecord Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0, 0, 0);
@@ -74,7 +74,7 @@ public sealed record DailyStatsRecord(
         return new DailyStatsRecord(s.Offered, s.Answered, s.Abandoned, s.ShortAbandoned, s.TimedOut, s.Overflowed, s.ExitedByKey,
             s.CallbacksRequested, s.Rejected, Math.Round(s.AverageWaitSeconds, 3), Math.Round(s.AverageWaitAnsweredSeconds, 3),
             s.MaxWaitMs / 1000.0, Math.Round(s.AverageTalkSeconds, 3), Math.Round(s.AverageHandleSeconds, 3),
-            Math.Round(s.ServiceLevel, 4), s.AnsweredWithinSla, s.SlaEligible);
+            Math.Round(s.ServiceLevel, 4), s.AnsweredWithinSla, s.SlaEligible, s.Ratings, Math.Round(s.AverageRating, 3));
     }
 
     public string Json() => JsonSerializer.Serialize(this, RecordJson.Options);

@@ -18,6 +18,11 @@ public sealed record MediaAction(EventKind Kind, long Call, int Agent, int Code,
 
     /// <summary>CallAnswered: the queue records its calls.</summary>
     public bool Record { get; init; }
+
+    /// <summary>CallQueued, CallMoved (issue 15): the queue the call now waits in has this hold music and prompt
+    /// language.</summary>
+    public string? HoldMusic { get; init; }
+    public string? Language { get; init; }
 }
 
 /// <summary>A phone registered through a SIP proxy (RFC 3327): reached by sending to <see cref="Path"/>'s first hop

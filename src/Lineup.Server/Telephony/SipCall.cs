@@ -32,6 +32,11 @@ internal sealed partial class SipCall
     private WavRecorder? _recorder;
     private bool _engineEnded;
 
+    // Post-call survey: the caller stays on the line after the agent's hang-up until it rates (then hears the thanks)
+    // or the engine ends the call.
+    private bool _surveying;
+    private bool _surveyRated;
+
     public SipCall(SipFrontEnd fe, ITenant host, InviteSession caller, RtpLeg media, string callerNumber, string? callerName)
     {
         _fe = fe;
@@ -43,6 +48,12 @@ internal sealed partial class SipCall
 
     public ITenant Host { get; }
     public CallId Id { get; set; }
+
+    /// <summary>What the caller hears while waiting (the queue's hold music); set in the tenant's mailbox.</summary>
+    public AudioClip Music { get; set; } = AudioClip.HoldMusic();
+
+    /// <summary>The waiting queue's prompt language.</summary>
+    public string? Language { get; set; }
     public string CallerNumber { get; }
     public string? CallerName { get; }
 
@@ -351,6 +362,53 @@ internal sealed partial class SipCall
         _fe.Report(this, CallEventType.CallbackFailed);
     }
 
+    /// <summary>The agent hung up first and the queue surveys: the agents' legs and the recording end, the caller hears
+    /// the question and its keys rate the call (reported as DTMF; the engine takes 1 to the maximum).</summary>
+    public void StartSurvey(IReadOnlyList<AudioClip> question) => Locked(later =>
+    {
+        if (_callerDone || _callerMedia is not { } caller || _transfer != null) return;
+        _surveying = true;
+        foreach (var leg in _offers.Values) End(later, leg);
+        _offers.Clear();
+        _connected = null;
+        if (_recorder is { } r) later.Add(r.Dispose);
+        _recorder = null;
+        SipLog.SurveyStarted(_fe.Log, Id.Value);
+        later.Add(() =>
+        {
+            caller.Unbridge();
+            caller.PlaybackFinished += _ => SurveyPromptDone();
+            caller.Play(question, null);
+        });
+    });
+
+    /// <summary>The engine took the caller's rating: the thanks, then the caller is hung up.</summary>
+    public void Rated(IReadOnlyList<AudioClip> thanks)
+    {
+        var hangup = false;
+        Locked(later =>
+        {
+            if (!_surveying || _callerDone || _callerMedia is not { } caller) return;
+            _surveyRated = true;
+            if (thanks.Count == 0) hangup = true;
+            else later.Add(() => caller.Play(thanks, null));
+        });
+        if (hangup) HangupCaller();
+    }
+
+    private void SurveyPromptDone()
+    {
+        bool rated;
+        RtpLeg? caller;
+        lock (_gate)
+        {
+            rated = _surveyRated;
+            caller = _callerMedia;
+        }
+        // The thanks has been said (the question ending just as the caller rated leaves the thanks playing).
+        if (rated && caller is { IsPlaying: false }) HangupCaller();
+    }
+
     /// <summary>Lineup ends the caller's leg (BYE, or a final response if it was never answered).</summary>
     public void HangupCaller() => Locked(HangupCallerLocked);
 
@@ -372,7 +430,8 @@ internal sealed partial class SipCall
         foreach (var leg in _offers.Values) End(later, leg);
         _offers.Clear();
         _connected = null;
-        if (_transfer == null) HangupCallerLocked(later);
+        // A caller answering the survey stays until it has heard the thanks (or until the engine ends an unrated survey).
+        if (_transfer == null && !_surveying) HangupCallerLocked(later);
         if (_recorder is { } r) later.Add(r.Dispose);
         _recorder = null;
     }
@@ -383,6 +442,7 @@ internal sealed partial class SipCall
         Locked(later =>
         {
             _engineEnded = true;
+            if (!_surveyRated) _surveying = false; // timed out or left unrated: hang up now
             HangupAllLocked(later);
         });
         _fe.Forget(this);

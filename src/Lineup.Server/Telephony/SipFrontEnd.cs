@@ -30,6 +30,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     private readonly ILogger<SipFrontEnd> _log;
     private readonly ILoggerFactory _logs;
     private readonly ServerMetrics _metrics;
+    private readonly MediaLibrary _library;
     private readonly ConcurrentDictionary<(long Tenant, long Call), SipCall> _calls = new();
     private readonly ITelephonyCluster? _cluster;
     // Cluster mode: calls enqueued whose engine id is not known here yet, by the token their first effects carry.
@@ -42,8 +43,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     private PromptLibrary? _prompts;
 
     public SipFrontEnd(TelephonyOptions options, ITenantGateway tenants, MediaEffects effects, SipCredentialStore credentials,
-        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics, ITelephonyCluster? cluster = null)
+        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics, MediaLibrary library, ITelephonyCluster? cluster = null)
     {
+        _library = library;
         _cluster = cluster;
         _metrics = metrics;
         _options = options;
@@ -184,10 +186,15 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         }
         if (await TryFeatureCodeAsync(request, host, number, caller)) return;
         int? queue;
+        QueueConfig? config = null;
         try
         {
-            queue = _cluster != null ? await _cluster.QueueOfExtensionAsync(host.TenantId, number)
-                : (await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Id))?.Value;
+            if (_cluster != null) queue = await _cluster.QueueOfExtensionAsync(host.TenantId, number);
+            else
+            {
+                config = await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Config);
+                queue = config?.Id.Value;
+            }
         }
         catch (Exception ex) when (ex is TenantUnavailableException or TimeoutException || _cluster != null)
         {
@@ -217,8 +224,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         }
         var session = request.AcceptInvite();
         var call = new SipCall(this, host, session, leg, caller, Trim(from?.DisplayName, 128));
+        if (config != null) UseQueueMedia(call, config.HoldMusic, config.Language); // in a cluster: at its CallQueued effect
         session.Answer(answer);
-        leg.Play([], AudioClip.HoldMusic());
+        leg.Play([], call.Music);
         var command = new EnqueueCommand(queueId, caller, Trim(from?.DisplayName, 128), 0, Trim(session.CallId, 128));
         if (_cluster != null)
         {
@@ -311,6 +319,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     public MediaAction Plan(CallCenter engine, in EngineEvent e)
     {
         var action = new MediaAction(e.Kind, e.Call.Value, e.Agent.Value, e.Code, e.Value, e.Value2, e.Text);
+        if (e.Kind is EventKind.CallQueued or EventKind.CallMoved
+            && engine.TryGetQueue(e.Kind == EventKind.CallMoved ? new QueueId((int)e.Value) : e.Queue, out var waitsIn))
+            return action with { HoldMusic = waitsIn.Config.HoldMusic, Language = waitsIn.Config.Language };
         if (e.Kind is not (EventKind.CallOffered or EventKind.CallAnswered)) return action;
         if (engine.TryGetAgent(e.Agent, out var agent) && !string.IsNullOrEmpty(agent.Config.Number))
             action = action with { AgentNumber = agent.Config.Number, RemoteAgent = agent.Config.Kind == AgentKind.Remote };
@@ -366,7 +377,19 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         switch (a.Kind)
         {
             case EventKind.Announcement:
-                call.Play(_prompts!.Compose((PromptKind)a.Code, (int)a.Value, (int)a.Value2, a.Text), AudioClip.HoldMusic());
+                call.Play(Announcement(call, (PromptKind)a.Code, (int)a.Value, (int)a.Value2, a.Text), call.Music);
+                break;
+            case EventKind.CallSurvey:
+                call.StartSurvey(Prompt(call, a.Text, PromptLibrary.SurveyQuestion));
+                break;
+            case EventKind.CallRated:
+                call.Rated(Prompt(call, a.Text, PromptLibrary.SurveyThanks));
+                break;
+            case EventKind.CallQueued or EventKind.CallMoved:
+                // The queue it waits in now (first known here in a cluster): its music and language.
+                var music = call.Music;
+                UseQueueMedia(call, a.HoldMusic, a.Language);
+                if (!ReferenceEquals(music, call.Music)) call.Play([], call.Music);
                 break;
             case EventKind.CallOffered:
                 Offer(call, a, ring);
@@ -401,6 +424,33 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
                 call.EngineEnded();
                 break;
         }
+    }
+
+    /// <summary>The hold music and prompt language of the queue the call waits in: the queue's <c>hold_music</c> from the
+    /// tenant's media library (or ringback), else the built-in music.</summary>
+    private void UseQueueMedia(SipCall call, string? holdMusic, string? language)
+    {
+        call.Language = language;
+        call.Music = string.Equals(holdMusic, MediaLibrary.Ringback, StringComparison.OrdinalIgnoreCase) ? AudioClip.Ringback()
+            : _library.Resolve(call.Host.TenantId, holdMusic, language) ?? AudioClip.HoldMusic();
+    }
+
+    /// <summary>An announcement's clips: the queue's intro or periodic prompt from the media library when it names one,
+    /// and every built-in prompt replaced by the tenant's media of the same name in the queue's language, if any.</summary>
+    private IReadOnlyList<AudioClip> Announcement(SipCall call, PromptKind kind, int position, int wait, string? promptId)
+    {
+        var tenant = call.Host.TenantId;
+        var language = call.Language;
+        if (kind is PromptKind.Intro or PromptKind.Periodic && _library.Resolve(tenant, promptId, language) is { } own) return [own];
+        return _prompts!.Compose(kind, position, wait, promptId, name => _library.Resolve(tenant, name, language, byName: true));
+    }
+
+    /// <summary>A prompt the queue names (a media), else the tenant's media named like the built-in one, else the built-in.</summary>
+    private IReadOnlyList<AudioClip> Prompt(SipCall call, string? reference, string builtIn)
+    {
+        var clip = _library.Resolve(call.Host.TenantId, reference, call.Language)
+            ?? _library.Resolve(call.Host.TenantId, builtIn, call.Language, byName: true) ?? _prompts!.Find(builtIn);
+        return clip != null ? [clip] : [];
     }
 
     private static string BoxUri(string voicemail, string box) =>

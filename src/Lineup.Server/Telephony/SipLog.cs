@@ -55,4 +55,8 @@ internal static partial class SipLog
     [LoggerMessage(EventId = 620, Level = LogLevel.Information,
         Message = "SIP stops ringing agent {Agent} for call {Call}: the offer ended ({Outcome})")]
     public static partial void StopRinging(ILogger logger, int agent, long call, string outcome);
+
+    // 640-649: issue 15a (media library, survey).
+    [LoggerMessage(EventId = 640, Level = LogLevel.Information, Message = "SIP call {Call}: the agent hung up first; the caller is asked to rate the call")]
+    public static partial void SurveyStarted(ILogger logger, long call);
 }

@@ -44,6 +44,14 @@ public sealed class TelephonyOptions
     /// <summary>Where call recordings are written. Empty (the default): <c>recordings</c> in the data directory.</summary>
     public string RecordingsPath { get; set; } = "";
 
+    /// <summary>Where each tenant's media library (uploaded hold music and prompts, converted to 8 kHz) is kept. Empty (the
+    /// default): <c>media</c> in the data directory.</summary>
+    public string MediaPath { get; set; } = "";
+
+    /// <summary>The largest sound file accepted by <c>POST /api/v1/media</c>, in bytes (16 MB: three minutes of CD-quality
+    /// stereo WAV).</summary>
+    public long MediaMaxBytes { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>Directory of 8 kHz WAV prompts (file name without .wav is the prompt id).</summary>
     public string PromptsPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "prompts");
 
@@ -187,6 +195,8 @@ public sealed class TelephonyOptions
         if (string.IsNullOrEmpty(PromptsPath)) PromptsPath = Path.Combine(AppContext.BaseDirectory, "prompts");
         if (string.IsNullOrEmpty(VoicemailUri)) VoicemailUri = null;
         if (string.IsNullOrEmpty(RecordingsPath)) RecordingsPath = Path.Combine(dataDir, "recordings");
+        if (string.IsNullOrEmpty(MediaPath)) MediaPath = Path.Combine(dataDir, "media");
+        if (MediaMaxBytes is < 1024 or > 1024L * 1024 * 1024) problems.Add("Sip:MediaMaxBytes must be between 1024 and 1073741824.");
         if (DigestAlgorithmsSetting is { Length: > 0 } algorithms)
             DigestAlgorithms = Parse(() => (IReadOnlyList<Lineup.Sip.Registrar.DigestAlgorithm>)[.. algorithms.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Algorithm)], DigestAlgorithms);
         if (DigestAlgorithms.Count == 0) problems.Add("Sip:DigestAlgorithms must name MD5, SHA-256 or both.");

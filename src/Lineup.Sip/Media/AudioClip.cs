@@ -45,10 +45,28 @@ public sealed class AudioClip
     /// <summary>A clip from 8 kHz samples (not copied: the caller hands them over).</summary>
     public static AudioClip FromSamples(string name, short[] samples) => new(name, samples);
 
-    /// <summary>Loads an 8 kHz mono WAV (16-bit PCM, μ-law or A-law); throws <see cref="InvalidDataException"/> for
-    /// other formats.</summary>
-    public static AudioClip FromWav(string path) => new(Path.GetFileNameWithoutExtension(path), WavFile.Read(path));
+    /// <summary>Loads a WAV file in any format <see cref="AudioImport"/> accepts (converted to 8 kHz mono); throws
+    /// <see cref="InvalidDataException"/> naming the file and the reason for others.</summary>
+    public static AudioClip FromWav(string path) =>
+        new(Path.GetFileNameWithoutExtension(path), AudioImport.TryConvert(File.ReadAllBytes(path), out _, out var error)
+            ?? throw new InvalidDataException($"{path}: {error}"));
 
     /// <summary>The built-in hold music (<see cref="Media.HoldMusic"/>), made once per process.</summary>
     public static AudioClip HoldMusic() => Media.HoldMusic.Clip;
+
+    /// <summary>Ringback instead of music: 425 Hz for one second, then four seconds of silence (the ETSI ES 201 970
+    /// ringing tone), one cycle looped. Made once per process.</summary>
+    public static AudioClip Ringback() => s_ringback.Value;
+
+    private static readonly Lazy<AudioClip> s_ringback = new(() =>
+    {
+        var samples = new short[5 * WavFile.SampleRate];
+        for (var i = 0; i < WavFile.SampleRate; i++)
+        {
+            // 10 ms ramps at both ends: no click when the tone starts and stops.
+            var ramp = Math.Min(1.0, Math.Min(i, WavFile.SampleRate - 1 - i) / 80.0);
+            samples[i] = (short)(8000 * ramp * Math.Sin(2 * Math.PI * 425 * i / WavFile.SampleRate));
+        }
+        return new AudioClip("ringback", samples);
+    });
 }

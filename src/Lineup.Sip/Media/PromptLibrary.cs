@@ -31,6 +31,8 @@ public sealed class PromptLibrary
     public const string LessThanAMinute = "less-than-a-minute";
     public const string Hundred = "hundred";
     public const string CallbackOffer = "callback-offer";
+    public const string SurveyQuestion = "survey-question";
+    public const string SurveyThanks = "survey-thanks";
 
     private readonly Dictionary<string, AudioClip> _clips;
 
@@ -52,52 +54,54 @@ public sealed class PromptLibrary
     public AudioClip? Find(string name) => _clips.GetValueOrDefault(name);
 
     /// <summary>The clips of an announcement. <paramref name="promptId"/> overrides the Intro and Periodic prompt
-    /// (falling back to the default when that file is missing).</summary>
-    public IReadOnlyList<AudioClip> Compose(PromptKind kind, int? position = null, int? estimatedWaitSeconds = null, string? promptId = null)
+    /// (falling back to the default when that file is missing). <paramref name="overrides"/>, when given, is asked
+    /// first for every prompt id (the intro's, "your-position-is", each number…): a tenant's own recording of it in
+    /// the queue's language, say; null from it means the file of this library.</summary>
+    public IReadOnlyList<AudioClip> Compose(PromptKind kind, int? position = null, int? estimatedWaitSeconds = null, string? promptId = null,
+        Func<string, AudioClip?>? overrides = null)
     {
         var list = new List<AudioClip>(8);
         switch (kind)
         {
             case PromptKind.Intro:
-                Add(list, promptId is not null && _clips.ContainsKey(promptId) ? promptId : Welcome);
-                break;
             case PromptKind.Periodic:
-                Add(list, promptId is not null && _clips.ContainsKey(promptId) ? promptId : ThankYouForWaiting);
+                if (promptId is not null && overrides?.Invoke(promptId) is { } own) list.Add(own);
+                else Add(list, promptId is not null && _clips.ContainsKey(promptId) ? promptId : kind == PromptKind.Intro ? Welcome : ThankYouForWaiting, overrides);
                 break;
             case PromptKind.Position:
-                if (position is { } p) list.AddRange(Position(p));
-                if (estimatedWaitSeconds is { } w) list.AddRange(Wait(w));
+                if (position is { } p) list.AddRange(Position(p, overrides));
+                if (estimatedWaitSeconds is { } w) list.AddRange(Wait(w, overrides));
                 break;
             case PromptKind.CallbackOffer:
-                Add(list, CallbackOffer);
+                Add(list, CallbackOffer, overrides);
                 break;
         }
         return list;
     }
 
     /// <summary>[your-position-is, n].</summary>
-    public IReadOnlyList<AudioClip> Position(int position)
+    public IReadOnlyList<AudioClip> Position(int position, Func<string, AudioClip?>? overrides = null)
     {
         var list = new List<AudioClip>(5);
-        Add(list, YourPositionIs);
-        foreach (var n in NumberNames(position)) Add(list, n);
+        Add(list, YourPositionIs, overrides);
+        foreach (var n in NumberNames(position)) Add(list, n, overrides);
         return list;
     }
 
     /// <summary>[estimated-wait, less-than-a-minute] under a minute, else [estimated-wait, n, minute(s)] with the
     /// wait rounded to the nearest minute.</summary>
-    public IReadOnlyList<AudioClip> Wait(int seconds)
+    public IReadOnlyList<AudioClip> Wait(int seconds, Func<string, AudioClip?>? overrides = null)
     {
         var list = new List<AudioClip>(6);
-        Add(list, EstimatedWait);
+        Add(list, EstimatedWait, overrides);
         if (seconds < 60)
         {
-            Add(list, LessThanAMinute);
+            Add(list, LessThanAMinute, overrides);
             return list;
         }
         var minutes = (int)Math.Min(999, Math.Round(seconds / 60.0, MidpointRounding.AwayFromZero));
-        foreach (var n in NumberNames(minutes)) Add(list, n);
-        Add(list, minutes == 1 ? Minute : Minutes);
+        foreach (var n in NumberNames(minutes)) Add(list, n, overrides);
+        Add(list, minutes == 1 ? Minute : Minutes, overrides);
         return list;
     }
 
@@ -128,8 +132,9 @@ public sealed class PromptLibrary
 
     private static string Name(int n) => n.ToString(CultureInfo.InvariantCulture);
 
-    private void Add(List<AudioClip> list, string name)
+    private void Add(List<AudioClip> list, string name, Func<string, AudioClip?>? overrides = null)
     {
-        if (_clips.TryGetValue(name, out var clip)) list.Add(clip);
+        if (overrides?.Invoke(name) is { } own) list.Add(own);
+        else if (_clips.TryGetValue(name, out var clip)) list.Add(clip);
     }
 }

@@ -15,13 +15,23 @@ public static class WavFile
     /// Never throws. A data chunk whose declared size runs past the end (a recording cut short) is read to the end.</summary>
     public static short[]? TryDecode(ReadOnlySpan<byte> file, out string? error)
     {
+        if (!TryParse(file, out var format, out var data, out error)) return null;
+        return Convert(data, format.Tag, format.Channels, format.Rate, format.Bits, out error);
+    }
+
+    /// <summary>The format fields and the data chunk of a RIFF/WAVE image; false with a reason when it is none.
+    /// Never throws. WAVE_FORMAT_EXTENSIBLE is reported under its sub-format's tag.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> file, out WavFormat format, out ReadOnlySpan<byte> data, out string? error)
+    {
+        format = default;
+        data = default;
         if (file.Length < 12 || !file[..4].SequenceEqual("RIFF"u8) || !file[8..12].SequenceEqual("WAVE"u8))
         {
             error = "not a RIFF/WAVE file";
-            return null;
+            return false;
         }
         var pos = 12;
-        int format = -1, channels = 0, rate = 0, bits = 0;
+        var found = false;
         while (pos + 8 <= file.Length)
         {
             var id = file.Slice(pos, 4);
@@ -34,38 +44,40 @@ public static class WavFile
                 if (length < 16)
                 {
                     error = "fmt chunk shorter than 16 bytes";
-                    return null;
+                    return false;
                 }
                 var f = file.Slice(body, length);
-                format = BinaryPrimitives.ReadUInt16LittleEndian(f);
-                channels = BinaryPrimitives.ReadUInt16LittleEndian(f[2..]);
-                rate = BinaryPrimitives.ReadInt32LittleEndian(f[4..]);
-                bits = BinaryPrimitives.ReadUInt16LittleEndian(f[14..]);
-                if (format == 0xFFFE)
+                int tag = BinaryPrimitives.ReadUInt16LittleEndian(f);
+                if (tag == 0xFFFE)
                 {
                     // WAVE_FORMAT_EXTENSIBLE: cbSize, valid bits, channel mask, then the sub-format GUID whose first
                     // two bytes are the format tag.
                     if (length < 40)
                     {
                         error = "WAVE_FORMAT_EXTENSIBLE fmt chunk too short";
-                        return null;
+                        return false;
                     }
-                    format = BinaryPrimitives.ReadUInt16LittleEndian(f[24..]);
+                    tag = BinaryPrimitives.ReadUInt16LittleEndian(f[24..]);
                 }
+                format = new WavFormat(tag, BinaryPrimitives.ReadUInt16LittleEndian(f[2..]), BinaryPrimitives.ReadInt32LittleEndian(f[4..]),
+                    BinaryPrimitives.ReadUInt16LittleEndian(f[14..]));
+                found = true;
             }
             else if (id.SequenceEqual("data"u8))
             {
-                if (format < 0)
+                if (!found)
                 {
                     error = "data chunk before fmt chunk";
-                    return null;
+                    return false;
                 }
-                return Convert(file.Slice(body, length), format, channels, rate, bits, out error);
+                data = file.Slice(body, length);
+                error = null;
+                return true;
             }
             pos = body + length + (length & 1); // chunks are padded to an even length
         }
-        error = format < 0 ? "no fmt chunk" : "no data chunk";
-        return null;
+        error = found ? "no data chunk" : "no fmt chunk";
+        return false;
     }
 
     /// <summary>Reads a WAV file; throws <see cref="InvalidDataException"/> naming the file and the reason when it is
@@ -109,6 +121,10 @@ public static class WavFile
         }
     }
 }
+
+/// <summary>The fmt chunk's fields that matter: the format tag (1 PCM, 3 IEEE float, 6 A-law, 7 μ-law), channels,
+/// sample rate and bits per sample.</summary>
+public readonly record struct WavFormat(int Tag, int Channels, int Rate, int Bits);
 
 /// <summary>
 /// Writes 16-bit PCM 8 kHz WAV (mono or interleaved stereo) incrementally: the header is written first with the sizes

@@ -126,9 +126,8 @@ public sealed class PortSipTests(PortSipTests.Fixture fx) : IClassFixture<PortSi
         IsPortSipId(id);
 
         var got = await Admin.OkAsync($"/api/call_queues/{id}");
-        // Lineup keeps no prompt files: their names and URLs are null (docs/dialects/portsip.md).
-        // The prompts' names and URLs are null (Lineup keeps no PortSIP files); the detailed representation also returns the
-        // two file ids the create body sets (docs/dialects/portsip.md).
+        // The body's file ids name no media of the tenant's library: their names and URLs are null (MediaDialectTests shows
+        // them filled); the detailed representation also returns the two file ids the create body sets (docs/dialects/portsip.md).
         SameShape(Golden("call_queue_get.json"), got, new ShapeRules
         {
             Nullable = ["moh_prompt_file_name", "moh_prompt_file_url", "intro_prompt_file_name", "intro_prompt_file_url"],

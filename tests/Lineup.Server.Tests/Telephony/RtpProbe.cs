@@ -25,6 +25,7 @@ public sealed class RtpProbe : IAsyncDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private Task? _sender;
     private int _sent;
+    private int _key = -1;
 
     /// <param name="toneHz">The tone this party sends (one of <see cref="Tone"/>'s).</param>
     public RtpProbe(int toneHz)
@@ -82,6 +83,28 @@ public sealed class RtpProbe : IAsyncDisposable
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
             do
             {
+                if (Interlocked.Exchange(ref _key, -1) is var key and >= 0)
+                {
+                    // RFC 4733: one event of 100 ms (five packets, timestamp of its start, growing duration), the
+                    // last sent three times with the end bit; the tone resumes after it.
+                    var ev = new byte[16];
+                    for (var i = 0; i < 7; i++)
+                    {
+                        var end = i >= 4;
+                        ev[0] = 0x80;
+                        ev[1] = (byte)(i == 0 ? 0x80 | 101 : 101);
+                        BinaryPrimitives.WriteUInt16BigEndian(ev.AsSpan(2), seq++);
+                        BinaryPrimitives.WriteUInt32BigEndian(ev.AsSpan(4), ts);
+                        BinaryPrimitives.WriteUInt32BigEndian(ev.AsSpan(8), ssrc);
+                        ev[12] = (byte)key;
+                        ev[13] = (byte)((end ? 0x80 : 0) | 10);
+                        BinaryPrimitives.WriteUInt16BigEndian(ev.AsSpan(14), (ushort)(Tone.FrameSamples * Math.Min(i + 1, 5)));
+                        await _socket.SendToAsync(ev, SocketFlags.None, to, _stop.Token);
+                        if (i < 4) await timer.WaitForNextTickAsync(_stop.Token);
+                    }
+                    ts += 5 * Tone.FrameSamples;
+                    sample += 5 * Tone.FrameSamples;
+                }
                 packet[0] = 0x80;
                 packet[1] = 0; // PCMU
                 BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), seq++);
@@ -96,6 +119,14 @@ public sealed class RtpProbe : IAsyncDisposable
             }
             while (await timer.WaitForNextTickAsync(_stop.Token));
         });
+    }
+
+    /// <summary>Presses a key ('0'–'9') once: an RFC 4733 event (payload type 101, as the scenarios offer) in place of
+    /// 100 ms of the tone, sent as soon as the tone is being sent.</summary>
+    public void PressKey(char digit)
+    {
+        if (digit is < '0' or > '9') throw new ArgumentOutOfRangeException(nameof(digit));
+        Volatile.Write(ref _key, digit - '0');
     }
 
     /// <summary>Intervals between consecutive packets of one stream (the most frequent SSRC), in ms, sorted.</summary>

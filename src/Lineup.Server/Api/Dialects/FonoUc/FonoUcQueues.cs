@@ -17,7 +17,6 @@ internal static class FonoUcQueues
     /// <summary>Fields kept only in DialectData, with the value shown while nothing was stored.</summary>
     private static readonly (string Name, JsonValueKind Kind, Func<JsonNode?> Default)[] StoredFields =
     [
-        ("moh", JsonValueKind.String, () => ""),
         ("outbound_calls", JsonValueKind.True, () => false),
         ("auto_answer", JsonValueKind.True, () => false),
         ("disable_call_rating", JsonValueKind.True, () => false),
@@ -98,6 +97,8 @@ internal static class FonoUcQueues
             ["skills_routing"] = c.SkillsRouting,
             ["extensions"] = extensions,
         };
+        // Issue 15: moh is the queue's hold music (a media library id or name, or ringback).
+        doc["moh"] = c.HoldMusic ?? "";
         foreach (var (name, _, fallback) in StoredFields) doc[name] = stored[name]?.DeepClone() ?? fallback();
         doc["is_disposition_mandatory"] = c.DispositionRequired;
         doc["agents"] = new JsonArray([.. q.Members.OrderBy(m => m.Config.Level).ThenBy(m => m.Config.Position).ThenBy(m => m.Agent.Id.Value)
@@ -119,7 +120,7 @@ internal static class FonoUcQueues
     private static readonly HashSet<string> Known =
     [
         "id", "name", "max_time_caller_remains", "max_time_caller_remains_unit", "strategy", "wrap_up_time", "timeout",
-        "call_only_if_registered_agents", "skills_routing", "extensions", "agents", "misconfigured_agents", "is_disposition_mandatory",
+        "call_only_if_registered_agents", "skills_routing", "extensions", "agents", "misconfigured_agents", "is_disposition_mandatory", "moh",
         .. StoredFields.Select(f => f.Name),
     ];
 
@@ -142,6 +143,9 @@ internal static class FonoUcQueues
         var onlyRegistered = r.Bool("call_only_if_registered_agents") ?? false;
         var skills = r.Bool("skills_routing") ?? false;
         var dispositionRequired = r.Bool("is_disposition_mandatory") ?? false;
+        var moh = r.String("moh", 0, 64);
+        if (!string.IsNullOrEmpty(moh) && !Telephony.MediaLibrary.NamePattern().IsMatch(moh))
+            e.Add("moh", "moh must be a media id or name (letters, digits, . _ -; at most 64), or ringback.");
 
         var stored = new JsonObject { ["max_time_caller_remains_unit"] = unit };
         foreach (var (field, kind, _) in StoredFields)
@@ -149,6 +153,14 @@ internal static class FonoUcQueues
             var value = kind == JsonValueKind.True ? (r.Bool(field) is { } b ? JsonValue.Create(b) : null) : r.Stored(field, kind);
             if (value != null) stored[field] = value;
         }
+
+        // Issue 15: csat.callflow names the post-call survey's question (a media id or name); with call rating not
+        // disabled it turns on a 1-5 survey when the agent hangs up first.
+        var csatFlow = stored["csat"] is JsonObject csat && csat["callflow"] is JsonValue flow && flow.GetValueKind() == JsonValueKind.String
+            ? flow.GetValue<string>() : "";
+        if (csatFlow.Length > 0 && !Telephony.MediaLibrary.NamePattern().IsMatch(csatFlow))
+            e.Add("csat.callflow", "csat.callflow must be a media id or name (letters, digits, . _ -; at most 64).");
+        var rating = csatFlow.Length > 0 && stored["disable_call_rating"]?.GetValue<bool>() != true;
 
         string? extension = null;
         if (r.Stored("extensions", JsonValueKind.Array) is JsonArray extensions)
@@ -206,6 +218,9 @@ internal static class FonoUcQueues
             LeaveWhenNoAgents = onlyRegistered,
             SkillsRouting = skills,
             DispositionRequired = dispositionRequired,
+            HoldMusic = string.IsNullOrEmpty(moh) ? null : moh,
+            SurveyMaxRating = rating ? 5 : 0,
+            SurveyPrompt = rating ? csatFlow : null,
             Extension = string.IsNullOrEmpty(extension) ? null : extension,
             DialectData = data,
         };

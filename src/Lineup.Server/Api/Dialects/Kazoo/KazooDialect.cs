@@ -101,7 +101,7 @@ public sealed class KazooDialect : Dialect
             ["queue_timeout"] = c.MaxWaitSeconds,
             ["ring_timeout"] = c.RingTimeoutSeconds,
             ["agent_connect_timeout"] = c.RingTimeoutSeconds,
-            ["hold_treatment"] = stored["hold_treatment"]?.DeepClone() ?? "",
+            ["hold_treatment"] = c.HoldMusic ?? "",
             ["agent_wrapup_time"] = c.WrapUpSeconds,
             ["tick_time"] = stored["tick_time"]?.DeepClone() ?? 1000,
             ["force_away_on_reject"] = c.ForceNotReadyOnReject,
@@ -136,7 +136,15 @@ public sealed class KazooDialect : Dialect
         var timeout = Alias(data, e, "timeout", "queue_timeout", 10, 86400);
         var ring = Alias(data, e, "ring_timeout", "agent_connect_timeout", 1, 3600);
         var wrap = e.Int(data, "agent_wrapup_time", 0, 86400);
-        if (data["hold_treatment"] != null && e.String(data, "hold_treatment", 0, 256) is { } hold) stored["hold_treatment"] = hold;
+        // Issue 15: the hold music, a media id or name of the account's library; a media URI is read by its last segment.
+        var holdMusic = current.HoldMusic;
+        if (data["hold_treatment"] != null && e.String(data, "hold_treatment", 0, 256) is { } hold)
+        {
+            var media = hold.Contains('/', StringComparison.Ordinal) ? hold[(hold.LastIndexOf('/') + 1)..] : hold;
+            if (media.Length > 0 && !Telephony.MediaLibrary.NamePattern().IsMatch(media))
+                e.Add("hold_treatment", "invalid", "Must be the id or name of a media of this account (or a media URI ending in one)", data["hold_treatment"]);
+            holdMusic = media.Length == 0 ? null : media;
+        }
         if (e.Int(data, "tick_time", 250, 60_000) is { } tick) stored["tick_time"] = tick;
         var forceAway = e.Bool(data, "force_away_on_reject");
         var size = e.Int(data, "timeout_if_size_exceeds", 0, 100_000);
@@ -164,6 +172,7 @@ public sealed class KazooDialect : Dialect
             MaxWaitSeconds = timeout ?? current.MaxWaitSeconds,
             RingTimeoutSeconds = ring ?? current.RingTimeoutSeconds,
             WrapUpSeconds = wrap ?? current.WrapUpSeconds,
+            HoldMusic = holdMusic,
             ForceNotReadyOnReject = forceAway ?? current.ForceNotReadyOnReject,
             MaxCallers = size ?? current.MaxCallers,
             LeaveWhenNoAgents = empty ?? current.LeaveWhenNoAgents,

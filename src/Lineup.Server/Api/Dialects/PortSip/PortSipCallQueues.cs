@@ -59,10 +59,11 @@ internal static class PortSipCallQueues
         return TypedResults.Json(new JsonObject { ["id"] = PortSipIds.Encode(id) });
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext http, QueueService queues)
+    private static async Task<IResult> GetAsync(string id, HttpContext http, QueueService queues, Telephony.MediaLibrary media)
     {
         if (!PortSipIds.TryDecodeEngineId(id, out var qid)) return NoQueue;
-        var dto = await queues.ReadAsync(http.Tenant(), qid, (_, q) => PortSipQueueMapping.Detail(q.Config));
+        var tenant = http.Tenant().TenantId;
+        var dto = await queues.ReadAsync(http.Tenant(), qid, (_, q) => PortSipQueueMapping.Detail(q.Config, m => media.Get(tenant, m)));
         return dto.Ok ? TypedResults.Json(dto.Value) : NoQueue;
     }
 

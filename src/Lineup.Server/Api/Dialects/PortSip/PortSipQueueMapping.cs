@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Lineup.Engine;
+using Lineup.Server.Telephony;
 
 namespace Lineup.Server.Api.Dialects.PortSip;
 
@@ -46,7 +48,7 @@ public static class PortSipQueueMapping
     /// <summary>Settings kept only for this dialect (no engine meaning).</summary>
     private static readonly string[] StoredFields =
     [
-        "moh_prompt_file_id", "intro_type", "language", "outbound_caller_ids", "enable_paid", "enable_prid",
+        "intro_prompt_file_id", "intro_type", "outbound_caller_ids", "enable_paid", "enable_prid",
         "extension_number_as_to_header", "sticky_routing_duration",
     ];
 
@@ -108,14 +110,25 @@ public static class PortSipQueueMapping
             c = c with { Strategy = strategy, SkillsRouting = skills };
         if (f.Int("ring_time", 1, 65535) is { } ring) c = c with { RingTimeoutSeconds = ring };
         if (f.Int("max_callers", 0, int.MaxValue) is { } max) c = c with { MaxCallers = max };
+        // Issue 15: prompt files are media of the tenant's library (/api/v1/media), named by their id encoded as
+        // PortSIP encodes ids; the engine keeps the id in digits. intro_type DISABLE keeps the file but plays no intro.
+        var introFile = Stored(current)["intro_prompt_file_id"]?.GetValue<string>();
+        if (introFile == null && current.IntroPrompt is { } p && MediaId(p) is { } pid) introFile = PortSipIds.Encode(pid);
         if (f.String("intro_prompt_file_id", 1, 64) is { } intro)
         {
             if (!PortSipIds.TryDecode(intro, out _)) f.Fail("intro_prompt_file_id", "intro_prompt_file_id must be a resource id.");
-            c = c with { IntroPrompt = intro };
+            introFile = intro;
         }
-        if (f.String("moh_prompt_file_id", 1, 64) is { } moh && !PortSipIds.TryDecode(moh, out _))
-            f.Fail("moh_prompt_file_id", "moh_prompt_file_id must be a resource id.");
-        f.Enum("intro_type", IntroTypes);
+        if (f.String("moh_prompt_file_id", 1, 64) is { } moh)
+        {
+            if (!PortSipIds.TryDecode(moh, out var mohId)) f.Fail("moh_prompt_file_id", "moh_prompt_file_id must be a resource id.");
+            else c = c with { HoldMusic = mohId.ToString(CultureInfo.InvariantCulture) };
+        }
+        var introType = f.Enum("intro_type", IntroTypes) ?? Stored(current)["intro_type"]?.GetValue<string>() ?? "DISABLE";
+        c = c with
+        {
+            IntroPrompt = introType != "DISABLE" && PortSipIds.TryDecode(introFile, out var introId) ? introId.ToString(CultureInfo.InvariantCulture) : null,
+        };
         if (f.Int("max_waiting_time", 15, 65535) is { } wait) c = c with { MaxWaitSeconds = wait };
         if (f.Bool("wait_when_no_agents_online") is { } stay) c = c with { LeaveWhenNoAgents = !stay };
         if (f.Enum("inform_position", InformPositions) is { } ip)
@@ -132,7 +145,7 @@ public static class PortSipQueueMapping
         if (f.Bool("agent_auto_ready") is { } autoReady) c = c with { AgentAutoReady = autoReady };
         if (f.Bool("agent_auto_not_ready_after_non_acd_call") is { } autoNotReady) c = c with { AgentAutoNotReadyAfterNonQueueCall = autoNotReady };
         if (f.Int("sla_time", 0, 65536) is { } sla) c = c with { SlaSeconds = sla };
-        f.String("language", 2, 35, PortSipFields.Language(), "a BCP 47 language tag such as en-US");
+        if (f.String("language", 2, 35, PortSipFields.Language(), "a BCP 47 language tag such as en-US") is { } language) c = c with { Language = language };
         if (Rule(f, "no_answer_forward_rule") is { } noAnswer) c = c with { TimeoutDestination = noAnswer };
         if (Rule(f, "night_mode_forward_rule") is { } night) c = c with { NightModeDestination = night };
         var cb = c.Callback;
@@ -246,10 +259,20 @@ public static class PortSipQueueMapping
         ["polling_strategy"] = StrategyName(q),
     };
 
-    /// <summary>The detailed representation (GET /api/call_queues/{id}).</summary>
-    public static JsonObject Detail(QueueConfig q)
+    /// <summary>A media id kept in digits, or null.</summary>
+    private static long? MediaId(string? reference) =>
+        reference is { Length: > 0 } && reference.All(char.IsAsciiDigit) && long.TryParse(reference, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    /// <summary>The detailed representation (GET /api/call_queues/{id}); <paramref name="media"/> finds the prompt files
+    /// in the tenant's media library (their names, sizes and URLs).</summary>
+    public static JsonObject Detail(QueueConfig q, Func<long, MediaItem?> media)
     {
         var s = Stored(q);
+        var moh = MediaId(q.HoldMusic);
+        var mohItem = moh is { } m ? media(m) : null;
+        var intro = MediaId(q.IntroPrompt);
+        var introFile = intro is { } i ? PortSipIds.Encode(i) : s["intro_prompt_file_id"]?.GetValue<string>();
+        var introItem = PortSipIds.TryDecode(introFile, out var introId) ? media(introId) : null;
         return new JsonObject
         {
             ["id"] = PortSipIds.Encode(q.Id.Value),
@@ -258,16 +281,16 @@ public static class PortSipQueueMapping
             ["polling_strategy"] = StrategyName(q),
             ["ring_time"] = q.RingTimeoutSeconds,
             ["max_callers"] = q.MaxCallers,
-            ["moh_prompt_file_id"] = s["moh_prompt_file_id"]?.DeepClone(),
-            // Lineup keeps no prompt files: it passes the ids on and knows no file names, sizes or URLs.
-            ["moh_prompt_file_name"] = null,
-            ["moh_prompt_file_size"] = 0,
-            ["moh_prompt_file_url"] = null,
+            ["moh_prompt_file_id"] = moh is { } mid ? PortSipIds.Encode(mid) : null,
+            // The files are media of the library: a file id that names none (deleted, or never uploaded) shows no name.
+            ["moh_prompt_file_name"] = mohItem?.Name,
+            ["moh_prompt_file_size"] = mohItem?.SourceBytes ?? 0,
+            ["moh_prompt_file_url"] = mohItem != null ? $"/api/v1/media/{mohItem.Id}/audio" : null,
             ["intro_type"] = s["intro_type"]?.DeepClone() ?? "DISABLE",
-            ["intro_prompt_file_id"] = q.IntroPrompt,
-            ["intro_prompt_file_name"] = null,
-            ["intro_prompt_file_size"] = 0,
-            ["intro_prompt_file_url"] = null,
+            ["intro_prompt_file_id"] = introFile,
+            ["intro_prompt_file_name"] = introItem?.Name,
+            ["intro_prompt_file_size"] = introItem?.SourceBytes ?? 0,
+            ["intro_prompt_file_url"] = introItem != null ? $"/api/v1/media/{introItem.Id}/audio" : null,
             ["max_waiting_time"] = q.MaxWaitSeconds,
             ["wait_when_no_agents_online"] = !q.LeaveWhenNoAgents,
             ["inform_position"] = q.PositionAnnouncement switch
@@ -280,7 +303,7 @@ public static class PortSipQueueMapping
             ["agent_auto_ready"] = q.AgentAutoReady,
             ["agent_auto_not_ready_after_non_acd_call"] = q.AgentAutoNotReadyAfterNonQueueCall,
             ["sla_time"] = q.SlaSeconds,
-            ["language"] = s["language"]?.DeepClone(),
+            ["language"] = q.Language,
             ["no_answer_forward_rule"] = RuleOf(q.TimeoutDestination),
             ["night_mode_forward_rule"] = RuleOf(q.NightModeDestination),
             ["enable_callback"] = q.Callback.Enabled,

@@ -196,6 +196,7 @@ internal static class TelphinQueues
         if (b.Str("exit_key") is { } exitKey && !Errors.Key().IsMatch(exitKey)) b.Errors.Add("exit_key", "exit_key must be one of 0-9 * #.");
         b.OneOf("sound_type", "music", "ring");
         b.OneOf("agent_hangup_action", "transfer", "quality_rate");
+        if (b.Long("quality_rate_max", 0, long.MaxValue) is < 1 or > 9) b.Errors.Add("quality_rate_max", "quality_rate_max must be 1 to 9 (the caller presses one key).");
         foreach (var dst in new[] { "timeout_transfer_dst", "no_agent_timeout_transfer_dst", "exit_transfer_dst", "agent_hangup_transfer_dst" })
             if (b.Str(dst) is { Length: > 0 } d && !Errors.Dialable().IsMatch(d)) b.Errors.Add(dst, $"{dst} must be 1 to 32 of 0-9 * # +.");
         if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
@@ -235,6 +236,19 @@ internal static class TelphinQueues
         if (b.Has("announce_frequency")) c = c with { PeriodicAnnounceSeconds = (int)(b.Long("announce_frequency", 0, long.MaxValue) ?? 0) };
         if (b.Has("announce_sound")) c = c with { PeriodicPrompt = b.Long("announce_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
         if (b.Has("start_sound")) c = c with { IntroPrompt = b.Long("start_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
+        // Issue 15: sound is the hold music (a media id of the library); sound_type ring plays ringback instead.
+        if (b.Has("sound")) c = c with { HoldMusic = b.Long("sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
+        if (b.Str("sound_type") == "ring") c = c with { HoldMusic = Telephony.MediaLibrary.Ringback };
+        // Post-call survey: agent_hangup_action quality_rate asks the caller for 1..quality_rate_max (5 unless given).
+        if (b.Has("agent_hangup_action") || b.Has("quality_rate_max"))
+        {
+            var action = b.Has("agent_hangup_action") ? b.Str("agent_hangup_action") : c.SurveyMaxRating > 0 ? "quality_rate" : null;
+            var max = (int)Math.Clamp(b.Long("quality_rate_max", 0, long.MaxValue) ?? (c.SurveyMaxRating > 0 ? c.SurveyMaxRating : 5), 1, 9);
+            c = c with { SurveyMaxRating = action == "quality_rate" ? max : 0 };
+        }
+        if (b.Has("quality_rate_sound")) c = c with { SurveyPrompt = b.Long("quality_rate_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
+        if (b.Has("quality_rate_finish_sound")) c = c with { SurveyThanksPrompt = b.Long("quality_rate_finish_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
+        else if (b.Str("sound_type") == "music" && c.HoldMusic == Telephony.MediaLibrary.Ringback) c = c with { HoldMusic = null };
         if (b.Has("position_announce_frequency"))
         {
             var every = (int)(b.Long("position_announce_frequency", 0, long.MaxValue) ?? 0);
@@ -281,6 +295,12 @@ internal static class TelphinQueues
             ["announce_frequency"] = N("announce_frequency", c.PeriodicAnnounceSeconds),
             ["announce_sound"] = Prompt(c.PeriodicPrompt),
             ["start_sound"] = Prompt(c.IntroPrompt),
+            ["sound"] = Prompt(c.HoldMusic),
+            ["agent_hangup_action"] = c.SurveyMaxRating > 0 ? "quality_rate" : stored["agent_hangup_action"]?.GetValue<string>() == "quality_rate" ? null : stored["agent_hangup_action"]?.DeepClone(),
+            ["quality_rate_max"] = c.SurveyMaxRating > 0 ? c.SurveyMaxRating : null,
+            ["quality_rate_sound"] = Prompt(c.SurveyPrompt),
+            ["quality_rate_finish_sound"] = Prompt(c.SurveyThanksPrompt),
+            ["sound_type"] = c.HoldMusic == Telephony.MediaLibrary.Ringback ? "ring" : "music",
             ["position_announce_frequency"] = c.PositionAnnouncement == PositionAnnouncement.Disabled
                 ? N("position_announce_frequency", 0) : JsonValue.Create((long)c.PositionAnnounceSeconds),
         };
