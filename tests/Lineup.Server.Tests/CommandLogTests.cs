@@ -90,8 +90,11 @@ public class CommandLogTests
         var copy = (UpsertQueueCommand)TenantCommand.Deserialize(new UpsertQueueCommand(RichQueue).Serialize());
         Assert.Equal(RichQueue with
         {
-            VipNumbers = copy.Config.VipNumbers, Blacklist = copy.Config.Blacklist, DialectData = copy.Config.DialectData,
-            DispositionCodes = copy.Config.DispositionCodes, OfficeHours = copy.Config.OfficeHours,
+            VipNumbers = copy.Config.VipNumbers,
+            Blacklist = copy.Config.Blacklist,
+            DialectData = copy.Config.DialectData,
+            DispositionCodes = copy.Config.DispositionCodes,
+            OfficeHours = copy.Config.OfficeHours,
         }, copy.Config);
         Assert.Equal(RichQueue.DispositionCodes, copy.Config.DispositionCodes);
         Assert.Equal(RichQueue.OfficeHours!.Weekly, copy.Config.OfficeHours!.Weekly);
