@@ -503,8 +503,8 @@ public sealed partial class CallCenter
     }
 
     /// <summary>
-    /// The answering agent gives the call a disposition code, while talking or in wrap-up (FonoUC's
-    /// <c>agent_disposition</c>); a later code replaces an earlier one. It lands in the CDR. When the queue requires
+    /// The answering agent gives the call a disposition code, while talking or in wrap-up; a later
+    /// code replaces an earlier one. It lands in the CDR. When the queue requires
     /// one and the wrap-up time is already over, the wrap-up ends now.
     /// </summary>
     public CommandResult SetDisposition(CallId call, AgentId agent, string code, long now)

@@ -1,7 +1,7 @@
 namespace Lineup.Engine;
 
 /// <summary>
-/// A queue's office hours (PortSIP's "Office Hours and Holiday Schedule"): weekly opening intervals and dated
+/// A queue's office hours: weekly opening intervals and dated
 /// holidays, in the tenant's time zone (<see cref="EngineOptions.TimeZone"/>). Outside them the queue is in night mode,
 /// switched on and off by the engine itself at each boundary; a manual override (<see cref="CallCenter.OverrideNightMode"/>)
 /// wins until it is cleared. Pure: every question takes the time as a parameter.

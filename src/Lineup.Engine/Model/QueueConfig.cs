@@ -106,7 +106,7 @@ public sealed record QueueConfig
     /// that language are preferred to media of the same name without one. Null: no preference.</summary>
     public string? Language { get; init; }
 
-    // Post-call survey (issue 15: Telphin quality_rate_*, FonoUC csat).
+    // Post-call survey (issue 15).
 
     /// <summary>When the agent hangs up first, the caller is asked to rate the call from 1 to this (at most 9) by a
     /// key; 0: no survey.</summary>
@@ -130,7 +130,7 @@ public sealed record QueueConfig
     /// <summary>Handle time assumed before the queue has measured any.</summary>
     public int ExpectedHandleSeconds { get; init; } = 180;
 
-    // ---- Active / inactive (Telphin extension `status`) ----
+    // ---- Active / inactive ----
 
     /// <summary>An inactive queue takes no new calls: each goes at entry to <see cref="InactiveDestination"/>. Calls
     /// already in the queue stay and are served.</summary>
@@ -138,7 +138,7 @@ public sealed record QueueConfig
 
     public Destination InactiveDestination { get; init; } = Destination.Hangup;
 
-    // ---- Dispositions (FonoUC is_disposition_mandatory, agent_disposition) ----
+    // ---- Dispositions ----
 
     /// <summary>The codes an agent may give a call of this queue (<see cref="CallCenter.SetDisposition"/>); empty: any
     /// code of 1 to 64 characters.</summary>
@@ -147,7 +147,7 @@ public sealed record QueueConfig
     /// <summary>The agent's wrap-up does not end, by its timer or by a status change, until the call has a code.</summary>
     public bool DispositionRequired { get; init; }
 
-    // ---- Office hours and holidays (PortSIP office hours, night mode) ----
+    // ---- Office hours and holidays (night mode) ----
 
     /// <summary>Outside these hours the queue is in night mode by itself (<see cref="NightModeDestination"/>); null:
     /// only the manual switch.</summary>

@@ -11,7 +11,7 @@ namespace Lineup.Server.Telephony;
 /// out, <c>*47</c> ready, <c>*48</c>[digit] not ready with a reason; <c>Sip:FeatureCodes:*</c>), Lineup answers,
 /// plays a confirmation (two short high beeps: done; one long low tone: refused) and hangs up. With
 /// <c>Sip:LoginOnRegister</c> a phone's REGISTER logs its agent in. Logins and logouts from the phone carry
-/// <c>source: phone</c> in their events (Telphin's <c>event_source=phone</c>).
+/// <c>source: phone</c> in their events.
 /// </summary>
 public sealed partial class SipFrontEnd
 {
