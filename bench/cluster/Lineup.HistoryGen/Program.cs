@@ -59,6 +59,7 @@ var floor = new Floor(engine, queues, agents, at);
 
 await using var pg = (NpgsqlConnection)await db.OpenAsync();
 byte[]? snapshot = null;
+int snapshotVersion = 0;
 long snapshotSeq = 0, snapshotAt = 0;
 var snapshotAtSeq = first + total - tail;
 await using (var copy = await pg.BeginBinaryImportAsync("COPY commands (tenant_id, seq, at, body) FROM STDIN (FORMAT BINARY)"))
@@ -72,7 +73,8 @@ await using (var copy = await pg.BeginBinaryImportAsync("COPY commands (tenant_i
         copy.Write(command.Serialize(), NpgsqlDbType.Text);
         if (seq == snapshotAtSeq)
         {
-            snapshot = SnapshotStore.Encode(engine.Capture());
+            var captured = engine.Capture();
+            (snapshot, snapshotVersion) = (SnapshotStore.Encode(captured), captured.Version);
             (snapshotSeq, snapshotAt) = (seq, time);
         }
         if ((seq - first) % 1_000_000 == 0)
@@ -80,7 +82,7 @@ await using (var copy = await pg.BeginBinaryImportAsync("COPY commands (tenant_i
     }
     await copy.CompleteAsync();
 }
-await new SnapshotStore(db).SaveAsync(lease.Fence, snapshotSeq, engine.Capture().Version, snapshotAt, snapshot!);
+await new SnapshotStore(db).SaveAsync(lease.Fence, snapshotSeq, snapshotVersion, snapshotAt, snapshot!);
 // Gives the lease up as a graceful stop does: the next node takes the tenant without waiting.
 await new LeaseStore(db).ReleaseAsync(lease.Fence);
 await using (var c = await db.OpenAsync()) await c.ExecuteAsync("ANALYZE commands");
