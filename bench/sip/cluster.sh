@@ -3,8 +3,11 @@
 # PostgreSQL, with deploy/kamailio/kamailio.cfg run unchanged on a free port of 127.0.0.1.
 #
 #   bench/sip/cluster.sh [--agents N] [--rate CALLS_PER_S] [--duration SECONDS] [--call-ms MS] [--hold N]
-#                        [--measure SECONDS] [--kills N] [--waiting N] [--no-build] [--out DIR]
+#                        [--measure SECONDS] [--kills N] [--waiting N] [--node-args "ARGS"] [--no-build] [--out DIR]
 #
+# --node-args: more arguments for every node (e.g. "--Cluster:SipCacheSeconds=0" to read registrations for every offer).
+# LINEUP_SERVER_DLL=PATH runs that build of the server instead of src/Lineup.Server/bin/Release (a copy kept aside, so
+# that building meanwhile does not change the running nodes' files; with --no-build).
 # Agents (--agents, default 100) get SIP passwords, log in, and their phones (2 sipp UAS processes answering every
 # call, agent-answer.xml) register through Kamailio (bench/sip/Lineup.SipPhones). For one node, then three nodes:
 #   setup  sipp (caller.xml) places --rate calls/s for --duration s through Kamailio to the agents' queue, each call
@@ -38,6 +41,7 @@ KILLS=3
 WAITING=30
 BUILD=1
 OUT=""
+NODE_ARGS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --agents) AGENTS="$2"; shift 2 ;;
@@ -48,9 +52,10 @@ while [ $# -gt 0 ]; do
     --measure) MEASURE="${2%s}"; shift 2 ;;
     --kills) KILLS="$2"; shift 2 ;;
     --waiting) WAITING="$2"; shift 2 ;;
+    --node-args) NODE_ARGS="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -111,7 +116,7 @@ if [ "$BUILD" -eq 1 ]; then
   dotnet build src/Lineup.Server -c Release -warnaserror >"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
   dotnet build bench/sip/Lineup.SipPhones -c Release -warnaserror >>"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
 fi
-DLL="$ROOT/src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll"
+DLL=${LINEUP_SERVER_DLL:-"$ROOT/src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll"}
 PHONES="$ROOT/bench/sip/Lineup.SipPhones/bin/Release/net10.0/Lineup.SipPhones.dll"
 
 PG=$(bash scripts/ci-postgres.sh start "$PG_DIR" </dev/null 2>"$OUT/postgres.log")
@@ -133,7 +138,7 @@ start_node() { # i
     --Cluster:Enabled=true --Cluster:AdvertisedAddress="127.0.0.$i" --Cluster:SiloPort="${SILO[$i]}" \
     --Sip:Enabled=true --Sip:Listen="127.0.0.$i:${SIP[$i]}" --Sip:PublicAddress="127.0.0.$i" \
     --Sip:RtpPortMin=$((20000 + i * 6000)) --Sip:RtpPortMax=$((25999 + i * 6000)) \
-    --Logging:LogLevel:Default=Warning >>"$OUT/node-$i.log" 2>&1 &
+    --Logging:LogLevel:Default=Warning $NODE_ARGS >>"$OUT/node-$i.log" 2>&1 &
   PID[$i]=$!
 }
 wait_ready() { # i
