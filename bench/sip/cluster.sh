@@ -12,7 +12,7 @@
 # call, agent-answer.xml) register through Kamailio (bench/sip/Lineup.SipPhones). For one node, then three nodes:
 #   setup  sipp (caller.xml) places --rate calls/s for --duration s through Kamailio to the agents' queue, each call
 #          --call-ms long: successful and failed calls, INVITE -> 200 mean, and each node's CPU seconds, summed and
-#          per successful call.
+#          per successful call, and PostgreSQL transactions (pg_stat_database, all nodes) per successful call.
 #   hold   --hold callers (default 200) call a queue without agents through Kamailio and stay on hold with music; over
 #          --measure s: each node's CPU, and the sum per caller.
 # Then, --kills times (three nodes): --waiting callers (default 30) wait in a queue whose agents are not ready, spread
@@ -212,20 +212,23 @@ set_wait_agents() { local a; for a in $WAIT_AGENTS; do api PUT "/agents/$a/statu
 set_wait_agents not_ready
 
 ROWS=()
+xacts() { psql -qtA "$PSQL_URL" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"; }
 run_setup() { # nodes
-  local n=$1 name="setup-$1" stats before after ok failed mean d
+  local n=$1 name="setup-$1" stats before after ok failed mean d tx
   stats="$OUT/$name.csv"; next_media
+  tx=$(xacts)
   before=$(cpus)
   start_sipp "$name" caller.xml -p "$(udp_free)" -mp "$MP" -s 801 -key rtp_port "$MP" -key talk_ms "$CALL_MS" -key play 0 \
     -r "$RATE" -m $((RATE * DURATION)) -l $((RATE * (CALL_MS / 1000 + 3) * 2)) -max_socket 60000 \
     -timeout "$((DURATION + 120))s" -trace_stat -stf "$stats" -fd 1 "$KAM"
   wait "$LAST_PID" || true
   after=$(cpus)
+  tx=$(( $(xacts) - tx ))
   ok=$(stat_col "$stats" 'SuccessfulCall(C)'); failed=$(stat_col "$stats" 'FailedCall(C)')
   mean=$(hms_ms "$(stat_col "$stats" 'ResponseTimesetup(C)')")
   d=$(cpu_delta "$before" "$after")
-  ROWS+=("| setup | $n | $RATE/s x ${DURATION}s, ${CALL_MS} ms calls | $ok ok, $failed failed | INVITE->200 mean $mean ms | $d | $(awk -v c="$(sum "$d")" -v n="$ok" 'BEGIN { if (n > 0) printf "%.1f ms", 1000 * c / n; else print "n/a" }') per call | $(load) |")
-  echo "setup, $n node(s): $ok ok, $failed failed, mean $mean ms, CPU s per node $d"
+  ROWS+=("| setup | $n | $RATE/s x ${DURATION}s, ${CALL_MS} ms calls | $ok ok, $failed failed | INVITE->200 mean $mean ms | $d | $(awk -v c="$(sum "$d")" -v n="$ok" 'BEGIN { if (n > 0) printf "%.1f ms", 1000 * c / n; else print "n/a" }') per call, $(awk -v t="$tx" -v n="$ok" 'BEGIN { if (n > 0) printf "%.1f", t / n; else print "n/a" }') PostgreSQL transactions per call | $(load) |")
+  echo "setup, $n node(s): $ok ok, $failed failed, mean $mean ms, CPU s per node $d, PostgreSQL transactions $tx"
 }
 run_hold() { # nodes
   local n=$1 name="hold-$1" waiting before after d hold_ms

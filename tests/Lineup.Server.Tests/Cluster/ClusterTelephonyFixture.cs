@@ -248,13 +248,18 @@ public sealed class ClusterTelephonyFixture : IAsyncLifetime
         return found;
     }
 
-    /// <summary>The IP address of the node that carries the live call's media, as the cluster stored it.</summary>
+    /// <summary>The IP address of the node that carries the live call's media, as the cluster stored it (the tenant's
+    /// node stores it just after the call is enqueued: waits for it).</summary>
     public async Task<string> MediaNodeAsync(long call)
     {
-        await using var c = new NpgsqlConnection(Database);
-        var node = await c.QuerySingleOrDefaultAsync<string>("SELECT node FROM sip_media_calls WHERE call_id = @call", new { call });
-        Assert.True(node != null, $"call {call} has no media node stored (it is not live, or not a SIP call)");
-        return node[..node.IndexOf(':', StringComparison.Ordinal)];
+        string? node = null;
+        await WaitAsync(async () =>
+        {
+            await using var c = new NpgsqlConnection(Database);
+            node = await c.QuerySingleOrDefaultAsync<string>("SELECT node FROM sip_media_calls WHERE call_id = @call", new { call });
+            return node != null;
+        }, $"the media node of call {call} in sip_media_calls");
+        return node![..node!.IndexOf(':', StringComparison.Ordinal)];
     }
 
     /// <summary>The precondition of every test here: the call's media is on <paramref name="node"/>, not on the tenant's node.</summary>
