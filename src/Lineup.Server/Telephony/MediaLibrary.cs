@@ -27,7 +27,8 @@ public sealed record MediaItem(
 /// in the queue's language first (<see cref="Resolve"/>), which is how a tenant keeps one prompt set per language.
 /// The files are on this node's disk, like recordings: a cluster needs <c>Sip:MediaPath</c> on shared storage. There,
 /// another node (the tenant's) may add or delete items: a tenant's folder is read again whenever its modification time
-/// is not the one read last (a stat per lookup).
+/// is not the one read last, or was less than a second old when it was read (file systems keep coarse times: a second
+/// change in the same tick would not show) — a stat per lookup.
 /// </summary>
 public sealed partial class MediaLibrary
 {
@@ -71,7 +72,9 @@ public sealed partial class MediaLibrary
         public readonly Dictionary<long, AudioClip> Clips = [];
         public long LastId;
         /// <summary>The folder's modification time when it was read.</summary>
-        public DateTime Read;
+        public DateTime Modified;
+        /// <summary>When it was read.</summary>
+        public DateTime ReadAt;
     }
 
     /// <summary>Converts and stores a sound. Invalid: <c>name</c>, <c>language</c> or <c>file</c> (not audio, empty, too
@@ -119,7 +122,7 @@ public sealed partial class MediaLibrary
             media.Items[id] = item;
             media.Clips[id] = AudioClip.FromSamples($"media {id} ({name})", samples);
             media.LastId = id;
-            media.Read = Directory.GetLastWriteTimeUtc(dir);
+            media.Modified = Directory.GetLastWriteTimeUtc(dir);
             return item;
         }
     }
@@ -152,7 +155,7 @@ public sealed partial class MediaLibrary
             var dir = TenantDir(tenant);
             File.Delete(Path.Combine(dir, FileName(id, ".json"))); // first: without it the audio is no item
             File.Delete(Path.Combine(dir, FileName(id, ".wav")));
-            media.Read = Directory.GetLastWriteTimeUtc(dir);
+            media.Modified = Directory.GetLastWriteTimeUtc(dir);
             return true;
         }
     }
@@ -214,8 +217,8 @@ public sealed partial class MediaLibrary
     {
         var dir = TenantDir(tenant);
         var modified = Directory.GetLastWriteTimeUtc(dir); // a date of 1601 when there is no folder
-        if (_tenants.TryGetValue(tenant, out var known) && known.Read == modified) return known;
-        var media = new TenantMedia { Read = modified };
+        if (_tenants.TryGetValue(tenant, out var known) && known.Modified == modified && known.ReadAt - modified > TimeSpan.FromSeconds(1)) return known;
+        var media = new TenantMedia { Modified = modified, ReadAt = _time.GetUtcNow().UtcDateTime };
         if (Directory.Exists(dir))
         {
             foreach (var json in Directory.EnumerateFiles(dir, "*.json"))

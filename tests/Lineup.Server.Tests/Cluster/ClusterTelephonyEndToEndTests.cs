@@ -8,6 +8,7 @@ using Dapper;
 using Lineup.Server.Tests.Telephony;
 using Npgsql;
 using Xunit.Abstractions;
+using static Lineup.Server.Tests.Cluster.ClusterTelephonyFixture;
 
 namespace Lineup.Server.Tests.Cluster;
 
@@ -322,29 +323,4 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
 
     private static async Task<JsonElement> OkJsonAsync(HttpClient client, string path) =>
         await Ok(await client.GetAsync(new Uri(path, UriKind.Relative))).Content.ReadFromJsonAsync<JsonElement>();
-
-    private static HttpResponseMessage Ok(HttpResponseMessage r)
-    {
-        Assert.True(r.IsSuccessStatusCode, $"{r.RequestMessage?.Method} {r.RequestMessage?.RequestUri}: {(int)r.StatusCode} {r.Content.ReadAsStringAsync().Result}");
-        return r;
-    }
-
-    /// <summary>Polls until <paramref name="condition"/> holds, for at most 60 s (a loaded 2-core machine).</summary>
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            try
-            {
-                if (await condition()) return;
-            }
-            catch (HttpRequestException)
-            {
-                // a node between lives: ask again
-            }
-            await Task.Delay(200);
-        }
-        Assert.Fail($"waited 60 s for {what}");
-    }
 }
