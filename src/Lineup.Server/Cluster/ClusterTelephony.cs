@@ -424,9 +424,9 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
 
     // ---- the node's cache of registrations and credentials (docs/cluster.md, "Registrations and credentials")
     //
-    // Each offer rings the agent's phones as stored, whichever node they registered through; reading them (and the
-    // agent's credential, for its SIP username) from PostgreSQL for every offer made a cluster call cost 1.8 times a
-    // single node's. They are kept here once read, while this node LISTENs on lineup_sip: every change, made through any
+    // Each offer (and a pickup's answer) rings the agent's phones as stored, whichever node they registered through;
+    // reading them and the agent's credential (for its SIP username) from PostgreSQL cost four round trips per answered
+    // call (docs/benchmarks.md, "The per-node registration cache"). They are kept here once read, while this node LISTENs on lineup_sip: every change, made through any
     // node, is NOTIFYed there in the transaction that makes it (credentials: right after it commits), and drops the
     // entry on every node. Without the listener (lost connection) nothing is cached; Cluster:SipCacheSeconds bounds the
     // age of an entry in any case.

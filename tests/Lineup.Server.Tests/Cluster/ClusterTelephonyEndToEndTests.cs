@@ -48,9 +48,10 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
         var sipps = new List<Sipp>();
         var probes = new List<RtpProbe>();
         Kamailio? kamailio = null;
+        var rtp = RtpBlocks(3);
         try
         {
-            nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, 3).Select(i => StartNodeAsync(i, db.ConnectionString))));
+            nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, 3).Select(i => StartNodeAsync(i, db.ConnectionString, rtp[i - 1]))));
             kamailio = await Kamailio.StartAsync(nodes.Select(n => n.Sip));
             Phase($"three nodes and Kamailio on {kamailio.Address} ready");
 
@@ -165,24 +166,10 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
         return item;
     }
 
-    private static async Task<Node> StartNodeAsync(int i, string database)
+    private static async Task<Node> StartNodeAsync(int i, string database, int rtpMin)
     {
-        var sip = Sipp.FreeUdpPort();
-        var rtp = 20_000 + (i * 1000) + (Random.Shared.Next(0, 9) * 100);
-        var process = await ServerProcess.StartAsync(Path.Combine(Path.GetTempPath(), "lineup-cluster-sip-" + Guid.NewGuid().ToString("N")), database,
-        [
-            "--Cluster:Enabled=true",
-            $"--Cluster:AdvertisedAddress=127.0.0.{i}",
-            $"--Cluster:SiloPort={ServerProcess.FreePort()}",
-            "--Sip:Enabled=true",
-            $"--Sip:Listen=127.0.0.{i}:{sip}",
-            $"--Sip:PublicAddress=127.0.0.{i}",
-            $"--Sip:RtpPortMin={rtp}",
-            $"--Sip:RtpPortMax={rtp + 99}",
-            "--Logging:LogLevel:Default=Warning",
-            "--Logging:LogLevel:Lineup.Server.Telephony=Information",
-        ], host: $"127.0.0.{i}");
-        return new Node(i, process, sip);
+        var node = await StartSipNodeAsync(i, database, rtpMin, []);
+        return new Node(node.Index, node.Process, node.SipPort);
     }
 
     /// <summary>A phone answering one call (a UAS scenario), registered through Kamailio.</summary>

@@ -64,7 +64,8 @@ public sealed class ClusterTelephonyFixture : IAsyncLifetime
         _ = Sipp.Executable;
         _db = await TestPostgres.CreateDatabaseAsync(new Quiet());
         Directory.CreateDirectory(_shared);
-        _nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, 3).Select(StartNodeAsync)));
+        var rtp = RtpBlocks(3);
+        _nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, 3).Select(i => StartNodeAsync(i, rtp[i - 1]))));
         Kamailio = await Kamailio.StartAsync(_nodes.Select(n => n.Sip));
         _api = new HttpClient { BaseAddress = new Uri(_nodes[0].Url), Timeout = TimeSpan.FromSeconds(30) };
         var login = await _api.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = ServerProcess.AdminPassword, tenant = "default" });
@@ -103,29 +104,43 @@ public sealed class ClusterTelephonyFixture : IAsyncLifetime
     public string Output() =>
         string.Join("\n", _nodes.Select(n => $"--- node {n.Index}\n{n.Process.Output}")) + $"\n--- kamailio\n{Kamailio?.Output}";
 
-    private async Task<SipNode> StartNodeAsync(int i)
+    private Task<SipNode> StartNodeAsync(int i, int rtpMin) => StartSipNodeAsync(i, _db!.ConnectionString, rtpMin,
+    [
+        "--Cluster:SipCacheSeconds=600",
+        $"--Sip:OutboundProxy=127.0.0.1:{OutsidePort}",
+        $"--Sip:RecordingsPath={Path.Combine(_shared, "recordings")}",
+        $"--Sip:MediaPath={Path.Combine(_shared, "media")}",
+    ]);
+
+    /// <summary>Starts node <paramref name="i"/> of a cluster with SIP and media on 127.0.0.<paramref name="i"/>, its RTP
+    /// ports from <paramref name="rtpMin"/> (<see cref="RtpBlocks"/>), and <paramref name="extra"/> arguments.</summary>
+    public static async Task<SipNode> StartSipNodeAsync(int i, string database, int rtpMin, IEnumerable<string> extra)
     {
         var sip = Sipp.FreeUdpPort();
-        var rtp = 20_000 + (i * 1000) + (Random.Shared.Next(0, 9) * 100);
-        var process = await ServerProcess.StartAsync(Path.Combine(Path.GetTempPath(), "lineup-cluster-sip-" + Guid.NewGuid().ToString("N")), _db!.ConnectionString,
+        var process = await ServerProcess.StartAsync(Path.Combine(Path.GetTempPath(), "lineup-cluster-sip-" + Guid.NewGuid().ToString("N")), database,
         [
             "--Cluster:Enabled=true",
             $"--Cluster:AdvertisedAddress=127.0.0.{i}",
             $"--Cluster:SiloPort={ServerProcess.FreePort()}",
-            "--Cluster:SipCacheSeconds=600",
             "--Sip:Enabled=true",
             $"--Sip:Listen=127.0.0.{i}:{sip}",
             $"--Sip:PublicAddress=127.0.0.{i}",
-            $"--Sip:RtpPortMin={rtp}",
-            $"--Sip:RtpPortMax={rtp + 99}",
-            $"--Sip:OutboundProxy=127.0.0.1:{OutsidePort}",
-            $"--Sip:RecordingsPath={Path.Combine(_shared, "recordings")}",
-            $"--Sip:MediaPath={Path.Combine(_shared, "media")}",
+            $"--Sip:RtpPortMin={rtpMin}",
+            $"--Sip:RtpPortMax={rtpMin + RtpBlock - 1}",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Lineup.Server.Telephony=Information",
+            .. extra,
         ], host: $"127.0.0.{i}");
         return new SipNode(i, process, sip);
     }
+
+    /// <summary>RTP ports per node: wide, since the machine is shared (other servers, sipp and probes take ports in the
+    /// same 20000-31999 area, below the ephemeral range): a node runs out only when every one of them is taken.</summary>
+    private const int RtpBlock = 500;
+
+    /// <summary><paramref name="count"/> distinct random blocks of <see cref="RtpBlock"/> ports in 20000-31999.</summary>
+    public static int[] RtpBlocks(int count) =>
+        [.. Enumerable.Range(0, 12_000 / RtpBlock).OrderBy(_ => Random.Shared.Next()).Take(count).Select(b => 20_000 + (b * RtpBlock))];
 
     /// <summary>A queue with a fresh extension, wrap-up 0, callers waiting however long unless <paramref name="settings"/>
     /// say otherwise (merged over these); returns its id and extension.</summary>
