@@ -347,6 +347,8 @@ public sealed record QueueSettings
     public int SurveyMaxRating { get; init; }
     public string? SurveyPrompt { get; init; }
     public string? SurveyThanksPrompt { get; init; }
+    public string? AgentAnnouncePrompt { get; init; }
+    public bool AgentAnnounceWaitTime { get; init; }
     public DestinationSnapshot TimeoutDestination { get; init; } = new();
     public DestinationSnapshot NoAgentsDestination { get; init; } = new();
     public DestinationSnapshot QueueFullDestination { get; init; } = new();
