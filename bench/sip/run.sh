@@ -4,7 +4,7 @@
 #   bench/sip/run.sh [--only "idle hold setup"] [--runs N] [--agents N] [--uas K] [--ring-ms MS]
 #                    [--rates "50 100 150"] [--duration SECONDS] [--call-ms MS]
 #                    [--hold "1000 5000"] [--hold-ramp CALLS_PER_S] [--measure SECONDS] [--idle-seconds SECONDS]
-#                    [--tree DIR] [--agent-audio] [--perf] [--no-build] [--out DIR]
+#                    [--tree DIR] [--agent-audio] [--perf] [--no-build] [--out DIR] [--server-arg ARG]...
 #
 # Starts the server (a fresh data dir, SIP on a free port of 127.0.0.1, RTP ports 20000-39999), creates a queue
 # (longest idle, wrap-up 0) with --agents agents whose SIP passwords are set and who are logged in, and registers
@@ -14,7 +14,10 @@
 #   hold   for each size in --hold: a queue without agents, a sipp UAC ramping to that many callers at --hold-ramp/s
 #          who stay on hold; once all are waiting, over --measure seconds: the server's CPU, CPU per caller (idle
 #          CPU of this run subtracted), RSS, and the interval between music packets of one stream, p50 and p99, from
-#          the server's /metrics histogram `lineup_rtp_send_interval_seconds`. The callers then hang up by
+#          the server's /metrics histogram `lineup_rtp_send_interval_seconds`; beside it (in the log lines) the
+#          media clock's tick lateness p99 (`lineup_rtp_tick_lateness_seconds`), the GC's collections and pause time
+#          over the window (`dotnet_gc_*`) and the scheduling policy of the media threads (SCHED_OTHER or, with
+#          `--server-arg --Sip:MediaRealtimePriority=N`, SCHED_RR). The callers then hang up by
 #          themselves and the next run waits until the queue is empty.
 #   setup  for each rate of --rates: a sipp UAC (caller.xml) making rate x --duration calls of --call-ms through the
 #          agents' queue: successful and failed calls (sipp's counts), the achieved rate, INVITE -> 200 (Lineup's
@@ -22,7 +25,8 @@
 #          and CPU per call, and the machine's whole CPU (server + sipp) from /proc/stat.
 # Server CPU is utime + stime of the server process from /proc/PID/stat; the load average is printed with each row.
 # --tree DIR runs (and builds, unless --no-build) the server of another checkout, e.g. main exported with
-# `git archive main | tar -x -C /tmp/base`: the same workload against a baseline. Prints a Markdown table; raw sipp
+# `git archive main | tar -x -C /tmp/base`: the same workload against a baseline. --server-arg adds one argument to
+# the server's command line (repeatable), e.g. `--server-arg --Sip:MediaRealtimePriority=10`. Prints a Markdown table; raw sipp
 # statistics, logs and the server log stay in --out (default: a new directory under /tmp). Everything it starts is
 # stopped by pid on exit. Needs sipp (sip-tester), curl, jq; root or CAP_NET_RAW only with --agent-audio.
 # --perf records each measured window with `perf record -g` into --out (the server runs with DOTNET_PerfMapEnabled=1
@@ -51,6 +55,7 @@ AGENT_AUDIO=0
 PERF=0
 BUILD=1
 OUT=""
+SERVER_ARGS=()
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -71,7 +76,8 @@ while [ $# -gt 0 ]; do
     --perf) PERF=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    --server-arg) SERVER_ARGS+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -169,7 +175,7 @@ BASE="http://127.0.0.1:$PORT"
 (cd "$TREE" && LINEUP_ADMIN_PASSWORD="$PASSWORD" exec dotnet "src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll" \
   --urls "$BASE" --data-dir "$WORK/data" \
   --Sip:Enabled=true --Sip:Listen="127.0.0.1:$SIP_PORT" --Sip:PublicAddress=127.0.0.1 \
-  --Sip:RtpPortMin=20000 --Sip:RtpPortMax=39999 >"$OUT/server.log" 2>&1) &
+  --Sip:RtpPortMin=20000 --Sip:RtpPortMax=39999 ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} >"$OUT/server.log" 2>&1) &
 SERVER_PID=$!
 for _ in $(seq 1 240); do
   curl -sf "$BASE/readyz" >/dev/null 2>&1 && break
@@ -207,12 +213,12 @@ thread_ticks() {
   done | awk '{ s[$1] += $2 } END { for (n in s) print n, s[n] }'
 }
 
-# Quantile Q of the histogram lineup_rtp_send_interval_seconds between two /metrics snapshots, in ms ("n/a" when the
-# metric is absent or saw nothing). Linear inside the bucket, as Prometheus' histogram_quantile does.
-interval_quantile() { # before after q
-  awk -v q="$3" '
+# Quantile Q of a histogram (default lineup_rtp_send_interval_seconds) between two /metrics snapshots, in ms ("n/a"
+# when the metric is absent or saw nothing). Linear inside the bucket, as Prometheus' histogram_quantile does.
+interval_quantile() { # before after q [metric]
+  awk -v q="$3" -v metric="${4:-lineup_rtp_send_interval_seconds}" '
     FNR == 1 { file++ }
-    /^lineup_rtp_send_interval_seconds_bucket\{/ {
+    index($0, metric "_bucket{") == 1 {
       match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5)
       v = $NF + 0; if (file == 1) before[le] += v; else { after[le] += v; les[le] = 1 }
     }
@@ -234,6 +240,24 @@ interval_quantile() { # before after q
       }
       print "n/a"
     }' "$1" "$2"
+}
+
+# Sum of the samples of a /metrics counter (all label sets) in the after snapshot minus the before snapshot.
+counter_delta() { # before after name [label-filter]
+  awk -v name="$3" -v filter="${4:-}" '
+    FNR == 1 { file++ }
+    ($1 == name || index($1, name "{") == 1) && index($1, filter) > 0 { v[file] += $NF }
+    END { printf "%.4g\n", v[2] - v[1] }' "$1" "$2"
+}
+
+# Scheduling policy of the server's media threads ("Lineup media N"), e.g. "SCHED_RR/10 SCHED_RR/10".
+media_policies() {
+  local t
+  for t in /proc/"$APP_PID"/task/*; do
+    [[ "$(cat "$t/comm" 2>/dev/null)" == "Lineup media"* ]] || continue
+    sed -E 's/^.*\) //' "$t/stat" | awk '{ p = $39; printf "%s/%s ", (p == 2 ? "SCHED_RR" : p == 1 ? "SCHED_FIFO" : "SCHED_OTHER"), $38 }'
+  done
+  echo
 }
 
 # Column NAME of the last line of a sipp -trace_stat file (semicolon-separated, header first).
@@ -311,7 +335,7 @@ run_idle() {
 # --- hold: callers waiting with music ----------------------------------------------------------------------------------
 HOLD_QUEUE=""
 run_hold() {
-  local run=$1 size waiting t0 t1 before after cpu per_call p50 p99 callers_pid ramp_limit hold_ms still name
+  local run=$1 size waiting t0 t1 before after cpu per_call p50 p99 late99 gcs gc_pause callers_pid ramp_limit hold_ms still name
   if [ -z "$HOLD_QUEUE" ]; then
     HOLD_QUEUE=$(api POST /queues '{"name":"sip-bench-hold","extension":"802","strategy":"longest_idle","max_wait":0,"max_wait_no_agent":0,"leave_when_no_agents":false}' | jq -r .id)
   fi
@@ -347,8 +371,12 @@ run_hold() {
     per_call=$(awk -v c="$cpu" -v i="$IDLE_CPU" -v n="$waiting" 'BEGIN { if (n > 0) printf "%.4f%%", (c - i) / n; else print "n/a" }')
     p50=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.50)
     p99=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.99)
+    late99=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.99 lineup_rtp_tick_lateness_seconds)
+    gcs=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_collections_total)
+    gc_pause=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_pause_time_seconds_total)
     ROWS+=("| hold #$run | $size callers (ramp $HOLD_RAMP/s), ${MEASURE}s | $size | $waiting waiting, $still at end | | | | | $cpu% (idle $IDLE_CPU%) | $(rss_mb) MB | per caller $per_call | $p50 | $p99 | $(load) |")
     echo "hold #$run: $size callers, $cpu% CPU, per caller $per_call, RSS $(rss_mb) MB, interval p50 $p50 p99 $p99 ms"
+    echo "hold #$run: tick lateness p99 $late99 ms; GC over the window: $gcs collections, ${gc_pause}s paused; media threads: $(media_policies)"
     # The callers hang up by themselves; wait for them, and for the queue to empty, before anything else.
     wait "$callers_pid" || true
     for _ in $(seq 1 120); do
