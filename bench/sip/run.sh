@@ -260,6 +260,12 @@ media_policies() {
   echo
 }
 
+# Datagrams the kernel dropped at the server's SIP UDP socket (receive buffer full): the drops column of
+# /proc/net/udp for 127.0.0.1:SIP_PORT (a counter for the socket's life).
+sip_socket_drops() {
+  awk -v port="$(printf ':%04X' "$SIP_PORT")" '$2 ~ port "$" { d += $NF } END { print d + 0 }' /proc/net/udp
+}
+
 # Column NAME of the last line of a sipp -trace_stat file (semicolon-separated, header first).
 stat_col() { # file name
   awk -F';' -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } { last = $c } END { print last }' "$1"
@@ -388,7 +394,7 @@ run_hold() {
 
 # --- setup: call setups per second through the agents' queue -----------------------------------------------------------
 run_setup() {
-  local run=$1 rate calls limit stats before after m0 m1 t0 t1 ok failed created setup_ms p99 cpu machine per_call answered abandoned a0 b0 name
+  local run=$1 rate calls limit stats before after m0 m1 t0 t1 ok failed created setup_ms p99 cpu machine per_call answered abandoned a0 b0 name d0 drops retrans timeouts
   setup_agents
   for rate in $RATES; do
     calls=$((rate * DURATION))
@@ -397,7 +403,7 @@ run_setup() {
     stats="$OUT/$name.csv"
     a0=$(api GET "/queues/$QUEUE/stats" | jq -r '.stats.answered'); b0=$(api GET "/queues/$QUEUE/stats" | jq -r '.stats.abandoned')
     next_media
-    before=$(cpu_ticks); m0=$(machine_ticks); t0=$(now_ms)
+    before=$(cpu_ticks); m0=$(machine_ticks); t0=$(now_ms); d0=$(sip_socket_drops)
     start_sipp "$name" caller.xml -p "$(free_port)" -mp "$MP" -s 801 -key rtp_port "$MP" \
       -key talk_ms "$CALL_MS" -key play 0 -r "$rate" -m "$calls" -l "$limit" -max_socket 60000 \
       -timeout "$((DURATION + 120))s" -timeout_error -trace_stat -stf "$stats" -fd 1 -trace_rtt -rtt_freq 100 \
@@ -407,7 +413,9 @@ run_setup() {
     t1=$(now_ms); after=$(cpu_ticks); m1=$(machine_ticks)
     perf_stop
     sleep 2 # the last calls' CDRs
+    drops=$(( $(sip_socket_drops) - d0 ))
     ok=$(stat_col "$stats" 'SuccessfulCall(C)'); failed=$(stat_col "$stats" 'FailedCall(C)')
+    retrans=$(stat_col "$stats" 'Retransmissions(C)'); timeouts=$(stat_col "$stats" 'FailedMaxUDPRetrans(C)')
     created=$(stat_col "$stats" 'OutgoingCall(C)')
     setup_ms=$(hms_ms "$(stat_col "$stats" 'ResponseTimesetup(C)')")
     p99=$(rtt_p99 "$WORK/$name"/*_rtt.csv)
@@ -418,6 +426,7 @@ run_setup() {
     abandoned=$(( $(api GET "/queues/$QUEUE/stats" | jq -r '.stats.abandoned') - b0 ))
     ROWS+=("| setup #$run | $rate/s x ${DURATION}s, ${CALL_MS} ms calls | $created | $ok | $failed | $(awk -v s="$ok" -v d="$DURATION" 'BEGIN { printf "%.1f", s / d }')/s | $setup_ms / $p99 ms | answered $answered, abandoned $abandoned | $cpu% (machine $machine%) | $(rss_mb) MB | per call $per_call | | | $(load) |")
     echo "setup #$run: rate $rate: $ok ok, $failed failed, INVITE->200 mean $setup_ms p99 $p99 ms, server $cpu%, machine $machine%, per call $per_call"
+    echo "setup #$run: rate $rate: sipp retransmissions $retrans, calls failed on retransmission timeout $timeouts, datagrams dropped at the server's SIP socket $drops"
   done
 }
 
