@@ -15,19 +15,22 @@
 #          who stay on hold; once all are waiting, over --measure seconds: the server's CPU, CPU per caller (idle
 #          CPU of this run subtracted), RSS, and the interval between music packets of one stream, p50 and p99, from
 #          the server's /metrics histogram `lineup_rtp_send_interval_seconds`; beside it (in the log lines) the
-#          media clock's tick lateness p99 (`lineup_rtp_tick_lateness_seconds`), the GC's collections and pause time
+#          music packets sent per second (a starved media thread skips ticks: fewer packets, less CPU), the media
+#          clock's tick lateness p99 (`lineup_rtp_tick_lateness_seconds`), the GC's collections and pause time
 #          over the window (`dotnet_gc_*`) and the scheduling policy of the media threads (SCHED_OTHER or, with
 #          `--server-arg --Sip:MediaRealtimePriority=N`, SCHED_RR). The callers then hang up by
 #          themselves and the next run waits until the queue is empty.
 #   setup  for each rate of --rates: a sipp UAC (caller.xml) making rate x --duration calls of --call-ms through the
 #          agents' queue: successful and failed calls (sipp's counts), the achieved rate, INVITE -> 200 (Lineup's
 #          answer) mean and p99 (sipp -trace_rtt), answered/abandoned from the queue's statistics, the server's CPU
-#          and CPU per call, and the machine's whole CPU (server + sipp) from /proc/stat.
+#          and CPU per call, and the machine's whole CPU (server + sipp) from /proc/stat; in the log lines, sipp's
+#          retransmissions, calls failed on retransmission timeout, and datagrams the kernel dropped at the server's
+#          SIP socket (/proc/net/udp).
 # Server CPU is utime + stime of the server process from /proc/PID/stat; the load average is printed with each row.
 # --tree DIR runs (and builds, unless --no-build) the server of another checkout, e.g. main exported with
 # `git archive main | tar -x -C /tmp/base`: the same workload against a baseline. --server-arg adds one argument to
-# the server's command line (repeatable), e.g. `--server-arg --Sip:MediaRealtimePriority=10`. Prints a Markdown table; raw sipp
-# statistics, logs and the server log stay in --out (default: a new directory under /tmp). Everything it starts is
+# the server's command line (repeatable), e.g. `--server-arg --Sip:MediaRealtimePriority=10`. Prints a Markdown
+# table; raw sipp statistics, logs and the server log stay in --out (default: a new directory under /tmp). Everything it starts is
 # stopped by pid on exit. Needs sipp (sip-tester), curl, jq; root or CAP_NET_RAW only with --agent-audio.
 # --perf records each measured window with `perf record -g` into --out (the server runs with DOTNET_PerfMapEnabled=1
 # so that JIT-compiled frames have names): `perf report -i OUT/perf-hold-1000-1.data --no-children`.
@@ -77,7 +80,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
     --server-arg) SERVER_ARGS+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -341,7 +344,7 @@ run_idle() {
 # --- hold: callers waiting with music ----------------------------------------------------------------------------------
 HOLD_QUEUE=""
 run_hold() {
-  local run=$1 size waiting t0 t1 before after cpu per_call p50 p99 late99 gcs gc_pause callers_pid ramp_limit hold_ms still name
+  local run=$1 size waiting t0 t1 before after cpu per_call p50 p99 late99 gcs gc_pause sent callers_pid ramp_limit hold_ms still name
   if [ -z "$HOLD_QUEUE" ]; then
     HOLD_QUEUE=$(api POST /queues '{"name":"sip-bench-hold","extension":"802","strategy":"longest_idle","max_wait":0,"max_wait_no_agent":0,"leave_when_no_agents":false}' | jq -r .id)
   fi
@@ -380,9 +383,10 @@ run_hold() {
     late99=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.99 lineup_rtp_tick_lateness_seconds)
     gcs=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_collections_total)
     gc_pause=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_pause_time_seconds_total)
+    sent=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" lineup_rtp_packets_sent_total)
     ROWS+=("| hold #$run | $size callers (ramp $HOLD_RAMP/s), ${MEASURE}s | $size | $waiting waiting, $still at end | | | | | $cpu% (idle $IDLE_CPU%) | $(rss_mb) MB | per caller $per_call | $p50 | $p99 | $(load) |")
     echo "hold #$run: $size callers, $cpu% CPU, per caller $per_call, RSS $(rss_mb) MB, interval p50 $p50 p99 $p99 ms"
-    echo "hold #$run: tick lateness p99 $late99 ms; GC over the window: $gcs collections, ${gc_pause}s paused; media threads: $(media_policies)"
+    echo "hold #$run: music packets sent $(awk -v n="$sent" -v s="$MEASURE" 'BEGIN { printf "%.0f", n / s }')/s (every caller paced: $((size * 50))/s; fewer means ticks were skipped, and less CPU spent); tick lateness p99 $late99 ms; GC over the window: $gcs collections, ${gc_pause}s paused; media threads: $(media_policies)"
     # The callers hang up by themselves; wait for them, and for the queue to empty, before anything else.
     wait "$callers_pid" || true
     for _ in $(seq 1 120); do
