@@ -96,7 +96,7 @@ public sealed class SipMessage
     }
 
     /// <summary>The parser's: header values are ranges of <paramref name="bytes"/>, which the message now owns.</summary>
-    internal SipMessage(SipRequestLine? requestLine, SipStatusLine? statusLine, byte[] bytes, SipHeaderEntry[] entries, ReadOnlyMemory<byte> body)
+    internal SipMessage(SipRequestLine? requestLine, SipStatusLine? statusLine, byte[]? bytes, SipHeaderEntry[] entries, ReadOnlyMemory<byte> body)
     {
         RequestLine = requestLine;
         StatusLine = statusLine;
@@ -267,6 +267,25 @@ public sealed class SipMessage
             }
             return _cseq;
         }
+    }
+
+    /// <summary>This message with its first Via value replaced by <paramref name="via"/> (the stack adds received and
+    /// rport, RFC 3581): the other values stay ranges of the same bytes, nothing else is decoded.</summary>
+    internal SipMessage WithTopVia(string via)
+    {
+        var entries = (SipHeaderEntry[])_entries.Clone();
+        var top = IndexOf(SipHeaderNames.Via);
+        if (top < 0)
+        {
+            throw new InvalidOperationException("the message has no Via to replace");
+        }
+        entries[top] = new SipHeaderEntry(SipHeaderNames.Via, via);
+        var copy = new SipMessage(RequestLine, StatusLine, _bytes, entries, Body);
+        if ((Volatile.Read(ref _parsed) & ParsedCSeq) != 0 && _cseq is { } cseq)
+        {
+            copy.KeepCSeq(cseq);
+        }
+        return copy;
     }
 
     /// <summary>Keeps the CSeq the parser's validation read (a struct: nothing allocated).</summary>

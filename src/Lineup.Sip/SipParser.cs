@@ -169,7 +169,7 @@ public static class SipParser
         var clConflict = false;
         for (var i = 0; i < entries.Count; i++)
         {
-            if (ReferenceEquals(entries[i].Name, SipHeaderNames.ContentLength))
+            if (entries[i].Name == SipHeaderNames.ContentLength)
             {
                 if (cl < 0)
                 {

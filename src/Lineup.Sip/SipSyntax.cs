@@ -113,10 +113,9 @@ internal static class SipSyntax
 
     /// <summary>
     /// Splits at <paramref name="separator"/> outside quoted strings and angle brackets.
-    /// Returns false when a quote or bracket is left open.
+    /// Returns false when a quote or bracket is left open. Works on chars or on UTF-8 bytes alike: the delimiters are
+    /// ASCII, and UTF-8 never uses ASCII values inside a multi-byte character.
     /// </summary>
-    /// Works on chars or on UTF-8 bytes alike: the delimiters are ASCII, and UTF-8 never uses ASCII values inside a
-    /// multi-byte character.
     public static bool TrySplitTopLevel<T>(ReadOnlySpan<T> s, char separator, List<Range> parts)
         where T : unmanaged, System.Numerics.IBinaryInteger<T>
     {
