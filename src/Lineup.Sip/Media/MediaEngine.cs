@@ -30,9 +30,9 @@ public sealed record MediaOptions
     /// <summary>On Linux, the media threads run with real-time scheduling (SCHED_RR) at this priority, 1-99, so that
     /// no ordinary thread of this or another process delays a packet; 0 (the default): ordinary scheduling. It needs
     /// root, CAP_SYS_NICE or an RLIMIT_RTPRIO allowance; without it the threads stay ordinary
-    /// (<see cref="MediaStatistics.RealtimeThreads"/> counts those that got it). A thread that stays behind its
-    /// schedule for a second goes back to ordinary scheduling for good: a saturated real-time thread would starve
-    /// everything else on its core.</summary>
+    /// (<see cref="MediaStatistics.RealtimeThreads"/> counts those that got it). A thread that starts more than half
+    /// of its ticks over two seconds more than a period late goes back to ordinary scheduling for good: a saturated
+    /// real-time thread would starve everything else on its core.</summary>
     public int RealtimePriority { get; init; }
 }
 

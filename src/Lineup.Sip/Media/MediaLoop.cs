@@ -21,8 +21,11 @@ internal sealed class MediaLoop : IDisposable
     private const int MaxReadsPerEvent = 16;
     /// <summary>Above this lateness the schedule restarts from now instead of sending a burst to catch up.</summary>
     private const int MaxCatchUpMs = 100;
-    /// <summary>A real-time loop that starts this many ticks in a row more than a period late is saturated (its work
-    /// takes longer than the packet time): it goes back to ordinary scheduling rather than starve its core.</summary>
+    /// <summary>A real-time loop is judged over windows of this many ticks (2 s at 20 ms)...</summary>
+    private const int SaturationWindow = 100;
+    /// <summary>...and is saturated (its work takes longer than the packet time) when more than this many of them
+    /// started more than a period late: it goes back to ordinary scheduling rather than starve its core. A lone
+    /// stall (a GC, a suspended VM) is one late tick: the schedule restarts after it.</summary>
     private const int SaturatedTicks = 50;
 
     private readonly MediaEngine _engine;
@@ -41,7 +44,8 @@ internal sealed class MediaLoop : IDisposable
     private bool _wakeRequested; // portable, under _gate
     private volatile bool _stopping;
     private bool _realtime;      // this loop's thread runs SCHED_RR (pacing thread only)
-    private int _lateInARow;     // ticks in a row that started more than a period late (pacing thread only)
+    private int _windowTicks;    // ticks in the current saturation window (pacing thread only)
+    private int _lateTicks;      // of which started more than a period late (pacing thread only)
 
     public MediaLoop(MediaEngine engine, int index, bool start)
     {
@@ -174,12 +178,17 @@ internal sealed class MediaLoop : IDisposable
         }
         if (_realtime)
         {
-            _lateInARow = late > period ? _lateInARow + 1 : 0;
-            if (_lateInARow >= SaturatedTicks && LinuxIo.SetRealtime(0))
+            if (late > period) _lateTicks++;
+            if (++_windowTicks == SaturationWindow)
             {
-                _realtime = false;
-                Interlocked.Decrement(ref stats._realtimeThreads);
-                Interlocked.Increment(ref stats._realtimeDemotions);
+                if (_lateTicks > SaturatedTicks && LinuxIo.SetRealtime(0))
+                {
+                    _realtime = false;
+                    Interlocked.Decrement(ref stats._realtimeThreads);
+                    Interlocked.Increment(ref stats._realtimeDemotions);
+                }
+                _windowTicks = 0;
+                _lateTicks = 0;
             }
         }
         Interlocked.Increment(ref stats._ticks);

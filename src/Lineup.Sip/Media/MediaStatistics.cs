@@ -109,7 +109,7 @@ public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = 
 
     /// <summary>Media threads running with real-time scheduling (<see cref="MediaOptions.RealtimePriority"/>).</summary>
     public int RealtimeThreads => Volatile.Read(ref _realtimeThreads);
-    /// <summary>Media threads that went back to ordinary scheduling after staying a second behind their schedule.</summary>
+    /// <summary>Media threads that went back to ordinary scheduling, saturated (most ticks of two seconds late).</summary>
     public int RealtimeDemotions => Volatile.Read(ref _realtimeDemotions);
 
     /// <summary>Interval between consecutive played packets of one stream (every stream recorded into one
