@@ -118,6 +118,15 @@ public sealed record QueueConfig
     /// <summary>What the caller hears after rating (a media reference); null: the built-in thanks.</summary>
     public string? SurveyThanksPrompt { get; init; }
 
+    // Agent whisper before the bridge (issue 15).
+
+    /// <summary>What the answering agent alone hears before being connected to the caller (a media reference, opaque to
+    /// the engine); null: nothing unless <see cref="AgentAnnounceWaitTime"/>.</summary>
+    public string? AgentAnnouncePrompt { get; init; }
+
+    /// <summary>The answering agent is told how long the caller waited (in seconds) before being connected.</summary>
+    public bool AgentAnnounceWaitTime { get; init; }
+
     public Destination TimeoutDestination { get; init; } = Destination.Hangup;
     public Destination NoAgentsDestination { get; init; } = Destination.Hangup;
     public Destination QueueFullDestination { get; init; } = Destination.Hangup;

@@ -67,6 +67,11 @@ public sealed record QueueBody
     /// <summary>The survey's question and thanks (media references); null: the built-in prompts.</summary>
     public string? SurveyPrompt { get; init; }
     public string? SurveyThanksPrompt { get; init; }
+
+    /// <summary>Agent whisper: what the answering agent alone hears before the bridge (a media reference; null: none),
+    /// and whether it is told how long the caller waited.</summary>
+    public string? AgentAnnouncePrompt { get; init; }
+    public bool? AgentAnnounceWaitTime { get; init; }
     public DestinationsBody? Destinations { get; init; }
     public WaitEstimatorKind? WaitEstimator { get; init; }
     public int? ExpectedHandleSeconds { get; init; }
@@ -228,6 +233,8 @@ public static class Dto
         SurveyMaxRating = c.SurveyMaxRating,
         SurveyPrompt = c.SurveyPrompt,
         SurveyThanksPrompt = c.SurveyThanksPrompt,
+        AgentAnnouncePrompt = c.AgentAnnouncePrompt,
+        AgentAnnounceWaitTime = c.AgentAnnounceWaitTime,
         Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
             Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination), Dest(c.InactiveDestination)),
         WaitEstimator = c.WaitEstimator,
@@ -306,6 +313,8 @@ public static class Dto
             SurveyMaxRating = b.SurveyMaxRating ?? d.SurveyMaxRating,
             SurveyPrompt = string.IsNullOrEmpty(b.SurveyPrompt) ? null : b.SurveyPrompt,
             SurveyThanksPrompt = string.IsNullOrEmpty(b.SurveyThanksPrompt) ? null : b.SurveyThanksPrompt,
+            AgentAnnouncePrompt = string.IsNullOrEmpty(b.AgentAnnouncePrompt) ? null : b.AgentAnnouncePrompt,
+            AgentAnnounceWaitTime = b.AgentAnnounceWaitTime ?? d.AgentAnnounceWaitTime,
             TimeoutDestination = Dest(dest?.Timeout, d.TimeoutDestination),
             NoAgentsDestination = Dest(dest?.NoAgents, d.NoAgentsDestination),
             QueueFullDestination = Dest(dest?.QueueFull, d.QueueFullDestination),

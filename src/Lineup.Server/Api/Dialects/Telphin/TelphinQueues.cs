@@ -123,6 +123,7 @@ internal static class TelphinQueues
             SkipBusyAgents = true,
             TierRulesApply = true,
             TierRuleWaitMultiplyLevel = true,
+            AgentAnnounceWaitTime = true,
             Active = status != "inactive",
             DialectData = TelphinJson.WithData(QueueConfig.NoDialectData, data),
         };
@@ -249,6 +250,11 @@ internal static class TelphinQueues
         if (b.Has("quality_rate_sound")) c = c with { SurveyPrompt = b.Long("quality_rate_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
         if (b.Has("quality_rate_finish_sound")) c = c with { SurveyThanksPrompt = b.Long("quality_rate_finish_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
         else if (b.Str("sound_type") == "music" && c.HoldMusic == Telephony.MediaLibrary.Ringback) c = c with { HoldMusic = null };
+        // Agent whisper: the answering agent hears agent_announce_sound (a media id; 0 or null: none) and, with
+        // agent_report_wait_time, the caller's wait in seconds, before being connected.
+        if (b.Has("agent_announce_sound"))
+            c = c with { AgentAnnouncePrompt = b.Long("agent_announce_sound", 0, long.MaxValue) is > 0 and var sound ? sound.ToString(CultureInfo.InvariantCulture) : null };
+        if (b.Bool("agent_report_wait_time") is { } report) c = c with { AgentAnnounceWaitTime = report };
         if (b.Has("position_announce_frequency"))
         {
             var every = (int)(b.Long("position_announce_frequency", 0, long.MaxValue) ?? 0);
@@ -300,6 +306,8 @@ internal static class TelphinQueues
             ["quality_rate_max"] = c.SurveyMaxRating > 0 ? c.SurveyMaxRating : null,
             ["quality_rate_sound"] = Prompt(c.SurveyPrompt),
             ["quality_rate_finish_sound"] = Prompt(c.SurveyThanksPrompt),
+            ["agent_announce_sound"] = Prompt(c.AgentAnnouncePrompt),
+            ["agent_report_wait_time"] = c.AgentAnnounceWaitTime,
             ["sound_type"] = c.HoldMusic == Telephony.MediaLibrary.Ringback ? "ring" : "music",
             ["position_announce_frequency"] = c.PositionAnnouncement == PositionAnnouncement.Disabled
                 ? N("position_announce_frequency", 0) : JsonValue.Create((long)c.PositionAnnounceSeconds),
