@@ -6,11 +6,16 @@ using Lineup.Bench;
 
 // `-- --snapshot [--history N,N] [--runs N]` measures engine snapshots (SnapshotHarness);
 // `-- --latency [decisions|mixed|routing] [--quick]` runs the Stopwatch harness (percentiles of single commands and
-// their allocated bytes); anything else goes to BenchmarkDotNet (`-- --filter '*'`, `-- --job Dry` for a smoke
-// run, `-- --list flat`).
+// their allocated bytes); `-- --sip-alloc` prints the exact bytes allocated per parsed INVITE (SipAllocHarness);
+// anything else goes to BenchmarkDotNet (`-- --filter '*'`, `-- --job Dry` for a smoke run, `-- --list flat`).
 if (args.Contains("--snapshot"))
 {
     SnapshotHarness.Run(args);
+    return;
+}
+if (args.Contains("--sip-alloc"))
+{
+    SipAllocHarness.Run();
     return;
 }
 if (args.Contains("--latency"))

@@ -10,7 +10,8 @@ namespace Lineup.Bench;
 [MemoryDiagnoser]
 public class SipBenchmarks
 {
-    private static readonly byte[] Invite = Encoding.ASCII.GetBytes(
+    /// <summary>A typical INVITE from a phone, with an SDP offer (shared with <see cref="SipAllocHarness"/>).</summary>
+    internal static readonly byte[] Invite = Encoding.ASCII.GetBytes(
         "INVITE sip:700@192.0.2.10 SIP/2.0\r\n" +
         "Via: SIP/2.0/UDP 198.51.100.7:5062;branch=z9hG4bK776asdhds;rport\r\n" +
         "Max-Forwards: 70\r\n" +

@@ -4,7 +4,7 @@
 #   bench/sip/run.sh [--only "idle hold setup"] [--runs N] [--agents N] [--uas K] [--ring-ms MS]
 #                    [--rates "50 100 150"] [--duration SECONDS] [--call-ms MS]
 #                    [--hold "1000 5000"] [--hold-ramp CALLS_PER_S] [--measure SECONDS] [--idle-seconds SECONDS]
-#                    [--tree DIR] [--agent-audio] [--perf] [--no-build] [--out DIR]
+#                    [--tree DIR] [--agent-audio] [--perf] [--no-build] [--out DIR] [--server-arg ARG]...
 #
 # Starts the server (a fresh data dir, SIP on a free port of 127.0.0.1, RTP ports 20000-39999), creates a queue
 # (longest idle, wrap-up 0) with --agents agents whose SIP passwords are set and who are logged in, and registers
@@ -14,16 +14,23 @@
 #   hold   for each size in --hold: a queue without agents, a sipp UAC ramping to that many callers at --hold-ramp/s
 #          who stay on hold; once all are waiting, over --measure seconds: the server's CPU, CPU per caller (idle
 #          CPU of this run subtracted), RSS, and the interval between music packets of one stream, p50 and p99, from
-#          the server's /metrics histogram `lineup_rtp_send_interval_seconds`. The callers then hang up by
+#          the server's /metrics histogram `lineup_rtp_send_interval_seconds`; beside it (in the log lines) the
+#          music packets sent per second (a starved media thread skips ticks: fewer packets, less CPU), the media
+#          clock's tick lateness p99 (`lineup_rtp_tick_lateness_seconds`), the GC's collections and pause time
+#          over the window (`dotnet_gc_*`) and the scheduling policy of the media threads (SCHED_OTHER or, with
+#          `--server-arg --Sip:MediaRealtimePriority=N`, SCHED_RR). The callers then hang up by
 #          themselves and the next run waits until the queue is empty.
 #   setup  for each rate of --rates: a sipp UAC (caller.xml) making rate x --duration calls of --call-ms through the
 #          agents' queue: successful and failed calls (sipp's counts), the achieved rate, INVITE -> 200 (Lineup's
 #          answer) mean and p99 (sipp -trace_rtt), answered/abandoned from the queue's statistics, the server's CPU
-#          and CPU per call, and the machine's whole CPU (server + sipp) from /proc/stat.
+#          and CPU per call, and the machine's whole CPU (server + sipp) from /proc/stat; in the log lines, sipp's
+#          retransmissions, calls failed on retransmission timeout, and datagrams the kernel dropped at the server's
+#          SIP socket (/proc/net/udp).
 # Server CPU is utime + stime of the server process from /proc/PID/stat; the load average is printed with each row.
 # --tree DIR runs (and builds, unless --no-build) the server of another checkout, e.g. main exported with
-# `git archive main | tar -x -C /tmp/base`: the same workload against a baseline. Prints a Markdown table; raw sipp
-# statistics, logs and the server log stay in --out (default: a new directory under /tmp). Everything it starts is
+# `git archive main | tar -x -C /tmp/base`: the same workload against a baseline. --server-arg adds one argument to
+# the server's command line (repeatable), e.g. `--server-arg --Sip:MediaRealtimePriority=10`. Prints a Markdown
+# table; raw sipp statistics, logs and the server log stay in --out (default: a new directory under /tmp). Everything it starts is
 # stopped by pid on exit. Needs sipp (sip-tester), curl, jq; root or CAP_NET_RAW only with --agent-audio.
 # --perf records each measured window with `perf record -g` into --out (the server runs with DOTNET_PerfMapEnabled=1
 # so that JIT-compiled frames have names): `perf report -i OUT/perf-hold-1000-1.data --no-children`.
@@ -51,6 +58,7 @@ AGENT_AUDIO=0
 PERF=0
 BUILD=1
 OUT=""
+SERVER_ARGS=()
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -71,7 +79,8 @@ while [ $# -gt 0 ]; do
     --perf) PERF=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    --server-arg) SERVER_ARGS+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -169,7 +178,7 @@ BASE="http://127.0.0.1:$PORT"
 (cd "$TREE" && LINEUP_ADMIN_PASSWORD="$PASSWORD" exec dotnet "src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll" \
   --urls "$BASE" --data-dir "$WORK/data" \
   --Sip:Enabled=true --Sip:Listen="127.0.0.1:$SIP_PORT" --Sip:PublicAddress=127.0.0.1 \
-  --Sip:RtpPortMin=20000 --Sip:RtpPortMax=39999 >"$OUT/server.log" 2>&1) &
+  --Sip:RtpPortMin=20000 --Sip:RtpPortMax=39999 ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} >"$OUT/server.log" 2>&1) &
 SERVER_PID=$!
 for _ in $(seq 1 240); do
   curl -sf "$BASE/readyz" >/dev/null 2>&1 && break
@@ -207,12 +216,12 @@ thread_ticks() {
   done | awk '{ s[$1] += $2 } END { for (n in s) print n, s[n] }'
 }
 
-# Quantile Q of the histogram lineup_rtp_send_interval_seconds between two /metrics snapshots, in ms ("n/a" when the
-# metric is absent or saw nothing). Linear inside the bucket, as Prometheus' histogram_quantile does.
-interval_quantile() { # before after q
-  awk -v q="$3" '
+# Quantile Q of a histogram (default lineup_rtp_send_interval_seconds) between two /metrics snapshots, in ms ("n/a"
+# when the metric is absent or saw nothing). Linear inside the bucket, as Prometheus' histogram_quantile does.
+interval_quantile() { # before after q [metric]
+  awk -v q="$3" -v metric="${4:-lineup_rtp_send_interval_seconds}" '
     FNR == 1 { file++ }
-    /^lineup_rtp_send_interval_seconds_bucket\{/ {
+    index($0, metric "_bucket{") == 1 {
       match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5)
       v = $NF + 0; if (file == 1) before[le] += v; else { after[le] += v; les[le] = 1 }
     }
@@ -234,6 +243,30 @@ interval_quantile() { # before after q
       }
       print "n/a"
     }' "$1" "$2"
+}
+
+# Sum of the samples of a /metrics counter (all label sets) in the after snapshot minus the before snapshot.
+counter_delta() { # before after name [label-filter]
+  awk -v name="$3" -v filter="${4:-}" '
+    FNR == 1 { file++ }
+    ($1 == name || index($1, name "{") == 1) && index($1, filter) > 0 { v[file] += $NF }
+    END { printf "%.4g\n", v[2] - v[1] }' "$1" "$2"
+}
+
+# Scheduling policy of the server's media threads ("Lineup media N"), e.g. "SCHED_RR/10 SCHED_RR/10".
+media_policies() {
+  local t
+  for t in /proc/"$APP_PID"/task/*; do
+    [[ "$(cat "$t/comm" 2>/dev/null)" == "Lineup media"* ]] || continue
+    sed -E 's/^.*\) //' "$t/stat" | awk '{ p = $39; printf "%s/%s ", (p == 2 ? "SCHED_RR" : p == 1 ? "SCHED_FIFO" : "SCHED_OTHER"), $38 }'
+  done
+  echo
+}
+
+# Datagrams the kernel dropped at the server's SIP UDP socket (receive buffer full): the drops column of
+# /proc/net/udp for 127.0.0.1:SIP_PORT (a counter for the socket's life).
+sip_socket_drops() {
+  awk -v port="$(printf ':%04X' "$SIP_PORT")" '$2 ~ port "$" { d += $NF } END { print d + 0 }' /proc/net/udp
 }
 
 # Column NAME of the last line of a sipp -trace_stat file (semicolon-separated, header first).
@@ -311,7 +344,7 @@ run_idle() {
 # --- hold: callers waiting with music ----------------------------------------------------------------------------------
 HOLD_QUEUE=""
 run_hold() {
-  local run=$1 size waiting t0 t1 before after cpu per_call p50 p99 callers_pid ramp_limit hold_ms still name
+  local run=$1 size waiting t0 t1 before after cpu per_call p50 p99 late99 gcs gc_pause sent callers_pid ramp_limit hold_ms still name
   if [ -z "$HOLD_QUEUE" ]; then
     HOLD_QUEUE=$(api POST /queues '{"name":"sip-bench-hold","extension":"802","strategy":"longest_idle","max_wait":0,"max_wait_no_agent":0,"leave_when_no_agents":false}' | jq -r .id)
   fi
@@ -347,8 +380,13 @@ run_hold() {
     per_call=$(awk -v c="$cpu" -v i="$IDLE_CPU" -v n="$waiting" 'BEGIN { if (n > 0) printf "%.4f%%", (c - i) / n; else print "n/a" }')
     p50=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.50)
     p99=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.99)
+    late99=$(interval_quantile "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" 0.99 lineup_rtp_tick_lateness_seconds)
+    gcs=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_collections_total)
+    gc_pause=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_pause_time_seconds_total)
+    sent=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" lineup_rtp_packets_sent_total)
     ROWS+=("| hold #$run | $size callers (ramp $HOLD_RAMP/s), ${MEASURE}s | $size | $waiting waiting, $still at end | | | | | $cpu% (idle $IDLE_CPU%) | $(rss_mb) MB | per caller $per_call | $p50 | $p99 | $(load) |")
     echo "hold #$run: $size callers, $cpu% CPU, per caller $per_call, RSS $(rss_mb) MB, interval p50 $p50 p99 $p99 ms"
+    echo "hold #$run: music packets sent $(awk -v n="$sent" -v s="$MEASURE" 'BEGIN { printf "%.0f", n / s }')/s (every caller paced: $((size * 50))/s; fewer means ticks were skipped, and less CPU spent); tick lateness p99 $late99 ms; GC over the window: $gcs collections, ${gc_pause}s paused; media threads: $(media_policies)"
     # The callers hang up by themselves; wait for them, and for the queue to empty, before anything else.
     wait "$callers_pid" || true
     for _ in $(seq 1 120); do
@@ -360,7 +398,7 @@ run_hold() {
 
 # --- setup: call setups per second through the agents' queue -----------------------------------------------------------
 run_setup() {
-  local run=$1 rate calls limit stats before after m0 m1 t0 t1 ok failed created setup_ms p99 cpu machine per_call answered abandoned a0 b0 name
+  local run=$1 rate calls limit stats before after m0 m1 t0 t1 ok failed created setup_ms p99 cpu machine per_call answered abandoned a0 b0 name d0 drops retrans timeouts
   setup_agents
   for rate in $RATES; do
     calls=$((rate * DURATION))
@@ -369,7 +407,7 @@ run_setup() {
     stats="$OUT/$name.csv"
     a0=$(api GET "/queues/$QUEUE/stats" | jq -r '.stats.answered'); b0=$(api GET "/queues/$QUEUE/stats" | jq -r '.stats.abandoned')
     next_media
-    before=$(cpu_ticks); m0=$(machine_ticks); t0=$(now_ms)
+    before=$(cpu_ticks); m0=$(machine_ticks); t0=$(now_ms); d0=$(sip_socket_drops)
     start_sipp "$name" caller.xml -p "$(free_port)" -mp "$MP" -s 801 -key rtp_port "$MP" \
       -key talk_ms "$CALL_MS" -key play 0 -r "$rate" -m "$calls" -l "$limit" -max_socket 60000 \
       -timeout "$((DURATION + 120))s" -timeout_error -trace_stat -stf "$stats" -fd 1 -trace_rtt -rtt_freq 100 \
@@ -379,7 +417,9 @@ run_setup() {
     t1=$(now_ms); after=$(cpu_ticks); m1=$(machine_ticks)
     perf_stop
     sleep 2 # the last calls' CDRs
+    drops=$(( $(sip_socket_drops) - d0 ))
     ok=$(stat_col "$stats" 'SuccessfulCall(C)'); failed=$(stat_col "$stats" 'FailedCall(C)')
+    retrans=$(stat_col "$stats" 'Retransmissions(C)'); timeouts=$(stat_col "$stats" 'FailedMaxUDPRetrans(C)')
     created=$(stat_col "$stats" 'OutgoingCall(C)')
     setup_ms=$(hms_ms "$(stat_col "$stats" 'ResponseTimesetup(C)')")
     p99=$(rtt_p99 "$WORK/$name"/*_rtt.csv)
@@ -390,6 +430,7 @@ run_setup() {
     abandoned=$(( $(api GET "/queues/$QUEUE/stats" | jq -r '.stats.abandoned') - b0 ))
     ROWS+=("| setup #$run | $rate/s x ${DURATION}s, ${CALL_MS} ms calls | $created | $ok | $failed | $(awk -v s="$ok" -v d="$DURATION" 'BEGIN { printf "%.1f", s / d }')/s | $setup_ms / $p99 ms | answered $answered, abandoned $abandoned | $cpu% (machine $machine%) | $(rss_mb) MB | per call $per_call | | | $(load) |")
     echo "setup #$run: rate $rate: $ok ok, $failed failed, INVITE->200 mean $setup_ms p99 $p99 ms, server $cpu%, machine $machine%, per call $per_call"
+    echo "setup #$run: rate $rate: sipp retransmissions $retrans, calls failed on retransmission timeout $timeouts, datagrams dropped at the server's SIP socket $drops"
   done
 }
 

@@ -68,6 +68,9 @@ public static class Telemetry
         builder.WithMetrics(metrics =>
         {
             metrics.AddMeter(ServerMetrics.MeterName);
+            // The runtime's own meter (.NET 9+): GC collections, pause time, heap sizes, thread pool, for the whole
+            // process. The media benchmark reads the GC pause time beside the music's packet intervals.
+            metrics.AddMeter("System.Runtime");
             // The live queue figures are read just before each scrape (OpsApi), so a cached answer would be stale.
             metrics.AddPrometheusExporter(o =>
             {

@@ -22,7 +22,7 @@ public readonly record struct SipCSeq(uint Number, string Method)
         {
             return false;
         }
-        cseq = new SipCSeq((uint)n, s[j..].ToString());
+        cseq = new SipCSeq((uint)n, SipSyntax.KnownMethod(s[j..]) ?? s[j..].ToString());
         return true;
     }
 }
@@ -36,7 +36,15 @@ public sealed record SipContentType(string Type, string Subtype, IReadOnlyList<S
     /// <summary>Parses m-type SLASH m-subtype *( SEMI m-parameter ).</summary>
     public static bool TryParse(ReadOnlySpan<char> s, out SipContentType result)
     {
-        result = null!;
+        var ok = TryParse(s, build: true, out var parsed);
+        result = parsed!;
+        return ok;
+    }
+
+    /// <summary>Parses, or only checks the syntax when <paramref name="build"/> is false (nothing allocated).</summary>
+    internal static bool TryParse(ReadOnlySpan<char> s, bool build, out SipContentType? result)
+    {
+        result = null;
         var i = SipSyntax.SkipWs(s, 0);
         var start = i;
         i = SipSyntax.ReadToken(s, i);
@@ -44,7 +52,7 @@ public sealed record SipContentType(string Type, string Subtype, IReadOnlyList<S
         {
             return false;
         }
-        var type = s[start..i].ToString();
+        var type = s[start..i];
         i = SipSyntax.SkipWs(s, i);
         if (i >= s.Length || s[i] != '/')
         {
@@ -57,12 +65,16 @@ public sealed record SipContentType(string Type, string Subtype, IReadOnlyList<S
         {
             return false;
         }
-        var subtype = s[start..i].ToString();
+        var subtype = s[start..i];
+        if (!build)
+        {
+            return SipSyntax.TryParseParams(s, i, null);
+        }
         if (!SipSyntax.TryParseParams(s, i, out var parameters))
         {
             return false;
         }
-        result = new SipContentType(type, subtype, parameters);
+        result = new SipContentType(type.ToString(), subtype.ToString(), parameters);
         return true;
     }
 }

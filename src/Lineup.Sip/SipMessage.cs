@@ -13,13 +13,62 @@ public sealed record SipRequestLine(string Method, string RequestUri, string Ver
 /// <summary>Status-Line, RFC 3261 §7.2: SIP-Version SP Status-Code SP Reason-Phrase.</summary>
 public sealed record SipStatusLine(string Version, int StatusCode, string ReasonPhrase);
 
-/// <summary>A SIP request or response (RFC 3261 §7): start line, header fields in order, body bytes.</summary>
+/// <summary>One header value in a <see cref="SipMessage"/>: a range of the received bytes, decoded into
+/// <see cref="Value"/> the first time it is read, or text from the start (a message built in code, a folded line).</summary>
+internal struct SipHeaderEntry
+{
+    public string Name;
+    public int Start;
+    public int Length;
+    public string? Value;
+
+    public SipHeaderEntry(string name, int start, int length)
+    {
+        Name = name;
+        Start = start;
+        Length = length;
+    }
+
+    public SipHeaderEntry(string name, string value)
+    {
+        Name = name;
+        Start = -1;
+        Value = value;
+    }
+
+    /// <summary>The value as characters: its text when decoded, else its bytes (UTF-8, checked by the parser)
+    /// decoded into <paramref name="scratch"/> when they fit, else a new string.</summary>
+    public readonly ReadOnlySpan<char> Chars(ReadOnlySpan<byte> bytes, Span<char> scratch)
+    {
+        if (Value is { } text)
+        {
+            return text;
+        }
+        var raw = bytes.Slice(Start, Length);
+        return raw.Length <= scratch.Length ? scratch[..Encoding.UTF8.GetChars(raw, scratch)] : Encoding.UTF8.GetString(raw);
+    }
+
+    /// <summary>True when both values are the same text.</summary>
+    public readonly bool SameValue(in SipHeaderEntry other, ReadOnlySpan<byte> bytes) =>
+        Value is null && other.Value is null
+            ? bytes.Slice(Start, Length).SequenceEqual(bytes.Slice(other.Start, other.Length))
+            : string.Equals(Value ?? Encoding.UTF8.GetString(bytes.Slice(Start, Length)),
+                other.Value ?? Encoding.UTF8.GetString(bytes.Slice(other.Start, other.Length)), StringComparison.Ordinal);
+}
+
+/// <summary>
+/// A SIP request or response (RFC 3261 §7): start line, header fields in order, body bytes. A parsed message keeps
+/// the bytes it was parsed from: each header value is a range of them, made a string only when something reads it,
+/// and the body is a slice of them.
+/// </summary>
 public sealed class SipMessage
 {
-    private readonly List<SipHeader> _headers;
+    private readonly byte[]? _bytes;
+    private readonly SipHeaderEntry[] _entries;
+    private IReadOnlyList<SipHeader>? _headers;
 
-    // Typed views, parsed on first use and kept (the message never changes): the parser's validation parses them
-    // once and the stack's many reads of the same message reuse them. Races only parse twice.
+    // Typed views, parsed on first use and kept (the message never changes): the stack's many reads of the same
+    // message reuse them. Races only parse twice.
     private SipVia? _topVia;
     private IReadOnlyList<SipVia>? _vias;
     private SipNameAddress? _from;
@@ -34,7 +83,7 @@ public sealed class SipMessage
     public SipMessage(SipRequestLine requestLine, IEnumerable<SipHeader> headers, ReadOnlyMemory<byte> body)
     {
         RequestLine = requestLine;
-        _headers = [.. headers];
+        (_headers, _entries) = FromHeaders(headers);
         Body = body;
     }
 
@@ -42,24 +91,29 @@ public sealed class SipMessage
     public SipMessage(SipStatusLine statusLine, IEnumerable<SipHeader> headers, ReadOnlyMemory<byte> body)
     {
         StatusLine = statusLine;
-        _headers = [.. headers];
+        (_headers, _entries) = FromHeaders(headers);
         Body = body;
     }
 
-    /// <summary>The parser's: takes <paramref name="headers"/> as it is (no copy).</summary>
-    internal SipMessage(SipRequestLine requestLine, List<SipHeader> headers, ReadOnlyMemory<byte> body, bool owned)
+    /// <summary>The parser's: header values are ranges of <paramref name="bytes"/>, which the message now owns.</summary>
+    internal SipMessage(SipRequestLine? requestLine, SipStatusLine? statusLine, byte[]? bytes, SipHeaderEntry[] entries, ReadOnlyMemory<byte> body)
     {
         RequestLine = requestLine;
-        _headers = owned ? headers : [.. headers];
+        StatusLine = statusLine;
+        _bytes = bytes;
+        _entries = entries;
         Body = body;
     }
 
-    /// <summary>The parser's: takes <paramref name="headers"/> as it is (no copy).</summary>
-    internal SipMessage(SipStatusLine statusLine, List<SipHeader> headers, ReadOnlyMemory<byte> body, bool owned)
+    private static (IReadOnlyList<SipHeader>, SipHeaderEntry[]) FromHeaders(IEnumerable<SipHeader> headers)
     {
-        StatusLine = statusLine;
-        _headers = owned ? headers : [.. headers];
-        Body = body;
+        SipHeader[] list = [.. headers];
+        var entries = new SipHeaderEntry[list.Length];
+        for (var i = 0; i < list.Length; i++)
+        {
+            entries[i] = new SipHeaderEntry(list[i].Name, list[i].Value);
+        }
+        return (list, entries);
     }
 
     /// <summary>The request line, or null for a response.</summary>
@@ -71,49 +125,89 @@ public sealed class SipMessage
     /// <summary>True when this is a request.</summary>
     public bool IsRequest => RequestLine is not null;
 
-    /// <summary>Header values in the order received; a comma list is one entry per element.</summary>
-    public IReadOnlyList<SipHeader> Headers => _headers;
+    /// <summary>Header values in the order received; a comma list is one entry per element. Every value of a parsed
+    /// message is decoded the first time this is read.</summary>
+    public IReadOnlyList<SipHeader> Headers
+    {
+        get
+        {
+            if (_headers is { } headers)
+            {
+                return headers;
+            }
+            var list = new SipHeader[_entries.Length];
+            for (var i = 0; i < list.Length; i++)
+            {
+                list[i] = new SipHeader(_entries[i].Name, ValueAt(i));
+            }
+            _headers = list;
+            return list;
+        }
+    }
 
     /// <summary>The message body (RFC 3261 §7.4).</summary>
     public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>How many header values there are (as in <see cref="Headers"/>).</summary>
+    internal int HeaderCount => _entries.Length;
+
+    /// <summary>The full name of header value <paramref name="index"/>.</summary>
+    internal string NameAt(int index) => _entries[index].Name;
+
+    /// <summary>Header value <paramref name="index"/>, decoded on first read.</summary>
+    internal string ValueAt(int index)
+    {
+        ref var e = ref _entries[index];
+        return e.Value ??= Encoding.UTF8.GetString(_bytes!, e.Start, e.Length);
+    }
+
+    /// <summary>Header value <paramref name="index"/> as characters, without making a string when it fits
+    /// <paramref name="scratch"/> (see <see cref="SipHeaderEntry.Chars"/>).</summary>
+    internal ReadOnlySpan<char> CharsAt(int index, Span<char> scratch) => _entries[index].Chars(_bytes, scratch);
+
+    /// <summary>The index of the first value of <paramref name="fullName"/> at or after <paramref name="from"/>, or -1.</summary>
+    internal int IndexOf(string fullName, int from = 0)
+    {
+        for (var i = from; i < _entries.Length; i++)
+        {
+            var name = _entries[i].Name;
+            if (ReferenceEquals(name, fullName) || string.Equals(name, fullName, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
 
     /// <summary>All values of a header (name compared case-insensitively, compact forms accepted).</summary>
     public IEnumerable<string> GetValues(string name)
     {
         var full = SipHeaderNames.Normalize(name);
-        foreach (var h in _headers)
+        for (var i = IndexOf(full); i >= 0; i = IndexOf(full, i + 1))
         {
-            if (string.Equals(h.Name, full, StringComparison.OrdinalIgnoreCase))
-            {
-                yield return h.Value;
-            }
+            yield return ValueAt(i);
         }
     }
 
     /// <summary>The first value of a header, or null.</summary>
-    public string? GetFirst(string name)
+    public string? GetFirst(string name) => IndexOf(SipHeaderNames.Normalize(name)) is var i and >= 0 ? ValueAt(i) : null;
+
+    /// <summary>Adds every value of <paramref name="fullName"/> to <paramref name="into"/>, decoding only those.</summary>
+    internal void CopyHeaders(string fullName, List<SipHeader> into)
     {
-        var full = SipHeaderNames.Normalize(name);
-        foreach (var h in _headers)
+        for (var i = IndexOf(fullName); i >= 0; i = IndexOf(fullName, i + 1))
         {
-            if (string.Equals(h.Name, full, StringComparison.OrdinalIgnoreCase))
-            {
-                return h.Value;
-            }
+            into.Add(new SipHeader(_entries[i].Name, ValueAt(i)));
         }
-        return null;
     }
 
     /// <summary>How many values a header has (an entry per comma list element).</summary>
     internal int Count(string fullName)
     {
         var n = 0;
-        foreach (var h in _headers)
+        for (var i = IndexOf(fullName); i >= 0; i = IndexOf(fullName, i + 1))
         {
-            if (string.Equals(h.Name, fullName, StringComparison.OrdinalIgnoreCase))
-            {
-                n++;
-            }
+            n++;
         }
         return n;
     }
@@ -126,13 +220,9 @@ public sealed class SipMessage
     public IReadOnlyList<SipVia>? Vias => Cached(ref _vias, ParsedVias, static m =>
     {
         var list = new List<SipVia>(1);
-        foreach (var h in m._headers)
+        for (var i = m.IndexOf(SipHeaderNames.Via); i >= 0; i = m.IndexOf(SipHeaderNames.Via, i + 1))
         {
-            if (!ReferenceEquals(h.Name, SipHeaderNames.Via) && !string.Equals(h.Name, SipHeaderNames.Via, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-            if (!SipVia.TryParse(h.Value, out var via))
+            if (!SipVia.TryParse(m.ValueAt(i), out var via))
             {
                 return null;
             }
@@ -151,13 +241,9 @@ public sealed class SipMessage
     public IReadOnlyList<SipNameAddress>? Contacts => Cached(ref _contacts, ParsedContacts, static m =>
     {
         var list = new List<SipNameAddress>(1);
-        foreach (var h in m._headers)
+        for (var i = m.IndexOf(SipHeaderNames.Contact); i >= 0; i = m.IndexOf(SipHeaderNames.Contact, i + 1))
         {
-            if (!string.Equals(h.Name, SipHeaderNames.Contact, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-            if (!SipNameAddress.TryParse(h.Value, out var a, allowWildcard: true))
+            if (!SipNameAddress.TryParse(m.ValueAt(i), out var a, allowWildcard: true))
             {
                 return null;
             }
@@ -181,6 +267,32 @@ public sealed class SipMessage
             }
             return _cseq;
         }
+    }
+
+    /// <summary>This message with its first Via value replaced by <paramref name="via"/> (the stack adds received and
+    /// rport, RFC 3581): the other values stay ranges of the same bytes, nothing else is decoded.</summary>
+    internal SipMessage WithTopVia(string via)
+    {
+        var entries = (SipHeaderEntry[])_entries.Clone();
+        var top = IndexOf(SipHeaderNames.Via);
+        if (top < 0)
+        {
+            throw new InvalidOperationException("the message has no Via to replace");
+        }
+        entries[top] = new SipHeaderEntry(SipHeaderNames.Via, via);
+        var copy = new SipMessage(RequestLine, StatusLine, _bytes, entries, Body);
+        if ((Volatile.Read(ref _parsed) & ParsedCSeq) != 0 && _cseq is { } cseq)
+        {
+            copy.KeepCSeq(cseq);
+        }
+        return copy;
+    }
+
+    /// <summary>Keeps the CSeq the parser's validation read (a struct: nothing allocated).</summary>
+    internal void KeepCSeq(SipCSeq cseq)
+    {
+        _cseq = cseq;
+        MarkParsed(ParsedCSeq);
     }
 
     /// <summary>Max-Forwards (RFC 3261 §20.22), or null when absent or not 0..255.</summary>

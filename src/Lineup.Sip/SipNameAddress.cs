@@ -18,23 +18,35 @@ public sealed record SipNameAddress(string? DisplayName, string Uri, SipUri? Sip
     /// </summary>
     public static bool TryParse(ReadOnlySpan<char> s, out SipNameAddress result, bool allowWildcard = false)
     {
-        result = null!;
+        var ok = TryParse(s, build: true, out var parsed, allowWildcard);
+        result = parsed!;
+        return ok;
+    }
+
+    /// <summary>Parses, or only checks the syntax when <paramref name="build"/> is false (nothing allocated,
+    /// <paramref name="result"/> null).</summary>
+    internal static bool TryParse(ReadOnlySpan<char> s, bool build, out SipNameAddress? result, bool allowWildcard)
+    {
+        result = null;
         var i = SipSyntax.SkipWs(s, 0);
         if (allowWildcard && s[i..].TrimEnd(" \t") is "*")
         {
-            result = new SipNameAddress(null, "*", null, [], IsWildcard: true);
+            result = build ? new SipNameAddress(null, "*", null, [], IsWildcard: true) : null;
             return true;
         }
         string? display = null;
-        string uriText;
+        var quotedDisplay = false;
+        ReadOnlySpan<char> uriText;
         if (i < s.Length && s[i] == '"')
         {
-            i = SipSyntax.ReadQuoted(s, i, out var quoted);
+            var text = build ? new System.Text.StringBuilder() : null;
+            i = SipSyntax.ReadQuoted(s, i, text);
             if (i < 0)
             {
                 return false;
             }
-            display = quoted;
+            display = text?.ToString();
+            quotedDisplay = true;
             i = SipSyntax.SkipWs(s, i);
             if (i >= s.Length || s[i] != '<')
             {
@@ -44,7 +56,7 @@ public sealed record SipNameAddress(string? DisplayName, string Uri, SipUri? Sip
         var lt = s[i..].IndexOf('<');
         if (lt >= 0)
         {
-            if (display is null)
+            if (!quotedDisplay)
             {
                 var name = s.Slice(i, lt).Trim(" \t");
                 foreach (var c in name)
@@ -54,7 +66,7 @@ public sealed record SipNameAddress(string? DisplayName, string Uri, SipUri? Sip
                         return false;
                     }
                 }
-                display = name.IsEmpty ? null : name.ToString();
+                display = name.IsEmpty || !build ? null : name.ToString();
             }
             i += lt + 1;
             var gt = s[i..].IndexOf('>');
@@ -67,7 +79,7 @@ public sealed record SipNameAddress(string? DisplayName, string Uri, SipUri? Sip
             {
                 return false;
             }
-            uriText = inner.ToString();
+            uriText = inner;
             i += gt + 1;
         }
         else
@@ -82,29 +94,35 @@ public sealed record SipNameAddress(string? DisplayName, string Uri, SipUri? Sip
             {
                 return false;
             }
-            uriText = spec.ToString();
+            uriText = spec;
         }
         SipUri? sip = null;
+        var isSip = false;
         if (uriText.StartsWith("sip", StringComparison.OrdinalIgnoreCase) && uriText.Contains(':'))
         {
             var scheme = uriText[..uriText.IndexOf(':')];
             if (scheme.Equals("sip", StringComparison.OrdinalIgnoreCase) || scheme.Equals("sips", StringComparison.OrdinalIgnoreCase))
             {
-                if (!SipUri.TryParse(uriText, out sip))
+                if (!SipUri.TryParse(uriText, build, out sip, out _))
                 {
                     return false;
                 }
+                isSip = true;
             }
         }
-        if (sip is null && !SipUri.IsAbsoluteUri(uriText))
+        if (!isSip && !SipUri.IsAbsoluteUri(uriText))
         {
             return false;
+        }
+        if (!build)
+        {
+            return SipSyntax.TryParseParams(s, i, null);
         }
         if (!SipSyntax.TryParseParams(s, i, out var parameters))
         {
             return false;
         }
-        result = new SipNameAddress(display, uriText, sip, parameters);
+        result = new SipNameAddress(display, uriText.ToString(), sip, parameters);
         return true;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Unicode;
 
 namespace Lineup.Sip;
 
@@ -88,12 +89,13 @@ public static class SipParser
         var startBytes = head[..firstEnd];
 
         // Header lines with folding (RFC 3261 §7.3.1): a line starting with SP or HT continues the previous one.
-        // Each value becomes one string, decoded once from its trimmed bytes; names are the canonical constants.
-        var headers = new List<SipHeader>(16);
+        // Each value is a range of the bytes (trimmed), decoded only when read; a folded value becomes text at
+        // once. Names are the canonical constants.
+        var entries = t_entries ??= new List<SipHeaderEntry>(32);
+        entries.Clear();
         var lines = head[(firstEnd + 2)..];
-        string? pendingName = null;
-        string? pendingValue = null;
-        List<Range>? splitBuffer = null;
+        var offset = firstEnd + 2; // where `lines` starts in data
+        var pending = new Pending();
         // Errors in a header's value or in Content-Length leave the message readable enough to answer 400 (RFC 4475
         // §3.1.2): they are kept here and returned with the partial message once the start line is known.
         SipParseResult? deferred = null;
@@ -101,31 +103,35 @@ public static class SipParser
         {
             var end = lines.IndexOf("\r\n"u8);
             var line = lines[..end];
+            var lineStart = offset;
             lines = lines[(end + 2)..];
+            offset += end + 2;
             if (HasBareControl(line))
             {
                 return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "control character in a header line");
             }
             if (line.Length > 0 && line[0] is (byte)' ' or (byte)'\t')
             {
-                if (pendingName is null)
+                if (pending.Name is null)
                 {
                     return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "continuation line before any header");
                 }
                 // The fold and the whitespace around it are one SP inside the value, nothing at its start or end
                 // ("To :" CRLF " sip:..." is the value "sip:...", RFC 4475 §3.1.1.1).
-                var more = Text(line.Trim(" \t"u8));
-                if (more is null)
+                var moreBytes = line.Trim(" \t"u8);
+                if (!Utf8.IsValid(moreBytes))
                 {
                     return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header is not UTF-8 text");
                 }
-                if (more.Length > 0)
+                if (moreBytes.Length > 0)
                 {
-                    pendingValue = pendingValue!.Length > 0 ? string.Concat(pendingValue, " ", more) : more;
+                    var current = pending.Text ?? Encoding.UTF8.GetString(data.Slice(pending.Start, pending.Length));
+                    var more = Encoding.UTF8.GetString(moreBytes);
+                    pending.Text = current.Length > 0 ? string.Concat(current, " ", more) : more;
                 }
                 continue;
             }
-            if (pendingName is not null && !Add(headers, pendingName, pendingValue!, ref splitBuffer, limits, ref deferred, out var err))
+            if (pending.Name is not null && !Add(entries, pending, data, limits, ref deferred, out var err))
             {
                 return err;
             }
@@ -139,45 +145,59 @@ public static class SipParser
             {
                 return SipParseResult.Fail(SipParseError.MalformedHeaderLine, $"header name '{Encoding.ASCII.GetString(nameBytes)}' is not a token");
             }
-            var value = Text(line[(colon + 1)..].Trim(" \t"u8));
-            if (value is null)
+            var raw = line[(colon + 1)..];
+            var value = raw.Trim(" \t"u8);
+            if (!Utf8.IsValid(value))
             {
                 return SipParseResult.Fail(SipParseError.MalformedHeaderLine, "header is not UTF-8 text");
             }
-            pendingName = SipHeaderNames.Normalize(nameBytes);
-            pendingValue = value;
+            pending = new Pending
+            {
+                Name = SipHeaderNames.Normalize(nameBytes),
+                Start = lineStart + colon + 1 + (raw.Length - raw.TrimStart(" \t"u8).Length),
+                Length = value.Length,
+            };
         }
-        if (pendingName is not null && !Add(headers, pendingName, pendingValue!, ref splitBuffer, limits, ref deferred, out var lastErr))
+        if (pending.Name is not null && !Add(entries, pending, data, limits, ref deferred, out var lastErr))
         {
             return lastErr;
         }
 
         // Body and Content-Length (RFC 3261 §18.3, §20.14).
         int? contentLength = null;
-        string? clValue = null;
+        var cl = -1;
         var clConflict = false;
-        foreach (var h in headers)
+        for (var i = 0; i < entries.Count; i++)
         {
-            if (h.Name == SipHeaderNames.ContentLength)
+            if (entries[i].Name == SipHeaderNames.ContentLength)
             {
-                clConflict |= clValue is not null && clValue != h.Value;
-                clValue ??= h.Value;
+                if (cl < 0)
+                {
+                    cl = i;
+                }
+                else
+                {
+                    clConflict |= !entries[cl].SameValue(entries[i], data);
+                }
             }
         }
-        ReadOnlySpan<byte> body = default;
+        var bodyStart = headerEnd + 4;
+        var bodyLength = 0;
         if (clConflict)
         {
             deferred ??= SipParseResult.Fail(SipParseError.InvalidContentLength, "conflicting Content-Length values");
         }
-        else if (clValue is not null)
+        else if (cl >= 0)
         {
-            if (!SipSyntax.TryParseBoundedInt(clValue, int.MaxValue, out var cl))
+            Span<char> scratch = stackalloc char[32];
+            var clValue = entries[cl].Chars(data, scratch);
+            if (!SipSyntax.TryParseBoundedInt(clValue, int.MaxValue, out var n))
             {
                 deferred ??= SipParseResult.Fail(SipParseError.InvalidContentLength, $"Content-Length '{clValue}' is not a non-negative integer");
             }
             else
             {
-                contentLength = cl;
+                contentLength = n;
             }
         }
         if (deferred is null)
@@ -190,7 +210,7 @@ public static class SipParser
                 }
                 else
                 {
-                    body = rest[..n]; // octets after the body in a datagram are discarded (§18.3)
+                    bodyLength = n; // octets after the body in a datagram are discarded (§18.3)
                 }
             }
             else if (framing == SipFraming.Stream)
@@ -199,11 +219,12 @@ public static class SipParser
             }
             else
             {
-                body = rest;
+                bodyLength = rest.Length;
             }
         }
 
-        SipMessage message;
+        SipRequestLine? request = null;
+        SipStatusLine? status = null;
         if (startBytes.StartsWith("SIP/"u8))
         {
             var startLine = Text(startBytes);
@@ -211,22 +232,24 @@ public static class SipParser
             {
                 return SipParseResult.Fail(SipParseError.MalformedStartLine, "start line is not UTF-8 text");
             }
-            var status = ParseStatusLine(startLine, out var statusError);
+            status = ParseStatusLine(startLine, out var statusError);
             if (status is null)
             {
                 return statusError!;
             }
-            message = new SipMessage(status, headers, body.ToArray(), owned: true);
         }
         else
         {
-            var request = ParseRequestLine(startBytes, out var requestError);
+            request = ParseRequestLine(startBytes, out var requestError);
             if (request is null)
             {
                 return requestError!;
             }
-            message = new SipMessage(request, headers, body.ToArray(), owned: true);
         }
+        // One copy of what was received, up to the body's end: the header values and the body are ranges of it.
+        var bytes = data[..(bodyStart + bodyLength)].ToArray();
+        var message = new SipMessage(request, status, bytes, entries.ToArray(), new ReadOnlyMemory<byte>(bytes, bodyStart, bodyLength));
+        entries.Clear();
         if (deferred is not null)
         {
             return SipParseResult.Fail(deferred.Error, deferred.Detail!, message);
@@ -234,49 +257,94 @@ public static class SipParser
         return SipValidator.Validate(message);
     }
 
+    /// <summary>The header being read: its name and value (a range of the message, or text once folded).</summary>
+    private struct Pending
+    {
+        public string? Name;
+        public int Start;
+        public int Length;
+        public string? Text;
+    }
+
+    // Scratch lists, one per thread (parsing never re-enters): the message keeps an exact-size copy of the entries.
+    [ThreadStatic]
+    private static List<SipHeaderEntry>? t_entries;
+    [ThreadStatic]
+    private static List<Range>? t_split;
+
     /// <summary>Adds one header line's values. A list that does not split cleanly is kept whole and reported in
     /// <paramref name="deferred"/>; only the header-count limit stops parsing (false).</summary>
-    private static bool Add(List<SipHeader> headers, string name, string value, ref List<Range>? splitBuffer, SipParserLimits limits,
+    private static bool Add(List<SipHeaderEntry> entries, in Pending header, ReadOnlySpan<byte> data, SipParserLimits limits,
         ref SipParseResult? deferred, out SipParseResult error)
     {
         error = null!;
-        if (SipHeaderNames.IsList(name) && value.Contains(','))
+        var name = header.Name!;
+        var bytes = data.Slice(header.Start, header.Length);
+        if (SipHeaderNames.IsList(name) && (header.Text is { } t ? t.Contains(',') : bytes.Contains((byte)',')))
         {
-            var split = splitBuffer ??= [];
+            var split = t_split ??= [];
             split.Clear();
             string? problem = null;
-            if (!SipSyntax.TrySplitTopLevel(value, ',', split))
+            if (header.Text is null ? !SipSyntax.TrySplitTopLevel(bytes, ',', split) : !SipSyntax.TrySplitTopLevel(header.Text.AsSpan(), ',', split))
             {
                 problem = $"{name}: unbalanced quote or angle bracket";
             }
-            else if (split.Count > 1 && split.Exists(r => value.AsSpan()[r].Trim(" \t").IsEmpty))
+            else
             {
-                // "Allow:" with no value is legal; empty elements between commas are not.
-                problem = $"{name}: empty list element";
+                for (var i = 0; i < split.Count && problem is null; i++)
+                {
+                    split[i] = header.Text is null ? Trimmed(bytes, split[i]) : Trimmed(header.Text.AsSpan(), split[i]);
+                    // "Allow:" with no value is legal; empty elements between commas are not.
+                    if (split.Count > 1 && split[i].Start.Value == split[i].End.Value)
+                    {
+                        problem = $"{name}: empty list element";
+                    }
+                }
             }
             if (problem is not null)
             {
                 deferred ??= SipParseResult.Fail(SipParseError.InvalidHeaderValue, problem);
-                headers.Add(new SipHeader(name, value));
+                entries.Add(Whole(header));
             }
             else
             {
                 foreach (var r in split)
                 {
-                    headers.Add(new SipHeader(name, value.AsSpan()[r].Trim(" \t").ToString()));
+                    entries.Add(header.Text is { } text
+                        ? new SipHeaderEntry(name, text[r])
+                        : new SipHeaderEntry(name, header.Start + r.Start.Value, r.End.Value - r.Start.Value));
                 }
             }
         }
         else
         {
-            headers.Add(new SipHeader(name, value));
+            entries.Add(Whole(header));
         }
-        if (headers.Count > limits.MaxHeaderCount)
+        if (entries.Count > limits.MaxHeaderCount)
         {
             error = SipParseResult.Fail(SipParseError.TooManyHeaders, $"more than {limits.MaxHeaderCount} header values");
             return false;
         }
         return true;
+    }
+
+    private static SipHeaderEntry Whole(in Pending header) =>
+        header.Text is { } text ? new SipHeaderEntry(header.Name!, text) : new SipHeaderEntry(header.Name!, header.Start, header.Length);
+
+    /// <summary><paramref name="r"/> without the SP and HT at either end.</summary>
+    private static Range Trimmed<T>(ReadOnlySpan<T> s, Range r)
+        where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        int start = r.Start.Value, end = r.End.Value;
+        while (start < end && SipSyntax.IsWs((char)int.CreateTruncating(s[start])))
+        {
+            start++;
+        }
+        while (end > start && SipSyntax.IsWs((char)int.CreateTruncating(s[end - 1])))
+        {
+            end--;
+        }
+        return new Range(start, end);
     }
 
     /// <summary>

@@ -52,15 +52,16 @@ public static class SipResponse
         IEnumerable<SipHeader>? headers = null, ReadOnlyMemory<byte> body = default)
     {
         var list = new List<SipHeader>(8);
-        foreach (var h in request.Headers)
+        for (var i = 0; i < request.HeaderCount; i++)
         {
-            switch (h.Name)
+            var name = request.NameAt(i);
+            switch (name)
             {
                 case SipHeaderNames.Via or SipHeaderNames.From or SipHeaderNames.CallId or SipHeaderNames.CSeq:
-                    list.Add(h);
+                    list.Add(new SipHeader(name, request.ValueAt(i)));
                     break;
                 case SipHeaderNames.To:
-                    var to = h.Value;
+                    var to = request.ValueAt(i);
                     if (code > 100 && toTag != null && request.To is { Tag: null })
                     {
                         to += ";tag=" + toTag;

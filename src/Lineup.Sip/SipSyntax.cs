@@ -25,6 +25,19 @@ internal static class SipSyntax
 
     public static bool IsWs(char c) => c is ' ' or '\t';
 
+    /// <summary>The shared string for a method every dialog uses, or null.</summary>
+    public static string? KnownMethod(ReadOnlySpan<char> method) => method switch
+    {
+        "INVITE" => "INVITE",
+        "ACK" => "ACK",
+        "BYE" => "BYE",
+        "CANCEL" => "CANCEL",
+        "REGISTER" => "REGISTER",
+        "OPTIONS" => "OPTIONS",
+        "INFO" => "INFO",
+        _ => null,
+    };
+
     private static readonly System.Collections.Frozen.FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Common =
         System.Collections.Frozen.FrozenSet.ToFrozenSet(
         [
@@ -60,15 +73,22 @@ internal static class SipSyntax
     /// </summary>
     public static int ReadQuoted(ReadOnlySpan<char> s, int i, out string unescaped)
     {
-        unescaped = "";
         var sb = new System.Text.StringBuilder();
+        i = ReadQuoted(s, i, sb);
+        unescaped = i < 0 ? "" : sb.ToString();
+        return i;
+    }
+
+    /// <summary><see cref="ReadQuoted(ReadOnlySpan{char}, int, out string)"/> appending the unescaped text to
+    /// <paramref name="into"/>, or only checking the syntax when it is null (nothing allocated).</summary>
+    public static int ReadQuoted(ReadOnlySpan<char> s, int i, System.Text.StringBuilder? into)
+    {
         i++;
         while (i < s.Length)
         {
             var c = s[i];
             if (c == '"')
             {
-                unescaped = sb.ToString();
                 return i + 1;
             }
             if (c == '\\')
@@ -77,7 +97,7 @@ internal static class SipSyntax
                 {
                     return -1;
                 }
-                sb.Append(s[i + 1]);
+                into?.Append(s[i + 1]);
                 i += 2;
                 continue;
             }
@@ -85,7 +105,7 @@ internal static class SipSyntax
             {
                 return -1; // qdtext excludes unescaped control characters (§25.1)
             }
-            sb.Append(c);
+            into?.Append(c);
             i++;
         }
         return -1;
@@ -93,16 +113,18 @@ internal static class SipSyntax
 
     /// <summary>
     /// Splits at <paramref name="separator"/> outside quoted strings and angle brackets.
-    /// Returns false when a quote or bracket is left open.
+    /// Returns false when a quote or bracket is left open. Works on chars or on UTF-8 bytes alike: the delimiters are
+    /// ASCII, and UTF-8 never uses ASCII values inside a multi-byte character.
     /// </summary>
-    public static bool TrySplitTopLevel(ReadOnlySpan<char> s, char separator, List<Range> parts)
+    public static bool TrySplitTopLevel<T>(ReadOnlySpan<T> s, char separator, List<Range> parts)
+        where T : unmanaged, System.Numerics.IBinaryInteger<T>
     {
         var start = 0;
         var inQuote = false;
         var angle = false;
         for (var i = 0; i < s.Length; i++)
         {
-            var c = s[i];
+            var c = (char)int.CreateTruncating(s[i]);
             if (inQuote)
             {
                 if (c == '\\')
@@ -212,69 +234,28 @@ internal static class SipSyntax
         return TryParseParams(s, i, list);
     }
 
-    public static bool TryParseParams(ReadOnlySpan<char> s, int i, List<SipParameter> result)
+    /// <summary>Parses the parameters into <paramref name="result"/>, or only checks them when it is null.</summary>
+    public static bool TryParseParams(ReadOnlySpan<char> s, int i, List<SipParameter>? result)
     {
-        while (true)
+        var reader = new SipParamReader(s, i);
+        while (reader.MoveNext())
         {
-            i = SkipWs(s, i);
-            if (i == s.Length)
+            if (result is null)
             {
-                return true;
+                continue;
             }
-            if (s[i] != ';')
+            string? value = null;
+            if (reader.Quoted)
             {
-                return false;
+                ReadQuoted(reader.Value, 0, out value);
             }
-            i = SkipWs(s, i + 1);
-            var nameStart = i;
-            i = ReadToken(s, i);
-            if (i == nameStart)
+            else if (reader.HasValue)
             {
-                return false;
+                value = reader.Value.ToString();
             }
-            var name = Intern(s[nameStart..i]);
-            i = SkipWs(s, i);
-            if (i < s.Length && s[i] == '=')
-            {
-                i = SkipWs(s, i + 1);
-                if (i < s.Length && s[i] == '"')
-                {
-                    i = ReadQuoted(s, i, out var q);
-                    if (i < 0)
-                    {
-                        return false;
-                    }
-                    result.Add(new SipParameter(name, q, Quoted: true));
-                    continue;
-                }
-                var valueStart = i;
-                if (i < s.Length && s[i] == '[')
-                {
-                    var close = s[i..].IndexOf(']');
-                    if (close < 0)
-                    {
-                        return false;
-                    }
-                    i += close + 1;
-                }
-                else
-                {
-                    while (i < s.Length && (IsTokenChar(s[i]) || s[i] == ':'))
-                    {
-                        i++;
-                    }
-                }
-                if (i == valueStart)
-                {
-                    return false;
-                }
-                result.Add(new SipParameter(name, s[valueStart..i].ToString(), Quoted: false));
-            }
-            else
-            {
-                result.Add(new SipParameter(name, null, Quoted: false));
-            }
+            result.Add(new SipParameter(Intern(reader.Name), value, reader.Quoted));
         }
+        return !reader.Failed;
     }
 
     /// <summary>Finds a parameter by name (case-insensitive, RFC 3261 §7.3.1).</summary>
@@ -293,3 +274,115 @@ internal static class SipSyntax
 
 /// <summary>A header or URI parameter; <see cref="Value"/> is null for a parameter without "=".</summary>
 public sealed record SipParameter(string Name, string? Value, bool Quoted = false);
+
+/// <summary>
+/// Reads *( SEMI generic-param ) (RFC 3261 §25.1) one parameter at a time without allocating: the grammar of
+/// <see cref="SipSyntax.TryParseParams(ReadOnlySpan{char}, int, List{SipParameter})"/>, for checks that need no
+/// objects. <see cref="MoveNext"/> returns false at the end or at the first error (<see cref="Failed"/>).
+/// </summary>
+internal ref struct SipParamReader(ReadOnlySpan<char> s, int start)
+{
+    private readonly ReadOnlySpan<char> _s = s;
+    private int _i = start;
+
+    /// <summary>The parameter's name as written.</summary>
+    public ReadOnlySpan<char> Name { get; private set; }
+
+    /// <summary>Its value as written: a token or host, or a quoted-string with its quotes and escapes.</summary>
+    public ReadOnlySpan<char> Value { get; private set; }
+
+    /// <summary>True when the parameter has "=" and a value.</summary>
+    public bool HasValue { get; private set; }
+
+    /// <summary>True when the value is a quoted-string.</summary>
+    public bool Quoted { get; private set; }
+
+    /// <summary>True when reading stopped at a syntax error.</summary>
+    public bool Failed { get; private set; }
+
+    public bool MoveNext()
+    {
+        var s = _s;
+        var i = SipSyntax.SkipWs(s, _i);
+        if (i == s.Length)
+        {
+            return false;
+        }
+        if (s[i] != ';')
+        {
+            return Fail();
+        }
+        i = SipSyntax.SkipWs(s, i + 1);
+        var nameStart = i;
+        i = SipSyntax.ReadToken(s, i);
+        if (i == nameStart)
+        {
+            return Fail();
+        }
+        Name = s[nameStart..i];
+        Value = default;
+        HasValue = false;
+        Quoted = false;
+        i = SipSyntax.SkipWs(s, i);
+        if (i < s.Length && s[i] == '=')
+        {
+            i = SipSyntax.SkipWs(s, i + 1);
+            var valueStart = i;
+            if (i < s.Length && s[i] == '"')
+            {
+                i = SipSyntax.ReadQuoted(s, i, into: null);
+                if (i < 0)
+                {
+                    return Fail();
+                }
+                Quoted = true;
+            }
+            else if (i < s.Length && s[i] == '[')
+            {
+                var close = s[i..].IndexOf(']');
+                if (close < 0)
+                {
+                    return Fail();
+                }
+                i += close + 1;
+            }
+            else
+            {
+                while (i < s.Length && (SipSyntax.IsTokenChar(s[i]) || s[i] == ':'))
+                {
+                    i++;
+                }
+            }
+            if (i == valueStart)
+            {
+                return Fail();
+            }
+            Value = s[valueStart..i];
+            HasValue = true;
+        }
+        _i = i;
+        return true;
+    }
+
+    /// <summary>The value with a quoted-string's quotes and escapes removed (allocates only for an escape).</summary>
+    public readonly ReadOnlySpan<char> Unquoted()
+    {
+        if (!Quoted)
+        {
+            return Value;
+        }
+        var inner = Value[1..^1];
+        if (inner.IndexOf('\\') < 0)
+        {
+            return inner;
+        }
+        SipSyntax.ReadQuoted(Value, 0, out var text);
+        return text;
+    }
+
+    private bool Fail()
+    {
+        Failed = true;
+        return false;
+    }
+}

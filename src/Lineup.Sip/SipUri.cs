@@ -24,7 +24,17 @@ public sealed record SipUri(
     /// <summary>Parses a sip: or sips: URI; false for anything malformed (never throws).</summary>
     public static bool TryParse(ReadOnlySpan<char> s, out SipUri uri)
     {
-        uri = null!;
+        var ok = TryParse(s, build: true, out var parsed, out _);
+        uri = parsed!;
+        return ok;
+    }
+
+    /// <summary>Parses, or only checks the syntax when <paramref name="build"/> is false (then nothing is allocated
+    /// and <paramref name="uri"/> is null). <paramref name="hasHeaders"/>: the URI carries "?" headers.</summary>
+    internal static bool TryParse(ReadOnlySpan<char> s, bool build, out SipUri? uri, out bool hasHeaders)
+    {
+        uri = null;
+        hasHeaders = false;
         bool secure;
         if (s.StartsWith("sip:", StringComparison.OrdinalIgnoreCase))
         {
@@ -56,11 +66,11 @@ public sealed record SipUri(
             s = s[(at + 1)..];
             var colon = userinfo.IndexOf(':');
             var rawUser = colon >= 0 ? userinfo[..colon] : userinfo;
-            if (rawUser.IsEmpty || !TryUnescape(rawUser, out user))
+            if (rawUser.IsEmpty || !TryUnescape(rawUser, build, out user))
             {
                 return false;
             }
-            if (colon >= 0 && !TryUnescape(userinfo[(colon + 1)..], out password))
+            if (colon >= 0 && !TryUnescape(userinfo[(colon + 1)..], build, out password))
             {
                 return false;
             }
@@ -77,7 +87,7 @@ public sealed record SipUri(
             {
                 return false;
             }
-            host = s[..(close + 1)].ToString();
+            host = build ? s[..(close + 1)].ToString() : "";
             i = close + 1;
         }
         else
@@ -91,7 +101,7 @@ public sealed record SipUri(
             {
                 return false;
             }
-            host = s[..i].ToString();
+            host = build ? s[..i].ToString() : "";
         }
         int? port = null;
         if (i < s.Length && s[i] == ':')
@@ -119,16 +129,19 @@ public sealed record SipUri(
             var part = s[start..i];
             var eq = part.IndexOf('=');
             var rawName = eq >= 0 ? part[..eq] : part;
-            if (rawName.IsEmpty || !TryUnescape(rawName, out var name))
+            if (rawName.IsEmpty || !TryUnescape(rawName, build, out var name))
             {
                 return false;
             }
             string? value = null;
-            if (eq >= 0 && !TryUnescape(part[(eq + 1)..], out value))
+            if (eq >= 0 && !TryUnescape(part[(eq + 1)..], build, out value))
             {
                 return false;
             }
-            (parameters ??= []).Add(new SipParameter(name, value));
+            if (build)
+            {
+                (parameters ??= []).Add(new SipParameter(name!, value));
+            }
         }
 
         List<KeyValuePair<string, string>>? headers = null;
@@ -142,15 +155,47 @@ public sealed record SipUri(
             {
                 var part = s[(i + 1)..][range];
                 var eq = part.IndexOf('=');
-                if (eq <= 0 || !TryUnescape(part[..eq], out var hn) || !TryUnescape(part[(eq + 1)..], out var hv))
+                if (eq <= 0 || !TryUnescape(part[..eq], build, out var hn) || !TryUnescape(part[(eq + 1)..], build, out var hv))
                 {
                     return false;
                 }
-                (headers ??= []).Add(new(hn, hv));
+                hasHeaders = true;
+                if (build)
+                {
+                    (headers ??= []).Add(new(hn!, hv!));
+                }
             }
         }
 
-        uri = new SipUri(secure, user, password, host, port, parameters ?? (IReadOnlyList<SipParameter>)[], headers ?? (IReadOnlyList<KeyValuePair<string, string>>)[]);
+        if (build)
+        {
+            uri = new SipUri(secure, user, password, host, port, parameters ?? (IReadOnlyList<SipParameter>)[], headers ?? (IReadOnlyList<KeyValuePair<string, string>>)[]);
+        }
+        return true;
+    }
+
+    /// <summary><see cref="TryUnescape(ReadOnlySpan{char}, out string)"/>, or only the check of its escapes when
+    /// <paramref name="build"/> is false (<paramref name="result"/> is then null).</summary>
+    private static bool TryUnescape(ReadOnlySpan<char> s, bool build, out string? result)
+    {
+        if (build)
+        {
+            var ok = TryUnescape(s, out var text);
+            result = text;
+            return ok;
+        }
+        result = null;
+        for (var i = s.IndexOf('%'); i >= 0 && i < s.Length; i++)
+        {
+            if (s[i] == '%')
+            {
+                if (i + 2 >= s.Length || !char.IsAsciiHexDigit(s[i + 1]) || !char.IsAsciiHexDigit(s[i + 2]))
+                {
+                    return false;
+                }
+                i += 2;
+            }
+        }
         return true;
     }
 

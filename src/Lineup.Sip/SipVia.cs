@@ -27,7 +27,17 @@ public sealed record SipVia(string Protocol, string Version, string Transport, s
     /// <summary>Parses a single via-parm; SWS is allowed around "/" (SLASH), ":" and parameters.</summary>
     public static bool TryParse(ReadOnlySpan<char> s, out SipVia via)
     {
-        via = null!;
+        var ok = TryParse(s, build: true, out var parsed, out _);
+        via = parsed!;
+        return ok;
+    }
+
+    /// <summary>Parses, or only checks the syntax when <paramref name="build"/> is false (nothing allocated,
+    /// <paramref name="via"/> null). <paramref name="bareCookieBranch"/>: the branch is exactly the magic cookie.</summary>
+    internal static bool TryParse(ReadOnlySpan<char> s, bool build, out SipVia? via, out bool bareCookieBranch)
+    {
+        via = null;
+        bareCookieBranch = false;
         var i = SipSyntax.SkipWs(s, 0);
         // sent-protocol = protocol-name SLASH protocol-version SLASH transport
         if (!Token(s, ref i, out var protocol) || !Slash(s, ref i)
@@ -63,7 +73,7 @@ public sealed record SipVia(string Protocol, string Version, string Transport, s
         {
             return false;
         }
-        var host = s[start..i].ToString();
+        var hostSpan = s[start..i];
         int? port = null;
         var j = SipSyntax.SkipWs(s, i);
         if (j < s.Length && s[j] == ':')
@@ -81,26 +91,40 @@ public sealed record SipVia(string Protocol, string Version, string Transport, s
             port = p;
             i = j;
         }
-        if (!SipSyntax.TryParseParams(s, i, out var parameters))
+        // An empty branch is malformed; one that is only the magic cookie is the caller's to refuse (RFC 4475 §3.2.1).
+        var reader = new SipParamReader(s, i);
+        var firstBranch = true;
+        while (reader.MoveNext())
         {
-            return false;
-        }
-        foreach (var p in parameters)
-        {
-            if (p.Name.Equals("branch", StringComparison.OrdinalIgnoreCase) && string.IsNullOrEmpty(p.Value))
+            if (!reader.Name.Equals("branch", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var branch = reader.Unquoted();
+            if (branch.IsEmpty)
             {
                 return false;
             }
+            bareCookieBranch |= firstBranch && branch.SequenceEqual(MagicCookie);
+            firstBranch = false;
         }
-        via = new SipVia(protocol, version, transport, host, port, parameters);
+        if (reader.Failed)
+        {
+            return false;
+        }
+        if (build)
+        {
+            SipSyntax.TryParseParams(s, i, out var parameters);
+            via = new SipVia(SipSyntax.Intern(protocol), SipSyntax.Intern(version), SipSyntax.Intern(transport), hostSpan.ToString(), port, parameters);
+        }
         return true;
     }
 
-    private static bool Token(ReadOnlySpan<char> s, ref int i, out string token)
+    private static bool Token(ReadOnlySpan<char> s, ref int i, out ReadOnlySpan<char> token)
     {
         var start = i;
         i = SipSyntax.ReadToken(s, i);
-        token = SipSyntax.Intern(s[start..i]);
+        token = s[start..i];
         return i > start;
     }
 

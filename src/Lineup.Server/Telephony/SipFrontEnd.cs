@@ -85,6 +85,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             PlayIntervalInstrument = _metrics.RtpSendInterval,
             TickLatenessInstrument = _metrics.RtpTickLateness,
             Srtp = _options.Srtp,
+            RealtimePriority = _options.MediaRealtimePriority,
         });
         _throttle = new AuthThrottle(new AuthThrottleOptions(), _time);
         _registrar = new SipRegistrar(new SipRegistrarOptions { Algorithms = _options.DigestAlgorithms }, _time, _credentials, _throttle);

@@ -22,6 +22,8 @@ internal static unsafe partial class LinuxIo
     public const int ClockMonotonic = 1;
     public const int DontWait = 0x40;        // MSG_DONTWAIT
     public const int Interrupted = 4;        // EINTR
+    public const int SchedOther = 0;         // SCHED_OTHER: the default, time-shared
+    public const int SchedRoundRobin = 2;    // SCHED_RR: real-time, runs before every SCHED_OTHER thread
 
     /// <summary>True where this path is used: Linux on x86-64 or arm64.</summary>
     public static bool IsSupported { get; } = OperatingSystem.IsLinux()
@@ -79,6 +81,17 @@ internal static unsafe partial class LinuxIo
 
     [LibraryImport(Libc, EntryPoint = "sendto", SetLastError = true)]
     public static partial nint SendTo(int fd, byte* buffer, nint length, int flags, byte* address, int addressLength);
+
+    [LibraryImport(Libc, EntryPoint = "sched_setscheduler", SetLastError = true)]
+    private static partial int SchedSetScheduler(int pid, int policy, int* param);
+
+    /// <summary>Moves the calling thread to SCHED_RR at <paramref name="priority"/> (1-99), or back to SCHED_OTHER
+    /// when it is 0. False when not permitted (it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO allowance).</summary>
+    public static bool SetRealtime(int priority)
+    {
+        var param = priority; // struct sched_param { int sched_priority; }
+        return SchedSetScheduler(0, priority > 0 ? SchedRoundRobin : SchedOther, &param) == 0;
+    }
 
     /// <summary>Adds <paramref name="fd"/> to <paramref name="epoll"/> for read readiness, with <paramref name="fd"/> as
     /// the event's data.</summary>

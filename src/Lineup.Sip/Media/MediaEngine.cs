@@ -27,6 +27,13 @@ public sealed record MediaOptions
     public SrtpPolicy Srtp { get; init; } = SrtpPolicy.Off;
     /// <summary>Media threads (each paces, and on Linux receives for, its share of the legs); 0: one per core.</summary>
     public int Threads { get; init; }
+    /// <summary>On Linux, the media threads run with real-time scheduling (SCHED_RR) at this priority, 1-99, so that
+    /// no ordinary thread of this or another process delays a packet; 0 (the default): ordinary scheduling. It needs
+    /// root, CAP_SYS_NICE or an RLIMIT_RTPRIO allowance; without it the threads stay ordinary
+    /// (<see cref="MediaStatistics.RealtimeThreads"/> counts those that got it). A thread that starts more than half
+    /// of its ticks over two seconds more than a period late goes back to ordinary scheduling for good: a saturated
+    /// real-time thread would starve everything else on its core.</summary>
+    public int RealtimePriority { get; init; }
 }
 
 /// <summary>
@@ -64,6 +71,8 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
     {
         if (options.PacketMs is not (10 or 20 or 30)) throw new ArgumentException("PacketMs must be 10, 20 or 30.", nameof(options));
         if (options.Threads < 0) throw new ArgumentException("Threads must be 0 (one per core) or more.", nameof(options));
+        if (options.RealtimePriority is < 0 or > 99) throw new ArgumentException("RealtimePriority must be 0 (off) or 1-99.", nameof(options));
+        RealtimePriority = options.RealtimePriority;
         var min = options.PortMin + (options.PortMin & 1);
         if (min < 1024 || options.PortMax > 65535 || min > options.PortMax)
         {
@@ -106,6 +115,9 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
 
     /// <summary>The packet time in <see cref="Stopwatch"/> ticks.</summary>
     internal long Period { get; }
+
+    /// <summary>SCHED_RR priority for the media threads, 0 for ordinary scheduling.</summary>
+    internal int RealtimePriority { get; }
 
     internal AddressFamily AddressFamily => Options.Bind.AddressFamily;
 

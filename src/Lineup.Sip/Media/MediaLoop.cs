@@ -21,6 +21,12 @@ internal sealed class MediaLoop : IDisposable
     private const int MaxReadsPerEvent = 16;
     /// <summary>Above this lateness the schedule restarts from now instead of sending a burst to catch up.</summary>
     private const int MaxCatchUpMs = 100;
+    /// <summary>A real-time loop is judged over windows of this many ticks (2 s at 20 ms)...</summary>
+    private const int SaturationWindow = 100;
+    /// <summary>...and is saturated (its work takes longer than the packet time) when more than this many of them
+    /// started more than a period late: it goes back to ordinary scheduling rather than starve its core. A lone
+    /// stall (a GC, a suspended VM) is one late tick: the schedule restarts after it.</summary>
+    private const int SaturatedTicks = 50;
 
     private readonly MediaEngine _engine;
     private readonly Lock _lock = new();
@@ -37,6 +43,9 @@ internal sealed class MediaLoop : IDisposable
     private int _idle;          // 1 while the thread waits without a deadline
     private bool _wakeRequested; // portable, under _gate
     private volatile bool _stopping;
+    private bool _realtime;      // this loop's thread runs SCHED_RR (pacing thread only)
+    private int _windowTicks;    // ticks in the current saturation window (pacing thread only)
+    private int _lateTicks;      // of which started more than a period late (pacing thread only)
 
     public MediaLoop(MediaEngine engine, int index, bool start)
     {
@@ -167,6 +176,21 @@ internal sealed class MediaLoop : IDisposable
             Interlocked.Add(ref stats._ticksSkipped, late / period);
             deadline = _engine.DeadlineAtOrBefore(now);
         }
+        if (_realtime)
+        {
+            if (late > period) _lateTicks++;
+            if (++_windowTicks == SaturationWindow)
+            {
+                if (_lateTicks > SaturatedTicks && LinuxIo.SetRealtime(0))
+                {
+                    _realtime = false;
+                    Interlocked.Decrement(ref stats._realtimeThreads);
+                    Interlocked.Increment(ref stats._realtimeDemotions);
+                }
+                _windowTicks = 0;
+                _lateTicks = 0;
+            }
+        }
         Interlocked.Increment(ref stats._ticks);
         var active = Tick(now, _engine.TickAt(deadline), _tickBuffer);
         return !active && GoIdle() ? -1 : deadline + period;
@@ -180,6 +204,11 @@ internal sealed class MediaLoop : IDisposable
         var buffer = GC.AllocateUninitializedArray<byte>(RtpLeg.BufferSize, pinned: true);
         var from = new SocketAddress(_engine.AddressFamily);
         var address = GC.AllocateUninitializedArray<byte>(from.Buffer.Length, pinned: true);
+        if (_engine.RealtimePriority > 0 && LinuxIo.SetRealtime(_engine.RealtimePriority))
+        {
+            _realtime = true;
+            Interlocked.Increment(ref _engine.Statistics._realtimeThreads);
+        }
         var deadline = _engine.DeadlineAtOrBefore(Stopwatch.GetTimestamp()) + _engine.Period;
         var armed = long.MinValue;
         while (!_stopping)

@@ -85,6 +85,8 @@ public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = 
     internal long _ticksSkipped;
     internal long _srtpAuthenticationFailures;
     internal long _srtpReplays;
+    internal int _realtimeThreads;
+    internal int _realtimeDemotions;
 
     /// <summary>RTP packets sent (played, relayed, telephone-events).</summary>
     public long PacketsSent => Volatile.Read(ref _packetsSent);
@@ -104,6 +106,11 @@ public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = 
     public long Ticks => Volatile.Read(ref _ticks);
     /// <summary>Ticks given up because the pacing thread fell more than 100 ms behind (the schedule restarts).</summary>
     public long TicksSkipped => Volatile.Read(ref _ticksSkipped);
+
+    /// <summary>Media threads running with real-time scheduling (<see cref="MediaOptions.RealtimePriority"/>).</summary>
+    public int RealtimeThreads => Volatile.Read(ref _realtimeThreads);
+    /// <summary>Media threads that went back to ordinary scheduling, saturated (most ticks of two seconds late).</summary>
+    public int RealtimeDemotions => Volatile.Read(ref _realtimeDemotions);
 
     /// <summary>Interval between consecutive played packets of one stream (every stream recorded into one
     /// histogram): p50/p99 should stay near the packet time.</summary>

@@ -553,7 +553,7 @@ public sealed class InviteSession : IClientTransactionUser
             new(SipHeaderNames.CallId, CallId),
             new(SipHeaderNames.CSeq, $"{invite.CSeq!.Value.Number} CANCEL"),
         };
-        headers.AddRange(invite.Headers.Where(h => h.Name == "Route"));
+        invite.CopyHeaders("Route", headers);
         var cancel = new SipMessage(new SipRequestLine("CANCEL", invite.RequestLine!.RequestUri, "SIP/2.0"), headers, default);
         _stack.Transactions.StartClient(cancel, Peer, NullUser.Instance);
         // §9.1: without a final response to the INVITE 64*T1 after the CANCEL, give up on it.
@@ -582,7 +582,7 @@ public sealed class InviteSession : IClientTransactionUser
             headers.Add(new SipHeader(SipHeaderNames.ContentType, "application/sdp"));
         }
         // Record-Route is copied into 2xx responses that set up a dialog (§12.1.1).
-        headers.AddRange(request.Headers.Where(h => h.Name == "Record-Route"));
+        request.CopyHeaders("Record-Route", headers);
         return SipResponse.Create(request, 200, toTag: LocalTag, headers: headers, body: LocalSdp);
     }
 

@@ -541,22 +541,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         {
             parameters.Add(new SipParameter("rport", remote.EndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
-        var text = FormatVia(via with { Parameters = parameters });
-        var headers = new List<SipHeader>(request.Headers.Count);
-        var replaced = false;
-        foreach (var h in request.Headers)
-        {
-            if (!replaced && h.Name == SipHeaderNames.Via)
-            {
-                headers.Add(new SipHeader(SipHeaderNames.Via, text));
-                replaced = true;
-            }
-            else
-            {
-                headers.Add(h);
-            }
-        }
-        return new SipMessage(request.RequestLine!, headers, request.Body);
+        return request.WithTopVia(FormatVia(via with { Parameters = parameters }));
     }
 
     /// <summary>

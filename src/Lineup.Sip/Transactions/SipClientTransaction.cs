@@ -167,7 +167,7 @@ internal sealed class SipClientTransaction
             new(SipHeaderNames.CallId, Request.CallId!),
             new(SipHeaderNames.CSeq, $"{Request.CSeq!.Value.Number} ACK"),
         };
-        headers.AddRange(Request.Headers.Where(h => h.Name == "Route"));
+        Request.CopyHeaders("Route", headers);
         return new SipMessage(new SipRequestLine("ACK", Request.RequestLine!.RequestUri, "SIP/2.0"), headers, default);
     }
 

@@ -15,6 +15,12 @@ public sealed partial class SipUdpTransport : ISipTransport
     private readonly SipParserLimits _limits;
     private readonly ILogger _logger;
     private readonly int _loops;
+    /// <summary>The socket's receive buffer asked for. At a thousand calls a second every phone and trunk sends to this
+    /// one socket, several thousand datagrams a second; Linux's default buffer (208 KB, about a hundred small
+    /// datagrams once the kernel's accounting is counted) overflows in a pause of a few tens of milliseconds and
+    /// the kernel drops what arrives: a call whose INVITE and retransmissions keep arriving in such moments fails
+    /// after 32 s. The kernel caps the size at net.core.rmem_max.</summary>
+    internal const int ReceiveBufferBytes = 8 * 1024 * 1024;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _socket;
     private ISipTransportHandler? _handler;
@@ -46,6 +52,14 @@ public sealed partial class SipUdpTransport : ISipTransport
     {
         _handler = handler;
         _socket = new Socket(_bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            _socket.ReceiveBufferSize = ReceiveBufferBytes;
+        }
+        catch (SocketException)
+        {
+            // Refused (some platforms cap it with an error): the default buffer still works, with less headroom.
+        }
         _socket.Bind(_bind);
         var loops = new Task[_loops];
         for (var i = 0; i < loops.Length; i++)

@@ -139,6 +139,45 @@ public sealed class MediaEngineTests
     }
 
     [Fact]
+    public async Task Realtime_priority_puts_the_media_thread_under_sched_rr_when_the_process_may()
+    {
+        Assert.True(LinuxIo.IsSupported, "the media loops' Linux path is what this test checks");
+        // Whether this process may use real-time scheduling at all (root or CAP_SYS_NICE): asked on a thread of its own.
+        var permitted = false;
+        var probe = new Thread(() => permitted = LinuxIo.SetRealtime(1) && LinuxIo.SetRealtime(0));
+        probe.Start();
+        probe.Join();
+
+        var min = Interlocked.Add(ref _nextRange, 100) - 100;
+        using var engine = new MediaEngine(new MediaOptions { Bind = IPAddress.Loopback, PortMin = min, PortMax = min + 38, Threads = 1, RealtimePriority = 3 });
+        using var peer = new Peer();
+        await using var leg = engine.CreateLeg();
+        Assert.NotNull(leg.Answer(peer.Offer("0")));
+        leg.Play([], AudioClip.HoldMusic());
+        for (var i = 0; i < 3; i++) await peer.ReceiveAsync(); // the loop runs and sends
+
+        Assert.Equal(permitted ? 1 : 0, engine.Statistics.RealtimeThreads);
+        Assert.Equal(0, engine.Statistics.RealtimeDemotions);
+        // The kernel's view: field 41 of /proc/self/task/TID/stat is the policy (2: SCHED_RR), field 40 the rt priority.
+        var policies = new List<(string Priority, string Policy)>();
+        foreach (var task in Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() != "Lineup media 0") continue;
+                var fields = File.ReadAllText(Path.Combine(task, "stat")).Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                policies.Add((fields[37], fields[38]));
+            }
+            catch (IOException)
+            {
+                // That thread (another test's) ended while we looked.
+            }
+        }
+        Assert.NotEmpty(policies);
+        Assert.Equal(permitted, policies.Contains(("3", "2")));
+    }
+
+    [Fact]
     public async Task Play_sends_the_clip_frames_with_continuous_headers_then_reports_the_end()
     {
         using var engine = NewEngine();
