@@ -23,6 +23,11 @@ public sealed record MediaAction(EventKind Kind, long Call, int Agent, int Code,
     /// language.</summary>
     public string? HoldMusic { get; init; }
     public string? Language { get; init; }
+
+    /// <summary>CallToVoicemail: the box that records the message (the queue's, or the one the destination names), when
+    /// it is Lineup's own (enabled); null: the external voicemail server, or hang up.</summary>
+    public VoicemailSettings? Voicemail { get; init; }
+    public int VoicemailQueue { get; init; }
 }
 
 /// <summary>A phone registered through a SIP proxy (RFC 3327): reached by sending to <see cref="Path"/>'s first hop
