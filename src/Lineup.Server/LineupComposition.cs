@@ -200,6 +200,7 @@ public static class LineupComposition
         api.MapEventsApi();
         api.MapTelephonyApi();
         api.MapMediaApi();
+        api.MapVoicemailsApi();
         api.MapSipBlockedApi();
         app.MapDialects();
         return app;

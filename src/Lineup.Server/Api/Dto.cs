@@ -10,6 +10,12 @@ public sealed record CallbackBody(
     bool? Enabled = null, CallbackMode? Mode = null, int? OfferAfterSeconds = null, string? Key = null,
     int? MaxAttempts = null, int? RetrySeconds = null, string? OutboundPrefix = null);
 
+/// <summary>A queue's voicemail box (<c>voicemail</c>): with <c>enabled</c>, a destination of type voicemail leaves the
+/// caller's message here (docs/sip.md, "Voicemail").</summary>
+public sealed record VoicemailBody(
+    bool? Enabled = null, string? Greeting = null, string? MailTo = null, bool? AttachAudio = null, int? MaxSeconds = null,
+    int? SilenceSeconds = null);
+
 public sealed record DestinationBody(DestinationKind Type = DestinationKind.Hangup, long? QueueId = null, string? Target = null);
 
 public sealed record DestinationsBody(
@@ -67,6 +73,9 @@ public sealed record QueueBody
     /// <summary>The survey's question and thanks (media references); null: the built-in prompts.</summary>
     public string? SurveyPrompt { get; init; }
     public string? SurveyThanksPrompt { get; init; }
+
+    /// <summary>The queue's voicemail box.</summary>
+    public VoicemailBody? Voicemail { get; init; }
     public DestinationsBody? Destinations { get; init; }
     public WaitEstimatorKind? WaitEstimator { get; init; }
     public int? ExpectedHandleSeconds { get; init; }
@@ -228,6 +237,8 @@ public static class Dto
         SurveyMaxRating = c.SurveyMaxRating,
         SurveyPrompt = c.SurveyPrompt,
         SurveyThanksPrompt = c.SurveyThanksPrompt,
+        Voicemail = new VoicemailBody(c.Voicemail.Enabled, c.Voicemail.Greeting, c.Voicemail.MailTo, c.Voicemail.AttachAudio,
+            c.Voicemail.MaxSeconds, c.Voicemail.SilenceSeconds),
         Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
             Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination), Dest(c.InactiveDestination)),
         WaitEstimator = c.WaitEstimator,
@@ -306,6 +317,15 @@ public static class Dto
             SurveyMaxRating = b.SurveyMaxRating ?? d.SurveyMaxRating,
             SurveyPrompt = string.IsNullOrEmpty(b.SurveyPrompt) ? null : b.SurveyPrompt,
             SurveyThanksPrompt = string.IsNullOrEmpty(b.SurveyThanksPrompt) ? null : b.SurveyThanksPrompt,
+            Voicemail = b.Voicemail is not { } vm ? d.Voicemail : new VoicemailSettings
+            {
+                Enabled = vm.Enabled ?? false,
+                Greeting = string.IsNullOrEmpty(vm.Greeting) ? null : vm.Greeting,
+                MailTo = string.IsNullOrWhiteSpace(vm.MailTo) ? null : vm.MailTo.Trim(),
+                AttachAudio = vm.AttachAudio ?? true,
+                MaxSeconds = vm.MaxSeconds ?? VoicemailSettings.DefaultMaxSeconds,
+                SilenceSeconds = vm.SilenceSeconds ?? VoicemailSettings.DefaultSilenceSeconds,
+            },
             TimeoutDestination = Dest(dest?.Timeout, d.TimeoutDestination),
             NoAgentsDestination = Dest(dest?.NoAgents, d.NoAgentsDestination),
             QueueFullDestination = Dest(dest?.QueueFull, d.QueueFullDestination),
