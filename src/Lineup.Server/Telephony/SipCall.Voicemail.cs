@@ -47,7 +47,9 @@ internal sealed partial class SipCall
                 var (record, audio) = _fe.Voicemails.Start(Host.TenantId, vm.Queue, Id.Value, CallerNumber, CallerName,
                     vm.Settings.MailTo, vm.Settings.AttachAudio, _fe.Mailer.Enabled);
                 var recorder = new MessageRecorder(audio, vm.Settings.MaxSeconds, vm.Settings.SilenceSeconds);
-                recorder.Ended += (_, why) => FinishVoicemail(hangup: true, why == MessageEnd.Silence ? "silence" : "the longest message");
+                // Raised on the media loop's thread, which must not release its own leg: finished on the thread pool.
+                recorder.Ended += (_, why) => ThreadPool.QueueUserWorkItem(
+                    _ => FinishVoicemail(hangup: true, why == MessageEnd.Silence ? "silence" : "the longest message"));
                 vm.Recorder = recorder;
                 vm.Record = record;
                 // A caller that sends no audio at all (muted, no RTP) is ended by the clock.
@@ -55,7 +57,7 @@ internal sealed partial class SipCall
                     TimeSpan.FromSeconds(vm.Settings.MaxSeconds + 2), Timeout.InfiniteTimeSpan);
                 later.Add(() => caller.StartRecording(recorder, RecordingSide.Left));
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex)
             {
                 failed = ex;
                 vm.Finished = true;
@@ -81,6 +83,15 @@ internal sealed partial class SipCall
         });
         if (done == null) return;
         done.Limit?.Dispose();
-        if (done.Recorder is { } recorder && done.Record is { } record) _fe.VoicemailRecorded(this, done.Queue, record, recorder, done.EndedBy);
+        if (done.Recorder is not { } recorder || done.Record is not { } record) return;
+        try
+        {
+            _fe.VoicemailRecorded(this, done.Queue, record, recorder, done.EndedBy);
+        }
+        catch (Exception ex)
+        {
+            // On a media or timer thread: logged, never thrown there. The box completes the message at the next start.
+            SipLog.VoicemailFailed(_fe.Log, ex, Id.Value);
+        }
     }
 }

@@ -642,9 +642,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             Post(call.Host, new VoicemailLeftCommand((int)queue, call.Id.Value, done.Id, (long)Math.Round(seconds * 1000), call.CallerNumber));
             if (done.MailState == Records.VoicemailRecord.MailPending) _mailer.Enqueue(tenant, done.Id);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        finally
         {
-            SipLog.VoicemailFailed(_log, ex, call.Id.Value);
+            recorder.Dispose();
         }
     }
 
