@@ -17,9 +17,13 @@ public sealed partial class CallCenter
         if (_events.Count > 0) throw new InvalidOperationException("drain the pending events before taking a snapshot");
         // Every command ends by dispatching the agents it freed; a leftover would be state the snapshot lacks.
         if (_freed.Count > 0) throw new InvalidOperationException("agents freed by the last command were not dispatched");
-        var timers = new List<(Timer Timer, long Due, long Order)>(_timers.Count);
-        foreach (var (timer, key) in _timers.UnorderedItems) timers.Add((timer, key.Due, key.Order));
-        foreach (var lane in _lanes) timers.AddRange(lane.Items);
+        // Spent timers are left out: they would never do anything (see IsSpent), and they are most of the heap.
+        var timers = new List<(Timer Timer, long Due, long Order)>();
+        foreach (var (timer, key) in _timers.UnorderedItems)
+            if (!IsSpent(timer)) timers.Add((timer, key.Due, key.Order));
+        foreach (var lane in _lanes)
+            foreach (var item in lane.Items)
+                if (!IsSpent(item.Timer)) timers.Add(item);
         timers.Sort(static (x, y) => x.Due != y.Due ? x.Due.CompareTo(y.Due) : x.Order.CompareTo(y.Order));
         return new EngineSnapshot
         {
@@ -224,17 +228,16 @@ public sealed partial class CallCenter
         };
     }
 
-    private TimerSnapshot SnapshotOf(Timer t, long due, long order)
+    private static TimerSnapshot SnapshotOf(Timer t, long due, long order)
     {
         var snapshot = new TimerSnapshot { Kind = t.Kind.ToString(), Due = due, Order = order, Seq = t.Seq };
-        // A timer outlives its target when the agent or queue was removed or the call ended; it is kept as an
-        // expired timer, which fires without effect (the original's would find nothing to do on its orphan).
+        // Only live timers are captured, so their targets are live too.
         return t.Target switch
         {
-            Agent a when _agents.TryGetValue(a.Id, out var live) && live == a => snapshot with { Agent = a.Id.Value },
-            Queue q when _queues.TryGetValue(q.Id, out var live) && live == q => snapshot with { Queue = q.Id.Value },
-            Call c when _calls.TryGetValue(c.Id, out var live) && live == c => snapshot with { Call = c.Id.Value },
-            _ => snapshot,
+            Agent a => snapshot with { Agent = a.Id.Value },
+            Queue q => snapshot with { Queue = q.Id.Value },
+            Call c => snapshot with { Call = c.Id.Value },
+            _ => throw new InvalidOperationException($"a live {t.Kind} timer has no target"),
         };
     }
 

@@ -15,7 +15,8 @@ public class SnapshotFormatTests
     private static readonly string GoldenPath = Path.Combine(AppContext.BaseDirectory, "Snapshots", "v1.json");
 
     /// <summary>A small tenant with a bit of everything: a call talking, one ringing, one waiting behind it with a VIP
-    /// number, a callback, an agent in a delay, dialect data, sticky memory, and a timer whose agent was removed.</summary>
+    /// number, a callback, an agent in a delay, dialect data, sticky memory, and timers spent by a removed agent and an
+    /// answered offer (left out of the snapshot).</summary>
     internal static Harness Tenant()
     {
         var h = new Harness(new EngineOptions { Seed = 42, CallIdBase = 7_000_000_000 })
@@ -73,10 +74,27 @@ public class SnapshotFormatTests
         Assert.Contains(s.Calls, c => c.State == CallState.CallbackWaiting);
         Assert.Contains(s.Calls, c => c.Offers.Count > 0);
         Assert.Contains(s.Agents, a => a.InDelay);
-        Assert.Contains(s.Timers, t => t.Agent == null && t.Queue == null && t.Call == null);
+        Assert.All(s.Timers, t => Assert.True(t.Agent != null || t.Queue != null || t.Call != null));
+        Assert.True(s.Timers.Count < Tenant().Engine.HeldTimers, "no spent timer was left out");
         Assert.NotEmpty(s.Queues[0].Sticky);
         Assert.Equal(["fonouc", "kazoo"], s.Queues[0].Config.DialectData!.Keys);
         Assert.Equal(["5550100", "5550199"], s.Queues[0].Config.VipNumbers);
+    }
+
+    /// <summary>Snapshots written before spent timers were left out hold timers with no target: they still read, and
+    /// such a timer is dropped unfired (the next deadline is a live timer's).</summary>
+    [Fact]
+    public void A_target_less_timer_from_an_older_snapshot_is_dropped_unfired()
+    {
+        var h = Tenant();
+        var s = h.Engine.Capture();
+        var early = s.Timers.Min(t => t.Due) - 1_000;
+        var older = s with { Timers = [new TimerSnapshot { Kind = "RingTimeout", Due = early, Order = 0, Seq = 1 }, .. s.Timers] };
+        var restored = CallCenter.Restore(EngineSnapshot.FromUtf8Json(older.ToUtf8Json()), h.Engine.Options);
+        Assert.Equal(h.Engine.NextDeadline, restored.NextDeadline);
+        Assert.Equal(s.ToUtf8Json(), restored.Capture().ToUtf8Json());
+        restored.Advance(early);
+        Assert.Empty(restored.TakeEvents());
     }
 
     [Fact]

@@ -28,6 +28,8 @@ public class CommandLogTests
         InactiveDestination = Destination.ToNumber("+18005550001"),
         DispositionCodes = ["sale", "no_sale"],
         DispositionRequired = true,
+        AgentAnnouncePrompt = "17",
+        AgentAnnounceWaitTime = true,
         OfficeHours = new OfficeHours
         {
             Weekly = [new OpeningInterval(DayOfWeek.Monday, 540, 1020)],

@@ -123,6 +123,14 @@ public sealed record QueueConfig
     /// <summary>The queue's voicemail box: where a destination of kind voicemail leaves the caller's message. Opaque to
     /// the engine, which only ends the call as voicemail; the telephony layer plays, records and stores.</summary>
     public VoicemailSettings Voicemail { get; init; } = VoicemailSettings.Off;
+    // Agent whisper before the bridge (issue 15).
+
+    /// <summary>What the answering agent alone hears before being connected to the caller (a media reference, opaque to
+    /// the engine); null: nothing unless <see cref="AgentAnnounceWaitTime"/>.</summary>
+    public string? AgentAnnouncePrompt { get; init; }
+
+    /// <summary>The answering agent is told how long the caller waited (in seconds) before being connected.</summary>
+    public bool AgentAnnounceWaitTime { get; init; }
 
     public Destination TimeoutDestination { get; init; } = Destination.Hangup;
     public Destination NoAgentsDestination { get; init; } = Destination.Hangup;

@@ -281,9 +281,9 @@ public sealed record AttemptSnapshot
 }
 
 /// <summary>
-/// A scheduled timer. Exactly one of <see cref="Agent"/>, <see cref="Queue"/> and <see cref="Call"/> names its
-/// target, or none when the target is gone (a removed agent or queue, an ended call): such a timer does nothing when
-/// it fires, but it is kept so that the restored engine's next deadline is the original's.
+/// A scheduled timer that can still do something. Exactly one of <see cref="Agent"/>, <see cref="Queue"/> and
+/// <see cref="Call"/> names its target. Snapshots written before spent timers were left out may hold a timer with
+/// none (its target was gone): it is read and dropped unfired, as a spent timer is.
 /// </summary>
 public sealed record TimerSnapshot
 {
@@ -357,6 +357,8 @@ public sealed record QueueSettings
     /// <summary>Null (left out): the default, also in a snapshot written before voicemail.</summary>
     public int? VoicemailMaxSeconds { get; init; }
     public int? VoicemailSilenceSeconds { get; init; }
+    public string? AgentAnnouncePrompt { get; init; }
+    public bool AgentAnnounceWaitTime { get; init; }
     public DestinationSnapshot TimeoutDestination { get; init; } = new();
     public DestinationSnapshot NoAgentsDestination { get; init; } = new();
     public DestinationSnapshot QueueFullDestination { get; init; } = new();

@@ -76,6 +76,10 @@ public sealed record QueueBody
 
     /// <summary>The queue's voicemail box.</summary>
     public VoicemailBody? Voicemail { get; init; }
+    /// <summary>Agent whisper: what the answering agent alone hears before the bridge (a media reference; null: none),
+    /// and whether it is told how long the caller waited.</summary>
+    public string? AgentAnnouncePrompt { get; init; }
+    public bool? AgentAnnounceWaitTime { get; init; }
     public DestinationsBody? Destinations { get; init; }
     public WaitEstimatorKind? WaitEstimator { get; init; }
     public int? ExpectedHandleSeconds { get; init; }
@@ -239,6 +243,8 @@ public static class Dto
         SurveyThanksPrompt = c.SurveyThanksPrompt,
         Voicemail = new VoicemailBody(c.Voicemail.Enabled, c.Voicemail.Greeting, c.Voicemail.MailTo, c.Voicemail.AttachAudio,
             c.Voicemail.MaxSeconds, c.Voicemail.SilenceSeconds),
+        AgentAnnouncePrompt = c.AgentAnnouncePrompt,
+        AgentAnnounceWaitTime = c.AgentAnnounceWaitTime,
         Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
             Dest(c.NoAnswerDestination), Dest(c.ExitKeyDestination), Dest(c.NightModeDestination), Dest(c.InactiveDestination)),
         WaitEstimator = c.WaitEstimator,
@@ -326,6 +332,8 @@ public static class Dto
                 MaxSeconds = vm.MaxSeconds ?? VoicemailSettings.DefaultMaxSeconds,
                 SilenceSeconds = vm.SilenceSeconds ?? VoicemailSettings.DefaultSilenceSeconds,
             },
+            AgentAnnouncePrompt = string.IsNullOrEmpty(b.AgentAnnouncePrompt) ? null : b.AgentAnnouncePrompt,
+            AgentAnnounceWaitTime = b.AgentAnnounceWaitTime ?? d.AgentAnnounceWaitTime,
             TimeoutDestination = Dest(dest?.Timeout, d.TimeoutDestination),
             NoAgentsDestination = Dest(dest?.NoAgents, d.NoAgentsDestination),
             QueueFullDestination = Dest(dest?.QueueFull, d.QueueFullDestination),

@@ -11,7 +11,7 @@ public sealed record MediaDto(long Id, string Name, string? Language, string Sou
 
 /// <summary>
 /// The tenant's media library: hold music and prompts that queues name (<c>hold_music</c>, <c>intro_prompt</c>,
-/// <c>periodic_prompt</c>) and that replace built-in prompts per language (docs/sip.md). Upload a WAV file as a
+/// <c>periodic_prompt</c>) and that replace built-in prompts per language (docs/sip.md). Upload a WAV or MP3 file as a
 /// multipart form (<c>-F file=@music.wav -F name=summer</c>) or as the raw body (<c>?name=summer</c>).
 /// </summary>
 public static class MediaApi
@@ -20,8 +20,8 @@ public static class MediaApi
     {
         var media = api.MapGroup("/media").WithTags("Media").ProducesProblems(401, 403);
         media.MapPost("", UploadAsync).Require(Role.Admin).DisableAntiforgery()
-            .WithSummary("Upload a sound (WAV: PCM, float, μ-law or A-law, 8 to 48 kHz, converted to 8 kHz once)")
-            .WithDescription("A multipart form with a part named file (and name, language), or the WAV file as the body with name and language in the query.")
+            .WithSummary("Upload a sound (WAV: PCM, float, μ-law or A-law, 8 to 48 kHz; or MP3), converted to 8 kHz once")
+            .WithDescription("A multipart form with a part named file (and name, language), or the WAV or MP3 file as the body with name and language in the query.")
             .Produces<MediaDto>(201).ProducesProblems(400, 409);
         media.MapGet("", List).Require(Role.Supervisor).WithSummary("The tenant's media").Produces<List<MediaDto>>();
         media.MapGet("/{id:long}", Get).Require(Role.Supervisor).WithSummary("One media item").Produces<MediaDto>().ProducesProblems(404);
@@ -108,7 +108,8 @@ public static class MediaApi
         bool Names(string? reference) => reference != null
             && (reference == item.Id.ToString(CultureInfo.InvariantCulture) || (!others && string.Equals(reference, item.Name, StringComparison.OrdinalIgnoreCase)));
         var users = await host.QueryAsync(engine => engine.Queues
-            .Where(q => Names(q.Config.HoldMusic) || Names(q.Config.IntroPrompt) || Names(q.Config.PeriodicPrompt))
+            .Where(q => Names(q.Config.HoldMusic) || Names(q.Config.IntroPrompt) || Names(q.Config.PeriodicPrompt)
+                || Names(q.Config.SurveyPrompt) || Names(q.Config.SurveyThanksPrompt) || Names(q.Config.AgentAnnouncePrompt) || Names(q.Config.Voicemail.Greeting))
             .Select(q => q.Id.Value).Order().ToList());
         if (users.Count > 0)
             return RequestContext.Problem(409, $"Queue(s) {string.Join(", ", users)} use this media item: point them elsewhere first.", "Conflict");

@@ -206,6 +206,7 @@ public static class Validate
         if (b.SurveyMaxRating is < 0 or > 9) e.Add("survey_max_rating", "survey_max_rating must be 0 (no survey) to 9.");
         e.Pattern("survey_prompt", b.SurveyPrompt, Telephony.MediaLibrary.NamePattern(), "a media id or name");
         e.Pattern("survey_thanks_prompt", b.SurveyThanksPrompt, Telephony.MediaLibrary.NamePattern(), "a media id or name");
+        e.Pattern("agent_announce_prompt", b.AgentAnnouncePrompt, Telephony.MediaLibrary.NamePattern(), "a media id or name");
         e.Pattern("language", b.Language, Telephony.MediaLibrary.LanguagePattern(), "a BCP 47 language tag such as de or en-US");
         if (b.Callback is { } cb)
         {

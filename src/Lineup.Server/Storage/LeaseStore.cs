@@ -99,8 +99,9 @@ public sealed class LeaseStore(Database db)
             return;
         }
         // SQLite transactions take the database's write lock when they begin (BEGIN IMMEDIATE), so the check and the
-        // writes after it cannot interleave with another process's epoch bump.
-        var held = await c.ExecuteAsync("UPDATE tenant_leases SET epoch = epoch WHERE tenant_id = @TenantId AND epoch = @Epoch", fence, tx);
-        if (held == 0) throw new TenantFencedException(fence.TenantId, fence.Epoch);
+        // writes after it cannot interleave with another process's epoch bump, and reading the epoch is enough (an
+        // UPDATE that changes nothing still writes the lease's page to the WAL in every commit).
+        var held = await c.ExecuteScalarAsync<long?>("SELECT 1 FROM tenant_leases WHERE tenant_id = @TenantId AND epoch = @Epoch", fence, tx);
+        if (held == null) throw new TenantFencedException(fence.TenantId, fence.Epoch);
     }
 }

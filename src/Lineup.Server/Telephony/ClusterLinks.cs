@@ -28,6 +28,10 @@ public sealed record MediaAction(EventKind Kind, long Call, int Agent, int Code,
     /// it is Lineup's own (enabled); null: the external voicemail server, or hang up.</summary>
     public VoicemailSettings? Voicemail { get; init; }
     public int VoicemailQueue { get; init; }
+    /// <summary>CallAnswered (issue 15): what the agent alone hears before the bridge, the queue's prompt (a media
+    /// reference) and the caller's wait in seconds when the queue tells it; the queue's language for both.</summary>
+    public string? AgentAnnounce { get; init; }
+    public long? AgentAnnounceWait { get; init; }
 }
 
 /// <summary>A phone registered through a SIP proxy (RFC 3327): reached by sending to <see cref="Path"/>'s first hop

@@ -80,7 +80,7 @@ public sealed partial class MediaLibrary
             return AppError.Invalid("name", "ringback is reserved: a queue whose hold_music is ringback hears ringing.");
         if (language != null && !LanguagePattern().IsMatch(language))
             return AppError.Invalid("language", "language must be a BCP 47 language tag such as de or en-US.");
-        if (file.Length == 0) return AppError.Invalid("file", "file is required: a WAV file (PCM, float, μ-law or A-law, 8 to 48 kHz).");
+        if (file.Length == 0) return AppError.Invalid("file", "file is required: a WAV file (PCM, float, μ-law or A-law, 8 to 48 kHz) or an MP3 file.");
         if (file.Length > _maxBytes)
             return AppError.Invalid("file", string.Create(CultureInfo.InvariantCulture, $"file is {file.Length} bytes; the limit is {_maxBytes} (Sip:MediaMaxBytes)."));
         var samples = AudioImport.TryConvert(file, out var source, out var error);

@@ -76,6 +76,10 @@ internal sealed partial class SipCall
 
         /// <summary>Whether the bridge is recorded (the queue's setting when the engine connected the call).</summary>
         public bool Record;
+
+        /// <summary>What this agent alone hears between its answer and the bridge (the queue's whisper); null once
+        /// played or when there is none.</summary>
+        public IReadOnlyList<AudioClip>? Whisper;
     }
 
     /// <summary>Runs <paramref name="body"/> under the lock, then the actions it queued.</summary>
@@ -121,7 +125,8 @@ internal sealed partial class SipCall
 
     /// <summary>Rings an agent: one INVITE per registered contact, all with the same SDP offer; the first 2xx wins.
     /// <paramref name="connected"/>: a pickup, see <see cref="AgentLeg.Connected"/>.</summary>
-    public void Ring(AgentId agent, IReadOnlyList<SipTarget> targets, SrtpPolicy srtp, bool connected = false, bool record = false)
+    public void Ring(AgentId agent, IReadOnlyList<SipTarget> targets, SrtpPolicy srtp, bool connected = false, bool record = false,
+        IReadOnlyList<AudioClip>? whisper = null)
     {
         if (!_fe.TryCreateLeg(out var media))
         {
@@ -129,7 +134,7 @@ internal sealed partial class SipCall
             return;
         }
         media.Srtp = srtp;
-        var leg = new AgentLeg(agent, media) { Connected = connected, Record = record };
+        var leg = new AgentLeg(agent, media) { Connected = connected, Record = record, Whisper = whisper };
         var offer = media.CreateOffer();
         Locked(later =>
         {
@@ -237,8 +242,9 @@ internal sealed partial class SipCall
 
     /// <summary>The engine connected the caller to <paramref name="agent"/>: bridged now if the agent's phone answered; if
     /// it still rings (the agent picked the call up while offered it), bridged when it answers. False when no phone of
-    /// the agent was rung (a pickup): the caller has to ring it.</summary>
-    public bool Connect(AgentId agent, bool record)
+    /// the agent was rung (a pickup): the caller has to ring it. <paramref name="whisper"/>: played to the agent alone
+    /// before the bridge.</summary>
+    public bool Connect(AgentId agent, bool record, IReadOnlyList<AudioClip>? whisper = null)
     {
         var found = false;
         var answered = false;
@@ -247,6 +253,7 @@ internal sealed partial class SipCall
             if (!_offers.TryGetValue(agent, out var leg)) return;
             found = true;
             leg.Record = record;
+            leg.Whisper = whisper;
             answered = leg.Answered != null;
             leg.Connected = !answered;
         });
@@ -255,10 +262,28 @@ internal sealed partial class SipCall
     }
 
     /// <summary>Media flows between the caller and the agent's answered phone, hold music stops, and the bridge is
-    /// recorded when <paramref name="record"/>.</summary>
+    /// recorded when <paramref name="record"/>. A queue's whisper plays to the agent first (the caller hears its music
+    /// on meanwhile) and the bridge follows when it has been said.</summary>
     private void Bridge(AgentId agent, bool record) => Locked(later =>
     {
-        if (!_offers.TryGetValue(agent, out var leg) || leg.Answered == null || _callerMedia is not { } caller || _callerDone) return;
+        if (!_offers.TryGetValue(agent, out var leg) || leg.Answered == null || leg.Done || leg == _connected
+            || _callerMedia is not { } caller || _callerDone) return;
+        if (leg.Whisper is { Count: > 0 } whisper)
+        {
+            leg.Whisper = null;
+            SipLog.AgentWhisper(_fe.Log, agent.Value, Id.Value, whisper.Sum(c => c.Duration.TotalSeconds));
+            later.Add(() =>
+            {
+                void Said(RtpLeg media)
+                {
+                    media.PlaybackFinished -= Said;
+                    Bridge(agent, record);
+                }
+                leg.Media.PlaybackFinished += Said;
+                leg.Media.Play(whisper, null);
+            });
+            return;
+        }
         _connected = leg;
         var recorder = record ? _fe.StartRecording(this) : null;
         later.Add(() =>

@@ -332,7 +332,17 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         if (e.Kind is not (EventKind.CallOffered or EventKind.CallAnswered)) return action;
         if (engine.TryGetAgent(e.Agent, out var agent) && !string.IsNullOrEmpty(agent.Config.Number))
             action = action with { AgentNumber = agent.Config.Number, RemoteAgent = agent.Config.Kind == AgentKind.Remote };
-        if (e.Kind == EventKind.CallAnswered) action = action with { Record = engine.TryGetQueue(e.Queue, out var queue) && queue.Config.RecordCalls };
+        if (e.Kind == EventKind.CallAnswered && engine.TryGetQueue(e.Queue, out var queue))
+        {
+            var c = queue.Config;
+            action = action with
+            {
+                Record = c.RecordCalls,
+                AgentAnnounce = c.AgentAnnouncePrompt,
+                AgentAnnounceWait = c.AgentAnnounceWaitTime ? e.Value / 1000 : null,
+                Language = c.Language,
+            };
+        }
         return action;
     }
 
@@ -406,7 +416,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
                 break;
             case EventKind.CallAnswered:
                 // A pickup connects an agent whose phone was not rung: it is rung now, and bridged when it answers.
-                if (!call.Connect(agent, a.Record)) Offer(call, a, ring, connected: true, a.Record);
+                // The agent alone hears the queue's whisper first (the caller keeps its music), then the two are bridged.
+                var whisper = AgentWhisper(call, a);
+                if (!call.Connect(agent, a.Record, whisper)) Offer(call, a, ring, connected: true, a.Record, whisper);
                 break;
             case EventKind.CallbackDial:
                 Dial(call, a.Text!, SipCall.Purpose.Callback);
@@ -462,13 +474,28 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         return clip != null ? [clip] : [];
     }
 
+    /// <summary>What the answering agent hears before the bridge: the queue's announce prompt (a media of the tenant's
+    /// library, in the queue's language), then the caller's wait ("the caller waited 42 seconds", each word a built-in
+    /// prompt unless the tenant has its own media of that name). Empty when the queue whispers nothing.</summary>
+    private IReadOnlyList<AudioClip> AgentWhisper(SipCall call, MediaAction a)
+    {
+        var tenant = call.Host.TenantId;
+        var language = a.Language ?? call.Language;
+        var clips = new List<AudioClip>(8);
+        if (a.AgentAnnounce != null && _library.Resolve(tenant, a.AgentAnnounce, language) is { } prompt) clips.Add(prompt);
+        if (a.AgentAnnounceWait is { } wait)
+            clips.AddRange(_prompts!.Waited((int)Math.Min(int.MaxValue, wait), name => _library.Resolve(tenant, name, language, byName: true)));
+        return clips;
+    }
+
     private static string BoxUri(string voicemail, string box) =>
         SipUri.TryParse(voicemail, out var u) ? $"sip:{box}@{u.Host}{(u.Port is { } p ? ":" + p : "")}" : voicemail;
 
     /// <summary>Rings the phones in <paramref name="ring"/> (every registered phone of a local agent, or a remote
     /// agent's number through the outbound proxy). <paramref name="connected"/>: the engine has connected the agent
     /// already (a pickup), so an agent that cannot be reached ends the talk (agent_hangup) instead of being busy.</summary>
-    private void Offer(SipCall call, MediaAction a, (List<SipTarget> Targets, string? User) ring, bool connected = false, bool record = false)
+    private void Offer(SipCall call, MediaAction a, (List<SipTarget> Targets, string? User) ring, bool connected = false, bool record = false,
+        IReadOnlyList<AudioClip>? whisper = null)
     {
         var agent = new AgentId(a.Agent);
         var unreachable = connected ? CallEventType.AgentHangup : CallEventType.AgentBusy;
@@ -489,7 +516,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         }
         SipLog.Ringing(_log, agent.Value, call.Id.Value, call.CallerNumber,
             string.Join(", ", ring.Targets.Select(t => t.Destination is { } d ? $"{t.Uri} via {d.Transport.ToString().ToLowerInvariant()} {d.EndPoint}" : t.Uri)));
-        call.Ring(agent, ring.Targets, a.RemoteAgent ? _options.Srtp : _options.SrtpForAgent(ring.User!), connected, record);
+        call.Ring(agent, ring.Targets, a.RemoteAgent ? _options.Srtp : _options.SrtpForAgent(ring.User!), connected, record, whisper);
     }
 
     /// <summary>Single node: the agent's phones as this node's registrar knows them.</summary>

@@ -56,6 +56,9 @@ internal static partial class SipLog
         Message = "SIP stops ringing agent {Agent} for call {Call}: the offer ended ({Outcome})")]
     public static partial void StopRinging(ILogger logger, int agent, long call, string outcome);
 
+    [LoggerMessage(EventId = 649, Level = LogLevel.Information, Message = "SIP call {Call}: agent {Agent} answered and hears the queue's whisper ({Seconds:F1} s) before the bridge")]
+    public static partial void AgentWhisper(ILogger logger, long agent, long call, double seconds);
+
     // 640-649: issue 15a (media library, survey).
     [LoggerMessage(EventId = 640, Level = LogLevel.Information, Message = "SIP call {Call}: the agent hung up first; the caller is asked to rate the call")]
     public static partial void SurveyStarted(ILogger logger, long call);

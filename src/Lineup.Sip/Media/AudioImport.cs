@@ -7,8 +7,8 @@ namespace Lineup.Sip.Media;
 /// Turns an uploaded sound file into what calls play: 8 kHz mono 16-bit samples. Accepts WAV in 8-, 16-, 24- or 32-bit
 /// PCM, 32- or 64-bit IEEE float, μ-law or A-law, one to eight channels (mixed down to mono) at any rate from 8 kHz to
 /// 48 kHz (band-limited and resampled to 8 kHz by <see cref="Resampler"/>). Done once per file, so playing it to a
-/// call is only copying frames (<see cref="AudioClip"/> keeps both G.711 encodings). Never throws on bad input: the
-/// reason comes back instead.
+/// call is only copying frames (<see cref="AudioClip"/> keeps both G.711 encodings). MP3 files go to
+/// <see cref="Mp3Import"/>. Never throws on bad input: the reason comes back instead.
 /// </summary>
 public static class AudioImport
 {
@@ -16,12 +16,20 @@ public static class AudioImport
     public const int MaxRate = 48000;
     public const int MaxChannels = 8;
 
-    /// <summary>The 8 kHz mono samples of a WAV image, or null with a reason. <paramref name="source"/> describes what
-    /// was found ("WAV 16-bit PCM, 44100 Hz, 2 channels").</summary>
+    /// <summary>The reason given for a file that is neither WAV nor MP3.</summary>
+    public const string NotAudio = "not a RIFF/WAVE file nor an MP3 file";
+
+    /// <summary>The 8 kHz mono samples of a WAV or MP3 image, or null with a reason. <paramref name="source"/> describes
+    /// what was found ("WAV 16-bit PCM, 44100 Hz, 2 channels", "MP3, 44100 Hz, 2 channels").</summary>
     public static short[]? TryConvert(ReadOnlySpan<byte> file, out string source, out string? error)
     {
         source = "";
-        if (!WavFile.TryParse(file, out var f, out var data, out error)) return null;
+        if (!file.StartsWith("RIFF"u8) && Mp3Import.LooksLikeMp3(file)) return Mp3Import.TryConvert(file, out source, out error);
+        if (!WavFile.TryParse(file, out var f, out var data, out error))
+        {
+            if (!file.StartsWith("RIFF"u8)) error = NotAudio;
+            return null;
+        }
         var encoding = (f.Tag, f.Bits) switch
         {
             (1, 8) => "8-bit PCM",

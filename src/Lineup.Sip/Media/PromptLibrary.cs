@@ -34,6 +34,9 @@ public sealed class PromptLibrary
     public const string SurveyQuestion = "survey-question";
     public const string SurveyThanks = "survey-thanks";
     public const string VoicemailGreeting = "voicemail-greeting";
+    public const string CallerWaited = "caller-waited";
+    public const string Seconds = "seconds";
+    public const string Second = "second";
 
     private readonly Dictionary<string, AudioClip> _clips;
 
@@ -103,6 +106,20 @@ public sealed class PromptLibrary
         var minutes = (int)Math.Min(999, Math.Round(seconds / 60.0, MidpointRounding.AwayFromZero));
         foreach (var n in NumberNames(minutes)) Add(list, n, overrides);
         Add(list, minutes == 1 ? Minute : Minutes, overrides);
+        return list;
+    }
+
+    /// <summary>What an answering agent is told of the caller's wait: [caller-waited, n, second(s)] up to 999 seconds,
+    /// else [caller-waited, n, minute(s)] with the wait rounded to the nearest minute (at most 999).</summary>
+    public IReadOnlyList<AudioClip> Waited(int seconds, Func<string, AudioClip?>? overrides = null)
+    {
+        var list = new List<AudioClip>(6);
+        Add(list, CallerWaited, overrides);
+        seconds = Math.Max(0, seconds);
+        var (n, one, many) = seconds <= 999 ? (seconds, Second, Seconds)
+            : ((int)Math.Min(999, Math.Round(seconds / 60.0, MidpointRounding.AwayFromZero)), Minute, Minutes);
+        foreach (var name in NumberNames(n)) Add(list, name, overrides);
+        Add(list, n == 1 ? one : many, overrides);
         return list;
     }
 

@@ -136,4 +136,35 @@ public sealed class MediaDialectTests(ApiFixture fx) : IClassFixture<ApiFixture>
         await (await fono.SendJsonAsync(HttpMethod.Put, $"/api/v2/config/queues/{FonoQueue(q)}", new { disable_call_rating = true })).JsonAsync(HttpStatusCode.OK);
         Assert.Equal(0, (await NativeAsync(q)).Int("survey_max_rating"));
     }
+
+    [Fact]
+    public async Task Telphin_agent_announce_sound_and_report_wait_time_set_the_agent_whisper_both_ways()
+    {
+        var whisper = await UploadAsync();
+        var q = await QueueAsync();
+        var native = await NativeAsync(q);
+        Assert.Equal((JsonValueKind.Null, false), (native.GetProperty("agent_announce_prompt").ValueKind, native.GetProperty("agent_announce_wait_time").GetBoolean()));
+
+        var put = await (await Admin.SendJsonAsync(HttpMethod.Put, $"/api/ver1.0/extension/{q}/queue/", new { agent_announce_sound = whisper.Id, agent_report_wait_time = true }))
+            .JsonAsync(HttpStatusCode.OK);
+        Assert.Equal((whisper.Id, true), (put.Long("agent_announce_sound"), put.GetProperty("agent_report_wait_time").GetBoolean()));
+        native = await NativeAsync(q);
+        Assert.Equal((whisper.Id.ToString(CultureInfo.InvariantCulture), true), (native.Str("agent_announce_prompt"), native.GetProperty("agent_announce_wait_time").GetBoolean()));
+
+        // Set natively, read by Telphin; 0 turns the prompt off.
+        await Admin.PatchOkAsync($"/api/v1/queues/{q}", new { agent_announce_wait_time = false });
+        var get = await (await Admin.GetAsync(new Uri($"/api/ver1.0/extension/{q}/queue/", UriKind.Relative))).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal((whisper.Id, false), (get.Long("agent_announce_sound"), get.GetProperty("agent_report_wait_time").GetBoolean()));
+        await (await Admin.SendJsonAsync(HttpMethod.Put, $"/api/ver1.0/extension/{q}/queue/", new { agent_announce_sound = 0 })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(JsonValueKind.Null, (await NativeAsync(q)).GetProperty("agent_announce_prompt").ValueKind);
+
+        // A bad reference is a 400 naming the field, and changes nothing.
+        await (await Admin.SendJsonAsync(HttpMethod.Patch, $"/api/v1/queues/{q}", new { agent_announce_prompt = "no spaces" })).ProblemAsync(HttpStatusCode.BadRequest, "agent_announce_prompt");
+        await (await Admin.SendJsonAsync(HttpMethod.Put, $"/api/ver1.0/extension/{q}/queue/", new { agent_report_wait_time = "yes" })).JsonAsync(HttpStatusCode.BadRequest);
+        Assert.False((await NativeAsync(q)).GetProperty("agent_announce_wait_time").GetBoolean());
+
+        // A queue extension made through Telphin reports the wait (the seed's default).
+        var created = await (await Admin.SendJsonAsync(HttpMethod.Post, "/api/ver1.0/client/@me/extension/", new { name = ApiFixture.Number()[2..], type = "queue" })).JsonAsync(HttpStatusCode.Created);
+        Assert.True((await NativeAsync(created.Id())).GetProperty("agent_announce_wait_time").GetBoolean());
+    }
 }

@@ -237,7 +237,6 @@ public sealed partial class TelphinTests(ApiFixture fx) : IClassFixture<ApiFixtu
             vm_mailto = "a@example.com",
             vm_enabled = false,
             sound_type = "ring",
-            agent_announce_sound = 3,
             append_to_cid_name_on_transfer = "Q:",
             disable_answer = true,
             hide_in_caller_id_name = "x",

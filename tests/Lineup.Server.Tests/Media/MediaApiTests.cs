@@ -71,7 +71,45 @@ public sealed class MediaApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
         { "4-bit ADPCM", TestWav.Wrap(2, 1, 8000, 4, new byte[4000]), "format 2" },
         { "no samples", TestWav.Wrap(1, 1, 8000, 16, []), "no audio" },
         { "empty", [], "file is required" },
+        { "an ID3 tag and no MPEG audio", [.. "ID3"u8, 3, 0, 0, 0, 0, 0, 10, .. "not an mp3 at all, only text"u8], "not an MP3 file Lineup can decode" },
+        { "an MP3 cut after its first header", Mp3()[..4], "MP3" },
     };
+
+    private static byte[] Mp3() => SoundFixtures.Mp3Tone();
+
+    [Fact]
+    public async Task An_mp3_upload_is_decoded_once_into_8_kHz_audio_and_plays_like_a_wav()
+    {
+        var name = ApiFixture.Unique("mp3-");
+        var mp3 = Mp3();
+        using var response = await Admin.PostAsync(new Uri("/api/v1/media", UriKind.Relative), Form(mp3, name, fileName: "tone.mp3"));
+        var created = await response.JsonAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetInt64();
+        Assert.Equal("MP3, 44100 Hz, 2 channels", created.GetProperty("source_format").GetString());
+        Assert.Equal(mp3.Length, created.GetProperty("source_bytes").GetInt64());
+        Assert.InRange(created.GetProperty("duration_seconds").GetDouble(), 1.5, 1.6);
+        // What is stored and served is the converted WAV, not the MP3.
+        Assert.DoesNotContain(StoredFiles, f => File.ReadAllBytes(f).AsSpan().StartsWith(mp3.AsSpan(0, 16)));
+        using var audio = await Admin.GetAsync(new Uri($"/api/v1/media/{id}/audio", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, audio.StatusCode);
+        var samples = Telephony.Tone.ReadWav(await audio.Content.ReadAsByteArrayAsync());
+        Assert.True(Telephony.Tone.Share(samples.AsSpan(4000, 160), 880) > 0.9, "the 880 Hz tone is what is stored");
+        // As the raw body too.
+        using var raw = await Admin.PostAsync(new Uri($"/api/v1/media?name={ApiFixture.Unique("mp3raw-")}", UriKind.Relative), new ByteArrayContent(mp3));
+        Assert.Equal("MP3, 44100 Hz, 2 channels", (await raw.JsonAsync(HttpStatusCode.Created)).GetProperty("source_format").GetString());
+    }
+
+    [Fact]
+    public async Task An_mp3_over_the_size_limit_is_a_400_and_nothing_is_stored()
+    {
+        using var factory = new LineupFactory { Settings = { ["Sip:MediaMaxBytes"] = "20000" } };
+        var admin = await factory.SignInAsync();
+        var mp3 = Mp3();
+        Assert.True(mp3.Length > 20000);
+        using (var big = await admin.PostAsync(new Uri("/api/v1/media", UriKind.Relative), Form(mp3, "big", fileName: "big.mp3")))
+            Assert.Contains("limit is 20000", (await big.JsonAsync(HttpStatusCode.BadRequest)).GetProperty("errors").GetProperty("file")[0].GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, (await admin.OkAsync("/api/v1/media")).GetArrayLength());
+    }
 
     [Theory]
     [MemberData(nameof(BadUploads))]

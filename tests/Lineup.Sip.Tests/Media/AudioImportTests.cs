@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Lineup.Server.Tests.Media;
 using Lineup.Sip.Media;
 
 namespace Lineup.Sip.Tests.Media;
@@ -120,8 +121,11 @@ public class AudioImportTests
     [Fact]
     public void Not_audio_and_empty_audio_are_refused_and_garbage_never_throws()
     {
-        Assert.Null(AudioImport.TryConvert("ID3\u0003 this is not a wav"u8, out _, out var error));
-        Assert.Equal("not a RIFF/WAVE file", error);
+        Assert.Null(AudioImport.TryConvert("<html>not a sound</html>"u8, out _, out var error));
+        Assert.Equal("not a RIFF/WAVE file nor an MP3 file", error);
+        // An ID3 tag then no MPEG frame: taken for an MP3, and refused as one.
+        Assert.Null(AudioImport.TryConvert("ID3\u0003 this is not a wav"u8, out _, out error));
+        Assert.Contains("MP3", error, StringComparison.Ordinal);
         Assert.Null(AudioImport.TryConvert(Wav(1, 1, 8000, 16, 0, (_, _) => 0), out _, out error));
         Assert.Equal("the file holds no audio", error);
         var valid = Wav(3, 2, 44100, 32, 50, Sine(440, 44100));
@@ -130,6 +134,36 @@ public class AudioImportTests
         {
             var copy = (byte[])valid.Clone();
             for (var j = 0; j < 3; j++) copy[random.Next(copy.Length)] = (byte)random.Next(256);
+            var result = AudioImport.TryConvert(copy.AsSpan(0, random.Next(copy.Length + 1)), out _, out var e);
+            Assert.True(result != null ^ e != null);
+        }
+    }
+
+    [Fact]
+    public void An_mp3_is_decoded_once_to_8_kHz_with_its_length_and_pitch()
+    {
+        var samples = AudioImport.TryConvert(SoundFixtures.Mp3Tone(), out var source, out var error);
+        Assert.Null(error);
+        Assert.NotNull(samples);
+        Assert.Equal("MP3, 44100 Hz, 2 channels", source);
+        // 1.5 s, give or take the encoder's delay and padding (under 0.1 s).
+        Assert.InRange(samples.Length, 12000, 12800);
+        var tone = Power(samples, 880);
+        Assert.True(tone > 0.04, $"880 Hz power {tone}"); // amplitude 0.5 → power 0.0625
+        Assert.True(Power(samples, 1760) < tone / 100, "no other frequency");
+    }
+
+    [Fact]
+    public void Damaged_or_cut_mp3_files_give_a_reason_and_never_throw()
+    {
+        var mp3 = SoundFixtures.Mp3Tone();
+        Assert.Null(AudioImport.TryConvert(mp3.AsSpan(0, 3), out _, out var error));
+        Assert.NotNull(error);
+        var random = new Random(7);
+        for (var i = 0; i < 300; i++)
+        {
+            var copy = (byte[])mp3.Clone();
+            for (var j = 0; j < 20; j++) copy[random.Next(copy.Length)] = (byte)random.Next(256);
             var result = AudioImport.TryConvert(copy.AsSpan(0, random.Next(copy.Length + 1)), out _, out var e);
             Assert.True(result != null ^ e != null);
         }

@@ -8,9 +8,9 @@ public class PromptLibraryTests
     [
         .. Enumerable.Range(0, 21).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         "30", "40", "50", "60", "70", "80", "90", "100", "hundred",
-        "your-position-is", "estimated-wait", "minutes", "minute", "seconds", "less-than-a-minute",
+        "your-position-is", "estimated-wait", "minutes", "minute", "seconds", "second", "less-than-a-minute",
         "thank-you-for-waiting", "welcome", "press-to-leave", "callback-offer", "callback-confirmed", "all-agents-busy",
-        "survey-question", "survey-thanks",
+        "survey-question", "survey-thanks", "caller-waited",
     ];
 
     private static PromptLibrary Fake(params string[] names) =>
@@ -42,6 +42,18 @@ public class PromptLibraryTests
         Assert.Equal(["estimated-wait", "3", "minutes"], Say(library.Wait(150)));
         Assert.Equal(["your-position-is", "3", "estimated-wait", "2", "minutes"],
             Say(library.Compose(PromptKind.Position, position: 3, estimatedWaitSeconds: 120)));
+    }
+
+    [Fact]
+    public void An_agent_is_told_the_caller_s_wait_in_seconds_then_minutes_past_999_seconds()
+    {
+        var library = Fake();
+        Assert.Equal(["caller-waited", "0", "seconds"], Say(library.Waited(0)));
+        Assert.Equal(["caller-waited", "1", "second"], Say(library.Waited(1)));
+        Assert.Equal(["caller-waited", "40", "2", "seconds"], Say(library.Waited(42)));
+        Assert.Equal(["caller-waited", "9", "hundred", "90", "9", "seconds"], Say(library.Waited(999)));
+        Assert.Equal(["caller-waited", "17", "minutes"], Say(library.Waited(1000)));
+        Assert.Equal(["caller-waited", "0", "seconds"], Say(library.Waited(-5)));
     }
 
     [Fact]

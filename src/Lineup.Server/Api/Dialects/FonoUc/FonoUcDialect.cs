@@ -294,6 +294,9 @@ public sealed class FonoUcDialect : Dialect
             ["total_agents"] = members.Count,
             ["logged_in_agents"] = members.Count(m => m.LoggedIn),
             ["logged_out_agents"] = members.Count(m => !m.LoggedIn),
+            // The post-call survey (csat) today: how many callers rated, and their average (null before the first).
+            ["csat_ratings"] = q.Today.Ratings,
+            ["csat_average"] = q.Today.Ratings > 0 ? Math.Round(q.Today.AverageRating, 2) : null,
         };
     }
 
@@ -326,17 +329,42 @@ public sealed class FonoUcDialect : Dialect
             ["answered"] = answered,
             ["participants"] = Participants(call, answered),
             ["duration"] = Secs(now - r.EnteredAt),
-            ["agent"] = new JsonObject { ["hear"] = answered, ["speak"] = answered, ["duration"] = answered ? Secs(now - agentSince) : 0 },
-            ["caller"] = new JsonObject
+            ["agent"] = new JsonObject
             {
-                ["name"] = r.CallerName ?? "",
-                ["number"] = r.CallerNumber,
-                ["hear"] = true,
-                ["speak"] = true,
-                ["duration"] = Secs(now - r.EnteredAt),
+                ["hear"] = answered,
+                ["speak"] = answered,
+                ["duration"] = answered ? Secs(now - agentSince) : 0,
+                ["hears_supervisor"] = answered && HearsSupervisor(call, agent: true),
             },
+            ["caller"] = Caller(call, now),
+            ["supervisor"] = answered ? Supervisor(call) : null,
         };
     }
+
+    /// <summary>The caller's party: it hears and speaks from its entry on; it hears a supervisor only in barge.</summary>
+    private static JsonObject Caller(Call c, long now) => new()
+    {
+        ["name"] = c.Record.CallerName ?? "",
+        ["number"] = c.Record.CallerNumber,
+        ["hear"] = true,
+        ["speak"] = true,
+        ["duration"] = Secs(now - c.Record.EnteredAt),
+        ["hears_supervisor"] = HearsSupervisor(c, agent: false),
+    };
+
+    /// <summary>A supervisor monitoring the call (POST /api/v1/calls/{id}/monitor) as a third party, null when none: it
+    /// always hears both; it speaks in whisper (to the agent alone) and barge (to both), never in listen.</summary>
+    private static JsonObject? Supervisor(Call c) => c.Supervisor is not { } supervisor ? null : new JsonObject
+    {
+        ["number"] = supervisor,
+        ["mode"] = JsonNamingPolicy.SnakeCaseLower.ConvertName(c.SupervisionMode.ToString()),
+        ["hear"] = true,
+        ["speak"] = c.SupervisionMode != SupervisionMode.Listen,
+    };
+
+    /// <summary>Who hears the supervisor: the agent in whisper and barge, the caller in barge only.</summary>
+    private static bool HearsSupervisor(Call c, bool agent) => c.Supervisor != null
+        && (c.SupervisionMode == SupervisionMode.Barge || (agent && c.SupervisionMode == SupervisionMode.Whisper));
 
     /// <summary>Caller, then the agent once answered, then a monitoring supervisor (POST /api/v1/calls/{id}/monitor).</summary>
     private static int Participants(Call c, bool answered) => answered ? (c.Supervisor != null ? 3 : 2) : 1;
@@ -367,6 +395,7 @@ public sealed class FonoUcDialect : Dialect
                         ["hear"] = answered,
                         ["speak"] = answered,
                         ["duration"] = Secs(now - since),
+                        ["hears_supervisor"] = answered && HearsSupervisor(c, agent: true),
                     };
                 }
                 return (JsonNode)new JsonObject
@@ -376,14 +405,8 @@ public sealed class FonoUcDialect : Dialect
                     ["participants"] = Participants(c, answered),
                     ["duration"] = Secs(now - r.EnteredAt),
                     ["agent"] = agentNode,
-                    ["caller"] = new JsonObject
-                    {
-                        ["name"] = r.CallerName ?? "",
-                        ["number"] = r.CallerNumber,
-                        ["hear"] = true,
-                        ["speak"] = true,
-                        ["duration"] = Secs(now - r.EnteredAt),
-                    },
+                    ["caller"] = Caller(c, now),
+                    ["supervisor"] = answered ? Supervisor(c) : null,
                 };
             })]);
         });
@@ -529,6 +552,8 @@ public sealed class FonoUcDialect : Dialect
             ["has_screen_recording"] = false,
             ["agent_answered_name"] = answeredBy == null ? "" : $"{af} {al}",
             ["agent_answered_ext"] = answeredBy?.Number ?? "",
+            // The caller's post-call survey key (1 to the queue's csat maximum); null when it did not rate the call.
+            ["csat_rating"] = c.Rating,
         };
     }
 

@@ -123,6 +123,7 @@ internal static class TelphinQueues
             SkipBusyAgents = true,
             TierRulesApply = true,
             TierRuleWaitMultiplyLevel = true,
+            AgentAnnounceWaitTime = true,
             Active = status != "inactive",
             // vm_enabled and vm_attach_file are on by default: an exit with no transfer number leaves a voicemail.
             Voicemail = new VoicemailSettings { Enabled = true, AttachAudio = true },
@@ -272,6 +273,11 @@ internal static class TelphinQueues
             NoAgentsDestination = Empty(c.NoAgentsDestination),
             ExitKeyDestination = Empty(c.ExitKeyDestination),
         };
+        // Agent whisper: the answering agent hears agent_announce_sound (a media id; 0 or null: none) and, with
+        // agent_report_wait_time, the caller's wait in seconds, before being connected.
+        if (b.Has("agent_announce_sound"))
+            c = c with { AgentAnnouncePrompt = b.Long("agent_announce_sound", 0, long.MaxValue) is > 0 and var sound ? sound.ToString(CultureInfo.InvariantCulture) : null };
+        if (b.Bool("agent_report_wait_time") is { } report) c = c with { AgentAnnounceWaitTime = report };
         if (b.Has("position_announce_frequency"))
         {
             var every = (int)(b.Long("position_announce_frequency", 0, long.MaxValue) ?? 0);
@@ -323,6 +329,8 @@ internal static class TelphinQueues
             ["quality_rate_max"] = c.SurveyMaxRating > 0 ? c.SurveyMaxRating : null,
             ["quality_rate_sound"] = Prompt(c.SurveyPrompt),
             ["quality_rate_finish_sound"] = Prompt(c.SurveyThanksPrompt),
+            ["agent_announce_sound"] = Prompt(c.AgentAnnouncePrompt),
+            ["agent_report_wait_time"] = c.AgentAnnounceWaitTime,
             ["sound_type"] = c.HoldMusic == Telephony.MediaLibrary.Ringback ? "ring" : "music",
             ["vm_enabled"] = c.Voicemail.Enabled,
             ["vm_attach_file"] = c.Voicemail.AttachAudio,
