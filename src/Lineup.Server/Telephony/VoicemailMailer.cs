@@ -128,7 +128,10 @@ public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, Voice
                 await SendAsync(tenant, record, stop);
                 box.Update(tenant, id, r => r with
                 {
-                    MailState = VoicemailRecord.MailSent, MailAttempts = r.MailAttempts + 1, MailError = null, MailedAt = time.GetUtcNow(),
+                    MailState = VoicemailRecord.MailSent,
+                    MailAttempts = r.MailAttempts + 1,
+                    MailError = null,
+                    MailedAt = time.GetUtcNow(),
                 });
                 LogSent(log, tenant, id, record.MailTo!);
                 return;
@@ -143,7 +146,9 @@ public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, Voice
                 var last = attempts >= _options.MaxAttempts;
                 box.Update(tenant, id, r => r with
                 {
-                    MailAttempts = attempts, MailError = ex.Message, MailState = last ? VoicemailRecord.MailFailed : VoicemailRecord.MailPending,
+                    MailAttempts = attempts,
+                    MailError = ex.Message,
+                    MailState = last ? VoicemailRecord.MailFailed : VoicemailRecord.MailPending,
                 });
                 LogFailed(log, ex, tenant, id, attempts, _options.MaxAttempts, last ? "given up" : "will retry");
                 if (last) return;

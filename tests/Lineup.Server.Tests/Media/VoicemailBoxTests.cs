@@ -60,7 +60,13 @@ public sealed class VoicemailBoxTests : IDisposable
         box.Complete(1, record.Id, 1);
         var options = Options.Create(new SmtpOptions
         {
-            Host = "127.0.0.1", Port = closed, From = "lineup@example.com", Security = "none", MaxAttempts = 3, RetrySeconds = 0.05, TimeoutSeconds = 5,
+            Host = "127.0.0.1",
+            Port = closed,
+            From = "lineup@example.com",
+            Security = "none",
+            MaxAttempts = 3,
+            RetrySeconds = 0.05,
+            TimeoutSeconds = 5,
         });
         using var mailer = new VoicemailMailer(options, box, TimeProvider.System, NullLogger<VoicemailMailer>.Instance);
         await mailer.StartAsync(CancellationToken.None); // finds the pending message on disk
