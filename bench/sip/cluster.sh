@@ -3,13 +3,16 @@
 # PostgreSQL, with deploy/kamailio/kamailio.cfg run unchanged on a free port of 127.0.0.1.
 #
 #   bench/sip/cluster.sh [--agents N] [--rate CALLS_PER_S] [--duration SECONDS] [--call-ms MS] [--hold N]
-#                        [--measure SECONDS] [--kills N] [--waiting N] [--no-build] [--out DIR]
+#                        [--measure SECONDS] [--kills N] [--waiting N] [--node-args "ARGS"] [--no-build] [--out DIR]
 #
+# --node-args: more arguments for every node (e.g. "--Cluster:SipCacheSeconds=0" to read registrations for every offer).
+# LINEUP_SERVER_DLL=PATH runs that build of the server instead of src/Lineup.Server/bin/Release (a copy kept aside, so
+# that building meanwhile does not change the running nodes' files; with --no-build).
 # Agents (--agents, default 100) get SIP passwords, log in, and their phones (2 sipp UAS processes answering every
 # call, agent-answer.xml) register through Kamailio (bench/sip/Lineup.SipPhones). For one node, then three nodes:
 #   setup  sipp (caller.xml) places --rate calls/s for --duration s through Kamailio to the agents' queue, each call
 #          --call-ms long: successful and failed calls, INVITE -> 200 mean, and each node's CPU seconds, summed and
-#          per successful call.
+#          per successful call, and PostgreSQL transactions (pg_stat_database, all nodes) per successful call.
 #   hold   --hold callers (default 200) call a queue without agents through Kamailio and stay on hold with music; over
 #          --measure s: each node's CPU, and the sum per caller.
 # Then, --kills times (three nodes): --waiting callers (default 30) wait in a queue whose agents are not ready, spread
@@ -38,6 +41,7 @@ KILLS=3
 WAITING=30
 BUILD=1
 OUT=""
+NODE_ARGS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --agents) AGENTS="$2"; shift 2 ;;
@@ -48,9 +52,10 @@ while [ $# -gt 0 ]; do
     --measure) MEASURE="${2%s}"; shift 2 ;;
     --kills) KILLS="$2"; shift 2 ;;
     --waiting) WAITING="$2"; shift 2 ;;
+    --node-args) NODE_ARGS="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -111,7 +116,7 @@ if [ "$BUILD" -eq 1 ]; then
   dotnet build src/Lineup.Server -c Release -warnaserror >"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
   dotnet build bench/sip/Lineup.SipPhones -c Release -warnaserror >>"$OUT/build.log" 2>&1 || { tail -n 20 "$OUT/build.log"; exit 1; }
 fi
-DLL="$ROOT/src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll"
+DLL=${LINEUP_SERVER_DLL:-"$ROOT/src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll"}
 PHONES="$ROOT/bench/sip/Lineup.SipPhones/bin/Release/net10.0/Lineup.SipPhones.dll"
 
 PG=$(bash scripts/ci-postgres.sh start "$PG_DIR" </dev/null 2>"$OUT/postgres.log")
@@ -133,7 +138,7 @@ start_node() { # i
     --Cluster:Enabled=true --Cluster:AdvertisedAddress="127.0.0.$i" --Cluster:SiloPort="${SILO[$i]}" \
     --Sip:Enabled=true --Sip:Listen="127.0.0.$i:${SIP[$i]}" --Sip:PublicAddress="127.0.0.$i" \
     --Sip:RtpPortMin=$((20000 + i * 6000)) --Sip:RtpPortMax=$((25999 + i * 6000)) \
-    --Logging:LogLevel:Default=Warning >>"$OUT/node-$i.log" 2>&1 &
+    --Logging:LogLevel:Default=Warning $NODE_ARGS >>"$OUT/node-$i.log" 2>&1 &
   PID[$i]=$!
 }
 wait_ready() { # i
@@ -207,20 +212,23 @@ set_wait_agents() { local a; for a in $WAIT_AGENTS; do api PUT "/agents/$a/statu
 set_wait_agents not_ready
 
 ROWS=()
+xacts() { psql -qtA "$PSQL_URL" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"; }
 run_setup() { # nodes
-  local n=$1 name="setup-$1" stats before after ok failed mean d
+  local n=$1 name="setup-$1" stats before after ok failed mean d tx
   stats="$OUT/$name.csv"; next_media
+  tx=$(xacts)
   before=$(cpus)
   start_sipp "$name" caller.xml -p "$(udp_free)" -mp "$MP" -s 801 -key rtp_port "$MP" -key talk_ms "$CALL_MS" -key play 0 \
     -r "$RATE" -m $((RATE * DURATION)) -l $((RATE * (CALL_MS / 1000 + 3) * 2)) -max_socket 60000 \
     -timeout "$((DURATION + 120))s" -trace_stat -stf "$stats" -fd 1 "$KAM"
   wait "$LAST_PID" || true
   after=$(cpus)
+  tx=$(( $(xacts) - tx ))
   ok=$(stat_col "$stats" 'SuccessfulCall(C)'); failed=$(stat_col "$stats" 'FailedCall(C)')
   mean=$(hms_ms "$(stat_col "$stats" 'ResponseTimesetup(C)')")
   d=$(cpu_delta "$before" "$after")
-  ROWS+=("| setup | $n | $RATE/s x ${DURATION}s, ${CALL_MS} ms calls | $ok ok, $failed failed | INVITE->200 mean $mean ms | $d | $(awk -v c="$(sum "$d")" -v n="$ok" 'BEGIN { if (n > 0) printf "%.1f ms", 1000 * c / n; else print "n/a" }') per call | $(load) |")
-  echo "setup, $n node(s): $ok ok, $failed failed, mean $mean ms, CPU s per node $d"
+  ROWS+=("| setup | $n | $RATE/s x ${DURATION}s, ${CALL_MS} ms calls | $ok ok, $failed failed | INVITE->200 mean $mean ms | $d | $(awk -v c="$(sum "$d")" -v n="$ok" 'BEGIN { if (n > 0) printf "%.1f ms", 1000 * c / n; else print "n/a" }') per call, $(awk -v t="$tx" -v n="$ok" 'BEGIN { if (n > 0) printf "%.1f", t / n; else print "n/a" }') PostgreSQL transactions per call | $(load) |")
+  echo "setup, $n node(s): $ok ok, $failed failed, mean $mean ms, CPU s per node $d, PostgreSQL transactions $tx"
 }
 run_hold() { # nodes
   local n=$1 name="hold-$1" waiting before after d hold_ms

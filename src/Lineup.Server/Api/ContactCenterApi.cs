@@ -19,7 +19,7 @@ public static class ContactCenterApi
         api.MapPatch("/calls/{id:long}/monitor", MonitorModeAsync).WithTags("Call control").Require(Role.Supervisor)
             .WithSummary("Change the monitoring supervisor's mode")
             .AcceptsJson<MonitorBody>().Produces<MonitorDto>().ProducesValidationProblem().ProducesProblems(401, 403, 404, 409);
-        api.MapDelete("/calls/{id:long}/monitor", StopMonitor).WithTags("Call control").Require(Role.Supervisor)
+        api.MapDelete("/calls/{id:long}/monitor", StopMonitorAsync).WithTags("Call control").Require(Role.Supervisor)
             .WithSummary("The supervisor leaves the call (only its leg ends)").Produces(204).ProducesProblems(401, 403, 404);
         api.MapPut("/queues/{id:long}/night_mode", NightModeAsync).WithTags("Queues").Require(Role.Supervisor)
             .WithSummary("Switch a queue's night mode by hand (true/false), or give it back to its office hours (null)")
@@ -52,7 +52,7 @@ public static class ContactCenterApi
         return MonitorAnswer(id, await sip.MonitorAsync(http.Tenant(), id, current, body.Mode!.Value), current, body.Mode!.Value);
     }
 
-    private static IResult StopMonitor(long id, HttpContext http, SipFrontEnd sip) => sip.StopMonitor(http.Tenant(), id) switch
+    private static async Task<IResult> StopMonitorAsync(long id, HttpContext http, SipFrontEnd sip) => await sip.StopMonitorAsync(http.Tenant(), id) switch
     {
         SipFrontEnd.MonitorResult.Stopped => TypedResults.NoContent(),
         _ => RequestContext.Problem(404, "No supervisor is on that call (or no such call)."),

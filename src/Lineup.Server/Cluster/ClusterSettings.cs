@@ -52,6 +52,11 @@ public sealed class ClusterSettings
     [Range(0.1, 60)]
     public double KeeperIntervalSeconds { get; set; } = 1;
 
+    /// <summary>How long a node keeps agents' registrations and SIP credentials it read (for ringing phones) at most;
+    /// a change made through any node drops them at once (PostgreSQL NOTIFY). 0: read them for every offer.</summary>
+    [Range(0, 3600)]
+    public double SipCacheSeconds { get; set; } = 10;
+
     /// <summary>The checks that need more than one key: cluster mode needs PostgreSQL, and the address must be one.
     /// Returns the problem, or null.</summary>
     public string? Check(bool postgres)

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
 using Dapper;
@@ -20,10 +22,12 @@ namespace Lineup.Server.Cluster;
 /// (wherever its grain runs), which remembers the media node in <c>sip_media_calls</c> and sends it the call's media
 /// effects, in order, through that node's <see cref="IMediaNodeGrain"/>; SIP outcomes come back as commands through
 /// the tenant's grain. When a media node dies, the tenant ends its calls there as <c>lost_on_node_failure</c>.
-/// Registrations are stored in <c>sip_bindings</c>, so that every node can ring every phone.
+/// Registrations are stored in <c>sip_bindings</c>, so that every node can ring every phone; each node caches what it
+/// read of them (and of agents' SIP credentials) until PostgreSQL notifies it of a change made through any node.
 /// </summary>
 public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGateway gateway, MediaEffects effects, Database db,
-    IClusterMembershipService membership, ILogger<ClusterTelephony> log) : ITelephonyCluster, IAsyncDisposable
+    IClusterMembershipService membership, SipCredentialStore credentials, ClusterSettings settings, ILogger<ClusterTelephony> log)
+    : ITelephonyCluster, IAsyncDisposable
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
@@ -35,6 +39,7 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
     private readonly ConcurrentDictionary<string, Outbox> _outboxes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task? _watching;
+    private Task? _listening;
     private int _disposed;
 
     private readonly record struct Route(string Node, long Token);
@@ -49,7 +54,9 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
     {
         Local = local;
         effects.Attach(OnEffects);
+        credentials.Changed += OnCredentialChanged;
         _watching = WatchMembershipAsync(_stop.Token);
+        _listening = ListenAsync(_stop.Token);
     }
 
     public async ValueTask DisposeAsync()
@@ -57,8 +64,10 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
         // Registered as itself and as ITelephonyCluster: the container disposes it twice.
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         effects.Detach();
+        credentials.Changed -= OnCredentialChanged;
         await _stop.CancelAsync();
         if (_watching != null) await _watching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_listening != null) await _listening.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var outbox in _outboxes.Values) await outbox.StopAsync();
         _stop.Dispose();
     }
@@ -153,6 +162,33 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
         var dead = _routes.TryGetValue(tenantId, out var calls)
             ? calls.Values.Select(r => r.Node).Distinct().Where(n => IsGone(snapshot, n)).ToList() : [];
         return Task.WhenAll(dead.Select(n => LoseNodeAsync(n, tenantId)));
+    }
+
+    public bool CarriesCall(long tenantId, long call) => _routes.TryGetValue(tenantId, out var calls) && calls.ContainsKey(call);
+
+    public Task<SipFrontEnd.MonitorResult> MonitorAsync(long tenantId, MonitorOrder order) =>
+        OnMediaNodeAsync(tenantId, order.Call, (local, t) => local.MonitorHere(t, order),
+            (grain, t) => grain.MonitorAsync(t, JsonSerializer.Serialize(order, s_json)));
+
+    public Task<SipFrontEnd.MonitorResult> StopMonitorAsync(long tenantId, long call) =>
+        OnMediaNodeAsync(tenantId, call, (local, t) => local.StopMonitorHere(t, call), (grain, t) => grain.StopMonitorAsync(t, call));
+
+    /// <summary>Runs a monitoring request on the call's media node (this one, or another through its media grain).</summary>
+    private async Task<SipFrontEnd.MonitorResult> OnMediaNodeAsync(long tenantId, long call, Func<IMediaNode, long, SipFrontEnd.MonitorResult> here,
+        Func<IMediaNodeGrain, long, Task<int>> there)
+    {
+        if (!_routes.TryGetValue(tenantId, out var calls) || !calls.TryGetValue(call, out var route)) return SipFrontEnd.MonitorResult.NoSuchCall;
+        if (route.Node == Node && Local is { } local) return here(local, tenantId);
+        try
+        {
+            return (SipFrontEnd.MonitorResult)await there(grains.GetGrain<IMediaNodeGrain>(route.Node), tenantId);
+        }
+        catch (Exception ex) when (ex is OrleansException or SiloUnavailableException or TimeoutException)
+        {
+            // The media node is gone (its calls are being ended as lost) or does not answer.
+            LogDeliveryFailed(log, route.Node, tenantId, ex.GetType().Name);
+            return SipFrontEnd.MonitorResult.NoSuchCall;
+        }
     }
 
     /// <summary>Runs in the tenant's turn after each durable batch: each effect of a call with SIP legs goes to the
@@ -322,15 +358,16 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
         await using var c = await db.Postgres!.OpenConnectionAsync();
         if (expiresAt is not { } expires)
         {
-            await c.ExecuteAsync("DELETE FROM sip_bindings WHERE tenant_id = @tenantId AND username = @username AND contact = @contact",
-                new { tenantId, username, contact });
+            await c.ExecuteAsync("DELETE FROM sip_bindings WHERE tenant_id = @tenantId AND username = @username AND contact = @contact; " + Notify,
+                new { tenantId, username, contact, note = BindingNote(tenantId, username) });
+            ForgetBindings(tenantId, username);
             return;
         }
         await c.ExecuteAsync(
             "INSERT INTO sip_bindings (tenant_id, username, contact, path, transport, source, expires_at) " +
             "VALUES (@tenantId, @username, @contact, @path, @transport, @source, @expires) ON CONFLICT (tenant_id, username, contact) DO UPDATE SET " +
             "path = excluded.path, transport = excluded.transport, source = excluded.source, expires_at = excluded.expires_at; " +
-            "DELETE FROM sip_bindings WHERE tenant_id = @tenantId AND username = @username AND expires_at < @now",
+            "DELETE FROM sip_bindings WHERE tenant_id = @tenantId AND username = @username AND expires_at < @now; " + Notify,
             new
             {
                 tenantId,
@@ -340,17 +377,42 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
                 transport,
                 source,
                 expires = expires.ToUnixTimeMilliseconds(),
-                now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
+                now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                note = BindingNote(tenantId, username),
             });
+        ForgetBindings(tenantId, username);
     }
 
     public async Task RemoveBindingsAsync(long tenantId, string username)
     {
         await using var c = await db.Postgres!.OpenConnectionAsync();
-        await c.ExecuteAsync("DELETE FROM sip_bindings WHERE tenant_id = @tenantId AND username = @username", new { tenantId, username });
+        await c.ExecuteAsync("DELETE FROM sip_bindings WHERE tenant_id = @tenantId AND username = @username; " + Notify,
+            new { tenantId, username, note = BindingNote(tenantId, username) });
+        ForgetBindings(tenantId, username);
     }
 
     public async Task<IReadOnlyList<StoredBinding>> BindingsAsync(long tenantId, string username)
+    {
+        if (_bindings.TryGetValue((tenantId, username), out var cached) && Fresh(cached.ReadAt))
+        {
+            var now = DateTimeOffset.UtcNow;
+            return cached.Bindings.All(b => b.ExpiresAt > now) ? cached.Bindings : [.. cached.Bindings.Where(b => b.ExpiresAt > now)];
+        }
+        var generation = Volatile.Read(ref _generation);
+        var read = await ReadBindingsAsync(tenantId, username);
+        if (Caching && generation == Volatile.Read(ref _generation)) _bindings[(tenantId, username)] = new CachedBindings(read, Stopwatch.GetTimestamp());
+        return read;
+    }
+
+    public async Task RefreshCredentialAsync(long tenantId, long agentId)
+    {
+        if (_credentialsRead.TryGetValue((tenantId, agentId), out var readAt) && Fresh(readAt)) return;
+        var generation = Volatile.Read(ref _generation);
+        await credentials.RefreshAgentAsync(tenantId, agentId);
+        if (Caching && generation == Volatile.Read(ref _generation)) _credentialsRead[(tenantId, agentId)] = Stopwatch.GetTimestamp();
+    }
+
+    private async Task<IReadOnlyList<StoredBinding>> ReadBindingsAsync(long tenantId, string username)
     {
         await using var c = await db.Postgres!.OpenConnectionAsync();
         var rows = await c.QueryAsync<(string Contact, string Path, string Transport, string Source, long ExpiresAt)>(
@@ -360,8 +422,124 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
             DateTimeOffset.FromUnixTimeMilliseconds(r.ExpiresAt)))];
     }
 
+    // ---- the node's cache of registrations and credentials (docs/cluster.md, "Registrations and credentials")
+    //
+    // Each offer (and a pickup's answer) rings the agent's phones as stored, whichever node they registered through;
+    // reading them and the agent's credential (for its SIP username) from PostgreSQL cost four round trips per answered
+    // call (docs/benchmarks.md, "The per-node registration cache"). They are kept here once read, while this node LISTENs on lineup_sip: every change, made through any
+    // node, is NOTIFYed there in the transaction that makes it (credentials: right after it commits), and drops the
+    // entry on every node. Without the listener (lost connection) nothing is cached; Cluster:SipCacheSeconds bounds the
+    // age of an entry in any case.
+
+    private const string NotifyChannel = "lineup_sip";
+    private const string Notify = "SELECT pg_notify('" + NotifyChannel + "', @note)";
+    private readonly ConcurrentDictionary<(long Tenant, string User), CachedBindings> _bindings = new();
+    private readonly ConcurrentDictionary<(long Tenant, long Agent), long> _credentialsRead = new();
+    // Bumped by every notification and by (re)listening: a read that overlapped one is not kept.
+    private long _generation;
+    private volatile bool _caching;
+
+    private sealed record CachedBindings(IReadOnlyList<StoredBinding> Bindings, long ReadAt);
+
+    private bool Caching => _caching && settings.SipCacheSeconds > 0;
+
+    private bool Fresh(long readAt) => Caching && Stopwatch.GetElapsedTime(readAt).TotalSeconds < settings.SipCacheSeconds;
+
+    private static string BindingNote(long tenantId, string username) => string.Create(CultureInfo.InvariantCulture, $"b {tenantId} {username}");
+
+    private void ForgetBindings(long tenantId, string username)
+    {
+        Interlocked.Increment(ref _generation);
+        _bindings.TryRemove((tenantId, username), out _);
+    }
+
+    /// <summary>A credential was set or removed through this node: every node rereads it.</summary>
+    private void OnCredentialChanged(long tenantId, long agentId)
+    {
+        Interlocked.Increment(ref _generation);
+        _credentialsRead.TryRemove((tenantId, agentId), out _);
+        _ = NotifyAsync(string.Create(CultureInfo.InvariantCulture, $"c {tenantId} {agentId}"));
+    }
+
+    private async Task NotifyAsync(string note)
+    {
+        try
+        {
+            await using var c = await db.Postgres!.OpenConnectionAsync();
+            await c.ExecuteAsync(Notify, new { note });
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
+        {
+            // The other nodes reread it after Cluster:SipCacheSeconds at the latest.
+            LogNotifyFailed(log, ex.GetType().Name);
+        }
+    }
+
+    private void OnNotification(object sender, Npgsql.NpgsqlNotificationEventArgs e)
+    {
+        Interlocked.Increment(ref _generation);
+        var parts = e.Payload.Split(' ', 3);
+        if (parts.Length != 3 || !long.TryParse(parts[1], CultureInfo.InvariantCulture, out var tenant)) return;
+        if (parts[0] == "b") _bindings.TryRemove((tenant, parts[2]), out _);
+        else if (parts[0] == "c" && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var agent)) _credentialsRead.TryRemove((tenant, agent), out _);
+    }
+
+    /// <summary>Listens for changes while the node runs; caches only while listening, and forgets everything when the
+    /// connection is lost (a change may have been missed), then listens again.</summary>
+    private async Task ListenAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await using var c = await db.Postgres!.OpenConnectionAsync(stop);
+                c.Notification += OnNotification;
+                await c.ExecuteAsync(new CommandDefinition("LISTEN " + NotifyChannel, cancellationToken: stop));
+                Interlocked.Increment(ref _generation);
+                _caching = true;
+                while (true)
+                {
+                    // Idle for a while: a round trip shows the connection (and so the listening) is still there.
+                    if (!await c.WaitAsync(TimeSpan.FromSeconds(30), stop))
+                        await c.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: stop));
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogListenLost(log, ex.GetType().Name);
+            }
+            finally
+            {
+                _caching = false;
+                Interlocked.Increment(ref _generation);
+                _bindings.Clear();
+                _credentialsRead.Clear();
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 424, Level = LogLevel.Warning, Message = "Telephony: listening for registration changes failed ({Error}); registrations are read uncached until it listens again")]
+    private static partial void LogListenLost(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 425, Level = LogLevel.Warning, Message = "Telephony: could not tell the other nodes of a SIP credential change ({Error})")]
+    private static partial void LogNotifyFailed(ILogger logger, string error);
+
     /// <summary>The wire form of one effect for a media node.</summary>
     public sealed record Envelope(long Token, MediaAction Action);
+
+    internal static MonitorOrder? DecodeOrder(string json) => JsonSerializer.Deserialize<MonitorOrder>(json, s_json);
 
     internal static IReadOnlyList<(long Token, MediaAction Action)> Decode(string json) =>
         [.. (JsonSerializer.Deserialize<List<Envelope>>(json, s_json) ?? []).Select(e => (e.Token, e.Action))];
@@ -403,6 +581,15 @@ public interface IMediaNodeGrain : IGrainWithStringKey
     /// on this node; false when this activation is not on the node its key names.</summary>
     [Alias("apply")]
     Task<bool> ApplyAsync(long tenantId, string actions);
+
+    /// <summary>Rings a supervisor into a call whose SIP legs are here (a JSON <see cref="MonitorOrder"/>); a
+    /// <see cref="SipFrontEnd.MonitorResult"/>.</summary>
+    [Alias("monitor")]
+    Task<int> MonitorAsync(long tenantId, string order);
+
+    /// <summary>The supervisor leaves a call whose SIP legs are here; a <see cref="SipFrontEnd.MonitorResult"/>.</summary>
+    [Alias("stop-monitor")]
+    Task<int> StopMonitorAsync(long tenantId, long call);
 }
 
 /// <summary>Placed on the node its key names, never elsewhere (<see cref="NodePlacementDirector"/>).</summary>
@@ -418,6 +605,20 @@ public sealed class MediaNodeGrain(ILocalSiloDetails silo, ClusterTelephony tele
         }
         await local.ApplyAsync(tenantId, ClusterTelephony.Decode(actions));
         return true;
+    }
+
+    public Task<int> MonitorAsync(long tenantId, string order) =>
+        Task.FromResult((int)(Here() is { } local && ClusterTelephony.DecodeOrder(order) is { } o ? local.MonitorHere(tenantId, o) : SipFrontEnd.MonitorResult.NoSuchCall));
+
+    public Task<int> StopMonitorAsync(long tenantId, long call) =>
+        Task.FromResult((int)(Here() is { } local ? local.StopMonitorHere(tenantId, call) : SipFrontEnd.MonitorResult.NoSuchCall));
+
+    /// <summary>This node's SIP front-end, when this activation is on the node its key names.</summary>
+    private IMediaNode? Here()
+    {
+        if (this.GetPrimaryKeyString() == silo.SiloAddress.ToParsableString() && telephony.Local is { } local) return local;
+        DeactivateOnIdle();
+        return null;
     }
 }
 

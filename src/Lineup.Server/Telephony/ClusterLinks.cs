@@ -38,6 +38,11 @@ public sealed record MediaAction(EventKind Kind, long Call, int Agent, int Code,
 /// with the Path as the Route set; stored in the database so that every node of a cluster can ring it.</summary>
 public sealed record StoredBinding(string Contact, IReadOnlyList<string> Path, string Transport, string Source, DateTimeOffset ExpiresAt);
 
+/// <summary>A supervisor's phone to ring into a call whose SIP legs are on another node (the tenant's node resolved it):
+/// the URI, where to send the INVITE (a transport and an endpoint, or none: the URI's host) and its Route set.</summary>
+public sealed record MonitorOrder(long Call, string Uri, string? Transport, string? EndPoint, IReadOnlyList<string> Route, string Supervisor,
+    SupervisionMode Mode);
+
 /// <summary>
 /// What the SIP front-end needs from the cluster (docs/cluster.md, "Telephony"): null on a single node. The tenant's
 /// engine may run on another node than the one that received a call's INVITE; the call's SIP legs and media stay on
@@ -66,8 +71,22 @@ public interface ITelephonyCluster
     /// <summary>Removes every stored registration of the user (<c>Contact: *</c>).</summary>
     Task RemoveBindingsAsync(long tenantId, string username);
 
-    /// <summary>The user's live registrations, through whichever node they were made.</summary>
+    /// <summary>The user's live registrations, through whichever node they were made (cached on this node, and dropped
+    /// from the cache when any node changes them).</summary>
     Task<IReadOnlyList<StoredBinding>> BindingsAsync(long tenantId, string username);
+
+    /// <summary>Makes sure this node knows the agent's current SIP credential (its username may have been set through
+    /// another node); cached like the registrations.</summary>
+    Task RefreshCredentialAsync(long tenantId, long agentId);
+
+    /// <summary>True when the call (of a tenant that runs on this node) has its SIP legs on some node.</summary>
+    bool CarriesCall(long tenantId, long call);
+
+    /// <summary>Rings a supervisor into a call whose SIP legs are on another node, or changes its mode there.</summary>
+    Task<SipFrontEnd.MonitorResult> MonitorAsync(long tenantId, MonitorOrder order);
+
+    /// <summary>The supervisor leaves a call whose SIP legs are on another node.</summary>
+    Task<SipFrontEnd.MonitorResult> StopMonitorAsync(long tenantId, long call);
 }
 
 /// <summary>A node's SIP front-end as the cluster drives it.</summary>
@@ -79,4 +98,10 @@ public interface IMediaNode
     /// <summary>Carries out the actions for calls whose media is on this node, in order; the token is the one given
     /// to <see cref="ITelephonyCluster.EnqueueAsync"/> for the call's first effects.</summary>
     Task ApplyAsync(long tenantId, IReadOnlyList<(long Token, MediaAction Action)> actions);
+
+    /// <summary>Rings the supervisor of <paramref name="order"/> into a call whose SIP legs are here.</summary>
+    SipFrontEnd.MonitorResult MonitorHere(long tenantId, MonitorOrder order);
+
+    /// <summary>The supervisor leaves a call whose SIP legs are here.</summary>
+    SipFrontEnd.MonitorResult StopMonitorHere(long tenantId, long call);
 }

@@ -25,7 +25,10 @@ public sealed record MediaItem(
 /// Calls play an <see cref="AudioClip"/> made from the converted file the first time it is needed (both G.711
 /// encodings at once), shared by every call. Queues name media by id (digits) or by name; a name resolves to the item
 /// in the queue's language first (<see cref="Resolve"/>), which is how a tenant keeps one prompt set per language.
-/// The files are on this node's disk, like recordings: a cluster needs <c>Sip:MediaPath</c> on shared storage.
+/// The files are on this node's disk, like recordings: a cluster needs <c>Sip:MediaPath</c> on shared storage. There,
+/// another node (the tenant's) may add or delete items: a tenant's folder is read again whenever its modification time
+/// is not the one read last, or was less than a second old when it was read (file systems keep coarse times: a second
+/// change in the same tick would not show) — a stat per lookup.
 /// </summary>
 public sealed partial class MediaLibrary
 {
@@ -68,6 +71,10 @@ public sealed partial class MediaLibrary
         public readonly Dictionary<long, MediaItem> Items = [];
         public readonly Dictionary<long, AudioClip> Clips = [];
         public long LastId;
+        /// <summary>The folder's modification time when it was read.</summary>
+        public DateTime Modified;
+        /// <summary>When it was read.</summary>
+        public DateTime ReadAt;
     }
 
     /// <summary>Converts and stores a sound. Invalid: <c>name</c>, <c>language</c> or <c>file</c> (not audio, empty, too
@@ -115,6 +122,7 @@ public sealed partial class MediaLibrary
             media.Items[id] = item;
             media.Clips[id] = AudioClip.FromSamples($"media {id} ({name})", samples);
             media.LastId = id;
+            media.Modified = Directory.GetLastWriteTimeUtc(dir);
             return item;
         }
     }
@@ -147,6 +155,7 @@ public sealed partial class MediaLibrary
             var dir = TenantDir(tenant);
             File.Delete(Path.Combine(dir, FileName(id, ".json"))); // first: without it the audio is no item
             File.Delete(Path.Combine(dir, FileName(id, ".wav")));
+            media.Modified = Directory.GetLastWriteTimeUtc(dir);
             return true;
         }
     }
@@ -202,12 +211,14 @@ public sealed partial class MediaLibrary
 
     private string TenantDir(long tenant) => Path.Combine(_root, tenant.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>The tenant's items, read from disk the first time (under the lock).</summary>
+    /// <summary>The tenant's items, read from disk the first time and again when the folder changed since (under the
+    /// lock); the clips of items still there are kept.</summary>
     private TenantMedia Load(long tenant)
     {
-        if (_tenants.TryGetValue(tenant, out var media)) return media;
-        media = new TenantMedia();
         var dir = TenantDir(tenant);
+        var modified = Directory.GetLastWriteTimeUtc(dir); // a date of 1601 when there is no folder
+        if (_tenants.TryGetValue(tenant, out var known) && known.Modified == modified && known.ReadAt - modified > TimeSpan.FromSeconds(1)) return known;
+        var media = new TenantMedia { Modified = modified, ReadAt = _time.GetUtcNow().UtcDateTime };
         if (Directory.Exists(dir))
         {
             foreach (var json in Directory.EnumerateFiles(dir, "*.json"))
@@ -223,6 +234,7 @@ public sealed partial class MediaLibrary
                 }
                 if (item == null || !File.Exists(Path.Combine(dir, FileName(item.Id, ".wav")))) continue;
                 media.Items[item.Id] = item;
+                if (known != null && known.Clips.TryGetValue(item.Id, out var clip)) media.Clips[item.Id] = clip;
                 media.LastId = Math.Max(media.LastId, item.Id);
             }
             // Ids are never reused, even of deleted items whose audio a crash left behind.

@@ -2,7 +2,6 @@ using Lineup.Engine;
 using Lineup.Server.Tenancy;
 using Lineup.Sip.Media;
 using Lineup.Sip.Stack;
-using Lineup.Sip.Transport;
 
 namespace Lineup.Server.Telephony;
 
@@ -17,9 +16,9 @@ internal sealed partial class SipCall
     /// <summary>What <see cref="Monitor"/> did.</summary>
     public enum MonitorOutcome { Ringing, ModeChanged, NotConnected, AnotherSupervisor, NoMediaPort }
 
-    /// <summary>Rings the supervisor at <paramref name="uri"/> and, once it answers, joins it to the bridge in
+    /// <summary>Rings the supervisor at <paramref name="target"/> and, once it answers, joins it to the bridge in
     /// <paramref name="mode"/>; for the supervisor already on the call, changes the mode.</summary>
-    public MonitorOutcome Monitor(string uri, SipRemote? destination, string supervisor, SupervisionMode mode)
+    public MonitorOutcome Monitor(SipTarget target, string supervisor, SupervisionMode mode)
     {
         var outcome = MonitorOutcome.NotConnected;
         var report = false;
@@ -51,7 +50,7 @@ internal sealed partial class SipCall
             _supervisor = leg;
             _supervisorName = supervisor;
             _supervisionMode = mode;
-            var session = _fe.Stack.Invite(new InviteRequest(uri, CallerNumber, CallerName, media.CreateOffer(), destination), s =>
+            var session = _fe.Stack.Invite(new InviteRequest(target.Uri, CallerNumber, CallerName, media.CreateOffer(), target.Destination, target.Headers), s =>
             {
                 s.Answered += x => SupervisorAnswered(leg, x);
                 s.Failed += (x, _) => SupervisorGone(leg);

@@ -32,6 +32,10 @@ public sealed class SipCredentialStore(CredentialStore store, ITenantGateway reg
     private readonly ConcurrentDictionary<(long TenantId, long AgentId), (string Realm, string Username)> _byAgent = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
+    /// <summary>Raised after a credential set or removed here is committed (tenant, agent): a cluster tells its other
+    /// nodes.</summary>
+    public event Action<long, long>? Changed;
+
     /// <summary>Credentials in the cache.</summary>
     public int Count => _byAgent.Count;
 
@@ -65,27 +69,31 @@ public sealed class SipCredentialStore(CredentialStore store, ITenantGateway reg
             if (!await store.UpsertSipCredentialAsync(row)) return (SipCredentialResult.UsernameTaken, null);
             Forget(tenantId, agentId);
             Remember(row);
-            return (SipCredentialResult.Ok, row);
         }
         finally
         {
             _writeLock.Release();
         }
+        Changed?.Invoke(tenantId, agentId);
+        return (SipCredentialResult.Ok, row);
     }
 
     /// <summary>Removes the agent's credential (when it is removed, or on request); false when it had none.</summary>
     public async Task<bool> RemoveAsync(long tenantId, long agentId)
     {
+        bool removed;
         await _writeLock.WaitAsync();
         try
         {
-            var removed = await store.DeleteSipCredentialAsync(tenantId, agentId);
-            return Forget(tenantId, agentId) || removed;
+            removed = await store.DeleteSipCredentialAsync(tenantId, agentId);
+            removed = Forget(tenantId, agentId) || removed;
         }
         finally
         {
             _writeLock.Release();
         }
+        if (removed) Changed?.Invoke(tenantId, agentId);
+        return removed;
     }
 
     /// <summary>Loads every stored credential (after the tenants are started: <see cref="TenantStartup"/>).</summary>

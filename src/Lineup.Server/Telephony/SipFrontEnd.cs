@@ -311,7 +311,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             try
             {
                 var action = Plan(engine, e);
-                Execute(call, action, action.Kind is EventKind.CallOffered or EventKind.CallAnswered ? LocalTargets(call, action) : default);
+                Execute(call, action, action.Kind is EventKind.CallOffered or EventKind.CallAnswered ? LocalTargets(host, action) : default);
             }
             catch (Exception ex)
             {
@@ -366,7 +366,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             }
             try
             {
-                var targets = action.Kind is EventKind.CallOffered or EventKind.CallAnswered ? await StoredTargetsAsync(call, action) : default;
+                var targets = action.Kind is EventKind.CallOffered or EventKind.CallAnswered ? await StoredTargetsAsync(call.Host, action) : default;
                 Execute(call, action, targets);
             }
             catch (Exception ex)
@@ -520,24 +520,24 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     }
 
     /// <summary>Single node: the agent's phones as this node's registrar knows them.</summary>
-    private (List<SipTarget>, string?) LocalTargets(SipCall call, MediaAction a)
+    private (List<SipTarget>, string?) LocalTargets(ITenant host, MediaAction a)
     {
         if (a.AgentNumber == null) return ([], null);
         if (a.RemoteAgent) return (RemoteTarget(a.AgentNumber), null);
-        var user = SipUser(call.Host, a.Agent, a.AgentNumber)!;
-        return ([.. _registrar!.Lookup(call.Host.Name, user).Select(b => new SipTarget(b.ContactUri, Destination(b)))], user);
+        var user = SipUser(host, a.Agent, a.AgentNumber)!;
+        return ([.. _registrar!.Lookup(host.Name, user).Select(b => new SipTarget(b.ContactUri, Destination(b)))], user);
     }
 
     /// <summary>Cluster mode: the agent's phones as stored by whichever node they registered through; a phone
     /// registered through a proxy is reached through it, with its Path as the Route set (RFC 3327).</summary>
-    private async Task<(List<SipTarget>, string?)> StoredTargetsAsync(SipCall call, MediaAction a)
+    private async Task<(List<SipTarget>, string?)> StoredTargetsAsync(ITenant host, MediaAction a)
     {
         if (a.AgentNumber == null) return ([], null);
         if (a.RemoteAgent) return (RemoteTarget(a.AgentNumber), null);
-        await _credentials.RefreshAgentAsync(call.Host.TenantId, a.Agent);
-        var user = SipUser(call.Host, a.Agent, a.AgentNumber)!;
+        await _cluster!.RefreshCredentialAsync(host.TenantId, a.Agent);
+        var user = SipUser(host, a.Agent, a.AgentNumber)!;
         var targets = new List<SipTarget>();
-        foreach (var b in await _cluster!.BindingsAsync(call.Host.TenantId, user))
+        foreach (var b in await _cluster.BindingsAsync(host.TenantId, user))
         {
             if (b.Path.Count > 0 && SipNameAddress.TryParse(b.Path[0], out var hop) && hop.SipUri is { } first
                 && System.Net.IPAddress.TryParse(first.Host.Trim('[', ']'), out var proxy))
@@ -694,7 +694,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     public async Task<SipRegistration?> RegistrationsAsync(ITenant host, int agent, string? number)
     {
         if (_registrar == null) return null;
-        if (_cluster != null) await _credentials.RefreshAgentAsync(host.TenantId, agent);
+        if (_cluster != null) await _cluster.RefreshCredentialAsync(host.TenantId, agent);
         if (SipUser(host, agent, number) is not { } user) return null;
         var contacts = _cluster != null
             ? [.. (await _cluster.BindingsAsync(host.TenantId, user)).Select(b => new SipContact(b.Contact, b.Transport, b.Source, b.ExpiresAt))]

@@ -8,6 +8,7 @@ using Dapper;
 using Lineup.Server.Tests.Telephony;
 using Npgsql;
 using Xunit.Abstractions;
+using static Lineup.Server.Tests.Cluster.ClusterTelephonyFixture;
 
 namespace Lineup.Server.Tests.Cluster;
 
@@ -47,9 +48,10 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
         var sipps = new List<Sipp>();
         var probes = new List<RtpProbe>();
         Kamailio? kamailio = null;
+        var rtp = RtpBlocks(3);
         try
         {
-            nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, 3).Select(i => StartNodeAsync(i, db.ConnectionString))));
+            nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, 3).Select(i => StartNodeAsync(i, db.ConnectionString, rtp[i - 1]))));
             kamailio = await Kamailio.StartAsync(nodes.Select(n => n.Sip));
             Phase($"three nodes and Kamailio on {kamailio.Address} ready");
 
@@ -164,24 +166,10 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
         return item;
     }
 
-    private static async Task<Node> StartNodeAsync(int i, string database)
+    private static async Task<Node> StartNodeAsync(int i, string database, int rtpMin)
     {
-        var sip = Sipp.FreeUdpPort();
-        var rtp = 20_000 + (i * 1000) + (Random.Shared.Next(0, 9) * 100);
-        var process = await ServerProcess.StartAsync(Path.Combine(Path.GetTempPath(), "lineup-cluster-sip-" + Guid.NewGuid().ToString("N")), database,
-        [
-            "--Cluster:Enabled=true",
-            $"--Cluster:AdvertisedAddress=127.0.0.{i}",
-            $"--Cluster:SiloPort={ServerProcess.FreePort()}",
-            "--Sip:Enabled=true",
-            $"--Sip:Listen=127.0.0.{i}:{sip}",
-            $"--Sip:PublicAddress=127.0.0.{i}",
-            $"--Sip:RtpPortMin={rtp}",
-            $"--Sip:RtpPortMax={rtp + 99}",
-            "--Logging:LogLevel:Default=Warning",
-            "--Logging:LogLevel:Lineup.Server.Telephony=Information",
-        ], host: $"127.0.0.{i}");
-        return new Node(i, process, sip);
+        var node = await StartSipNodeAsync(i, database, rtpMin, []);
+        return new Node(node.Index, node.Process, node.SipPort);
     }
 
     /// <summary>A phone answering one call (a UAS scenario), registered through Kamailio.</summary>
@@ -322,29 +310,4 @@ public sealed class ClusterTelephonyEndToEndTests(ITestOutputHelper output)
 
     private static async Task<JsonElement> OkJsonAsync(HttpClient client, string path) =>
         await Ok(await client.GetAsync(new Uri(path, UriKind.Relative))).Content.ReadFromJsonAsync<JsonElement>();
-
-    private static HttpResponseMessage Ok(HttpResponseMessage r)
-    {
-        Assert.True(r.IsSuccessStatusCode, $"{r.RequestMessage?.Method} {r.RequestMessage?.RequestUri}: {(int)r.StatusCode} {r.Content.ReadAsStringAsync().Result}");
-        return r;
-    }
-
-    /// <summary>Polls until <paramref name="condition"/> holds, for at most 60 s (a loaded 2-core machine).</summary>
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            try
-            {
-                if (await condition()) return;
-            }
-            catch (HttpRequestException)
-            {
-                // a node between lives: ask again
-            }
-            await Task.Delay(200);
-        }
-        Assert.Fail($"waited 60 s for {what}");
-    }
 }
