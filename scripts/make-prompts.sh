@@ -36,5 +36,6 @@ say callback-confirmed "Thank you. We will call you back as soon as an agent is 
 say all-agents-busy "All our agents are busy at the moment."
 say survey-question "Please rate this call: press a key from 1, the lowest, to 5, the highest."
 say survey-thanks "Thank you for your rating. Goodbye."
+say voicemail-greeting "Please leave a message after the tone. Hang up when you are done."
 say caller-waited "The caller waited"
 echo "prompts written to $out"

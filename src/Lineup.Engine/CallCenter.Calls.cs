@@ -547,6 +547,19 @@ public sealed partial class CallCenter
         return CommandResult.Ok;
     }
 
+    /// <summary>The telephony layer stored a message the caller left in <paramref name="queue"/>'s voicemail box after
+    /// the call went to voicemail (and so ended here): published as <see cref="EventKind.VoicemailLeft"/>. The engine
+    /// keeps nothing of it.</summary>
+    public CommandResult VoicemailLeft(QueueId queue, CallId call, long voicemailId, long durationMs, string callerNumber, long now)
+    {
+        Advance(now);
+        if (!_queues.ContainsKey(queue)) return CommandResult.UnknownQueue;
+        if (_calls.ContainsKey(call)) return CommandResult.InvalidState; // still in a queue: not sent to voicemail
+        if (call.Value <= 0 || voicemailId <= 0 || durationMs < 0 || string.IsNullOrEmpty(callerNumber)) return CommandResult.InvalidArgument;
+        Emit(new EngineEvent(EventKind.VoicemailLeft, _now, queue, default, call, Value: voicemailId, Value2: durationMs, Text: callerNumber));
+        return CommandResult.Ok;
+    }
+
     private void EndMonitor(Call c)
     {
         var supervisor = c.Supervisor;

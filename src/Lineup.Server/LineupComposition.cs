@@ -52,6 +52,7 @@ public static class LineupComposition
         // Options: bound from configuration and checked at start-up, so a bad value stops the server naming its key.
         services.AddWebhookOptions();
         services.AddTelephonyOptions(dataDir);
+        services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection));
 
@@ -108,6 +109,9 @@ public static class LineupComposition
         services.AddSingleton<EventBus>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookRelay>());
         services.AddSingleton<MediaLibrary>();
+        services.AddSingleton<VoicemailBox>();
+        services.AddSingleton<VoicemailMailer>();
+        services.AddHostedService(sp => sp.GetRequiredService<VoicemailMailer>());
         services.AddSingleton<SipFrontEnd>();
         services.AddHostedService(sp => sp.GetRequiredService<SipFrontEnd>());
 
@@ -196,6 +200,7 @@ public static class LineupComposition
         api.MapEventsApi();
         api.MapTelephonyApi();
         api.MapMediaApi();
+        api.MapVoicemailsApi();
         api.MapSipBlockedApi();
         app.MapDialects();
         return app;

@@ -121,6 +121,12 @@ internal sealed record LoseMedia(CallPick Call) : Command
     public override string ToString() => $"MediaLost {Call}";
 }
 
+/// <summary>The telephony layer stored a voicemail left by a call sent to voicemail (mostly an ended call).</summary>
+internal sealed record LeaveVoicemail(CallPick Call, int Queue, long Voicemail) : Command
+{
+    public override string ToString() => $"VoicemailLeft {Call} q{Queue} #{Voicemail}";
+}
+
 internal sealed record NightMode(int Queue, bool On) : Command
 {
     public override string ToString() => $"NightMode q{Queue} {(On ? "on" : "off")}";
@@ -431,6 +437,7 @@ internal static class RandomScenario
             < 95 => new CancelByHost(Pick(CallFilter.Queued)),
             < 96 => new NightMode(Queue(), rng.Next(3) == 0),
             < 97 => new LoseMedia(Pick(CallFilter.Any)),
+            < 98 => new LeaveVoicemail(Pick(CallFilter.Ended), Queue(), rng.Next(0, 4)),
             _ => new Tick(),
         };
     }
@@ -714,6 +721,9 @@ internal sealed class ScenarioRun
                 break;
             case LoseMedia m:
                 result = Engine.MediaLost(Resolve(m.Call), Now);
+                break;
+            case LeaveVoicemail v:
+                result = Engine.VoicemailLeft(new QueueId(v.Queue), Resolve(v.Call), v.Voicemail, 12_000, "5550100", Now);
                 break;
             case NightMode n:
                 result = Engine.SetNightMode(new QueueId(n.Queue), n.On, Now);

@@ -34,6 +34,7 @@ public sealed class ReadmeWalkthroughTests
         var dialect = Block(readme, "### Vendor dialects");
         var media = Block(readme, "### Hold music and prompts")
             .Replace("@assets/", "@" + Path.Combine(ServerProcess.RepositoryRoot, "assets") + "/", StringComparison.Ordinal);
+        var voicemail = Block(readme, "### Voicemail");
         ExternalTool.Find("sox", "sox makes the README's hold music (apt-get install -y sox; .ci/run installs it).");
         Assert.Contains("http://127.0.0.1:8080", walkthrough, StringComparison.Ordinal);
         Assert.Contains("\"password\":\"change-me\"", walkthrough, StringComparison.Ordinal);
@@ -42,7 +43,7 @@ public sealed class ReadmeWalkthroughTests
         try
         {
             await using var server = await ServerProcess.StartAsync(dataDir);
-            var script = ("set -euo pipefail\ncurl() { command curl --fail-with-body \"$@\"; }\n" + walkthrough + "\n" + dialect + "\n" + media + "\n")
+            var script = ("set -euo pipefail\ncurl() { command curl --fail-with-body \"$@\"; }\n" + walkthrough + "\n" + dialect + "\n" + media + "\n" + voicemail + "\n")
                 .Replace("http://127.0.0.1:8080", server.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal)
                 .Replace("\"password\":\"change-me\"", $"\"password\":\"{ServerProcess.AdminPassword}\"", StringComparison.Ordinal);
             var (code, output) = await RunAsync(bash, script, TimeSpan.FromMinutes(2), dataDir);
@@ -50,6 +51,7 @@ public sealed class ReadmeWalkthroughTests
 
             // What the README says each step shows.
             Assert.Contains("\"state\":\"waiting\"", output, StringComparison.Ordinal);
+            Assert.Contains("{\"items\":[],\"next_cursor\":null}", output, StringComparison.Ordinal); // the voicemail list, empty
             Assert.Contains("\"name\":\"support\"", output[output.LastIndexOf("\"page_size\"", StringComparison.Ordinal)..], StringComparison.Ordinal); // Kazoo lists the queue
             using var api = server.CreateClient();
             var login = await api.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = ServerProcess.AdminPassword, tenant = "default" });

@@ -62,7 +62,7 @@ public sealed class RecordsGoldenTests
         Assert.Equal(cdr.Json(), CdrRecord.Parse(withMore).Json());
     }
 
-    private static void Golden(string name, string actual)
+    internal static void Golden(string name, string actual)
     {
         var path = Path.Combine(ServerProcess.RepositoryRoot, "tests", "Lineup.Server.Tests", "Golden", "records", name);
         // The bytes as stored and sent, one line.

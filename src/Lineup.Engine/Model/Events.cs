@@ -54,6 +54,9 @@ public enum EventKind : byte
     CallSurvey,
     /// <summary>The caller rated the call <c>Code</c> (1 to the queue's maximum); <c>Text</c> the thanks prompt id.</summary>
     CallRated,
+    /// <summary>A caller sent to voicemail left a message in <c>Queue</c>'s box (<see cref="CallCenter.VoicemailLeft"/>):
+    /// <c>Value</c> is the voicemail id, <c>Value2</c> its length in ms, <c>Text</c> the caller's number.</summary>
+    VoicemailLeft,
 }
 
 /// <summary>How a supervisor takes part in a call: hears both and is heard by none (listen), is heard by the agent

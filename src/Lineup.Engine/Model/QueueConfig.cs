@@ -118,6 +118,11 @@ public sealed record QueueConfig
     /// <summary>What the caller hears after rating (a media reference); null: the built-in thanks.</summary>
     public string? SurveyThanksPrompt { get; init; }
 
+    // Voicemail (issue 15).
+
+    /// <summary>The queue's voicemail box: where a destination of kind voicemail leaves the caller's message. Opaque to
+    /// the engine, which only ends the call as voicemail; the telephony layer plays, records and stores.</summary>
+    public VoicemailSettings Voicemail { get; init; } = VoicemailSettings.Off;
     // Agent whisper before the bridge (issue 15).
 
     /// <summary>What the answering agent alone hears before being connected to the caller (a media reference, opaque to
@@ -204,6 +209,37 @@ public sealed record CallbackSettings
 
     /// <summary>Prefix the host adds when dialling out.</summary>
     public string? OutboundPrefix { get; init; }
+}
+
+/// <summary>A queue's voicemail box (issue 15). The engine never reads it: a destination of kind voicemail ends the call
+/// as <see cref="Disposition.Voicemail"/>, and the telephony layer records the message in the box of the queue the call
+/// left (or of the queue the destination's target names).</summary>
+public sealed record VoicemailSettings
+{
+    /// <summary>Lineup records messages itself; off: a voicemail destination goes to the configured external voicemail
+    /// server, or hangs up.</summary>
+    public bool Enabled { get; init; }
+
+    /// <summary>What the caller hears before the tone (a media reference); null: the built-in greeting.</summary>
+    public string? Greeting { get; init; }
+
+    /// <summary>Where each message is e-mailed (one or more addresses, comma-separated); null: no e-mail.</summary>
+    public string? MailTo { get; init; }
+
+    /// <summary>The e-mail carries the message's WAV file.</summary>
+    public bool AttachAudio { get; init; } = true;
+
+    /// <summary>A message ends after this many seconds.</summary>
+    public int MaxSeconds { get; init; } = DefaultMaxSeconds;
+
+    /// <summary>A message ends after this many seconds of silence (0: only by length or hang-up).</summary>
+    public int SilenceSeconds { get; init; } = DefaultSilenceSeconds;
+
+    public const int DefaultMaxSeconds = 120;
+    public const int DefaultSilenceSeconds = 5;
+    public const int MaxMaxSeconds = 600;
+
+    public static readonly VoicemailSettings Off = new();
 }
 
 /// <summary>An agent's own settings; 0 means "use the queue's" for timeouts and "none" for delays.</summary>

@@ -347,6 +347,16 @@ public sealed record QueueSettings
     public int SurveyMaxRating { get; init; }
     public string? SurveyPrompt { get; init; }
     public string? SurveyThanksPrompt { get; init; }
+    public bool VoicemailEnabled { get; init; }
+    public string? VoicemailGreeting { get; init; }
+    public string? VoicemailMailTo { get; init; }
+
+    /// <summary>Stored inverted so that a snapshot written before voicemail reads as the default (attach).</summary>
+    public bool VoicemailNoAttachment { get; init; }
+
+    /// <summary>Null (left out): the default, also in a snapshot written before voicemail.</summary>
+    public int? VoicemailMaxSeconds { get; init; }
+    public int? VoicemailSilenceSeconds { get; init; }
     public string? AgentAnnouncePrompt { get; init; }
     public bool AgentAnnounceWaitTime { get; init; }
     public DestinationSnapshot TimeoutDestination { get; init; } = new();

@@ -95,7 +95,7 @@ public static class CallsApi
         return TypedResults.Ok(new Page<CdrDto>(items, page.Next));
     }
 
-    private static long Time(string raw, string field, long fallback, Errors e)
+    internal static long Time(string raw, string field, long fallback, Errors e)
     {
         if (raw.Length == 0) return fallback;
         if (long.TryParse(raw, out var unix) && unix >= 0) return unix < 100_000_000_000 ? unix * 1000 : unix;
@@ -104,7 +104,7 @@ public static class CallsApi
         return fallback;
     }
 
-    private static long? Id(string raw, string field, Errors e)
+    internal static long? Id(string raw, string field, Errors e)
     {
         if (raw.Length == 0) return null;
         if (long.TryParse(raw, out var id) && id > 0) return id;

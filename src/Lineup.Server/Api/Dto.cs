@@ -10,6 +10,12 @@ public sealed record CallbackBody(
     bool? Enabled = null, CallbackMode? Mode = null, int? OfferAfterSeconds = null, string? Key = null,
     int? MaxAttempts = null, int? RetrySeconds = null, string? OutboundPrefix = null);
 
+/// <summary>A queue's voicemail box (<c>voicemail</c>): with <c>enabled</c>, a destination of type voicemail leaves the
+/// caller's message here (docs/sip.md, "Voicemail").</summary>
+public sealed record VoicemailBody(
+    bool? Enabled = null, string? Greeting = null, string? MailTo = null, bool? AttachAudio = null, int? MaxSeconds = null,
+    int? SilenceSeconds = null);
+
 public sealed record DestinationBody(DestinationKind Type = DestinationKind.Hangup, long? QueueId = null, string? Target = null);
 
 public sealed record DestinationsBody(
@@ -68,6 +74,8 @@ public sealed record QueueBody
     public string? SurveyPrompt { get; init; }
     public string? SurveyThanksPrompt { get; init; }
 
+    /// <summary>The queue's voicemail box.</summary>
+    public VoicemailBody? Voicemail { get; init; }
     /// <summary>Agent whisper: what the answering agent alone hears before the bridge (a media reference; null: none),
     /// and whether it is told how long the caller waited.</summary>
     public string? AgentAnnouncePrompt { get; init; }
@@ -233,6 +241,8 @@ public static class Dto
         SurveyMaxRating = c.SurveyMaxRating,
         SurveyPrompt = c.SurveyPrompt,
         SurveyThanksPrompt = c.SurveyThanksPrompt,
+        Voicemail = new VoicemailBody(c.Voicemail.Enabled, c.Voicemail.Greeting, c.Voicemail.MailTo, c.Voicemail.AttachAudio,
+            c.Voicemail.MaxSeconds, c.Voicemail.SilenceSeconds),
         AgentAnnouncePrompt = c.AgentAnnouncePrompt,
         AgentAnnounceWaitTime = c.AgentAnnounceWaitTime,
         Destinations = new DestinationsBody(Dest(c.TimeoutDestination), Dest(c.NoAgentsDestination), Dest(c.QueueFullDestination),
@@ -313,6 +323,15 @@ public static class Dto
             SurveyMaxRating = b.SurveyMaxRating ?? d.SurveyMaxRating,
             SurveyPrompt = string.IsNullOrEmpty(b.SurveyPrompt) ? null : b.SurveyPrompt,
             SurveyThanksPrompt = string.IsNullOrEmpty(b.SurveyThanksPrompt) ? null : b.SurveyThanksPrompt,
+            Voicemail = b.Voicemail is not { } vm ? d.Voicemail : new VoicemailSettings
+            {
+                Enabled = vm.Enabled ?? false,
+                Greeting = string.IsNullOrEmpty(vm.Greeting) ? null : vm.Greeting,
+                MailTo = string.IsNullOrWhiteSpace(vm.MailTo) ? null : vm.MailTo.Trim(),
+                AttachAudio = vm.AttachAudio ?? true,
+                MaxSeconds = vm.MaxSeconds ?? VoicemailSettings.DefaultMaxSeconds,
+                SilenceSeconds = vm.SilenceSeconds ?? VoicemailSettings.DefaultSilenceSeconds,
+            },
             AgentAnnouncePrompt = string.IsNullOrEmpty(b.AgentAnnouncePrompt) ? null : b.AgentAnnouncePrompt,
             AgentAnnounceWaitTime = b.AgentAnnounceWaitTime ?? d.AgentAnnounceWaitTime,
             TimeoutDestination = Dest(dest?.Timeout, d.TimeoutDestination),

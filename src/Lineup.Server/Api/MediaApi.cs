@@ -109,7 +109,7 @@ public static class MediaApi
             && (reference == item.Id.ToString(CultureInfo.InvariantCulture) || (!others && string.Equals(reference, item.Name, StringComparison.OrdinalIgnoreCase)));
         var users = await host.QueryAsync(engine => engine.Queues
             .Where(q => Names(q.Config.HoldMusic) || Names(q.Config.IntroPrompt) || Names(q.Config.PeriodicPrompt)
-                || Names(q.Config.SurveyPrompt) || Names(q.Config.SurveyThanksPrompt) || Names(q.Config.AgentAnnouncePrompt))
+                || Names(q.Config.SurveyPrompt) || Names(q.Config.SurveyThanksPrompt) || Names(q.Config.AgentAnnouncePrompt) || Names(q.Config.Voicemail.Greeting))
             .Select(q => q.Id.Value).Order().ToList());
         if (users.Count > 0)
             return RequestContext.Problem(409, $"Queue(s) {string.Join(", ", users)} use this media item: point them elsewhere first.", "Conflict");

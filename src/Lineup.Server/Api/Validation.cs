@@ -213,6 +213,7 @@ public static class Validate
             e.Pattern("callback.key", cb.Key, Errors.Key(), "one of 0-9 * #");
             e.Pattern("callback.outbound_prefix", cb.OutboundPrefix, Errors.Dialable(), "1 to 32 of 0-9 * # +");
         }
+        if (b.Voicemail is { } vm) Voicemail(e, vm);
         if (b.Destinations is { } d)
         {
             Destination(e, "destinations.timeout", d.Timeout);
@@ -233,6 +234,17 @@ public static class Validate
         if (e.Any) return e;
         e.Add(Check(c => ConfigRules.Check(Dto.QueueConfig(id, b), QueueField, c)));
         return e;
+    }
+
+    /// <summary>A queue's voicemail box: its greeting names a media item, its address list parses, its lengths are in range.</summary>
+    public static void Voicemail(Errors e, VoicemailBody vm)
+    {
+        e.Pattern("voicemail.greeting", vm.Greeting, Telephony.MediaLibrary.NamePattern(), "a media id or name");
+        if (!string.IsNullOrWhiteSpace(vm.MailTo) && (vm.MailTo.Length > 512 || !Telephony.VoicemailMailer.TryParseAddresses(vm.MailTo, out _)))
+            e.Add("voicemail.mail_to", "voicemail.mail_to must be one or more e-mail addresses, separated by commas (at most 512 characters).");
+        if (vm.MaxSeconds is < 1 or > VoicemailSettings.MaxMaxSeconds)
+            e.Add("voicemail.max_seconds", $"voicemail.max_seconds must be 1 to {VoicemailSettings.MaxMaxSeconds}.");
+        if (vm.SilenceSeconds is < 0 or > 60) e.Add("voicemail.silence_seconds", "voicemail.silence_seconds must be 0 (off) to 60.");
     }
 
     private static FieldErrors Check(Action<FieldErrors> check)

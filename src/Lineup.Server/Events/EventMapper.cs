@@ -31,13 +31,14 @@ public static class EventTypes
     public const string QueueNightModeChanged = "queue.night_mode_changed";
     public const string CallMonitorStarted = "call.monitor_started";
     public const string CallMonitorEnded = "call.monitor_ended";
+    public const string VoicemailLeft = "voicemail.left";
 
     public static readonly IReadOnlyList<string> All =
     [
         AgentLogin, AgentLogout, AgentStatusChanged, AgentActivityChanged, CallQueued, CallOffered, CallOfferEnded,
         CallAnswered, CallAbandoned, CallTimedOut, CallExited, CallOverflowed, CallTransferred, CallCallbackScheduled,
         CallCallbackDialing, CallCompleted, CallRated, QueueStatsChanged, QueueNightModeChanged,
-        CallMonitorStarted, CallMonitorEnded,
+        CallMonitorStarted, CallMonitorEnded, VoicemailLeft,
     ];
 
     private static readonly HashSet<string> s_known = new(All, StringComparer.Ordinal);
@@ -165,6 +166,12 @@ public sealed class EventMapper(long tenantId)
                         w.WriteString("supervisor", e.Text);
                         w.WriteString("mode", RecordJson.Snake((SupervisionMode)e.Code));
                     });
+                break;
+            case EventKind.VoicemailLeft:
+                Write(output, EventTypes.VoicemailLeft, e.At, e.Queue.Value, null, e.Call.Value, w =>
+                {
+                    foreach (var p in JsonSerializer.SerializeToElement(VoicemailLeftRecord.From(e), RecordJson.Options).EnumerateObject()) p.WriteTo(w);
+                });
                 break;
             default:
                 // Media effects (ring, announcements, hang up) and wrap-up start (an agent status change says it).

@@ -95,3 +95,31 @@ public readonly record struct QueueStatusRecord(
         q.LoggedInAgents, q.AvailableAgents, q.BusyAgents, q.NotReadyAgents, q.WrapUpAgents,
         Math.Round(engine.EstimateWaitSeconds(q.Id), 1), q.NightMode);
 }
+
+/// <summary>
+/// A voicemail as stored beside its audio (<c>&lt;id&gt;.json</c> next to <c>&lt;id&gt;.wav</c>, see
+/// <see cref="Telephony.VoicemailBox"/>). <see cref="Complete"/> is false while the message is being recorded (a crash
+/// then leaves it incomplete, and the box completes it from its audio at the next start). <see cref="MailState"/>:
+/// <c>none</c> (no address, or no SMTP server configured), <c>pending</c>, <c>sent</c>, or <c>failed</c> after the
+/// last attempt.
+/// </summary>
+public sealed record VoicemailRecord(
+    long Id, long QueueId, long CallId, string CallerNumber, string? CallerName, DateTimeOffset CreatedAt, double DurationSeconds,
+    bool Complete, string? MailTo, bool AttachAudio, string MailState, int MailAttempts, string? MailError, DateTimeOffset? MailedAt)
+{
+    public const string MailNone = "none";
+    public const string MailPending = "pending";
+    public const string MailSent = "sent";
+    public const string MailFailed = "failed";
+
+    public string Json() => JsonSerializer.Serialize(this, RecordJson.Options);
+
+    public static VoicemailRecord? Parse(string json) => JsonSerializer.Deserialize<VoicemailRecord>(json, RecordJson.Options);
+}
+
+/// <summary>The data of <c>voicemail.left</c>: the stored message's id, who left it, its length, where its audio is.</summary>
+public sealed record VoicemailLeftRecord(long VoicemailId, string? CallerNumber, double DurationSeconds, string AudioUrl)
+{
+    public static VoicemailLeftRecord From(EngineEvent e) =>
+        new(e.Value, e.Text, e.Value2 / 1000.0, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/api/v1/voicemails/{e.Value}/audio"));
+}

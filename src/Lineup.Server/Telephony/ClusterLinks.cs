@@ -24,6 +24,10 @@ public sealed record MediaAction(EventKind Kind, long Call, int Agent, int Code,
     public string? HoldMusic { get; init; }
     public string? Language { get; init; }
 
+    /// <summary>CallToVoicemail: the box that records the message (the queue's, or the one the destination names), when
+    /// it is Lineup's own (enabled); null: the external voicemail server, or hang up.</summary>
+    public VoicemailSettings? Voicemail { get; init; }
+    public int VoicemailQueue { get; init; }
     /// <summary>CallAnswered (issue 15): what the agent alone hears before the bridge, the queue's prompt (a media
     /// reference) and the caller's wait in seconds when the queue tells it; the queue's language for both.</summary>
     public string? AgentAnnounce { get; init; }

@@ -115,6 +115,7 @@ internal sealed partial class SipCall
             else report = !_engineEnded;
         });
         if (report) _fe.Report(this, CallEventType.CallerHangup);
+        FinishVoicemail(hangup: false, "the caller's hang-up");
     }
 
     public void Play(IReadOnlyList<AudioClip> clips, AudioClip loop) => Locked(later =>
@@ -456,7 +457,8 @@ internal sealed partial class SipCall
         _offers.Clear();
         _connected = null;
         // A caller answering the survey stays until it has heard the thanks (or until the engine ends an unrated survey).
-        if (_transfer == null && !_surveying) HangupCallerLocked(later);
+        // So does a caller leaving a voicemail, until the message ends.
+        if (_transfer == null && !_surveying && _voicemail == null) HangupCallerLocked(later);
         if (_recorder is { } r) later.Add(r.Dispose);
         _recorder = null;
     }

@@ -31,6 +31,8 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     private readonly ILoggerFactory _logs;
     private readonly ServerMetrics _metrics;
     private readonly MediaLibrary _library;
+    private readonly VoicemailBox _voicemails;
+    private readonly VoicemailMailer _mailer;
     private readonly ConcurrentDictionary<(long Tenant, long Call), SipCall> _calls = new();
     private readonly ITelephonyCluster? _cluster;
     // Cluster mode: calls enqueued whose engine id is not known here yet, by the token their first effects carry.
@@ -43,9 +45,12 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     private PromptLibrary? _prompts;
 
     public SipFrontEnd(TelephonyOptions options, ITenantGateway tenants, MediaEffects effects, SipCredentialStore credentials,
-        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics, MediaLibrary library, ITelephonyCluster? cluster = null)
+        TimeProvider time, ILoggerFactory logs, ServerMetrics metrics, MediaLibrary library, VoicemailBox voicemails, VoicemailMailer mailer,
+        ITelephonyCluster? cluster = null)
     {
         _library = library;
+        _voicemails = voicemails;
+        _mailer = mailer;
         _cluster = cluster;
         _metrics = metrics;
         _options = options;
@@ -323,6 +328,8 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         if (e.Kind is EventKind.CallQueued or EventKind.CallMoved
             && engine.TryGetQueue(e.Kind == EventKind.CallMoved ? new QueueId((int)e.Value) : e.Queue, out var waitsIn))
             return action with { HoldMusic = waitsIn.Config.HoldMusic, Language = waitsIn.Config.Language };
+        if (e.Kind == EventKind.CallToVoicemail && VoicemailBoxOf(engine, e) is { } box)
+            return action with { Voicemail = box.Config.Voicemail, VoicemailQueue = box.Id.Value };
         if (e.Kind is not (EventKind.CallOffered or EventKind.CallAnswered)) return action;
         if (engine.TryGetAgent(e.Agent, out var agent) && !string.IsNullOrEmpty(agent.Config.Number))
             action = action with { AgentNumber = agent.Config.Number, RemoteAgent = agent.Config.Kind == AgentKind.Remote };
@@ -424,7 +431,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
                 Dial(call, a.Text!, SipCall.Purpose.Transfer);
                 break;
             case EventKind.CallToVoicemail:
-                if (_options.VoicemailUri is { } vm) Dial(call, a.Text is { Length: > 0 } box ? BoxUri(vm, box) : vm, SipCall.Purpose.Transfer);
+                if (a.Voicemail is { Enabled: true } own)
+                    call.StartVoicemail([.. Prompt(call, own.Greeting, PromptLibrary.VoicemailGreeting), AudioClip.Beep()], own, a.VoicemailQueue);
+                else if (_options.VoicemailUri is { } vm) Dial(call, a.Text is { Length: > 0 } box ? BoxUri(vm, box) : vm, SipCall.Purpose.Transfer);
                 else call.HangupCaller();
                 break;
             case EventKind.CallHangup:
@@ -619,6 +628,52 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         string? uri = number.StartsWith("sip:", StringComparison.OrdinalIgnoreCase) ? number
             : _options.OutboundProxy is { } proxy ? $"sip:{number}@{proxy}" : null;
         call.Dial(uri, purpose);
+    }
+
+    /// <summary>The Lineup voicemail box a call sent to voicemail leaves its message in: the queue the destination's
+    /// target names (its id or extension) when that queue has one, else the queue the call left, if it has one.</summary>
+    private static Queue? VoicemailBoxOf(CallCenter engine, in EngineEvent e)
+    {
+        if (e.Text is { Length: > 0 } target)
+        {
+            var named = int.TryParse(target, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                && engine.TryGetQueue(new QueueId(id), out var byId) ? byId : engine.Queues.FirstOrDefault(q => q.Config.Extension == target);
+            if (named is { Config.Voicemail.Enabled: true }) return named;
+        }
+        return engine.TryGetQueue(e.Queue, out var left) && left.Config.Voicemail.Enabled ? left : null;
+    }
+
+    internal VoicemailBox Voicemails => _voicemails;
+
+    internal VoicemailMailer Mailer => _mailer;
+
+    internal TimeProvider Time => _time;
+
+    /// <summary>A voicemail's recording ended: an empty one (no voice, under half a second) is removed; otherwise it is
+    /// complete, published (VoicemailLeftCommand → <c>voicemail.left</c>) and e-mailed when its box says so.</summary>
+    internal void VoicemailRecorded(SipCall call, long queue, Records.VoicemailRecord record, MessageRecorder recorder, string endedBy)
+    {
+        var tenant = call.Host.TenantId;
+        var (samples, voiced) = (recorder.Samples, recorder.VoicedSamples);
+        var seconds = samples / (double)WavFile.SampleRate;
+        try
+        {
+            recorder.Dispose();
+            if (voiced == 0 || samples < WavFile.SampleRate / 2)
+            {
+                _voicemails.Delete(tenant, record.Id);
+                SipLog.VoicemailEmpty(_log, call.Id.Value, seconds);
+                return;
+            }
+            if (_voicemails.Complete(tenant, record.Id, seconds) is not { } done) return;
+            SipLog.VoicemailStored(_log, call.Id.Value, done.Id, queue, seconds, endedBy);
+            Post(call.Host, new VoicemailLeftCommand((int)queue, call.Id.Value, done.Id, (long)Math.Round(seconds * 1000), call.CallerNumber));
+            if (done.MailState == Records.VoicemailRecord.MailPending) _mailer.Enqueue(tenant, done.Id);
+        }
+        finally
+        {
+            recorder.Dispose();
+        }
     }
 
     /// <summary>A recording of the call's bridge, in a WAV file that the CDR names (SetRecordingCommand).</summary>

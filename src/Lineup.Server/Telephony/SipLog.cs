@@ -62,4 +62,18 @@ internal static partial class SipLog
     // 640-649: issue 15a (media library, survey).
     [LoggerMessage(EventId = 640, Level = LogLevel.Information, Message = "SIP call {Call}: the agent hung up first; the caller is asked to rate the call")]
     public static partial void SurveyStarted(ILogger logger, long call);
+
+    // 650-659: voicemail (655, 656: VoicemailMailer).
+    [LoggerMessage(EventId = 650, Level = LogLevel.Information, Message = "SIP call {Call}: the caller hears queue {Queue}'s voicemail greeting")]
+    public static partial void VoicemailGreeting(ILogger logger, long call, long queue);
+
+    [LoggerMessage(EventId = 651, Level = LogLevel.Information,
+        Message = "SIP call {Call}: voicemail {Id} of queue {Queue} stored, {Seconds:0.0} s, ended by {Reason}")]
+    public static partial void VoicemailStored(ILogger logger, long call, long id, long queue, double seconds, string reason);
+
+    [LoggerMessage(EventId = 652, Level = LogLevel.Information, Message = "SIP call {Call}: the caller left no message ({Seconds:0.0} s, no voice); nothing stored")]
+    public static partial void VoicemailEmpty(ILogger logger, long call, double seconds);
+
+    [LoggerMessage(EventId = 653, Level = LogLevel.Error, Message = "SIP call {Call}: voicemail could not be recorded")]
+    public static partial void VoicemailFailed(ILogger logger, Exception ex, long call);
 }

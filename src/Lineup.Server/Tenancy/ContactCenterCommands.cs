@@ -23,3 +23,11 @@ public sealed record SetNightModeCommand(int QueueId, bool? On) : TenantCommand
     public override CommandResult Apply(CallCenter engine, long now) =>
         engine.OverrideNightMode(new QueueId(QueueId), On, now);
 }
+
+/// <summary>The telephony front-end stored a voicemail the caller of <paramref name="CallId"/> left in queue
+/// <paramref name="QueueId"/>'s box: published as <c>voicemail.left</c>.</summary>
+public sealed record VoicemailLeftCommand(int QueueId, long CallId, long VoicemailId, long DurationMs, string CallerNumber) : TenantCommand
+{
+    public override CommandResult Apply(CallCenter engine, long now) =>
+        engine.VoicemailLeft(new QueueId(QueueId), new CallId(CallId), VoicemailId, DurationMs, CallerNumber, now);
+}

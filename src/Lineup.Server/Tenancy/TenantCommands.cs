@@ -29,6 +29,7 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(SetDispositionCommand), "set_disposition")]
 [JsonDerivedType(typeof(SetNightModeCommand), "set_night_mode")]
 [JsonDerivedType(typeof(SetMonitorCommand), "set_monitor")]
+[JsonDerivedType(typeof(VoicemailLeftCommand), "voicemail_left")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);

@@ -58,6 +58,21 @@ public sealed class AudioClip
     /// ringing tone), one cycle looped. Made once per process.</summary>
     public static AudioClip Ringback() => s_ringback.Value;
 
+    /// <summary>The voicemail tone: 1 kHz for 400 ms, then 100 ms of silence before the recording. Made once per process.</summary>
+    public static AudioClip Beep() => s_beep.Value;
+
+    private static readonly Lazy<AudioClip> s_beep = new(() =>
+    {
+        const int tone = WavFile.SampleRate * 2 / 5;
+        var samples = new short[tone + (WavFile.SampleRate / 10)];
+        for (var i = 0; i < tone; i++)
+        {
+            var ramp = Math.Min(1.0, Math.Min(i, tone - 1 - i) / 80.0);
+            samples[i] = (short)(8000 * ramp * Math.Sin(2 * Math.PI * 1000 * i / WavFile.SampleRate));
+        }
+        return new AudioClip("beep", samples);
+    });
+
     private static readonly Lazy<AudioClip> s_ringback = new(() =>
     {
         var samples = new short[5 * WavFile.SampleRate];

@@ -33,6 +33,7 @@ public sealed class PromptLibrary
     public const string CallbackOffer = "callback-offer";
     public const string SurveyQuestion = "survey-question";
     public const string SurveyThanks = "survey-thanks";
+    public const string VoicemailGreeting = "voicemail-greeting";
     public const string CallerWaited = "caller-waited";
     public const string Seconds = "seconds";
     public const string Second = "second";

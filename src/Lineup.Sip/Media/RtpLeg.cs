@@ -359,7 +359,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
 
     /// <summary>Records what this leg receives (the peer's voice) as <paramref name="side"/> of
     /// <paramref name="recorder"/>. The recorder belongs to the caller, who disposes it.</summary>
-    public void StartRecording(WavRecorder recorder, RecordingSide side) => _recording = new Recording(recorder, side);
+    public void StartRecording(IRecordingSink recorder, RecordingSide side) => _recording = new Recording(recorder, side);
 
     /// <summary>Stops recording on this leg.</summary>
     public void StopRecording() => _recording = null;
@@ -672,7 +672,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         }
     }
 
-    private sealed record Recording(WavRecorder Recorder, RecordingSide Side);
+    private sealed record Recording(IRecordingSink Recorder, RecordingSide Side);
 
     private sealed class DigitSend(int code, int samples, uint timestamp)
     {

@@ -209,6 +209,13 @@ public sealed class WavWriter : IDisposable
     }
 }
 
+/// <summary>Where a leg's received audio goes while it records (<see cref="RtpLeg.StartRecording"/>): a call's two-sided
+/// <see cref="WavRecorder"/>, or a voicemail's <see cref="MessageRecorder"/>. Called on the leg's receive thread.</summary>
+public interface IRecordingSink
+{
+    void Write(RecordingSide side, ReadOnlySpan<short> samples);
+}
+
 /// <summary>Which direction of a call a leg's received audio is recorded as.</summary>
 public enum RecordingSide
 {
@@ -225,7 +232,7 @@ public enum RecordingSide
 /// is patched every second of audio and on dispose, so a call that ends abruptly leaves a valid file. Thread-safe:
 /// the two legs write from their receive loops.
 /// </summary>
-public sealed class WavRecorder : IDisposable
+public sealed class WavRecorder : IRecordingSink, IDisposable
 {
     /// <summary>How far one side may run ahead before it is written against silence (400 ms).</summary>
     public const int MaxLagSamples = 3200;

@@ -2,7 +2,7 @@ using System.Net;
 
 namespace Lineup.Server.Tests.Dialects;
 
-/// <summary>Issue 15's Telphin fields that now act: an extension's <c>status</c>.</summary>
+/// <summary>Issue 15's Telphin fields that now act: an extension's <c>status</c>, the queue's <c>vm_*</c> voicemail box.</summary>
 public sealed partial class TelphinTests
 {
     [Fact]
@@ -20,6 +20,38 @@ public sealed partial class TelphinTests
         Assert.Equal("ended", (await fx.Tenant.CallAsync(q)).Str("state"));
         var reasons = (await Admin.OkAsync($"/api/v1/cdrs?queue_id={q}")).Items().Select(c => c.Str("exit_reason")!).Order().ToArray();
         Assert.Equal(["inactive", "no_agents"], reasons);
+    }
+
+    [Fact]
+    public async Task The_vm_fields_set_the_queue_s_voicemail_box_and_empty_transfer_numbers_leave_a_voicemail_while_it_is_on()
+    {
+        var ext = await Send(Admin, HttpMethod.Post, "/client/@me/extension/", new { name = ApiFixture.Number()[2..], type = "queue" }, HttpStatusCode.Created);
+        var q = ext.Id();
+        var native = await Admin.OkAsync($"/api/v1/queues/{q}");
+        Assert.True(native.GetProperty("voicemail").GetProperty("enabled").GetBoolean()); // the seed's default
+        Assert.Equal("voicemail", native.GetProperty("destinations").GetProperty("no_agents").Str("type"));
+
+        await Send(Admin, HttpMethod.Put, $"/extension/{q}/queue/",
+            new { vm_greeting = 12, vm_mailto = "sales@example.com", vm_attach_file = false, timeout_transfer_dst = "333" }, HttpStatusCode.OK);
+        native = await Admin.OkAsync($"/api/v1/queues/{q}");
+        var vm = native.GetProperty("voicemail");
+        Assert.Equal(("12", "sales@example.com", false), (vm.Str("greeting"), vm.Str("mail_to"), vm.GetProperty("attach_audio").GetBoolean()));
+        Assert.Equal(("number", "voicemail"), (native.GetProperty("destinations").GetProperty("timeout").Str("type"),
+            native.GetProperty("destinations").GetProperty("exit_key").Str("type")));
+        // A caller with no agent logged in leaves for the box (Disposition voicemail in the CDR).
+        Assert.Equal("ended", (await fx.Tenant.CallAsync(q)).Str("state"));
+        Assert.Equal("voicemail", (await Admin.OkAsync($"/api/v1/cdrs?queue_id={q}")).Items().Single().Str("disposition"));
+
+        var off = await Send(Admin, HttpMethod.Put, $"/extension/{q}/queue/", new { vm_enabled = false }, HttpStatusCode.OK);
+        Assert.Equal((false, 12L, "sales@example.com", false), (off.GetProperty("vm_enabled").GetBoolean(), off.GetProperty("vm_greeting").GetInt64(),
+            off.Str("vm_mailto"), off.GetProperty("vm_attach_file").GetBoolean()));
+        native = await Admin.OkAsync($"/api/v1/queues/{q}");
+        Assert.Equal(("hangup", "number"), (native.GetProperty("destinations").GetProperty("no_agents").Str("type"),
+            native.GetProperty("destinations").GetProperty("timeout").Str("type")));
+
+        var bad = await Send(Admin, HttpMethod.Put, $"/extension/{q}/queue/", new { vm_mailto = "nobody" }, HttpStatusCode.BadRequest);
+        Assert.True(bad.GetProperty("errors").TryGetProperty("vm_mailto", out _), bad.ToString());
+        Assert.Equal("sales@example.com", (await Admin.OkAsync($"/api/v1/queues/{q}")).GetProperty("voicemail").Str("mail_to"));
     }
 
     [Fact]

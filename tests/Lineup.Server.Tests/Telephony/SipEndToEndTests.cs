@@ -375,7 +375,7 @@ public class SipServerFixture : IAsyncLifetime
     /// <summary>More server arguments, for a fixture that needs another setting (e.g. <c>--Sip:DigestAlgorithms</c>).</summary>
     protected virtual IEnumerable<string> ExtraServerArguments => [];
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         _ = Sipp.Executable; // fail at once without sipp
         // Below the ephemeral range (32768+), where Sipp and RtpProbe take their ports.

@@ -10,7 +10,7 @@ public class PromptLibraryTests
         "30", "40", "50", "60", "70", "80", "90", "100", "hundred",
         "your-position-is", "estimated-wait", "minutes", "minute", "seconds", "second", "less-than-a-minute",
         "thank-you-for-waiting", "welcome", "press-to-leave", "callback-offer", "callback-confirmed", "all-agents-busy",
-        "survey-question", "survey-thanks", "caller-waited",
+        "survey-question", "survey-thanks", "caller-waited", "voicemail-greeting",
     ];
 
     private static PromptLibrary Fake(params string[] names) =>

@@ -125,6 +125,11 @@ internal static class TelphinQueues
             TierRuleWaitMultiplyLevel = true,
             AgentAnnounceWaitTime = true,
             Active = status != "inactive",
+            // vm_enabled and vm_attach_file are on by default: an exit with no transfer number leaves a voicemail.
+            Voicemail = new VoicemailSettings { Enabled = true, AttachAudio = true },
+            TimeoutDestination = Destination.ToVoicemail(),
+            NoAgentsDestination = Destination.ToVoicemail(),
+            ExitKeyDestination = Destination.ToVoicemail(),
             DialectData = TelphinJson.WithData(QueueConfig.NoDialectData, data),
         };
         var saved = await queues.SaveAsync(host, config, keepDialectData: false, Field, (_, q) => Extension(host.TenantId, q));
@@ -200,6 +205,8 @@ internal static class TelphinQueues
         if (b.Long("quality_rate_max", 0, long.MaxValue) is < 1 or > 9) b.Errors.Add("quality_rate_max", "quality_rate_max must be 1 to 9 (the caller presses one key).");
         foreach (var dst in new[] { "timeout_transfer_dst", "no_agent_timeout_transfer_dst", "exit_transfer_dst", "agent_hangup_transfer_dst" })
             if (b.Str(dst) is { Length: > 0 } d && !Errors.Dialable().IsMatch(d)) b.Errors.Add(dst, $"{dst} must be 1 to 32 of 0-9 * # +.");
+        if (b.Str("vm_mailto") is { Length: > 0 } mailTo && !Telephony.VoicemailMailer.TryParseAddresses(mailTo, out _))
+            b.Errors.Add("vm_mailto", "vm_mailto must be one or more e-mail addresses, separated by commas.");
         if (b.Errors.Any) return TelphinErrors.Invalid(b.Errors);
 
         var host = http.Tenant();
@@ -250,6 +257,22 @@ internal static class TelphinQueues
         if (b.Has("quality_rate_sound")) c = c with { SurveyPrompt = b.Long("quality_rate_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
         if (b.Has("quality_rate_finish_sound")) c = c with { SurveyThanksPrompt = b.Long("quality_rate_finish_sound", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
         else if (b.Str("sound_type") == "music" && c.HoldMusic == Telephony.MediaLibrary.Ringback) c = c with { HoldMusic = null };
+        // Voicemail: vm_enabled turns on the queue's own box (vm_greeting, vm_mailto, vm_attach_file); with it on, an
+        // exit whose *_transfer_dst is empty leaves a message there instead of hanging up.
+        var vm = c.Voicemail;
+        if (b.Bool("vm_enabled") is { } vmOn) vm = vm with { Enabled = vmOn };
+        if (b.Has("vm_greeting")) vm = vm with { Greeting = b.Long("vm_greeting", 0, long.MaxValue)?.ToString(CultureInfo.InvariantCulture) };
+        if (b.Has("vm_mailto")) vm = vm with { MailTo = b.Str("vm_mailto") is { Length: > 0 } to ? to : null };
+        if (b.Bool("vm_attach_file") is { } attach) vm = vm with { AttachAudio = attach };
+        Destination Empty(Destination d) =>
+            d.Kind == DestinationKind.Hangup || (d.Kind == DestinationKind.Voicemail && d.Target == null) ? vm.Enabled ? Destination.ToVoicemail() : Destination.Hangup : d;
+        c = c with
+        {
+            Voicemail = vm,
+            TimeoutDestination = Empty(c.TimeoutDestination),
+            NoAgentsDestination = Empty(c.NoAgentsDestination),
+            ExitKeyDestination = Empty(c.ExitKeyDestination),
+        };
         // Agent whisper: the answering agent hears agent_announce_sound (a media id; 0 or null: none) and, with
         // agent_report_wait_time, the caller's wait in seconds, before being connected.
         if (b.Has("agent_announce_sound"))
@@ -309,6 +332,10 @@ internal static class TelphinQueues
             ["agent_announce_sound"] = Prompt(c.AgentAnnouncePrompt),
             ["agent_report_wait_time"] = c.AgentAnnounceWaitTime,
             ["sound_type"] = c.HoldMusic == Telephony.MediaLibrary.Ringback ? "ring" : "music",
+            ["vm_enabled"] = c.Voicemail.Enabled,
+            ["vm_attach_file"] = c.Voicemail.AttachAudio,
+            ["vm_greeting"] = Prompt(c.Voicemail.Greeting),
+            ["vm_mailto"] = c.Voicemail.MailTo,
             ["position_announce_frequency"] = c.PositionAnnouncement == PositionAnnouncement.Disabled
                 ? N("position_announce_frequency", 0) : JsonValue.Create((long)c.PositionAnnounceSeconds),
         };
