@@ -27,7 +27,7 @@ public sealed record QueueConfig
     /// <summary>Seconds each offer rings before it counts as no answer (membership and agent timeouts override).</summary>
     public int RingTimeoutSeconds { get; init; } = 20;
 
-    /// <summary>Seconds to wait after every eligible agent was tried once before a new round starts (Asterisk retry).</summary>
+    /// <summary>Seconds to wait after every eligible agent was tried once before a new round starts (a PBX queue's "retry" setting).</summary>
     public int RetrySeconds { get; init; }
 
     /// <summary>Over this many calls already waiting, a new call goes to <see cref="QueueFullDestination"/>. 0: no limit.</summary>
