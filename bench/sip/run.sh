@@ -25,7 +25,9 @@
 #          answer) mean and p99 (sipp -trace_rtt), answered/abandoned from the queue's statistics, the server's CPU
 #          and CPU per call, and the machine's whole CPU (server + sipp) from /proc/stat; in the log lines, sipp's
 #          retransmissions, calls failed on retransmission timeout, and datagrams the kernel dropped at the server's
-#          SIP socket (/proc/net/udp).
+#          SIP socket (/proc/net/udp). With --settle S, after each rate: S seconds with no call (lingering
+#          transactions end 32 s after their call), then the server's RSS and, when dotnet-gcdump is installed, the
+#          live managed heap after the full collection a heap dump makes (is the memory of the calls returned?).
 # Server CPU is utime + stime of the server process from /proc/PID/stat; the load average is printed with each row.
 # --tree DIR runs (and builds, unless --no-build) the server of another checkout, e.g. main exported with
 # `git archive main | tar -x -C /tmp/base`: the same workload against a baseline. --server-arg adds one argument to
@@ -48,6 +50,7 @@ UAS=4
 RING_MS=100
 RATES="50 100 150"
 DURATION=30
+SETTLE=0
 CALL_MS=1000
 HOLD="1000"
 HOLD_RAMP=100
@@ -70,6 +73,7 @@ while [ $# -gt 0 ]; do
     --rates) RATES="$2"; shift 2 ;;
     --duration) DURATION="${2%s}"; shift 2 ;;
     --call-ms) CALL_MS="$2"; shift 2 ;;
+    --settle) SETTLE="${2%s}"; shift 2 ;;
     --hold) HOLD="$2"; shift 2 ;;
     --hold-ramp) HOLD_RAMP="$2"; shift 2 ;;
     --measure) MEASURE="${2%s}"; shift 2 ;;
@@ -396,6 +400,22 @@ run_hold() {
   done
 }
 
+# Memory once the calls are gone: RSS after --settle seconds, then the live managed heap (a gcdump collects fully).
+settle() { # label
+  local rss dump live gcdump
+  echo "$1: RSS $(rss_mb) MB at the end; settling ${SETTLE}s with no call..."
+  sleep "$SETTLE"
+  rss=$(rss_mb)
+  gcdump=$(command -v dotnet-gcdump || { [ -x "$HOME/.dotnet/tools/dotnet-gcdump" ] && echo "$HOME/.dotnet/tools/dotnet-gcdump"; } || true)
+  live="not measured (dotnet-gcdump missing)"
+  if [ -n "$gcdump" ]; then
+    dump="$OUT/settled-$RANDOM.gcdump"
+    "$gcdump" collect -p "$APP_PID" -o "$dump" >/dev/null 2>&1 \
+      && live="$("$gcdump" report "$dump" 2>/dev/null | awk '$2 == "GC" && $3 == "Heap" && $4 == "bytes" { gsub(",", "", $1); printf "%.0f MB", $1 / 1048576; exit }')"
+  fi
+  echo "$1: after ${SETTLE}s with no call: RSS $rss MB, then $(rss_mb) MB after the dump's full collection; live managed heap $live"
+}
+
 # --- setup: call setups per second through the agents' queue -----------------------------------------------------------
 run_setup() {
   local run=$1 rate calls limit stats before after m0 m1 t0 t1 ok failed created setup_ms p99 cpu machine per_call answered abandoned a0 b0 name d0 drops retrans timeouts
@@ -431,6 +451,7 @@ run_setup() {
     ROWS+=("| setup #$run | $rate/s x ${DURATION}s, ${CALL_MS} ms calls | $created | $ok | $failed | $(awk -v s="$ok" -v d="$DURATION" 'BEGIN { printf "%.1f", s / d }')/s | $setup_ms / $p99 ms | answered $answered, abandoned $abandoned | $cpu% (machine $machine%) | $(rss_mb) MB | per call $per_call | | | $(load) |")
     echo "setup #$run: rate $rate: $ok ok, $failed failed, INVITE->200 mean $setup_ms p99 $p99 ms, server $cpu%, machine $machine%, per call $per_call"
     echo "setup #$run: rate $rate: sipp retransmissions $retrans, calls failed on retransmission timeout $timeouts, datagrams dropped at the server's SIP socket $drops"
+    [ "$SETTLE" -gt 0 ] && settle "setup #$run: rate $rate"
   done
 }
 
