@@ -169,30 +169,33 @@ public sealed partial class MediaLibrary
     public MediaItem? Find(long tenant, string? reference, string? language, bool byName = false)
     {
         if (string.IsNullOrEmpty(reference)) return null;
-        lock (_gate)
+        lock (_gate) return FindIn(Load(tenant), reference, language, byName);
+    }
+
+    private static MediaItem? FindIn(TenantMedia media, string reference, string? language, bool byName)
+    {
+        if (!byName && reference.All(char.IsAsciiDigit))
+            return long.TryParse(reference, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? media.Items.GetValueOrDefault(id) : null;
+        MediaItem? exact = null, primary = null, neutral = null;
+        foreach (var item in media.Items.Values)
         {
-            var media = Load(tenant);
-            if (!byName && reference.All(char.IsAsciiDigit))
-                return long.TryParse(reference, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? media.Items.GetValueOrDefault(id) : null;
-            MediaItem? exact = null, primary = null, neutral = null;
-            foreach (var item in media.Items.Values)
-            {
-                if (!Same(item.Name, reference)) continue;
-                if (item.Language == null) neutral ??= item;
-                else if (language != null && Same(item.Language, language)) exact ??= item;
-                else if (language != null && Same(Primary(item.Language), Primary(language))) primary ??= item;
-            }
-            return exact ?? primary ?? neutral;
+            if (!Same(item.Name, reference)) continue;
+            if (item.Language == null) neutral ??= item;
+            else if (language != null && Same(item.Language, language)) exact ??= item;
+            else if (language != null && Same(Primary(item.Language), Primary(language))) primary ??= item;
         }
+        return exact ?? primary ?? neutral;
     }
 
     /// <summary>The sound a queue's reference names (see <see cref="Find"/>), ready to play; null when none.</summary>
     public AudioClip? Resolve(long tenant, string? reference, string? language, bool byName = false)
     {
-        if (Find(tenant, reference, language, byName) is not { } item) return null;
+        if (string.IsNullOrEmpty(reference)) return null;
         lock (_gate)
         {
+            // One look at the folder for both the item and its clip.
             var media = Load(tenant);
+            if (FindIn(media, reference, language, byName) is not { } item) return null;
             if (media.Clips.TryGetValue(item.Id, out var clip)) return clip;
             var path = Path.Combine(TenantDir(tenant), FileName(item.Id, ".wav"));
             var samples = File.Exists(path) ? WavFile.TryDecode(File.ReadAllBytes(path), out _) : null;

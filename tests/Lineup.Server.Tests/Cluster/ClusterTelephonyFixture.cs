@@ -147,17 +147,7 @@ public sealed class ClusterTelephonyFixture : IAsyncLifetime
     public async Task<(long Id, string Extension)> QueueAsync(string name, object settings)
     {
         var extension = string.Create(CultureInfo.InvariantCulture, $"7{Interlocked.Increment(ref _next):D2}");
-        var body = new Dictionary<string, object?>
-        {
-            ["name"] = name,
-            ["extension"] = extension,
-            ["wrap_up_time"] = 0,
-            ["max_wait"] = 0,
-            ["max_wait_no_agent"] = 0,
-            ["leave_when_no_agents"] = false,
-        };
-        foreach (var p in JsonSerializer.SerializeToElement(settings).EnumerateObject()) body[p.Name] = p.Value;
-        return ((await CreatedAsync("/api/v1/queues", body)).GetProperty("id").GetInt64(), extension);
+        return ((await CreatedAsync("/api/v1/queues", SipServerFixture.QueueBody(name, extension, settings))).GetProperty("id").GetInt64(), extension);
     }
 
     /// <summary>An agent with a SIP password, logged in; a member of <paramref name="queue"/> when given.</summary>

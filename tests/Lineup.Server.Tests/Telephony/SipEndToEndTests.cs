@@ -422,11 +422,10 @@ public class SipServerFixture : IAsyncLifetime
         return true;
     }
 
-    /// <summary>A queue with extension 7NN, wrap-up 0, callers waiting however long unless <paramref name="settings"/>
-    /// say otherwise (its properties are merged over the defaults).</summary>
-    public async Task<SipQueue> QueueAsync(string name, object settings)
+    /// <summary>A queue's body for SIP tests: wrap-up 0, callers waiting however long, no leaving when no agents,
+    /// with <paramref name="settings"/>' properties merged over these.</summary>
+    public static Dictionary<string, object?> QueueBody(string name, string extension, object settings)
     {
-        var extension = string.Create(CultureInfo.InvariantCulture, $"7{Interlocked.Increment(ref _next):D2}");
         var body = new Dictionary<string, object?>
         {
             ["name"] = name,
@@ -437,7 +436,15 @@ public class SipServerFixture : IAsyncLifetime
             ["leave_when_no_agents"] = false,
         };
         foreach (var p in JsonSerializer.SerializeToElement(settings).EnumerateObject()) body[p.Name] = p.Value;
-        var queue = await CreatedAsync("/api/v1/queues", body);
+        return body;
+    }
+
+    /// <summary>A queue with extension 7NN, wrap-up 0, callers waiting however long unless <paramref name="settings"/>
+    /// say otherwise (its properties are merged over the defaults).</summary>
+    public async Task<SipQueue> QueueAsync(string name, object settings)
+    {
+        var extension = string.Create(CultureInfo.InvariantCulture, $"7{Interlocked.Increment(ref _next):D2}");
+        var queue = await CreatedAsync("/api/v1/queues", QueueBody(name, extension, settings));
         return new SipQueue(queue.GetProperty("id").GetInt64(), extension);
     }
 
