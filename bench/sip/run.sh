@@ -207,6 +207,14 @@ cpu_ticks() { # utime + stime of the server (fields 14 and 15 of /proc/PID/stat;
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, all cores
 rss_mb() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$APP_PID/status"; }
 load() { cut -d' ' -f1 /proc/loadavg; }
+# Where the RSS is (saved to FILE): anonymous memory (GC heap, native allocations, stacks), JIT-compiled code
+# (/memfd:doublemapper, counted once per view), mapped assemblies (.dll) and native libraries (.so), in MB.
+rss_parts() {
+  cp "/proc/$APP_PID/smaps" "$1" 2>/dev/null || return 0
+  awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6; kind = name == "" || name ~ /^\[/ ? "anon" : name ~ /doublemapper/ ? "jit" : name ~ /\.dll$/ ? "dll" : name ~ /\.so/ ? "so" : "other" }
+       /^Rss:/ { mb[kind] += $2 / 1024 }
+       END { printf "anon %.0f, jit %.0f, dll %.0f, so %.0f, other %.0f MB", mb["anon"], mb["jit"], mb["dll"], mb["so"], mb["other"] }' "$1"
+}
 now_ms() { date +%s%3N; }
 pct() { awk -v d="$1" -v hz="$CLK_TCK" -v ms="$2" 'BEGIN { printf "%.1f", 100 * d / hz / (ms / 1000) }'; } # ticks ms
 
@@ -342,7 +350,7 @@ run_idle() {
     | awk -v hz="$CLK_TCK" -v s="$IDLE_SECONDS" '$3 > $2 { printf "%s %.1f%%\n", $1, 100 * ($3 - $2) / hz / s }' \
     | sort -k2 -t' ' -rn | head -n 5 | paste -sd ',' | sed 's/,/, /g')
   ROWS+=("| idle #$run | $AGENTS phones registered, no call, ${IDLE_SECONDS}s | | | | | | | $cpu% | $(rss_mb) MB | threads: ${busiest:-none} | | | $(load) |")
-  echo "idle #$run: $cpu% of a core (${busiest:-no thread used CPU})"
+  echo "idle #$run: $cpu% of a core (${busiest:-no thread used CPU}); RSS $(rss_mb) MB ($(rss_parts "$OUT/idle-$run-smaps.txt"))"
 }
 
 # --- hold: callers waiting with music ----------------------------------------------------------------------------------
@@ -389,7 +397,7 @@ run_hold() {
     gc_pause=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_pause_time_seconds_total)
     sent=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" lineup_rtp_packets_sent_total)
     ROWS+=("| hold #$run | $size callers (ramp $HOLD_RAMP/s), ${MEASURE}s | $size | $waiting waiting, $still at end | | | | | $cpu% (idle $IDLE_CPU%) | $(rss_mb) MB | per caller $per_call | $p50 | $p99 | $(load) |")
-    echo "hold #$run: $size callers, $cpu% CPU, per caller $per_call, RSS $(rss_mb) MB, interval p50 $p50 p99 $p99 ms"
+    echo "hold #$run: $size callers, $cpu% CPU, per caller $per_call, RSS $(rss_mb) MB ($(rss_parts "$OUT/$name-smaps.txt")), interval p50 $p50 p99 $p99 ms"
     echo "hold #$run: music packets sent $(awk -v n="$sent" -v s="$MEASURE" 'BEGIN { printf "%.0f", n / s }')/s (every caller paced: $((size * 50))/s; fewer means ticks were skipped, and less CPU spent); tick lateness p99 $late99 ms; GC over the window: $gcs collections, ${gc_pause}s paused; media threads: $(media_policies)"
     # The callers hang up by themselves; wait for them, and for the queue to empty, before anything else.
     wait "$callers_pid" || true

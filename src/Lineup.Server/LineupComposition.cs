@@ -54,6 +54,8 @@ public static class LineupComposition
         services.AddTelephonyOptions(dataDir);
         services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddHostedService<NativeMemoryTrimmer>();
         var cluster = ClusterHosting.Settings(config, postgres: !string.IsNullOrWhiteSpace(connection));
 
         // Storage: one connection factory, one store per aggregate.
