@@ -5,8 +5,10 @@
 #                    [--rates "50 100 150"] [--duration SECONDS] [--call-ms MS]
 #                    [--hold "1000 5000"] [--hold-ramp CALLS_PER_S] [--measure SECONDS] [--idle-seconds SECONDS]
 #                    [--tree DIR] [--agent-audio] [--perf] [--no-build] [--out DIR] [--server-arg ARG]...
+#                    [--rtp-ports MIN-MAX]
 #
-# Starts the server (a fresh data dir, SIP on a free port of 127.0.0.1, RTP ports 20000-39999), creates a queue
+# Starts the server (a fresh data dir, SIP on a free port of 127.0.0.1, RTP ports 20000-39999 unless --rtp-ports
+# gives others, e.g. 10000-19999 beside a test run or another benchmark that uses 20000-39999), creates a queue
 # (longest idle, wrap-up 0) with --agents agents whose SIP passwords are set and who are logged in, and registers
 # every agent's phone (bench/sip/Lineup.SipPhones: REGISTER with digest auth) at one of --uas sipp UAS processes
 # (Telephony/Scenarios/agent-answer.xml, answering after --ring-ms). Then, in the order of --only, each --runs times:
@@ -54,6 +56,7 @@ SETTLE=0
 CALL_MS=1000
 HOLD="1000"
 HOLD_RAMP=100
+RTP_PORTS="20000-39999"
 MEASURE=20
 IDLE_SECONDS=20
 TREE="$ROOT"
@@ -76,6 +79,7 @@ while [ $# -gt 0 ]; do
     --settle) SETTLE="${2%s}"; shift 2 ;;
     --hold) HOLD="$2"; shift 2 ;;
     --hold-ramp) HOLD_RAMP="$2"; shift 2 ;;
+    --rtp-ports) RTP_PORTS="$2"; shift 2 ;;
     --measure) MEASURE="${2%s}"; shift 2 ;;
     --idle-seconds) IDLE_SECONDS="${2%s}"; shift 2 ;;
     --tree) TREE=$(cd "$2" && pwd); shift 2 ;;
@@ -182,7 +186,7 @@ BASE="http://127.0.0.1:$PORT"
 (cd "$TREE" && LINEUP_ADMIN_PASSWORD="$PASSWORD" exec dotnet "src/Lineup.Server/bin/Release/net10.0/Lineup.Server.dll" \
   --urls "$BASE" --data-dir "$WORK/data" \
   --Sip:Enabled=true --Sip:Listen="127.0.0.1:$SIP_PORT" --Sip:PublicAddress=127.0.0.1 \
-  --Sip:RtpPortMin=20000 --Sip:RtpPortMax=39999 ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} >"$OUT/server.log" 2>&1) &
+  --Sip:RtpPortMin="${RTP_PORTS%-*}" --Sip:RtpPortMax="${RTP_PORTS#*-}" ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} >"$OUT/server.log" 2>&1) &
 SERVER_PID=$!
 for _ in $(seq 1 240); do
   curl -sf "$BASE/readyz" >/dev/null 2>&1 && break

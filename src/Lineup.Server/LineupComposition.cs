@@ -72,7 +72,9 @@ public static class LineupComposition
         // Authentication and authorization: every endpoint needs a signed-in caller unless it says AllowAnonymous.
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AuthService>();
-        services.AddAuthentication(o => o.AddScheme<LineupAuthentication>(LineupAuthentication.SchemeName, null));
+        // The core only: AddAuthentication would add Data Protection, whose hosted service creates and reads an XML
+        // key ring at start-up (loading the XML stack) for cookies and tokens Lineup does not use.
+        services.AddAuthenticationCore(o => o.AddScheme<LineupAuthentication>(LineupAuthentication.SchemeName, null));
         services.AddTransient<LineupAuthentication>();
         services.AddSingleton<IAuthenticationSchemeProvider, LineupAuthentication.Schemes>();
         services.AddAuthorization(LineupAuthentication.AddPolicies);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Lineup.Server.Api.Dialects;
 
 namespace Lineup.Server.Tests.Dialects;
 
@@ -109,6 +110,14 @@ public sealed class CrossDialectTests(ApiFixture fx) : IClassFixture<ApiFixture>
         var t = await TelphinAsync(Admin, HttpMethod.Get, $"/extension/{id}/queue/", null, HttpStatusCode.OK);
         Assert.Equal((m.Telphin, m.MaxWait), (t.Str("strategy"), t.Int("max_wait_time")));
         Assert.Equal(leaveWhenEmpty, t.GetProperty("exit_with_no_av_agents").GetBoolean());
+    }
+
+    [Fact]
+    public void Every_dialect_class_is_listed_in_Dialect_All()
+    {
+        var classes = typeof(Dialect).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(Dialect)) && !t.IsAbstract).ToHashSet();
+        Assert.Equal(classes, Dialect.All.Select(d => d.GetType()).ToHashSet());
+        Assert.Equal(Dialect.All.Count, Dialect.All.Select(d => d.Name).Distinct(StringComparer.Ordinal).Count());
     }
 
     [Fact]
