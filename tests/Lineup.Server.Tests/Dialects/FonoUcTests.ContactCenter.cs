@@ -1,7 +1,7 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Lineup.Engine;
-using System.Net;
 using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
 using Lineup.Server.Tests.Media;
