@@ -14,7 +14,8 @@ namespace Lineup.Server.Tests.Media;
 /// <summary>
 /// Voicemail e-mail through an SMTP server as providers run them (python3-aiosmtpd started by the test): STARTTLS
 /// required before anything else, then AUTH LOGIN or PLAIN before MAIL, with a certificate from a private CA that the
-/// test makes with openssl. Lineup trusts that server only when told to (<c>Smtp:CaFile</c>), authenticates over TLS
+/// test makes with openssl. Lineup trusts that server only when told to (<c>Smtp:CaFile</c>) and only for the name
+/// it connects to, authenticates over TLS
 /// and delivers; a wrong password or an untrusted certificate is a bounded number of attempts, each logged with its
 /// reason and counted in <c>lineup_voicemail_email_attempts_total</c>, then the message is marked failed and kept.
 /// </summary>
@@ -80,6 +81,16 @@ public sealed class SmtpSecurityTests : IDisposable
         var other = await PrivateCaAsync("other");
         var again = await SendAsync(smtp, Password, other.Ca, security: "starttls", maxAttempts: 1);
         Assert.Equal([("failed", "certificate")], again.Attempts);
+        Assert.Empty(AuthLines(smtp));
+    }
+
+    [Fact]
+    public async Task A_certificate_of_the_trusted_ca_for_another_name_is_refused()
+    {
+        var pki = await PrivateCaAsync("elsewhere", names: "DNS:mail.example.com");
+        await using var smtp = await SmtpSink.StartAsync(new SmtpSinkSecurity(pki.Certificate, pki.Key, User, Password, "LOGIN"));
+        var run = await SendAsync(smtp, Password, pki.Ca, security: "starttls", maxAttempts: 1);
+        Assert.Equal([("failed", "certificate")], run.Attempts);
         Assert.Empty(AuthLines(smtp));
     }
 
@@ -151,15 +162,16 @@ public sealed class SmtpSecurityTests : IDisposable
         lock (attempts) return new Run(box.Get(1, record.Id)!, [.. attempts], log.Lines, log.Exceptions);
     }
 
-    /// <summary>A private CA (made here with openssl) and a certificate it signed for 127.0.0.1 and localhost.</summary>
-    private async Task<(string Ca, string Certificate, string Key)> PrivateCaAsync(string name = "ca")
+    /// <summary>A private CA (made here with openssl) and a certificate it signed for <paramref name="names"/> (subject
+    /// alternative names; by default 127.0.0.1 and localhost, where the sink listens).</summary>
+    private async Task<(string Ca, string Certificate, string Key)> PrivateCaAsync(string name = "ca", string names = "IP:127.0.0.1,DNS:localhost")
     {
         var dir = Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
         string F(string file) => Path.Combine(dir, file);
         await OpenSslAsync("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", $"/CN=Lineup test {name}",
             "-keyout", F("ca.key"), "-out", F("ca.pem"), "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
-        await OpenSslAsync("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", F("server.key"), "-out", F("server.csr"));
-        await File.WriteAllTextAsync(F("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+        await OpenSslAsync("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=Lineup test server", "-keyout", F("server.key"), "-out", F("server.csr"));
+        await File.WriteAllTextAsync(F("server.ext"), $"subjectAltName={names}\nextendedKeyUsage=serverAuth\n");
         await OpenSslAsync("x509", "-req", "-in", F("server.csr"), "-CA", F("ca.pem"), "-CAkey", F("ca.key"), "-CAcreateserial",
             "-days", "2", "-extfile", F("server.ext"), "-out", F("server.pem"));
         return (F("ca.pem"), F("server.pem"), F("server.key"));

@@ -178,7 +178,8 @@ public sealed class VoicemailSipTests(VoicemailServerFixture server) : IClassFix
         var samples = Tone.ReadWav(wav);
         Assert.Equal(samples.Length / (double)Tone.SampleRate, vm.GetProperty("duration_seconds").GetDouble(), 0.01);
 
-        var events = await server.Api.GetFromJsonAsync<JsonElement>("/api/v1/events?after=0");
+        // This queue's voicemail.left events (the server's recent events are paged, and other tests' calls share them).
+        var events = await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/events?after=0&limit=1000&types=voicemail.left&queue_id={q.Id}");
         var left = Assert.Single(events.GetProperty("items").EnumerateArray(), e => e.GetProperty("type").GetString() == "voicemail.left"
             && e.GetProperty("call_id").GetInt64() == callId);
         Assert.Equal((q.Id, id), (left.GetProperty("queue_id").GetInt64(), left.GetProperty("data").GetProperty("voicemail_id").GetInt64()));
