@@ -16,7 +16,9 @@ internal sealed partial class SipCall
         public readonly long Queue = queue;
         public MessageRecorder? Recorder;
         public Records.VoicemailRecord? Record;
-        public ITimer? Limit;
+        /// <summary>Counts the time no packet came as silence (MessageRecorder.CatchUp), at the moments it asks.</summary>
+        public ITimer? Clock;
+        public long StartedAt;
         public bool Finished;
         public string EndedBy = "the caller's hang-up";
     }
@@ -52,9 +54,11 @@ internal sealed partial class SipCall
                     _ => FinishVoicemail(hangup: true, why == MessageEnd.Silence ? "silence" : "the longest message"));
                 vm.Recorder = recorder;
                 vm.Record = record;
-                // A caller that sends no audio at all (muted, no RTP) is ended by the clock.
-                vm.Limit = _fe.Time.CreateTimer(_ => FinishVoicemail(hangup: true, "the longest message"), null,
-                    TimeSpan.FromSeconds(vm.Settings.MaxSeconds + 2), Timeout.InfiniteTimeSpan);
+                // A caller that sends no packets (muted, or a phone that stops sending while quiet) is silent too: the
+                // clock records the time no packet covered as silence, so silence and length end the message as usual.
+                vm.StartedAt = _fe.Time.GetTimestamp();
+                vm.Clock = _fe.Time.CreateTimer(_ => CatchUpVoicemail(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                vm.Clock.Change(recorder.CatchUp(TimeSpan.Zero, PacketTolerance) ?? Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                 later.Add(() => caller.StartRecording(recorder, RecordingSide.Left));
             }
             catch (Exception ex)
@@ -67,6 +71,17 @@ internal sealed partial class SipCall
         if (failed != null) SipLog.VoicemailFailed(_fe.Log, failed, Id.Value);
     }
 
+    /// <summary>How late a packet may come (network jitter) before the time it should have covered counts as silence.</summary>
+    private static readonly TimeSpan PacketTolerance = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The clock's turn: the time no packet covered is silence; the recorder says when to look again (its
+    /// Ended finishes the message when that silence or length ends it).</summary>
+    private void CatchUpVoicemail() => Locked(_ =>
+    {
+        if (_voicemail is not { Finished: false, Recorder: { } recorder, Clock: { } clock } vm) return;
+        if (recorder.CatchUp(_fe.Time.GetElapsedTime(vm.StartedAt), PacketTolerance) is { } next) clock.Change(next, Timeout.InfiniteTimeSpan);
+    });
+
     /// <summary>The message ended (silence, length, or the caller hung up): it is stored, published and mailed, and the
     /// caller hung up when still there.</summary>
     private void FinishVoicemail(bool hangup, string reason)
@@ -75,6 +90,8 @@ internal sealed partial class SipCall
         Locked(later =>
         {
             if (_voicemail is not { Finished: false } vm) return;
+            // A hang-up after a quiet spell with no packets: that spell is part of the message too.
+            vm.Recorder?.CatchUp(_fe.Time.GetElapsedTime(vm.StartedAt), PacketTolerance);
             vm.Finished = true;
             vm.EndedBy = reason;
             done = vm;
@@ -82,7 +99,7 @@ internal sealed partial class SipCall
             if (hangup) HangupCallerLocked(later);
         });
         if (done == null) return;
-        done.Limit?.Dispose();
+        done.Clock?.Dispose();
         if (done.Recorder is not { } recorder || done.Record is not { } record) return;
         try
         {

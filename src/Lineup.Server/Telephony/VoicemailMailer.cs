@@ -1,5 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Lineup.Server.Records;
 using MailKit.Net.Smtp;
@@ -34,6 +39,11 @@ public sealed class SmtpOptions : IValidatableObject
     /// <summary>The password of <see cref="Username"/>.</summary>
     public string? Password { get; set; }
 
+    /// <summary>PEM file of the certificate authorities that alone are trusted for the SMTP server's certificate: a
+    /// private CA, or the server's own self-signed certificate. Empty (the default): the system's roots. The server's
+    /// name is checked either way; no setting accepts any certificate.</summary>
+    public string? CaFile { get; set; }
+
     /// <summary>Attempts per e-mail before it is given up (the voicemail stays, marked <c>failed</c>).</summary>
     [Range(1, 50)]
     public int MaxAttempts { get; set; } = 5;
@@ -67,7 +77,41 @@ public sealed class SmtpOptions : IValidatableObject
             yield return new ValidationResult("Smtp:From must be an e-mail address when Smtp:Host is set.", [nameof(From)]);
         if (string.IsNullOrEmpty(Username) != string.IsNullOrEmpty(Password))
             yield return new ValidationResult("Smtp:Username and Smtp:Password go together.", [nameof(Username)]);
+        if (!string.IsNullOrEmpty(CaFile) && Authorities() is null)
+            yield return new ValidationResult($"Smtp:CaFile: {CaFile} is not a readable PEM file of certificates.", [nameof(CaFile)]);
     }
+
+    /// <summary>The certificates of <see cref="CaFile"/>; null when it is not set, or cannot be read or holds none.</summary>
+    public X509Certificate2Collection? Authorities()
+    {
+        if (string.IsNullOrEmpty(CaFile)) return null;
+        try
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(CaFile);
+            return roots.Count > 0 ? roots : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Accepts a server certificate that names the server and chains to one of <paramref name="roots"/> (and
+    /// only those), within its validity period; revocation is not checked (a private CA publishes no list).</summary>
+    public static RemoteCertificateValidationCallback TrustOnly(X509Certificate2Collection roots) => (_, certificate, presented, errors) =>
+    {
+        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0) return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        // The intermediates the server sent.
+        if (presented != null)
+            foreach (var element in presented.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(leaf);
+    };
 }
 
 /// <summary>
@@ -77,10 +121,13 @@ public sealed class SmtpOptions : IValidatableObject
 /// written to the voicemail's description, so pending e-mails survive a restart and the API shows the state. A
 /// voicemail is never removed because its e-mail failed.
 /// </summary>
-public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, VoicemailBox box, TimeProvider time, ILogger<VoicemailMailer> log)
-    : BackgroundService
+public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, VoicemailBox box, TimeProvider time, ILogger<VoicemailMailer> log,
+    ServerMetrics? metrics = null) : BackgroundService
 {
     private readonly SmtpOptions _options = options.Value;
+    private readonly RemoteCertificateValidationCallback? _trust = options.Value.Authorities() is { } roots ? SmtpOptions.TrustOnly(roots) : null;
+    private readonly Counter<long>? _attempts = metrics?.Meter.CreateCounter<long>("lineup_voicemail_email_attempts_total",
+        description: "Voicemail e-mail attempts by outcome (sent, retry, failed: given up) and, for the failed ones, reason.");
     private readonly Channel<(long Tenant, long Id)> _queue = Channel.CreateUnbounded<(long, long)>();
 
     /// <summary>An SMTP server is configured.</summary>
@@ -134,6 +181,7 @@ public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, Voice
                     MailedAt = time.GetUtcNow(),
                 });
                 LogSent(log, tenant, id, record.MailTo!);
+                _attempts?.Add(1, new KeyValuePair<string, object?>("outcome", "sent"));
                 return;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -150,7 +198,9 @@ public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, Voice
                     MailError = ex.Message,
                     MailState = last ? VoicemailRecord.MailFailed : VoicemailRecord.MailPending,
                 });
-                LogFailed(log, ex, tenant, id, attempts, _options.MaxAttempts, last ? "given up" : "will retry");
+                var reason = Reason(ex);
+                LogFailed(log, ex, tenant, id, attempts, _options.MaxAttempts, reason, ex.Message, last ? "given up" : "will retry");
+                _attempts?.Add(1, new KeyValuePair<string, object?>("outcome", last ? "failed" : "retry"), new KeyValuePair<string, object?>("reason", reason));
                 if (last) return;
                 var wait = Math.Min(3600, _options.RetrySeconds * Math.Pow(2, attempts - 1));
                 try
@@ -182,7 +232,8 @@ public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, Voice
         if (record.AttachAudio && box.AudioPath(tenant, record.Id) is { } audio)
             await body.Attachments.AddAsync($"voicemail-{record.Id}.wav", File.OpenRead(audio), new ContentType("audio", "wav"), stop);
         message.Body = body.ToMessageBody();
-        using var client = new SmtpClient { Timeout = (int)(_options.TimeoutSeconds * 1000) };
+        // Without Smtp:CaFile, MailKit's own check: the system's roots and the server's name.
+        using var client = new SmtpClient { Timeout = (int)(_options.TimeoutSeconds * 1000), ServerCertificateValidationCallback = _trust };
         await client.ConnectAsync(_options.Host!, _options.Port, _options.SocketOptions, stop);
         if (!string.IsNullOrEmpty(_options.Username)) await client.AuthenticateAsync(_options.Username, _options.Password ?? "", stop);
         await client.SendAsync(message, stop);
@@ -192,6 +243,17 @@ public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, Voice
     [LoggerMessage(EventId = 655, Level = LogLevel.Information, Message = "Voicemail {Id} of tenant {Tenant} e-mailed to {To}")]
     private static partial void LogSent(ILogger logger, long tenant, long id, string to);
 
-    [LoggerMessage(EventId = 656, Level = LogLevel.Warning, Message = "Voicemail {Id} of tenant {Tenant}: e-mail attempt {Attempt} of {Max} failed, {Outcome}")]
-    private static partial void LogFailed(ILogger logger, Exception ex, long tenant, long id, int attempt, int max, string outcome);
+    /// <summary>What went wrong, in a word an operator can act on (the log's and the metric's <c>reason</c>).</summary>
+    internal static string Reason(Exception ex) => ex switch
+    {
+        AuthenticationException => "authentication", // MailKit's: the server refused the user name or password
+        SslHandshakeException => "certificate", // TLS failed, most often a server certificate that is not trusted
+        SmtpCommandException => "rejected",
+        SocketException or SmtpProtocolException or IOException or TimeoutException => "connection",
+        _ => "other",
+    };
+
+    [LoggerMessage(EventId = 656, Level = LogLevel.Warning,
+        Message = "Voicemail {Id} of tenant {Tenant}: e-mail attempt {Attempt} of {Max} failed ({Reason}: {Error}), {Outcome}")]
+    private static partial void LogFailed(ILogger logger, Exception ex, long tenant, long id, int attempt, int max, string reason, string error, string outcome);
 }

@@ -11,9 +11,11 @@ public enum MessageEnd
 
 /// <summary>
 /// Records one voice message (a voicemail): what the caller's leg receives, as an 8 kHz mono 16-bit WAV, up to a
-/// maximum length, ending by itself after a run of silence. Length and silence are counted in received samples, not by
-/// a clock: a caller that sends no packets at all is ended by its owner's timer. <see cref="Ended"/> is raised once,
-/// on the leg's receive thread, when the message ends by itself; it must not block. Thread-safe.
+/// maximum length, ending by itself after a run of silence. Length and silence are counted in samples: the received
+/// ones, and silence for the time no packet came (<see cref="CatchUp"/>, which the owner calls when the recorder says:
+/// a caller that mutes, or a phone that stops sending while its user is quiet, is silent too). <see cref="Ended"/> is
+/// raised once, on the thread that wrote the sample that ended it (the leg's receive thread, or the owner's timer); it
+/// must not block. Thread-safe.
 /// </summary>
 public sealed class MessageRecorder : IRecordingSink, IDisposable
 {
@@ -71,23 +73,63 @@ public sealed class MessageRecorder : IRecordingSink, IDisposable
     /// <summary>Adds received audio (either side: a message has one). Ignored once ended or disposed.</summary>
     public void Write(RecordingSide side, ReadOnlySpan<short> samples)
     {
-        MessageEnd? end = null;
+        MessageEnd? end;
         lock (_lock)
         {
             if (_ended || _disposed) return;
-            while (!samples.IsEmpty && end == null)
-            {
-                var room = (int)Math.Min(FrameSamples - _frameCount, _maxSamples - _writer.SampleFrames - _frameCount);
-                var n = Math.Min(room, samples.Length);
-                samples[..n].CopyTo(_frame.AsSpan(_frameCount));
-                _frameCount += n;
-                samples = samples[n..];
-                if (_frameCount == FrameSamples || _writer.SampleFrames + _frameCount >= _maxSamples) end = Flush();
-                if (end == null && _writer.SampleFrames >= _maxSamples) end = MessageEnd.MaxLength;
-            }
-            if (end != null) _ended = true;
+            end = Append(samples);
         }
         if (end is { } why) Ended?.Invoke(this, why);
+    }
+
+    /// <summary>
+    /// The message has lasted <paramref name="elapsed"/> by the owner's clock (since it started recording): what no packet
+    /// covered, beyond <paramref name="tolerance"/> (packets late by network jitter, which still count when they come),
+    /// is recorded as silence. So a caller that sends nothing ends the message after the silence, or at the longest
+    /// length, as one that sends quiet audio does, and the WAV keeps the message's real length.
+    /// </summary>
+    /// <returns>When to call again (the earliest the silence or the length can end the message if nothing more comes),
+    /// or null once the message has ended.</returns>
+    public TimeSpan? CatchUp(TimeSpan elapsed, TimeSpan tolerance)
+    {
+        MessageEnd? end = null;
+        TimeSpan? next;
+        lock (_lock)
+        {
+            if (_ended || _disposed) return null;
+            var missing = (long)((elapsed - tolerance).TotalSeconds * WavFile.SampleRate) - (_writer.SampleFrames + _frameCount);
+            while (missing > 0 && end == null)
+            {
+                var n = (int)Math.Min(missing, s_silence.Length);
+                end = Append(s_silence.AsSpan(0, n));
+                missing -= n;
+            }
+            var left = _maxSamples - _writer.SampleFrames - _frameCount;
+            if (_silenceSamples > 0) left = Math.Min(left, _silenceSamples - _quiet);
+            next = end == null ? tolerance + TimeSpan.FromSeconds(Math.Max(left, FrameSamples) / (double)WavFile.SampleRate) : null;
+        }
+        if (end is { } why) Ended?.Invoke(this, why);
+        return next;
+    }
+
+    private static readonly short[] s_silence = new short[WavFile.SampleRate];
+
+    /// <summary>Adds samples frame by frame until they run out or the message ends (then says why, and takes no more).</summary>
+    private MessageEnd? Append(ReadOnlySpan<short> samples)
+    {
+        MessageEnd? end = null;
+        while (!samples.IsEmpty && end == null)
+        {
+            var room = (int)Math.Min(FrameSamples - _frameCount, _maxSamples - _writer.SampleFrames - _frameCount);
+            var n = Math.Min(room, samples.Length);
+            samples[..n].CopyTo(_frame.AsSpan(_frameCount));
+            _frameCount += n;
+            samples = samples[n..];
+            if (_frameCount == FrameSamples || _writer.SampleFrames + _frameCount >= _maxSamples) end = Flush();
+            if (end == null && _writer.SampleFrames >= _maxSamples) end = MessageEnd.MaxLength;
+        }
+        if (end != null) _ended = true;
+        return end;
     }
 
     /// <summary>Writes the pending frame and measures it; says whether the message ends.</summary>

@@ -1,8 +1,12 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Lineup.Engine;
+using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
+using Lineup.Server.Tests.Media;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Lineup.Server.Tests.Dialects;
 
@@ -129,4 +133,62 @@ public partial class FonoUcTests
         Assert.Equal((true, true, false), Party(live.GetProperty("agent")));
         Assert.Equal((true, true, false), Party(conference.GetProperty("caller")));
     }
+    [Fact]
+    public async Task A_recorded_call_s_cdr_names_its_recording_which_fetches_the_audio_and_an_unrecorded_one_names_none()
+    {
+        var fono = await FonoAsync();
+        var (queue, agent) = await QueueWithAgentAsync(new { name = ApiFixture.Unique("rec-"), strategy = "top_down", wrap_up_time = 0, ring_timeout = 3600 });
+        var recordedId = ApiFixture.Unique("recorded-");
+        var plainId = ApiFixture.Unique("plain-");
+        var from = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1;
+        var recorded = (await T.CallAsync(queue, externalId: recordedId)).Id();
+        await T.EventAsync(recorded, "agent_answered", agent);
+        // The SIP front-end writes the bridge's WAV under Sip:RecordingsPath/<tenant>/ and names it to the engine (tested
+        // over SIP in SipEndToEndTests); here the test does both, with a WAV of its own.
+        var audio = TestWav.Tone(440, 0.5);
+        var folder = Path.Combine(fx.Factory.Services.GetRequiredService<IOptions<TelephonyOptions>>().Value.RecordingsPath, T.Id.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(folder);
+        await File.WriteAllBytesAsync(Path.Combine(folder, $"{recorded}.wav"), audio);
+        var tenant = fx.Factory.Services.GetRequiredService<ITenantGateway>().Find(T.Name)!;
+        Assert.Equal(CommandResult.Ok, await tenant.ExecuteAsync(new SetRecordingCommand(recorded, $"{recorded}.wav"), (_, r) => r));
+        await T.EventAsync(recorded, "caller_hangup");
+        var plain = (await T.CallAsync(queue, externalId: plainId)).Id();
+        await T.EventAsync(plain, "agent_answered", agent);
+        await T.EventAsync(plain, "caller_hangup");
+
+        var report = await fono.OkAsync($"/api/v2/reports/callcenter/queues?startDate={from}&endDate={DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1}");
+        var cdrs = report.GetProperty("data").EnumerateArray().Where(c => c.Str("interaction_id") is { } x && (x == recordedId || x == plainId))
+            .ToDictionary(c => c.Str("interaction_id")!);
+        var cdr = cdrs[recordedId];
+        var id = cdr.Str("media_recording_id")!;
+        var entered = DateTimeOffset.FromUnixTimeMilliseconds((long)(cdr.GetProperty("called_time").GetDouble() * 1000));
+        Assert.Equal(RecordingId(recorded, entered), id);
+        Assert.Equal(cdr.Str("callid") + ".wav", cdr.Str("recording_filename"));
+        Assert.False(cdr.GetProperty("has_screen_recording").GetBoolean());
+        Assert.Equal(("", ""), (cdrs[plainId].Str("media_recording_id"), cdrs[plainId].Str("recording_filename")));
+
+        // The id fetches the call's audio, the same bytes as the native endpoint, under the CDR's file name.
+        using var fetched = await fono.GetAsync(new Uri($"/api/v2/recordings/{id}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, fetched.StatusCode);
+        Assert.Equal("audio/wav", fetched.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(cdr.Str("recording_filename"), fetched.Content.Headers.ContentDisposition?.FileName);
+        var bytes = await fetched.Content.ReadAsByteArrayAsync();
+        Assert.Equal(audio, bytes);
+        using var native = await T.Admin.GetAsync(new Uri($"/api/v1/calls/{recorded}/recording", UriKind.Relative));
+        Assert.Equal(bytes, await native.Content.ReadAsByteArrayAsync());
+
+        // Not recorded, malformed, another month, unknown, or another tenant's: 404 in FonoUC's error shape.
+        foreach (var bad in new[] { RecordingId(plain, entered), RecordingId(recorded, entered.AddMonths(-1)), RecordingId(999_999_999_999, entered),
+                     "202507-Qhz4CUipdRr11FyBgqMr", id.ToUpperInvariant(), id[..^1] })
+            await ErrorAsync(await fono.GetAsync(new Uri($"/api/v2/recordings/{bad}", UriKind.Relative)), HttpStatusCode.NotFound, "media_recording_id");
+        var other = await fx.CreateTenantAsync();
+        await ErrorAsync(await other.Admin.GetAsync(new Uri($"/api/v2/recordings/{id}", UriKind.Relative)), HttpStatusCode.NotFound, "media_recording_id");
+        // Fetching needs a supervisor, as the report does.
+        var agentUser = await T.AgentUserAsync(agent);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agentUser.GetAsync(new Uri($"/api/v2/recordings/{id}", UriKind.Relative))).StatusCode);
+    }
+
+    /// <summary>media_recording_id as docs/dialects/fonouc.md describes it: the call's month (UTC), a dash, its id in hex.</summary>
+    private static string RecordingId(long call, DateTimeOffset month) =>
+        month.UtcDateTime.ToString("yyyyMM", CultureInfo.InvariantCulture) + "-" + call.ToString("x16", CultureInfo.InvariantCulture);
 }

@@ -26,6 +26,7 @@ public sealed class RtpProbe : IAsyncDisposable
     private Task? _sender;
     private int _sent;
     private int _key = -1;
+    private int _muted;
 
     /// <param name="toneHz">The tone this party sends (one of <see cref="Tone"/>'s).</param>
     public RtpProbe(int toneHz)
@@ -55,6 +56,13 @@ public sealed class RtpProbe : IAsyncDisposable
 
     /// <summary>Tone packets sent so far.</summary>
     public int Sent => Volatile.Read(ref _sent);
+
+    /// <summary>The probe's clock, the one <see cref="Received.At"/> is read on.</summary>
+    public TimeSpan Now => _clock.Elapsed;
+
+    /// <summary>The party falls silent: from now on it sends 20 ms frames of digital silence (<paramref name="sendPackets"/>),
+    /// or no packets at all (a muted phone, or one that stops sending while its user is quiet).</summary>
+    public void Mute(bool sendPackets) => Volatile.Write(ref _muted, sendPackets ? 1 : 2);
 
     /// <summary>Where Lineup's first packet came from.</summary>
     public Task<IPEndPoint> FirstSource => _firstSource.Task;
@@ -105,13 +113,15 @@ public sealed class RtpProbe : IAsyncDisposable
                     ts += 5 * Tone.FrameSamples;
                     sample += 5 * Tone.FrameSamples;
                 }
+                var muted = Volatile.Read(ref _muted);
+                if (muted == 2) continue;
                 packet[0] = 0x80;
                 packet[1] = 0; // PCMU
                 BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), seq++);
                 BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(4), ts);
                 BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(8), ssrc);
                 var samples = Tone.Samples(ToneHz, sample, Tone.FrameSamples);
-                for (var i = 0; i < samples.Length; i++) packet[12 + i] = G711.MuLawEncode(samples[i]);
+                for (var i = 0; i < samples.Length; i++) packet[12 + i] = G711.MuLawEncode(muted == 1 ? (short)0 : samples[i]);
                 ts += Tone.FrameSamples;
                 sample += Tone.FrameSamples;
                 await _socket.SendToAsync(packet, SocketFlags.None, to, _stop.Token);

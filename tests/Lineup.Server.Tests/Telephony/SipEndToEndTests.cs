@@ -40,6 +40,19 @@ public sealed class SipEndToEndTests(SipServerFixture server, ITestOutputHelper 
 
         // The queue records calls: both directions mixed into one 8 kHz WAV, named in the CDR.
         await server.AssertRecordingHoldsAsync(cdr, Tone.Caller, Tone.FirstAgent);
+
+        // The FonoUC dialect's CDR report names the same recording, and its media_recording_id fetches the same audio.
+        var id = cdr.GetProperty("call_id").GetInt64();
+        var hex = id.ToString("x16", CultureInfo.InvariantCulture);
+        var since = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 300;
+        var report = await server.Api.GetFromJsonAsync<JsonElement>(new Uri($"/api/v2/reports/callcenter/queues?startDate={since}&page_size=1000", UriKind.Relative));
+        var fono = report.GetProperty("data").EnumerateArray().Single(c => c.GetProperty("callid").GetString() == $"00000002-0000-0000-{hex[..4]}-{hex[4..]}");
+        var recording = fono.GetProperty("media_recording_id").GetString();
+        Assert.EndsWith("-" + hex, recording, StringComparison.Ordinal);
+        using var dialect = await server.Api.GetAsync(new Uri($"/api/v2/recordings/{recording}", UriKind.Relative));
+        using var native = await server.Api.GetAsync(new Uri($"/api/v1/calls/{id}/recording", UriKind.Relative));
+        Assert.Equal((HttpStatusCode.OK, fono.GetProperty("recording_filename").GetString()), (dialect.StatusCode, dialect.Content.Headers.ContentDisposition?.FileName));
+        Assert.Equal(await native.Content.ReadAsByteArrayAsync(), await dialect.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]

@@ -9,7 +9,9 @@ namespace Lineup.Server.Tests.Telephony;
 /// <summary>
 /// A local SMTP server that keeps what it receives: Debian's python3-aiosmtpd (<c>python3 -m aiosmtpd</c> with its
 /// Maildir handler) on a free 127.0.0.1 port, started by the test and killed by pid. Without the package the test
-/// fails saying how to install it (.ci/run installs it).
+/// fails saying how to install it (.ci/run installs it). With <see cref="SmtpSinkSecurity"/>, a submission server as
+/// a provider runs one: STARTTLS with the given certificate required before anything else, then AUTH (one mechanism)
+/// required before MAIL; each AUTH attempt is printed to its output (<see cref="Output"/>).
 /// </summary>
 public sealed class SmtpSink : IAsyncDisposable
 {
@@ -27,7 +29,40 @@ public sealed class SmtpSink : IAsyncDisposable
 
     public int Port { get; }
 
-    public static async Task<SmtpSink> StartAsync()
+    /// <summary>What the sink printed (with security: one "AUTH &lt;mechanism&gt; &lt;user&gt; accepted|refused tls=True|False"
+    /// line per attempt).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output) return _output.ToString();
+        }
+    }
+
+    /// <summary>aiosmtpd's server requiring STARTTLS, then AUTH with one mechanism (the other excluded).</summary>
+    private const string SecureServer = """
+        import signal, ssl, sys
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Mailbox
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        host, port, maildir, cert, key, user, password, mechanism = sys.argv[1:9]
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(cert, key)
+        def authenticate(server, session, envelope, used, data):
+            ok = isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password
+            login = data.login.decode() if isinstance(data, LoginPassword) else "?"
+            print(f"AUTH {used} {login} {'accepted' if ok else 'refused'} tls={session.ssl is not None}", flush=True)
+            return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+        other = {"LOGIN": "PLAIN", "PLAIN": "LOGIN"}[mechanism]
+        controller = Controller(Mailbox(maildir), hostname=host, port=int(port), tls_context=tls, require_starttls=True,
+                                auth_required=True, auth_require_tls=True, authenticator=authenticate, auth_exclude_mechanism=[other])
+        controller.start()
+        print("ready", flush=True)
+        signal.sigwait({signal.SIGTERM, signal.SIGINT})
+        controller.stop()
+        """;
+
+    public static async Task<SmtpSink> StartAsync(SmtpSinkSecurity? security = null)
     {
         const string missing = "python3-aiosmtpd is missing: apt-get install -y python3-aiosmtpd (.ci/run installs it)";
         if (!File.Exists(Python)) Assert.Fail(missing);
@@ -43,7 +78,16 @@ public sealed class SmtpSink : IAsyncDisposable
             probe.Start();
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
-        var info = new ProcessStartInfo(Python, ["-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox", dir])
+        string[] arguments = ["-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox", dir];
+        if (security is { } s)
+        {
+            // The Maildir made here (Mailbox makes one only where there is no folder), the script beside its folders.
+            foreach (var folder in new[] { "tmp", "new", "cur" }) Directory.CreateDirectory(Path.Combine(dir, folder));
+            var script = Path.Combine(dir, "server.py");
+            await File.WriteAllTextAsync(script, SecureServer);
+            arguments = [script, "127.0.0.1", $"{port}", dir, s.CertificateFile, s.KeyFile, s.Username, s.Password, s.Mechanism];
+        }
+        var info = new ProcessStartInfo(Python, arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -101,3 +145,7 @@ public sealed class SmtpSink : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>A sink that requires STARTTLS with this certificate, then AUTH <paramref name="Mechanism"/> (LOGIN or PLAIN)
+/// as this user.</summary>
+public sealed record SmtpSinkSecurity(string CertificateFile, string KeyFile, string Username, string Password, string Mechanism);

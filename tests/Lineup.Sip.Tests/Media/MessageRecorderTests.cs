@@ -72,4 +72,48 @@ public sealed class MessageRecorderTests
         Assert.Equal(5 * WavFile.SampleRate, WavFile.TryDecode(wav.ToArray(), out _)!.Length);
         Assert.Empty(ends); // disposing is the owner's end, not an event
     }
+    private static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(200);
+
+    private static TimeSpan Seconds(double s) => TimeSpan.FromSeconds(s);
+
+    [Fact]
+    public void Time_with_no_packets_is_silence_that_ends_the_message_and_stays_in_it_but_late_packets_are_waited_for()
+    {
+        var (r, wav, ends) = New(maxSeconds: 60, silenceSeconds: 2);
+        // Nothing yet: look again when 2 s of silence could have passed.
+        Assert.Equal(Seconds(2.2), r.CatchUp(TimeSpan.Zero, Tolerance));
+        Feed(r, Tone(WavFile.SampleRate));
+        // 1.15 s by the clock, 1 s received: within the packets' tolerance, nothing is added.
+        Assert.Equal(Seconds(2.2), r.CatchUp(Seconds(1.15), Tolerance));
+        Assert.Equal(WavFile.SampleRate, r.Samples);
+        // 1.5 s: the caller stopped sending; 0.3 s of it (beyond the tolerance) is silence, 1.7 s more would end it.
+        Assert.Equal(Seconds(1.9), r.CatchUp(Seconds(1.5), Tolerance));
+        Assert.Equal(WavFile.SampleRate * 13 / 10, r.Samples);
+        Assert.Empty(ends);
+        // 3.3 s: the silence reached 2 s at 3 s; the message ends there, with its silence.
+        Assert.Null(r.CatchUp(Seconds(3.3), Tolerance));
+        Assert.Equal([MessageEnd.Silence], ends);
+        Assert.Equal(3 * WavFile.SampleRate, r.Samples);
+        Assert.Equal(WavFile.SampleRate, r.VoicedSamples);
+        Assert.Null(r.CatchUp(Seconds(10), Tolerance));
+        Assert.Equal([MessageEnd.Silence], ends);
+        r.Dispose();
+        var samples = WavFile.TryDecode(wav.ToArray(), out _)!;
+        Assert.Equal(3 * WavFile.SampleRate, samples.Length);
+        Assert.All(samples[WavFile.SampleRate..], s => Assert.Equal(0, s));
+    }
+
+    [Fact]
+    public void A_caller_that_never_sends_reaches_the_longest_message_by_the_clock_with_no_voice()
+    {
+        var (r, _, ends) = New(maxSeconds: 3, silenceSeconds: 0);
+        Assert.Equal(Seconds(3.2), r.CatchUp(TimeSpan.Zero, Tolerance));
+        Assert.Null(r.CatchUp(Seconds(3.2), Tolerance));
+        Assert.Equal([MessageEnd.MaxLength], ends);
+        Assert.Equal((3L * WavFile.SampleRate, 0L), (r.Samples, r.VoicedSamples));
+        Feed(r, Tone(160)); // ended: ignored
+        Assert.Equal(3L * WavFile.SampleRate, r.Samples);
+        r.Dispose();
+        Assert.Null(r.CatchUp(Seconds(5), Tolerance));
+    }
 }

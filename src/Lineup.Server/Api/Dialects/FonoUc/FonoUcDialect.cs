@@ -5,6 +5,7 @@ using Lineup.Engine;
 using Lineup.Server.Application;
 using Lineup.Server.Auth;
 using Lineup.Server.Records;
+using Lineup.Server.Telephony;
 using Lineup.Server.Tenancy;
 
 namespace Lineup.Server.Api.Dialects.FonoUc;
@@ -35,6 +36,8 @@ public sealed class FonoUcDialect : Dialect
         v2.MapGet("/callcenter/queues/status", (Delegate)StatusAsync).Require(Role.Supervisor, problem: Fail);
         v2.MapGet("/callcenter/queues/calls", (Delegate)CallsAsync).Require(Role.Supervisor, problem: Fail);
         v2.MapGet("/reports/callcenter/queues", CdrsAsync).Require(Role.Supervisor, problem: Fail);
+        // Lineup's addition (the seed names recordings in its CDRs but documents no way to fetch one).
+        v2.MapGet("/recordings/{mediaRecordingId}", RecordingAsync).Require(Role.Supervisor, problem: Fail);
     }
 
     private static IResult Fail(int status, string message) => FonoUcJson.Error(status, message);
@@ -545,8 +548,8 @@ public sealed class FonoUcDialect : Dialect
             ["timestamp"] = c.EnteredAt.ToUnixTimeSeconds(),
             ["transferred_on_digit"] = c.Disposition == "transferred" && c.ExitReason == ExitReason.ExitKey,
             ["billing_seconds"] = ((long)Math.Ceiling((c.EndedAt - c.EnteredAt).TotalSeconds)).ToString(CultureInfo.InvariantCulture),
-            ["media_recording_id"] = "",
-            ["recording_filename"] = "",
+            ["media_recording_id"] = c.RecordingId is { } r ? FonoUcIds.Recording(c.CallId, c.EnteredAt) : "",
+            ["recording_filename"] = c.RecordingId is { } f ? FonoUcIds.RecordingFile(c.CallId, f) : "",
             ["callee_id_number"] = queues.GetValueOrDefault(queueId)?.Extension ?? "",
             ["interaction_id"] = c.ExternalId ?? "",
             ["has_screen_recording"] = false,
@@ -555,6 +558,25 @@ public sealed class FonoUcDialect : Dialect
             // The caller's post-call survey key (1 to the queue's csat maximum); null when it did not rate the call.
             ["csat_rating"] = c.Rating,
         };
+    }
+
+    private sealed record LiveRecording(DateTimeOffset EnteredAt, string? Id);
+
+    /// <summary>The audio of a CDR's <c>media_recording_id</c>, from the tenant's recordings (as the native
+    /// <c>/api/v1/calls/{id}/recording</c>): unknown, malformed, another tenant's or not recorded is 404.</summary>
+    private static async Task<IResult> RecordingAsync(string mediaRecordingId, HttpContext http, CallService calls, SipFrontEnd sip)
+    {
+        var none = FonoUcJson.Error(404, "No such recording.", "media_recording_id");
+        if (!FonoUcIds.TryRecording(mediaRecordingId, out var callId)) return none;
+        var host = http.Tenant();
+        var call = await calls.GetAsync(host, callId, (_, c) => new LiveRecording(RecordJson.Time(c.Record.EnteredAt), c.Record.RecordingId));
+        if (!call.Ok) return none;
+        var (enteredAt, recording) = call.Value.Live ?? new LiveRecording(call.Value.Ended!.EnteredAt, call.Value.Ended.RecordingId);
+        // The month must be the call's too: an id is only ever one the CDR gave.
+        if (recording == null || FonoUcIds.Recording(callId, enteredAt) != mediaRecordingId) return none;
+        return sip.RecordingPath(host.TenantId, recording) is { } path
+            ? Results.File(path, "audio/wav", FonoUcIds.RecordingFile(callId, recording), enableRangeProcessing: true)
+            : none;
     }
 
     private static double Seconds(DateTimeOffset t) => FonoUcJson.Seconds(t.ToUnixTimeMilliseconds());

@@ -30,6 +30,23 @@ public static class FonoUcIds
 
     public static bool TryCall(string? text, out long id) => TryUuid(text, CallKind, out id);
 
+    /// <summary>A call's recording as FonoUC's CDR names it in <c>media_recording_id</c> (the seed's "202507-Qhz4..."):
+    /// the year and month the call entered (UTC), a dash, the call id in 16 lowercase hex digits.</summary>
+    public static string Recording(long callId, DateTimeOffset enteredAt) =>
+        enteredAt.UtcDateTime.ToString("yyyyMM", CultureInfo.InvariantCulture) + "-" + callId.ToString("x16", CultureInfo.InvariantCulture);
+
+    /// <summary>The call id of a <see cref="Recording"/> id; the month is checked by its caller against the call's.</summary>
+    public static bool TryRecording(string? text, out long callId)
+    {
+        callId = 0;
+        if (text is not { Length: 23 } || text[6] != '-' || text.AsSpan(0, 6).ContainsAnyExceptInRange('0', '9') || !IsLowerHex(text[7..])) return false;
+        return long.TryParse(text.AsSpan(7), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out callId) && callId > 0;
+    }
+
+    /// <summary>The file name a call's recording is served under (<c>recording_filename</c>): the call's FonoUC id and the
+    /// stored file's extension, as the seed's "&lt;uuid&gt;_OKDX.mp3" names the file after the call.</summary>
+    public static string RecordingFile(long callId, string recordingId) => Call(callId) + Path.GetExtension(recordingId);
+
     private static string Uuid(long kind, long id)
     {
         var hex = kind.ToString("x8", CultureInfo.InvariantCulture) + "00000000" + id.ToString("x16", CultureInfo.InvariantCulture);
