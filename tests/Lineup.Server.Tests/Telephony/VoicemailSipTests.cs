@@ -92,10 +92,12 @@ public sealed class VoicemailSipTests(VoicemailServerFixture server) : IClassFix
         var tail = TrailingSilenceSeconds(samples);
         Assert.InRange(tail, 1.9, 2.1);
         var spoken = (samples.Length / (double)Tone.SampleRate) - tail;
-        Assert.InRange(spoken, 1.2, 2.5);
+        // Lower bounds leave room for the test's own sender falling behind on a loaded machine: a gap of more than
+        // 200 ms in its packets is (rightly) recorded as silence inside the tone.
+        Assert.InRange(spoken, 0.5, 2.5);
         var (windows, _, total) = Tone.Recording(samples[..(int)(spoken * Tone.SampleRate)], Tone.Caller);
         Assert.True(windows.GetValueOrDefault(Tone.Caller) >= total * 9 / 10, $"the caller's tone in {windows.GetValueOrDefault(Tone.Caller)} of {total} windows");
-        Assert.InRange(vm.GetProperty("duration_seconds").GetDouble(), 3.1, 4.6);
+        Assert.InRange(vm.GetProperty("duration_seconds").GetDouble(), 2.4, 4.6);
     }
 
     [Fact]
