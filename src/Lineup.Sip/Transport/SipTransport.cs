@@ -66,4 +66,8 @@ public interface ISipTransport : IAsyncDisposable
 
     /// <summary>Queues <paramref name="data"/> (one whole message) for <paramref name="remote"/>.</summary>
     void Send(IPEndPoint remote, ReadOnlyMemory<byte> data);
+
+    /// <summary>How long the latest new INVITE read had waited in the receive queue before the transport read it (the
+    /// overload signal of <see cref="Stack.SipOverloadOptions.MaxReceiveDelay"/>); zero where it is not measured.</summary>
+    TimeSpan ReceiveDelay => TimeSpan.Zero;
 }

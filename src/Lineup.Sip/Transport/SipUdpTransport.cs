@@ -25,6 +25,7 @@ public sealed partial class SipUdpTransport : ISipTransport
     private Socket? _socket;
     private ISipTransportHandler? _handler;
     private Task _loop = Task.CompletedTask;
+    private long _inviteDelayTicks;
 
     /// <summary>A transport that will bind <paramref name="bind"/> (port 0 picks a free port) and read with
     /// <paramref name="receiveLoops"/> receive loops (datagrams of one call may then be handled out of order, which
@@ -47,6 +48,11 @@ public sealed partial class SipUdpTransport : ISipTransport
     /// <inheritdoc/>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_socket?.LocalEndPoint ?? _bind;
 
+    /// <summary>How long the latest new INVITE (no To tag) waited in the socket's receive queue: the kernel's receive
+    /// timestamp against the wall clock when it was read (<see cref="ReceiveTimestamps"/>; zero off Linux). With
+    /// several receive loops it is the INVITE read last by any of them.</summary>
+    public TimeSpan ReceiveDelay => TimeSpan.FromTicks(Volatile.Read(ref _inviteDelayTicks));
+
     /// <inheritdoc/>
     public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)
     {
@@ -61,6 +67,7 @@ public sealed partial class SipUdpTransport : ISipTransport
             // Refused (some platforms cap it with an error): the default buffer still works, with less headroom.
         }
         _socket.Bind(_bind);
+        ReceiveTimestamps.Enable(_socket);
         var loops = new Task[_loops];
         for (var i = 0; i < loops.Length; i++)
         {
@@ -100,6 +107,13 @@ public sealed partial class SipUdpTransport : ISipTransport
             var result = received.ReceivedBytes > _limits.MaxMessageSize
                 ? SipParseResult.Fail(SipParseError.TooLarge, $"datagram larger than {_limits.MaxMessageSize} bytes")
                 : SipParser.Parse(buffer.AsSpan(0, received.ReceivedBytes), SipFraming.Datagram, _limits);
+            if (result.Message is { RequestLine.Method: "INVITE" } invite && invite.To?.Tag is null
+                && ReceiveTimestamps.TryLast(socket, out var receivedAt))
+            {
+                // The kernel stamps with the wall clock, so the delay is taken against the system's, not a TimeProvider.
+                var waited = TimeProvider.System.GetUtcNow() - receivedAt;
+                Volatile.Write(ref _inviteDelayTicks, Math.Max(0, waited.Ticks));
+            }
             try
             {
                 _handler!.OnMessage(remote, result);
