@@ -18,10 +18,12 @@ public sealed record SipOverloadOptions
     /// and agent legs. 1 refuses only at the bound itself.</summary>
     public double Fraction { get; init; } = 0.9;
 
-    /// <summary>New INVITEs are refused when the one just read had waited this long in the UDP socket's receive queue
-    /// (the kernel's receive timestamp against the time it was read): a server that far behind has callers
-    /// retransmitting already (T1 is 500 ms), and each retransmission queues behind the rest. Zero turns the signal
-    /// off. Measured on Linux only (elsewhere the delay reads as zero).</summary>
+    /// <summary>New INVITEs start being refused when the one just read had waited this long in the UDP socket's receive
+    /// queue (the kernel's receive timestamp against the time it was read), in proportion to the excess: none at this
+    /// delay, all of them from twice it. A server that far behind will soon have callers retransmitting (T1 is 500 ms),
+    /// each retransmission queueing behind the rest; refusing a share rather than everything at once avoids the on/off
+    /// swings of a single threshold (a GC pause leaves a short backlog that need not empty the server). Zero turns
+    /// the signal off. Measured on Linux only (elsewhere the delay reads as zero).</summary>
     public TimeSpan MaxReceiveDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The Retry-After of the 503 (whole seconds, at least one): how long the caller's side should wait before
@@ -39,7 +41,8 @@ public enum SipOverloadReason
     Transactions,
     /// <summary>Live dialogs at or above <see cref="SipOverloadOptions.Fraction"/> of the bound.</summary>
     Sessions,
-    /// <summary>The request waited longer than <see cref="SipOverloadOptions.MaxReceiveDelay"/> to be read.</summary>
+    /// <summary>The request waited <see cref="SipOverloadOptions.MaxReceiveDelay"/> or more to be read (and fell in the
+    /// refused share).</summary>
     ReceiveDelay,
 }
 
@@ -113,8 +116,10 @@ public sealed partial class SipOverloadControl
     }
 
     /// <summary>Whether a new INVITE arriving under <paramref name="load"/> is refused, and why (the first reason that
-    /// holds: the table bounds, then the delay).</summary>
-    public SipOverloadReason Decide(SipLoad load)
+    /// holds: the table bounds, then the delay). <paramref name="draw"/>, uniform in [0, 1), picks the INVITEs refused
+    /// for a delay between <see cref="SipOverloadOptions.MaxReceiveDelay"/> and twice it: those whose draw is below the
+    /// excess (0 at the limit, 1 at twice it).</summary>
+    public SipOverloadReason Decide(SipLoad load, double draw)
     {
         if (load.Transactions >= _transactionLimit)
         {
@@ -124,7 +129,8 @@ public sealed partial class SipOverloadControl
         {
             return SipOverloadReason.Sessions;
         }
-        if (_options.MaxReceiveDelay > TimeSpan.Zero && load.ReceiveDelay >= _options.MaxReceiveDelay)
+        if (_options.MaxReceiveDelay > TimeSpan.Zero && load.ReceiveDelay >= _options.MaxReceiveDelay
+            && draw < (load.ReceiveDelay - _options.MaxReceiveDelay) / _options.MaxReceiveDelay)
         {
             return SipOverloadReason.ReceiveDelay;
         }

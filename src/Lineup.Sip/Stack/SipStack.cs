@@ -366,7 +366,7 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             // retransmissions each get another; its ACK matches nothing and is dropped).
             var load = new SipLoad(Transactions.Count, SessionCount,
                 _transports.TryGetValue(remote.Transport, out var transport) ? transport.ReceiveDelay : TimeSpan.Zero);
-            if (Overload.Decide(load) is var reason and not SipOverloadReason.None)
+            if (Overload.Decide(load, Random.Shared.NextDouble()) is var reason and not SipOverloadReason.None)
             {
                 Overload.OnShed(reason, load);
                 SendDirect(responseRemote, SipResponse.Create(request, 503, toTag: SipIds.NewTag(),

@@ -20,28 +20,34 @@ public sealed class OverloadControlTests
         new(options ?? new SipOverloadOptions(), maxTransactions, maxSessions, time ?? new FakeTimeProvider(), log ?? new ErrorLog());
 
     [Theory]
-    [InlineData(0, 0, 0, SipOverloadReason.None)]
-    [InlineData(899, 89, 199, SipOverloadReason.None)]
-    [InlineData(900, 0, 0, SipOverloadReason.Transactions)]
-    [InlineData(0, 90, 0, SipOverloadReason.Sessions)]
-    [InlineData(0, 0, 200, SipOverloadReason.ReceiveDelay)]
-    [InlineData(1000, 100, 5000, SipOverloadReason.Transactions)] // the first reason that holds
-    [InlineData(0, 100, 5000, SipOverloadReason.Sessions)]
-    public void Default_control_refuses_at_nine_tenths_of_either_bound_or_200_ms_in_the_receive_queue(int transactions, int sessions, int delayMs, SipOverloadReason expected)
+    [InlineData(0, 0, 0, 0.0, SipOverloadReason.None)]
+    [InlineData(899, 89, 199, 0.0, SipOverloadReason.None)]
+    [InlineData(900, 0, 0, 0.99, SipOverloadReason.Transactions)] // the bounds refuse whatever the draw
+    [InlineData(0, 90, 0, 0.99, SipOverloadReason.Sessions)]
+    [InlineData(0, 0, 200, 0.0, SipOverloadReason.None)]           // at the delay limit: a share of zero
+    [InlineData(0, 0, 300, 0.49, SipOverloadReason.ReceiveDelay)]  // half way to twice it: half of the draws refused
+    [InlineData(0, 0, 300, 0.5, SipOverloadReason.None)]
+    [InlineData(0, 0, 399, 0.996, SipOverloadReason.None)] // 199/200 refused, the rest not
+    [InlineData(0, 0, 400, 0.999999, SipOverloadReason.ReceiveDelay)] // twice the limit and beyond: every draw
+    [InlineData(0, 0, 5000, 0.999999, SipOverloadReason.ReceiveDelay)]
+    [InlineData(1000, 100, 5000, 0.0, SipOverloadReason.Transactions)] // the first reason that holds
+    [InlineData(0, 100, 5000, 0.0, SipOverloadReason.Sessions)]
+    public void Default_control_refuses_at_nine_tenths_of_either_bound_and_a_growing_share_from_200_ms_in_the_receive_queue(
+        int transactions, int sessions, int delayMs, double draw, SipOverloadReason expected)
     {
         var control = Control();
         Assert.Equal(900, control.TransactionLimit);
         Assert.Equal(90, control.SessionLimit);
-        Assert.Equal(expected, control.Decide(new SipLoad(transactions, sessions, TimeSpan.FromMilliseconds(delayMs))));
+        Assert.Equal(expected, control.Decide(new SipLoad(transactions, sessions, TimeSpan.FromMilliseconds(delayMs)), draw));
     }
 
     [Fact]
     public void Fraction_one_refuses_only_at_the_bound_and_a_zero_delay_limit_turns_the_delay_signal_off()
     {
         var control = Control(new SipOverloadOptions { Fraction = 1, MaxReceiveDelay = TimeSpan.Zero });
-        Assert.Equal(SipOverloadReason.None, control.Decide(new SipLoad(999, 99, TimeSpan.FromMinutes(1))));
-        Assert.Equal(SipOverloadReason.Transactions, control.Decide(new SipLoad(1000, 0, TimeSpan.Zero)));
-        Assert.Equal(SipOverloadReason.Sessions, control.Decide(new SipLoad(0, 100, TimeSpan.Zero)));
+        Assert.Equal(SipOverloadReason.None, control.Decide(new SipLoad(999, 99, TimeSpan.FromMinutes(1)), 0));
+        Assert.Equal(SipOverloadReason.Transactions, control.Decide(new SipLoad(1000, 0, TimeSpan.Zero), 0.5));
+        Assert.Equal(SipOverloadReason.Sessions, control.Decide(new SipLoad(0, 100, TimeSpan.Zero), 0.5));
     }
 
     [Fact]
@@ -50,7 +56,7 @@ public sealed class OverloadControlTests
         var control = Control(new SipOverloadOptions { Fraction = 0.01 }, maxTransactions: 10, maxSessions: 2);
         Assert.Equal(1, control.TransactionLimit);
         Assert.Equal(1, control.SessionLimit);
-        Assert.Equal(SipOverloadReason.None, control.Decide(new SipLoad(0, 0, TimeSpan.Zero)));
+        Assert.Equal(SipOverloadReason.None, control.Decide(new SipLoad(0, 0, TimeSpan.Zero), 0));
     }
 
     [Theory]
@@ -187,16 +193,16 @@ public sealed class OverloadControlTests
     }
 
     [Fact]
-    public void A_new_INVITE_that_waited_too_long_in_the_receive_queue_is_refused_and_a_fresh_one_is_admitted()
+    public void A_new_INVITE_that_waited_twice_the_limit_in_the_receive_queue_is_refused_and_one_at_the_limit_is_admitted()
     {
         var (h, last) = Uas(new SipStackOptions { Overload = new SipOverloadOptions { MaxReceiveDelay = TimeSpan.FromMilliseconds(300) } });
-        h.Transport.ReceiveDelay = TimeSpan.FromMilliseconds(300);
+        h.Transport.ReceiveDelay = TimeSpan.FromMilliseconds(600); // twice the limit: every new INVITE is refused
         h.Deliver(h.Request("INVITE", branch: "z9hG4bKlate", callId: "late", body: Sdp));
         Assert.Equal("2", Assert.Single(h.Responses(503)).GetFirst("Retry-After"));
         Assert.Null(last());
         Assert.Equal(1, h.Stack.Overload.Shed(SipOverloadReason.ReceiveDelay));
 
-        h.Transport.ReceiveDelay = TimeSpan.FromMilliseconds(299);
+        h.Transport.ReceiveDelay = TimeSpan.FromMilliseconds(300); // at the limit: none is
         h.Deliver(h.Request("INVITE", branch: "z9hG4bKfresh", callId: "fresh", body: Sdp));
         Assert.Equal("fresh", last()!.Request.CallId);
         Assert.Single(h.Responses(503));
