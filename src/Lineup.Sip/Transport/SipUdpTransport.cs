@@ -26,6 +26,7 @@ public sealed partial class SipUdpTransport : ISipTransport
     private ISipTransportHandler? _handler;
     private Task _loop = Task.CompletedTask;
     private long _inviteDelayTicks;
+    private long _lastInviteDelayTicks;
 
     /// <summary>A transport that will bind <paramref name="bind"/> (port 0 picks a free port) and read with
     /// <paramref name="receiveLoops"/> receive loops (datagrams of one call may then be handled out of order, which
@@ -48,10 +49,15 @@ public sealed partial class SipUdpTransport : ISipTransport
     /// <inheritdoc/>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_socket?.LocalEndPoint ?? _bind;
 
-    /// <summary>How long the latest new INVITE (no To tag) waited in the socket's receive queue: the kernel's receive
-    /// timestamp against the wall clock when it was read (<see cref="ReceiveTimestamps"/>; zero off Linux). With
-    /// several receive loops it is the INVITE read last by any of them.</summary>
+    /// <summary>How long new INVITEs (no To tag) wait in the socket's receive queue, smoothed: each INVITE's wait (the
+    /// kernel's receive timestamp against the wall clock when it was read, <see cref="ReceiveTimestamps"/>; zero off
+    /// Linux) moves it an eighth of the way, as TCP smooths its round-trip time. A backlog that lasts shows within a
+    /// few INVITEs at a high call rate; one INVITE read late at a low rate (a pause of the process, a busy machine)
+    /// barely moves it.</summary>
     public TimeSpan ReceiveDelay => TimeSpan.FromTicks(Volatile.Read(ref _inviteDelayTicks));
+
+    /// <summary>The wait of the latest new INVITE alone (by any receive loop), before smoothing.</summary>
+    public TimeSpan LastInviteDelay => TimeSpan.FromTicks(Volatile.Read(ref _lastInviteDelayTicks));
 
     /// <inheritdoc/>
     public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)
@@ -111,8 +117,11 @@ public sealed partial class SipUdpTransport : ISipTransport
                 && ReceiveTimestamps.TryLast(socket, out var receivedAt))
             {
                 // The kernel stamps with the wall clock, so the delay is taken against the system's, not a TimeProvider.
-                var waited = TimeProvider.System.GetUtcNow() - receivedAt;
-                Volatile.Write(ref _inviteDelayTicks, Math.Max(0, waited.Ticks));
+                var waited = Math.Max(0, (TimeProvider.System.GetUtcNow() - receivedAt).Ticks);
+                Volatile.Write(ref _lastInviteDelayTicks, waited);
+                // Several loops may race here; a lost update only skips one sample of a smoothed figure.
+                var smoothed = Volatile.Read(ref _inviteDelayTicks);
+                Volatile.Write(ref _inviteDelayTicks, smoothed + ((waited - smoothed) / 8));
             }
             try
             {

@@ -243,23 +243,28 @@ public sealed class OverloadControlTests
         await Task.Delay(400);
         handler.Release.Set();
         Assert.True(SpinWait.SpinUntil(() => handler.Delays.Count >= 2, TimeSpan.FromSeconds(5)), "the second INVITE was never handled");
-        Assert.True(handler.Delays[1] >= TimeSpan.FromMilliseconds(350), $"read a wait of {handler.Delays[1].TotalMilliseconds} ms");
+        var (own, smoothed) = handler.Delays[1];
+        Assert.True(own >= TimeSpan.FromMilliseconds(350), $"read a wait of {own.TotalMilliseconds} ms");
+        // One late INVITE moves the smoothed delay an eighth of the way (from the first INVITE's small wait).
+        var first = handler.Delays[0].Smoothed;
+        Assert.Equal((first + ((own - first) / 8)).Ticks, smoothed.Ticks, (double)TimeSpan.TicksPerMillisecond);
+        Assert.True(smoothed < TimeSpan.FromMilliseconds(200), $"one late INVITE alone smoothed to {smoothed.TotalMilliseconds} ms");
 
         // An INVITE read at once waited next to nothing: far below the 200 ms default limit.
         await peer.SendToAsync(Invite("third"), transport.LocalEndPoint);
         Assert.True(SpinWait.SpinUntil(() => handler.Delays.Count >= 3, TimeSpan.FromSeconds(5)), "the third INVITE was never handled");
-        Assert.True(handler.Delays[2] < TimeSpan.FromMilliseconds(200), $"read a wait of {handler.Delays[2].TotalMilliseconds} ms");
+        Assert.True(handler.Delays[2].Own < TimeSpan.FromMilliseconds(200), $"read a wait of {handler.Delays[2].Own.TotalMilliseconds} ms");
     }
 
-    /// <summary>Records the transport's delay as each message is handled (on the receive loop, right after the transport
-    /// measured it) and holds the first message until released.</summary>
+    /// <summary>Records the transport's delays (the INVITE's own, then the smoothed one) as each message is handled (on
+    /// the receive loop, right after the transport measured it) and holds the first message until released.</summary>
     private sealed class BlockingHandler(SipUdpTransport transport) : ISipTransportHandler
     {
         public readonly ManualResetEventSlim Entered = new();
         public readonly ManualResetEventSlim Release = new();
-        private readonly List<TimeSpan> _delays = [];
+        private readonly List<(TimeSpan Own, TimeSpan Smoothed)> _delays = [];
 
-        public IReadOnlyList<TimeSpan> Delays
+        public IReadOnlyList<(TimeSpan Own, TimeSpan Smoothed)> Delays
         {
             get
             {
@@ -275,7 +280,7 @@ public sealed class OverloadControlTests
             int n;
             lock (_delays)
             {
-                _delays.Add(transport.ReceiveDelay);
+                _delays.Add((transport.LastInviteDelay, transport.ReceiveDelay));
                 n = _delays.Count;
             }
             if (n == 1)
