@@ -172,28 +172,28 @@ public static class RtcpPacket
             switch ((RtcpType)rest[1])
             {
                 case RtcpType.SenderReport or RtcpType.ReceiverReport when ssrc is null:
-                {
-                    var isSender = rest[1] == (byte)RtcpType.SenderReport;
-                    var fixedLength = 8 + (isSender ? 20 : 0);
-                    if (packet.Length < fixedLength + (count * RtcpReportBlock.Length)) return Fail("report blocks run past the packet", out error);
-                    ssrc = BinaryPrimitives.ReadUInt32BigEndian(packet[4..]);
-                    if (isSender)
                     {
-                        sender = new RtcpSenderInfo(BinaryPrimitives.ReadUInt64BigEndian(packet[8..]), BinaryPrimitives.ReadUInt32BigEndian(packet[16..]),
-                            BinaryPrimitives.ReadUInt32BigEndian(packet[20..]), BinaryPrimitives.ReadUInt32BigEndian(packet[24..]));
+                        var isSender = rest[1] == (byte)RtcpType.SenderReport;
+                        var fixedLength = 8 + (isSender ? 20 : 0);
+                        if (packet.Length < fixedLength + (count * RtcpReportBlock.Length)) return Fail("report blocks run past the packet", out error);
+                        ssrc = BinaryPrimitives.ReadUInt32BigEndian(packet[4..]);
+                        if (isSender)
+                        {
+                            sender = new RtcpSenderInfo(BinaryPrimitives.ReadUInt64BigEndian(packet[8..]), BinaryPrimitives.ReadUInt32BigEndian(packet[16..]),
+                                BinaryPrimitives.ReadUInt32BigEndian(packet[20..]), BinaryPrimitives.ReadUInt32BigEndian(packet[24..]));
+                        }
+                        for (var i = 0; i < count; i++)
+                        {
+                            var b = packet[(fixedLength + (i * RtcpReportBlock.Length))..];
+                            var lossWord = BinaryPrimitives.ReadUInt32BigEndian(b[4..]);
+                            var lost = (int)(lossWord & 0xFFFFFF);
+                            if ((lost & 0x800000) != 0) lost -= 0x1000000; // 24-bit two's complement
+                            blocks.Add(new RtcpReportBlock(BinaryPrimitives.ReadUInt32BigEndian(b), (byte)(lossWord >> 24), lost,
+                                BinaryPrimitives.ReadUInt32BigEndian(b[8..]), BinaryPrimitives.ReadUInt32BigEndian(b[12..]),
+                                BinaryPrimitives.ReadUInt32BigEndian(b[16..]), BinaryPrimitives.ReadUInt32BigEndian(b[20..])));
+                        }
+                        break;
                     }
-                    for (var i = 0; i < count; i++)
-                    {
-                        var b = packet[(fixedLength + (i * RtcpReportBlock.Length))..];
-                        var lossWord = BinaryPrimitives.ReadUInt32BigEndian(b[4..]);
-                        var lost = (int)(lossWord & 0xFFFFFF);
-                        if ((lost & 0x800000) != 0) lost -= 0x1000000; // 24-bit two's complement
-                        blocks.Add(new RtcpReportBlock(BinaryPrimitives.ReadUInt32BigEndian(b), (byte)(lossWord >> 24), lost,
-                            BinaryPrimitives.ReadUInt32BigEndian(b[8..]), BinaryPrimitives.ReadUInt32BigEndian(b[12..]),
-                            BinaryPrimitives.ReadUInt32BigEndian(b[16..]), BinaryPrimitives.ReadUInt32BigEndian(b[20..])));
-                    }
-                    break;
-                }
                 case RtcpType.SourceDescription:
                     if (!TryReadCname(packet, count, ref cname, out error)) return false;
                     break;
