@@ -18,8 +18,9 @@ public sealed record SipOverloadOptions
     /// and agent legs. 1 refuses only at the bound itself.</summary>
     public double Fraction { get; init; } = 0.9;
 
-    /// <summary>New INVITEs start being refused when the one just read had waited this long in the UDP socket's receive
-    /// queue (the kernel's receive timestamp against the time it was read), in proportion to the excess: none at this
+    /// <summary>New INVITEs start being refused when they wait this long in the UDP socket's receive queue (the
+    /// kernel's receive timestamp against the time each was read, smoothed over the last several by the transport's
+    /// <c>ReceiveDelay</c>), in proportion to the excess: none at this
     /// delay, all of them from twice it. A server that far behind will soon have callers retransmitting (T1 is 500 ms),
     /// each retransmission queueing behind the rest; refusing a share rather than everything at once avoids the on/off
     /// swings of a single threshold (a GC pause leaves a short backlog that need not empty the server). Zero turns
@@ -49,7 +50,7 @@ public enum SipOverloadReason
 /// <summary>What the admission decision looks at, read when a new INVITE arrives.</summary>
 /// <param name="Transactions">Live transactions.</param>
 /// <param name="Sessions">Live INVITE dialogs.</param>
-/// <param name="ReceiveDelay">How long the request waited in the transport's receive queue.</param>
+/// <param name="ReceiveDelay">How long new INVITEs wait in the transport's receive queue (smoothed).</param>
 public readonly record struct SipLoad(int Transactions, int Sessions, TimeSpan ReceiveDelay);
 
 /// <summary>
