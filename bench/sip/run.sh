@@ -26,8 +26,10 @@
 #          agents' queue: successful and failed calls (sipp's counts), the achieved rate, INVITE -> 200 (Lineup's
 #          answer) mean and p99 (sipp -trace_rtt), answered/abandoned from the queue's statistics, the server's CPU
 #          and CPU per call, and the machine's whole CPU (server + sipp) from /proc/stat; in the log lines, sipp's
-#          retransmissions, calls failed on retransmission timeout, and datagrams the kernel dropped at the server's
-#          SIP socket (/proc/net/udp). With --settle S, after each rate: S seconds with no call (lingering
+#          retransmissions, calls failed on retransmission timeout, datagrams the kernel dropped at the server's
+#          SIP socket (/proc/net/udp), and new INVITEs refused with 503 by overload control (the server's
+#          lineup_sip_invites_shed_total; `--server-arg --Sip:Overload:Fraction=1 --server-arg
+#          --Sip:Overload:MaxReceiveDelayMs=0` turns it off but for the transaction bound itself, the baseline). With --settle S, after each rate: S seconds with no call (lingering
 #          transactions end 32 s after their call), then the server's RSS and, when dotnet-gcdump is installed, the
 #          live managed heap after the full collection a heap dump makes (is the memory of the calls returned?).
 # Server CPU is utime + stime of the server process from /proc/PID/stat; the load average is printed with each row.
@@ -266,7 +268,7 @@ counter_delta() { # before after name [label-filter]
   awk -v name="$3" -v filter="${4:-}" '
     FNR == 1 { file++ }
     ($1 == name || index($1, name "{") == 1) && index($1, filter) > 0 { v[file] += $NF }
-    END { printf "%.4g\n", v[2] - v[1] }' "$1" "$2"
+    END { d = v[2] - v[1]; if (d == int(d)) printf "%d\n", d; else printf "%.4g\n", d }' "$1" "$2"
 }
 
 # Scheduling policy of the server's media threads ("Lineup media N"), e.g. "SCHED_RR/10 SCHED_RR/10".
@@ -439,6 +441,7 @@ run_setup() {
     stats="$OUT/$name.csv"
     a0=$(api GET "/queues/$QUEUE/stats" | jq -r '.stats.answered'); b0=$(api GET "/queues/$QUEUE/stats" | jq -r '.stats.abandoned')
     next_media
+    curl -sf "$BASE/metrics" >"$OUT/$name-metrics-before.txt" || : >"$OUT/$name-metrics-before.txt"
     before=$(cpu_ticks); m0=$(machine_ticks); t0=$(now_ms); d0=$(sip_socket_drops)
     start_sipp "$name" caller.xml -p "$(free_port)" -mp "$MP" -s 801 -key rtp_port "$MP" \
       -key talk_ms "$CALL_MS" -key play 0 -r "$rate" -m "$calls" -l "$limit" -max_socket 60000 \
@@ -450,6 +453,8 @@ run_setup() {
     perf_stop
     sleep 2 # the last calls' CDRs
     drops=$(( $(sip_socket_drops) - d0 ))
+    curl -sf "$BASE/metrics" >"$OUT/$name-metrics-after.txt" || : >"$OUT/$name-metrics-after.txt"
+    shed=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" lineup_sip_invites_shed_total)
     ok=$(stat_col "$stats" 'SuccessfulCall(C)'); failed=$(stat_col "$stats" 'FailedCall(C)')
     retrans=$(stat_col "$stats" 'Retransmissions(C)'); timeouts=$(stat_col "$stats" 'FailedMaxUDPRetrans(C)')
     created=$(stat_col "$stats" 'OutgoingCall(C)')
@@ -460,10 +465,10 @@ run_setup() {
     per_call=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { if (n > 0) printf "%.2f ms", 1000 * d / hz / n; else print "n/a" }')
     answered=$(( $(api GET "/queues/$QUEUE/stats" | jq -r '.stats.answered') - a0 ))
     abandoned=$(( $(api GET "/queues/$QUEUE/stats" | jq -r '.stats.abandoned') - b0 ))
-    ROWS+=("| setup #$run | $rate/s x ${DURATION}s, ${CALL_MS} ms calls | $created | $ok | $failed | $(awk -v s="$ok" -v d="$DURATION" 'BEGIN { printf "%.1f", s / d }')/s | $setup_ms / $p99 ms | answered $answered, abandoned $abandoned | $cpu% (machine $machine%) | $(rss_mb) MB | per call $per_call | | | $(load) |")
+    ROWS+=("| setup #$run | $rate/s x ${DURATION}s, ${CALL_MS} ms calls | $created | $ok | $failed | $(awk -v s="$ok" -v d="$DURATION" 'BEGIN { printf "%.1f", s / d }')/s | $setup_ms / $p99 ms | answered $answered, abandoned $abandoned | $cpu% (machine $machine%) | $(rss_mb) MB | per call $per_call; refused 503 $shed, retransmission timeouts $timeouts | | | $(load) |")
     echo "setup #$run: rate $rate: $ok ok, $failed failed, INVITE->200 mean $setup_ms p99 $p99 ms, server $cpu%, machine $machine%, per call $per_call"
-    echo "setup #$run: rate $rate: sipp retransmissions $retrans, calls failed on retransmission timeout $timeouts, datagrams dropped at the server's SIP socket $drops"
-    [ "$SETTLE" -gt 0 ] && settle "setup #$run: rate $rate"
+    echo "setup #$run: rate $rate: sipp retransmissions $retrans, calls failed on retransmission timeout $timeouts, datagrams dropped at the server's SIP socket $drops, new INVITEs refused with 503 by overload control $shed (lineup_sip_invites_shed_total)"
+    if [ "$SETTLE" -gt 0 ]; then settle "setup #$run: rate $rate"; fi
   done
 }
 

@@ -122,6 +122,9 @@ public sealed class ServerMetrics
         _meter.CreateObservableGauge("lineup_sip_calls", () => Sip(sip, s => s.ActiveCalls), description: "Engine calls with a live SIP leg.");
         _meter.CreateObservableCounter("lineup_sip_dropped_messages_total", () => Sip(sip, s => s.DroppedMessages),
             description: "SIP messages dropped (unparseable and unanswerable).");
+        _meter.CreateObservableCounter("lineup_sip_invites_shed_total", () => sip.Media is null ? [] : s_shedReasons.Select(r =>
+            new Measurement<long>(sip.ShedInvites(r.Reason), new KeyValuePair<string, object?>("reason", r.Label))),
+            description: "New INVITEs refused with 503 and Retry-After by overload control, by the signal that refused them.");
         _meter.CreateObservableGauge("lineup_rtp_legs", () => Sip(sip, s => s.Media!.LegCount), description: "Open RTP legs (one UDP port each).");
         _meter.CreateObservableCounter("lineup_rtp_packets_sent_total", () => Sip(sip, s => s.Media!.Statistics.PacketsSent),
             description: "RTP packets played (prompts, hold music).");
@@ -146,6 +149,13 @@ public sealed class ServerMetrics
         QueueGauge("lineup_queue_agents_available", "Agents ready and idle.", q => q.Available);
         QueueGauge("lineup_queue_longest_wait_seconds", "Wait of the longest-waiting caller.", q => q.LongestWaitSeconds);
     }
+
+    private static readonly (Lineup.Sip.Stack.SipOverloadReason Reason, string Label)[] s_shedReasons =
+    [
+        (Lineup.Sip.Stack.SipOverloadReason.Transactions, "transactions"),
+        (Lineup.Sip.Stack.SipOverloadReason.Sessions, "dialogs"),
+        (Lineup.Sip.Stack.SipOverloadReason.ReceiveDelay, "receive_delay"),
+    ];
 
     private static IEnumerable<Measurement<long>> Sip(SipFrontEnd sip, Func<SipFrontEnd, long> read) =>
         sip.Media is null ? [] : [new Measurement<long>(read(sip))];

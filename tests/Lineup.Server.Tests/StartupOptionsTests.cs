@@ -90,6 +90,19 @@ public sealed partial class StartupOptionsTests
         Assert.DoesNotContain("   at ", stderr + stdout, StringComparison.Ordinal); // no stack trace
     }
 
+    [Theory]
+    [InlineData("--Sip:Overload:Fraction=1.5", "Sip:Overload:Fraction must be above 0 and at most 1")]
+    [InlineData("--Sip:Overload:RetryAfterSeconds=0", "Sip:Overload:RetryAfterSeconds must be between 1 and 3600")]
+    [InlineData("--Sip:MaxTransactions=many", "Sip:MaxTransactions")]
+    public async Task A_bad_overload_setting_stops_start_up_naming_the_key(string argument, string expected)
+    {
+        var (code, stdout, stderr) = await ServerProcess.RunToExitAsync(["--data-dir", Path.GetTempPath(), "--Sip:Enabled=true", argument], Limit);
+
+        Assert.Equal(LineupProgram.UsageError, code);
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr + stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_relative_data_dir_is_the_current_directorys_and_start_up_says_where()
     {

@@ -76,6 +76,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     /// <summary>SIP messages dropped because they could not be parsed nor answered.</summary>
     public long DroppedMessages => _stack?.DroppedMessages ?? 0;
 
+    /// <summary>New INVITEs refused with 503 by overload control for <paramref name="reason"/>.</summary>
+    public long ShedInvites(SipOverloadReason reason) => _stack?.Overload.Shed(reason) ?? 0;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Enabled) return;
@@ -103,6 +106,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             Tls = _options.TlsOptions(),
             TlsListen = _options.TlsListen,
             UserAgent = "Lineup",
+            MaxTransactions = _options.MaxTransactions,
+            MaxSessions = _options.MaxSessions,
+            Overload = _options.Overload(),
         }, _time, _logs.CreateLogger<SipStack>());
         _stack.OnRequest = OnRequestAsync;
         await _stack.StartAsync(cancellationToken);

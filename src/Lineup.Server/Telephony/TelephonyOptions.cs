@@ -130,6 +130,29 @@ public sealed class TelephonyOptions
     /// registering a phone with its SIP credentials).</summary>
     public bool LoginOnRegister { get; set; }
 
+    // ---- Bounds and overload control ----
+
+    /// <summary>Most live SIP transactions (<c>Sip:MaxTransactions</c>); over UDP each call keeps about two for 32 s
+    /// after it ends, so this bounds the sustained call rate at about a sixty-fourth of it per second.</summary>
+    public int MaxTransactions { get; set; } = 100_000;
+
+    /// <summary>Most live INVITE dialogs (<c>Sip:MaxSessions</c>; a bridged call is two).</summary>
+    public int MaxSessions { get; set; } = 20_000;
+
+    /// <summary>New INVITEs get 503 once transactions (or dialogs) reach this fraction of their bound
+    /// (<c>Sip:Overload:Fraction</c>, above 0, at most 1).</summary>
+    [ConfigurationKeyName("Overload:Fraction")]
+    public double OverloadFraction { get; set; } = 0.9;
+
+    /// <summary>New INVITEs get 503 when the INVITE just read waited this long in the UDP receive queue
+    /// (<c>Sip:Overload:MaxReceiveDelayMs</c>; 0: off).</summary>
+    [ConfigurationKeyName("Overload:MaxReceiveDelayMs")]
+    public int OverloadMaxReceiveDelayMs { get; set; } = 200;
+
+    /// <summary>The Retry-After of an overload 503, in seconds (<c>Sip:Overload:RetryAfterSeconds</c>).</summary>
+    [ConfigurationKeyName("Overload:RetryAfterSeconds")]
+    public int OverloadRetryAfterSeconds { get; set; } = 2;
+
     // What the settings resolve to (Resolve, once, before validation).
 
     /// <summary>Where SIP over UDP and TCP listens (<c>Sip:Listen</c>).</summary>
@@ -229,6 +252,11 @@ public sealed class TelephonyOptions
             }
             return policies;
         }
+        if (MaxTransactions is < 10 or > 10_000_000) problems.Add("Sip:MaxTransactions must be between 10 and 10000000.");
+        if (MaxSessions is < 2 or > 1_000_000) problems.Add("Sip:MaxSessions must be between 2 and 1000000.");
+        if (!(OverloadFraction is > 0 and <= 1)) problems.Add("Sip:Overload:Fraction must be above 0 and at most 1 (e.g. 0.9).");
+        if (OverloadMaxReceiveDelayMs is < 0 or > 60_000) problems.Add("Sip:Overload:MaxReceiveDelayMs must be 0 (off) to 60000.");
+        if (OverloadRetryAfterSeconds is < 1 or > 3600) problems.Add("Sip:Overload:RetryAfterSeconds must be between 1 and 3600.");
         SrtpQueues = Policies(SrtpQueuesSetting, "SrtpQueues");
         SrtpAgents = Policies(SrtpAgentsSetting, "SrtpAgents");
         Problems = problems;
@@ -248,6 +276,14 @@ public sealed class TelephonyOptions
         }
         return new SipTlsOptions { ServerCertificate = source is null ? null : source.Current, TrustedAuthorities = roots, PinnedCertificates = TlsPins };
     }
+
+    /// <summary>The overload control the settings describe (<c>Sip:Overload:*</c>).</summary>
+    public Lineup.Sip.Stack.SipOverloadOptions Overload() => new()
+    {
+        Fraction = OverloadFraction,
+        MaxReceiveDelay = TimeSpan.FromMilliseconds(OverloadMaxReceiveDelayMs),
+        RetryAfter = TimeSpan.FromSeconds(OverloadRetryAfterSeconds),
+    };
 
     /// <summary>The SRTP policy of a caller's leg into the queue with <paramref name="extension"/>.</summary>
     public SrtpPolicy SrtpForQueue(string? extension) =>

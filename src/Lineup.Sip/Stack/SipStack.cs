@@ -71,7 +71,11 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             _transports[t.Kind] = t;
         }
         Transactions = new SipTransactionLayer(options.Timers, StartTimer, SendDirect, options.MaxTransactions);
+        Overload = new SipOverloadControl(options.Overload, options.MaxTransactions, options.MaxSessions, _time, _logger);
     }
+
+    /// <summary>The admission decision for new INVITEs and its refusals so far.</summary>
+    public SipOverloadControl Overload { get; }
 
     /// <summary>The options the stack runs with.</summary>
     public SipStackOptions Options { get; }
@@ -355,9 +359,24 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             return;
         }
         var responseRemote = ResponseTarget(request, remote);
-        if (Transactions.IsFull)
+        var opensNewWork = SipTransactionLayer.OpensNewWork(request);
+        if (method == "INVITE" && opensNewWork)
         {
-            SendDirect(responseRemote, SipResponse.Create(request, 503, toTag: SipIds.NewTag(), headers: [new SipHeader("Retry-After", "5"), ServerHeader()]));
+            // Overload control before any state is made: a refused INVITE costs one stateless response (its
+            // retransmissions each get another; its ACK matches nothing and is dropped).
+            var load = new SipLoad(Transactions.Count, SessionCount,
+                _transports.TryGetValue(remote.Transport, out var transport) ? transport.ReceiveDelay : TimeSpan.Zero);
+            if (Overload.Decide(load, Random.Shared.NextDouble()) is var reason and not SipOverloadReason.None)
+            {
+                Overload.OnShed(reason, load);
+                SendDirect(responseRemote, SipResponse.Create(request, 503, toTag: SipIds.NewTag(),
+                    headers: [new SipHeader("Retry-After", Overload.RetryAfterValue), ServerHeader()]));
+                return;
+            }
+        }
+        if (opensNewWork && Transactions.IsFull)
+        {
+            SendDirect(responseRemote, SipResponse.Create(request, 503, toTag: SipIds.NewTag(), headers: [new SipHeader("Retry-After", Overload.RetryAfterValue), ServerHeader()]));
             return;
         }
         var tx = Transactions.CreateServer(request, responseRemote);

@@ -49,7 +49,8 @@ public sealed record SipStackOptions
     /// <summary>Where the TLS listener binds (5061 by default; port 0 picks one).</summary>
     public IPEndPoint TlsListen { get; init; } = new(IPAddress.Loopback, 5061);
 
-    /// <summary>Most live transactions; beyond it new requests get 503 and new client requests fail with 503.
+    /// <summary>Most live transactions; beyond it new requests outside a dialog get 503 and new client INVITEs fail with
+    /// 503 (requests inside a dialog and CANCEL still pass: they finish admitted calls).
     /// Over UDP every call leaves two server transactions behind for 64*T1 (32 s) after it ends (its INVITE's in RFC
     /// 6026 Accepted, its BYE's in Completed for timer J), so this bounds the sustained call rate at about
     /// MaxTransactions / 64 per second: 100,000 allows about 1,500 calls per second (20,000 stopped at 300).</summary>
@@ -59,6 +60,10 @@ public sealed record SipStackOptions
     /// (the caller's and the agent's), and at a thousand setups a second with one-second calls some 3,000-6,000 are
     /// alive at once; 5,000 refused calls there (issue 17). The media port range bounds calls as well.</summary>
     public int MaxSessions { get; init; } = 20_000;
+
+    /// <summary>When new INVITEs are refused with 503 and Retry-After before those bounds are reached (overload
+    /// control); in-dialog requests and CANCEL are never refused for load, and pass <see cref="MaxTransactions"/>.</summary>
+    public SipOverloadOptions Overload { get; init; } = new();
 
     /// <summary>An incoming INVITE not answered by the application within this time gets 408.</summary>
     public TimeSpan InviteServerTimeout { get; init; } = TimeSpan.FromMinutes(3);

@@ -33,7 +33,17 @@ internal sealed class SipTransactionLayer(
     /// <summary>Live transactions, client plus server.</summary>
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>True when the table holds <c>maxTransactions</c>: new work (<see cref="OpensNewWork"/>) is refused.</summary>
     public bool IsFull => Count >= maxTransactions;
+
+    /// <summary>
+    /// True for a request that starts something new: outside any dialog (no To tag) and not a CANCEL. Only these are
+    /// refused when the table is full; a request inside a dialog (BYE, re-INVITE, INFO) or a CANCEL of an INVITE the
+    /// table already holds finishes work that was admitted, and dialogs are bounded by their own limit, so refusing it
+    /// would leave a call up on one side and gone on the other.
+    /// </summary>
+    public static bool OpensNewWork(SipMessage request) =>
+        request.To?.Tag is null && request.RequestLine?.Method != "CANCEL";
 
     internal ITimer StartTimer(TimeSpan due, Action callback) => startTimer(due, callback);
 
@@ -44,7 +54,7 @@ internal sealed class SipTransactionLayer(
     {
         var key = ClientKey(request.TopVia!.Branch!, request.CSeq!.Value.Method);
         var tx = new SipClientTransaction(this, key, request, remote, user);
-        if (IsFull || !_clients.TryAdd(key, tx))
+        if ((IsFull && OpensNewWork(request)) || !_clients.TryAdd(key, tx))
         {
             tx.FailNow();
             return tx;
@@ -77,10 +87,11 @@ internal sealed class SipTransactionLayer(
     public SipServerTransaction? FindServer(SipMessage request, string method) =>
         ServerKey(request, method) is { } key && _servers.TryGetValue(key, out var tx) ? tx : null;
 
-    /// <summary>Creates the server transaction for a new request; null when the table is full.</summary>
+    /// <summary>Creates the server transaction for a new request; null when the table is full and the request opens new
+    /// work.</summary>
     public SipServerTransaction? CreateServer(SipMessage request, SipRemote responseRemote)
     {
-        if (IsFull || ServerKey(request, request.RequestLine!.Method) is not { } key)
+        if ((IsFull && OpensNewWork(request)) || ServerKey(request, request.RequestLine!.Method) is not { } key)
         {
             return null;
         }

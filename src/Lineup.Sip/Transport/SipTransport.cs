@@ -66,4 +66,9 @@ public interface ISipTransport : IAsyncDisposable
 
     /// <summary>Queues <paramref name="data"/> (one whole message) for <paramref name="remote"/>.</summary>
     void Send(IPEndPoint remote, ReadOnlyMemory<byte> data);
+
+    /// <summary>How long new INVITEs wait in the receive queue before the transport reads them, smoothed over the last
+    /// several (the overload signal of <see cref="Stack.SipOverloadOptions.MaxReceiveDelay"/>); zero where it is not
+    /// measured.</summary>
+    TimeSpan ReceiveDelay => TimeSpan.Zero;
 }

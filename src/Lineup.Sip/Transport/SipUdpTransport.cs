@@ -25,6 +25,8 @@ public sealed partial class SipUdpTransport : ISipTransport
     private Socket? _socket;
     private ISipTransportHandler? _handler;
     private Task _loop = Task.CompletedTask;
+    private long _inviteDelayTicks;
+    private long _lastInviteDelayTicks;
 
     /// <summary>A transport that will bind <paramref name="bind"/> (port 0 picks a free port) and read with
     /// <paramref name="receiveLoops"/> receive loops (datagrams of one call may then be handled out of order, which
@@ -47,6 +49,16 @@ public sealed partial class SipUdpTransport : ISipTransport
     /// <inheritdoc/>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_socket?.LocalEndPoint ?? _bind;
 
+    /// <summary>How long new INVITEs (no To tag) wait in the socket's receive queue, smoothed: each INVITE's wait (the
+    /// kernel's receive timestamp against the wall clock when it was read, <see cref="ReceiveTimestamps"/>; zero off
+    /// Linux) moves it an eighth of the way, as TCP smooths its round-trip time. A backlog that lasts shows within a
+    /// few INVITEs at a high call rate; one INVITE read late at a low rate (a pause of the process, a busy machine)
+    /// barely moves it.</summary>
+    public TimeSpan ReceiveDelay => TimeSpan.FromTicks(Volatile.Read(ref _inviteDelayTicks));
+
+    /// <summary>The wait of the latest new INVITE alone (by any receive loop), before smoothing.</summary>
+    public TimeSpan LastInviteDelay => TimeSpan.FromTicks(Volatile.Read(ref _lastInviteDelayTicks));
+
     /// <inheritdoc/>
     public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)
     {
@@ -61,6 +73,7 @@ public sealed partial class SipUdpTransport : ISipTransport
             // Refused (some platforms cap it with an error): the default buffer still works, with less headroom.
         }
         _socket.Bind(_bind);
+        ReceiveTimestamps.Enable(_socket);
         var loops = new Task[_loops];
         for (var i = 0; i < loops.Length; i++)
         {
@@ -100,6 +113,16 @@ public sealed partial class SipUdpTransport : ISipTransport
             var result = received.ReceivedBytes > _limits.MaxMessageSize
                 ? SipParseResult.Fail(SipParseError.TooLarge, $"datagram larger than {_limits.MaxMessageSize} bytes")
                 : SipParser.Parse(buffer.AsSpan(0, received.ReceivedBytes), SipFraming.Datagram, _limits);
+            if (result.Message is { RequestLine.Method: "INVITE" } invite && invite.To?.Tag is null
+                && ReceiveTimestamps.TryLast(socket, out var receivedAt))
+            {
+                // The kernel stamps with the wall clock, so the delay is taken against the system's, not a TimeProvider.
+                var waited = Math.Max(0, (TimeProvider.System.GetUtcNow() - receivedAt).Ticks);
+                Volatile.Write(ref _lastInviteDelayTicks, waited);
+                // Several loops may race here; a lost update only skips one sample of a smoothed figure.
+                var smoothed = Volatile.Read(ref _inviteDelayTicks);
+                Volatile.Write(ref _inviteDelayTicks, smoothed + ((waited - smoothed) / 8));
+            }
             try
             {
                 _handler!.OnMessage(remote, result);

@@ -125,6 +125,7 @@ public sealed class ClusterTelephonyFixture : IAsyncLifetime
             "--Sip:Enabled=true",
             $"--Sip:Listen=127.0.0.{i}:{sip}",
             $"--Sip:PublicAddress=127.0.0.{i}",
+            "--Sip:Overload:MaxReceiveDelayMs=0", // as in SipServerFixture: a late-scheduled receive loop must not refuse test calls
             $"--Sip:RtpPortMin={rtpMin}",
             $"--Sip:RtpPortMax={rtpMin + RtpBlock - 1}",
             "--Logging:LogLevel:Default=Warning",

@@ -58,6 +58,39 @@ internal sealed partial class UdpPhone : IDisposable
         return result;
     }
 
+    /// <summary>A call the phone made and the server answered: what an in-dialog request needs (RFC 3261 §12.2.1.1).</summary>
+    public sealed record Dialog(string User, string CallId, string From, string To, int CSeq);
+
+    /// <summary>An INVITE to <paramref name="user"/>@127.0.0.1 that ACKs whatever final response comes: the status, the
+    /// response's text and, for a 2xx, the dialog (<see cref="ByeAsync"/> ends it).</summary>
+    public async Task<(int Status, string Text, Dialog? Dialog)> CallAsync(string user, string sdp)
+    {
+        var callId = Guid.NewGuid().ToString("N");
+        var from = $"<sip:caller@127.0.0.1>;tag={Guid.NewGuid():N}";
+        var invite = InDialog("INVITE", user, callId, from, $"<sip:{user}@127.0.0.1>", 1, "z9hG4bK" + Guid.NewGuid().ToString("N"),
+            $"Contact: <sip:caller@127.0.0.1:{Port}>\r\nContent-Type: application/sdp\r\n", sdp);
+        var result = await SendAsync(invite, "INVITE");
+        var to = ToHeader().Match(result.Text).Groups[1].Value.Trim();
+        // ACK: for a non-2xx within the INVITE's transaction (same branch), for a 2xx a new one (§13.2.2.4, §17.1.1.3).
+        var branch = result.Status >= 300 ? Branch().Match(invite).Groups[1].Value : "z9hG4bK" + Guid.NewGuid().ToString("N");
+        await _socket.SendToAsync(Encoding.ASCII.GetBytes(InDialog("ACK", user, callId, from, to, 1, branch, "", "")), _server);
+        return (result.Status, result.Text, result.Status is >= 200 and < 300 ? new Dialog(user, callId, from, to, 1) : null);
+    }
+
+    /// <summary>BYE in <paramref name="dialog"/>: the final status.</summary>
+    public async Task<int> ByeAsync(Dialog dialog) =>
+        (await SendAsync(InDialog("BYE", dialog.User, dialog.CallId, dialog.From, dialog.To, dialog.CSeq + 1, "z9hG4bK" + Guid.NewGuid().ToString("N"), "", ""), "BYE")).Status;
+
+    /// <summary>OPTIONS outside any dialog: the final status.</summary>
+    public async Task<int> OptionsAsync() =>
+        (await SendAsync(InDialog("OPTIONS", "options", Guid.NewGuid().ToString("N"), $"<sip:caller@127.0.0.1>;tag={Guid.NewGuid():N}",
+            "<sip:options@127.0.0.1>", 1, "z9hG4bK" + Guid.NewGuid().ToString("N"), "", ""), "OPTIONS")).Status;
+
+    private string InDialog(string method, string user, string callId, string from, string to, int cseq, string branch, string headers, string body) =>
+        $"{method} sip:{user}@127.0.0.1:{_server.Port} SIP/2.0\r\n" +
+        $"Via: SIP/2.0/UDP 127.0.0.1:{Port};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\n" +
+        $"Call-ID: {callId}\r\nCSeq: {cseq} {method}\r\n{headers}Content-Length: {body.Length}\r\n\r\n{body}";
+
     private string Register(string user, string callId, string? authorization) =>
         $"REGISTER sip:127.0.0.1:{_server.Port} SIP/2.0\r\n" +
         $"Via: SIP/2.0/UDP 127.0.0.1:{Port};branch=z9hG4bK{Guid.NewGuid():N};rport\r\n" +
@@ -71,7 +104,10 @@ internal sealed partial class UdpPhone : IDisposable
         (authorization is null ? "" : $"Authorization: {authorization}\r\n") +
         "Content-Length: 0\r\n\r\n";
 
-    private async Task<(int Status, string Text)> SendAsync(string request)
+    /// <summary>Sends <paramref name="request"/> and waits for its final response; with <paramref name="method"/>, only a
+    /// response whose CSeq names it counts (a retransmitted 2xx of an earlier INVITE is skipped), and requests from the
+    /// server are skipped.</summary>
+    private async Task<(int Status, string Text)> SendAsync(string request, string? method = null)
     {
         await _socket.SendToAsync(Encoding.ASCII.GetBytes(request), _server);
         var buffer = new byte[8192];
@@ -80,10 +116,18 @@ internal sealed partial class UdpPhone : IDisposable
         {
             var n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
             var text = Encoding.UTF8.GetString(buffer, 0, n);
+            if (!text.StartsWith("SIP/2.0 ", StringComparison.Ordinal)) continue;
+            if (method != null && CSeqMethod().Match(text).Groups[1].Value != method) continue;
             var status = int.Parse(text.AsSpan(8, 3), CultureInfo.InvariantCulture);
             if (status >= 200) return (status, text); // skip any 100 Trying
         }
     }
+
+    [GeneratedRegex(@"^CSeq: *\d+ +(\S+)", RegexOptions.Multiline)]
+    private static partial Regex CSeqMethod();
+
+    [GeneratedRegex(@"branch=([^;\r\n]+)")]
+    private static partial Regex Branch();
 
     private static string Md5(string s) => Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(s)));
 

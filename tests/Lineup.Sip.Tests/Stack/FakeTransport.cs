@@ -20,6 +20,9 @@ internal sealed class FakeTransport(SipTransportKind kind = SipTransportKind.Udp
 
     public IPEndPoint LocalEndPoint { get; } = new(IPAddress.Parse("192.0.2.1"), 5060);
 
+    /// <summary>What the transport reports as the latest new INVITE's wait in its receive queue.</summary>
+    public TimeSpan ReceiveDelay { get; set; }
+
     public Task StartAsync(ISipTransportHandler handler, CancellationToken cancellationToken)
     {
         _handler = handler;
@@ -51,10 +54,10 @@ internal sealed class Harness
 {
     public static readonly IPEndPoint Peer = new(IPAddress.Parse("192.0.2.10"), 5070);
 
-    public Harness(SipTransportKind kind = SipTransportKind.Udp, Func<SipIncomingRequest, ValueTask>? onRequest = null)
+    public Harness(SipTransportKind kind = SipTransportKind.Udp, Func<SipIncomingRequest, ValueTask>? onRequest = null, SipStackOptions? options = null)
     {
         Transport = new FakeTransport(kind);
-        Stack = new SipStack(new SipStackOptions { Timers = SipTimerOptions.Default }, [Transport], Time, Log);
+        Stack = new SipStack(options ?? new SipStackOptions { Timers = SipTimerOptions.Default }, [Transport], Time, Log);
         Stack.OnRequest = onRequest;
         Stack.StartAsync().GetAwaiter().GetResult();
     }
