@@ -54,6 +54,27 @@ public sealed class RecordsGoldenTests
         Golden("queue-stats-changed.json", events[1].Json);
     }
 
+    /// <summary>An agent transfers its call to another queue: the <c>call.transfer_started</c> webhook body.</summary>
+    [Fact]
+    public void The_call_transfer_started_event_keeps_its_shape()
+    {
+        var engine = new CallCenter(new EngineOptions { Seed = 1, CallIdBase = 7_000_000_000 });
+        engine.UpsertQueue(new QueueConfig { Id = new QueueId(1), Name = "sales" }, T0);
+        engine.UpsertQueue(new QueueConfig { Id = new QueueId(3), Name = "billing" }, T0);
+        engine.UpsertAgent(new AgentConfig { Id = new AgentId(2), Name = "Ana", Number = "1001" }, T0);
+        engine.SetMember(new QueueId(1), new AgentId(2), MemberConfig.Default, T0);
+        engine.Login(new AgentId(2), null, T0);
+        engine.SetAgentStatus(new AgentId(2), AgentStatus.Ready, null, T0);
+        var call = engine.Enqueue(new QueueId(1), new CallerInfo("+14155550100", "Bob", 0, "crm-1"), T0 + 1000).Call;
+        engine.AgentAnswered(call, new AgentId(2), T0 + 5000);
+        engine.ClearEvents();
+        Assert.Equal(CommandResult.Ok, engine.TransferCall(call, Destination.ToQueue(new QueueId(3)), T0 + 35_000));
+        var mapper = new EventMapper(42);
+        var events = new List<EventRecord>();
+        mapper.Map(engine, engine.TakeEvents().First(e => e.Kind == EventKind.CallTransferStarted), events);
+        Golden("call-transfer-started.json", Assert.Single(events).Json);
+    }
+
     [Fact]
     public void Stored_records_read_back_equal_and_skip_fields_a_later_version_added()
     {

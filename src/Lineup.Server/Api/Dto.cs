@@ -175,6 +175,9 @@ public sealed record CallEventBody(Tenancy.CallEventType? Type = null, long? Age
 
 public sealed record PickupBody(long? AgentId = null);
 
+/// <summary>Where a connected call goes: another queue of the tenant, or a number (digits or a sip: URI).</summary>
+public sealed record TransferBody(long? QueueId = null, string? Number = null);
+
 public sealed record CdrVisitDto(long QueueId, DateTimeOffset EnteredAt, DateTimeOffset? LeftAt, ExitReason ExitReason);
 
 public sealed record CdrAttemptDto(long AgentId, long QueueId, DateTimeOffset OfferedAt, DateTimeOffset? EndedAt, AttemptOutcome Outcome, bool Pickup);

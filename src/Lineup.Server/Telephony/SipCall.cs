@@ -388,6 +388,22 @@ internal sealed partial class SipCall
         _fe.Report(this, CallEventType.CallbackFailed);
     }
 
+    /// <summary>The engine transferred the connected call: the agent's leg (and a supervisor's, and the recording) ends,
+    /// the caller stays and hears hold music until the transfer's next effect (a new INVITE to the number, or the
+    /// queue it now waits in).</summary>
+    public void ReleaseAgent() => Locked(later =>
+    {
+        EndMonitorLocked(later);
+        foreach (var leg in _offers.Values) End(later, leg);
+        _offers.Clear();
+        _connected = null;
+        if (_recorder is { } r) later.Add(r.Dispose);
+        _recorder = null;
+        if (_callerDone || _callerMedia is not { } caller) return;
+        var music = Music;
+        later.Add(() => caller.Play([], music));
+    });
+
     /// <summary>The agent hung up first and the queue surveys: the agents' legs and the recording end, the caller hears
     /// the question and its keys rate the call (reported as DTMF; the engine takes 1 to the maximum).</summary>
     public void StartSurvey(IReadOnlyList<AudioClip> question) => Locked(later =>
