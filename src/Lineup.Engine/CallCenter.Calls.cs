@@ -123,13 +123,15 @@ public sealed partial class CallCenter
         if (c.State == CallState.Survey) End(c, Disposition.Answered, ExitReason.None);
     }
 
-    /// <summary>The agent hung up a connected call: the talk ends and the agent wraps up.</summary>
+    /// <summary>The agent hung up a connected call: the talk ends and the agent wraps up. A queue with
+    /// <see cref="QueueConfig.AgentHangupTransfer"/> sends the caller on to that number instead (a transfer).</summary>
     public CommandResult AgentHangup(CallId call, long now)
     {
         Advance(now);
         if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
         if (c.State == CallState.CallbackDialing) return CallbackFailed(call, now);
         if (c.State != CallState.Connected) return CommandResult.InvalidState;
+        if (c.Queue!.Config.AgentHangupTransfer is { Length: > 0 } number) return TransferCall(call, Destination.ToNumber(number), now);
         EndTalk(c, byAgent: true);
         DispatchFreed();
         return CommandResult.Ok;

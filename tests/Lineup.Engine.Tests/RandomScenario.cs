@@ -365,6 +365,7 @@ internal static class RandomScenario
                 RetrySeconds = rng.Next(0, 61),
                 OutboundPrefix = rng.Next(2) == 0 ? "9" : null,
             },
+            AgentHangupTransfer = rng.NextDouble() < 0.1 ? "+15550166" : null,
         };
     }
 
@@ -491,6 +492,7 @@ internal static class RandomScenario
         if (q.Blacklist.Count > 0) sb.Append(CultureInfo.InvariantCulture, $" blacklist {string.Join(",", q.Blacklist)}");
         if (q.ExitKey != null) sb.Append(CultureInfo.InvariantCulture, $" exit key {q.ExitKey}->{Describe(q.ExitKeyDestination)}");
         sb.Append(CultureInfo.InvariantCulture, $" night->{Describe(q.NightModeDestination)}");
+        if (q.AgentHangupTransfer != null) sb.Append(" agent-hangup->number");
         if (!q.AgentAutoReady) sb.Append(" no-auto-ready");
         if (!q.AgentAutoReady && q.AgentAutoNotReadyAfterNonQueueCall) sb.Append(" not-ready-after-non-queue");
         if (q.ForceNotReadyOnReject) sb.Append(" not-ready-on-reject");

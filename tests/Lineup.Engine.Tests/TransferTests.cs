@@ -96,6 +96,26 @@ public class TransferTests
     }
 
     [Fact]
+    public void An_agent_hanging_up_first_in_a_queue_with_an_agent_hangup_transfer_sends_the_caller_to_that_number()
+    {
+        var h = new Harness().Queue(1, q => q with { AgentHangupTransfer = "+15550100", SurveyMaxRating = 5 }).Staff(1, 1);
+        var first = h.Call(1);
+        h.Answer(first, 1);
+        h.Wait(20).AgentHangup(first);
+        Assert.Equal(Disposition.Transferred, h.Cdr(first).Disposition);
+        Assert.Equal("+15550100", h.Cdr(first).DestinationTarget);
+        Assert.Equal(20, h.Cdr(first).TalkSeconds);
+        Assert.Empty(h.Of(EventKind.CallSurvey)); // the transfer takes precedence
+        Assert.Single(h.Of(EventKind.CallTransferStarted));
+
+        // The caller hanging up first ends the call as usual.
+        var second = h.Call(1);
+        h.Answer(second, 1);
+        h.Wait(5).CallerHangup(second);
+        Assert.Equal(Disposition.Answered, h.Cdr(second).Disposition);
+    }
+
+    [Fact]
     public void Transfers_that_cannot_be_done_are_refused_and_change_nothing()
     {
         var h = new Harness().Queue(1).Queue(2).Staff(1, 1);

@@ -79,11 +79,8 @@ public static class CallsApi
         if ((body!.QueueId == null) == (body.Number == null))
             e.Add(body.QueueId == null ? "queue_id" : "number", "Give exactly one of queue_id (another queue) and number (a number or a sip: URI).");
         if (body.QueueId is <= 0) e.Add("queue_id", "queue_id must be a positive id.");
-        if (body.Number is { } number)
-        {
-            if (number.StartsWith("sip:", StringComparison.OrdinalIgnoreCase)) e.Length("number", number, 5, 256);
-            else if (!Errors.Dialable().IsMatch(number)) e.Add("number", "number must be 1 to 32 of 0-9 * # +, or a sip: URI.");
-        }
+        if (body.Number is "") e.Add("number", "number must not be empty.");
+        Validate.TransferNumber(e, "number", body.Number);
         if (e.Any) return e.Problem();
         var caller = http.RequiredCaller();
         var r = await calls.TransferAsync(http.Tenant(), id, body.QueueId, body.Number, caller.Role < Role.Supervisor ? caller.AgentId ?? 0 : null, Shape);
