@@ -123,13 +123,15 @@ public sealed partial class CallCenter
         if (c.State == CallState.Survey) End(c, Disposition.Answered, ExitReason.None);
     }
 
-    /// <summary>The agent hung up a connected call: the talk ends and the agent wraps up.</summary>
+    /// <summary>The agent hung up a connected call: the talk ends and the agent wraps up. A queue with
+    /// <see cref="QueueConfig.AgentHangupTransfer"/> sends the caller on to that number instead (a transfer).</summary>
     public CommandResult AgentHangup(CallId call, long now)
     {
         Advance(now);
         if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
         if (c.State == CallState.CallbackDialing) return CallbackFailed(call, now);
         if (c.State != CallState.Connected) return CommandResult.InvalidState;
+        if (c.Queue!.Config.AgentHangupTransfer is { Length: > 0 } number) return TransferCall(call, Destination.ToNumber(number), now);
         EndTalk(c, byAgent: true);
         DispatchFreed();
         return CommandResult.Ok;
@@ -460,23 +462,7 @@ public sealed partial class CallCenter
         a.TalkCall = null;
         a.LastIdleSince = _now;
 
-        AgentStatus after;
-        string? reason = null;
-        if (a.Status is AgentStatus.NotReady or AgentStatus.LoggedOut)
-        {
-            after = a.Status;
-            reason = a.Reason;
-        }
-        else if (q.Config.AgentAutoReady)
-        {
-            after = AgentStatus.Ready;
-        }
-        else
-        {
-            after = AgentStatus.NotReady;
-            reason = "after_call";
-        }
-
+        var (after, reason) = StatusAfterCall(a, q);
         var wrap = a.WrapUpSecondsFor(q);
         if ((wrap > 0 || AwaitsDisposition(c)) && a.Status != AgentStatus.LoggedOut)
         {
@@ -501,6 +487,13 @@ public sealed partial class CallCenter
             _freed.Add(a);
         }
     }
+
+    /// <summary>The status an agent takes when a call of <paramref name="q"/> is over (after its wrap-up): the one it
+    /// chose meanwhile (Not Ready, Logged Out), else Ready when the queue says so, else Not Ready.</summary>
+    private static (AgentStatus Status, string? Reason) StatusAfterCall(Agent a, Queue q) =>
+        a.Status is AgentStatus.NotReady or AgentStatus.LoggedOut ? (a.Status, a.Reason)
+        : q.Config.AgentAutoReady ? (AgentStatus.Ready, null)
+        : (AgentStatus.NotReady, "after_call");
 
     /// <summary>
     /// The answering agent gives the call a disposition code, while talking or in wrap-up; a later
@@ -581,6 +574,14 @@ public sealed partial class CallCenter
 
     private void EndAnswered(Call c, Queue q)
     {
+        CountHandled(c, q);
+        if (c.SurveyPending) c.State = CallState.Survey; // ends when the survey does
+        else End(c, Disposition.Answered, ExitReason.None);
+    }
+
+    /// <summary>The queue's handled-call statistics for an answered call whose talk has ended, up to now.</summary>
+    private void CountHandled(Call c, Queue q)
+    {
         var answeredAt = c.Record.AnsweredAt!.Value;
         var talk = c.Record.TalkEndedAt!.Value - answeredAt;
         var handle = _now - answeredAt;
@@ -589,8 +590,6 @@ public sealed partial class CallCenter
         q.Today.SumHandleMs += handle;
         var alpha = _options.HandleTimeSmoothing;
         q.RecentHandleSeconds = (1 - alpha) * q.RecentHandleSeconds + alpha * (handle / 1000.0);
-        if (c.SurveyPending) c.State = CallState.Survey; // ends when the survey does
-        else End(c, Disposition.Answered, ExitReason.None);
     }
 
     private void Abandon(Call c)

@@ -367,7 +367,8 @@ public sealed partial class CallCenter
                     var a = (Agent)t.Target;
                     if (a.WrapCall == null && a.Status == AgentStatus.WrapUp && a.WrapSeq == t.Seq)
                     {
-                        SetStatus(a, AgentStatus.Ready, null);
+                        // Ready after a wrap-up the agent chose; after a transferred call, what the call's end gave.
+                        SetStatus(a, a.StatusAfterWrap, a.ReasonAfterWrap);
                         Refresh(a);
                         DispatchAgent(a);
                     }

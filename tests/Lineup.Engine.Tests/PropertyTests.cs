@@ -83,6 +83,7 @@ public class PropertyTests(ITestOutputHelper output)
     {
         var dispositions = new Dictionary<Disposition, int>();
         var calls = 0;
+        var transfers = 0;
         ForAllScenarios(2, s =>
         {
             var run = new ScenarioRun(s);
@@ -111,8 +112,11 @@ public class PropertyTests(ITestOutputHelper output)
                 dispositions[d] = dispositions.GetValueOrDefault(d) + 1;
             }
             calls += enqueued.Count;
+            transfers += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted);
         });
-        Report($"calls: {calls}; dispositions: {string.Join(", ", dispositions.OrderBy(x => x.Key).Select(x => $"{x.Key} {x.Value}"))}");
+        Report($"calls: {calls}; transfers: {transfers}; dispositions: {string.Join(", ", dispositions.OrderBy(x => x.Key).Select(x => $"{x.Key} {x.Value}"))}");
+        // Transferred calls (to a number or back into a queue) go through every check above too.
+        Assert.True(transfers >= Scaled(200), $"only {transfers} calls were transferred by an agent");
         // Every way of ending is exercised, or the property proves little.
         foreach (var d in Enum.GetValues<Disposition>().Where(d => d != Disposition.None))
             Assert.True(dispositions.GetValueOrDefault(d) >= Scaled(30), $"only {dispositions.GetValueOrDefault(d)} calls ended {d}");
@@ -338,13 +342,15 @@ public class PropertyTests(ITestOutputHelper output)
         ForAllScenarios(6, s =>
         {
             var dials = new Dictionary<CallId, int>();
+            var transfers = new Dictionary<CallId, int>();
             void Check(ScenarioRun run, IReadOnlyList<EngineEvent> events)
             {
                 foreach (var e in events)
                 {
                     if (e.Kind == EventKind.CallbackDial) dials[e.Call] = dials.GetValueOrDefault(e.Call) + 1;
+                    if (e.Kind == EventKind.CallTransferStarted) transfers[e.Call] = transfers.GetValueOrDefault(e.Call) + 1;
                     if (e.Kind != EventKind.CallEnded) continue;
-                    CheckRecord(run, e.Record!, dials.GetValueOrDefault(e.Call));
+                    CheckRecord(run, e.Record!, dials.GetValueOrDefault(e.Call), transfers.GetValueOrDefault(e.Call));
                     records++;
                     attempts += e.Record!.Attempts.Count;
                 }
@@ -355,14 +361,16 @@ public class PropertyTests(ITestOutputHelper output)
         Assert.True(records > Scaled(4_000) && attempts > Scaled(9_000), $"only {records} records with {attempts} attempts");
     }
 
-    private static void CheckRecord(ScenarioRun run, CallRecord r, int callbackDials)
+    private static void CheckRecord(ScenarioRun run, CallRecord r, int callbackDials, int transfers)
     {
         var id = r.Id;
         run.Require(r.EndedAt is { } ended && ended >= r.EnteredAt, $"call {id} ended at {r.EndedAt}, entered {r.EnteredAt}");
         var end = r.EndedAt!.Value;
         run.Require(r.Disposition != Disposition.None, $"call {id} ended without a disposition");
-        // A call lost with its media node keeps what happened before: it may have been answered.
-        var answered = r.Disposition == Disposition.Answered || (r.Disposition == Disposition.LostOnNodeFailure && r.AnsweredAt != null);
+        // A call lost with its media node keeps what happened before: it may have been answered. So does a call an agent
+        // transferred, however it ended afterwards.
+        var answered = r.Disposition == Disposition.Answered || transfers > 0
+            || (r.Disposition == Disposition.LostOnNodeFailure && r.AnsweredAt != null);
         run.Require((r.AnsweredAt != null) == answered && (r.AnsweredBy != null) == answered && (r.AnsweredIn != null) == answered
             && (r.TalkEndedAt != null) == answered, $"call {id} is {r.Disposition} with answered {r.AnsweredAt} talk end {r.TalkEndedAt}");
         if (answered)
@@ -379,7 +387,9 @@ public class PropertyTests(ITestOutputHelper output)
         {
             var v = visits[i];
             run.Require(v.LeftAt >= v.EnteredAt && v.LeftAt != 0, $"call {id} visit {i} to q{v.Queue} is {v.EnteredAt}-{v.LeftAt}");
-            if (i > 0) run.Require(v.EnteredAt == visits[i - 1].LeftAt, $"call {id} visit {i} starts at {v.EnteredAt}, the previous was left at {visits[i - 1].LeftAt}");
+            // After a transfer, the talk lies between the visit it was answered in and the next.
+            if (i > 0) run.Require(transfers > 0 ? v.EnteredAt >= visits[i - 1].LeftAt : v.EnteredAt == visits[i - 1].LeftAt,
+                $"call {id} visit {i} starts at {v.EnteredAt}, the previous was left at {visits[i - 1].LeftAt}");
         }
         run.Require(visits[^1].LeftAt <= end, $"call {id} left its last queue at {visits[^1].LeftAt}, after it ended at {end}");
 
@@ -396,7 +406,12 @@ public class PropertyTests(ITestOutputHelper output)
         // At most one answered attempt, except for callbacks: each accepted callback dials the customer once,
         // and a failed dial may be retried by another agent.
         var answeredAttempts = r.Attempts.Where(a => a.Outcome == AttemptOutcome.Answered).ToList();
-        if (r.WasCallback)
+        if (transfers > 0)
+        {
+            // Each transfer followed an answer; the call may have been answered again after the last one.
+            run.Require(answeredAttempts.Count >= transfers, $"call {id} was transferred {transfers} times with {answeredAttempts.Count} answered attempts");
+        }
+        else if (r.WasCallback)
         {
             run.Require(answeredAttempts.Count == callbackDials,
                 $"callback {id} has {answeredAttempts.Count} answered attempts and {callbackDials} dials");
@@ -405,7 +420,10 @@ public class PropertyTests(ITestOutputHelper output)
         {
             run.Require(answeredAttempts.Count == (answered ? 1 : 0), $"call {id} ({r.Disposition}) has {answeredAttempts.Count} answered attempts");
         }
-        if (answered) run.Require(answeredAttempts.Count > 0 && answeredAttempts[^1].Agent == r.AnsweredBy,
+        // After a transfer, a callback dialled later that fails leaves the answer of an earlier agent.
+        if (answered && transfers > 0) run.Require(answeredAttempts.Any(a => a.Agent == r.AnsweredBy),
+            $"call {id} answered by {r.AnsweredBy} but none of its answered attempts is that agent's");
+        else if (answered) run.Require(answeredAttempts.Count > 0 && answeredAttempts[^1].Agent == r.AnsweredBy,
             $"call {id} answered by {r.AnsweredBy} but its last answered attempt is another agent's");
     }
 

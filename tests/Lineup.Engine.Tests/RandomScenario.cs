@@ -16,6 +16,8 @@ internal enum CallFilter
     Talking,
     /// <summary>Dialling a callback customer.</summary>
     Dialing,
+    /// <summary>Caller and agent talking.</summary>
+    Connected,
     /// <summary>A call that has already ended (a stale reference).</summary>
     Ended,
 }
@@ -119,6 +121,12 @@ internal sealed record CancelByHost(CallPick Call) : Command
 internal sealed record LoseMedia(CallPick Call) : Command
 {
     public override string ToString() => $"MediaLost {Call}";
+}
+
+/// <summary>A blind transfer of a connected call to a number or a queue (<see cref="CallCenter.TransferCall"/>).</summary>
+internal sealed record TransferTo(CallPick Call, Destination To) : Command
+{
+    public override string ToString() => $"Transfer {Call} to {RandomScenario.Describe(To)}";
 }
 
 /// <summary>The telephony layer stored a voicemail left by a call sent to voicemail (mostly an ended call).</summary>
@@ -357,6 +365,7 @@ internal static class RandomScenario
                 RetrySeconds = rng.Next(0, 61),
                 OutboundPrefix = rng.Next(2) == 0 ? "9" : null,
             },
+            AgentHangupTransfer = rng.NextDouble() < 0.1 ? "+15550166" : null,
         };
     }
 
@@ -423,7 +432,13 @@ internal static class RandomScenario
             }, null),
             < 46 => new Respond(Agent(), (Response)rng.Next(4), Pick(CallFilter.Any)),
             < 51 => new HangupByCaller(Pick(CallFilter.Any)),
-            < 60 => new HangupByAgent(Pick(CallFilter.Talking)),
+            < 55 => new HangupByAgent(Pick(CallFilter.Talking)),
+            < 60 => new TransferTo(Pick(CallFilter.Connected), rng.Next(5) switch
+            {
+                0 => Destination.ToNumber("+15550188"),
+                1 => Destination.ToVoicemail("box"),
+                _ => Destination.ToQueue(new QueueId(Queue())),
+            }),
             < 69 => new LogIn(Agent(), Queues()),
             < 71 => new LogOut(Agent(), Queues()),
             < 78 => new SetStatus(Agent(), AgentStatus.Ready, null),
@@ -477,6 +492,7 @@ internal static class RandomScenario
         if (q.Blacklist.Count > 0) sb.Append(CultureInfo.InvariantCulture, $" blacklist {string.Join(",", q.Blacklist)}");
         if (q.ExitKey != null) sb.Append(CultureInfo.InvariantCulture, $" exit key {q.ExitKey}->{Describe(q.ExitKeyDestination)}");
         sb.Append(CultureInfo.InvariantCulture, $" night->{Describe(q.NightModeDestination)}");
+        if (q.AgentHangupTransfer != null) sb.Append(" agent-hangup->number");
         if (!q.AgentAutoReady) sb.Append(" no-auto-ready");
         if (!q.AgentAutoReady && q.AgentAutoNotReadyAfterNonQueueCall) sb.Append(" not-ready-after-non-queue");
         if (q.ForceNotReadyOnReject) sb.Append(" not-ready-on-reject");
@@ -719,6 +735,9 @@ internal sealed class ScenarioRun
             case CancelByHost c:
                 result = Engine.CancelCall(Resolve(c.Call), Now);
                 break;
+            case TransferTo t:
+                result = Engine.TransferCall(Resolve(t.Call), t.To, Now);
+                break;
             case LoseMedia m:
                 result = Engine.MediaLost(Resolve(m.Call), Now);
                 break;
@@ -776,6 +795,7 @@ internal sealed class ScenarioRun
             CallFilter.Waiting => c.State == CallState.Waiting,
             CallFilter.Talking => c.State is CallState.Connected or CallState.WrapUp or CallState.CallbackDialing,
             CallFilter.Dialing => c.State == CallState.CallbackDialing,
+            CallFilter.Connected => c.State == CallState.Connected,
             _ => true,
         }).OrderBy(c => c.Id.Value).ToList();
         if (matches.Count > 0) return matches[pick.N % matches.Count].Id;

@@ -51,6 +51,7 @@ public sealed class ReadmeWalkthroughTests
 
             // What the README says each step shows.
             Assert.Contains("\"state\":\"waiting\"", output, StringComparison.Ordinal);
+            Assert.Contains("\"disposition\":\"transferred\"", output, StringComparison.Ordinal); // the transfer's answer
             Assert.Contains("{\"items\":[],\"next_cursor\":null}", output, StringComparison.Ordinal); // the voicemail list, empty
             Assert.Contains("\"name\":\"support\"", output[output.LastIndexOf("\"page_size\"", StringComparison.Ordinal)..], StringComparison.Ordinal); // Kazoo lists the queue
             using var api = server.CreateClient();
@@ -60,7 +61,12 @@ public sealed class ReadmeWalkthroughTests
             var agents = (await api.GetFromJsonAsync<JsonElement>("/api/v1/agents")).GetProperty("items").EnumerateArray().ToList();
             var ana = agents.Single(a => a.GetProperty("name").GetString() == "Ana").GetProperty("id").GetInt64();
             var ben = agents.Single(a => a.GetProperty("name").GetString() == "Ben").GetProperty("id").GetInt64();
-            var cdr = Assert.Single((await api.GetFromJsonAsync<JsonElement>("/api/v1/cdrs")).GetProperty("items").EnumerateArray());
+            var cdrs = (await api.GetFromJsonAsync<JsonElement>("/api/v1/cdrs")).GetProperty("items").EnumerateArray().ToList();
+            Assert.Equal(2, cdrs.Count);
+            var transferred = cdrs[1];
+            Assert.Equal(("transferred", "+14155550123", ana), (transferred.GetProperty("disposition").GetString(),
+                transferred.GetProperty("destination_target").GetString(), transferred.GetProperty("agent_id").GetInt64()));
+            var cdr = cdrs[0];
             Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
             Assert.Equal(ana, cdr.GetProperty("agent_id").GetInt64());
             Assert.Equal("+14155550100", cdr.GetProperty("caller_number").GetString());

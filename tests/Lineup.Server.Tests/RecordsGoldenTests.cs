@@ -14,17 +14,26 @@ public sealed class RecordsGoldenTests
 {
     private const long T0 = 1_767_603_600_000; // 2026-01-05 09:00 UTC
 
-    /// <summary>One call, answered after 4 s, talked for 60 s, in a queue with one agent; with the engine after it.</summary>
-    private static (CallCenter Engine, CallRecord Record) OneCall()
+    /// <summary>Queue 1 "sales" (and <paramref name="others"/>) with agent 2, Ana, who answers a call from Bob 4 s after
+    /// it arrived.</summary>
+    private static (CallCenter Engine, CallId Call) Answered(params QueueConfig[] others)
     {
         var engine = new CallCenter(new EngineOptions { Seed = 1, CallIdBase = 7_000_000_000 });
         engine.UpsertQueue(new QueueConfig { Id = new QueueId(1), Name = "sales", SlaSeconds = 20 }, T0);
+        foreach (var q in others) engine.UpsertQueue(q, T0);
         engine.UpsertAgent(new AgentConfig { Id = new AgentId(2), Name = "Ana", Number = "1001" }, T0);
         engine.SetMember(new QueueId(1), new AgentId(2), MemberConfig.Default, T0);
         engine.Login(new AgentId(2), null, T0);
         engine.SetAgentStatus(new AgentId(2), AgentStatus.Ready, null, T0);
         var call = engine.Enqueue(new QueueId(1), new CallerInfo("+14155550100", "Bob", 0, "crm-1"), T0 + 1000).Call;
         engine.AgentAnswered(call, new AgentId(2), T0 + 5000);
+        return (engine, call);
+    }
+
+    /// <summary>One call, answered after 4 s, talked for 60 s, in a queue with one agent; with the engine after it.</summary>
+    private static (CallCenter Engine, CallRecord Record) OneCall()
+    {
+        var (engine, call) = Answered();
         engine.CallerHangup(call, T0 + 65_000);
         var ended = engine.TakeEvents().Single(e => e.Kind == EventKind.CallEnded);
         return (engine, ended.Record!);
@@ -52,6 +61,19 @@ public sealed class RecordsGoldenTests
         mapper.QueueStats(engine, q, DailyStatsRecord.From(q).Json(), events);
         Golden("call-completed.json", events[0].Json);
         Golden("queue-stats-changed.json", events[1].Json);
+    }
+
+    /// <summary>An agent transfers its call to another queue: the <c>call.transfer_started</c> webhook body.</summary>
+    [Fact]
+    public void The_call_transfer_started_event_keeps_its_shape()
+    {
+        var (engine, call) = Answered(new QueueConfig { Id = new QueueId(3), Name = "billing" });
+        engine.ClearEvents();
+        Assert.Equal(CommandResult.Ok, engine.TransferCall(call, Destination.ToQueue(new QueueId(3)), T0 + 35_000));
+        var mapper = new EventMapper(42);
+        var events = new List<EventRecord>();
+        mapper.Map(engine, engine.TakeEvents().First(e => e.Kind == EventKind.CallTransferStarted), events);
+        Golden("call-transfer-started.json", Assert.Single(events).Json);
     }
 
     [Fact]

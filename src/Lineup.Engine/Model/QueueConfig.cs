@@ -118,6 +118,10 @@ public sealed record QueueConfig
     /// <summary>What the caller hears after rating (a media reference); null: the built-in thanks.</summary>
     public string? SurveyThanksPrompt { get; init; }
 
+    /// <summary>When the agent hangs up first, the caller is transferred to this number (as
+    /// <see cref="CallCenter.TransferCall"/> does) instead of being hung up; it takes precedence over the survey. Null: off.</summary>
+    public string? AgentHangupTransfer { get; init; }
+
     // Voicemail (issue 15).
 
     /// <summary>The queue's voicemail box: where a destination of kind voicemail leaves the caller's message. Opaque to

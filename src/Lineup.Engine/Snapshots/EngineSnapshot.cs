@@ -347,6 +347,7 @@ public sealed record QueueSettings
     public int SurveyMaxRating { get; init; }
     public string? SurveyPrompt { get; init; }
     public string? SurveyThanksPrompt { get; init; }
+    public string? AgentHangupTransfer { get; init; }
     public bool VoicemailEnabled { get; init; }
     public string? VoicemailGreeting { get; init; }
     public string? VoicemailMailTo { get; init; }

@@ -54,6 +54,7 @@ internal static class SnapshotSettings
         SurveyMaxRating = c.SurveyMaxRating,
         SurveyPrompt = c.SurveyPrompt,
         SurveyThanksPrompt = c.SurveyThanksPrompt,
+        AgentHangupTransfer = c.AgentHangupTransfer,
         VoicemailEnabled = c.Voicemail.Enabled,
         VoicemailGreeting = c.Voicemail.Greeting,
         VoicemailMailTo = c.Voicemail.MailTo,
@@ -128,6 +129,7 @@ internal static class SnapshotSettings
         SurveyMaxRating = s.SurveyMaxRating,
         SurveyPrompt = s.SurveyPrompt,
         SurveyThanksPrompt = s.SurveyThanksPrompt,
+        AgentHangupTransfer = s.AgentHangupTransfer,
         Voicemail = new VoicemailSettings
         {
             Enabled = s.VoicemailEnabled,

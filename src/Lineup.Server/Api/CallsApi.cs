@@ -20,6 +20,11 @@ public static class CallsApi
         calls.MapPost("/{id:long}/events", EventAsync).WithSummary("Report a call event")
             .AcceptsJson<CallEventBody>().Produces<CallDto>().Produces(204).ProducesProblems(404, 409);
 
+        // Agents may transfer the call they talk on; supervisors (and API keys) any call.
+        api.MapPost("/calls/{id:long}/transfer", TransferAsync).WithTags("Call control").Require(Role.Agent)
+            .WithSummary("Transfer a connected call (blind) to another queue or a number; the agent is released")
+            .AcceptsJson<TransferBody>().Produces<CallDto>().ProducesValidationProblem().ProducesProblems(401, 403, 404, 409);
+
         api.MapGet("/cdrs", CdrsAsync).WithTags("CDRs").Require(Role.Supervisor).WithSummary("List call detail records")
             .Produces<Page<CdrDto>>().AlsoProducesText(200, "text/csv").ProducesValidationProblem().ProducesProblems(401, 403);
     }
@@ -64,6 +69,22 @@ public static class CallsApi
         var r = await calls.ReportAsync(http.Tenant(), id, body.Type!.Value, body.AgentId, body.Digits, Shape);
         if (!r.Ok) return RequestContext.Fail(r.Error!);
         return r.Value != null ? TypedResults.Ok(r.Value) : TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> TransferAsync(long id, HttpContext http, CallService calls)
+    {
+        var (body, errors) = await Body.ReadAsync<TransferBody>(http.Request);
+        if (errors != null) return errors.Problem();
+        var e = new Errors();
+        if ((body!.QueueId == null) == (body.Number == null))
+            e.Add(body.QueueId == null ? "queue_id" : "number", "Give exactly one of queue_id (another queue) and number (a number or a sip: URI).");
+        if (body.QueueId is <= 0) e.Add("queue_id", "queue_id must be a positive id.");
+        if (body.Number is "") e.Add("number", "number must not be empty.");
+        Validate.TransferNumber(e, "number", body.Number);
+        if (e.Any) return e.Problem();
+        var caller = http.RequiredCaller();
+        var r = await calls.TransferAsync(http.Tenant(), id, body.QueueId, body.Number, caller.Role < Role.Supervisor ? caller.AgentId ?? 0 : null, Shape);
+        return r.Ok ? TypedResults.Ok(r.Value) : RequestContext.Fail(r.Error!);
     }
 
     private static async Task<IResult> CdrsAsync(HttpContext http, ReportService reports)

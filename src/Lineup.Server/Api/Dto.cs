@@ -74,6 +74,10 @@ public sealed record QueueBody
     public string? SurveyPrompt { get; init; }
     public string? SurveyThanksPrompt { get; init; }
 
+    /// <summary>When the agent hangs up first, the caller is transferred to this number (digits, or a sip: URI) instead
+    /// of being hung up; null: off.</summary>
+    public string? AgentHangupTransfer { get; init; }
+
     /// <summary>The queue's voicemail box.</summary>
     public VoicemailBody? Voicemail { get; init; }
     /// <summary>Agent whisper: what the answering agent alone hears before the bridge (a media reference; null: none),
@@ -175,6 +179,9 @@ public sealed record CallEventBody(Tenancy.CallEventType? Type = null, long? Age
 
 public sealed record PickupBody(long? AgentId = null);
 
+/// <summary>Where a connected call goes: another queue of the tenant, or a number (digits or a sip: URI).</summary>
+public sealed record TransferBody(long? QueueId = null, string? Number = null);
+
 public sealed record CdrVisitDto(long QueueId, DateTimeOffset EnteredAt, DateTimeOffset? LeftAt, ExitReason ExitReason);
 
 public sealed record CdrAttemptDto(long AgentId, long QueueId, DateTimeOffset OfferedAt, DateTimeOffset? EndedAt, AttemptOutcome Outcome, bool Pickup);
@@ -241,6 +248,7 @@ public static class Dto
         SurveyMaxRating = c.SurveyMaxRating,
         SurveyPrompt = c.SurveyPrompt,
         SurveyThanksPrompt = c.SurveyThanksPrompt,
+        AgentHangupTransfer = c.AgentHangupTransfer,
         Voicemail = new VoicemailBody(c.Voicemail.Enabled, c.Voicemail.Greeting, c.Voicemail.MailTo, c.Voicemail.AttachAudio,
             c.Voicemail.MaxSeconds, c.Voicemail.SilenceSeconds),
         AgentAnnouncePrompt = c.AgentAnnouncePrompt,
@@ -323,6 +331,7 @@ public static class Dto
             SurveyMaxRating = b.SurveyMaxRating ?? d.SurveyMaxRating,
             SurveyPrompt = string.IsNullOrEmpty(b.SurveyPrompt) ? null : b.SurveyPrompt,
             SurveyThanksPrompt = string.IsNullOrEmpty(b.SurveyThanksPrompt) ? null : b.SurveyThanksPrompt,
+            AgentHangupTransfer = string.IsNullOrEmpty(b.AgentHangupTransfer) ? null : b.AgentHangupTransfer,
             Voicemail = b.Voicemail is not { } vm ? d.Voicemail : new VoicemailSettings
             {
                 Enabled = vm.Enabled ?? false,

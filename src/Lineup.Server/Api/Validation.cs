@@ -206,6 +206,7 @@ public static class Validate
         if (b.SurveyMaxRating is < 0 or > 9) e.Add("survey_max_rating", "survey_max_rating must be 0 (no survey) to 9.");
         e.Pattern("survey_prompt", b.SurveyPrompt, Telephony.MediaLibrary.NamePattern(), "a media id or name");
         e.Pattern("survey_thanks_prompt", b.SurveyThanksPrompt, Telephony.MediaLibrary.NamePattern(), "a media id or name");
+        TransferNumber(e, "agent_hangup_transfer", b.AgentHangupTransfer);
         e.Pattern("agent_announce_prompt", b.AgentAnnouncePrompt, Telephony.MediaLibrary.NamePattern(), "a media id or name");
         e.Pattern("language", b.Language, Telephony.MediaLibrary.LanguagePattern(), "a BCP 47 language tag such as de or en-US");
         if (b.Callback is { } cb)
@@ -307,6 +308,14 @@ public static class Validate
         nameof(MemberConfig.RingTimeoutSeconds) => "ring_timeout",
         _ => setting,
     };
+
+    /// <summary>A number a call may be transferred to: 1 to 32 of 0-9 * # +, or a sip: URI (at most 256 characters).</summary>
+    internal static void TransferNumber(Errors e, string field, string? number)
+    {
+        if (string.IsNullOrEmpty(number)) return;
+        if (number.StartsWith("sip:", StringComparison.OrdinalIgnoreCase)) e.Length(field, number, 5, 256);
+        else if (!Errors.Dialable().IsMatch(number)) e.Add(field, $"{field} must be 1 to 32 of 0-9 * # +, or a sip: URI.");
+    }
 
     private static void Destination(Errors e, string field, DestinationBody? d)
     {

@@ -56,6 +56,35 @@ public sealed class CallService(CdrStore cdrs)
         return result.IsSuccess() ? value : AppError.FromEngine(result, "call");
     }
 
+    /// <summary>A blind transfer of a connected call to another queue of the tenant or to a number (exactly one is
+    /// given). With <paramref name="byAgent"/> (an agent acting for itself) only that agent's own call may be
+    /// transferred. <paramref name="shape"/> gets the call as it is after the transfer: waiting in the queue, or ended.</summary>
+    public async Task<Result<T>> TransferAsync<T>(ITenant tenant, long callId, long? queueId, string? number, long? byAgent,
+        Func<CallCenter, Call?, CallRecord?, T> shape)
+    {
+        int? queue = null;
+        if (queueId is { } q)
+        {
+            if (!EngineIds.TryInt(q, out var qid)) return QueueService.NoQueue;
+            queue = qid;
+        }
+        var id = new CallId(callId);
+        if (byAgent is { } agent)
+        {
+            var own = await tenant.QueryAsync(engine => engine.TryGetCall(id, out var c) ? c.Agent?.Value : null);
+            if (own == null) return NoCall;
+            if (own != agent) return AppError.Forbidden("Agents may transfer their own calls only.");
+        }
+        var (result, value) = await tenant.ExecuteAsync(new TransferCallCommand(callId, queue, number), (engine, r) => (r, Project(engine, id, shape)));
+        return result switch
+        {
+            CommandResult.Ok => value,
+            CommandResult.InvalidDestination => AppError.Invalid("queue_id", "The call is already in that queue: transfer it to another queue."),
+            CommandResult.InvalidState => AppError.Conflict("The call is not connected to an agent (only a call in talk can be transferred)."),
+            _ => AppError.FromEngine(result, "call"),
+        };
+    }
+
     /// <summary>A call, live (shaped in the tenant's turn) or ended (its stored CDR).</summary>
     public async Task<Result<(T? Live, CdrRecord? Ended)>> GetAsync<T>(ITenant tenant, long callId, Func<CallCenter, Call, T> shape) where T : class
     {

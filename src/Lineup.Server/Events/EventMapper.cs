@@ -32,13 +32,14 @@ public static class EventTypes
     public const string CallMonitorStarted = "call.monitor_started";
     public const string CallMonitorEnded = "call.monitor_ended";
     public const string VoicemailLeft = "voicemail.left";
+    public const string CallTransferStarted = "call.transfer_started";
 
     public static readonly IReadOnlyList<string> All =
     [
         AgentLogin, AgentLogout, AgentStatusChanged, AgentActivityChanged, CallQueued, CallOffered, CallOfferEnded,
         CallAnswered, CallAbandoned, CallTimedOut, CallExited, CallOverflowed, CallTransferred, CallCallbackScheduled,
         CallCallbackDialing, CallCompleted, CallRated, QueueStatsChanged, QueueNightModeChanged,
-        CallMonitorStarted, CallMonitorEnded, VoicemailLeft,
+        CallMonitorStarted, CallMonitorEnded, VoicemailLeft, CallTransferStarted,
     ];
 
     private static readonly HashSet<string> s_known = new(All, StringComparer.Ordinal);
@@ -134,6 +135,16 @@ public sealed class EventMapper(long tenantId)
                 Call(engine, e, output, EventTypes.CallTransferred, w =>
                 {
                     w.WriteString("destination", e.Kind == EventKind.CallToVoicemail ? "voicemail" : "number");
+                    w.WriteString("target", e.Text);
+                });
+                break;
+            case EventKind.CallTransferStarted:
+                Call(engine, e, output, EventTypes.CallTransferStarted, w =>
+                {
+                    var toQueue = (DestinationKind)e.Code == DestinationKind.Queue;
+                    w.WriteString("destination", toQueue ? "queue" : "number");
+                    if (toQueue) w.WriteNumber("to_queue_id", e.Value);
+                    else w.WriteNull("to_queue_id");
                     w.WriteString("target", e.Text);
                 });
                 break;

@@ -23,7 +23,7 @@ public sealed class MediaEffects
     public static bool IsMedia(EventKind kind) => kind is EventKind.CallQueued or EventKind.CallOffered or EventKind.OfferEnded
         or EventKind.CallAnswered or EventKind.CallbackDial or EventKind.CallbackScheduled or EventKind.CallMoved
         or EventKind.CallTransferred or EventKind.CallToVoicemail or EventKind.CallHangup or EventKind.CallWrapUp
-        or EventKind.CallEnded or EventKind.Announcement or EventKind.CallSurvey or EventKind.CallRated;
+        or EventKind.CallEnded or EventKind.Announcement or EventKind.CallSurvey or EventKind.CallRated or EventKind.CallTransferStarted;
 
     internal void Deliver(ITenant host, CallCenter engine, IReadOnlyList<EngineEvent> effects) =>
         Volatile.Read(ref _handler)?.Invoke(host, engine, effects);

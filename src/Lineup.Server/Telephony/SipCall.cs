@@ -148,6 +148,7 @@ internal sealed partial class SipCall
                     s.Answered += x => AgentAnswered(leg, x);
                     s.Failed += (x, code) => AgentFailed(leg, x, code);
                     s.Ended += (x, reason) => AgentEnded(leg, x, reason);
+                    s.Referred += (x, refer) => AgentReferred(leg, x, refer);
                 });
                 leg.Forks.Add(s);
             }
@@ -387,6 +388,53 @@ internal sealed partial class SipCall
         });
         _fe.Report(this, CallEventType.CallbackFailed);
     }
+
+    /// <summary>The engine transferred the connected call: the agent's leg (and a supervisor's, and the recording) ends,
+    /// the caller stays and hears hold music until the transfer's next effect (a new INVITE to the number, or the
+    /// queue it now waits in).</summary>
+    public void ReleaseAgent() => Locked(later =>
+    {
+        // The agent's phone that asked for it hears that it is done before its leg is hung up (RFC 3515 §2.4.5).
+        if (_refer is { } refer) later.Add(() => refer.Notify(200, "OK"));
+        _refer = null;
+        EndMonitorLocked(later);
+        foreach (var leg in _offers.Values) End(later, leg);
+        _offers.Clear();
+        _connected = null;
+        if (_recorder is { } r) later.Add(r.Dispose);
+        _recorder = null;
+        if (_callerDone || _callerMedia is not { } caller) return;
+        var music = Music;
+        later.Add(() => caller.Play([], music));
+    });
+
+    /// <summary>A REFER from an agent's phone (a blind transfer, RFC 3515): only the phone bridged to the caller may
+    /// transfer it; the front-end checks the target and carries the transfer out.</summary>
+    private void AgentReferred(AgentLeg leg, InviteSession session, SipRefer refer)
+    {
+        var connected = false;
+        Locked(_ => connected = leg == _connected && session == leg.Answered && !_callerDone && _transfer == null && _refer == null);
+        if (!connected)
+        {
+            _fe.RefuseRefer(this, refer, 403, "Forbidden", "only the phone talking to the caller can transfer the call, once");
+            return;
+        }
+        _ = _fe.ReferAsync(this, leg.Agent, refer);
+    }
+
+    /// <summary>The REFER the front-end accepted: answered by NOTIFY when the engine releases the agent, or when it
+    /// refuses the transfer.</summary>
+    private SipRefer? _refer;
+
+    internal void ReferAccepted(SipRefer refer) => Locked(_ => _refer = refer);
+
+    /// <summary>The engine refused the accepted transfer (the call moved on meanwhile): the phone is told so.</summary>
+    internal void ReferFailed(SipRefer refer) => Locked(later =>
+    {
+        if (_refer != refer) return;
+        _refer = null;
+        later.Add(() => refer.Notify(503, "Service Unavailable"));
+    });
 
     /// <summary>The agent hung up first and the queue surveys: the agents' legs and the recording end, the caller hears
     /// the question and its keys rate the call (reported as DTMF; the engine takes 1 to the maximum).</summary>

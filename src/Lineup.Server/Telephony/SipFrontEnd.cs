@@ -433,6 +433,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             case EventKind.CallbackScheduled:
                 call.HangupCaller();
                 break;
+            case EventKind.CallTransferStarted:
+                call.ReleaseAgent();
+                break;
             case EventKind.CallTransferred:
                 Dial(call, a.Text!, SipCall.Purpose.Transfer);
                 break;

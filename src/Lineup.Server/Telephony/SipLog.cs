@@ -76,4 +76,10 @@ internal static partial class SipLog
 
     [LoggerMessage(EventId = 653, Level = LogLevel.Error, Message = "SIP call {Call}: voicemail could not be recorded")]
     public static partial void VoicemailFailed(ILogger logger, Exception ex, long call);
+
+    [LoggerMessage(EventId = 660, Level = LogLevel.Information, Message = "SIP call {Call}: agent {Agent} REFERs the caller to {Target} ({Destination}): accepted")]
+    public static partial void ReferAccepted(ILogger logger, long call, long agent, string target, string destination);
+
+    [LoggerMessage(EventId = 661, Level = LogLevel.Information, Message = "SIP call {Call}: REFER to {Target} refused with {Status}: {Reason}")]
+    public static partial void ReferRefused(ILogger logger, long call, string target, int status, string reason);
 }

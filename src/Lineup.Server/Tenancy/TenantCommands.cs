@@ -30,6 +30,7 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(SetNightModeCommand), "set_night_mode")]
 [JsonDerivedType(typeof(SetMonitorCommand), "set_monitor")]
 [JsonDerivedType(typeof(VoicemailLeftCommand), "voicemail_left")]
+[JsonDerivedType(typeof(TransferCallCommand), "transfer_call")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);
@@ -179,6 +180,14 @@ public sealed record PickupCommand(long CallId, int AgentId) : TenantCommand
 {
     public override CommandResult Apply(CallCenter engine, long now) =>
         engine.Pickup(new CallId(CallId), new AgentId(AgentId), now);
+}
+
+/// <summary>A blind transfer of a connected call to another queue (<paramref name="QueueId"/>) or a number
+/// (<paramref name="Number"/>): <see cref="CallCenter.TransferCall"/>.</summary>
+public sealed record TransferCallCommand(long CallId, int? QueueId, string? Number) : TenantCommand
+{
+    public override CommandResult Apply(CallCenter engine, long now) => engine.TransferCall(new CallId(CallId),
+        QueueId is { } q ? Destination.ToQueue(new QueueId(q)) : Destination.ToNumber(Number ?? ""), now);
 }
 
 /// <summary>Reads and writes <see cref="IReadOnlySet{T}"/> of strings (VIP numbers, blacklist) as a JSON array.</summary>

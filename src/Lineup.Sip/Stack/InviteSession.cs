@@ -136,6 +136,10 @@ public sealed class InviteSession : IClientTransactionUser
     /// <summary>An INFO with application/dtmf-relay (Signal=) arrived in the dialog.</summary>
     public event Action<InviteSession, string>? InfoDtmf;
 
+    /// <summary>A REFER with one valid Refer-To arrived in the dialog (RFC 3515); the handler must answer it. Without a
+    /// handler a REFER is refused with 405.</summary>
+    public event Action<InviteSession, SipRefer>? Referred;
+
     // ---------------------------------------------------------------- UAS
 
     /// <summary>Sends 180 Ringing (UAS, before the answer).</summary>
@@ -407,10 +411,49 @@ public sealed class InviteSession : IClientTransactionUser
             case "OPTIONS":
                 tx.Respond(_stack.OptionsResponse(request, LocalTag));
                 break;
+            case "REFER" when Referred is { } referred:
+                OnRefer(tx, referred);
+                break;
             default:
                 tx.Respond(SipResponse.Create(request, 405, toTag: LocalTag, headers: [new SipHeader("Allow", SipStack.AllowedMethods), Server()]));
                 break;
         }
+    }
+
+    /// <summary>RFC 3515 §2.4.1–2.4.2: exactly one Refer-To, a URI the application can read; the answer is the
+    /// application's (<see cref="SipRefer"/>). A REFER outside an established call is refused (403).</summary>
+    private void OnRefer(SipServerTransaction tx, Action<InviteSession, SipRefer> handler)
+    {
+        var request = tx.Request;
+        var values = request.GetValues("Refer-To").ToList();
+        if (values.Count != 1 || !SipNameAddress.TryParse(values[0], out var referTo))
+        {
+            tx.Respond(SipResponse.Create(request, 400, values.Count == 1 ? "Bad Refer-To" : "Exactly One Refer-To Required", LocalTag, [Server()]));
+            return;
+        }
+        if (State != InviteState.Established)
+        {
+            tx.Respond(SipResponse.Create(request, 403, "Call Not Established", LocalTag, [Server()]));
+            return;
+        }
+        var refer = new SipRefer(this, tx, referTo);
+        _stack.Raise(() => handler(this, refer));
+    }
+
+    /// <summary>Runs <paramref name="body"/> for <paramref name="refer"/> under the call's lock.</summary>
+    internal bool Respond(SipRefer refer, Func<bool> body) => _stack.Locked(CallId, body);
+
+    internal string UserAgent => _stack.Options.UserAgent;
+
+    /// <summary>A NOTIFY for the implicit refer subscription (RFC 3515 §2.4.4–2.4.5, RFC 6665 §4.2.2); false once the
+    /// dialog has ended. Call under the call's lock.</summary>
+    internal bool SendNotifyLocked(string subscriptionState, byte[] sipfrag)
+    {
+        if (State != InviteState.Established) return false;
+        var notify = BuildInDialog("NOTIFY", ++LocalCSeq, sipfrag, "message/sipfrag;version=2.0",
+            [new SipHeader("Event", "refer"), new SipHeader("Subscription-State", subscriptionState), Contact()]);
+        _stack.Transactions.StartClient(notify, Peer, NullUser.Instance);
+        return true;
     }
 
     /// <summary>
@@ -586,11 +629,12 @@ public sealed class InviteSession : IClientTransactionUser
         return SipResponse.Create(request, 200, toTag: LocalTag, headers: headers, body: LocalSdp);
     }
 
-    private SipMessage BuildInDialog(string method, uint cseq, ReadOnlyMemory<byte> body, string? contentType) =>
-        Build(method, RemoteTarget, RemoteHeader, _routeSet, cseq, body, contentType);
+    private SipMessage BuildInDialog(string method, uint cseq, ReadOnlyMemory<byte> body, string? contentType, IEnumerable<SipHeader>? extra = null) =>
+        Build(method, RemoteTarget, RemoteHeader, _routeSet, cseq, body, contentType, extra);
 
     /// <summary>A request within a dialog (§12.2.1.1): remote target as Request-URI, route set as Route, our tags.</summary>
-    private SipMessage Build(string method, string target, string to, IReadOnlyList<string> routes, uint cseq, ReadOnlyMemory<byte> body, string? contentType)
+    private SipMessage Build(string method, string target, string to, IReadOnlyList<string> routes, uint cseq, ReadOnlyMemory<byte> body, string? contentType,
+        IEnumerable<SipHeader>? extra = null)
     {
         var headers = new List<SipHeader>
         {
@@ -604,6 +648,10 @@ public sealed class InviteSession : IClientTransactionUser
         foreach (var r in routes)
         {
             headers.Add(new SipHeader("Route", r));
+        }
+        if (extra is not null)
+        {
+            headers.AddRange(extra);
         }
         headers.Add(new SipHeader("User-Agent", _stack.Options.UserAgent));
         if (contentType is not null)

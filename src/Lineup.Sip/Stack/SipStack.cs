@@ -23,7 +23,7 @@ namespace Lineup.Sip.Stack;
 public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
 {
     /// <summary>The methods the stack accepts (Allow, §20.5).</summary>
-    public const string AllowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, MESSAGE";
+    public const string AllowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, MESSAGE, REFER";
 
     private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal)
     {

@@ -152,6 +152,58 @@ public sealed class InviteSessionTests
     }
 
     [Fact]
+    public void REFER_is_handed_to_the_application_which_accepts_it_and_reports_by_NOTIFY_until_a_final_status()
+    {
+        var (h, session, _) = Answered();
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
+        SipRefer? refer = null;
+        session.Referred += (_, r) => refer = r;
+        h.Deliver(h.Request("REFER", branch: "z9hG4bKref1", toTag: localTag, cseq: 2,
+            extra: "Refer-To: <sip:300@192.0.2.1;user=phone>\nReferred-By: <sip:200@192.0.2.10>"));
+        Assert.NotNull(refer);
+        Assert.Equal(("300", "192.0.2.1"), (refer.Target!.User, refer.Target.Host));
+        Assert.Equal("<sip:200@192.0.2.10>", refer.ReferredBy);
+        Assert.Empty(h.Responses(202));
+
+        Assert.True(refer.Accept());
+        Assert.False(refer.Reject(403, "Too Late"));
+        var accepted = Assert.Single(h.Responses(202));
+        Assert.Equal(localTag, accepted.To!.Tag);
+        var trying = Assert.Single(h.Requests("NOTIFY"));
+        Assert.Equal(("refer", "active;expires=60", "message/sipfrag"), (trying.GetFirst("Event"), trying.GetFirst("Subscription-State"), trying.ContentType!.MediaType));
+        Assert.Equal("SIP/2.0 100 Trying\r\n", Encoding.UTF8.GetString(trying.Body.Span));
+        Assert.Equal(localTag, trying.From!.Tag);
+        Assert.Equal("peer-tag", trying.To!.Tag);
+
+        Assert.True(refer.Notify(200, "OK"));
+        Assert.False(refer.Notify(503, "Service Unavailable"));
+        var notifies = h.Requests("NOTIFY");
+        Assert.Equal(2, notifies.Count);
+        Assert.Equal("terminated;reason=noresource", notifies[1].GetFirst("Subscription-State"));
+        Assert.Equal("SIP/2.0 200 OK\r\n", Encoding.UTF8.GetString(notifies[1].Body.Span));
+        Assert.True(notifies[1].CSeq!.Value.Number > notifies[0].CSeq!.Value.Number);
+        Assert.Equal(InviteState.Established, session.State);
+    }
+
+    [Fact]
+    public void REFER_without_a_handler_gets_405_and_a_bad_Refer_To_gets_400()
+    {
+        var (h, session, _) = Answered();
+        var localTag = h.Stack.Locked(session.CallId, () => session.LocalTag);
+        h.Deliver(h.Request("REFER", branch: "z9hG4bKref1", toTag: localTag, cseq: 2, extra: "Refer-To: <sip:300@192.0.2.1>"));
+        Assert.Contains("REFER", Assert.Single(h.Responses(405)).GetValues("Allow"));
+
+        var handled = 0;
+        session.Referred += (_, _) => handled++;
+        h.Deliver(h.Request("REFER", branch: "z9hG4bKref2", toTag: localTag, cseq: 3));
+        h.Deliver(h.Request("REFER", branch: "z9hG4bKref3", toTag: localTag, cseq: 4, extra: "Refer-To: <sip:300@192.0.2.1>\nRefer-To: <sip:301@192.0.2.1>"));
+        h.Deliver(h.Request("REFER", branch: "z9hG4bKref4", toTag: localTag, cseq: 5, extra: "Refer-To: <sip:300@192.0.2.1"));
+        Assert.Equal(3, h.Responses(400).Count);
+        Assert.Equal(0, handled);
+        Assert.Empty(h.Requests("NOTIFY"));
+    }
+
+    [Fact]
     public void ReINVITE_gets_200_with_the_same_SDP_retransmitted_until_its_ACK_and_the_call_goes_on()
     {
         var (h, session, events) = Answered();

@@ -218,6 +218,13 @@ internal static class TelphinQueues
         if (b.Str("sound_type") == "ring") stored["sound"] = null;
         data["queue"] = stored;
         var config = Apply(current, b) with { DialectData = TelphinJson.WithData(current.DialectData, data) };
+        // agent_hangup_action transfer: when the agent hangs up first, the caller goes on to agent_hangup_transfer_dst
+        // (the engine's AgentHangupTransfer); either field may come alone, the other is the stored one.
+        if (b.Has("agent_hangup_action") || b.Has("agent_hangup_transfer_dst"))
+        {
+            var transfer = stored["agent_hangup_action"]?.GetValue<string>() == "transfer" ? stored["agent_hangup_transfer_dst"]?.GetValue<string>() : null;
+            config = config with { AgentHangupTransfer = string.IsNullOrEmpty(transfer) ? null : transfer };
+        }
         var saved = await queues.SaveAsync(host, config, keepDialectData: false, Field, Params);
         return saved.Ok ? TelphinJson.Result(saved.Value!) : TelphinErrors.Fail(saved.Error!, "extension");
     }
@@ -325,7 +332,11 @@ internal static class TelphinQueues
             ["announce_sound"] = Prompt(c.PeriodicPrompt),
             ["start_sound"] = Prompt(c.IntroPrompt),
             ["sound"] = Prompt(c.HoldMusic),
-            ["agent_hangup_action"] = c.SurveyMaxRating > 0 ? "quality_rate" : stored["agent_hangup_action"]?.GetValue<string>() == "quality_rate" ? null : stored["agent_hangup_action"]?.DeepClone(),
+            ["agent_hangup_action"] = c.AgentHangupTransfer != null ? "transfer" : c.SurveyMaxRating > 0 ? "quality_rate"
+                // Stored but not in effect: turned off through the native API meanwhile (a transfer without a number stays).
+                : stored["agent_hangup_action"]?.GetValue<string>() is "quality_rate" || (stored["agent_hangup_action"]?.GetValue<string>() == "transfer"
+                    && stored["agent_hangup_transfer_dst"]?.GetValue<string>() is { Length: > 0 }) ? null : stored["agent_hangup_action"]?.DeepClone(),
+            ["agent_hangup_transfer_dst"] = c.AgentHangupTransfer ?? stored["agent_hangup_transfer_dst"]?.DeepClone(),
             ["quality_rate_max"] = c.SurveyMaxRating > 0 ? c.SurveyMaxRating : null,
             ["quality_rate_sound"] = Prompt(c.SurveyPrompt),
             ["quality_rate_finish_sound"] = Prompt(c.SurveyThanksPrompt),

@@ -1,0 +1,74 @@
+using Lineup.Engine;
+using Lineup.Server.Tenancy;
+using Lineup.Sip.Stack;
+
+namespace Lineup.Server.Telephony;
+
+/// <summary>A blind transfer asked for by the agent's phone: a REFER in the agent's dialog (RFC 3515).</summary>
+public sealed partial class SipFrontEnd
+{
+    /// <summary>
+    /// Checks the REFER's target and carries out the transfer as <c>POST /api/v1/calls/{id}/transfer</c> does. The
+    /// Refer-To's user part names the destination: a queue of the call's tenant by its extension, else a number dialled
+    /// through <c>Sip:OutboundProxy</c> (its host is not used: Lineup does not call arbitrary SIP domains for a phone).
+    /// Refused before anything changes: another scheme (416), an attended transfer (Replaces, 403), no number or an
+    /// unknown one without a proxy (404), the queue the call is already in or a call no longer talking (403). Accepted:
+    /// 202 and NOTIFY "100 Trying", then the final NOTIFY when the engine releases the agent (200) or refuses (503).
+    /// </summary>
+    internal async Task ReferAsync(SipCall call, AgentId agent, SipRefer refer)
+    {
+        try
+        {
+            if (refer.Target is not { } target)
+            {
+                RefuseRefer(call, refer, 416, "Unsupported URI Scheme", "Refer-To must be a sip: or sips: URI");
+                return;
+            }
+            if (target.Headers.Any(h => string.Equals(h.Key, "Replaces", StringComparison.OrdinalIgnoreCase)))
+            {
+                RefuseRefer(call, refer, 403, "Attended Transfer Not Supported", "only blind transfers: Refer-To without Replaces");
+                return;
+            }
+            if (target.User is not { Length: > 0 and <= 32 } number || !number.All(c => char.IsAsciiDigit(c) || c is '*' or '#' or '+'))
+            {
+                RefuseRefer(call, refer, 404, "Not Found", "the Refer-To user must be a queue extension or a number (0-9 * # +)");
+                return;
+            }
+            var host = call.Host;
+            int? queue = _cluster != null ? await _cluster.QueueOfExtensionAsync(host.TenantId, number)
+                : await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Id.Value);
+            if (queue == null && _options.OutboundProxy == null)
+            {
+                RefuseRefer(call, refer, 404, "Not Found", $"no queue has the extension {number}, and there is no Sip:OutboundProxy to call a number through");
+                return;
+            }
+            if (queue is { } q && _cluster == null)
+            {
+                var (state, current) = await host.QueryAsync(engine => engine.TryGetCall(call.Id, out var c) ? (c.State, c.Queue?.Id.Value) : (CallState.Ended, null));
+                if (state != CallState.Connected || current == q)
+                {
+                    RefuseRefer(call, refer, 403, "Forbidden", state != CallState.Connected ? "the call is no longer talking" : "the call is already in that queue");
+                    return;
+                }
+            }
+            if (!refer.Accept()) return;
+            call.ReferAccepted(refer);
+            SipLog.ReferAccepted(_log, call.Id.Value, agent.Value, refer.ReferTo, queue is { } to ? $"queue {to}" : $"number {number}");
+            Post(host, new TransferCallCommand(call.Id.Value, queue, queue == null ? number : null), result =>
+            {
+                if (result != CommandResult.Ok) call.ReferFailed(refer);
+            });
+        }
+        catch (Exception ex)
+        {
+            LogCommandFailed(_log, ex, "REFER");
+            refer.Reject(500, "Server Internal Error");
+        }
+    }
+
+    internal void RefuseRefer(SipCall call, SipRefer refer, int status, string reason, string why)
+    {
+        SipLog.ReferRefused(_log, call.Id.Value, refer.ReferTo, status, why);
+        refer.Reject(status, reason, why);
+    }
+}

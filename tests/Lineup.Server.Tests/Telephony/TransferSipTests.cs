@@ -1,0 +1,91 @@
+using System.Text.Json;
+
+namespace Lineup.Server.Tests.Telephony;
+
+/// <summary>
+/// Blind transfer from the agent's phone (REFER, RFC 3515) against the real server with sipp: the phone gets 202, a
+/// NOTIFY "100 Trying" and a final NOTIFY "200 OK" (agent-answer-refer.xml checks them), then Lineup's BYE; the caller
+/// stays with Lineup and is bridged to the next party. Each party's probe proves who the caller heard, and when.
+/// </summary>
+[Trait("Category", "SipE2E")]
+public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<SipServerFixture>
+{
+    [Fact]
+    public async Task An_agent_REFERs_the_caller_to_another_queue_whose_agent_then_talks_to_the_caller()
+    {
+        var first = await server.QueueAsync("refer-from", new { strategy = "top_down", ring_timeout = 20 });
+        var second = await server.QueueAsync("refer-to", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(first, 1);
+        var bob = await server.AgentAsync(second, 1);
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-refer.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "3000", ["refer_to"] = second.Extension });
+        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
+        await using var bobPhone = await server.PhoneAsync(bob, "agent-answer.xml", bobMedia, new() { ["ring_ms"] = "300" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(first, "caller.xml", callerMedia, new() { ["talk_ms"] = "12000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded(); // 202, both NOTIFYs, then Lineup's BYE
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await bobPhone.WaitAsync()).AssertSucceeded();
+
+        var cdr = await server.CdrAsync(second);
+        Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
+        Assert.Equal(bob.Id, cdr.GetProperty("agent_id").GetInt64());
+        Assert.Equal([first.Id, second.Id], cdr.GetProperty("queues").EnumerateArray().Select(v => v.GetProperty("queue_id").GetInt64()));
+        Assert.Equal([ana.Id, bob.Id], Answered(cdr));
+        HeardInTurn(callerMedia, Tone.FirstAgent, Tone.SecondAgent);
+        Hearing.Hears(bobMedia, "the second agent", Tone.Caller);
+        await server.AssertLoggedAsync($"agent {ana.Id} REFERs the caller to sip:{second.Extension}@…(queue {second.Id}): accepted");
+    }
+
+    [Fact]
+    public async Task An_agent_REFERs_the_caller_to_a_number_which_Lineup_calls_and_bridges()
+    {
+        const string number = "5550177";
+        var q = await server.QueueAsync("refer-number", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-refer.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "3000", ["refer_to"] = number });
+        await using var outsideMedia = new RtpProbe(Tone.Outside);
+        await using var outside = await server.OutsideAsync(number, outsideMedia);
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "10000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await outside.WaitAsync()).AssertSucceeded(); // answered the transfer, BYE when the caller hung up
+
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal("transferred", cdr.GetProperty("disposition").GetString());
+        Assert.Equal(number, cdr.GetProperty("destination_target").GetString());
+        Assert.Equal(ana.Id, cdr.GetProperty("agent_id").GetInt64());
+        Assert.True(cdr.GetProperty("talk_seconds").GetDouble() >= 2, $"the agent talked {cdr.GetProperty("talk_seconds")} s");
+        // The number answers at once: the caller may hear no music in between (not required here).
+        HeardInTurn(callerMedia, Tone.FirstAgent, Tone.Outside, musicBetween: false);
+        Hearing.Hears(outsideMedia, "the number called", Tone.Caller);
+    }
+
+    private static long[] Answered(JsonElement cdr) =>
+        [.. cdr.GetProperty("attempts").EnumerateArray().Where(a => a.GetProperty("outcome").GetString() == "answered").Select(a => a.GetProperty("agent_id").GetInt64())];
+
+    /// <summary>The caller heard the first party (a second at least), then (with <paramref name="musicBetween"/>) hold
+    /// music, then the next party and from then on nothing else: the first leg was released and the caller bridged again.</summary>
+    private static void HeardInTurn(RtpProbe caller, int firstHz, int nextHz, bool musicBetween = true)
+    {
+        var timeline = caller.Timeline(Tone.Names.Keys.ToArray());
+        var summary = Hearing.Summary(timeline);
+        var firstAt = timeline.FindIndex(f => f.Heard.ToneHz == firstHz);
+        var nextAt = timeline.FindIndex(f => f.Heard.ToneHz == nextHz);
+        Assert.True(firstAt >= 0 && nextAt > firstAt, $"the caller did not hear {Tone.Describe(firstHz)} then {Tone.Describe(nextHz)}: {summary}");
+        Assert.True(timeline.Take(nextAt).Count(f => f.Heard.ToneHz == firstHz) >= Hearing.MinimumFrames, $"too little of the first party: {summary}");
+        var lastFirst = timeline.FindLastIndex(f => f.Heard.ToneHz == firstHz);
+        Assert.True(lastFirst < nextAt, $"the caller heard the first party after the transfer: {summary}");
+        if (musicBetween)
+            Assert.True(timeline.Skip(lastFirst).Take(nextAt - lastFirst).Any(f => f.Heard == Heard.Other), $"no hold music between the two: {summary}");
+        var after = timeline.Skip(nextAt).ToList();
+        Assert.True(after.Count(f => f.Heard.ToneHz == nextHz) >= Hearing.MinimumFrames, $"too little of the next party: {summary}");
+        Assert.True(after.All(f => f.Heard == Heard.Silence || f.Heard.ToneHz == nextHz), $"the caller heard something else once bridged again: {summary}");
+    }
+}

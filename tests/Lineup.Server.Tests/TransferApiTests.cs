@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Lineup.Server.Tests;
+
+/// <summary><c>POST /api/v1/calls/{id}/transfer</c>: a blind transfer of a connected call to another queue or a number.</summary>
+public class TransferApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
+{
+    private TenantSession T => fx.Tenant;
+    private HttpClient Admin => fx.Tenant.Admin;
+
+    /// <summary>A call of <paramref name="queue"/> answered by <paramref name="agent"/> (still talking).</summary>
+    private async Task<long> TalkingAsync(long queue, long agent)
+    {
+        var call = (await T.CallAsync(queue)).Id();
+        await T.EventAsync(call, "agent_answered", agent);
+        return call;
+    }
+
+    private Task<HttpResponseMessage> TransferAsync(long call, object body, HttpClient? client = null) =>
+        (client ?? Admin).PostAsJsonAsync($"/api/v1/calls/{call}/transfer", body);
+
+    private async Task<JsonElement[]> EventsAsync(string type, long call) =>
+        [.. (await Admin.OkAsync($"/api/v1/events?types={type}&limit=1000")).Items().Where(e => e.Long("call_id") == call)];
+
+    [Fact]
+    public async Task A_call_transferred_to_a_queue_waits_there_rings_its_agents_and_frees_the_first_agent()
+    {
+        var first = await T.QueueAsync();
+        var second = await T.QueueAsync();
+        var agent = await T.ReadyAgentAsync(first);
+        var other = await T.ReadyAgentAsync(second);
+        var call = await TalkingAsync(first, agent);
+
+        var moved = await (await TransferAsync(call, new { queue_id = second })).JsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(("waiting", second), (moved.Str("state"), moved.Long("queue_id")));
+        Assert.Equal(other, Assert.Single(moved.GetProperty("offers").EnumerateArray()).Long("agent_id"));
+        Assert.NotEqual("talking", (await Admin.OkAsync($"/api/v1/agents/{agent}/status")).Str("activity"));
+        var started = Assert.Single(await EventsAsync("call.transfer_started", call));
+        Assert.Equal((agent, first), (started.Long("agent_id"), started.Long("queue_id")));
+        var data = started.GetProperty("data");
+        Assert.Equal(("queue", second), (data.Str("destination"), data.Long("to_queue_id")));
+        Assert.Single(await EventsAsync("call.queued", call), e => e.Long("queue_id") == second);
+
+        await T.EventAsync(call, "agent_answered", other);
+        await T.EventAsync(call, "caller_hangup");
+        var cdr = Assert.Single((await Admin.OkAsync($"/api/v1/cdrs?agent_id={other}")).Items(), c => c.Long("call_id") == call);
+        Assert.Equal(("answered", other), (cdr.Str("disposition"), cdr.Long("agent_id")));
+        Assert.Equal([first, second], cdr.GetProperty("queues").EnumerateArray().Select(v => v.Long("queue_id")));
+        Assert.Equal([agent, other], cdr.GetProperty("attempts").EnumerateArray().Where(a => a.Str("outcome") == "answered").Select(a => a.Long("agent_id")));
+    }
+
+    [Fact]
+    public async Task A_call_transferred_to_a_number_ends_as_transferred_with_the_number_in_its_cdr()
+    {
+        var queue = await T.QueueAsync();
+        var agent = await T.ReadyAgentAsync(queue);
+        var call = await TalkingAsync(queue, agent);
+
+        var ended = await (await TransferAsync(call, new { number = "+14155550142" })).JsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(("ended", "transferred"), (ended.Str("state"), ended.Str("disposition")));
+        var cdr = (await Admin.OkAsync($"/api/v1/calls/{call}"));
+        Assert.Equal("transferred", cdr.Str("disposition"));
+        var row = Assert.Single((await Admin.OkAsync($"/api/v1/cdrs?agent_id={agent}")).Items(), c => c.Long("call_id") == call);
+        Assert.Equal(("transferred", "+14155550142", agent), (row.Str("disposition"), row.Str("destination_target"), row.Long("agent_id")));
+        var data = Assert.Single(await EventsAsync("call.transfer_started", call)).GetProperty("data");
+        Assert.Equal(("number", "+14155550142"), (data.Str("destination"), data.Str("target")));
+        Assert.True(data.IsNull("to_queue_id"));
+        Assert.Equal("number", Assert.Single(await EventsAsync("call.transferred", call)).GetProperty("data").Str("destination"));
+        Assert.Equal("idle", (await Admin.OkAsync($"/api/v1/agents/{agent}/status")).Str("activity"));
+    }
+
+    [Fact]
+    public async Task Bad_transfers_are_refused_with_the_right_status_and_change_nothing()
+    {
+        var queue = await T.QueueAsync();
+        var agent = await T.ReadyAgentAsync(queue);
+        var call = await TalkingAsync(queue, agent);
+        var before = await Admin.SnapshotAsync($"/api/v1/calls/{call}");
+
+        await TransferAsync(call, new { }).ProblemAsync(HttpStatusCode.BadRequest, "queue_id");
+        await TransferAsync(call, new { queue_id = queue, number = "200" }).ProblemAsync(HttpStatusCode.BadRequest, "number");
+        await TransferAsync(call, new { queue_id = 0 }).ProblemAsync(HttpStatusCode.BadRequest, "queue_id");
+        await TransferAsync(call, new { number = "call me" }).ProblemAsync(HttpStatusCode.BadRequest, "number");
+        await TransferAsync(call, new { queue_id = "two" }).ProblemAsync(HttpStatusCode.BadRequest);
+        // The queue it is in already.
+        await TransferAsync(call, new { queue_id = queue }).ProblemAsync(HttpStatusCode.BadRequest, "queue_id");
+        await TransferAsync(call, new { queue_id = 999_999 }).ProblemAsync(HttpStatusCode.NotFound);
+        await TransferAsync(999_999_999, new { number = "200" }).ProblemAsync(HttpStatusCode.NotFound);
+
+        // Another tenant's queue and call are unknown here.
+        var b = await fx.CreateTenantAsync();
+        var theirQueue = await b.QueueAsync();
+        var theirAgent = await b.ReadyAgentAsync(theirQueue);
+        var theirCall = (await b.CallAsync(theirQueue)).Id();
+        await b.EventAsync(theirCall, "agent_answered", theirAgent);
+        await TransferAsync(call, new { queue_id = theirQueue }).ProblemAsync(HttpStatusCode.NotFound);
+        await TransferAsync(theirCall, new { number = "200" }).ProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal("connected", (await b.Admin.OkAsync($"/api/v1/calls/{theirCall}")).Str("state"));
+
+        // A call nobody talks on yet cannot be transferred.
+        var second = await T.QueueAsync();
+        var waiting = (await T.CallAsync(second)).Id();
+        await TransferAsync(waiting, new { number = "200" }).ProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal("waiting", (await Admin.OkAsync($"/api/v1/calls/{waiting}")).Str("state"));
+
+        Assert.Equal(before, await Admin.SnapshotAsync($"/api/v1/calls/{call}"));
+        Assert.Equal("talking", (await Admin.OkAsync($"/api/v1/agents/{agent}/status")).Str("activity"));
+        Assert.Empty(await EventsAsync("call.transfer_started", call));
+        await T.EventAsync(call, "caller_hangup");
+        await T.EventAsync(waiting, "caller_hangup");
+    }
+
+    [Fact]
+    public async Task An_agent_may_transfer_its_own_call_and_no_other()
+    {
+        var queue = await T.QueueAsync();
+        var target = await T.QueueAsync();
+        var agent = await T.ReadyAgentAsync(queue);
+        var bystander = await T.ReadyAgentAsync(await T.QueueAsync());
+        var call = await TalkingAsync(queue, agent);
+
+        await TransferAsync(call, new { queue_id = target }, await T.AgentUserAsync(bystander)).ProblemAsync(HttpStatusCode.Forbidden);
+        Assert.Equal("connected", (await Admin.OkAsync($"/api/v1/calls/{call}")).Str("state"));
+
+        var moved = await (await TransferAsync(call, new { queue_id = target }, await T.AgentUserAsync(agent))).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("waiting", target), (moved.Str("state"), moved.Long("queue_id")));
+        await T.EventAsync(call, "caller_hangup");
+    }
+}
