@@ -147,7 +147,7 @@ public sealed class TelephonyOptions
     /// <summary>New INVITEs get 503 when the INVITE just read waited this long in the UDP receive queue
     /// (<c>Sip:Overload:MaxReceiveDelayMs</c>; 0: off).</summary>
     [ConfigurationKeyName("Overload:MaxReceiveDelayMs")]
-    public int OverloadMaxReceiveDelayMs { get; set; } = 200;
+    public int OverloadMaxReceiveDelayMs { get; set; } = 500;
 
     /// <summary>The Retry-After of an overload 503, in seconds (<c>Sip:Overload:RetryAfterSeconds</c>).</summary>
     [ConfigurationKeyName("Overload:RetryAfterSeconds")]

@@ -21,18 +21,18 @@ public sealed class OverloadControlTests
 
     [Theory]
     [InlineData(0, 0, 0, 0.0, SipOverloadReason.None)]
-    [InlineData(899, 89, 199, 0.0, SipOverloadReason.None)]
+    [InlineData(899, 89, 499, 0.0, SipOverloadReason.None)]
     [InlineData(900, 0, 0, 0.99, SipOverloadReason.Transactions)] // the bounds refuse whatever the draw
     [InlineData(0, 90, 0, 0.99, SipOverloadReason.Sessions)]
-    [InlineData(0, 0, 200, 0.0, SipOverloadReason.None)]           // at the delay limit: a share of zero
-    [InlineData(0, 0, 300, 0.49, SipOverloadReason.ReceiveDelay)]  // half way to twice it: half of the draws refused
-    [InlineData(0, 0, 300, 0.5, SipOverloadReason.None)]
-    [InlineData(0, 0, 399, 0.996, SipOverloadReason.None)] // 199/200 refused, the rest not
-    [InlineData(0, 0, 400, 0.999999, SipOverloadReason.ReceiveDelay)] // twice the limit and beyond: every draw
+    [InlineData(0, 0, 500, 0.0, SipOverloadReason.None)]           // at the delay limit: a share of zero
+    [InlineData(0, 0, 750, 0.49, SipOverloadReason.ReceiveDelay)]  // half way to twice it: half of the draws refused
+    [InlineData(0, 0, 750, 0.5, SipOverloadReason.None)]
+    [InlineData(0, 0, 999, 0.999, SipOverloadReason.None)] // 499/500 refused, the rest not
+    [InlineData(0, 0, 1000, 0.999999, SipOverloadReason.ReceiveDelay)] // twice the limit and beyond: every draw
     [InlineData(0, 0, 5000, 0.999999, SipOverloadReason.ReceiveDelay)]
     [InlineData(1000, 100, 5000, 0.0, SipOverloadReason.Transactions)] // the first reason that holds
     [InlineData(0, 100, 5000, 0.0, SipOverloadReason.Sessions)]
-    public void Default_control_refuses_at_nine_tenths_of_either_bound_and_a_growing_share_from_200_ms_in_the_receive_queue(
+    public void Default_control_refuses_at_nine_tenths_of_either_bound_and_a_growing_share_from_500_ms_in_the_receive_queue(
         int transactions, int sessions, int delayMs, double draw, SipOverloadReason expected)
     {
         var control = Control();
@@ -87,18 +87,18 @@ public sealed class OverloadControlTests
         {
             control.OnShed(SipOverloadReason.Transactions, load);
         }
-        control.OnShed(SipOverloadReason.ReceiveDelay, new SipLoad(10, 10, TimeSpan.FromMilliseconds(450)));
+        control.OnShed(SipOverloadReason.ReceiveDelay, new SipLoad(10, 10, TimeSpan.FromMilliseconds(750)));
         var first = Assert.Single(log.Lines, l => l.Id == 5008);
         Assert.Contains("refused 1 new calls", first.Text, StringComparison.Ordinal);
         Assert.Contains("transactions 950/900", first.Text, StringComparison.Ordinal);
 
         time.Advance(TimeSpan.FromSeconds(10));
-        control.OnShed(SipOverloadReason.ReceiveDelay, new SipLoad(10, 10, TimeSpan.FromMilliseconds(450)));
+        control.OnShed(SipOverloadReason.ReceiveDelay, new SipLoad(10, 10, TimeSpan.FromMilliseconds(750)));
         var warnings = log.Lines.Where(l => l.Id == 5008).ToList();
         Assert.Equal(2, warnings.Count);
         Assert.Contains("refused 6 new calls", warnings[1].Text, StringComparison.Ordinal); // the five, the one, and this one
         Assert.Contains("ReceiveDelay", warnings[1].Text, StringComparison.Ordinal);
-        Assert.Contains("receive delay 450/200 ms", warnings[1].Text, StringComparison.Ordinal);
+        Assert.Contains("receive delay 750/500 ms", warnings[1].Text, StringComparison.Ordinal);
         Assert.Equal(5, control.Shed(SipOverloadReason.Transactions));
         Assert.Equal(2, control.Shed(SipOverloadReason.ReceiveDelay));
         Assert.Equal(7, control.ShedTotal);
@@ -250,7 +250,7 @@ public sealed class OverloadControlTests
         Assert.Equal((first + ((own - first) / 8)).Ticks, smoothed.Ticks, (double)TimeSpan.TicksPerMillisecond);
         Assert.True(smoothed < TimeSpan.FromMilliseconds(200), $"one late INVITE alone smoothed to {smoothed.TotalMilliseconds} ms");
 
-        // An INVITE read at once waited next to nothing: far below the 200 ms default limit.
+        // An INVITE read at once waited next to nothing: far below the 500 ms default limit.
         await peer.SendToAsync(Invite("third"), transport.LocalEndPoint);
         Assert.True(SpinWait.SpinUntil(() => handler.Delays.Count >= 3, TimeSpan.FromSeconds(5)), "the third INVITE was never handled");
         Assert.True(handler.Delays[2].Own < TimeSpan.FromMilliseconds(200), $"read a wait of {handler.Delays[2].Own.TotalMilliseconds} ms");
