@@ -58,7 +58,7 @@ public static class VoicemailsApi
             : NoVoicemail();
 
     private static IResult Delete(long id, HttpContext http, VoicemailBox box) =>
-        box.Get(http.Tenant().TenantId, id) != null && box.Delete(http.Tenant().TenantId, id) ? TypedResults.NoContent() : NoVoicemail();
+        box.Delete(http.Tenant().TenantId, id) ? TypedResults.NoContent() : NoVoicemail();
 
     private static IResult NoVoicemail() => RequestContext.Problem(404, "No such voicemail.", "Not found");
 }

@@ -26,12 +26,10 @@ public sealed partial class NativeMemoryTrimmer(IOptions<MemoryOptions> options,
 {
     // DllImport, not LibraryImport: the server is built without unsafe code, and both arguments are blittable.
     [DllImport("libc", EntryPoint = "malloc_trim")]
-#pragma warning disable SYSLIB1054
     private static extern int MallocTrim(nuint pad);
-#pragma warning restore SYSLIB1054
 
     /// <summary>Returns free C-library memory to the system; false where the C library has no malloc_trim.</summary>
-    public static bool Trim()
+    private static bool Trim()
     {
         if (!OperatingSystem.IsLinux()) return false;
         try

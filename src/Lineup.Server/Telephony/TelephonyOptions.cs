@@ -16,6 +16,9 @@ public sealed class TelephonyOptions
 {
     public const string Section = "Sip";
 
+    // The overload settings' defaults are the stack's own: one place to change them.
+    private static readonly Lineup.Sip.Stack.SipOverloadOptions s_overload = new();
+
     /// <summary>Off unless asked for: a SIP server on port 5060 is something an operator turns on.</summary>
     public bool Enabled { get; set; }
 
@@ -142,16 +145,16 @@ public sealed class TelephonyOptions
     /// <summary>New INVITEs get 503 once transactions (or dialogs) reach this fraction of their bound
     /// (<c>Sip:Overload:Fraction</c>, above 0, at most 1).</summary>
     [ConfigurationKeyName("Overload:Fraction")]
-    public double OverloadFraction { get; set; } = 0.9;
+    public double OverloadFraction { get; set; } = s_overload.Fraction;
 
     /// <summary>New INVITEs get 503 when the INVITE just read waited this long in the UDP receive queue
     /// (<c>Sip:Overload:MaxReceiveDelayMs</c>; 0: off).</summary>
     [ConfigurationKeyName("Overload:MaxReceiveDelayMs")]
-    public int OverloadMaxReceiveDelayMs { get; set; } = 500;
+    public int OverloadMaxReceiveDelayMs { get; set; } = (int)s_overload.MaxReceiveDelay.TotalMilliseconds;
 
     /// <summary>The Retry-After of an overload 503, in seconds (<c>Sip:Overload:RetryAfterSeconds</c>).</summary>
     [ConfigurationKeyName("Overload:RetryAfterSeconds")]
-    public int OverloadRetryAfterSeconds { get; set; } = 2;
+    public int OverloadRetryAfterSeconds { get; set; } = (int)s_overload.RetryAfter.TotalSeconds;
 
     // What the settings resolve to (Resolve, once, before validation).
 
