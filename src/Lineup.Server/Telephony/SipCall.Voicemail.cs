@@ -90,8 +90,8 @@ internal sealed partial class SipCall
         Locked(later =>
         {
             if (_voicemail is not { Finished: false } vm) return;
-            // A hang-up after a quiet spell with no packets: that spell is part of the message too.
-            vm.Recorder?.CatchUp(_fe.Time.GetElapsedTime(vm.StartedAt), PacketTolerance);
+            // No catch-up at a hang-up: the message ends with the caller's last packet. Time no packet covered just
+            // before the BYE is packets still in flight, or a sender that fell behind, not silence the caller left.
             vm.Finished = true;
             vm.EndedBy = reason;
             done = vm;
