@@ -132,6 +132,7 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
     // ---- the tenant's side (called by its grain on this node)
 
     /// <summary>Before the tenant's host starts here: the routes of its live SIP calls.</summary>
+    [BindTupleByName(false)] // the columns bind by position
     public async Task LoadRoutesAsync(long tenantId)
     {
         await using var c = await db.Postgres!.OpenConnectionAsync();
@@ -412,6 +413,7 @@ public sealed partial class ClusterTelephony(IGrainFactory grains, ClusterGatewa
         if (Caching && generation == Volatile.Read(ref _generation)) _credentialsRead[(tenantId, agentId)] = Stopwatch.GetTimestamp();
     }
 
+    [BindTupleByName(false)] // the columns bind by position
     private async Task<IReadOnlyList<StoredBinding>> ReadBindingsAsync(long tenantId, string username)
     {
         await using var c = await db.Postgres!.OpenConnectionAsync();

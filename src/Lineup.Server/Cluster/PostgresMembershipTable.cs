@@ -98,7 +98,7 @@ public sealed partial class PostgresMembershipTable(NpgsqlDataSource dataSource,
             WHERE v.cluster_id = @_clusterId
             ORDER BY m.silo
             """,
-            new { _clusterId, silo }, cancellationToken: ct))).AsList();
+            new { _clusterId, silo }, cancellationToken: ct))).ToList();
         if (rows.Count == 0) return new MembershipTableData(new TableVersion(0, Etag(0)));
         var version = new TableVersion(rows[0].TableVersion, Etag(rows[0].TableEtag));
         var members = rows.Where(r => r.Silo != null).Select(r => Tuple.Create(ToEntry(r), Etag(r.Etag!.Value))).ToList();

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Lineup.Server.Storage;
 using Microsoft.Extensions.Options;
@@ -117,7 +118,8 @@ public sealed partial class WebhookRelay : BackgroundService
     private readonly TimeProvider _time;
     private readonly WebhookOptions _options;
     private readonly ILogger<WebhookRelay> _log;
-    private readonly HttpMessageInvoker _http;
+    private readonly NetworkGuard _guard;
+    private HttpMessageInvoker? _http;
     private readonly ITimer _timer;
     private long _timerDue = long.MaxValue;
     private long _flushDue = long.MaxValue;
@@ -136,9 +138,19 @@ public sealed partial class WebhookRelay : BackgroundService
         _time = time;
         _options = options.Value;
         _log = log;
-        _http = new HttpMessageInvoker(new SocketsHttpHandler
+        _guard = guard;
+        _timer = time.CreateTimer(_ => _inbox.Writer.TryWrite(Tick.Instance), null, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The HTTP client, made at the first delivery: a server without webhooks never loads the HTTP stack.</summary>
+    private HttpMessageInvoker Http() => Volatile.Read(ref _http) ?? CreateHttp();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private HttpMessageInvoker CreateHttp()
+    {
+        var made = new HttpMessageInvoker(new SocketsHttpHandler
         {
-            ConnectCallback = guard.ConnectAsync,
+            ConnectCallback = _guard.ConnectAsync,
             AllowAutoRedirect = false,
             UseCookies = false,
             UseProxy = false,
@@ -146,7 +158,10 @@ public sealed partial class WebhookRelay : BackgroundService
             MaxConnectionsPerServer = 256,
             ConnectTimeout = _options.Timeout,
         });
-        _timer = time.CreateTimer(_ => _inbox.Writer.TryWrite(Tick.Instance), null, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
+        var winner = Interlocked.CompareExchange(ref _http, made, null);
+        if (winner == null) return made;
+        made.Dispose();
+        return winner;
     }
 
     public long DeliveredCount => Interlocked.Read(ref _delivered);
@@ -388,7 +403,7 @@ public sealed partial class WebhookRelay : BackgroundService
         {
             using var request = WebhookRequests.Build(hook, d.Event, _time.GetUtcNow().ToUnixTimeSeconds(), _payloads.For(hook.Source));
             using var cts = new CancellationTokenSource(_options.Timeout);
-            using var response = await _http.SendAsync(request, cts.Token);
+            using var response = await Http().SendAsync(request, cts.Token);
             status = (int)response.StatusCode;
         }
         catch (HttpRequestException ex) when (ex.InnerException is BlockedDestinationException b)
@@ -586,7 +601,7 @@ public sealed partial class WebhookRelay : BackgroundService
     public override void Dispose()
     {
         _timer.Dispose();
-        _http.Dispose();
+        _http?.Dispose();
         base.Dispose();
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Npgsql;
 
 namespace Lineup.Server.Hosting;
@@ -10,7 +11,14 @@ public sealed record DataLocation(string DataDirectory, string? PostgresConnecti
     public string Describe()
     {
         if (string.IsNullOrWhiteSpace(PostgresConnection)) return $"{Path.Combine(DataDirectory, "lineup.db")} (SQLite)";
-        var c = new NpgsqlConnectionStringBuilder(PostgresConnection);
+        return DescribePostgres(PostgresConnection);
+    }
+
+    // Apart, so that a server on SQLite never loads Npgsql.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string DescribePostgres(string connection)
+    {
+        var c = new NpgsqlConnectionStringBuilder(connection);
         return $"PostgreSQL database '{c.Database}' on {c.Host}:{c.Port} as '{c.Username}'";
     }
 }

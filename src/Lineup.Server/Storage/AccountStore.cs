@@ -20,7 +20,7 @@ public sealed class AccountStore(Database db)
     public async Task<IReadOnlyList<TenantRow>> ListTenantsAsync()
     {
         await using var c = await db.OpenAsync();
-        return (await c.QueryAsync<TenantRow>("SELECT id, name, time_zone AS TimeZone, seed, created_at AS CreatedAt FROM tenants ORDER BY id")).AsList();
+        return (await c.QueryAsync<TenantRow>("SELECT id, name, time_zone AS TimeZone, seed, created_at AS CreatedAt FROM tenants ORDER BY id")).ToList();
     }
 
     public async Task<TenantRow?> GetTenantAsync(long id)
@@ -83,7 +83,7 @@ public sealed class AccountStore(Database db)
         await using var c = await db.OpenAsync();
         return (await c.QueryAsync<UserRow>(
             $"SELECT {UserColumns} FROM users WHERE tenant_id = @tenantId AND id > @afterId ORDER BY id LIMIT @limit",
-            new { tenantId, afterId, limit })).AsList();
+            new { tenantId, afterId, limit })).ToList();
     }
 
     /// <summary>Updates the user; with <paramref name="revokeSessions"/> (a new password) every session of the
@@ -108,12 +108,13 @@ public sealed class AccountStore(Database db)
 
     /// <summary>Unbinds the users bound to a removed agent, in one transaction: agent users (who act only as that agent)
     /// are deleted with their sessions, the others keep their accounts without an agent. Returns the users changed.</summary>
+    [BindTupleByName(false)] // the columns bind by position
     public async Task<IReadOnlyList<long>> DetachAgentAsync(long tenantId, long agentId)
     {
         await using var c = await db.OpenAsync();
         await using var tx = await c.BeginTransactionAsync();
         var users = (await c.QueryAsync<(long Id, string Role)>(
-            "SELECT id, role FROM users WHERE tenant_id = @tenantId AND agent_id = @agentId", new { tenantId, agentId }, tx)).AsList();
+            "SELECT id, role FROM users WHERE tenant_id = @tenantId AND agent_id = @agentId", new { tenantId, agentId }, tx)).ToList();
         foreach (var (id, role) in users)
         {
             if (role == "Agent")
@@ -170,7 +171,7 @@ public sealed class AccountStore(Database db)
     {
         await using var c = await db.OpenAsync();
         return (await c.QueryAsync<ApiKeyRow>($"SELECT {ApiKeyColumns} FROM api_keys WHERE tenant_id = @tenantId AND id > @afterId ORDER BY id LIMIT @limit",
-            new { tenantId, afterId, limit })).AsList();
+            new { tenantId, afterId, limit })).ToList();
     }
 
     public async Task<bool> DeleteApiKeyAsync(long tenantId, long id)

@@ -34,7 +34,7 @@ public sealed class CdrStore(Database db)
             afterEnded = after?.EndedAt ?? 0,
             afterCall = after?.CallId ?? 0,
             limit,
-        })).AsList();
+        })).ToList();
     }
 
     public async Task<string?> GetCdrAsync(long tenantId, long callId)

@@ -17,7 +17,7 @@ public sealed class CredentialStore(Database db)
     public async Task<IReadOnlyList<SipCredentialRow>> ListSipCredentialsAsync(CancellationToken ct = default)
     {
         await using var c = await db.OpenAsync(ct);
-        return (await c.QueryAsync<SipCredentialRow>($"SELECT {SipColumns} FROM sip_credentials ORDER BY tenant_id, agent_id")).AsList();
+        return (await c.QueryAsync<SipCredentialRow>($"SELECT {SipColumns} FROM sip_credentials ORDER BY tenant_id, agent_id")).ToList();
     }
 
     public async Task<SipCredentialRow?> GetSipCredentialAsync(long tenantId, long agentId)

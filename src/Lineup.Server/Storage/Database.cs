@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Data.Common;
 using System.Reflection;
 using Dapper;
@@ -18,10 +19,11 @@ public enum DatabaseKind
 /// </summary>
 public sealed class Database : IAsyncDisposable
 {
-    private readonly NpgsqlDataSource? _postgres;
+    // Typed as the ADO.NET base class so that a server on SQLite never loads Npgsql (issue 17: memory).
+    private readonly DbDataSource? _postgres;
     private readonly string? _sqlite;
 
-    private Database(DatabaseKind kind, string? sqlite, NpgsqlDataSource? postgres)
+    private Database(DatabaseKind kind, string? sqlite, DbDataSource? postgres)
     {
         Kind = kind;
         _sqlite = sqlite;
@@ -31,13 +33,12 @@ public sealed class Database : IAsyncDisposable
     public DatabaseKind Kind { get; }
 
     /// <summary>The PostgreSQL data source (null on SQLite), shared with the cluster's membership table.</summary>
-    public NpgsqlDataSource? Postgres => _postgres;
+    public NpgsqlDataSource? Postgres => (NpgsqlDataSource?)_postgres;
 
     /// <summary>PostgreSQL when a connection string is given, else SQLite in <paramref name="dataDir"/>.</summary>
     public static Database Create(string? connectionString, string dataDir)
     {
-        if (!string.IsNullOrWhiteSpace(connectionString))
-            return new Database(DatabaseKind.Postgres, null, NpgsqlDataSource.Create(connectionString));
+        if (!string.IsNullOrWhiteSpace(connectionString)) return CreatePostgres(connectionString);
         Directory.CreateDirectory(dataDir);
         var builder = new SqliteConnectionStringBuilder
         {
@@ -47,6 +48,10 @@ public sealed class Database : IAsyncDisposable
         };
         return new Database(DatabaseKind.Sqlite, builder.ToString(), null);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Database CreatePostgres(string connectionString) =>
+        new(DatabaseKind.Postgres, null, NpgsqlDataSource.Create(connectionString));
 
     public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
     {

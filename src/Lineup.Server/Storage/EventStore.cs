@@ -55,7 +55,7 @@ public sealed class EventStore(Database db)
     {
         await using var c = await db.OpenAsync();
         var rows = (await c.QueryAsync<EventRow>(
-            $"SELECT {EventColumns} FROM events WHERE tenant_id = @tenantId ORDER BY seq DESC LIMIT @limit", new { tenantId, limit })).AsList();
+            $"SELECT {EventColumns} FROM events WHERE tenant_id = @tenantId ORDER BY seq DESC LIMIT @limit", new { tenantId, limit })).ToList();
         rows.Reverse();
         return rows;
     }
@@ -93,7 +93,7 @@ public sealed class EventStore(Database db)
         await using var c = await db.OpenAsync();
         return (await c.QueryAsync<WebhookRow>(
             "SELECT id, tenant_id AS TenantId, body, created_at AS CreatedAt FROM webhooks WHERE (@tenantId IS NULL OR tenant_id = @tenantId) ORDER BY id",
-            new { tenantId })).AsList();
+            new { tenantId })).ToList();
     }
 
     // ---- the outbox, as the relay and the delivery log see it
@@ -106,7 +106,7 @@ public sealed class EventStore(Database db)
             + " d.created_at AS CreatedAt, e.at, e.type, e.queue_id AS QueueId, e.agent_id AS AgentId, e.call_id AS CallId, e.body"
             + " FROM webhook_deliveries d JOIN events e ON e.tenant_id = d.tenant_id AND e.seq = d.seq"
             + " WHERE d.webhook_id = @webhookId AND d.state = 'pending' AND d.seq > @afterSeq ORDER BY d.seq LIMIT @limit",
-            new { webhookId, afterSeq, limit })).AsList();
+            new { webhookId, afterSeq, limit })).ToList();
     }
 
     /// <summary>Writes the relay's results of one flush in one transaction.</summary>
@@ -175,7 +175,7 @@ public sealed class EventStore(Database db)
         return (await c.QueryAsync<DeliveryInfoRow>(
             $"SELECT {DeliveryInfoColumns} FROM webhook_deliveries d JOIN events e ON e.tenant_id = d.tenant_id AND e.seq = d.seq"
             + " WHERE d.webhook_id = @webhookId AND (@state IS NULL OR d.state = @state) AND d.seq < @beforeSeq ORDER BY d.seq DESC LIMIT @limit",
-            new { webhookId, state, beforeSeq, limit })).AsList();
+            new { webhookId, state, beforeSeq, limit })).ToList();
     }
 
     public async Task<DeliveryInfoRow?> GetDeliveryAsync(long webhookId, long seq)
@@ -191,7 +191,7 @@ public sealed class EventStore(Database db)
         await using var c = await db.OpenAsync();
         return (await c.QueryAsync<AttemptRow>(
             "SELECT webhook_id AS WebhookId, seq, attempt, at, status_code AS StatusCode, latency_ms AS LatencyMs, error FROM webhook_attempts"
-            + " WHERE webhook_id = @webhookId AND seq = @seq ORDER BY attempt", new { webhookId, seq })).AsList();
+            + " WHERE webhook_id = @webhookId AND seq = @seq ORDER BY attempt", new { webhookId, seq })).ToList();
     }
 
     /// <summary>Forgets delivered and dead deliveries finished before <paramref name="before"/>, their attempts, and

@@ -40,12 +40,12 @@ public sealed class LeaseStore(Database db)
         await using var c = await db.OpenAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         var lockRow = db.Kind == DatabaseKind.Postgres ? " FOR UPDATE" : "";
-        var previous = await c.QuerySingleOrDefaultAsync<LeaseRow>(new CommandDefinition(
-            "SELECT tenant_id AS TenantId, epoch, owner FROM tenant_leases WHERE tenant_id = @tenantId" + lockRow, new { tenantId }, tx, cancellationToken: ct));
-        var epoch = await c.ExecuteScalarAsync<long?>(new CommandDefinition(
+        var previous = await c.QuerySingleOrDefaultAsync<LeaseRow>(
+            "SELECT tenant_id AS TenantId, epoch, owner FROM tenant_leases WHERE tenant_id = @tenantId" + lockRow, new { tenantId }, tx);
+        var epoch = await c.ExecuteScalarAsync<long?>(
             "INSERT INTO tenant_leases (tenant_id, epoch, owner, acquired_at) SELECT @tenantId, 1, @owner, @now WHERE EXISTS (SELECT 1 FROM tenants WHERE id = @tenantId)"
             + " ON CONFLICT (tenant_id) DO UPDATE SET epoch = tenant_leases.epoch + 1, owner = excluded.owner, acquired_at = excluded.acquired_at RETURNING epoch",
-            new { tenantId, owner, now }, tx, cancellationToken: ct));
+            new { tenantId, owner, now }, tx);
         if (epoch == null) return null;
         await tx.CommitAsync(ct);
         return new Lease(new Fence(tenantId, epoch.Value), previous?.Owner, previous == null);
@@ -56,7 +56,7 @@ public sealed class LeaseStore(Database db)
     public async Task ReleaseAsync(Fence fence, CancellationToken ct = default)
     {
         await using var c = await db.OpenAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition("UPDATE tenant_leases SET owner = NULL WHERE tenant_id = @TenantId AND epoch = @Epoch", fence, cancellationToken: ct));
+        await c.ExecuteAsync("UPDATE tenant_leases SET owner = NULL WHERE tenant_id = @TenantId AND epoch = @Epoch", fence);
     }
 
     /// <summary>The stored holders of these tenants (a tenant without a row has never been started).</summary>
@@ -66,8 +66,8 @@ public sealed class LeaseStore(Database db)
         await using var c = await db.OpenAsync(ct);
         var ids = tenantIds.ToArray();
         var match = db.Kind == DatabaseKind.Postgres ? "= ANY(@ids)" : "IN @ids";
-        return (await c.QueryAsync<LeaseRow>(new CommandDefinition(
-            $"SELECT tenant_id AS TenantId, epoch, owner FROM tenant_leases WHERE tenant_id {match}", new { ids }, cancellationToken: ct))).AsList();
+        return (await c.QueryAsync<LeaseRow>(
+            $"SELECT tenant_id AS TenantId, epoch, owner FROM tenant_leases WHERE tenant_id {match}", new { ids })).ToList();
     }
 
     /// <summary>Every tenant with its lease's holder (null when released or never started), for a cluster's keeper.</summary>

@@ -23,14 +23,14 @@ public sealed class SnapshotStore(Database db)
         await using var c = await db.OpenAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         await LeaseStore.CheckAsync(c, tx, db.Kind, fence);
-        await c.ExecuteAsync(new CommandDefinition(
+        await c.ExecuteAsync(
             "INSERT INTO tenant_snapshots (tenant_id, seq, epoch, version, taken_at, body) VALUES (@TenantId, @seq, @Epoch, @version, @takenAt, @body)"
             + " ON CONFLICT (tenant_id, seq) DO UPDATE SET epoch = excluded.epoch, version = excluded.version, taken_at = excluded.taken_at, body = excluded.body",
-            new { fence.TenantId, fence.Epoch, seq, version, takenAt, body }, tx, cancellationToken: ct));
-        await c.ExecuteAsync(new CommandDefinition(
+            new { fence.TenantId, fence.Epoch, seq, version, takenAt, body }, tx);
+        await c.ExecuteAsync(
             "DELETE FROM tenant_snapshots WHERE tenant_id = @TenantId AND seq < (SELECT MIN(seq) FROM"
             + " (SELECT seq FROM tenant_snapshots WHERE tenant_id = @TenantId ORDER BY seq DESC LIMIT @Kept) newest)",
-            new { fence.TenantId, Kept }, tx, cancellationToken: ct));
+            new { fence.TenantId, Kept }, tx);
         await tx.CommitAsync(ct);
     }
 
@@ -38,9 +38,9 @@ public sealed class SnapshotStore(Database db)
     public async Task<IReadOnlyList<SnapshotRow>> ListAsync(long tenantId, CancellationToken ct = default)
     {
         await using var c = await db.OpenAsync(ct);
-        return (await c.QueryAsync<SnapshotRow>(new CommandDefinition(
+        return (await c.QueryAsync<SnapshotRow>(
             "SELECT tenant_id AS TenantId, seq, epoch, version, taken_at AS TakenAt, body FROM tenant_snapshots WHERE tenant_id = @tenantId ORDER BY seq DESC",
-            new { tenantId }, cancellationToken: ct))).AsList();
+            new { tenantId })).ToList();
     }
 
     /// <summary>The stored form: the snapshot's JSON, Brotli at its fastest level (a 6.8 MB tenant becomes about 1 MB).</summary>

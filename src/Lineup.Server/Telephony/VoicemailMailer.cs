@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
 using System.Globalization;
@@ -60,26 +61,23 @@ public sealed class SmtpOptions : IValidatableObject
 
     internal static readonly string[] SecurityNames = ["auto", "starttls", "tls", "none"];
 
-    public SecureSocketOptions SocketOptions => Security.ToLowerInvariant() switch
-    {
-        "starttls" => SecureSocketOptions.StartTls,
-        "tls" => SecureSocketOptions.SslOnConnect,
-        "none" => SecureSocketOptions.None,
-        _ => SecureSocketOptions.Auto,
-    };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!SecurityNames.Contains(Security, StringComparer.OrdinalIgnoreCase))
             yield return new ValidationResult($"Smtp:Security must be one of: {string.Join(", ", SecurityNames)}.", [nameof(Security)]);
         if (!Enabled) yield break;
-        if (string.IsNullOrWhiteSpace(From) || !MailboxAddress.TryParse(From, out _))
+        if (string.IsNullOrWhiteSpace(From) || !IsAddress(From))
             yield return new ValidationResult("Smtp:From must be an e-mail address when Smtp:Host is set.", [nameof(From)]);
         if (string.IsNullOrEmpty(Username) != string.IsNullOrEmpty(Password))
             yield return new ValidationResult("Smtp:Username and Smtp:Password go together.", [nameof(Username)]);
         if (!string.IsNullOrEmpty(CaFile) && Authorities() is null)
             yield return new ValidationResult($"Smtp:CaFile: {CaFile} is not a readable PEM file of certificates.", [nameof(CaFile)]);
     }
+
+    // Apart, so that a server without SMTP never loads MimeKit.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool IsAddress(string text) => MailboxAddress.TryParse(text, out _);
 
     /// <summary>The certificates of <see cref="CaFile"/>; null when it is not set, or cannot be read or holds none.</summary>
     public X509Certificate2Collection? Authorities()
@@ -132,6 +130,16 @@ public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, Voice
 
     /// <summary>An SMTP server is configured.</summary>
     public bool Enabled => _options.Enabled;
+
+    // Here, not on SmtpOptions: options validation reflects over every property of SmtpOptions, and a MailKit type
+    // there loaded MailKit in every server, SMTP or not.
+    private static SecureSocketOptions SocketOptions(string security) => security.ToLowerInvariant() switch
+    {
+        "starttls" => SecureSocketOptions.StartTls,
+        "tls" => SecureSocketOptions.SslOnConnect,
+        "none" => SecureSocketOptions.None,
+        _ => SecureSocketOptions.Auto,
+    };
 
     /// <summary>Sends the voicemail's e-mail (its description says pending) in the background.</summary>
     public void Enqueue(long tenant, long id) => _queue.Writer.TryWrite((tenant, id));
@@ -234,7 +242,7 @@ public sealed partial class VoicemailMailer(IOptions<SmtpOptions> options, Voice
         message.Body = body.ToMessageBody();
         // Without Smtp:CaFile, MailKit's own check: the system's roots and the server's name.
         using var client = new SmtpClient { Timeout = (int)(_options.TimeoutSeconds * 1000), ServerCertificateValidationCallback = _trust };
-        await client.ConnectAsync(_options.Host!, _options.Port, _options.SocketOptions, stop);
+        await client.ConnectAsync(_options.Host!, _options.Port, SocketOptions(_options.Security), stop);
         if (!string.IsNullOrEmpty(_options.Username)) await client.AuthenticateAsync(_options.Username, _options.Password ?? "", stop);
         await client.SendAsync(message, stop);
         await client.DisconnectAsync(true, stop);

@@ -24,7 +24,7 @@ public sealed class PortSipServers(DialectStorage storage)
     {
         await using var c = await storage.OpenAsync();
         return (await c.QueryAsync<PortSipServerRow>(
-            $"SELECT {PortSipServerColumns} FROM portsip_queue_servers WHERE tenant_id = @tenantId ORDER BY id", new { tenantId })).AsList();
+            $"SELECT {PortSipServerColumns} FROM portsip_queue_servers WHERE tenant_id = @tenantId ORDER BY id", new { tenantId })).ToList();
     }
 
     public async Task<PortSipServerRow?> GetAsync(long tenantId, long id)

@@ -10,7 +10,7 @@ namespace Lineup.Server.Api.Dialects.PortSip;
 internal sealed class ProcessUsage(TimeProvider time)
 {
     private readonly Lock _lock = new();
-    private long _lastAt = Process.GetCurrentProcess().StartTime.ToUniversalTime().Ticks;
+    private long _lastAt; // 0: the first read measures from the process's start
     private TimeSpan _lastCpu = TimeSpan.Zero;
 
     public (int Cpu, int Memory) Read()
@@ -21,6 +21,7 @@ internal sealed class ProcessUsage(TimeProvider time)
         double cpuPercent;
         lock (_lock)
         {
+            if (_lastAt == 0) _lastAt = p.StartTime.ToUniversalTime().Ticks;
             var wall = TimeSpan.FromTicks(Math.Max(1, now - _lastAt));
             cpuPercent = (cpu - _lastCpu).TotalMilliseconds / wall.TotalMilliseconds / Environment.ProcessorCount * 100;
             // A read right after another measures too short a span to mean anything: keep the longer window.
