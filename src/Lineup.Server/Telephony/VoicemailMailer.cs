@@ -1,9 +1,9 @@
-using System.Runtime.CompilerServices;
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
