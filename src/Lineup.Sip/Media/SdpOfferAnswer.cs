@@ -332,8 +332,9 @@ public static class SdpOfferAnswer
         if (m.RtcpMux) return remote;
         if (m.Rtcp is { } rtcp)
         {
+            if (rtcp.Port == 0) return null;
             if (rtcp.Connection is { } c) return EndPointOf(c, rtcp.Port);
-            return remote is null || rtcp.Port == 0 ? null : new IPEndPoint(remote.Address, rtcp.Port);
+            return remote is null ? null : new IPEndPoint(remote.Address, rtcp.Port);
         }
         return remote is null || remote.Port >= 65535 ? null : new IPEndPoint(remote.Address, remote.Port + 1);
     }
