@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Buffers.Binary;
+using System.Diagnostics;
 
 namespace Lineup.Sip.Media;
 
