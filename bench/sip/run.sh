@@ -17,7 +17,8 @@
 #          who stay on hold; once all are waiting, over --measure seconds: the server's CPU, CPU per caller (idle
 #          CPU of this run subtracted), RSS, and the interval between music packets of one stream, p50 and p99, from
 #          the server's /metrics histogram `lineup_rtp_send_interval_seconds`; beside it (in the log lines) the
-#          music packets sent per second (a starved media thread skips ticks: fewer packets, less CPU), the media
+#          music packets sent per second (a starved media thread skips ticks: fewer packets, less CPU), the RTCP
+#          reports sent per second (`lineup_rtcp_packets_sent_total`: about one per caller every 4 s), the media
 #          clock's tick lateness p99 (`lineup_rtp_tick_lateness_seconds`), the GC's collections and pause time
 #          over the window (`dotnet_gc_*`) and the scheduling policy of the media threads (SCHED_OTHER or, with
 #          `--server-arg --Sip:MediaRealtimePriority=N`, SCHED_RR). The callers then hang up by
@@ -402,9 +403,10 @@ run_hold() {
     gcs=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_collections_total)
     gc_pause=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" dotnet_gc_pause_time_seconds_total)
     sent=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" lineup_rtp_packets_sent_total)
+    rtcp=$(counter_delta "$OUT/$name-metrics-before.txt" "$OUT/$name-metrics-after.txt" lineup_rtcp_packets_sent_total)
     ROWS+=("| hold #$run | $size callers (ramp $HOLD_RAMP/s), ${MEASURE}s | $size | $waiting waiting, $still at end | | | | | $cpu% (idle $IDLE_CPU%) | $(rss_mb) MB | per caller $per_call | $p50 | $p99 | $(load) |")
     echo "hold #$run: $size callers, $cpu% CPU, per caller $per_call, RSS $(rss_mb) MB ($(rss_parts "$OUT/$name-smaps.txt")), interval p50 $p50 p99 $p99 ms"
-    echo "hold #$run: music packets sent $(awk -v n="$sent" -v s="$MEASURE" 'BEGIN { printf "%.0f", n / s }')/s (every caller paced: $((size * 50))/s; fewer means ticks were skipped, and less CPU spent); tick lateness p99 $late99 ms; GC over the window: $gcs collections, ${gc_pause}s paused; media threads: $(media_policies)"
+    echo "hold #$run: music packets sent $(awk -v n="$sent" -v s="$MEASURE" 'BEGIN { printf "%.0f", n / s }')/s (every caller paced: $((size * 50))/s; fewer means ticks were skipped, and less CPU spent); RTCP reports sent $(awk -v n="$rtcp" -v s="$MEASURE" 'BEGIN { printf "%.0f", n / s }')/s; tick lateness p99 $late99 ms; GC over the window: $gcs collections, ${gc_pause}s paused; media threads: $(media_policies)"
     # The callers hang up by themselves; wait for them, and for the queue to empty, before anything else.
     wait "$callers_pid" || true
     for _ in $(seq 1 120); do

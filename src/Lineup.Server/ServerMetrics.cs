@@ -63,6 +63,16 @@ public sealed class ServerMetrics
         RtpTickLateness = _meter.CreateHistogram("lineup_rtp_tick_lateness_seconds", unit: null,
             description: "How late the media clock's ticks ran.", tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_intervalBuckets });
+        LegQuality = new Lineup.Sip.Media.LegQualityInstruments(
+            _meter.CreateHistogram("lineup_rtp_leg_loss_ratio", unit: null,
+                description: "Per RTP leg at its end: the peer's packets lost over those expected (0-1).", tags: null,
+                advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5] }),
+            _meter.CreateHistogram("lineup_rtp_leg_jitter_seconds", unit: null,
+                description: "Per RTP leg at its end: the highest interarrival jitter of the peer's packets (RFC 3550 A.8).", tags: null,
+                advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5] }),
+            _meter.CreateHistogram("lineup_rtp_leg_rtt_seconds", unit: null,
+                description: "Per RTP leg at its end: the mean round trip from the peer's RTCP reports (LSR/DLSR).", tags: null,
+                advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.01, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1] }));
     }
 
     public Meter Meter => _meter;
@@ -73,6 +83,9 @@ public sealed class ServerMetrics
     public Histogram<double> RtpSendInterval { get; }
 
     public Histogram<double> RtpTickLateness { get; }
+
+    /// <summary>Recorded by the media engine when a leg closes.</summary>
+    public Lineup.Sip.Media.LegQualityInstruments LegQuality { get; }
 
     /// <summary>Counts an engine event (in the tenant's turn: one interlocked add, no allocation).</summary>
     public void Observe(in EngineEvent e)
@@ -136,6 +149,12 @@ public sealed class ServerMetrics
             description: "RTP packets dropped (malformed, unknown payload).");
         _meter.CreateObservableCounter("lineup_rtp_send_errors_total", () => Sip(sip, s => s.Media!.Statistics.SendErrors),
             description: "RTP sends that failed.");
+        _meter.CreateObservableCounter("lineup_rtcp_packets_sent_total", () => Sip(sip, s => s.Media!.Statistics.RtcpSent),
+            description: "RTCP compound packets sent (SR/RR with SDES, BYE).");
+        _meter.CreateObservableCounter("lineup_rtcp_packets_received_total", () => Sip(sip, s => s.Media!.Statistics.RtcpReceived),
+            description: "RTCP compound packets received and accepted.");
+        _meter.CreateObservableCounter("lineup_rtcp_packets_dropped_total", () => Sip(sip, s => s.Media!.Statistics.RtcpDropped),
+            description: "RTCP datagrams dropped (malformed, from an unexpected source, or on an SRTP leg).");
         _meter.CreateObservableCounter("lineup_srtp_auth_failures_total", () => Sip(sip, s => s.Media!.Statistics.SrtpAuthenticationFailures),
             description: "SRTP packets dropped: authentication tag wrong (tampered or forged).");
         _meter.CreateObservableCounter("lineup_srtp_replays_total", () => Sip(sip, s => s.Media!.Statistics.SrtpReplays),

@@ -43,6 +43,10 @@ public sealed class RecordsGoldenTests
     public void A_cdr_row_keeps_its_shape() => Golden("cdr.json", CdrRecord.From(OneCall().Record).Json());
 
     [Fact]
+    public void A_cdr_row_with_media_quality_keeps_its_shape() => Golden("cdr-media-quality.json", CdrRecord.From(OneCall().Record,
+        new CdrMediaQualityRecord(new CdrLegQualityRecord(2950, 50, 1.67, 1.25, 4.5, 0.8, 3, 0.5, 12), new CdrLegQualityRecord(3000, 0, 0, 0.4, 1.1, null, null, null, 0))).Json());
+
+    [Fact]
     public void A_daily_statistics_row_keeps_its_shape()
     {
         var (engine, _) = OneCall();

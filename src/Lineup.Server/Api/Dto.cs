@@ -186,12 +186,21 @@ public sealed record CdrVisitDto(long QueueId, DateTimeOffset EnteredAt, DateTim
 
 public sealed record CdrAttemptDto(long AgentId, long QueueId, DateTimeOffset OfferedAt, DateTimeOffset? EndedAt, AttemptOutcome Outcome, bool Pickup);
 
+/// <summary>One leg's media quality: what Lineup received from the phone (RFC 3550 loss and interarrival jitter), and
+/// from the phone's RTCP reports what it received of Lineup's stream and the round trip (null without such reports).</summary>
+public sealed record CdrLegQualityDto(long PacketsReceived, long PacketsLost, double LossPercent, double JitterMeanMs,
+    double JitterMaxMs, double? RttMs, long? RemotePacketsLost, double? RemoteJitterMs, long RtcpReceived);
+
+/// <summary>The media quality of the caller's leg and of the agent leg it talked to.</summary>
+public sealed record CdrMediaQualityDto(CdrLegQualityDto? Caller, CdrLegQualityDto? Agent);
+
 public sealed record CdrDto(
     long CallId, string CallerNumber, string? CallerName, string? ExternalId, int Priority, DateTimeOffset EnteredAt,
     DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
     long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
     string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitDto> Queues,
-    IReadOnlyList<CdrAttemptDto> Attempts, string? RecordingId = null, string? DispositionCode = null, int? Rating = null);
+    IReadOnlyList<CdrAttemptDto> Attempts, string? RecordingId = null, string? DispositionCode = null, int? Rating = null,
+    CdrMediaQualityDto? MediaQuality = null);
 
 public sealed record StaffingDto(
     int Agents, double CallsPerHour, double AverageHandleSeconds, double TrafficErlangs, double TargetSeconds,
@@ -442,7 +451,11 @@ public static class Dto
         r.Callback, r.CallbackNumber,
         [.. r.Queues.Select(v => new CdrVisitDto(v.QueueId, v.EnteredAt, v.LeftAt, v.ExitReason))],
         [.. r.Attempts.Select(x => new CdrAttemptDto(x.AgentId, x.QueueId, x.OfferedAt, x.EndedAt, x.Outcome, x.Pickup))],
-        r.RecordingId, r.DispositionCode, r.Rating);
+        r.RecordingId, r.DispositionCode, r.Rating,
+        r.MediaQuality is { } m ? new CdrMediaQualityDto(LegQuality(m.Caller), LegQuality(m.Agent)) : null);
+
+    private static CdrLegQualityDto? LegQuality(CdrLegQualityRecord? q) => q is null ? null
+        : new(q.PacketsReceived, q.PacketsLost, q.LossPercent, q.JitterMeanMs, q.JitterMaxMs, q.RttMs, q.RemotePacketsLost, q.RemoteJitterMs, q.RtcpReceived);
 
     /// <summary>An ended call, from its CDR.</summary>
     public static CallDto Ended(CdrRecord cdr) => new(cdr.CallId, cdr.Queues.Count > 0 ? cdr.Queues[^1].QueueId : null, CallState.Ended, cdr.CallerNumber,

@@ -32,22 +32,48 @@ public sealed record CdrVisitRecord(long QueueId, DateTimeOffset EnteredAt, Date
 
 public sealed record CdrAttemptRecord(long AgentId, long QueueId, DateTimeOffset OfferedAt, DateTimeOffset? EndedAt, AttemptOutcome Outcome, bool Pickup);
 
-/// <summary>A call detail record as stored in <c>cdrs.body</c> and carried by <c>call.completed</c>.</summary>
+/// <summary>The media quality of one leg of a call (RFC 3550 §6.4, §A.8): what Lineup received from the party's phone,
+/// and, from the phone's RTCP reports, what it received of Lineup's stream and the round trip.</summary>
+/// <param name="PacketsReceived">RTP packets received from the phone.</param>
+/// <param name="PacketsLost">Packets the phone's sequence numbers say were lost.</param>
+/// <param name="LossPercent">Lost over expected, in percent.</param>
+/// <param name="JitterMeanMs">Mean interarrival jitter, ms.</param>
+/// <param name="JitterMaxMs">Highest interarrival jitter, ms.</param>
+/// <param name="RttMs">Mean round trip from the phone's reports (LSR/DLSR), ms; null when it sent none that allow it.</param>
+/// <param name="RemotePacketsLost">Lineup's packets the phone reported lost, or null without reports.</param>
+/// <param name="RemoteJitterMs">Jitter of Lineup's packets as the phone reported it, ms, or null without reports.</param>
+/// <param name="RtcpReceived">RTCP reports received from the phone.</param>
+public sealed record CdrLegQualityRecord(long PacketsReceived, long PacketsLost, double LossPercent, double JitterMeanMs,
+    double JitterMaxMs, double? RttMs, long? RemotePacketsLost, double? RemoteJitterMs, long RtcpReceived)
+{
+    public static CdrLegQualityRecord From(in Lineup.Sip.Media.RtpLegQuality q) => new(
+        q.PacketsReceived, q.PacketsLost, Math.Round(q.LossPercent, 2), Math.Round(q.JitterMeanMs, 2), Math.Round(q.JitterMaxMs, 2),
+        q.RoundTripMs is { } rtt ? Math.Round(rtt, 2) : null, q.RemotePacketsLost, q.RemoteJitterMs is { } j ? Math.Round(j, 2) : null,
+        q.RtcpReceived);
+}
+
+/// <summary>A call's media quality: the caller's leg and the agent leg it talked to (null: no such leg, e.g. an
+/// abandoned call has no agent).</summary>
+public sealed record CdrMediaQualityRecord(CdrLegQualityRecord? Caller, CdrLegQualityRecord? Agent);
+
+/// <summary>A call detail record as stored in <c>cdrs.body</c> and carried by <c>call.completed</c>.
+/// <see cref="MediaQuality"/> is null for calls without SIP media on this node (API calls, a cluster's other node).</summary>
 public sealed record CdrRecord(
     long CallId, string CallerNumber, string? CallerName, string? ExternalId, int Priority, DateTimeOffset EnteredAt,
     DateTimeOffset? AnsweredAt, DateTimeOffset? TalkEndedAt, DateTimeOffset EndedAt, string Disposition, ExitReason ExitReason,
     long? AgentId, long? AnsweredQueueId, double WaitSeconds, double TalkSeconds, double WrapUpSeconds,
     string? DestinationTarget, bool Callback, string? CallbackNumber, IReadOnlyList<CdrVisitRecord> Queues,
-    IReadOnlyList<CdrAttemptRecord> Attempts, string? RecordingId = null, string? DispositionCode = null, int? Rating = null)
+    IReadOnlyList<CdrAttemptRecord> Attempts, string? RecordingId = null, string? DispositionCode = null, int? Rating = null,
+    CdrMediaQualityRecord? MediaQuality = null)
 {
-    public static CdrRecord From(CallRecord r) => new(
+    public static CdrRecord From(CallRecord r, CdrMediaQualityRecord? mediaQuality = null) => new(
         r.Id.Value, r.CallerNumber, r.CallerName, r.ExternalId, r.Priority, RecordJson.Time(r.EnteredAt),
         r.AnsweredAt is { } a ? RecordJson.Time(a) : null, r.TalkEndedAt is { } t ? RecordJson.Time(t) : null, RecordJson.Time(r.EndedAt ?? r.EnteredAt),
         RecordJson.Snake(r.Disposition), r.ExitReason, r.AnsweredBy?.Value, r.AnsweredIn?.Value, r.WaitSeconds, r.TalkSeconds,
         r.WrapUpSeconds, r.DestinationTarget, r.WasCallback, r.CallbackNumber,
         [.. r.Queues.Select(v => new CdrVisitRecord(v.Queue.Value, RecordJson.Time(v.EnteredAt), v.LeftAt == 0 ? null : RecordJson.Time(v.LeftAt), v.ExitReason))],
         [.. r.Attempts.Select(x => new CdrAttemptRecord(x.Agent.Value, x.Queue.Value, RecordJson.Time(x.OfferedAt), x.EndedAt == 0 ? null : RecordJson.Time(x.EndedAt), x.Outcome, x.Pickup))],
-        r.RecordingId, r.DispositionCode, r.Rating);
+        r.RecordingId, r.DispositionCode, r.Rating, mediaQuality);
 
     public string Json() => JsonSerializer.Serialize(this, RecordJson.Options);
 

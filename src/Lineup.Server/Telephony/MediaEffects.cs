@@ -11,13 +11,29 @@ namespace Lineup.Server.Telephony;
 public sealed class MediaEffects
 {
     private Action<ITenant, CallCenter, IReadOnlyList<EngineEvent>>? _handler;
+    private Func<ITenant, CallId, Records.CdrMediaQualityRecord?>? _quality;
 
     /// <summary>True once a front-end listens; hosts skip collecting effects otherwise.</summary>
     public bool Enabled => Volatile.Read(ref _handler) != null;
 
-    public void Attach(Action<ITenant, CallCenter, IReadOnlyList<EngineEvent>> handler) => Volatile.Write(ref _handler, handler);
+    /// <summary>Listens for effects; <paramref name="quality"/>, when given, tells a call's media quality for its CDR
+    /// (a front-end that holds the call's legs).</summary>
+    public void Attach(Action<ITenant, CallCenter, IReadOnlyList<EngineEvent>> handler,
+        Func<ITenant, CallId, Records.CdrMediaQualityRecord?>? quality = null)
+    {
+        Volatile.Write(ref _quality, quality);
+        Volatile.Write(ref _handler, handler);
+    }
 
-    public void Detach() => Volatile.Write(ref _handler, null);
+    public void Detach()
+    {
+        Volatile.Write(ref _handler, null);
+        Volatile.Write(ref _quality, null);
+    }
+
+    /// <summary>The media quality of a call that ends now, for its CDR (in the tenant's mailbox, before the effects
+    /// that hang its legs up); null when no front-end here holds its legs.</summary>
+    internal Records.CdrMediaQualityRecord? Quality(ITenant host, CallId call) => Volatile.Read(ref _quality)?.Invoke(host, call);
 
     /// <summary>The kinds a telephony front-end acts on.</summary>
     public static bool IsMedia(EventKind kind) => kind is EventKind.CallQueued or EventKind.CallOffered or EventKind.OfferEnded

@@ -286,6 +286,7 @@ internal sealed partial class SipCall
             return;
         }
         _connected = leg;
+        _agentMedia = leg.Media;
         var recorder = record ? _fe.StartRecording(this) : null;
         later.Add(() =>
         {

@@ -92,6 +92,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
             PortMax = _options.RtpPortMax,
             PlayIntervalInstrument = _metrics.RtpSendInterval,
             TickLatenessInstrument = _metrics.RtpTickLateness,
+            LegQuality = _metrics.LegQuality,
             Srtp = _options.Srtp,
             RealtimePriority = _options.MediaRealtimePriority,
         });
@@ -114,7 +115,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         await _stack.StartAsync(cancellationToken);
         // On a single node the effects are carried out in the tenant's turn; in a cluster they go to the call's media node.
         if (_cluster != null) _cluster.Start(this);
-        else _effects.Attach(OnEffects);
+        else _effects.Attach(OnEffects, QualityOf);
         LogListening(_log, _stack.LocalEndPoint, advertised.ToString(), _options.RtpPortMin, _options.RtpPortMax);
         if (_stack.TlsEndPoint is { } tls) LogTlsListening(_log, tls, _options.TlsCertificate!, _options.Srtp);
     }
@@ -304,6 +305,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         call.Id = id;
         _calls[(call.Host.TenantId, id.Value)] = call;
     }
+
+    /// <summary>The media quality of a call whose legs are here, for its CDR; null otherwise.</summary>
+    private Records.CdrMediaQualityRecord? QualityOf(ITenant host, CallId call) =>
+        _calls.TryGetValue((host.TenantId, call.Value), out var c) ? c.Quality() : null;
 
     internal void Forget(SipCall call) => _calls.TryRemove(new KeyValuePair<(long, long), SipCall>((call.Host.TenantId, call.Id.Value), call));
 

@@ -369,7 +369,8 @@ public sealed partial class TenantHost : ITenant, IAsyncDisposable
             string? cdr = null;
             if (e.Kind == EventKind.CallEnded && e.Record is { } record)
             {
-                var row = Cdrs.ToRow(TenantId, record);
+                // The media legs' quality as the call ends (live only: a replay has no media, and its rows exist).
+                var row = Cdrs.ToRow(TenantId, record, live && collectMedia ? _media.Quality(this, record.Id) : null);
                 _cdrRows.Add(row);
                 cdr = row.Body;
             }

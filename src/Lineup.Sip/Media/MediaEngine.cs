@@ -14,7 +14,7 @@ public sealed record MediaOptions
     public string? SdpAddress { get; init; }
     /// <summary>Lowest RTP port (rounded up to even).</summary>
     public int PortMin { get; init; } = 20000;
-    /// <summary>Highest RTP port; the odd port after each RTP port is left for RTCP.</summary>
+    /// <summary>Highest RTP port; the odd port after each RTP port is RTCP's (RFC 3550 §11).</summary>
     public int PortMax { get; init; } = 30000;
     /// <summary>Packet time in ms: 10, 20 or 30.</summary>
     public int PacketMs { get; init; } = 20;
@@ -23,6 +23,8 @@ public sealed record MediaOptions
     public System.Diagnostics.Metrics.Histogram<double>? PlayIntervalInstrument { get; init; }
     /// <summary>When given, every pacing tick's lateness is also recorded here, in seconds.</summary>
     public System.Diagnostics.Metrics.Histogram<double>? TickLatenessInstrument { get; init; }
+    /// <summary>When given, each leg's loss, jitter and round trip are recorded here when it closes.</summary>
+    public LegQualityInstruments? LegQuality { get; init; }
     /// <summary>SRTP policy of new legs (each leg's <see cref="RtpLeg.Srtp"/> can be changed before its offer/answer).</summary>
     public SrtpPolicy Srtp { get; init; } = SrtpPolicy.Off;
     /// <summary>Media threads (each paces, and on Linux receives for, its share of the legs); 0: one per core.</summary>
@@ -55,6 +57,7 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
     private readonly MediaLoop[] _loops;
     private readonly byte[] _tickBuffer = new byte[RtpLeg.BufferSize];
     private readonly long _epoch;
+    private readonly ulong _ntpEpoch;
     private int _legCount;
     private int _nextPort;
     private long _tickNumber;
@@ -88,11 +91,14 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
             sdpAddress = options.Bind.ToString();
         }
         Options = options with { PortMin = min, SdpAddress = sdpAddress };
-        Statistics = new MediaStatistics(options.PlayIntervalInstrument, options.TickLatenessInstrument);
+        Statistics = new MediaStatistics(options.PlayIntervalInstrument, options.TickLatenessInstrument, options.LegQuality);
         FrameSamples = 8 * options.PacketMs;
         _nextPort = min;
         Period = Stopwatch.Frequency * options.PacketMs / 1000;
         _epoch = Stopwatch.GetTimestamp();
+        _ntpEpoch = RtcpPacket.NtpTimestamp(TimeProvider.System.GetUtcNow());
+        // RFC 7022 §4.2: a random CNAME, the same for every stream of this process (they share its clock).
+        CanonicalName = $"lineup-{Random.Shared.NextInt64():x16}@{sdpAddress}";
         var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         _loops = new MediaLoop[threads];
         for (var i = 0; i < threads; i++) _loops[i] = new MediaLoop(this, i, startPacer);
@@ -113,6 +119,19 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
     /// <summary>Legs currently open.</summary>
     public int LegCount => Volatile.Read(ref _legCount);
 
+    /// <summary>The SDES CNAME of every leg's RTCP (RFC 3550 §6.5.1).</summary>
+    internal string CanonicalName { get; }
+
+    /// <summary>Our NTP-format wall clock (RFC 3550 §4) at <paramref name="now"/> (Stopwatch ticks): the wall clock read
+    /// once at start, advanced by the monotonic clock, so a round trip computed from it never jumps with the system time.</summary>
+    internal ulong NtpAt(long now)
+    {
+        var elapsed = Math.Max(0, now - _epoch);
+        var seconds = (ulong)(elapsed / Stopwatch.Frequency);
+        var fraction = (ulong)(elapsed % Stopwatch.Frequency) * (1UL << 32) / (ulong)Stopwatch.Frequency;
+        return _ntpEpoch + (seconds << 32) + fraction;
+    }
+
     /// <summary>The packet time in <see cref="Stopwatch"/> ticks.</summary>
     internal long Period { get; }
 
@@ -127,8 +146,8 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
     /// <summary>The step number of a grid deadline: the same on every loop, so looped clips stay in step.</summary>
     internal long TickAt(long deadline) => (deadline - _epoch) / Period;
 
-    /// <summary>Opens a leg on a free even port; throws <see cref="InvalidOperationException"/> when the range is
-    /// exhausted.</summary>
+    /// <summary>Opens a leg on a free even port and the odd port after it (RTCP); throws
+    /// <see cref="InvalidOperationException"/> when the range is exhausted.</summary>
     public RtpLeg CreateLeg() =>
         TryCreateLeg(out var leg, out var error) ? leg : throw new InvalidOperationException(error);
 
@@ -146,6 +165,12 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
                 if (_portsInUse.Contains(port)) continue;
                 var socket = TryBind(port);
                 if (socket is null) continue; // taken by another process
+                var rtcpSocket = TryBind(port + 1);
+                if (rtcpSocket is null)
+                {
+                    socket.Dispose(); // RFC 3550 §11: RTP and RTCP as a pair, or the next pair
+                    continue;
+                }
                 _portsInUse.Add(port);
                 // The loop with the fewest legs: playing legs spread evenly over the threads.
                 var loop = _loops[0];
@@ -153,7 +178,7 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
                 {
                     if (l.LegCount < loop.LegCount) loop = l;
                 }
-                leg = new RtpLeg(this, loop, socket, port);
+                leg = new RtpLeg(this, loop, socket, rtcpSocket, port);
                 _legCount++;
                 loop.Add(leg);
                 if (!loop.ReceivesForLegs) leg.StartReceiving();
@@ -161,7 +186,7 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
                 return true;
             }
             leg = null;
-            error = $"no free RTP port: all even ports {Options.PortMin}-{Options.PortMax} are in use ({_portsInUse.Count} by Lineup)";
+            error = $"no free RTP port: all even/odd port pairs {Options.PortMin}-{Options.PortMax} are in use ({_portsInUse.Count} by Lineup)";
             return false;
         }
     }
@@ -198,6 +223,13 @@ public sealed class MediaEngine : IDisposable, IAsyncDisposable
         var tick = ++_tickNumber;
         Interlocked.Increment(ref Statistics._ticks);
         foreach (var loop in _loops) loop.Tick(now, tick, _tickBuffer);
+    }
+
+    /// <summary>One RTCP pass on the calling thread, for tests: every leg whose report is due at
+    /// <paramref name="now"/> sends it.</summary>
+    internal void RtcpTick(long now)
+    {
+        foreach (var loop in _loops) loop.RtcpPass(now);
     }
 
     public void Dispose()

@@ -13,6 +13,10 @@ namespace Lineup.Sip.Media;
 /// deadline, an eventfd to be woken from idle, and read interest for each leg's socket; datagrams are read with
 /// <c>recvfrom</c> and handled on this thread (SRTP check, latching, DTMF, recording, relay to the bridged leg).
 /// Elsewhere the thread sleeps to its deadlines and each leg receives with its own asynchronous loop.</para>
+/// <para>RTCP rides on the same thread and timer: the loop keeps the earliest report due among its legs and wakes for
+/// it (also while idle); a pass then sends every report due and finds the next earliest. Passes are at least
+/// <see cref="RtcpGranularityMs"/> apart, so a thousand legs cost a few scans of the leg list a second, not a wake per
+/// report.</para>
 /// </summary>
 internal sealed class MediaLoop : IDisposable
 {
@@ -27,12 +31,17 @@ internal sealed class MediaLoop : IDisposable
     /// started more than a period late: it goes back to ordinary scheduling rather than starve its core. A lone
     /// stall (a GC, a suspended VM) is one late tick: the schedule restarts after it.</summary>
     private const int SaturatedTicks = 50;
+    /// <summary>Shortest time between two RTCP passes: reports due within it go together (the interval is randomised
+    /// over seconds anyway, RFC 3550 §6.3.1).</summary>
+    private const int RtcpGranularityMs = 100;
 
     private readonly MediaEngine _engine;
     private readonly Lock _lock = new();
     private readonly Thread _thread;
     private readonly byte[] _tickBuffer = new byte[RtpLeg.BufferSize];
     private readonly byte[] _scratch = new byte[RtpLeg.BufferSize];
+    private readonly byte[] _rtcpBuffer = new byte[RtcpSession.MaxCompound];
+    private long _nextRtcp = long.MaxValue; // earliest report due among the legs (Stopwatch ticks)
     private readonly object _gate = new(); // portable: idle wait and wake
     private readonly bool _native;
     private readonly int _epoll = -1;
@@ -84,14 +93,16 @@ internal sealed class MediaLoop : IDisposable
             _legs = [.. _legs, leg];
             if (!_native) return;
             var fd = leg.Fd;
-            if (fd >= _byFd.Length)
+            var rtcpFd = leg.RtcpFd;
+            if (Math.Max(fd, rtcpFd) >= _byFd.Length)
             {
-                var grown = new RtpLeg?[Math.Max(fd + 1, _byFd.Length * 2)];
+                var grown = new RtpLeg?[Math.Max(Math.Max(fd, rtcpFd) + 1, _byFd.Length * 2)];
                 _byFd.CopyTo(grown, 0);
                 Volatile.Write(ref _byFd, grown);
             }
             Volatile.Write(ref _byFd[fd], leg);
-            if (!LinuxIo.AddForRead(_epoll, fd))
+            Volatile.Write(ref _byFd[rtcpFd], leg);
+            if (!LinuxIo.AddForRead(_epoll, fd) || !LinuxIo.AddForRead(_epoll, rtcpFd))
             {
                 throw new InvalidOperationException($"media loop: epoll_ctl failed (errno {Marshal.GetLastPInvokeError()})");
             }
@@ -110,9 +121,11 @@ internal sealed class MediaLoop : IDisposable
             Array.Copy(_legs, index + 1, legs, index, legs.Length - index);
             _legs = legs;
             if (!_native) return;
-            var fd = leg.Fd;
-            LinuxIo.Remove(_epoll, fd);
-            if (fd < _byFd.Length && ReferenceEquals(_byFd[fd], leg)) Volatile.Write(ref _byFd[fd], null);
+            foreach (var fd in (ReadOnlySpan<int>)[leg.Fd, leg.RtcpFd])
+            {
+                LinuxIo.Remove(_epoll, fd);
+                if (fd < _byFd.Length && ReferenceEquals(_byFd[fd], leg)) Volatile.Write(ref _byFd[fd], null);
+            }
         }
     }
 
@@ -130,6 +143,47 @@ internal sealed class MediaLoop : IDisposable
             _wakeRequested = true;
             Monitor.Pulse(_gate);
         }
+    }
+
+    /// <summary>A leg's first report is due at <paramref name="due"/>: wake for it if it is earlier than what the loop
+    /// waits for (the loop may be idle, waiting for nothing).</summary>
+    public void ScheduleRtcp(long due)
+    {
+        if (!LowerNextRtcp(due)) return;
+        if (_native)
+        {
+            LinuxIo.Signal(_wake);
+            return;
+        }
+        lock (_gate) Monitor.Pulse(_gate);
+    }
+
+    /// <summary>Moves the next RTCP pass to <paramref name="due"/> if that is earlier; true when it did.</summary>
+    private bool LowerNextRtcp(long due)
+    {
+        var current = Volatile.Read(ref _nextRtcp);
+        while (due < current)
+        {
+            var seen = Interlocked.CompareExchange(ref _nextRtcp, due, current);
+            if (seen == current) return true;
+            current = seen;
+        }
+        return false;
+    }
+
+    /// <summary>When the next RTCP pass is due (Stopwatch ticks), long.MaxValue for none.</summary>
+    private long NextRtcp => Volatile.Read(ref _nextRtcp);
+
+    /// <summary>Sends every report due at <paramref name="now"/> and sets the next pass to the earliest report still
+    /// to come (at least <see cref="RtcpGranularityMs"/> away). A leg scheduling its first report meanwhile lowers the
+    /// next pass itself, so the reset to "none" first loses nothing.</summary>
+    public void RtcpPass(long now)
+    {
+        if (now < NextRtcp) return;
+        Volatile.Write(ref _nextRtcp, long.MaxValue);
+        var next = long.MaxValue;
+        foreach (var leg in Volatile.Read(ref _legs)) next = Math.Min(next, leg.OnRtcpTimer(now, _rtcpBuffer));
+        if (next != long.MaxValue) LowerNextRtcp(Math.Max(next, now + (Stopwatch.Frequency * RtcpGranularityMs / 1000)));
     }
 
     /// <summary>One pacing step over this loop's legs; true when at least one of them is still playing or sending
@@ -213,11 +267,13 @@ internal sealed class MediaLoop : IDisposable
         var armed = long.MinValue;
         while (!_stopping)
         {
-            if (deadline != armed)
+            // The timer serves the pacing deadline and the next RTCP pass, whichever is first.
+            var wake = Math.Min(deadline < 0 ? long.MaxValue : deadline, NextRtcp);
+            if (wake != armed)
             {
-                if (deadline < 0) LinuxIo.Disarm(_timer);
-                else LinuxIo.Arm(_timer, (deadline - Stopwatch.GetTimestamp()) * 1_000_000_000 / Stopwatch.Frequency);
-                armed = deadline;
+                if (wake == long.MaxValue) LinuxIo.Disarm(_timer);
+                else LinuxIo.Arm(_timer, (wake - Stopwatch.GetTimestamp()) * 1_000_000_000 / Stopwatch.Frequency);
+                armed = wake;
             }
             var n = LinuxIo.EpollWait(_epoll, events, MaxEvents, -1);
             if (n < 0)
@@ -236,7 +292,8 @@ internal sealed class MediaLoop : IDisposable
                 else if (fd == _wake)
                 {
                     LinuxIo.Drain(_wake);
-                    if (deadline < 0) deadline = _engine.DeadlineAtOrBefore(Stopwatch.GetTimestamp()) + _engine.Period;
+                    // Activate (a leg to pace) clears the idle flag; ScheduleRtcp (a report) wakes without it.
+                    if (deadline < 0 && Volatile.Read(ref _idle) == 0) deadline = _engine.DeadlineAtOrBefore(Stopwatch.GetTimestamp()) + _engine.Period;
                 }
                 else
                 {
@@ -244,6 +301,7 @@ internal sealed class MediaLoop : IDisposable
                 }
             }
             if (deadline >= 0) deadline = Step(deadline);
+            if (NextRtcp != long.MaxValue) RtcpPass(Stopwatch.GetTimestamp());
         }
     }
 
@@ -251,7 +309,8 @@ internal sealed class MediaLoop : IDisposable
     {
         var table = Volatile.Read(ref _byFd);
         if (fd >= table.Length || Volatile.Read(ref table[fd]) is not { } leg) return;
-        var handle = leg.Handle;
+        var rtcp = fd == leg.RtcpFd;
+        var handle = rtcp ? leg.RtcpHandle : leg.Handle;
         var added = false;
         try
         {
@@ -267,7 +326,7 @@ internal sealed class MediaLoop : IDisposable
                     if (length > from.Buffer.Length) continue;
                     address.AsSpan(0, length).CopyTo(from.Buffer.Span);
                     from.Size = length;
-                    leg.OnReceived(buffer, (int)received, from, _scratch);
+                    leg.OnReceived(buffer, (int)received, from, _scratch, rtcp);
                 }
             }
         }
@@ -286,24 +345,32 @@ internal sealed class MediaLoop : IDisposable
         var deadline = _engine.DeadlineAtOrBefore(Stopwatch.GetTimestamp()) + _engine.Period;
         while (!_stopping)
         {
+            RtcpPass(Stopwatch.GetTimestamp());
             if (deadline < 0)
             {
                 lock (_gate)
                 {
-                    while (!_wakeRequested && !_stopping) Monitor.Wait(_gate);
+                    // Idle: until a leg plays (Activate) or the next RTCP pass (ScheduleRtcp pulses when it moves).
+                    while (!_wakeRequested && !_stopping)
+                    {
+                        var untilRtcp = NextRtcp - Stopwatch.GetTimestamp();
+                        if (NextRtcp == long.MaxValue) Monitor.Wait(_gate);
+                        else if (untilRtcp <= 0 || !Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, ((untilRtcp * 1000) + Stopwatch.Frequency - 1) / Stopwatch.Frequency))) break;
+                    }
+                    if (!_wakeRequested) continue;
                     _wakeRequested = false;
                 }
                 deadline = _engine.DeadlineAtOrBefore(Stopwatch.GetTimestamp()) + _engine.Period;
                 continue;
             }
-            var remaining = deadline - Stopwatch.GetTimestamp();
+            var remaining = Math.Min(deadline, NextRtcp) - Stopwatch.GetTimestamp();
             if (remaining > 0)
             {
                 // Thread.Sleep has millisecond resolution: round up (a little late rather than spinning).
                 Thread.Sleep((int)(((remaining * 1000) + Stopwatch.Frequency - 1) / Stopwatch.Frequency));
                 continue;
             }
-            deadline = Step(deadline);
+            if (Stopwatch.GetTimestamp() >= deadline) deadline = Step(deadline);
         }
     }
 

@@ -74,8 +74,12 @@ public sealed class IntervalHistogram
 /// <summary>Counters of a <see cref="MediaEngine"/> for monitoring and benchmarks.</summary>
 /// <remarks>The interval histograms can also feed an application's instruments (seconds), given in
 /// <see cref="MediaOptions"/>; recording stays on the pacing threads, without locks or allocation.</remarks>
-public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = null, Histogram<double>? tickLatenessInstrument = null)
+public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = null, Histogram<double>? tickLatenessInstrument = null,
+    LegQualityInstruments? legQuality = null)
 {
+    internal long _rtcpSent;
+    internal long _rtcpReceived;
+    internal long _rtcpDropped;
     internal long _packetsSent;
     internal long _packetsReceived;
     internal long _packetsRelayed;
@@ -107,6 +111,14 @@ public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = 
     /// <summary>Ticks given up because the pacing thread fell more than 100 ms behind (the schedule restarts).</summary>
     public long TicksSkipped => Volatile.Read(ref _ticksSkipped);
 
+    /// <summary>RTCP compound packets sent (reports and BYEs).</summary>
+    public long RtcpSent => Volatile.Read(ref _rtcpSent);
+    /// <summary>RTCP compound packets received and accepted.</summary>
+    public long RtcpReceived => Volatile.Read(ref _rtcpReceived);
+    /// <summary>RTCP datagrams dropped: malformed (RFC 3550 §A.2), from another source than the latched one, or on an
+    /// SRTP leg.</summary>
+    public long RtcpDropped => Volatile.Read(ref _rtcpDropped);
+
     /// <summary>Media threads running with real-time scheduling (<see cref="MediaOptions.RealtimePriority"/>).</summary>
     public int RealtimeThreads => Volatile.Read(ref _realtimeThreads);
     /// <summary>Media threads that went back to ordinary scheduling, saturated (most ticks of two seconds late).</summary>
@@ -130,4 +142,23 @@ public sealed class MediaStatistics(Histogram<double>? playIntervalInstrument = 
         TickLateness.Record(ms);
         tickLatenessInstrument?.Record(ms / 1000.0);
     }
+
+    /// <summary>A leg closed: its quality goes to the application's instruments, if any (legs that received no RTP
+    /// have no loss or jitter to tell, and a round trip only when the peer's reports gave one).</summary>
+    internal void RecordLegEnd(in RtpLegQuality quality)
+    {
+        if (legQuality is null) return;
+        if (quality.PacketsReceived > 0)
+        {
+            legQuality.LossRatio?.Record(quality.LossPercent / 100);
+            legQuality.JitterSeconds?.Record(quality.JitterMaxMs / 1000);
+        }
+        if (quality.RoundTripMs is { } rtt) legQuality.RoundTripSeconds?.Record(rtt / 1000);
+    }
 }
+
+/// <summary>An application's instruments for the quality of each leg, recorded when the leg closes.</summary>
+/// <param name="LossRatio">Packets lost over packets expected, 0-1.</param>
+/// <param name="JitterSeconds">The highest interarrival jitter of the leg, in seconds.</param>
+/// <param name="RoundTripSeconds">The mean round trip from the peer's RTCP reports, in seconds.</param>
+public sealed record LegQualityInstruments(Histogram<double>? LossRatio, Histogram<double>? JitterSeconds, Histogram<double>? RoundTripSeconds);

@@ -70,6 +70,25 @@ public static class RtcpPacket
     /// <summary>The middle 32 bits of an NTP timestamp: the LSR field a receiver echoes (§6.4.1).</summary>
     public static uint Middle(ulong ntpTimestamp) => (uint)(ntpTimestamp >> 16);
 
+    /// <summary>Longest round trip believed; a larger one comes from a confused peer (a LSR of another sender).</summary>
+    private const uint MaxRoundTrip = 10 * 65536;
+
+    /// <summary>
+    /// The round-trip time from a report block about our stream (§6.4.1): A − LSR − DLSR, where A is the middle 32 bits
+    /// of our NTP clock when the report arrived, LSR the middle bits of our sender report the peer echoes and DLSR its
+    /// delay since it, all in 1/65536 s with 32-bit wrap-around. Null when the peer had no SR of ours yet (LSR 0), or
+    /// the figures give a negative or implausible (over 10 s) time.
+    /// </summary>
+    public static TimeSpan? RoundTrip(uint arrivalMiddle, uint lastSenderReport, uint delaySinceLastSenderReport)
+    {
+        if (lastSenderReport == 0) return null;
+        var sinceReport = arrivalMiddle - lastSenderReport;
+        if (sinceReport < delaySinceLastSenderReport) return null;
+        var rtt = sinceReport - delaySinceLastSenderReport;
+        if (rtt > MaxRoundTrip) return null;
+        return TimeSpan.FromTicks(rtt * TimeSpan.TicksPerSecond / 65536);
+    }
+
     /// <summary>
     /// Writes a compound packet into <paramref name="destination"/>: an SR when <paramref name="sender"/> is given (the
     /// leg sent RTP since its last report), else an RR; then SDES CNAME; then BYE when <paramref name="bye"/>. At most

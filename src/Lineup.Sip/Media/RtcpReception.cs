@@ -19,6 +19,9 @@ public sealed class RtcpReception
     private uint _lastSenderReport;
     private long _lastSenderReportAt;
     private bool _started;
+    private double _jitterMax;
+    private double _jitterSum;
+    private long _jitterSamples;
 
     /// <summary>The source these figures are about.</summary>
     public uint Ssrc { get; private set; }
@@ -35,9 +38,19 @@ public sealed class RtcpReception
     /// <summary>Interarrival jitter, in timestamp units (§A.8).</summary>
     public uint Jitter => (uint)_jitter;
 
+    /// <summary>The largest jitter estimate reached, in timestamp units.</summary>
+    public double JitterMax => _jitterMax;
+
+    /// <summary>The jitter estimate averaged over the packets that updated it, in timestamp units (0 before any).</summary>
+    public double JitterMean => _jitterSamples == 0 ? 0 : _jitterSum / _jitterSamples;
+
+    /// <summary>True once a packet arrived.</summary>
+    public bool Started => _started;
+
     /// <summary>An RTP packet arrived: <paramref name="arrival"/> is its arrival time in the stream's timestamp units
-    /// (for G.711, 8,000 per second; any origin).</summary>
-    public void OnRtp(uint ssrc, ushort sequence, uint rtpTimestamp, uint arrival)
+    /// (for G.711, 8,000 per second; any origin). <paramref name="timing"/> false leaves the jitter alone: RFC 4733
+    /// events repeat their start timestamp, so their transit time says nothing about the network's variation.</summary>
+    public void OnRtp(uint ssrc, ushort sequence, uint rtpTimestamp, uint arrival, bool timing = true)
     {
         if (!_started || ssrc != Ssrc)
         {
@@ -50,6 +63,8 @@ public sealed class RtcpReception
             _received = 0;
             _expectedPrior = _receivedPrior = 0;
             _jitter = 0;
+            _jitterMax = _jitterSum = 0;
+            _jitterSamples = 0;
             _transit = (int)(arrival - rtpTimestamp);
         }
         else
@@ -64,10 +79,16 @@ public sealed class RtcpReception
                 _maxSequence = sequence;
             }
             // Older or duplicate packets are counted as received but move nothing (§A.1 keeps them too).
-            var transit = (int)(arrival - rtpTimestamp);
-            var d = Math.Abs(transit - _transit);
-            _transit = transit;
-            _jitter += (d - _jitter) / 16; // §6.4.1: J(i) = J(i-1) + (|D(i-1,i)| - J(i-1))/16
+            if (timing)
+            {
+                var transit = (int)(arrival - rtpTimestamp);
+                var d = Math.Abs((long)transit - _transit);
+                _transit = transit;
+                _jitter += (d - _jitter) / 16; // §6.4.1: J(i) = J(i-1) + (|D(i-1,i)| - J(i-1))/16
+                if (_jitter > _jitterMax) _jitterMax = _jitter;
+                _jitterSum += _jitter;
+                _jitterSamples++;
+            }
         }
         _received++;
     }

@@ -12,6 +12,11 @@ namespace Lineup.Sip.Media;
 /// which gets through NATs; until then, to the SDP c=/m= address. Once latched, packets from other sources are
 /// dropped until the next offer/answer. Handlers of <see cref="Dtmf"/> run on the receive
 /// loop and <see cref="PlaybackFinished"/> on the thread pool; both must be quick and must not throw.</para>
+/// <para>RTCP (RFC 3550 §6) on the odd port after the RTP port, or on the RTP port itself when the offer/answer agreed
+/// rtcp-mux (RFC 5761): the leg's media loop sends an SR (when the leg sent RTP since its last report) or RR with the
+/// peer's reception block and a CNAME at the §6.3 interval, and a BYE when the leg closes; the peer's reports give its
+/// view of our stream and the round trip (<see cref="Quality"/>). Not on SRTP legs: SRTCP (RFC 3711 §3.4) is not
+/// implemented, and clear-text RTCP beside SRTP would leak what SRTP protects.</para>
 /// </summary>
 public sealed class RtpLeg : IDisposable, IAsyncDisposable
 {
@@ -25,6 +30,8 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
 
     private readonly MediaEngine _engine;
     private readonly Socket _socket;
+    private readonly Socket _rtcpSocket;
+    private readonly RtcpSession _rtcp = new();
     private readonly Lock _sendLock = new();
     private readonly RtpSendStream _stream = new();
     private readonly TelephoneEventDetector _detector = new();
@@ -36,6 +43,10 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private volatile SdpNegotiation? _negotiation;
     private volatile SocketAddress? _remote;
     private volatile bool _latched;
+    private volatile SocketAddress? _rtcpRemote;
+    private volatile bool _rtcpLatched;
+    private volatile bool _rtcpMux;
+    private long _rtcpDue = long.MaxValue; // next report (Stopwatch ticks); MaxValue: none scheduled
     private volatile Playback? _playback;
     private volatile RtpLeg? _bridge;
     private volatile Recording? _recording;
@@ -62,17 +73,21 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private DigitSend? _digit;
 
     private long _packetsSent;
+    private long _octetsSent;
     private long _packetsReceived;
     private int _disposed;
     private Task _receiving = Task.CompletedTask;
 
-    internal RtpLeg(MediaEngine engine, MediaLoop loop, Socket socket, int port)
+    internal RtpLeg(MediaEngine engine, MediaLoop loop, Socket socket, Socket rtcpSocket, int port)
     {
         _engine = engine;
         _socket = socket;
+        _rtcpSocket = rtcpSocket;
         Loop = loop;
         Handle = socket.SafeHandle;
         Fd = (int)Handle.DangerousGetHandle();
+        RtcpHandle = rtcpSocket.SafeHandle;
+        RtcpFd = (int)RtcpHandle.DangerousGetHandle();
         LocalPort = port;
         Srtp = engine.Options.Srtp;
     }
@@ -86,6 +101,12 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
 
     /// <summary>The socket's file descriptor (Linux).</summary>
     internal int Fd { get; }
+
+    /// <summary>The RTCP socket's handle (port + 1), referenced like <see cref="Handle"/>.</summary>
+    internal SafeHandle RtcpHandle { get; }
+
+    /// <summary>The RTCP socket's file descriptor (Linux).</summary>
+    internal int RtcpFd { get; }
 
     /// <summary>True while the pacing loop has something to send for this leg.</summary>
     internal bool NeedsTicks => _playback is not null || _digit is not null || !_digits.IsEmpty;
@@ -103,8 +124,26 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     /// <summary>SRTP packets this leg dropped as replays.</summary>
     public long SrtpReplays => _srtpReceive?.Replays ?? 0;
 
-    /// <summary>The RTP port this leg receives on (even; port + 1 is left for RTCP).</summary>
+    /// <summary>The RTP port this leg receives on (even; RTCP is on port + 1, or on this one with rtcp-mux).</summary>
     public int LocalPort { get; }
+
+    /// <summary>The RTCP port (RFC 3550 §11: the odd port after the RTP port).</summary>
+    public int RtcpPort => LocalPort + 1;
+
+    /// <summary>Where RTCP reports go: the latched source of the peer's RTCP, else what its SDP said; null when unknown
+    /// or on an SRTP leg.</summary>
+    public IPEndPoint? RtcpRemoteEndPoint => ToEndPoint(_rtcpRemote);
+
+    /// <summary>True when the last offer/answer agreed rtcp-mux (RFC 5761): RTCP on the RTP port.</summary>
+    public bool RtcpMux => _rtcpMux;
+
+    /// <summary>The call quality of this leg so far (or, once closed, until its end): what Lineup received of the peer's
+    /// RTP, and what the peer's RTCP reports said of ours.</summary>
+    public RtpLegQuality Quality => _rtcp.Quality();
+
+    /// <summary>When the peer last sent a valid RTCP packet (Stopwatch ticks), 0 before any. A peer that sends only RTCP
+    /// (on hold, sendonly/inactive) is alive.</summary>
+    public long LastRtcpReceivedAt => _rtcp.LastRtcpAt;
 
     /// <summary>The negotiated codec (PCMU until a negotiation says otherwise).</summary>
     public Codec Codec => _negotiation?.Codec ?? Codec.Pcmu;
@@ -113,9 +152,10 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     public SdpNegotiation? Negotiation => _negotiation;
 
     /// <summary>Where packets go: the latched source of the peer's packets, else the SDP address; null when unknown.</summary>
-    public IPEndPoint? RemoteEndPoint => _remote is { } a
-        ? (IPEndPoint)new IPEndPoint(a.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(a)
-        : null;
+    public IPEndPoint? RemoteEndPoint => ToEndPoint(_remote);
+
+    private static IPEndPoint? ToEndPoint(SocketAddress? a) => a is null ? null
+        : (IPEndPoint)new IPEndPoint(a.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(a);
 
     /// <summary>True once the peer's first packet set the remote address (symmetric RTP).</summary>
     public bool IsLatched => _latched;
@@ -190,15 +230,17 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     private SdpLocal Local() =>
         new(_engine.SdpAddress, LocalPort, _sessionId, Interlocked.Increment(ref _sessionVersion), _engine.Options.PacketMs, Srtp, _offerKeys);
 
+    private SocketAddress? Serialize(IPEndPoint? ep)
+    {
+        if (ep is null) return null;
+        var ip = ep.Address;
+        if (_socket.AddressFamily == AddressFamily.InterNetworkV6 && ip.AddressFamily == AddressFamily.InterNetwork) ip = ip.MapToIPv6();
+        return ip.AddressFamily == _socket.AddressFamily ? new IPEndPoint(ip, ep.Port).Serialize() : null;
+    }
+
     private void Apply(SdpNegotiation negotiation)
     {
-        SocketAddress? remote = null;
-        if (negotiation.Remote is { } ep)
-        {
-            var ip = ep.Address;
-            if (_socket.AddressFamily == AddressFamily.InterNetworkV6 && ip.AddressFamily == AddressFamily.InterNetwork) ip = ip.MapToIPv6();
-            if (ip.AddressFamily == _socket.AddressFamily) remote = new IPEndPoint(ip, ep.Port).Serialize();
-        }
+        var remote = Serialize(negotiation.Remote);
         var srtp = negotiation.Srtp;
         var receive = _srtpReceive;
         // A re-offer that keeps the peer's key keeps the receive context (its rollover counter and replay list).
@@ -220,6 +262,16 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
             _latched = false; // a new description may move the peer: latch again on its next packet
             _relaying = false;
             _stream.StartTalkspurt();
+        }
+        // RTCP: where the description says, latched again on the peer's next report; the first report of the leg is
+        // scheduled once (RFC 3550 §6.3.2: half the minimum interval, randomised), the media loop keeps it going.
+        _rtcpMux = negotiation.RtcpMux;
+        _rtcpRemote = srtp is null ? Serialize(negotiation.RtcpRemote) : null;
+        _rtcpLatched = false;
+        if (srtp is null && Volatile.Read(ref _disposed) == 0)
+        {
+            var due = Stopwatch.GetTimestamp() + (long)(_rtcp.NextInterval(false, Random.Shared.NextDouble()).TotalSeconds * Stopwatch.Frequency);
+            if (Interlocked.CompareExchange(ref _rtcpDue, due, long.MaxValue) == long.MaxValue) Loop.ScheduleRtcp(due);
         }
     }
 
@@ -370,21 +422,21 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     internal void StartReceiving()
     {
         _cts = new CancellationTokenSource();
-        _receiving = ReceiveLoopAsync(_cts.Token);
+        _receiving = Task.WhenAll(ReceiveLoopAsync(_socket, rtcpPort: false, _cts.Token), ReceiveLoopAsync(_rtcpSocket, rtcpPort: true, _cts.Token));
     }
 
-    private async Task ReceiveLoopAsync(CancellationToken token)
+    private async Task ReceiveLoopAsync(Socket socket, bool rtcpPort, CancellationToken token)
     {
         await Task.Yield();
         var buffer = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
         var scratch = new byte[BufferSize];
-        var from = new SocketAddress(_socket.AddressFamily);
+        var from = new SocketAddress(socket.AddressFamily);
         while (!token.IsCancellationRequested)
         {
             int length;
             try
             {
-                length = await _socket.ReceiveFromAsync(buffer.AsMemory(0, MaxDatagram), SocketFlags.None, from, token).ConfigureAwait(false);
+                length = await socket.ReceiveFromAsync(buffer.AsMemory(0, MaxDatagram), SocketFlags.None, from, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -403,14 +455,21 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
                 // ICMP errors surface on some platforms as a failed receive; the socket is still usable.
                 continue;
             }
-            OnReceived(buffer, length, from, scratch);
+            OnReceived(buffer, length, from, scratch, rtcpPort);
         }
     }
 
-    /// <summary>A datagram for this leg (on its media loop's thread, or its own receive loop): SRTP check, then RTP.
-    /// <paramref name="scratch"/> is a buffer the caller lends for a relayed packet.</summary>
-    internal void OnReceived(byte[] buffer, int length, SocketAddress from, byte[] scratch)
+    /// <summary>A datagram for this leg (on its media loop's thread, or its own receive loop): RTCP when it came to the
+    /// RTCP port or, with rtcp-mux, has an RTCP packet type (RFC 5761 §4: the second octet 192-223, which RTP would
+    /// read as marker and payload type 64-95); else SRTP check, then RTP. <paramref name="scratch"/> is a buffer the
+    /// caller lends for a relayed packet.</summary>
+    internal void OnReceived(byte[] buffer, int length, SocketAddress from, byte[] scratch, bool rtcpPort = false)
     {
+        if (rtcpPort || (_rtcpMux && RtcpPacket.IsRtcp(buffer.AsSpan(0, length))))
+        {
+            OnRtcp(buffer.AsSpan(0, length), from);
+            return;
+        }
         if (_srtpReceive is { } srtp)
         {
             // RFC 3711 §3.3: nothing unauthenticated goes further (not even latching), replays neither.
@@ -470,9 +529,72 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         }
         if (_mix is { } mix && !isEvent) mix.OnAudio(this, packet, negotiation.Codec, scratch);
         else _bridge?.Relay(packet, negotiation.Codec, isEvent, scratch);
+        _rtcp.OnRtp(packet, Stopwatch.GetTimestamp(), timing: isAudio);
         // Counted last, so that a reader who sees the count also sees the packet's effects.
         Interlocked.Increment(ref stats._packetsReceived);
         Interlocked.Increment(ref _packetsReceived);
+    }
+
+    /// <summary>An RTCP datagram from the peer: its reports update <see cref="Quality"/>; the first valid one latches
+    /// where our reports go (symmetric RTCP, RFC 4961), later ones from elsewhere are dropped until the next
+    /// offer/answer. Dropped on SRTP legs (SRTCP is not implemented).</summary>
+    private void OnRtcp(ReadOnlySpan<byte> datagram, SocketAddress from)
+    {
+        var stats = _engine.Statistics;
+        if (_srtpReceive is not null || _negotiation is null || (_rtcpLatched && !from.Equals(_rtcpRemote)))
+        {
+            Interlocked.Increment(ref stats._rtcpDropped);
+            return;
+        }
+        var now = Stopwatch.GetTimestamp();
+        if (!_rtcp.OnRtcp(datagram, Ssrc, now, _engine.NtpAt(now)))
+        {
+            Interlocked.Increment(ref stats._rtcpDropped);
+            return;
+        }
+        if (!_rtcpLatched)
+        {
+            var copy = new SocketAddress(from.Family, from.Size);
+            from.Buffer.Span[..from.Size].CopyTo(copy.Buffer.Span);
+            _rtcpRemote = copy;
+            _rtcpLatched = true;
+        }
+        Interlocked.Increment(ref stats._rtcpReceived);
+    }
+
+    /// <summary>On the media loop's thread: sends the report due at or before <paramref name="now"/> and schedules the
+    /// next (RFC 3550 §6.3.6); returns when the next is due, long.MaxValue when none is scheduled.</summary>
+    internal long OnRtcpTimer(long now, byte[] buffer)
+    {
+        var due = Volatile.Read(ref _rtcpDue);
+        if (due > now || Volatile.Read(ref _disposed) != 0) return due;
+        var weSent = SendReport(now, buffer, bye: false);
+        due = now + (long)(_rtcp.NextInterval(weSent, Random.Shared.NextDouble()).TotalSeconds * Stopwatch.Frequency);
+        Volatile.Write(ref _rtcpDue, due);
+        return due;
+    }
+
+    /// <summary>Sends a compound report (SR or RR, SDES, and BYE when <paramref name="bye"/>) to the peer's RTCP address,
+    /// on the RTP socket with rtcp-mux, else from the RTCP port. Returns whether the leg sent RTP since its last report.</summary>
+    private bool SendReport(long now, Span<byte> buffer, bool bye)
+    {
+        var remote = _rtcpRemote;
+        long packets, octets;
+        uint timestamp;
+        lock (_sendLock)
+        {
+            packets = _packetsSent;
+            octets = _octetsSent;
+            timestamp = _stream.TimestampAt(now, _engine.FrameSamples);
+        }
+        var length = _rtcp.Write(buffer, Ssrc, _engine.CanonicalName, now, _engine.NtpAt(now), packets, octets, timestamp, bye, out var weSent);
+        if (remote is null || _negotiation is null) return weSent;
+        var mux = _rtcpMux;
+        var sent = Loop.ReceivesForLegs
+            ? SendNative(mux ? Handle : RtcpHandle, mux ? Fd : RtcpFd, buffer[..length], remote)
+            : SendPortable(mux ? _socket : _rtcpSocket, buffer[..length], remote);
+        if (sent) Interlocked.Increment(ref _engine.Statistics._rtcpSent);
+        return weSent;
     }
 
     private void Latch(SocketAddress from)
@@ -547,6 +669,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
     /// packet and the socket, so sends can be batched around it.</summary>
     private void Send(Span<byte> buffer, int length, SocketAddress remote)
     {
+        var octets = length - RtpPacket.HeaderLength;
         if (_srtpSend is { } srtp)
         {
             length = srtp.Protect(buffer, length);
@@ -556,25 +679,26 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
                 return;
             }
         }
-        if (Loop.ReceivesForLegs ? SendNative(buffer[..length], remote) : SendPortable(buffer[..length], remote))
+        if (Loop.ReceivesForLegs ? SendNative(Handle, Fd, buffer[..length], remote) : SendPortable(_socket, buffer[..length], remote))
         {
             Interlocked.Increment(ref _packetsSent);
+            _octetsSent += octets; // under _sendLock, where SendReport reads it
             Interlocked.Increment(ref _engine.Statistics._packetsSent);
         }
     }
 
     /// <summary>sendto(2) on the descriptor: what Socket.SendTo does, without its checks and error mapping.</summary>
-    private unsafe bool SendNative(ReadOnlySpan<byte> packet, SocketAddress remote)
+    private unsafe bool SendNative(SafeHandle handle, int fd, ReadOnlySpan<byte> packet, SocketAddress remote)
     {
         var added = false;
         try
         {
-            Handle.DangerousAddRef(ref added);
+            handle.DangerousAddRef(ref added);
             var address = remote.Buffer.Span;
             fixed (byte* data = packet)
             fixed (byte* addr = address)
             {
-                if (LinuxIo.SendTo(Fd, data, packet.Length, 0, addr, remote.Size) >= 0) return true;
+                if (LinuxIo.SendTo(fd, data, packet.Length, 0, addr, remote.Size) >= 0) return true;
             }
             Interlocked.Increment(ref _engine.Statistics._sendErrors);
             return false;
@@ -585,15 +709,15 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         }
         finally
         {
-            if (added) Handle.DangerousRelease();
+            if (added) handle.DangerousRelease();
         }
     }
 
-    private bool SendPortable(ReadOnlySpan<byte> packet, SocketAddress remote)
+    private bool SendPortable(Socket socket, ReadOnlySpan<byte> packet, SocketAddress remote)
     {
         try
         {
-            _socket.SendTo(packet, SocketFlags.None, remote);
+            socket.SendTo(packet, SocketFlags.None, remote);
             return true;
         }
         catch (SocketException)
@@ -615,8 +739,16 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         _recording = null;
         Unbridge();
         _engine.Release(this); // out of its media loop (pacing, and the epoll set) before the socket closes
+        // RFC 3550 §6.6: a last report with BYE tells the peer the stream ends (only where reports were being sent).
+        if (Interlocked.Exchange(ref _rtcpDue, long.MaxValue) != long.MaxValue)
+        {
+            Span<byte> bye = stackalloc byte[RtcpSession.MaxCompound];
+            SendReport(Stopwatch.GetTimestamp(), bye, bye: true);
+        }
+        _engine.Statistics.RecordLegEnd(_rtcp.Quality());
         _cts?.Cancel();
         _socket.Dispose();
+        _rtcpSocket.Dispose();
         lock (_sendLock)
         {
             _srtpSend?.Dispose();

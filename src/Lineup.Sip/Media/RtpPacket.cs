@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 
 namespace Lineup.Sip.Media;
 
@@ -122,6 +123,16 @@ public sealed class RtpSendStream
     public uint Ssrc { get; }
     public ushort NextSequence { get; private set; }
     public uint NextTimestamp { get; private set; }
+
+    /// <summary>The RTP timestamp of the instant <paramref name="nowTicks"/> (Stopwatch ticks) for a sender report
+    /// (RFC 3550 §6.4.1): the next packet's timestamp belongs one frame of <paramref name="frameSamples"/> after the last
+    /// send, and the clock runs at 8 kHz in between.</summary>
+    public uint TimestampAt(long nowTicks, int frameSamples)
+    {
+        var elapsed = Math.Max(0, nowTicks - _lastSendTicks);
+        var samples = (long)(elapsed / (Stopwatch.Frequency / 8000.0));
+        return NextTimestamp - (uint)frameSamples + (uint)samples;
+    }
 
     /// <summary>Marks the next packet as the start of a talkspurt (marker bit), e.g. after a pause or a new source.</summary>
     public void StartTalkspurt() => _talkspurtStart = true;

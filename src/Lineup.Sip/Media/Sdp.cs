@@ -29,6 +29,12 @@ public sealed record SdpRtpMap(int PayloadType, string Encoding, int ClockRate, 
 /// <param name="SessionParams">Session parameters (UNENCRYPTED_SRTP, KDR=…), or null.</param>
 public sealed record SdpCrypto(int Tag, string Suite, string KeyParams, string? SessionParams);
 
+/// <summary>a=rtcp (RFC 3605 §2.1): where the stream's RTCP goes when it is not the port after the RTP port;
+/// <c>a=rtcp:&lt;port&gt; [IN IP4|IP6 &lt;address&gt;]</c>.</summary>
+/// <param name="Port">The RTCP port.</param>
+/// <param name="Connection">The RTCP address when it differs from the stream's c=, else null.</param>
+public sealed record SdpRtcp(int Port, SdpConnection? Connection);
+
 /// <summary>One m= section (RFC 4566 §5.14) with the attributes Lineup reads.</summary>
 public sealed record SdpMedia
 {
@@ -48,6 +54,10 @@ public sealed record SdpMedia
     public MediaDirection? Direction { get; init; }
     /// <summary>SDES keys (RFC 4568), in the order written (the offerer's preference).</summary>
     public IReadOnlyList<SdpCrypto> Cryptos { get; init; } = [];
+    /// <summary>a=rtcp-mux (RFC 5761 §5.1.1): RTP and RTCP share the RTP port.</summary>
+    public bool RtcpMux { get; init; }
+    /// <summary>a=rtcp (RFC 3605), or null when RTCP goes to the port after the RTP port.</summary>
+    public SdpRtcp? Rtcp { get; init; }
 
     /// <summary>The rtpmap of a payload type, or null.</summary>
     public SdpRtpMap? RtpMap(int payloadType)
@@ -227,6 +237,13 @@ public static class Sdp
             foreach (var f in m.Fmtps) sb.Append("a=fmtp:").Append(f.Key).Append(' ').Append(f.Value).Append("\r\n");
             if (m.Ptime is { } p) sb.Append("a=ptime:").Append(p).Append("\r\n");
             if (m.Direction is { } d) sb.Append("a=").Append(DirectionName(d)).Append("\r\n");
+            if (m.Rtcp is { } rtcp)
+            {
+                sb.Append("a=rtcp:").Append(rtcp.Port);
+                if (rtcp.Connection is { } rc) sb.Append(" IN ").Append(rc.AddressType).Append(' ').Append(rc.Address);
+                sb.Append("\r\n");
+            }
+            if (m.RtcpMux) sb.Append("a=rtcp-mux\r\n");
             foreach (var k in m.Cryptos)
             {
                 sb.Append("a=crypto:").Append(k.Tag).Append(' ').Append(k.Suite).Append(' ').Append(k.KeyParams);
@@ -368,6 +385,8 @@ public static class Sdp
         private int? _ptime;
         private MediaDirection? _direction;
         private List<SdpCrypto>? _cryptos;
+        private bool _rtcpMux;
+        private SdpRtcp? _rtcp;
         private int _attributes;
 
         public SdpConnection? Connection { get; set; }
@@ -379,6 +398,11 @@ public static class Sdp
             if (ParseDirection(value) is { } d)
             {
                 _direction = d;
+                return true;
+            }
+            if (value.SequenceEqual("rtcp-mux"u8))
+            {
+                _rtcpMux = true;
                 return true;
             }
             var colon = value.IndexOf((byte)':');
@@ -411,6 +435,15 @@ public static class Sdp
                 if (!TryNumber(dot >= 0 ? rest[..dot] : rest, 10_000, out var ptime)) return Bad("ptime", out error);
                 _ptime = (int)ptime;
             }
+            else if (name.SequenceEqual("rtcp"u8))
+            {
+                // RFC 3605 §2.1: a=rtcp:<port> [<nettype> <addrtype> <connection-address>].
+                var sp = rest.IndexOf((byte)' ');
+                if (!TryNumber(sp < 0 ? rest : rest[..sp], 65535, out var rtcpPort)) return Bad("rtcp port", out error);
+                SdpConnection? at = null;
+                if (sp >= 0 && (at = ParseConnection(rest[(sp + 1)..].Trim((byte)' '))) is null) return Bad("rtcp address", out error);
+                _rtcp = new SdpRtcp((int)rtcpPort, at);
+            }
             else if (name.SequenceEqual("crypto"u8))
             {
                 // RFC 4568 §9.1. A line we cannot read is ignored rather than failing the whole description (§7.1.1:
@@ -439,6 +472,8 @@ public static class Sdp
             Ptime = _ptime,
             Direction = _direction,
             Cryptos = (IReadOnlyList<SdpCrypto>?)_cryptos ?? [],
+            RtcpMux = _rtcpMux,
+            Rtcp = _rtcp,
         };
 
         private static bool Bad(string what, out string? error)

@@ -29,8 +29,11 @@ public sealed record SdpLocal(string Address, int Port, ulong SessionId, ulong S
 /// (0.0.0.0, a host name); symmetric RTP fills it from the first packet.</param>
 /// <param name="Direction">Our direction: SendRecv/SendOnly mean we may send.</param>
 /// <param name="Srtp">The SRTP keys agreed, or null for clear-text RTP.</param>
+/// <param name="RtcpMux">RTCP shares the RTP port (RFC 5761): offered with <c>a=rtcp-mux</c> and answered with it.</param>
+/// <param name="RtcpRemote">Where the peer receives RTCP: its RTP address with mux, else its <c>a=rtcp</c> (RFC 3605),
+/// else the port after its RTP port (RFC 3550 §11); null when <paramref name="Remote"/> is.</param>
 public sealed record SdpNegotiation(Codec Codec, byte PayloadType, int? TelephoneEventPayloadType, IPEndPoint? Remote,
-    MediaDirection Direction, SrtpNegotiation? Srtp = null)
+    MediaDirection Direction, SrtpNegotiation? Srtp = null, bool RtcpMux = false, IPEndPoint? RtcpRemote = null)
 {
     /// <summary>True when we may send media (RFC 3264 §6.1).</summary>
     public bool CanSend => Direction is MediaDirection.SendRecv or MediaDirection.SendOnly;
@@ -80,6 +83,7 @@ public static class SdpOfferAnswer
                 Ptime = local.PacketMs,
                 Direction = direction,
                 Cryptos = OfferCryptos(local),
+                RtcpMux = true, // RFC 5761 §5.1.1: we take RTCP on the RTP port too, and on the next one if refused
             },
         ],
     };
@@ -121,7 +125,8 @@ public static class SdpOfferAnswer
                 var te = TelephoneEventPayloadType(m);
                 var remoteDirection = offer.DirectionOf(m);
                 var ours = Reverse(remoteDirection);
-                negotiation = new SdpNegotiation(chosen.Codec, chosen.PayloadType, te, EndPointOf(offer.ConnectionOf(m), m.Port), ours, srtp);
+                var remote = EndPointOf(offer.ConnectionOf(m), m.Port);
+                negotiation = new SdpNegotiation(chosen.Codec, chosen.PayloadType, te, remote, ours, srtp, m.RtcpMux, RtcpEndPoint(m, remote));
                 var formats = new List<string> { chosen.PayloadType.ToString(CultureInfo.InvariantCulture) };
                 var maps = new List<SdpRtpMap> { new(chosen.PayloadType, chosen.Codec == Codec.Pcmu ? "PCMU" : "PCMA", 8000, 1) };
                 var fmtps = new List<KeyValuePair<int, string>>();
@@ -142,6 +147,7 @@ public static class SdpOfferAnswer
                     Ptime = local.PacketMs,
                     Direction = ours,
                     Cryptos = srtp is null ? [] : [new SdpCrypto(srtp.Tag, SrtpSuites.Name(srtp.Suite), "inline:" + srtp.SendKey.ToInline(), null)],
+                    RtcpMux = m.RtcpMux, // RFC 5761 §5.1.1: an answerer that multiplexes says so
                 };
             }
             else
@@ -196,8 +202,9 @@ public static class SdpOfferAnswer
                 continue;
             }
             reason = null;
-            return new SdpNegotiation(chosen.Codec, chosen.PayloadType, TelephoneEventPayloadType(m),
-                EndPointOf(answer.ConnectionOf(m), m.Port), Reverse(answer.DirectionOf(m)), srtp);
+            var remote = EndPointOf(answer.ConnectionOf(m), m.Port);
+            return new SdpNegotiation(chosen.Codec, chosen.PayloadType, TelephoneEventPayloadType(m), remote,
+                Reverse(answer.DirectionOf(m)), srtp, m.RtcpMux, RtcpEndPoint(m, remote));
         }
         return null;
     }
@@ -315,6 +322,21 @@ public static class SdpOfferAnswer
         if (c is null || !IPAddress.TryParse(c.Address, out var ip)) return null;
         if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)) return null; // RFC 2543 hold: send nothing
         return new IPEndPoint(ip, port);
+    }
+
+    /// <summary>Where the peer of stream <paramref name="m"/> receives RTCP: on its RTP address with rtcp-mux (RFC 5761
+    /// §5.1.3), else at its <c>a=rtcp</c> port and address (RFC 3605 §2.1), else on the port after the RTP port (RFC 3550
+    /// §11); null when the RTP address is unknown and a=rtcp names none.</summary>
+    public static IPEndPoint? RtcpEndPoint(SdpMedia m, IPEndPoint? remote)
+    {
+        if (m.RtcpMux) return remote;
+        if (m.Rtcp is { } rtcp)
+        {
+            if (rtcp.Port == 0) return null;
+            if (rtcp.Connection is { } c) return EndPointOf(c, rtcp.Port);
+            return remote is null ? null : new IPEndPoint(remote.Address, rtcp.Port);
+        }
+        return remote is null || remote.Port >= 65535 ? null : new IPEndPoint(remote.Address, remote.Port + 1);
     }
 
     private static SdpOrigin Origin(SdpLocal local) => new("lineup", local.SessionId, local.SessionVersion, local.AddressType, local.Address);

@@ -14,12 +14,26 @@ namespace Lineup.Server.Tests.Telephony;
 /// hears hold music first). <see cref="Timeline"/> tells, frame by frame, which party's tone was heard, silence, or
 /// something else (hold music, a prompt): so a test proves that each side of a bridge hears the other and not the
 /// music, and for how long.
+/// <para>With <c>rtcp: true</c> the probe also binds the port after its RTP port (RFC 3550 §11), records the RTCP
+/// reports Lineup sends there, and sends its own every second while it sends RTP: an SR with a report block about
+/// Lineup's stream that echoes Lineup's last SR (LSR/DLSR), to the port after Lineup's RTP port. <see cref="LossEvery"/>
+/// makes it skip packets on purpose (the sequence numbers go on), so Lineup's reports and CDR must show the loss.</para>
 /// </summary>
 public sealed class RtpProbe : IAsyncDisposable
 {
     private readonly Socket _socket;
+    private readonly Socket? _rtcpSocket;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiver;
+    private readonly Task _rtcpReceiver = Task.CompletedTask;
+    private readonly List<(TimeSpan At, Lineup.Sip.Media.RtcpReport Report)> _rtcpReceived = new();
+    private readonly uint _ssrc = (uint)Random.Shared.NextInt64(0, 1L << 32);
+    private Task? _rtcpSender;
+    private uint _lineupLsr;
+    private TimeSpan _lineupLsrAt;
+    private int _skipped;
+    private int _firstSent = -1;
+    private int _rtcpSent;
     private readonly List<Received> _received = new();
     private readonly TaskCompletionSource<IPEndPoint> _firstSource = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -29,13 +43,54 @@ public sealed class RtpProbe : IAsyncDisposable
     private int _muted;
 
     /// <param name="toneHz">The tone this party sends (one of <see cref="Tone"/>'s).</param>
-    public RtpProbe(int toneHz)
+    /// <param name="rtcp">Also speak RTCP on the port after the RTP port.</param>
+    public RtpProbe(int toneHz, bool rtcp = false)
     {
         ToneHz = toneHz;
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        _socket.Bind(new IPEndPoint(IPAddress.Loopback, Sipp.FreeMediaPorts()));
-        Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            _socket.Bind(new IPEndPoint(IPAddress.Loopback, Sipp.FreeMediaPorts()));
+            Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
+            if (!rtcp) break;
+            _rtcpSocket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            try
+            {
+                _rtcpSocket.Bind(new IPEndPoint(IPAddress.Loopback, Port + 1));
+                break;
+            }
+            catch (SocketException) when (attempt < 20)
+            {
+                _rtcpSocket.Dispose();
+                _socket.Dispose(); // the pair is taken: another one
+            }
+        }
         _receiver = Task.Run(ReceiveAsync);
+        if (_rtcpSocket != null) _rtcpReceiver = Task.Run(ReceiveRtcpAsync);
+    }
+
+    /// <summary>Skip every Nth tone packet (0: none), as a lossy network would: its sequence number is used up.</summary>
+    public int LossEvery { get; init; }
+
+    /// <summary>Tone packets skipped on purpose (<see cref="LossEvery"/>).</summary>
+    public int Skipped => Volatile.Read(ref _skipped);
+
+    /// <summary>The sequence number of the first tone packet sent (-1 before it).</summary>
+    public int FirstSentSequence => Volatile.Read(ref _firstSent);
+
+    /// <summary>RTCP reports the probe sent.</summary>
+    public int RtcpSent => Volatile.Read(ref _rtcpSent);
+
+    /// <summary>The probe's own SSRC.</summary>
+    public uint Ssrc => _ssrc;
+
+    /// <summary>Every RTCP compound packet Lineup sent to the probe's RTCP port, as parsed.</summary>
+    public IReadOnlyList<(TimeSpan At, Lineup.Sip.Media.RtcpReport Report)> RtcpReceived
+    {
+        get
+        {
+            lock (_rtcpReceived) return _rtcpReceived.ToList();
+        }
     }
 
     public int Port { get; }
@@ -83,8 +138,9 @@ public sealed class RtpProbe : IAsyncDisposable
         _sender ??= Task.Run(async () =>
         {
             var to = await target(_stop.Token);
+            if (_rtcpSocket != null) _rtcpSender = Task.Run(() => SendRtcpAsync(new IPEndPoint(to.Address, to.Port + 1)));
             var packet = new byte[12 + Tone.FrameSamples];
-            var ssrc = (uint)Random.Shared.NextInt64(0, 1L << 32);
+            var ssrc = _ssrc;
             ushort seq = (ushort)Random.Shared.Next(0, 1 << 16);
             uint ts = 0;
             long sample = 0;
@@ -124,6 +180,12 @@ public sealed class RtpProbe : IAsyncDisposable
                 for (var i = 0; i < samples.Length; i++) packet[12 + i] = G711.MuLawEncode(muted == 1 ? (short)0 : samples[i]);
                 ts += Tone.FrameSamples;
                 sample += Tone.FrameSamples;
+                if (LossEvery > 0 && (ushort)(seq - 1) % LossEvery == 0)
+                {
+                    Interlocked.Increment(ref _skipped); // lost on the way: the next packet's number shows the gap
+                    continue;
+                }
+                Interlocked.CompareExchange(ref _firstSent, (ushort)(seq - 1), -1);
                 await _socket.SendToAsync(packet, SocketFlags.None, to, _stop.Token);
                 Interlocked.Increment(ref _sent);
             }
@@ -149,14 +211,68 @@ public sealed class RtpProbe : IAsyncDisposable
         return times.Zip(times.Skip(1), (a, b) => b - a).Order().ToArray();
     }
 
+    /// <summary>Every second: an SR (what the probe sent) with a block about Lineup's stream, echoing Lineup's last SR.</summary>
+    private async Task SendRtcpAsync(IPEndPoint to)
+    {
+        var buffer = new byte[512];
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        while (await timer.WaitForNextTickAsync(_stop.Token))
+        {
+            var fromLineup = Packets;
+            var blocks = new List<Lineup.Sip.Media.RtcpReportBlock>();
+            if (fromLineup.Count > 0)
+            {
+                var last = fromLineup[^1];
+                uint lsr;
+                TimeSpan lsrAt;
+                lock (_rtcpReceived) (lsr, lsrAt) = (_lineupLsr, _lineupLsrAt);
+                var dlsr = lsr == 0 ? 0u : (uint)((Now - lsrAt).TotalSeconds * 65536);
+                blocks.Add(new(last.Ssrc, 0, 0, last.Sequence, 0, lsr, dlsr));
+            }
+            var sent = (uint)Sent;
+            var sender = new Lineup.Sip.Media.RtcpSenderInfo(Lineup.Sip.Media.RtcpPacket.NtpTimestamp(DateTimeOffset.UtcNow), 0, sent, sent * Tone.FrameSamples);
+            var n = Lineup.Sip.Media.RtcpPacket.Write(buffer, _ssrc, sender, blocks.ToArray(), "probe@127.0.0.1");
+            await _rtcpSocket!.SendToAsync(buffer.AsMemory(0, n), SocketFlags.None, to, _stop.Token);
+            Interlocked.Increment(ref _rtcpSent);
+        }
+    }
+
+    private async Task ReceiveRtcpAsync()
+    {
+        var buffer = new byte[2048];
+        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        while (!_stop.IsCancellationRequested)
+        {
+            SocketReceiveFromResult r;
+            try
+            {
+                r = await _rtcpSocket!.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            // A packet that fails RFC 3550's checks is kept out: the test then misses the report it expected.
+            if (!Lineup.Sip.Media.RtcpPacket.TryParse(buffer.AsSpan(0, r.ReceivedBytes), out var report, out _)) continue;
+            lock (_rtcpReceived)
+            {
+                _rtcpReceived.Add((Now, report!));
+                if (report!.Sender is { } sr) (_lineupLsr, _lineupLsrAt) = (Lineup.Sip.Media.RtcpPacket.Middle(sr.NtpTimestamp), Now);
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         _socket.Dispose();
+        _rtcpSocket?.Dispose();
         try
         {
             await _receiver;
+            await _rtcpReceiver;
             if (_sender != null) await _sender;
+            if (_rtcpSender != null) await _rtcpSender;
         }
         catch (OperationCanceledException)
         {
