@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Dapper;
 using Npgsql;
 
@@ -120,18 +119,10 @@ public sealed class CommandLog(Database db)
         await using var c = await db.OpenAsync(ct);
         await using var command = c.CreateCommand();
         command.CommandText = "SELECT tenant_id, seq, at, body FROM commands WHERE tenant_id = @tenantId AND seq > @afterSeq ORDER BY seq";
-        AddParameter(command, "tenantId", tenantId);
-        AddParameter(command, "afterSeq", afterSeq);
+        command.AddParameter("tenantId", tenantId);
+        command.AddParameter("afterSeq", afterSeq);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
             yield return new CommandRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3));
-    }
-
-    private static void AddParameter(DbCommand command, string name, long value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        command.Parameters.Add(p);
     }
 }

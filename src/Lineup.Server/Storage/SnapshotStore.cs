@@ -23,10 +23,20 @@ public sealed class SnapshotStore(Database db)
         await using var c = await db.OpenAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         await LeaseStore.CheckAsync(c, tx, db.Kind, fence);
-        await c.ExecuteAsync(
-            "INSERT INTO tenant_snapshots (tenant_id, seq, epoch, version, taken_at, body) VALUES (@TenantId, @seq, @Epoch, @version, @takenAt, @body)"
-            + " ON CONFLICT (tenant_id, seq) DO UPDATE SET epoch = excluded.epoch, version = excluded.version, taken_at = excluded.taken_at, body = excluded.body",
-            new { fence.TenantId, fence.Epoch, seq, version, takenAt, body }, tx);
+        // Plain ADO.NET: Dapper.AOT 1.1.0 takes a byte[] parameter for a list to expand (IN @body), which stores nothing.
+        await using (var insert = c.CreateCommand())
+        {
+            insert.Transaction = tx;
+            insert.CommandText = "INSERT INTO tenant_snapshots (tenant_id, seq, epoch, version, taken_at, body) VALUES (@tenantId, @seq, @epoch, @version, @takenAt, @body)"
+                + " ON CONFLICT (tenant_id, seq) DO UPDATE SET epoch = excluded.epoch, version = excluded.version, taken_at = excluded.taken_at, body = excluded.body";
+            insert.AddParameter("tenantId", fence.TenantId);
+            insert.AddParameter("seq", seq);
+            insert.AddParameter("epoch", fence.Epoch);
+            insert.AddParameter("version", version);
+            insert.AddParameter("takenAt", takenAt);
+            insert.AddParameter("body", body);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
         await c.ExecuteAsync(
             "DELETE FROM tenant_snapshots WHERE tenant_id = @TenantId AND seq < (SELECT MIN(seq) FROM"
             + " (SELECT seq FROM tenant_snapshots WHERE tenant_id = @TenantId ORDER BY seq DESC LIMIT @Kept) newest)",
