@@ -137,6 +137,9 @@ public enum DestinationKind
     Voicemail,
     /// <summary>The caller leaves and is called back, keeping its place.</summary>
     Callback,
+    /// <summary>One agent (<see cref="CallCenter.TransferToAgent"/>): only as a transfer's target, never a queue's
+    /// destination.</summary>
+    Agent,
 }
 
 /// <summary>Where a call goes when it leaves a queue for a reason.</summary>
