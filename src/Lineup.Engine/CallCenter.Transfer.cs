@@ -63,7 +63,7 @@ public sealed partial class CallCenter
     /// <summary>
     /// A transfer of a connected call to one agent (<paramref name="agent"/>), asked for by the agent on the call, a
     /// supervisor or another system. The transferring agent is released as by <see cref="TransferCall"/>
-    /// (<see cref="EventKind.CallTransferStarted"/> with <see cref="DestinationKind.Agent"/> and the target agent in
+    /// (<see cref="EventKind.CallTransferStarted"/> with <see cref="TransferTarget.Agent"/> and the target agent in
     /// <see cref="EngineEvent.Value"/>). The caller goes back into the queue the call was answered in, as a new visit with
     /// its priority and original entry time (so it keeps its place), and that agent alone is offered it at once, rung like
     /// any offer for its ring timeout (membership's, else the agent's, else the queue's); the agent need not be a member of
@@ -98,7 +98,7 @@ public sealed partial class CallCenter
                 case DestinationKind.Queue when !_queues.ContainsKey(f.Queue):
                     return CommandResult.UnknownQueue;
                 case DestinationKind.Number when string.IsNullOrEmpty(f.Target):
-                case DestinationKind.Callback or DestinationKind.Agent:
+                case DestinationKind.Callback:
                     return CommandResult.InvalidArgument;
                 default:
                     break;
@@ -114,7 +114,7 @@ public sealed partial class CallCenter
         var from = c.Queue!;
         if (fallback is { Kind: DestinationKind.Queue } back && back.Queue == from.Id) fallback = null;
 
-        ReleaseForTransfer(c, (int)DestinationKind.Agent, target.Id.Value, null);
+        ReleaseForTransfer(c, (int)TransferTarget.Agent, target.Id.Value, null);
         // The released agent chooses its next call first (as after any call); the target was free before and the
         // released agent's choice cannot take it, so it is still free for the caller.
         DispatchFreed();

@@ -116,10 +116,10 @@ public class PropertyTests(ITestOutputHelper output)
             }
             calls += enqueued.Count;
             transfers += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted);
-            toAgent += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted && e.Code == (int)DestinationKind.Agent);
+            toAgent += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted && e.Code == (int)TransferTarget.Agent);
             // Transfers to one agent that agent answered (the rest went on to a fallback or stayed queued).
             directedAnswered += run.Events.Count(e => e.Kind == EventKind.CallAnswered
-                && run.Events.TakeWhile(x => x != e).LastOrDefault(x => x.Call == e.Call && x.Kind == EventKind.CallTransferStarted) is { Code: (int)DestinationKind.Agent } t
+                && run.Events.TakeWhile(x => x != e).LastOrDefault(x => x.Call == e.Call && x.Kind == EventKind.CallTransferStarted) is { Code: (int)TransferTarget.Agent } t
                 && t.Value == e.Agent.Value);
         });
         Report($"calls: {calls}; transfers: {transfers} ({toAgent} to one agent, {directedAnswered} answered by it); dispositions: {string.Join(", ", dispositions.OrderBy(x => x.Key).Select(x => $"{x.Key} {x.Value}"))}");

@@ -531,7 +531,6 @@ internal static class RandomScenario
         DestinationKind.Number => "number",
         DestinationKind.Voicemail => "voicemail",
         DestinationKind.Callback => "callback",
-        DestinationKind.Agent => "agent",
         _ => "hangup",
     };
 

@@ -24,7 +24,7 @@ public class TransferToAgentTests
 
         var after = h.Events.Skip(from).ToList();
         var started = Assert.Single(after, e => e.Kind == EventKind.CallTransferStarted);
-        Assert.Equal((first, (int)DestinationKind.Agent, 3L), (started.Agent.Value, started.Code, started.Value));
+        Assert.Equal((first, (int)TransferTarget.Agent, 3L), (started.Agent.Value, started.Code, started.Value));
         Assert.Contains(after, e => e.Kind == EventKind.CallQueued && e.Call == call && e.Queue == new QueueId(1));
         // No intro again: the caller was just talking to an agent of this queue.
         Assert.DoesNotContain(after, e => e.Kind == EventKind.Announcement);

@@ -137,9 +137,18 @@ public enum DestinationKind
     Voicemail,
     /// <summary>The caller leaves and is called back, keeping its place.</summary>
     Callback,
-    /// <summary>One agent (<see cref="CallCenter.TransferToAgent"/>): only as a transfer's target, never a queue's
-    /// destination.</summary>
-    Agent,
+}
+
+/// <summary>Where a connected call is transferred: <see cref="EventKind.CallTransferStarted"/>'s code. Queue and number
+/// have <see cref="DestinationKind"/>'s values.</summary>
+public enum TransferTarget
+{
+    /// <summary>Another queue (<see cref="CallCenter.TransferCall"/>).</summary>
+    Queue = DestinationKind.Queue,
+    /// <summary>A number (<see cref="CallCenter.TransferCall"/>).</summary>
+    Number = DestinationKind.Number,
+    /// <summary>One agent (<see cref="CallCenter.TransferToAgent"/>).</summary>
+    Agent = 5,
 }
 
 /// <summary>Where a call goes when it leaves a queue for a reason.</summary>
