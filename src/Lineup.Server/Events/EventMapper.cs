@@ -141,10 +141,12 @@ public sealed class EventMapper(long tenantId)
             case EventKind.CallTransferStarted:
                 Call(engine, e, output, EventTypes.CallTransferStarted, w =>
                 {
-                    var toQueue = (DestinationKind)e.Code == DestinationKind.Queue;
-                    w.WriteString("destination", toQueue ? "queue" : "number");
-                    if (toQueue) w.WriteNumber("to_queue_id", e.Value);
+                    var to = (TransferTarget)e.Code;
+                    w.WriteString("destination", to switch { TransferTarget.Queue => "queue", TransferTarget.Agent => "agent", _ => "number" });
+                    if (to == TransferTarget.Queue) w.WriteNumber("to_queue_id", e.Value);
                     else w.WriteNull("to_queue_id");
+                    if (to == TransferTarget.Agent) w.WriteNumber("to_agent_id", e.Value);
+                    else w.WriteNull("to_agent_id");
                     w.WriteString("target", e.Text);
                 });
                 break;
