@@ -67,6 +67,58 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         Hearing.Hears(outsideMedia, "the number called", Tone.Caller);
     }
 
+    [Fact]
+    public async Task An_agent_REFERs_the_caller_to_another_agents_number_and_only_that_agent_rings_then_talks()
+    {
+        var q = await server.QueueAsync("refer-agent", new { strategy = "top_down", ring_timeout = 20 });
+        var elsewhere = await server.QueueAsync("refer-agent-other", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        var bob = await server.AgentAsync(elsewhere, 1); // not a member of the caller's queue
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-refer.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "3000", ["refer_to"] = bob.Number });
+        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
+        await using var bobPhone = await server.PhoneAsync(bob, "agent-answer.xml", bobMedia, new() { ["ring_ms"] = "300" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "12000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded(); // 202, both NOTIFYs, then Lineup's BYE
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await bobPhone.WaitAsync()).AssertSucceeded();
+
+        // One CDR for the caller: answered by Bob in the queue it came from, after Ana.
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", bob.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        Assert.Equal([q.Id, q.Id], cdr.GetProperty("queues").EnumerateArray().Select(v => v.GetProperty("queue_id").GetInt64()));
+        Assert.Equal([ana.Id, bob.Id], Answered(cdr));
+        HeardInTurn(callerMedia, Tone.FirstAgent, Tone.SecondAgent);
+        Hearing.Hears(bobMedia, "the agent transferred to", Tone.Caller);
+        await server.AssertLoggedAsync($"agent {ana.Id} REFERs the caller to sip:{bob.Number}@…(agent {bob.Id}): accepted");
+    }
+
+    [Fact]
+    public async Task A_REFER_to_an_agent_who_is_not_available_is_refused_and_the_call_goes_on()
+    {
+        var q = await server.QueueAsync("refer-agent-away", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        var bob = await server.AgentAsync(await server.QueueAsync("refer-agent-away-other", new { strategy = "top_down" }), 1);
+        await server.StatusAsync(bob, "not_ready");
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-refer-refused.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "1500", ["refer_to"] = bob.Number, ["refer_suffix"] = "" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "5000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", ana.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        Assert.Equal([ana.Id], Answered(cdr));
+        Hearing.Hears(callerMedia, "the caller", Tone.FirstAgent);
+        await server.AssertLoggedAsync($"REFER to sip:{bob.Number}@…refused with 480");
+    }
+
     private static long[] Answered(JsonElement cdr) =>
         [.. cdr.GetProperty("attempts").EnumerateArray().Where(a => a.GetProperty("outcome").GetString() == "answered").Select(a => a.GetProperty("agent_id").GetInt64())];
 
