@@ -26,9 +26,9 @@ public sealed partial class SipFrontEnd
                 RefuseRefer(call, refer, 416, "Unsupported URI Scheme", "Refer-To must be a sip: or sips: URI");
                 return;
             }
-            if (target.Headers.Any(h => string.Equals(h.Key, "Replaces", StringComparison.OrdinalIgnoreCase)))
+            if (target.Headers.FirstOrDefault(h => string.Equals(h.Key, "Replaces", StringComparison.OrdinalIgnoreCase)) is { Key: not null } replaces)
             {
-                RefuseRefer(call, refer, 403, "Attended Transfer Not Supported", "only blind transfers: Refer-To without Replaces");
+                RefuseAttended(call, refer, replaces.Value);
                 return;
             }
             if (target.User is not { Length: > 0 and <= 32 } number || !number.All(c => char.IsAsciiDigit(c) || c is '*' or '#' or '+'))
@@ -117,6 +117,28 @@ public sealed partial class SipFrontEnd
             if (result != CommandResult.Ok) call.ReferFailed(refer);
         });
         return true;
+    }
+
+    /// <summary>
+    /// An attended transfer (RFC 5589 §7): the Refer-To carries a Replaces header naming the consultation dialog. A
+    /// Replaces that does not parse: 400; one naming no dialog Lineup has: 481 (RFC 3891 §3). Lineup does not yet join the
+    /// caller to the far end of a consultation it carries (the phone's call into a queue): 403 with a Warning that says so
+    /// and that a blind transfer works. Nothing changes in any case; the phone keeps the caller.
+    /// </summary>
+    private void RefuseAttended(SipCall call, SipRefer refer, string value)
+    {
+        if (SipReplaces.Parse(value) is not { } named)
+        {
+            RefuseRefer(call, refer, 400, "Bad Replaces", "Replaces must be callid;to-tag=...;from-tag=... (RFC 3891)");
+            return;
+        }
+        if (Stack.FindDialog(named) == null)
+        {
+            RefuseRefer(call, refer, 481, "Call/Transaction Does Not Exist", $"Replaces names no dialog of Lineup's (Call-ID {named.CallId})");
+            return;
+        }
+        RefuseRefer(call, refer, 403, "Attended Transfer Not Supported",
+            "Lineup cannot yet join the caller to a consultation call it carries: REFER without Replaces (a blind transfer) to the queue, agent or number");
     }
 
     internal void RefuseRefer(SipCall call, SipRefer refer, int status, string reason, string why)

@@ -119,6 +119,58 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         await server.AssertLoggedAsync($"REFER to sip:{bob.Number}@…refused with 480");
     }
 
+    [Fact]
+    public async Task An_agent_that_holds_the_call_lets_the_caller_hear_music_until_it_resumes()
+    {
+        var q = await server.QueueAsync("hold", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-hold.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "2500", ["hold_ms"] = "3000" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "9000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded(); // 200 recvonly to the hold, 200 sendrecv to the resume
+        (await caller.WaitAsync()).AssertSucceeded();
+
+        // The caller heard Ana, then music while she held (and not her, though her phone kept sending), then Ana again.
+        var timeline = callerMedia.Timeline(Tone.Names.Keys.ToArray());
+        var summary = Hearing.Summary(timeline);
+        var talk = timeline.FindIndex(f => f.Heard.ToneHz == Tone.FirstAgent);
+        var held = timeline.FindIndex(Math.Max(0, talk), f => f.Heard == Heard.Other);
+        var back = held < 0 ? -1 : timeline.FindIndex(held, f => f.Heard.ToneHz == Tone.FirstAgent);
+        Assert.True(talk >= 0 && held > talk && back > held, $"the caller did not hear the agent, music, then the agent: {summary}");
+        var onHold = timeline.Skip(held).Take(back - held).ToList();
+        Assert.True(onHold.Count(f => f.Heard == Heard.Other) >= 2 * Hearing.MinimumFrames, $"too little music on hold: {summary}");
+        Assert.True(timeline.Skip(back).Count(f => f.Heard.ToneHz == Tone.FirstAgent) >= Hearing.MinimumFrames, $"too little of the agent after the hold: {summary}");
+
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", ana.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        Assert.True(cdr.GetProperty("talk_seconds").GetDouble() >= 6, $"hold is talk time: {cdr.GetProperty("talk_seconds")} s");
+        await server.AssertLoggedAsync($"agent {ana.Id} holds the caller (music on)", $"agent {ana.Id} resumes the call");
+    }
+
+    [Fact]
+    public async Task An_attended_transfer_naming_a_dialog_Lineup_does_not_have_is_refused_with_481()
+    {
+        var q = await server.QueueAsync("replaces-unknown", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-refer-refused.xml", anaMedia, new()
+        {
+            ["ring_ms"] = "300", ["talk_ms"] = "1500", ["refer_to"] = "5550123",
+            ["refer_suffix"] = "?Replaces=no-such-call%40192.0.2.1%3Bto-tag%3Dabc%3Bfrom-tag%3Ddef",
+        });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "5000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", ana.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        await server.AssertLoggedAsync("REFER to …refused with 481: Replaces names no dialog");
+    }
+
     private static long[] Answered(JsonElement cdr) =>
         [.. cdr.GetProperty("attempts").EnumerateArray().Where(a => a.GetProperty("outcome").GetString() == "answered").Select(a => a.GetProperty("agent_id").GetInt64())];
 
