@@ -60,7 +60,10 @@ public class TransferToAgentTests
     {
         var h = new Harness().Queue(1, q => q with
         {
-            Strategy = Strategy.TopDown, WrapUpSeconds = 30, RingTimeoutSeconds = 10, NoAnswerMaxAttempts = 1,
+            Strategy = Strategy.TopDown,
+            WrapUpSeconds = 30,
+            RingTimeoutSeconds = 10,
+            NoAnswerMaxAttempts = 1,
         }).Staff(1, 1, 2);
         var call = h.Call(1, priority: 1);
         h.Answer(call, 1);

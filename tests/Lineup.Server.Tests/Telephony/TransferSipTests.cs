@@ -158,7 +158,9 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         await using var anaMedia = new RtpProbe(Tone.FirstAgent);
         await using var anaPhone = await server.PhoneAsync(ana, "agent-refer-refused.xml", anaMedia, new()
         {
-            ["ring_ms"] = "300", ["talk_ms"] = "1500", ["refer_to"] = "5550123",
+            ["ring_ms"] = "300",
+            ["talk_ms"] = "1500",
+            ["refer_to"] = "5550123",
             ["refer_suffix"] = "?Replaces=no-such-call%40192.0.2.1%3Bto-tag%3Dabc%3Bfrom-tag%3Ddef",
         });
         await using var callerMedia = new RtpProbe(Tone.Caller);
