@@ -17,17 +17,9 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         var second = await server.QueueAsync("refer-to", new { strategy = "top_down", ring_timeout = 20 });
         var ana = await server.AgentAsync(first, 1);
         var bob = await server.AgentAsync(second, 1);
-        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
-        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-refer.xml", anaMedia,
-            new() { ["ring_ms"] = "300", ["talk_ms"] = "3000", ["refer_to"] = second.Extension });
-        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
-        await using var bobPhone = await server.PhoneAsync(bob, "agent-answer.xml", bobMedia, new() { ["ring_ms"] = "300" });
         await using var callerMedia = new RtpProbe(Tone.Caller);
-        await using var caller = await server.CallAsync(first, "caller.xml", callerMedia, new() { ["talk_ms"] = "12000" });
-
-        (await anaPhone.WaitAsync()).AssertSucceeded(); // 202, both NOTIFYs, then Lineup's BYE
-        (await caller.WaitAsync()).AssertSucceeded();
-        (await bobPhone.WaitAsync()).AssertSucceeded();
+        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
+        await ReferToSecondAgentAsync(first, ana, second.Extension, bob, callerMedia, bobMedia);
 
         var cdr = await server.CdrAsync(second);
         Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
@@ -74,17 +66,9 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         var elsewhere = await server.QueueAsync("refer-agent-other", new { strategy = "top_down", ring_timeout = 20 });
         var ana = await server.AgentAsync(q, 1);
         var bob = await server.AgentAsync(elsewhere, 1); // not a member of the caller's queue
-        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
-        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-refer.xml", anaMedia,
-            new() { ["ring_ms"] = "300", ["talk_ms"] = "3000", ["refer_to"] = bob.Number });
-        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
-        await using var bobPhone = await server.PhoneAsync(bob, "agent-answer.xml", bobMedia, new() { ["ring_ms"] = "300" });
         await using var callerMedia = new RtpProbe(Tone.Caller);
-        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "12000" });
-
-        (await anaPhone.WaitAsync()).AssertSucceeded(); // 202, both NOTIFYs, then Lineup's BYE
-        (await caller.WaitAsync()).AssertSucceeded();
-        (await bobPhone.WaitAsync()).AssertSucceeded();
+        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
+        await ReferToSecondAgentAsync(q, ana, bob.Number, bob, callerMedia, bobMedia);
 
         // One CDR for the caller: answered by Bob in the queue it came from, after Ana.
         var cdr = await server.CdrAsync(q);
@@ -171,6 +155,21 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         var cdr = await server.CdrAsync(q);
         Assert.Equal(("answered", ana.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
         await server.AssertLoggedAsync("REFER to …refused with 481: Replaces names no dialog");
+    }
+
+    /// <summary>A caller of <paramref name="queue"/> talks to <paramref name="ana"/>, whose phone REFERs it to
+    /// <paramref name="referTo"/> after 3 s (202, both NOTIFYs, then Lineup's BYE); <paramref name="bob"/>'s phone answers
+    /// what rings it; the caller hangs up after 12 s. Every party's sipp must succeed.</summary>
+    private async Task ReferToSecondAgentAsync(SipQueue queue, SipAgent ana, string referTo, SipAgent bob, RtpProbe callerMedia, RtpProbe bobMedia)
+    {
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-refer.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "3000", ["refer_to"] = referTo });
+        await using var bobPhone = await server.PhoneAsync(bob, "agent-answer.xml", bobMedia, new() { ["ring_ms"] = "300" });
+        await using var caller = await server.CallAsync(queue, "caller.xml", callerMedia, new() { ["talk_ms"] = "12000" });
+        (await anaPhone.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await bobPhone.WaitAsync()).AssertSucceeded();
     }
 
     private static long[] Answered(JsonElement cdr) =>
