@@ -104,13 +104,7 @@ public sealed partial class CallCenter
                     break;
             }
         }
-        if (c.State != CallState.Connected) return CommandResult.InvalidState;
-        var a = c.ConnectedAgent!;
-        if (target == a) return CommandResult.InvalidDestination;
-        if (target.Status == AgentStatus.LoggedOut) return CommandResult.NotLoggedIn;
-        if (target.OfferCall != null || target.TalkCall != null) return CommandResult.AgentBusy;
-        if (target.Status != AgentStatus.Ready || target.WrapCall != null || target.NonQueueBusy || target.InDelay)
-            return CommandResult.AgentUnavailable;
+        if (TargetCheck(c, target) is not CommandResult.Ok and var refused) return refused;
         var from = c.Queue!;
         if (fallback is { Kind: DestinationKind.Queue } back && back.Queue == from.Id) fallback = null;
 
@@ -120,6 +114,88 @@ public sealed partial class CallCenter
         DispatchFreed();
         EnterQueue(c, from, new DirectedOffer(target, fallback));
         DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>
+    /// The end of an attended transfer (RFC 5589's, or a CTI's): the agent of <paramref name="call"/> has consulted the
+    /// agent of <paramref name="consultation"/> (a call the first agent placed into a queue, answered there) and joins
+    /// its caller to that agent. Both calls must be connected, to two different agents.
+    /// <list type="bullet">
+    /// <item><paramref name="call"/>: its first agent is released as by a blind transfer
+    /// (<see cref="EventKind.CallTransferStarted"/> with <see cref="TransferTarget.Agent"/> and the consultation's agent);
+    /// then that agent is connected to it at once, with an answered attempt in the queue the call was answered in (in a
+    /// visit of no length to it) and
+    /// <see cref="EventKind.CallAnswered"/> (wait 0): one CDR for the caller names both agents, the last as its answer.
+    /// Its queue counts the first agent's part as handled, and the second agent's when the call ends.</item>
+    /// <item><paramref name="consultation"/>: its talk ends (its queue counts it handled) and it ends answered, its agent
+    /// going on with the caller instead of wrapping up (<see cref="EventKind.CallTransferStarted"/> with
+    /// <see cref="TransferTarget.Call"/> and the call's id comes first, so the host keeps that agent's leg).</item>
+    /// </list>
+    /// Refused, with nothing changed: an unknown call (<see cref="CommandResult.UnknownCall"/>), the same call twice
+    /// (<see cref="CommandResult.InvalidArgument"/>), a call not talking (<see cref="CommandResult.InvalidState"/>),
+    /// one agent on both (<see cref="CommandResult.InvalidDestination"/>).
+    /// </summary>
+    public CommandResult CompleteAttendedTransfer(CallId call, CallId consultation, long now)
+    {
+        Advance(now);
+        if (!_calls.TryGetValue(call, out var c) || !_calls.TryGetValue(consultation, out var k)) return CommandResult.UnknownCall;
+        if (c == k) return CommandResult.InvalidArgument;
+        if (c.State != CallState.Connected || k.State != CallState.Connected) return CommandResult.InvalidState;
+        var b = k.ConnectedAgent!;
+        if (c.ConnectedAgent == b) return CommandResult.InvalidDestination;
+        var q = c.Queue!;
+        var kq = k.Queue!;
+
+        ReleaseForTransfer(c, (int)TransferTarget.Agent, b.Id.Value, null);
+
+        // The consultation ends; its agent is handed over, not released.
+        if (k.Supervisor != null) EndMonitor(k);
+        // With its record: the consultation has ended by the time the event is published, and the record names its caller.
+        Emit(new EngineEvent(EventKind.CallTransferStarted, _now, kq.Id, b.Id, k.Id, (int)TransferTarget.Call, c.Id.Value, Record: k.Record));
+        k.Record.TalkEndedAt = _now;
+        kq.TalkingCount--;
+        b.Today.TalkMs += _now - k.Record.AnsweredAt!.Value;
+        k.ConnectedAgent = null;
+        CountHandled(k, kq);
+        End(k, Disposition.Answered, ExitReason.None);
+
+        // A visit of no length to the queue the call was answered in holds the second agent's answer, so that the CDR
+        // keeps every attempt inside a visit to its queue.
+        c.Record.VisitList.Add(new QueueVisit(q.Id, _now, _now, ExitReason.None));
+        c.Record.AttemptList.Add(new CallAttempt(b.Id, q.Id, _now, _now, AttemptOutcome.Answered));
+        b.Today.Offered++;
+        b.Today.Answered++;
+        b.TalkCall = c;
+        c.ConnectedAgent = b;
+        c.Record.AnsweredAt = _now;
+        c.Record.AnsweredBy = b.Id;
+        c.Record.AnsweredIn = q.Id;
+        q.TalkingCount++;
+        Emit(new EngineEvent(EventKind.CallAnswered, _now, q.Id, b.Id, c.Id, Value: 0));
+        UpdateActivity(b);
+        Refresh(b);
+        DispatchFreed();
+        return CommandResult.Ok;
+    }
+
+    /// <summary>Whether <see cref="TransferToAgent"/> would take <paramref name="call"/> to <paramref name="agent"/> now, with
+    /// the result it would refuse with otherwise (the fallback aside). A query: nothing changes, no timer fires.</summary>
+    public CommandResult CanTransferToAgent(CallId call, AgentId agent)
+    {
+        if (!_calls.TryGetValue(call, out var c)) return CommandResult.UnknownCall;
+        if (!_agents.TryGetValue(agent, out var target)) return CommandResult.UnknownAgent;
+        return TargetCheck(c, target);
+    }
+
+    private static CommandResult TargetCheck(Call c, Agent target)
+    {
+        if (c.State != CallState.Connected) return CommandResult.InvalidState;
+        if (target == c.ConnectedAgent) return CommandResult.InvalidDestination;
+        if (target.Status == AgentStatus.LoggedOut) return CommandResult.NotLoggedIn;
+        if (target.OfferCall != null || target.TalkCall != null) return CommandResult.AgentBusy;
+        if (target.Status != AgentStatus.Ready || target.WrapCall != null || target.NonQueueBusy || target.InDelay)
+            return CommandResult.AgentUnavailable;
         return CommandResult.Ok;
     }
 

@@ -87,6 +87,7 @@ public class PropertyTests(ITestOutputHelper output)
         var transfers = 0;
         var toAgent = 0;
         var directedAnswered = 0;
+        var joined = 0;
         ForAllScenarios(2, s =>
         {
             var run = new ScenarioRun(s);
@@ -117,16 +118,18 @@ public class PropertyTests(ITestOutputHelper output)
             calls += enqueued.Count;
             transfers += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted);
             toAgent += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted && e.Code == (int)TransferTarget.Agent);
+            joined += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted && e.Code == (int)TransferTarget.Call);
             // Transfers to one agent that agent answered (the rest went on to a fallback or stayed queued).
             directedAnswered += run.Events.Count(e => e.Kind == EventKind.CallAnswered
                 && run.Events.TakeWhile(x => x != e).LastOrDefault(x => x.Call == e.Call && x.Kind == EventKind.CallTransferStarted) is { Code: (int)TransferTarget.Agent } t
                 && t.Value == e.Agent.Value);
         });
-        Report($"calls: {calls}; transfers: {transfers} ({toAgent} to one agent, {directedAnswered} answered by it); dispositions: {string.Join(", ", dispositions.OrderBy(x => x.Key).Select(x => $"{x.Key} {x.Value}"))}");
+        Report($"calls: {calls}; transfers: {transfers} ({toAgent} to one agent, {directedAnswered} answered by it, {joined} attended); dispositions: {string.Join(", ", dispositions.OrderBy(x => x.Key).Select(x => $"{x.Key} {x.Value}"))}");
         // Transferred calls (to a number or back into a queue) go through every check above too.
         Assert.True(transfers >= Scaled(200), $"only {transfers} calls were transferred by an agent");
         Assert.True(toAgent >= Scaled(35), $"only {toAgent} calls were transferred to one agent");
         Assert.True(directedAnswered >= Scaled(8), $"only {directedAnswered} calls transferred to one agent were answered by it");
+        Assert.True(joined >= Scaled(20), $"only {joined} attended transfers were completed");
         // Every way of ending is exercised, or the property proves little.
         foreach (var d in Enum.GetValues<Disposition>().Where(d => d != Disposition.None))
             Assert.True(dispositions.GetValueOrDefault(d) >= Scaled(30), $"only {dispositions.GetValueOrDefault(d)} calls ended {d}");

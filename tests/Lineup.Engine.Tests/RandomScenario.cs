@@ -138,6 +138,13 @@ internal sealed record TransferToOne(CallPick Call, int Agent, Destination? Fall
         $"TransferToAgent {Call} {(Agent < 0 ? $"free#{-Agent}" : $"a{Agent}")}{(Fallback is { } f ? " else " + RandomScenario.Describe(f) : "")}";
 }
 
+/// <summary>The end of an attended transfer: a connected call's caller goes on with another connected call's agent
+/// (<see cref="CallCenter.CompleteAttendedTransfer"/>).</summary>
+internal sealed record JoinConsultation(CallPick Call, CallPick Consultation) : Command
+{
+    public override string ToString() => $"CompleteAttendedTransfer {Call} with {Consultation}";
+}
+
 /// <summary>The telephony layer stored a voicemail left by a call sent to voicemail (mostly an ended call).</summary>
 internal sealed record LeaveVoicemail(CallPick Call, int Queue, long Voicemail) : Command
 {
@@ -456,6 +463,7 @@ internal static class RandomScenario
                 3 => Destination.Hangup,
                 _ => null,
             }),
+            < 64 => new JoinConsultation(Pick(CallFilter.Connected), Pick(CallFilter.Connected)),
             < 70 => new LogIn(Agent(), Queues()),
             < 71 => new LogOut(Agent(), Queues()),
             < 78 => new SetStatus(Agent(), AgentStatus.Ready, null),
@@ -754,6 +762,9 @@ internal sealed class ScenarioRun
                 break;
             case TransferTo t:
                 result = Engine.TransferCall(Resolve(t.Call), t.To, Now);
+                break;
+            case JoinConsultation j:
+                result = Engine.CompleteAttendedTransfer(Resolve(j.Call), Resolve(j.Consultation), Now);
                 break;
             case TransferToOne t:
                 result = Engine.TransferToAgent(Resolve(t.Call), t.Agent < 0 ? FreeAgent(-t.Agent) : new AgentId(t.Agent), t.Fallback, Now);

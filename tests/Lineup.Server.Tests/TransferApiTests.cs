@@ -225,4 +225,60 @@ public class TransferApiTests(ApiFixture fx) : IClassFixture<ApiFixture>
         await T.EventAsync(call, "caller_hangup");
         await T.EventAsync(other, "caller_hangup");
     }
+
+    [Fact]
+    public async Task An_attended_transfer_joins_the_caller_to_the_consulted_agent_and_ends_the_consultation()
+    {
+        var queue = await T.QueueAsync();
+        var experts = await T.QueueAsync();
+        var ana = await T.ReadyAgentAsync(queue);
+        var ben = await T.ReadyAgentAsync(experts);
+        var call = await TalkingAsync(queue, ana);
+        var consultation = await TalkingAsync(experts, ben); // Ana's own call into the experts' queue, answered by Ben
+
+        var joined = await (await TransferAsync(call, new { call_id = consultation })).JsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(("connected", ben), (joined.Str("state"), joined.Long("agent_id")));
+        var consultCdr = await Admin.OkAsync($"/api/v1/calls/{consultation}");
+        Assert.Equal(("ended", "answered"), (consultCdr.Str("state"), consultCdr.Str("disposition")));
+        var data = Assert.Single(await EventsAsync("call.transfer_started", consultation)).GetProperty("data");
+        Assert.Equal(("call", call), (data.Str("destination"), data.Long("to_call_id")));
+        var started = Assert.Single(await EventsAsync("call.transfer_started", call)).GetProperty("data");
+        Assert.Equal(("agent", ben), (started.Str("destination"), started.Long("to_agent_id")));
+        Assert.NotEqual("talking", (await Admin.OkAsync($"/api/v1/agents/{ana}/status")).Str("activity"));
+
+        await T.EventAsync(call, "caller_hangup");
+        var cdr = Assert.Single((await Admin.OkAsync($"/api/v1/cdrs?agent_id={ben}")).Items(), c => c.Long("call_id") == call);
+        Assert.Equal(("answered", ben), (cdr.Str("disposition"), cdr.Long("agent_id")));
+        Assert.Equal([ana, ben], cdr.GetProperty("attempts").EnumerateArray().Where(a => a.Str("outcome") == "answered").Select(a => a.Long("agent_id")));
+    }
+
+    [Fact]
+    public async Task Bad_attended_transfers_are_refused_and_change_nothing()
+    {
+        var queue = await T.QueueAsync();
+        var agent = await T.ReadyAgentAsync(queue);
+        var call = await TalkingAsync(queue, agent);
+        var waiting = (await T.CallAsync(await T.QueueAsync())).Id();
+        var before = await Admin.SnapshotAsync($"/api/v1/calls/{call}");
+
+        await TransferAsync(call, new { call_id = call }).ProblemAsync(HttpStatusCode.BadRequest, "call_id");
+        await TransferAsync(call, new { call_id = 0 }).ProblemAsync(HttpStatusCode.BadRequest, "call_id");
+        await TransferAsync(call, new { call_id = waiting, agent_id = agent }).ProblemAsync(HttpStatusCode.BadRequest);
+        await TransferAsync(call, new { call_id = 999_999_999 }).ProblemAsync(HttpStatusCode.NotFound);
+        await TransferAsync(call, new { call_id = waiting }).ProblemAsync(HttpStatusCode.Conflict);
+
+        var b = await fx.CreateTenantAsync();
+        var theirQueue = await b.QueueAsync();
+        var theirAgent = await b.ReadyAgentAsync(theirQueue);
+        var theirCall = (await b.CallAsync(theirQueue)).Id();
+        await b.EventAsync(theirCall, "agent_answered", theirAgent);
+        await TransferAsync(call, new { call_id = theirCall }).ProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal("connected", (await b.Admin.OkAsync($"/api/v1/calls/{theirCall}")).Str("state"));
+
+        Assert.Equal(before, await Admin.SnapshotAsync($"/api/v1/calls/{call}"));
+        Assert.Equal("waiting", (await Admin.OkAsync($"/api/v1/calls/{waiting}")).Str("state"));
+        await T.EventAsync(call, "caller_hangup");
+        await T.EventAsync(waiting, "caller_hangup");
+    }
 }

@@ -64,7 +64,11 @@ public sealed class CallService(CdrStore cdrs)
         Func<CallCenter, Call?, CallRecord?, T> shape)
     {
         TenantCommand command;
-        if (to.AgentId is { } agentId)
+        if (to.CallId is { } consultation)
+        {
+            command = new AttendedTransferCommand(callId, consultation);
+        }
+        else if (to.AgentId is { } agentId)
         {
             if (!EngineIds.TryInt(agentId, out var aid)) return AgentService.NoAgent;
             command = new TransferToAgentCommand(callId, aid, to.Fallback);
@@ -91,6 +95,8 @@ public sealed class CallService(CdrStore cdrs)
         {
             CommandResult.Ok => value,
             CommandResult.InvalidDestination when to.AgentId != null => AppError.Invalid("agent_id", "That agent is already on the call: name another agent."),
+            CommandResult.InvalidDestination when to.CallId != null => AppError.Invalid("call_id", "The same agent talks on both calls."),
+            CommandResult.InvalidState when to.CallId != null => AppError.Conflict("Both calls must be connected to an agent (the call transferred and the consultation)."),
             CommandResult.InvalidDestination => AppError.Invalid("queue_id", "The call is already in that queue: transfer it to another queue."),
             CommandResult.InvalidState => AppError.Conflict("The call is not connected to an agent (only a call in talk can be transferred)."),
             CommandResult.UnknownAgent => AgentService.NoAgent,
@@ -112,9 +118,9 @@ public sealed class CallService(CdrStore cdrs)
     }
 }
 
-/// <summary>A transfer's target: exactly one of <see cref="QueueId"/>, <see cref="Number"/> and <see cref="AgentId"/>;
-/// <see cref="Fallback"/> only with an agent.</summary>
-public sealed record TransferRequest(long? QueueId, string? Number, long? AgentId, TransferFallback? Fallback);
+/// <summary>A transfer's target: exactly one of <see cref="QueueId"/>, <see cref="Number"/>, <see cref="AgentId"/> and
+/// <see cref="CallId"/> (an attended transfer's consultation call); <see cref="Fallback"/> only with an agent.</summary>
+public sealed record TransferRequest(long? QueueId, string? Number, long? AgentId, TransferFallback? Fallback, long? CallId = null);
 
 /// <summary>A page of CDRs and the cursor of the next one.</summary>
 public sealed record CdrPage(IReadOnlyList<CdrRecord> Items, string? Next);

@@ -13,7 +13,7 @@ public sealed partial class SipFrontEnd
     /// Refer-To's user part names the destination: a queue of the call's tenant by its extension, else a number dialled
     /// through <c>Sip:OutboundProxy</c> (its host is not used: Lineup does not call arbitrary SIP domains for a phone); the
     /// number of one of the tenant's agents (single node) transfers the call to that agent (<see cref="ReferToAgentAsync"/>).
-    /// Refused before anything changes: another scheme (416), an attended transfer (Replaces, 403), no number or an
+    /// Refused before anything changes: another scheme (416), an attended transfer (Replaces: <see cref="RefuseAttended"/>), no number or an
     /// unknown one without a proxy (404), the queue the call is already in or a call no longer talking (403). Accepted:
     /// 202 and NOTIFY "100 Trying", then the final NOTIFY when the engine releases the agent (200) or refuses (503).
     /// </summary>
@@ -82,21 +82,14 @@ public sealed partial class SipFrontEnd
         var (target, check) = await host.QueryAsync(engine =>
         {
             var found = engine.Agents.Where(a => a.Config.Number == number).OrderBy(a => a.Id.Value).FirstOrDefault();
-            if (found == null) return ((AgentId?)null, CommandResult.UnknownAgent);
-            if (!engine.TryGetCall(call.Id, out var c) || c.State != CallState.Connected) return (found.Id, CommandResult.InvalidState);
-            if (c.Agent == found.Id) return (found.Id, CommandResult.InvalidDestination);
-            if (found.Status == AgentStatus.LoggedOut) return (found.Id, CommandResult.NotLoggedIn);
-            if (found.Activity is AgentActivity.Ringing or AgentActivity.Talking) return (found.Id, CommandResult.AgentBusy);
-            if (found.Status != AgentStatus.Ready || found.Activity != AgentActivity.Idle || found.DelayUntil > engine.Now)
-                return (found.Id, CommandResult.AgentUnavailable);
-            return (found.Id, CommandResult.Ok);
+            return found == null ? ((AgentId?)null, CommandResult.UnknownAgent) : (found.Id, engine.CanTransferToAgent(call.Id, found.Id));
         });
         if (target is not { } to) return false;
         switch (check)
         {
             case CommandResult.Ok:
                 break;
-            case CommandResult.InvalidState:
+            case CommandResult.InvalidState or CommandResult.UnknownCall:
                 RefuseRefer(call, refer, 403, "Forbidden", "the call is no longer talking");
                 return true;
             case CommandResult.InvalidDestination:

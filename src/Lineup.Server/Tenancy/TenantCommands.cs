@@ -32,6 +32,7 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(VoicemailLeftCommand), "voicemail_left")]
 [JsonDerivedType(typeof(TransferCallCommand), "transfer_call")]
 [JsonDerivedType(typeof(TransferToAgentCommand), "transfer_to_agent")]
+[JsonDerivedType(typeof(AttendedTransferCommand), "attended_transfer")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);
@@ -197,6 +198,14 @@ public sealed record TransferToAgentCommand(long CallId, int AgentId, TransferFa
 {
     public override CommandResult Apply(CallCenter engine, long now) =>
         engine.TransferToAgent(new CallId(CallId), new AgentId(AgentId), Fallback?.ToDestination(), now);
+}
+
+/// <summary>The end of an attended transfer: the caller of <paramref name="CallId"/> goes on with the agent of
+/// <paramref name="ConsultationId"/>: <see cref="CallCenter.CompleteAttendedTransfer"/>.</summary>
+public sealed record AttendedTransferCommand(long CallId, long ConsultationId) : TenantCommand
+{
+    public override CommandResult Apply(CallCenter engine, long now) =>
+        engine.CompleteAttendedTransfer(new CallId(CallId), new CallId(ConsultationId), now);
 }
 
 /// <summary>A transfer's fallback as the command log keeps it: a queue, a number, voicemail (a box, or none) or a hang-up.</summary>
