@@ -74,6 +74,8 @@ public sealed partial class CallCenter
             Emit(new EngineEvent(EventKind.AgentLoggedOut, _now, m.Queue.Id, a.Id, Text: _eventSource));
             if (a.OfferCall?.Queue == m.Queue) CancelAgentOffer(a);
         }
+        // A transfer to this agent rings it for a queue it need not serve: out of every queue, that offer ends too.
+        if (a.LoggedInQueueCount == 0 && a.OfferCall != null) CancelAgentOffer(a);
         if (a.LoggedInQueueCount == 0 && a.Status != AgentStatus.LoggedOut)
         {
             GoLoggedOut(a);

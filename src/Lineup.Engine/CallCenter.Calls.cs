@@ -318,6 +318,7 @@ public sealed partial class CallCenter
     {
         var c = a.OfferCall!;
         var q = c.Queue!;
+        var directed = c.TransferRinging;
         ReleaseOffer(a, outcome);
         a.Today.Missed++;
         var delay = 0;
@@ -349,6 +350,11 @@ public sealed partial class CallCenter
         Refresh(a);
         _freed.Add(a);
 
+        if (directed)
+        {
+            AfterDirectedOffer(c);
+            return;
+        }
         c.UnansweredAttempts++;
         if (c.State == CallState.Waiting && q.Config.NoAnswerMaxAttempts > 0
             && c.UnansweredAttempts >= q.Config.NoAnswerMaxAttempts)
@@ -367,10 +373,23 @@ public sealed partial class CallCenter
     private void CancelAgentOffer(Agent a)
     {
         var c = a.OfferCall!;
+        var directed = c.TransferRinging;
         ReleaseOffer(a, AttemptOutcome.Cancelled);
         Refresh(a);
         _freed.Add(a);
-        if (c.Offers.Count == 0 || c.Queue!.Config.Strategy == Strategy.RingAll) DispatchCall(c);
+        if (directed) AfterDirectedOffer(c);
+        else if (c.Offers.Count == 0 || c.Queue!.Config.Strategy == Strategy.RingAll) DispatchCall(c);
+    }
+
+    /// <summary>The agent a call was transferred to did not take it: the call goes to the transfer's fallback, or
+    /// stays in its queue and is routed from the place it kept (<see cref="TransferToAgent"/>).</summary>
+    private void AfterDirectedOffer(Call c)
+    {
+        var fallback = c.TransferFallback;
+        c.TransferFallback = null;
+        if (c.State != CallState.Waiting) return;
+        if (fallback is { } f) LeaveQueue(c, ExitReason.NoAnswer, f);
+        else DispatchCall(c);
     }
 
     /// <summary>Ends the agent's offer with <paramref name="outcome"/> and unlinks it from the call.</summary>
@@ -387,6 +406,7 @@ public sealed partial class CallCenter
         if (c.Offers.Count == 0)
         {
             c.StickyRinging = false;
+            c.TransferRinging = false;
             if (c.IsQueued) c.Queue!.RingingCount--;
         }
         Emit(new EngineEvent(EventKind.OfferEnded, _now, c.Queue!.Id, a.Id, c.Id, (int)outcome));
@@ -402,6 +422,7 @@ public sealed partial class CallCenter
             Refresh(other);
             _freed.Add(other);
         }
+        c.TransferFallback = null;
     }
 
     /// <summary>Connects a queued call to the agent who answered (or picked it up).</summary>

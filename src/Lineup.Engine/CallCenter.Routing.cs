@@ -10,7 +10,9 @@ public sealed partial class CallCenter
 {
     private readonly List<Member> _ring = new(16);
 
-    private void EnterQueue(Call c, Queue q)
+    /// <summary>The call enters <paramref name="q"/> (arrival, a move, a transfer). With <paramref name="directed"/> (a
+    /// transfer to one agent) the queue's entry checks and intro are skipped and that agent alone is offered the call.</summary>
+    private void EnterQueue(Call c, Queue q, DirectedOffer? directed = null)
     {
         c.Queue = q;
         c.QueueEnteredAt = _now;
@@ -22,33 +24,16 @@ public sealed partial class CallCenter
         c.CallbackOffered = false;
         // NoAnswerMaxAttempts is a per-queue rule: offers made in an earlier queue do not count here.
         c.UnansweredAttempts = 0;
+        c.TransferRinging = false;
+        c.TransferFallback = null;
 
-        if (!q.Config.Active)
-        {
-            LeaveQueue(c, ExitReason.Inactive, q.Config.InactiveDestination);
-            return;
-        }
-        if (q.NightMode)
-        {
-            LeaveQueue(c, ExitReason.NightMode, q.Config.NightModeDestination);
-            return;
-        }
-        if (q.Config.LeaveWhenNoAgents && q.LoggedInAgents == 0)
-        {
-            LeaveQueue(c, ExitReason.NoAgents, q.Config.NoAgentsDestination);
-            return;
-        }
-        if (q.Config.MaxCallers > 0 && q.WaitingCount >= q.Config.MaxCallers)
-        {
-            LeaveQueue(c, ExitReason.QueueFull, q.Config.QueueFullDestination);
-            return;
-        }
+        if (directed == null && !Admits(c, q)) return;
 
         InsertQueued(c, q);
         Emit(new EngineEvent(EventKind.CallQueued, _now, q.Id, default, c.Id, Value: PositionOf(c)));
         var cfg = q.Config;
         if (cfg.MaxWaitSeconds > 0) Schedule(_now + cfg.MaxWaitSeconds * 1000L, TimerKind.MaxWait, c, c.VisitSeq);
-        if (cfg.IntroPrompt != null)
+        if (cfg.IntroPrompt != null && directed == null)
             Emit(new EngineEvent(EventKind.Announcement, _now, q.Id, default, c.Id, (int)AnnouncementKind.Intro, Text: cfg.IntroPrompt));
         if (cfg.PeriodicAnnounceSeconds > 0)
             Schedule(_now + cfg.PeriodicAnnounceSeconds * 1000L, TimerKind.PeriodicAnnouncement, c, c.VisitSeq);
@@ -62,8 +47,43 @@ public sealed partial class CallCenter
         if (cfg.MaxWaitNoAgentSeconds > 0 && q.LoggedInAgents == 0 && q.ArrivalHead == c)
             Schedule(Math.Max(_now, q.NoAgentSince) + cfg.MaxWaitNoAgentSeconds * 1000L, TimerKind.NoAgentCheck, q, ++q.NoAgentTimerSeq);
         ScheduleTierEscalation(c);
+        if (directed is { } d)
+        {
+            c.StickyPending = false;
+            c.TransferRinging = true;
+            c.TransferFallback = d.Fallback;
+            Offer(c, d.Agent, q, d.Agent.FindMember(q.Id));
+            c.StickyRinging = true; // exclusive, like a sticky agent's ring
+            return;
+        }
         c.StickyPending = cfg.StickyAgentSeconds > 0 && c.Record.CallerNumber.Length > 0;
         DispatchCall(c);
+    }
+
+    /// <summary>The checks at a queue's door: false when the call was sent on to the queue's destination instead.</summary>
+    private bool Admits(Call c, Queue q)
+    {
+        if (!q.Config.Active)
+        {
+            LeaveQueue(c, ExitReason.Inactive, q.Config.InactiveDestination);
+            return false;
+        }
+        if (q.NightMode)
+        {
+            LeaveQueue(c, ExitReason.NightMode, q.Config.NightModeDestination);
+            return false;
+        }
+        if (q.Config.LeaveWhenNoAgents && q.LoggedInAgents == 0)
+        {
+            LeaveQueue(c, ExitReason.NoAgents, q.Config.NoAgentsDestination);
+            return false;
+        }
+        if (q.Config.MaxCallers > 0 && q.WaitingCount >= q.Config.MaxCallers)
+        {
+            LeaveQueue(c, ExitReason.QueueFull, q.Config.QueueFullDestination);
+            return false;
+        }
+        return true;
     }
 
     /// <summary>The call leaves its queue unanswered for <paramref name="reason"/> and goes to <paramref name="dest"/>.</summary>
@@ -500,10 +520,12 @@ public sealed partial class CallCenter
         return true;
     }
 
-    private void Offer(Call c, Member m)
+    private void Offer(Call c, Member m) => Offer(c, m.Agent, m.Queue, m);
+
+    /// <summary>Offers <paramref name="c"/> to <paramref name="a"/> for <paramref name="q"/>; <paramref name="m"/> is the
+    /// agent's membership of the queue, or null for an agent asked for by name who is not a member.</summary>
+    private void Offer(Call c, Agent a, Queue q, Member? m)
     {
-        var a = m.Agent;
-        var q = m.Queue;
         var attempt = c.Record.AttemptList.Count;
         c.Record.AttemptList.Add(new CallAttempt(a.Id, q.Id, _now, 0, AttemptOutcome.Pending));
         if (c.Offers.Count == 0) q.RingingCount++;
@@ -513,15 +535,17 @@ public sealed partial class CallCenter
         a.OfferAttempt = attempt;
         a.OfferSeq = ++_seq;
         a.OfferRinging = false;
-        a.OfferTimeoutSeconds = m.Config.RingTimeoutSeconds > 0 ? m.Config.RingTimeoutSeconds
+        a.OfferTimeoutSeconds = m is { Config.RingTimeoutSeconds: > 0 } ? m.Config.RingTimeoutSeconds
             : a.Config.RingTimeoutSeconds > 0 ? a.Config.RingTimeoutSeconds
             : Math.Max(1, q.Config.RingTimeoutSeconds);
         a.Today.Offered++;
-        m.LastOfferedAt = _now;
-        if (q.Config.Strategy == Strategy.RoundRobin) q.RoundRobinKey = RoundRobinKey(m);
+        // A transfer's offer to one agent was not the strategy's choice: the round-robin place stays.
+        var directed = c.TransferRinging;
+        if (m != null) m.LastOfferedAt = _now;
+        if (m != null && !directed && q.Config.Strategy == Strategy.RoundRobin) q.RoundRobinKey = RoundRobinKey(m);
         UpdateActivity(a);
         Refresh(a);
-        if (m.Config.RingDelaySeconds > 0) Schedule(_now + m.Config.RingDelaySeconds * 1000L, TimerKind.RingStart, a, a.OfferSeq);
+        if (!directed && m is { Config.RingDelaySeconds: > 0 }) Schedule(_now + m.Config.RingDelaySeconds * 1000L, TimerKind.RingStart, a, a.OfferSeq);
         else StartRinging(a);
     }
 

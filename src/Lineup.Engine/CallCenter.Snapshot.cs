@@ -223,6 +223,8 @@ public sealed partial class CallCenter
             Supervisor = c.Supervisor,
             SupervisionMode = c.SupervisionMode,
             StickyRinging = c.StickyRinging,
+            TransferRinging = c.TransferRinging,
+            TransferFallback = c.TransferFallback is { } fallback ? SnapshotSettings.Of(fallback) : null,
             CallbackOffered = c.CallbackOffered,
             SurveyPending = c.SurveyPending,
         };
@@ -370,6 +372,8 @@ public sealed partial class CallCenter
                 Supervisor = s.Supervisor,
                 SupervisionMode = s.SupervisionMode,
                 StickyRinging = s.StickyRinging,
+                TransferRinging = s.TransferRinging,
+                TransferFallback = s.TransferFallback is { } fallback ? SnapshotSettings.ToDestination(fallback) : null,
                 CallbackOffered = s.CallbackOffered,
                 SurveyPending = s.SurveyPending,
             };

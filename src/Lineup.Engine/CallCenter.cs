@@ -33,6 +33,9 @@ public enum CommandResult
     InvalidDestination,
     /// <summary>The queue requires a disposition code before the agent's wrap-up may end.</summary>
     DispositionRequired,
+    /// <summary>The agent is logged in but cannot take a call now: Not Ready, in wrap-up, in a delay after a missed
+    /// offer, or on a call that did not come from a queue.</summary>
+    AgentUnavailable,
 }
 
 /// <summary>The result of <see cref="CallCenter.Enqueue"/>: the call id is valid when the result is Ok.</summary>

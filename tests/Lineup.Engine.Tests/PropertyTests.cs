@@ -70,7 +70,8 @@ public class PropertyTests(ITestOutputHelper output)
             if (ringing)
             {
                 run.Require(a.Status == AgentStatus.Ready, $"agent {a.Id} rings while {a.Status}");
-                run.Require(a.Memberships.Any(m => m.Queue == call!.Queue && m.LoggedIn),
+                // A call transferred to this agent by name rings it even for a queue it does not serve; it is logged in.
+                run.Require(a.Memberships.Any(m => m.Queue == call!.Queue && m.LoggedIn) || (call!.TransferRinging && a.LoggedInQueueCount > 0),
                     $"agent {a.Id} rings for call {call!.Id} of a queue it is not logged in to");
             }
             if (ringing || talking) working++;
@@ -84,6 +85,9 @@ public class PropertyTests(ITestOutputHelper output)
         var dispositions = new Dictionary<Disposition, int>();
         var calls = 0;
         var transfers = 0;
+        var toAgent = 0;
+        var directedAnswered = 0;
+        var joined = 0;
         ForAllScenarios(2, s =>
         {
             var run = new ScenarioRun(s);
@@ -113,10 +117,19 @@ public class PropertyTests(ITestOutputHelper output)
             }
             calls += enqueued.Count;
             transfers += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted);
+            toAgent += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted && e.Code == (int)TransferTarget.Agent);
+            joined += run.Events.Count(e => e.Kind == EventKind.CallTransferStarted && e.Code == (int)TransferTarget.Call);
+            // Transfers to one agent that agent answered (the rest went on to a fallback or stayed queued).
+            directedAnswered += run.Events.Count(e => e.Kind == EventKind.CallAnswered
+                && run.Events.TakeWhile(x => x != e).LastOrDefault(x => x.Call == e.Call && x.Kind == EventKind.CallTransferStarted) is { Code: (int)TransferTarget.Agent } t
+                && t.Value == e.Agent.Value);
         });
-        Report($"calls: {calls}; transfers: {transfers}; dispositions: {string.Join(", ", dispositions.OrderBy(x => x.Key).Select(x => $"{x.Key} {x.Value}"))}");
+        Report($"calls: {calls}; transfers: {transfers} ({toAgent} to one agent, {directedAnswered} answered by it, {joined} attended); dispositions: {string.Join(", ", dispositions.OrderBy(x => x.Key).Select(x => $"{x.Key} {x.Value}"))}");
         // Transferred calls (to a number or back into a queue) go through every check above too.
         Assert.True(transfers >= Scaled(200), $"only {transfers} calls were transferred by an agent");
+        Assert.True(toAgent >= Scaled(35), $"only {toAgent} calls were transferred to one agent");
+        Assert.True(directedAnswered >= Scaled(8), $"only {directedAnswered} calls transferred to one agent were answered by it");
+        Assert.True(joined >= Scaled(20), $"only {joined} attended transfers were completed");
         // Every way of ending is exercised, or the property proves little.
         foreach (var d in Enum.GetValues<Disposition>().Where(d => d != Disposition.None))
             Assert.True(dispositions.GetValueOrDefault(d) >= Scaled(30), $"only {dispositions.GetValueOrDefault(d)} calls ended {d}");

@@ -129,6 +129,22 @@ internal sealed record TransferTo(CallPick Call, Destination To) : Command
     public override string ToString() => $"Transfer {Call} to {RandomScenario.Describe(To)}";
 }
 
+/// <summary>A transfer of a connected call to one agent, with or without a fallback (<see cref="CallCenter.TransferToAgent"/>).
+/// <see cref="Agent"/> below 0 picks, when the step runs, one of the agents that are Ready and idle then (so that most
+/// of these transfers ring someone); else it names the agent, free or not.</summary>
+internal sealed record TransferToOne(CallPick Call, int Agent, Destination? Fallback) : Command
+{
+    public override string ToString() =>
+        $"TransferToAgent {Call} {(Agent < 0 ? $"free#{-Agent}" : $"a{Agent}")}{(Fallback is { } f ? " else " + RandomScenario.Describe(f) : "")}";
+}
+
+/// <summary>The end of an attended transfer: a connected call's caller goes on with another connected call's agent
+/// (<see cref="CallCenter.CompleteAttendedTransfer"/>).</summary>
+internal sealed record JoinConsultation(CallPick Call, CallPick Consultation) : Command
+{
+    public override string ToString() => $"CompleteAttendedTransfer {Call} with {Consultation}";
+}
+
 /// <summary>The telephony layer stored a voicemail left by a call sent to voicemail (mostly an ended call).</summary>
 internal sealed record LeaveVoicemail(CallPick Call, int Queue, long Voicemail) : Command
 {
@@ -439,7 +455,16 @@ internal static class RandomScenario
                 1 => Destination.ToVoicemail("box"),
                 _ => Destination.ToQueue(new QueueId(Queue())),
             }),
-            < 69 => new LogIn(Agent(), Queues()),
+            < 63 => new TransferToOne(Pick(CallFilter.Connected), rng.Next(4) == 0 ? Agent() : -rng.Next(1, 64), rng.Next(6) switch
+            {
+                0 => Destination.ToNumber("+15550189"),
+                1 => Destination.ToVoicemail("box"),
+                2 => Destination.ToQueue(new QueueId(Queue())),
+                3 => Destination.Hangup,
+                _ => null,
+            }),
+            < 64 => new JoinConsultation(Pick(CallFilter.Connected), Pick(CallFilter.Connected)),
+            < 70 => new LogIn(Agent(), Queues()),
             < 71 => new LogOut(Agent(), Queues()),
             < 78 => new SetStatus(Agent(), AgentStatus.Ready, null),
             < 80 => new SetStatus(Agent(), AgentStatus.NotReady, rng.Next(2) == 0 ? "BREAK" : "LUNCH"),
@@ -738,6 +763,12 @@ internal sealed class ScenarioRun
             case TransferTo t:
                 result = Engine.TransferCall(Resolve(t.Call), t.To, Now);
                 break;
+            case JoinConsultation j:
+                result = Engine.CompleteAttendedTransfer(Resolve(j.Call), Resolve(j.Consultation), Now);
+                break;
+            case TransferToOne t:
+                result = Engine.TransferToAgent(Resolve(t.Call), t.Agent < 0 ? FreeAgent(-t.Agent) : new AgentId(t.Agent), t.Fallback, Now);
+                break;
             case LoseMedia m:
                 result = Engine.MediaLost(Resolve(m.Call), Now);
                 break;
@@ -783,6 +814,14 @@ internal sealed class ScenarioRun
                 Require(false, $"returned {result} but changed the state:\n--- before\n{SnapshotBefore(StepIndex)}\n--- after (below)");
         }
         return result;
+    }
+
+    /// <summary>The n-th (modulo) agent that is Ready and idle now, by id; an unknown id when there is none.</summary>
+    private AgentId FreeAgent(int n)
+    {
+        var free = Engine.Agents.Where(a => a.Status == AgentStatus.Ready && a.Activity == AgentActivity.Idle && !a.InDelay)
+            .OrderBy(a => a.Id.Value).ToList();
+        return free.Count > 0 ? free[n % free.Count].Id : new AgentId(RandomScenario.Unknown);
     }
 
     private CallId Resolve(CallPick pick)

@@ -52,6 +52,7 @@ public sealed class ReadmeWalkthroughTests
             // What the README says each step shows.
             Assert.Contains("\"state\":\"waiting\"", output, StringComparison.Ordinal);
             Assert.Contains("\"disposition\":\"transferred\"", output, StringComparison.Ordinal); // the transfer's answer
+            Assert.Contains("\"state\":\"waiting\"", output[output.IndexOf("\"disposition\":\"transferred\"", StringComparison.Ordinal)..], StringComparison.Ordinal); // to Ben
             Assert.Contains("{\"items\":[],\"next_cursor\":null}", output, StringComparison.Ordinal); // the voicemail list, empty
             Assert.Contains("\"name\":\"support\"", output[output.LastIndexOf("\"page_size\"", StringComparison.Ordinal)..], StringComparison.Ordinal); // Kazoo lists the queue
             using var api = server.CreateClient();
@@ -62,7 +63,12 @@ public sealed class ReadmeWalkthroughTests
             var ana = agents.Single(a => a.GetProperty("name").GetString() == "Ana").GetProperty("id").GetInt64();
             var ben = agents.Single(a => a.GetProperty("name").GetString() == "Ben").GetProperty("id").GetInt64();
             var cdrs = (await api.GetFromJsonAsync<JsonElement>("/api/v1/cdrs")).GetProperty("items").EnumerateArray().ToList();
-            Assert.Equal(2, cdrs.Count);
+            Assert.Equal(3, cdrs.Count);
+            // The call Ana transferred to Ben: one CDR, answered by Ben, both answers among its attempts.
+            var toBen = cdrs[2];
+            Assert.Equal(("answered", ben), (toBen.GetProperty("disposition").GetString(), toBen.GetProperty("agent_id").GetInt64()));
+            Assert.Equal([ana, ben], toBen.GetProperty("attempts").EnumerateArray()
+                .Where(x => x.GetProperty("outcome").GetString() == "answered").Select(x => x.GetProperty("agent_id").GetInt64()));
             var transferred = cdrs[1];
             Assert.Equal(("transferred", "+14155550123", ana), (transferred.GetProperty("disposition").GetString(),
                 transferred.GetProperty("destination_target").GetString(), transferred.GetProperty("agent_id").GetInt64()));

@@ -80,6 +80,44 @@ public sealed class RecordsGoldenTests
         Golden("call-transfer-started.json", Assert.Single(events).Json);
     }
 
+    /// <summary>A call transferred to one agent: <c>call.transfer_started</c> with <c>destination</c> agent and
+    /// <c>to_agent_id</c>.</summary>
+    [Fact]
+    public void The_call_transfer_started_event_to_an_agent_keeps_its_shape()
+    {
+        var (engine, call) = Answered();
+        engine.UpsertAgent(new AgentConfig { Id = new AgentId(5), Name = "Eve", Number = "1005" }, T0);
+        engine.SetMember(new QueueId(1), new AgentId(5), MemberConfig.Default, T0 + 6000);
+        engine.Login(new AgentId(5), null, T0 + 6000);
+        engine.SetAgentStatus(new AgentId(5), AgentStatus.Ready, null, T0 + 6000);
+        engine.ClearEvents();
+        Assert.Equal(CommandResult.Ok, engine.TransferToAgent(call, new AgentId(5), null, T0 + 35_000));
+        var mapper = new EventMapper(42);
+        var events = new List<EventRecord>();
+        mapper.Map(engine, engine.TakeEvents().First(e => e.Kind == EventKind.CallTransferStarted), events);
+        Golden("call-transfer-started-agent.json", Assert.Single(events).Json);
+    }
+
+    /// <summary>An attended transfer's consultation: <c>call.transfer_started</c> with <c>destination</c> call and
+    /// <c>to_call_id</c> (the caller's call, which its agent goes on with).</summary>
+    [Fact]
+    public void The_call_transfer_started_event_of_a_consultation_keeps_its_shape()
+    {
+        var (engine, call) = Answered(new QueueConfig { Id = new QueueId(3), Name = "experts" });
+        engine.UpsertAgent(new AgentConfig { Id = new AgentId(5), Name = "Eve", Number = "1005" }, T0);
+        engine.SetMember(new QueueId(3), new AgentId(5), MemberConfig.Default, T0 + 6000);
+        engine.Login(new AgentId(5), null, T0 + 6000);
+        engine.SetAgentStatus(new AgentId(5), AgentStatus.Ready, null, T0 + 6000);
+        var consultation = engine.Enqueue(new QueueId(3), new CallerInfo("1001", "Ana", 0, null), T0 + 20_000).Call;
+        engine.AgentAnswered(consultation, new AgentId(5), T0 + 22_000);
+        engine.ClearEvents();
+        Assert.Equal(CommandResult.Ok, engine.CompleteAttendedTransfer(call, consultation, T0 + 35_000));
+        var mapper = new EventMapper(42);
+        var events = new List<EventRecord>();
+        mapper.Map(engine, engine.TakeEvents().Where(e => e.Kind == EventKind.CallTransferStarted).ElementAt(1), events);
+        Golden("call-transfer-started-consultation.json", Assert.Single(events).Json);
+    }
+
     [Fact]
     public void Stored_records_read_back_equal_and_skip_fields_a_later_version_added()
     {

@@ -139,6 +139,22 @@ public enum DestinationKind
     Callback,
 }
 
+/// <summary>Where a connected call is transferred: <see cref="EventKind.CallTransferStarted"/>'s code. Queue and number
+/// have <see cref="DestinationKind"/>'s values.</summary>
+public enum TransferTarget
+{
+    /// <summary>Another queue (<see cref="CallCenter.TransferCall"/>).</summary>
+    Queue = DestinationKind.Queue,
+    /// <summary>A number (<see cref="CallCenter.TransferCall"/>).</summary>
+    Number = DestinationKind.Number,
+    /// <summary>One agent (<see cref="CallCenter.TransferToAgent"/>, and the caller's side of
+    /// <see cref="CallCenter.CompleteAttendedTransfer"/>).</summary>
+    Agent = 5,
+    /// <summary>The consultation's side of <see cref="CallCenter.CompleteAttendedTransfer"/>: its agent goes on with
+    /// another call (<see cref="EngineEvent.Value"/>) and its caller (the transferring agent) leaves.</summary>
+    Call = 6,
+}
+
 /// <summary>Where a call goes when it leaves a queue for a reason.</summary>
 public readonly record struct Destination(DestinationKind Kind, QueueId Queue = default, string? Target = null)
 {

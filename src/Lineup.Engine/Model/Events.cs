@@ -57,9 +57,11 @@ public enum EventKind : byte
     /// <summary>A caller sent to voicemail left a message in <c>Queue</c>'s box (<see cref="CallCenter.VoicemailLeft"/>):
     /// <c>Value</c> is the voicemail id, <c>Value2</c> its length in ms, <c>Text</c> the caller's number.</summary>
     VoicemailLeft,
-    /// <summary>The connected call is being transferred (<see cref="CallCenter.TransferCall"/>): release <c>Agent</c>'s
-    /// leg and keep the caller. <c>Code</c> is the <see cref="DestinationKind"/>: a number (<c>Text</c>; a
-    /// <see cref="CallTransferred"/> follows) or a queue (<c>Value</c>; the call is queued there next).</summary>
+    /// <summary>The connected call is being transferred (<see cref="CallCenter.TransferCall"/>,
+    /// <see cref="CallCenter.TransferToAgent"/>): release <c>Agent</c>'s leg and keep the caller. <c>Code</c> is the
+    /// <see cref="TransferTarget"/>: a number (<c>Text</c>; a <see cref="CallTransferred"/> follows), a queue
+    /// (<c>Value</c>; the call is queued there next) or one agent (<c>Value</c>; the call is queued again in its queue and
+    /// offered to that agent next).</summary>
     CallTransferStarted,
 }
 

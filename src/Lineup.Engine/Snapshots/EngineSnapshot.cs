@@ -233,6 +233,10 @@ public sealed record CallSnapshot
     public long VisitSeq { get; init; }
     public bool StickyPending { get; init; }
     public bool StickyRinging { get; init; }
+    /// <summary>The call was transferred to one agent whose offer is open; where it goes if that agent does not take
+    /// it (null: it stays in its queue).</summary>
+    public bool TransferRinging { get; init; }
+    public DestinationSnapshot? TransferFallback { get; init; }
     public bool CallbackOffered { get; init; }
     public bool SurveyPending { get; init; }
 }

@@ -204,9 +204,9 @@ internal static class SnapshotSettings
         RingTimeoutSeconds = s.RingTimeoutSeconds,
     };
 
-    private static DestinationSnapshot Of(Destination d) => new() { Kind = d.Kind, Queue = d.Queue.Value, Target = d.Target };
+    internal static DestinationSnapshot Of(Destination d) => new() { Kind = d.Kind, Queue = d.Queue.Value, Target = d.Target };
 
-    private static Destination ToDestination(DestinationSnapshot s) => new(s.Kind, new QueueId(s.Queue), s.Target);
+    internal static Destination ToDestination(DestinationSnapshot s) => new(s.Kind, new QueueId(s.Queue), s.Target);
 
     private static SortedDictionary<string, string>? Of(IReadOnlyDictionary<string, string> data) =>
         data.Count == 0 ? null : new SortedDictionary<string, string>(data.ToDictionary(), StringComparer.Ordinal);

@@ -40,6 +40,11 @@ public sealed class Call
     internal bool StickyRinging;
     internal bool CallbackOffered;
 
+    /// <summary>The call was transferred to one agent, whose offer is still open: it takes nobody else meanwhile, and
+    /// when that offer fails it goes to <see cref="TransferFallback"/> (or stays in its queue when there is none).</summary>
+    internal bool TransferRinging;
+    internal Destination? TransferFallback;
+
     /// <summary>The caller is being surveyed: the call does not end with the wrap-up but when the survey does.</summary>
     internal bool SurveyPending;
 

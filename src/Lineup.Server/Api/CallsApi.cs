@@ -22,7 +22,7 @@ public static class CallsApi
 
         // Agents may transfer the call they talk on; supervisors (and API keys) any call.
         api.MapPost("/calls/{id:long}/transfer", TransferAsync).WithTags("Call control").Require(Role.Agent)
-            .WithSummary("Transfer a connected call (blind) to another queue or a number; the agent is released")
+            .WithSummary("Transfer a connected call to another queue, a number, one agent, or the agent of a consultation call; the agent is released")
             .AcceptsJson<TransferBody>().Produces<CallDto>().ProducesValidationProblem().ProducesProblems(401, 403, 404, 409);
 
         api.MapGet("/cdrs", CdrsAsync).WithTags("CDRs").Require(Role.Supervisor).WithSummary("List call detail records")
@@ -76,14 +76,22 @@ public static class CallsApi
         var (body, errors) = await Body.ReadAsync<TransferBody>(http.Request);
         if (errors != null) return errors.Problem();
         var e = new Errors();
-        if ((body!.QueueId == null) == (body.Number == null))
-            e.Add(body.QueueId == null ? "queue_id" : "number", "Give exactly one of queue_id (another queue) and number (a number or a sip: URI).");
+        var given = (body!.QueueId != null ? 1 : 0) + (body.Number != null ? 1 : 0) + (body.AgentId != null ? 1 : 0) + (body.CallId != null ? 1 : 0);
+        if (given != 1)
+            e.Add(body.QueueId == null ? "queue_id" : body.Number != null ? "number" : body.AgentId != null ? "agent_id" : "call_id",
+                "Give exactly one of queue_id (another queue), number (a number or a sip: URI), agent_id (one agent) and call_id (the consultation call whose agent takes the caller).");
         if (body.QueueId is <= 0) e.Add("queue_id", "queue_id must be a positive id.");
+        if (body.AgentId is <= 0) e.Add("agent_id", "agent_id must be a positive id.");
+        if (body.CallId is <= 0) e.Add("call_id", "call_id must be a positive id.");
+        if (body.CallId == id) e.Add("call_id", "call_id must be another call (the consultation), not the call transferred.");
         if (body.Number is "") e.Add("number", "number must not be empty.");
         Validate.TransferNumber(e, "number", body.Number);
+        var fallback = Validate.TransferFallback(e, "fallback", body.Fallback);
+        if (body.Fallback != null && body.AgentId == null) e.Add("fallback", "fallback applies to a transfer to an agent (agent_id) only.");
         if (e.Any) return e.Problem();
         var caller = http.RequiredCaller();
-        var r = await calls.TransferAsync(http.Tenant(), id, body.QueueId, body.Number, caller.Role < Role.Supervisor ? caller.AgentId ?? 0 : null, Shape);
+        var target = new TransferRequest(body.QueueId, body.Number, body.AgentId, fallback, body.CallId);
+        var r = await calls.TransferAsync(http.Tenant(), id, target, caller.Role < Role.Supervisor ? caller.AgentId ?? 0 : null, Shape);
         return r.Ok ? TypedResults.Ok(r.Value) : RequestContext.Fail(r.Error!);
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Lineup.Engine;
 using Lineup.Server.Application;
+using Lineup.Server.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Lineup.Server.Api;
@@ -315,6 +316,19 @@ public static class Validate
         if (string.IsNullOrEmpty(number)) return;
         if (number.StartsWith("sip:", StringComparison.OrdinalIgnoreCase)) e.Length(field, number, 5, 256);
         else if (!Errors.Dialable().IsMatch(number)) e.Add(field, $"{field} must be 1 to 32 of 0-9 * # +, or a sip: URI.");
+    }
+
+    /// <summary>A transfer to an agent's fallback: a queue, a number (as <see cref="TransferNumber"/>), voicemail or a
+    /// hang-up; not a callback (the caller is on the line). Null when absent or invalid.</summary>
+    internal static TransferFallback? TransferFallback(Errors e, string field, DestinationBody? d)
+    {
+        if (d == null) return null;
+        Destination(e, field, d);
+        if (d.Type == DestinationKind.Callback) e.Add(field + ".type", "A transfer's fallback is a queue, a number, voicemail or hangup.");
+        if (d.Type == DestinationKind.Number) TransferNumber(e, field + ".target", d.Target);
+        if (e.All.Keys.Any(k => k.StartsWith(field, StringComparison.Ordinal))) return null;
+        return new TransferFallback(d.Type, d.Type == DestinationKind.Queue ? (int)d.QueueId!.Value : null,
+            d.Type is DestinationKind.Number or DestinationKind.Voicemail ? d.Target : null);
     }
 
     private static void Destination(Errors e, string field, DestinationBody? d)

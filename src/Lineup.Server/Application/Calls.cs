@@ -56,17 +56,32 @@ public sealed class CallService(CdrStore cdrs)
         return result.IsSuccess() ? value : AppError.FromEngine(result, "call");
     }
 
-    /// <summary>A blind transfer of a connected call to another queue of the tenant or to a number (exactly one is
-    /// given). With <paramref name="byAgent"/> (an agent acting for itself) only that agent's own call may be
-    /// transferred. <paramref name="shape"/> gets the call as it is after the transfer: waiting in the queue, or ended.</summary>
-    public async Task<Result<T>> TransferAsync<T>(ITenant tenant, long callId, long? queueId, string? number, long? byAgent,
+    /// <summary>A transfer of a connected call to another queue of the tenant, a number or one of the tenant's agents
+    /// (exactly one is given). With <paramref name="byAgent"/> (an agent acting for itself) only that agent's own call may
+    /// be transferred. <paramref name="shape"/> gets the call as it is after the transfer: waiting in a queue (ringing the
+    /// agent named), or ended.</summary>
+    public async Task<Result<T>> TransferAsync<T>(ITenant tenant, long callId, TransferRequest to, long? byAgent,
         Func<CallCenter, Call?, CallRecord?, T> shape)
     {
-        int? queue = null;
-        if (queueId is { } q)
+        TenantCommand command;
+        if (to.CallId is { } consultation)
         {
-            if (!EngineIds.TryInt(q, out var qid)) return QueueService.NoQueue;
-            queue = qid;
+            command = new AttendedTransferCommand(callId, consultation);
+        }
+        else if (to.AgentId is { } agentId)
+        {
+            if (!EngineIds.TryInt(agentId, out var aid)) return AgentService.NoAgent;
+            command = new TransferToAgentCommand(callId, aid, to.Fallback);
+        }
+        else
+        {
+            int? queue = null;
+            if (to.QueueId is { } q)
+            {
+                if (!EngineIds.TryInt(q, out var qid)) return QueueService.NoQueue;
+                queue = qid;
+            }
+            command = new TransferCallCommand(callId, queue, to.Number);
         }
         var id = new CallId(callId);
         if (byAgent is { } agent)
@@ -75,12 +90,20 @@ public sealed class CallService(CdrStore cdrs)
             if (own == null) return NoCall;
             if (own != agent) return AppError.Forbidden("Agents may transfer their own calls only.");
         }
-        var (result, value) = await tenant.ExecuteAsync(new TransferCallCommand(callId, queue, number), (engine, r) => (r, Project(engine, id, shape)));
+        var (result, value) = await tenant.ExecuteAsync(command, (engine, r) => (r, Project(engine, id, shape)));
         return result switch
         {
             CommandResult.Ok => value,
+            CommandResult.InvalidDestination when to.AgentId != null => AppError.Invalid("agent_id", "That agent is already on the call: name another agent."),
+            CommandResult.InvalidDestination when to.CallId != null => AppError.Invalid("call_id", "The same agent talks on both calls."),
+            CommandResult.InvalidState when to.CallId != null => AppError.Conflict("Both calls must be connected to an agent (the call transferred and the consultation)."),
             CommandResult.InvalidDestination => AppError.Invalid("queue_id", "The call is already in that queue: transfer it to another queue."),
             CommandResult.InvalidState => AppError.Conflict("The call is not connected to an agent (only a call in talk can be transferred)."),
+            CommandResult.UnknownAgent => AgentService.NoAgent,
+            CommandResult.UnknownQueue when to.AgentId != null => AppError.NotFound("No such queue (fallback.queue_id)."),
+            CommandResult.NotLoggedIn => AppError.Conflict("The agent is logged out: it cannot be offered the call."),
+            CommandResult.AgentBusy => AppError.Conflict("The agent is on, or ringing for, another call."),
+            CommandResult.AgentUnavailable => AppError.Conflict("The agent is not available (Not Ready, wrapping up, in a delay after a missed call, or on a call that did not come from a queue)."),
             _ => AppError.FromEngine(result, "call"),
         };
     }
@@ -94,6 +117,10 @@ public sealed class CallService(CdrStore cdrs)
         return body != null ? (null, CdrRecord.Parse(body)) : NoCall;
     }
 }
+
+/// <summary>A transfer's target: exactly one of <see cref="QueueId"/>, <see cref="Number"/>, <see cref="AgentId"/> and
+/// <see cref="CallId"/> (an attended transfer's consultation call); <see cref="Fallback"/> only with an agent.</summary>
+public sealed record TransferRequest(long? QueueId, string? Number, long? AgentId, TransferFallback? Fallback, long? CallId = null);
 
 /// <summary>A page of CDRs and the cursor of the next one.</summary>
 public sealed record CdrPage(IReadOnlyList<CdrRecord> Items, string? Next);

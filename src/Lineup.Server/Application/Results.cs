@@ -39,6 +39,7 @@ public sealed record AppError(Failure Kind, string Message, IReadOnlyDictionary<
         CommandResult.NoSuchOffer => new(Failure.Conflict, "That agent has no offer for this call (it timed out, was cancelled or went to another agent).") { Engine = result },
         CommandResult.AgentBusy => new(Failure.Conflict, "The agent is on, or ringing for, another call.") { Engine = result },
         CommandResult.NotLoggedIn => new(Failure.Conflict, "The agent must be logged in first.") { Engine = result },
+        CommandResult.AgentUnavailable => new(Failure.Conflict, "The agent is not Ready and idle.") { Engine = result },
         CommandResult.QueueHasCalls => new(Failure.Conflict, "The queue still has calls.") { Engine = result },
         CommandResult.CallbackUnavailable => new(Failure.Conflict, "This queue does not offer callbacks, or there is no number to call.") { Engine = result },
         CommandResult.Conflict => new(Failure.Conflict, $"Another {what} already uses that number.") { Engine = result },

@@ -141,10 +141,17 @@ public sealed class EventMapper(long tenantId)
             case EventKind.CallTransferStarted:
                 Call(engine, e, output, EventTypes.CallTransferStarted, w =>
                 {
-                    var toQueue = (DestinationKind)e.Code == DestinationKind.Queue;
-                    w.WriteString("destination", toQueue ? "queue" : "number");
-                    if (toQueue) w.WriteNumber("to_queue_id", e.Value);
-                    else w.WriteNull("to_queue_id");
+                    var to = (TransferTarget)e.Code;
+                    w.WriteString("destination", to switch
+                    {
+                        TransferTarget.Queue => "queue",
+                        TransferTarget.Agent => "agent",
+                        TransferTarget.Call => "call",
+                        _ => "number",
+                    });
+                    Id(w, "to_queue_id", to == TransferTarget.Queue, e.Value);
+                    Id(w, "to_agent_id", to == TransferTarget.Agent, e.Value);
+                    Id(w, "to_call_id", to == TransferTarget.Call, e.Value);
                     w.WriteString("target", e.Text);
                 });
                 break;
@@ -211,6 +218,13 @@ public sealed class EventMapper(long tenantId)
             w.WriteString("agent_number", a?.Config.Number);
             data(w);
         });
+    }
+
+    /// <summary>An id property: <paramref name="value"/> when <paramref name="present"/>, else null.</summary>
+    private static void Id(Utf8JsonWriter w, string name, bool present, long value)
+    {
+        if (present) w.WriteNumber(name, value);
+        else w.WriteNull(name);
     }
 
     private void Call(CallCenter engine, EngineEvent e, List<EventRecord> output, string type, Action<Utf8JsonWriter> data)

@@ -80,6 +80,10 @@ internal sealed partial class SipCall
         /// <summary>What this agent alone hears between its answer and the bridge (the queue's whisper); null once
         /// played or when there is none.</summary>
         public IReadOnlyList<AudioClip>? Whisper;
+
+        /// <summary>The agent's phone holds the call (a re-INVITE offering sendonly or inactive): the caller hears the
+        /// queue's music instead of the agent until it resumes.</summary>
+        public bool Held;
     }
 
     /// <summary>Runs <paramref name="body"/> under the lock, then the actions it queued.</summary>
@@ -149,6 +153,7 @@ internal sealed partial class SipCall
                     s.Failed += (x, code) => AgentFailed(leg, x, code);
                     s.Ended += (x, reason) => AgentEnded(leg, x, reason);
                     s.Referred += (x, refer) => AgentReferred(leg, x, refer);
+                    s.Reoffered += (x, direction) => AgentReoffered(leg, x, direction);
                 });
                 leg.Forks.Add(s);
             }
@@ -407,6 +412,29 @@ internal sealed partial class SipCall
         if (_callerDone || _callerMedia is not { } caller) return;
         var music = Music;
         later.Add(() => caller.Play([], music));
+    });
+
+    /// <summary>
+    /// The connected agent's phone put the call on hold (RFC 3264 §8.4: a re-INVITE offering sendonly or inactive, as a
+    /// phone does before a consultation call) or took it off hold: on hold the caller hears the queue's music instead of
+    /// silence, and on resume the two are bridged again. The engine is not told: the talk goes on (hold time is talk time,
+    /// as in the usual ACD reports). Another leg's re-INVITE (a phone still ringing, a released one) changes nothing.
+    /// </summary>
+    private void AgentReoffered(AgentLeg leg, InviteSession session, Lineup.Sip.Media.MediaDirection direction) => Locked(later =>
+    {
+        if (leg != _connected || session != leg.Answered || leg.Done || _callerDone || _transfer != null || _surveying
+            || _callerMedia is not { } caller) return;
+        var hold = HoldAnswer.IsHold(direction);
+        if (hold == leg.Held) return;
+        leg.Held = hold;
+        SipLog.AgentHold(_fe.Log, leg.Agent.Value, Id.Value, hold ? "holds the caller (music on)" : "resumes the call");
+        var music = Music;
+        if (hold) later.Add(() => caller.Play([], music)); // ends the bridge, both directions
+        else later.Add(() =>
+        {
+            caller.Stop();
+            caller.BridgeTo(leg.Media);
+        });
     });
 
     /// <summary>A REFER from an agent's phone (a blind transfer, RFC 3515): only the phone bridged to the caller may

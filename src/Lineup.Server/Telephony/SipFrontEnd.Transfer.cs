@@ -4,14 +4,16 @@ using Lineup.Sip.Stack;
 
 namespace Lineup.Server.Telephony;
 
-/// <summary>A blind transfer asked for by the agent's phone: a REFER in the agent's dialog (RFC 3515).</summary>
+/// <summary>A blind transfer asked for by the agent's phone: a REFER in the agent's dialog (RFC 3515), to a queue, an
+/// agent or a number.</summary>
 public sealed partial class SipFrontEnd
 {
     /// <summary>
     /// Checks the REFER's target and carries out the transfer as <c>POST /api/v1/calls/{id}/transfer</c> does. The
     /// Refer-To's user part names the destination: a queue of the call's tenant by its extension, else a number dialled
-    /// through <c>Sip:OutboundProxy</c> (its host is not used: Lineup does not call arbitrary SIP domains for a phone).
-    /// Refused before anything changes: another scheme (416), an attended transfer (Replaces, 403), no number or an
+    /// through <c>Sip:OutboundProxy</c> (its host is not used: Lineup does not call arbitrary SIP domains for a phone); the
+    /// number of one of the tenant's agents (single node) transfers the call to that agent (<see cref="ReferToAgentAsync"/>).
+    /// Refused before anything changes: another scheme (416), an attended transfer (Replaces: <see cref="RefuseAttended"/>), no number or an
     /// unknown one without a proxy (404), the queue the call is already in or a call no longer talking (403). Accepted:
     /// 202 and NOTIFY "100 Trying", then the final NOTIFY when the engine releases the agent (200) or refuses (503).
     /// </summary>
@@ -24,9 +26,9 @@ public sealed partial class SipFrontEnd
                 RefuseRefer(call, refer, 416, "Unsupported URI Scheme", "Refer-To must be a sip: or sips: URI");
                 return;
             }
-            if (target.Headers.Any(h => string.Equals(h.Key, "Replaces", StringComparison.OrdinalIgnoreCase)))
+            if (target.Headers.FirstOrDefault(h => string.Equals(h.Key, "Replaces", StringComparison.OrdinalIgnoreCase)) is { Key: not null } replaces)
             {
-                RefuseRefer(call, refer, 403, "Attended Transfer Not Supported", "only blind transfers: Refer-To without Replaces");
+                RefuseAttended(call, refer, replaces.Value);
                 return;
             }
             if (target.User is not { Length: > 0 and <= 32 } number || !number.All(c => char.IsAsciiDigit(c) || c is '*' or '#' or '+'))
@@ -37,6 +39,7 @@ public sealed partial class SipFrontEnd
             var host = call.Host;
             int? queue = _cluster != null ? await _cluster.QueueOfExtensionAsync(host.TenantId, number)
                 : await host.QueryAsync(engine => engine.Queues.FirstOrDefault(q => q.Config.Extension == number)?.Id.Value);
+            if (queue == null && _cluster == null && await ReferToAgentAsync(call, agent, refer, number)) return;
             if (queue == null && _options.OutboundProxy == null)
             {
                 RefuseRefer(call, refer, 404, "Not Found", $"no queue has the extension {number}, and there is no Sip:OutboundProxy to call a number through");
@@ -64,6 +67,71 @@ public sealed partial class SipFrontEnd
             LogCommandFailed(_log, ex, "REFER");
             refer.Reject(500, "Server Internal Error");
         }
+    }
+
+    /// <summary>
+    /// A REFER whose target is the number of one of the tenant's agents (a local agent's extension, a remote agent's
+    /// number): the transfer to that agent (<see cref="CallCenter.TransferToAgent"/>) instead of a call through the proxy.
+    /// False when no agent has that number. Refused before anything changes: the agent already on the call (403), an
+    /// agent logged out or otherwise not Ready and idle (480), ringing or talking (486); else accepted as a blind
+    /// transfer to a queue is. With no fallback, a caller the agent does not answer goes back to its place in its queue.
+    /// </summary>
+    private async Task<bool> ReferToAgentAsync(SipCall call, AgentId agent, SipRefer refer, string number)
+    {
+        var host = call.Host;
+        var (target, check) = await host.QueryAsync(engine =>
+        {
+            var found = engine.Agents.Where(a => a.Config.Number == number).OrderBy(a => a.Id.Value).FirstOrDefault();
+            return found == null ? ((AgentId?)null, CommandResult.UnknownAgent) : (found.Id, engine.CanTransferToAgent(call.Id, found.Id));
+        });
+        if (target is not { } to) return false;
+        switch (check)
+        {
+            case CommandResult.Ok:
+                break;
+            case CommandResult.InvalidState or CommandResult.UnknownCall:
+                RefuseRefer(call, refer, 403, "Forbidden", "the call is no longer talking");
+                return true;
+            case CommandResult.InvalidDestination:
+                RefuseRefer(call, refer, 403, "Forbidden", "the call is already with that agent");
+                return true;
+            case CommandResult.AgentBusy:
+                RefuseRefer(call, refer, 486, "Busy Here", $"agent {to.Value} is on, or ringing for, another call");
+                return true;
+            default:
+                RefuseRefer(call, refer, 480, "Temporarily Unavailable", $"agent {to.Value} is not available (logged out, Not Ready or wrapping up)");
+                return true;
+        }
+        if (!refer.Accept()) return true;
+        call.ReferAccepted(refer);
+        SipLog.ReferAccepted(_log, call.Id.Value, agent.Value, refer.ReferTo, $"agent {to.Value}");
+        Post(host, new TransferToAgentCommand(call.Id.Value, to.Value, null), result =>
+        {
+            if (result != CommandResult.Ok) call.ReferFailed(refer);
+        });
+        return true;
+    }
+
+    /// <summary>
+    /// An attended transfer (RFC 5589 §7): the Refer-To carries a Replaces header naming the consultation dialog. A
+    /// Replaces that does not parse: 400; one naming no dialog Lineup has: 481 (RFC 3891 §3). Lineup does not yet join the
+    /// caller to the far end of a consultation it carries (the phone's call into a queue): 403 with a Warning that says so
+    /// and that a blind transfer works. Nothing changes in any case; the phone keeps the caller.
+    /// </summary>
+    private void RefuseAttended(SipCall call, SipRefer refer, string value)
+    {
+        if (SipReplaces.Parse(value) is not { } named)
+        {
+            RefuseRefer(call, refer, 400, "Bad Replaces", "Replaces must be callid;to-tag=...;from-tag=... (RFC 3891)");
+            return;
+        }
+        if (Stack.FindDialog(named) == null)
+        {
+            RefuseRefer(call, refer, 481, "Call/Transaction Does Not Exist", $"Replaces names no dialog of Lineup's (Call-ID {named.CallId})");
+            return;
+        }
+        RefuseRefer(call, refer, 403, "Attended Transfer Not Supported",
+            "Lineup cannot yet join the caller to a consultation call it carries: REFER without Replaces (a blind transfer) to the queue, agent or number");
     }
 
     internal void RefuseRefer(SipCall call, SipRefer refer, int status, string reason, string why)

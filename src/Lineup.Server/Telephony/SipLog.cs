@@ -80,6 +80,9 @@ internal static partial class SipLog
     [LoggerMessage(EventId = 660, Level = LogLevel.Information, Message = "SIP call {Call}: agent {Agent} REFERs the caller to {Target} ({Destination}): accepted")]
     public static partial void ReferAccepted(ILogger logger, long call, long agent, string target, string destination);
 
+    [LoggerMessage(EventId = 662, Level = LogLevel.Information, Message = "SIP call {Call}: agent {Agent} {What}")]
+    public static partial void AgentHold(ILogger logger, long agent, long call, string what);
+
     [LoggerMessage(EventId = 661, Level = LogLevel.Information, Message = "SIP call {Call}: REFER to {Target} refused with {Status}: {Reason}")]
     public static partial void ReferRefused(ILogger logger, long call, string target, int status, string reason);
 }

@@ -31,6 +31,8 @@ namespace Lineup.Server.Tenancy;
 [JsonDerivedType(typeof(SetMonitorCommand), "set_monitor")]
 [JsonDerivedType(typeof(VoicemailLeftCommand), "voicemail_left")]
 [JsonDerivedType(typeof(TransferCallCommand), "transfer_call")]
+[JsonDerivedType(typeof(TransferToAgentCommand), "transfer_to_agent")]
+[JsonDerivedType(typeof(AttendedTransferCommand), "attended_transfer")]
 public abstract record TenantCommand
 {
     public abstract CommandResult Apply(CallCenter engine, long now);
@@ -188,6 +190,35 @@ public sealed record TransferCallCommand(long CallId, int? QueueId, string? Numb
 {
     public override CommandResult Apply(CallCenter engine, long now) => engine.TransferCall(new CallId(CallId),
         QueueId is { } q ? Destination.ToQueue(new QueueId(q)) : Destination.ToNumber(Number ?? ""), now);
+}
+
+/// <summary>A transfer of a connected call to one agent, and where the caller goes when that agent does not take it
+/// (null: it stays in its queue): <see cref="CallCenter.TransferToAgent"/>.</summary>
+public sealed record TransferToAgentCommand(long CallId, int AgentId, TransferFallback? Fallback) : TenantCommand
+{
+    public override CommandResult Apply(CallCenter engine, long now) =>
+        engine.TransferToAgent(new CallId(CallId), new AgentId(AgentId), Fallback?.ToDestination(), now);
+}
+
+/// <summary>The end of an attended transfer: the caller of <paramref name="CallId"/> goes on with the agent of
+/// <paramref name="ConsultationId"/>: <see cref="CallCenter.CompleteAttendedTransfer"/>.</summary>
+public sealed record AttendedTransferCommand(long CallId, long ConsultationId) : TenantCommand
+{
+    public override CommandResult Apply(CallCenter engine, long now) =>
+        engine.CompleteAttendedTransfer(new CallId(CallId), new CallId(ConsultationId), now);
+}
+
+/// <summary>A transfer's fallback as the command log keeps it: a queue, a number, voicemail (a box, or none) or a hang-up.</summary>
+public sealed record TransferFallback(DestinationKind Kind, int? QueueId = null, string? Target = null)
+{
+    public Destination ToDestination() => Kind switch
+    {
+        DestinationKind.Queue => Destination.ToQueue(new QueueId(QueueId ?? 0)),
+        DestinationKind.Number => Destination.ToNumber(Target ?? ""),
+        DestinationKind.Voicemail => Destination.ToVoicemail(Target),
+        DestinationKind.Hangup => Destination.Hangup,
+        _ => new Destination(Kind),
+    };
 }
 
 /// <summary>Reads and writes <see cref="IReadOnlySet{T}"/> of strings (VIP numbers, blacklist) as a JSON array.</summary>

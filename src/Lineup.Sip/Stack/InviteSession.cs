@@ -133,6 +133,10 @@ public sealed class InviteSession : IClientTransactionUser
     /// <summary>The session ended: BYE received or sent, CANCEL received (487 sent), ACK timeout.</summary>
     public event Action<InviteSession, SipEndReason>? Ended;
 
+    /// <summary>A re-INVITE with an SDP offer was answered: the direction the peer offered for its audio (sendonly or
+    /// inactive: it holds the call; sendrecv: it resumes).</summary>
+    public event Action<InviteSession, Media.MediaDirection>? Reoffered;
+
     /// <summary>An INFO with application/dtmf-relay (Signal=) arrived in the dialog.</summary>
     public event Action<InviteSession, string>? InfoDtmf;
 
@@ -457,8 +461,10 @@ public sealed class InviteSession : IClientTransactionUser
     }
 
     /// <summary>
-    /// Re-INVITE (§14.2): session refresh or hold from a phone. We answer 200 with our current SDP (the media stays as
-    /// it is), retransmitted until its ACK; 491 while our previous 2xx still waits for its ACK.
+    /// Re-INVITE (§14.2): session refresh, or hold and resume from a phone. We answer 200 with our current SDP, its
+    /// direction mirroring the offer's (<see cref="HoldAnswer"/>: recvonly to a hold's sendonly, RFC 3264 §8.4), retransmitted
+    /// until its ACK, and report the offered direction (<see cref="Reoffered"/>); 491 while our previous 2xx still waits
+    /// for its ACK.
     /// </summary>
     private void OnReInvite(SipServerTransaction tx)
     {
@@ -472,9 +478,12 @@ public sealed class InviteSession : IClientTransactionUser
         {
             RemoteTarget = c.Uri; // §12.2.2: a target refresh
         }
+        var offered = HoldAnswer.Offered(request.Body.Span);
+        if (offered is { } direction) LocalSdp = HoldAnswer.Answer(LocalSdp, direction);
         var ok = Build2xx(request);
         tx.Respond(ok);
         Start2xxRetransmission(ok, request.CSeq!.Value.Number, initial: false);
+        if (offered is { } d) _stack.Raise(() => Reoffered?.Invoke(this, d));
     }
 
     /// <summary>ACK for our 2xx (§13.3.1.4): stops its retransmission; the first one reports <see cref="Answered"/>.</summary>

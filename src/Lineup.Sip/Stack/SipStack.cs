@@ -526,6 +526,20 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         Interlocked.Increment(ref _dropped);
     }
 
+    /// <summary>The live dialog a Replaces header names (RFC 3891 §3): its Call-ID, our tag and the peer's, or null. A
+    /// Replaces sent on by a transferor names the tags as the dialog's other party sees them, so both orders are tried.</summary>
+    public InviteSession? FindDialog(SipReplaces replaces)
+    {
+        foreach (var (local, remote) in (ReadOnlySpan<(string, string)>)[(replaces.ToTag, replaces.FromTag), (replaces.FromTag, replaces.ToTag)])
+        {
+            if (_sessions.TryGetValue(SessionKey(replaces.CallId, local), out var s) && s.RemoteTag == remote && s.State == InviteState.Established)
+            {
+                return s;
+            }
+        }
+        return null;
+    }
+
     /// <summary>The dialog of an in-dialog request: Call-ID, our tag in To, the peer's in From (§12.2.2).</summary>
     private InviteSession? FindDialog(SipMessage request)
     {

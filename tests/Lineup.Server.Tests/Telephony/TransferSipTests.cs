@@ -17,17 +17,9 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         var second = await server.QueueAsync("refer-to", new { strategy = "top_down", ring_timeout = 20 });
         var ana = await server.AgentAsync(first, 1);
         var bob = await server.AgentAsync(second, 1);
-        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
-        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-refer.xml", anaMedia,
-            new() { ["ring_ms"] = "300", ["talk_ms"] = "3000", ["refer_to"] = second.Extension });
-        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
-        await using var bobPhone = await server.PhoneAsync(bob, "agent-answer.xml", bobMedia, new() { ["ring_ms"] = "300" });
         await using var callerMedia = new RtpProbe(Tone.Caller);
-        await using var caller = await server.CallAsync(first, "caller.xml", callerMedia, new() { ["talk_ms"] = "12000" });
-
-        (await anaPhone.WaitAsync()).AssertSucceeded(); // 202, both NOTIFYs, then Lineup's BYE
-        (await caller.WaitAsync()).AssertSucceeded();
-        (await bobPhone.WaitAsync()).AssertSucceeded();
+        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
+        await ReferToSecondAgentAsync(first, ana, second.Extension, bob, callerMedia, bobMedia);
 
         var cdr = await server.CdrAsync(second);
         Assert.Equal("answered", cdr.GetProperty("disposition").GetString());
@@ -65,6 +57,119 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         // The number answers at once: the caller may hear no music in between (not required here).
         HeardInTurn(callerMedia, Tone.FirstAgent, Tone.Outside, musicBetween: false);
         Hearing.Hears(outsideMedia, "the number called", Tone.Caller);
+    }
+
+    [Fact]
+    public async Task An_agent_REFERs_the_caller_to_another_agents_number_and_only_that_agent_rings_then_talks()
+    {
+        var q = await server.QueueAsync("refer-agent", new { strategy = "top_down", ring_timeout = 20 });
+        var elsewhere = await server.QueueAsync("refer-agent-other", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        var bob = await server.AgentAsync(elsewhere, 1); // not a member of the caller's queue
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
+        await ReferToSecondAgentAsync(q, ana, bob.Number, bob, callerMedia, bobMedia);
+
+        // One CDR for the caller: answered by Bob in the queue it came from, after Ana.
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", bob.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        Assert.Equal([q.Id, q.Id], cdr.GetProperty("queues").EnumerateArray().Select(v => v.GetProperty("queue_id").GetInt64()));
+        Assert.Equal([ana.Id, bob.Id], Answered(cdr));
+        HeardInTurn(callerMedia, Tone.FirstAgent, Tone.SecondAgent);
+        Hearing.Hears(bobMedia, "the agent transferred to", Tone.Caller);
+        await server.AssertLoggedAsync($"agent {ana.Id} REFERs the caller to sip:{bob.Number}@…(agent {bob.Id}): accepted");
+    }
+
+    [Fact]
+    public async Task A_REFER_to_an_agent_who_is_not_available_is_refused_and_the_call_goes_on()
+    {
+        var q = await server.QueueAsync("refer-agent-away", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        var bob = await server.AgentAsync(await server.QueueAsync("refer-agent-away-other", new { strategy = "top_down" }), 1);
+        await server.StatusAsync(bob, "not_ready");
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-refer-refused.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "1500", ["refer_to"] = bob.Number, ["refer_suffix"] = "" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "5000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", ana.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        Assert.Equal([ana.Id], Answered(cdr));
+        Hearing.Hears(callerMedia, "the caller", Tone.FirstAgent);
+        await server.AssertLoggedAsync($"REFER to sip:{bob.Number}@…refused with 480");
+    }
+
+    [Fact]
+    public async Task An_agent_that_holds_the_call_lets_the_caller_hear_music_until_it_resumes()
+    {
+        var q = await server.QueueAsync("hold", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-hold.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "2500", ["hold_ms"] = "3000" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "9000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded(); // 200 recvonly to the hold, 200 sendrecv to the resume
+        (await caller.WaitAsync()).AssertSucceeded();
+
+        // The caller heard Ana, then music while she held (and not her, though her phone kept sending), then Ana again.
+        var timeline = callerMedia.Timeline(Tone.Names.Keys.ToArray());
+        var summary = Hearing.Summary(timeline);
+        var talk = timeline.FindIndex(f => f.Heard.ToneHz == Tone.FirstAgent);
+        var held = timeline.FindIndex(Math.Max(0, talk), f => f.Heard == Heard.Other);
+        var back = held < 0 ? -1 : timeline.FindIndex(held, f => f.Heard.ToneHz == Tone.FirstAgent);
+        Assert.True(talk >= 0 && held > talk && back > held, $"the caller did not hear the agent, music, then the agent: {summary}");
+        var onHold = timeline.Skip(held).Take(back - held).ToList();
+        Assert.True(onHold.Count(f => f.Heard == Heard.Other) >= 2 * Hearing.MinimumFrames, $"too little music on hold: {summary}");
+        Assert.True(timeline.Skip(back).Count(f => f.Heard.ToneHz == Tone.FirstAgent) >= Hearing.MinimumFrames, $"too little of the agent after the hold: {summary}");
+
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", ana.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        Assert.True(cdr.GetProperty("talk_seconds").GetDouble() >= 6, $"hold is talk time: {cdr.GetProperty("talk_seconds")} s");
+        await server.AssertLoggedAsync($"agent {ana.Id} holds the caller (music on)", $"agent {ana.Id} resumes the call");
+    }
+
+    [Fact]
+    public async Task An_attended_transfer_naming_a_dialog_Lineup_does_not_have_is_refused_with_481()
+    {
+        var q = await server.QueueAsync("replaces-unknown", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-refer-refused.xml", anaMedia, new()
+        {
+            ["ring_ms"] = "300",
+            ["talk_ms"] = "1500",
+            ["refer_to"] = "5550123",
+            ["refer_suffix"] = "?Replaces=no-such-call%40192.0.2.1%3Bto-tag%3Dabc%3Bfrom-tag%3Ddef",
+        });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "5000" });
+
+        (await anaPhone.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", ana.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        await server.AssertLoggedAsync("REFER to …refused with 481: Replaces names no dialog");
+    }
+
+    /// <summary>A caller of <paramref name="queue"/> talks to <paramref name="ana"/>, whose phone REFERs it to
+    /// <paramref name="referTo"/> after 3 s (202, both NOTIFYs, then Lineup's BYE); <paramref name="bob"/>'s phone answers
+    /// what rings it; the caller hangs up after 12 s. Every party's sipp must succeed.</summary>
+    private async Task ReferToSecondAgentAsync(SipQueue queue, SipAgent ana, string referTo, SipAgent bob, RtpProbe callerMedia, RtpProbe bobMedia)
+    {
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var anaPhone = await server.PhoneAsync(ana, "agent-answer-refer.xml", anaMedia,
+            new() { ["ring_ms"] = "300", ["talk_ms"] = "3000", ["refer_to"] = referTo });
+        await using var bobPhone = await server.PhoneAsync(bob, "agent-answer.xml", bobMedia, new() { ["ring_ms"] = "300" });
+        await using var caller = await server.CallAsync(queue, "caller.xml", callerMedia, new() { ["talk_ms"] = "12000" });
+        (await anaPhone.WaitAsync()).AssertSucceeded();
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await bobPhone.WaitAsync()).AssertSucceeded();
     }
 
     private static long[] Answered(JsonElement cdr) =>

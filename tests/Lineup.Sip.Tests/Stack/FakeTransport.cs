@@ -172,6 +172,7 @@ internal sealed class Harness
         session.Failed += (_, c) => { lock (events) { events.Add($"failed {c}"); } };
         session.Ended += (_, r) => { lock (events) { events.Add($"ended {r}"); } };
         session.InfoDtmf += (_, d) => { lock (events) { events.Add($"dtmf {d}"); } };
+        session.Reoffered += (_, d) => { lock (events) { events.Add($"reoffered {d}"); } };
         return events;
     }
 }

@@ -219,8 +219,73 @@ public sealed class InviteSessionTests
         h.Advance(TimeSpan.FromSeconds(40));
         Assert.Equal(2, h.Responses(200).Count);
         Assert.Empty(h.Requests("BYE"));
-        Assert.Empty(events);
+        Assert.Equal(["reoffered SendOnly"], events); // the offer's direction, for the application
         Assert.Equal(InviteState.Established, session.State);
+    }
+
+    [Fact]
+    public void A_hold_reINVITE_is_answered_recvonly_then_a_resume_sendrecv_each_with_a_new_SDP_version_and_reported()
+    {
+        var (h, last) = Uas();
+        h.Deliver(h.Request("INVITE", body: Sdp));
+        var session = last()!.AcceptInvite();
+        var events = Harness.Record(session);
+        var ours = "v=0\r\no=lineup 7 7 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
+        session.Answer(Encoding.ASCII.GetBytes(ours));
+        var localTag = h.Responses(200).Single().To!.Tag!;
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKack1", toTag: localTag));
+        h.Clear();
+        events.Clear();
+
+        h.Deliver(h.Request("INVITE", branch: "z9hG4bKhold", toTag: localTag, cseq: 2, body: Sdp + "a=sendonly\n"));
+        var hold = Lineup.Sip.Media.Sdp.Parse(Assert.Single(h.Responses(200)).Body.Span, out _)!;
+        Assert.Equal((Lineup.Sip.Media.MediaDirection.RecvOnly, 8UL, 5000), (hold.DirectionOf(hold.Media[0]), hold.Origin.SessionVersion, hold.Media[0].Port));
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKholdack", toTag: localTag, cseq: 2));
+        Assert.Equal(["reoffered SendOnly"], events);
+
+        // An old phone's hold (c=0.0.0.0) is inactive; then a resume.
+        h.Clear();
+        h.Deliver(h.Request("INVITE", branch: "z9hG4bKhold2", toTag: localTag, cseq: 3, body: Sdp.Replace("192.0.2.10", "0.0.0.0", StringComparison.Ordinal)));
+        var inactive = Lineup.Sip.Media.Sdp.Parse(Assert.Single(h.Responses(200)).Body.Span, out _)!;
+        Assert.Equal((Lineup.Sip.Media.MediaDirection.Inactive, 9UL), (inactive.DirectionOf(inactive.Media[0]), inactive.Origin.SessionVersion));
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKhold2ack", toTag: localTag, cseq: 3));
+        h.Clear();
+        h.Deliver(h.Request("INVITE", branch: "z9hG4bKresume", toTag: localTag, cseq: 4, body: Sdp));
+        var resumed = Lineup.Sip.Media.Sdp.Parse(Assert.Single(h.Responses(200)).Body.Span, out _)!;
+        Assert.Equal((Lineup.Sip.Media.MediaDirection.SendRecv, 10UL), (resumed.DirectionOf(resumed.Media[0]), resumed.Origin.SessionVersion));
+        h.Deliver(h.Request("ACK", branch: "z9hG4bKresumeack", toTag: localTag, cseq: 4));
+        Assert.Equal(["reoffered SendOnly", "reoffered Inactive", "reoffered SendRecv"], events);
+
+        // A refresh that changes nothing gets the same description, same version.
+        h.Clear();
+        h.Deliver(h.Request("INVITE", branch: "z9hG4bKrefresh", toTag: localTag, cseq: 5, body: Sdp));
+        Assert.Equal(10UL, Lineup.Sip.Media.Sdp.Parse(Assert.Single(h.Responses(200)).Body.Span, out _)!.Origin.SessionVersion);
+        Assert.Equal(InviteState.Established, session.State);
+    }
+
+    [Theory]
+    [InlineData("abc@192.0.2.1;to-tag=7553452;from-tag=31431", "abc@192.0.2.1", "7553452", "31431", false)]
+    [InlineData("abc ; from-tag=1 ; to-tag=2 ; early-only", "abc", "2", "1", true)]
+    public void A_Replaces_header_parses_into_its_dialog(string value, string callId, string to, string from, bool earlyOnly) =>
+        Assert.Equal(new SipReplaces(callId, to, from, earlyOnly), SipReplaces.Parse(value));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("abc")]
+    [InlineData("abc;to-tag=1")]
+    [InlineData(";to-tag=1;from-tag=2")]
+    [InlineData("abc;to-tag=;from-tag=2")]
+    public void A_Replaces_header_without_its_dialog_is_refused(string value) => Assert.Null(SipReplaces.Parse(value));
+
+    [Fact]
+    public void A_Replaces_finds_an_established_dialog_in_either_tag_order_and_nothing_else()
+    {
+        var (h, session, _) = Answered();
+        var (callId, local, remote) = h.Stack.Locked(session.CallId, () => (session.CallId, session.LocalTag, session.RemoteTag!));
+        Assert.Same(session, h.Stack.FindDialog(new SipReplaces(callId, local, remote, false)));
+        Assert.Same(session, h.Stack.FindDialog(new SipReplaces(callId, remote, local, false)));
+        Assert.Null(h.Stack.FindDialog(new SipReplaces(callId, local, "other", false)));
+        Assert.Null(h.Stack.FindDialog(new SipReplaces("other", local, remote, false)));
     }
 
     [Fact]
