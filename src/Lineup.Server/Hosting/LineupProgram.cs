@@ -45,6 +45,23 @@ public static class LineupProgram
             // messages names the key.
             return Usage(stderr, e.Message);
         }
+        catch (IOException e) when (AddressInUse(e))
+        {
+            // An HTTP or SIP address another process holds: said plainly (the message names the address), not a crash.
+            await stderr.WriteLineAsync($"Lineup could not start: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static bool AddressInUse(Exception? e)
+    {
+        for (; e != null; e = e.InnerException)
+        {
+            if (e is Microsoft.AspNetCore.Connections.AddressInUseException
+                || e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+                return true;
+        }
+        return false;
     }
 
     /// <summary>The server's builder, composed. The content root is the server's own folder (its appsettings.json),

@@ -48,15 +48,22 @@ public sealed partial class NativeMemoryTrimmer(IOptions<MemoryOptions> options,
         var seconds = options.Value.TrimSeconds;
         if (seconds <= 0) return;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            var started = Stopwatch.GetTimestamp();
-            if (!Trim())
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                LogUnavailable(log);
-                return;
+                var started = Stopwatch.GetTimestamp();
+                if (!Trim())
+                {
+                    LogUnavailable(log);
+                    return;
+                }
+                LogTrimmed(log, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
-            LogTrimmed(log, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping (also when the start failed and the host is disposed before it stopped): nothing to report.
         }
     }
 

@@ -100,7 +100,15 @@ public sealed partial class SipTcpTransport : ISipTransport
         }
         _listener = new Socket(_bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Bind(_bind);
+        try
+        {
+            _listener.Bind(_bind);
+        }
+        catch (SocketException e)
+        {
+            _listener.Dispose();
+            throw new IOException($"SIP over {(_tls is null ? "TCP" : "TLS")} cannot listen on {_bind}: {e.Message}", e);
+        }
         _listener.Listen(128);
         _acceptLoop = AcceptLoopAsync(_listener, _stop.Token);
         return Task.CompletedTask;

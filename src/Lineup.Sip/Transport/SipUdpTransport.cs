@@ -72,7 +72,14 @@ public sealed partial class SipUdpTransport : ISipTransport
         {
             // Refused (some platforms cap it with an error): the default buffer still works, with less headroom.
         }
-        _socket.Bind(_bind);
+        try
+        {
+            _socket.Bind(_bind);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"SIP over UDP cannot listen on {_bind}: {e.Message}", e);
+        }
         ReceiveTimestamps.Enable(_socket);
         var loops = new Task[_loops];
         for (var i = 0; i < loops.Length; i++)

@@ -354,7 +354,7 @@ public class SipServerFixture : IAsyncLifetime
     private HttpClient? _api;
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "lineup-sip-e2e-" + Guid.NewGuid().ToString("N"));
 
-    public int SipPort { get; } = Sipp.FreeUdpPort();
+    public int SipPort { get; } = Sipp.FreeSipPort();
 
     /// <summary>The outbound proxy Lineup sends transfers to; a test starts transfer-target.xml on it.</summary>
     public int TransferPort { get; } = Sipp.FreeUdpPort();

@@ -260,6 +260,26 @@ public sealed class Sipp : IAsyncDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
+    /// <summary>A port of 127.0.0.1 free right now for both UDP and TCP: Lineup's SIP listens on both.</summary>
+    public static int FreeSipPort()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
+            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                return port;
+            }
+            catch (SocketException) when (attempt < 200)
+            {
+            }
+        }
+    }
+
     /// <summary>An even UDP port P with P and P + 2 free (sipp binds both for -mp).</summary>
     public static int FreeMediaPorts()
     {
