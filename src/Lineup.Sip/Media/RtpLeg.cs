@@ -554,9 +554,7 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         }
         if (!_rtcpLatched)
         {
-            var copy = new SocketAddress(from.Family, from.Size);
-            from.Buffer.Span[..from.Size].CopyTo(copy.Buffer.Span);
-            _rtcpRemote = copy;
+            _rtcpRemote = CopyOf(from);
             _rtcpLatched = true;
         }
         Interlocked.Increment(ref stats._rtcpReceived);
@@ -597,10 +595,17 @@ public sealed class RtpLeg : IDisposable, IAsyncDisposable
         return weSent;
     }
 
-    private void Latch(SocketAddress from)
+    /// <summary>A copy of a receive's source address (the receive loop reuses its own for the next datagram).</summary>
+    private static SocketAddress CopyOf(SocketAddress from)
     {
         var copy = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span[..from.Size].CopyTo(copy.Buffer.Span);
+        return copy;
+    }
+
+    private void Latch(SocketAddress from)
+    {
+        var copy = CopyOf(from);
         lock (_sendLock)
         {
             _remote = copy;
