@@ -1,5 +1,6 @@
 using System.Text;
 using Lineup.Sip.Stack;
+using Lineup.Sip.Transport;
 
 namespace Lineup.Sip.Tests.Stack;
 
@@ -434,6 +435,43 @@ public sealed class InviteSessionTests
         Assert.Single(h.Requests("ACK"));
         Assert.Equal(["failed 487"], events);
         Assert.Equal(0, h.Stack.SessionCount);
+    }
+
+    [Fact]
+    public async Task A_BYE_read_by_another_loop_is_reported_after_the_answer_it_follows()
+    {
+        // Two UDP receive loops: one handles the 200 and is still running the Answered handler when the other handles
+        // the callee's BYE. "ended" must not reach the application before "answered" has been handled (the server
+        // would otherwise bridge a caller to a leg it has already cleaned up).
+        var h = new Harness();
+        var events = new List<string>();
+        using var inAnswered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var session = h.Stack.Invite(new InviteRequest("sip:300@192.0.2.10:5070", "100", "Queue", Encoding.ASCII.GetBytes(Sdp),
+            new SipRemote(SipTransportKind.Udp, Harness.Peer)), s =>
+            {
+                s.Answered += _ =>
+                {
+                    lock (events) events.Add("answered");
+                    inAnswered.Set();
+                    release.Wait(TimeSpan.FromSeconds(10));
+                    lock (events) events.Add("answered handled");
+                };
+                s.Ended += (_, r) => { lock (events) events.Add($"ended {r}"); };
+            });
+        SpinWait.SpinUntil(() => h.Requests("INVITE").Count > 0, TimeSpan.FromSeconds(5));
+        var invite = h.Requests("INVITE")[0];
+        var first = Task.Run(() => h.Deliver(h.Response(invite, 200, body: Sdp, extra: "Contact: <sip:300@192.0.2.10:5070>")));
+        Assert.True(inAnswered.Wait(TimeSpan.FromSeconds(10)));
+        var ok = h.Responses(200).Count;
+        await Task.Run(() => h.Deliver(h.Request("BYE", branch: "z9hG4bKbye9", callId: session.CallId, fromTag: "uas-tag",
+            toTag: h.Stack.Locked(session.CallId, () => session.LocalTag), uri: "sip:100@192.0.2.1", cseq: 1)))
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(ok + 1, h.Responses(200).Count); // the BYE was handled (answered 200) while the handler still runs
+        lock (events) Assert.Equal(["answered"], events);
+        release.Set();
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        lock (events) Assert.Equal(["answered", "answered handled", "ended RemoteBye"], events);
     }
 
     [Fact]
