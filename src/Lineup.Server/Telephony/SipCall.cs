@@ -66,9 +66,17 @@ internal sealed partial class SipCall
         public bool LocalHangup;
     }
 
-    private sealed class AgentLeg(AgentId agent, RtpLeg media) : Leg(media)
+    private sealed class AgentLeg(SipCall owner, AgentId agent, RtpLeg media) : Leg(media)
     {
         public readonly AgentId Agent = agent;
+
+        /// <summary>The call this leg's session events go to: the call that rang it, or the caller's call it was handed
+        /// over to at the end of an attended transfer (<see cref="HandOver"/>).</summary>
+        public volatile SipCall Owner = owner;
+
+        /// <summary>Handed over answered from a consultation: bridged without the queue's whisper (the agent has just
+        /// talked to the first agent about this caller).</summary>
+        public bool HandedOver;
 
         /// <summary>The engine has connected this agent already (a pickup): the phone's answer is bridged at once
         /// instead of being reported, and a phone that does not answer ends the talk.</summary>
@@ -138,7 +146,7 @@ internal sealed partial class SipCall
             return;
         }
         media.Srtp = srtp;
-        var leg = new AgentLeg(agent, media) { Connected = connected, Record = record, Whisper = whisper };
+        var leg = new AgentLeg(this, agent, media) { Connected = connected, Record = record, Whisper = whisper };
         var offer = media.CreateOffer();
         Locked(later =>
         {
@@ -149,11 +157,11 @@ internal sealed partial class SipCall
                 // Subscribed before the INVITE leaves: a phone on the LAN may answer 180 within microseconds.
                 var s = _fe.Stack.Invite(new InviteRequest(uri, CallerNumber, CallerName, offer, destination, headers), s =>
                 {
-                    s.Answered += x => AgentAnswered(leg, x);
-                    s.Failed += (x, code) => AgentFailed(leg, x, code);
-                    s.Ended += (x, reason) => AgentEnded(leg, x, reason);
-                    s.Referred += (x, refer) => AgentReferred(leg, x, refer);
-                    s.Reoffered += (x, direction) => AgentReoffered(leg, x, direction);
+                    s.Answered += x => leg.Owner.AgentAnswered(leg, x);
+                    s.Failed += (x, code) => leg.Owner.AgentFailed(leg, x, code);
+                    s.Ended += (x, reason) => leg.Owner.AgentEnded(leg, x, reason);
+                    s.Referred += (x, refer) => leg.Owner.AgentReferred(leg, x, refer);
+                    s.Reoffered += (x, direction) => leg.Owner.AgentReoffered(leg, x, direction);
                 });
                 leg.Forks.Add(s);
             }
@@ -259,7 +267,7 @@ internal sealed partial class SipCall
             if (!_offers.TryGetValue(agent, out var leg)) return;
             found = true;
             leg.Record = record;
-            leg.Whisper = whisper;
+            leg.Whisper = leg.HandedOver ? null : whisper;
             answered = leg.Answered != null;
             leg.Connected = !answered;
         });

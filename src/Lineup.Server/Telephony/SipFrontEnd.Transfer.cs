@@ -4,8 +4,8 @@ using Lineup.Sip.Stack;
 
 namespace Lineup.Server.Telephony;
 
-/// <summary>A blind transfer asked for by the agent's phone: a REFER in the agent's dialog (RFC 3515), to a queue, an
-/// agent or a number.</summary>
+/// <summary>A transfer asked for by the agent's phone: a REFER in the agent's dialog (RFC 3515), blind to a queue, an
+/// agent or a number, or attended (its Refer-To names the consultation to join, <see cref="AttendedAsync"/>).</summary>
 public sealed partial class SipFrontEnd
 {
     /// <summary>
@@ -13,7 +13,7 @@ public sealed partial class SipFrontEnd
     /// Refer-To's user part names the destination: a queue of the call's tenant by its extension, else a number dialled
     /// through <c>Sip:OutboundProxy</c> (its host is not used: Lineup does not call arbitrary SIP domains for a phone); the
     /// number of one of the tenant's agents (single node) transfers the call to that agent (<see cref="ReferToAgentAsync"/>).
-    /// Refused before anything changes: another scheme (416), an attended transfer (Replaces: <see cref="RefuseAttended"/>), no number or an
+    /// Refused before anything changes: another scheme (416), no number or an
     /// unknown one without a proxy (404), the queue the call is already in or a call no longer talking (403). Accepted:
     /// 202 and NOTIFY "100 Trying", then the final NOTIFY when the engine releases the agent (200) or refuses (503).
     /// </summary>
@@ -28,7 +28,7 @@ public sealed partial class SipFrontEnd
             }
             if (target.Headers.FirstOrDefault(h => string.Equals(h.Key, "Replaces", StringComparison.OrdinalIgnoreCase)) is { Key: not null } replaces)
             {
-                RefuseAttended(call, refer, replaces.Value);
+                await AttendedAsync(call, agent, refer, replaces.Value);
                 return;
             }
             if (target.User is not { Length: > 0 and <= 32 } number || !number.All(c => char.IsAsciiDigit(c) || c is '*' or '#' or '+'))
@@ -113,25 +113,54 @@ public sealed partial class SipFrontEnd
     }
 
     /// <summary>
-    /// An attended transfer (RFC 5589 §7): the Refer-To carries a Replaces header naming the consultation dialog. A
-    /// Replaces that does not parse: 400; one naming no dialog Lineup has: 481 (RFC 3891 §3). Lineup does not yet join the
-    /// caller to the far end of a consultation it carries (the phone's call into a queue): 403 with a Warning that says so
-    /// and that a blind transfer works. Nothing changes in any case; the phone keeps the caller.
+    /// An attended transfer (RFC 5589 §7): the Refer-To carries a Replaces header naming the consultation dialog, the
+    /// call the agent's phone placed into one of the tenant's queues and an agent answered there. Lineup is both the
+    /// transferee and the transfer target, so it joins them itself: the engine's <see cref="AttendedTransferCommand"/>,
+    /// whose effects release the first agent (final NOTIFY 200, then BYE), end the consultation (BYE to the phone's
+    /// second dialog) and bridge the caller to the consulted agent's answered leg. Refused before anything changes: a
+    /// Replaces that does not parse (400); one naming no dialog Lineup has (481, RFC 3891 §3); a dialog that is not a
+    /// consultation of this tenant placed from the same address as the REFER (403); a consultation not answered yet, or
+    /// answered by the same agent (403). A refusal by the engine after the 202: final NOTIFY 503.
     /// </summary>
-    private void RefuseAttended(SipCall call, SipRefer refer, string value)
+    private async Task AttendedAsync(SipCall call, AgentId agent, SipRefer refer, string value)
     {
         if (SipReplaces.Parse(value) is not { } named)
         {
             RefuseRefer(call, refer, 400, "Bad Replaces", "Replaces must be callid;to-tag=...;from-tag=... (RFC 3891)");
             return;
         }
-        if (Stack.FindDialog(named) == null)
+        if (Stack.FindDialog(named) is not { } dialog)
         {
             RefuseRefer(call, refer, 481, "Call/Transaction Does Not Exist", $"Replaces names no dialog of Lineup's (Call-ID {named.CallId})");
             return;
         }
-        RefuseRefer(call, refer, 403, "Attended Transfer Not Supported",
-            "Lineup cannot yet join the caller to a consultation call it carries: REFER without Replaces (a blind transfer) to the queue, agent or number");
+        // Only the phone that placed the consultation may join it (RFC 3891 §4 asks for such a check): same tenant, and
+        // the consultation came from the address the REFER came from.
+        var consultation = _calls.Values.FirstOrDefault(c => c != call && c.Host.TenantId == call.Host.TenantId && c.HasCaller(dialog));
+        if (consultation == null || !dialog.Peer.EndPoint.Address.Equals(refer.Remote.EndPoint.Address))
+        {
+            RefuseRefer(call, refer, 403, "Forbidden", "Replaces must name a call this phone placed into one of the tenant's queues");
+            return;
+        }
+        var (state, consulted) = await call.Host.QueryAsync(engine =>
+            engine.TryGetCall(consultation.Id, out var k) ? (k.State, k.Agent) : (CallState.Ended, (AgentId?)null));
+        if (state != CallState.Connected || consulted is not { } to)
+        {
+            RefuseRefer(call, refer, 403, "Forbidden", "the consultation call is not talking to an agent (yet)");
+            return;
+        }
+        if (to == agent)
+        {
+            RefuseRefer(call, refer, 403, "Forbidden", "the consultation call is answered by the transferring agent itself");
+            return;
+        }
+        if (!refer.Accept()) return;
+        call.ReferAccepted(refer);
+        SipLog.ReferAccepted(_log, call.Id.Value, agent.Value, refer.ReferTo, $"agent {to.Value} of consultation {consultation.Id.Value}");
+        Post(call.Host, new AttendedTransferCommand(call.Id.Value, consultation.Id.Value), result =>
+        {
+            if (result != CommandResult.Ok) call.ReferFailed(refer);
+        });
     }
 
     internal void RefuseRefer(SipCall call, SipRefer refer, int status, string reason, string why)

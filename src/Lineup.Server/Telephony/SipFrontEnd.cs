@@ -439,6 +439,9 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
                 call.HangupCaller();
                 break;
             case EventKind.CallTransferStarted:
+                // A consultation joined to a caller carried here keeps its agent's answered leg for that caller.
+                if (a.Code == (int)TransferTarget.Call && _calls.TryGetValue((call.Host.TenantId, a.Value), out var into)
+                    && call.HandOver(agent, into)) break;
                 call.ReleaseAgent();
                 break;
             case EventKind.CallTransferred:

@@ -83,6 +83,10 @@ internal static partial class SipLog
     [LoggerMessage(EventId = 662, Level = LogLevel.Information, Message = "SIP call {Call}: agent {Agent} {What}")]
     public static partial void AgentHold(ILogger logger, long agent, long call, string what);
 
+    [LoggerMessage(EventId = 663, Level = LogLevel.Information,
+        Message = "SIP call {Call}: the consultation ends and agent {Agent}'s answered phone goes on with the caller of call {Into}")]
+    public static partial void HandedOver(ILogger logger, long agent, long call, long into);
+
     [LoggerMessage(EventId = 661, Level = LogLevel.Information, Message = "SIP call {Call}: REFER to {Target} refused with {Status}: {Reason}")]
     public static partial void ReferRefused(ILogger logger, long call, string target, int status, string reason);
 }

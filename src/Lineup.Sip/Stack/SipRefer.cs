@@ -1,5 +1,6 @@
 using System.Text;
 using Lineup.Sip.Transactions;
+using Lineup.Sip.Transport;
 
 namespace Lineup.Sip.Stack;
 
@@ -38,6 +39,9 @@ public sealed class SipRefer
 
     /// <summary>The REFER request.</summary>
     public SipMessage Request => _tx.Request;
+
+    /// <summary>The REFER's peer: where its responses go (the connection, or the source address for UDP with rport).</summary>
+    public SipRemote Remote => _tx.ResponseRemote;
 
     /// <summary>202 Accepted (§2.4.2), then at once the first NOTIFY, "100 Trying" (§2.4.4: the notifier must send one).</summary>
     public bool Accept()

@@ -157,6 +157,108 @@ public sealed class TransferSipTests(SipServerFixture server) : IClassFixture<Si
         await server.AssertLoggedAsync("REFER to …refused with 481: Replaces names no dialog");
     }
 
+    [Fact]
+    public async Task An_attended_transfer_joins_the_caller_to_the_agent_the_first_agent_consulted_without_ringing_it_again()
+    {
+        // RFC 5589 §7 from the phone's side: answer, hold, call a second queue and talk to its agent, then REFER the
+        // caller's dialog with Replaces naming the consultation's. Lineup is transferee and target at once.
+        var q = await server.QueueAsync("attended-from", new { strategy = "top_down", ring_timeout = 20 });
+        var help = await server.QueueAsync("attended-to", new { strategy = "top_down", ring_timeout = 20 });
+        var ana = await server.AgentAsync(q, 1);
+        var bob = await server.AgentAsync(help, 1);
+        await using var phone = new ConsultingPhone(server.SipPort);
+        await server.RegisterAsync(ana, phone.Port, unregister: false);
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var consultMedia = new RtpProbe(Tone.FirstAgent);
+        await using var bobMedia = new RtpProbe(Tone.SecondAgent);
+        await using var bobPhone = await server.PhoneAsync(bob, "agent-answer.xml", bobMedia, new() { ["ring_ms"] = "300" });
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "16000" });
+
+        var (first, invite) = await phone.AnswerAsync(ConsultingPhone.Sdp(anaMedia.Port), TimeSpan.FromSeconds(20));
+        anaMedia.StartSending(invite.Media());
+        await Task.Delay(2500); // Ana talks to the caller
+        Assert.Equal(200, (await phone.ReInviteAsync(first, ConsultingPhone.Sdp(anaMedia.Port, "sendonly"))).Status);
+        var (consultation, answer) = await phone.CallAsync(help.Extension, ConsultingPhone.Sdp(consultMedia.Port));
+        Assert.True(consultation != null, $"the consultation call was refused: {answer.FirstLine}");
+        consultMedia.StartSending(answer.Media());
+        // Bob answers the consultation and hears Ana for a second.
+        Assert.True(await ConsultingPhone.WaitUntilAsync(
+            () => bobMedia.Timeline(Tone.Names.Keys.ToArray()).Count(f => f.Heard.ToneHz == Tone.FirstAgent) >= Hearing.MinimumFrames, TimeSpan.FromSeconds(20)),
+            "Bob never talked to Ana in the consultation");
+
+        var replaces = Uri.EscapeDataString($"{consultation.CallId};to-tag={consultation.RemoteTag};from-tag={consultation.LocalTag}");
+        var refer = await phone.ReferAsync(first, $"<sip:{help.Extension}@127.0.0.1?Replaces={replaces}>");
+        Assert.Equal(202, refer.Status);
+        // The final NOTIFY says the transfer succeeded; then Lineup hangs up both of the phone's dialogs.
+        Assert.True(await ConsultingPhone.WaitUntilAsync(
+            () => phone.Notifies.Any(n => n.Body.StartsWith("SIP/2.0 200", StringComparison.Ordinal)) && phone.Byes.Contains(first.CallId)
+                && phone.Byes.Contains(consultation.CallId), TimeSpan.FromSeconds(15)),
+            $"NOTIFYs: {string.Join(" | ", phone.Notifies.Select(n => n.Body.Trim()))}; BYEs in: {string.Join(", ", phone.Byes)}");
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        (await bobPhone.WaitAsync()).AssertSucceeded(); // rung once, Lineup's BYE when the caller hung up
+
+        // The caller heard Ana, the music while she held and consulted, then Bob; Bob heard Ana, then the caller.
+        HeardInTurn(callerMedia, Tone.FirstAgent, Tone.SecondAgent);
+        var bobHeard = bobMedia.Timeline(Tone.Names.Keys.ToArray());
+        var callerAt = bobHeard.FindIndex(f => f.Heard.ToneHz == Tone.Caller);
+        Assert.True(callerAt > bobHeard.FindIndex(f => f.Heard.ToneHz == Tone.FirstAgent), $"Bob did not hear Ana, then the caller: {Hearing.Summary(bobHeard)}");
+        Assert.True(bobHeard.Skip(callerAt).Count(f => f.Heard.ToneHz == Tone.Caller) >= Hearing.MinimumFrames, $"too little of the caller: {Hearing.Summary(bobHeard)}");
+
+        // One CDR for the caller naming both agents, Bob last; the consultation's own CDR: answered by Bob.
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", bob.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        Assert.Equal([ana.Id, bob.Id], Answered(cdr));
+        var consulted = await server.CdrAsync(help);
+        Assert.Equal(("answered", bob.Id), (consulted.GetProperty("disposition").GetString(), consulted.GetProperty("agent_id").GetInt64()));
+        await server.AssertLoggedAsync(
+            $"agent {ana.Id} holds the caller (music on)",
+            $"agent {ana.Id} REFERs the caller to sip:{help.Extension}@127.0.0.1?Replaces=…(agent {bob.Id} of consultation …): accepted",
+            $"agent {bob.Id}'s answered phone goes on with the caller of call");
+    }
+
+    [Fact]
+    public async Task An_attended_transfer_to_a_consultation_nobody_answered_yet_or_to_the_callers_own_dialog_is_refused_and_the_call_goes_on()
+    {
+        var q = await server.QueueAsync("attended-early", new { strategy = "top_down", ring_timeout = 20 });
+        var empty = await server.QueueAsync("attended-early-to", new { strategy = "top_down", ring_timeout = 20 }); // no agents
+        var ana = await server.AgentAsync(q, 1);
+        await using var phone = new ConsultingPhone(server.SipPort);
+        await server.RegisterAsync(ana, phone.Port, unregister: false);
+        await using var anaMedia = new RtpProbe(Tone.FirstAgent);
+        await using var consultMedia = new RtpProbe(Tone.FirstAgent);
+        await using var callerMedia = new RtpProbe(Tone.Caller);
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "8000" });
+
+        var (first, invite) = await phone.AnswerAsync(ConsultingPhone.Sdp(anaMedia.Port), TimeSpan.FromSeconds(20));
+        anaMedia.StartSending(invite.Media());
+        var (consultation, answer) = await phone.CallAsync(empty.Extension, ConsultingPhone.Sdp(consultMedia.Port));
+        Assert.True(consultation != null, $"the consultation call was refused: {answer.FirstLine}");
+
+        // The caller's own dialog (as the phone sees it) is no consultation.
+        var own = Uri.EscapeDataString($"{first.CallId};to-tag={first.RemoteTag};from-tag={first.LocalTag}");
+        var refused = await phone.ReferAsync(first, $"<sip:{empty.Extension}@127.0.0.1?Replaces={own}>");
+        Assert.Equal(403, refused.Status);
+        Assert.Contains("Replaces must name a call this phone placed", refused.Header("Warning"), StringComparison.Ordinal);
+        // The consultation still waits for an agent.
+        var early = Uri.EscapeDataString($"{consultation.CallId};to-tag={consultation.RemoteTag};from-tag={consultation.LocalTag}");
+        refused = await phone.ReferAsync(first, $"<sip:{empty.Extension}@127.0.0.1?Replaces={early}>");
+        Assert.Equal(403, refused.Status);
+        Assert.Contains("not talking to an agent", refused.Header("Warning"), StringComparison.Ordinal);
+        Assert.Equal(200, (await phone.ByeAsync(consultation)).Status);
+
+        (await caller.WaitAsync()).AssertSucceeded();
+        Assert.True(await ConsultingPhone.WaitUntilAsync(() => phone.Byes.Contains(first.CallId), TimeSpan.FromSeconds(10)), "Lineup never hung up Ana's phone");
+        Assert.Empty(phone.Notifies);
+        Hearing.Hears(callerMedia, "the caller", Tone.FirstAgent);
+        var cdr = await server.CdrAsync(q);
+        Assert.Equal(("answered", ana.Id), (cdr.GetProperty("disposition").GetString(), cdr.GetProperty("agent_id").GetInt64()));
+        Assert.Equal([ana.Id], Answered(cdr));
+        var abandoned = await server.CdrAsync(empty);
+        Assert.Equal("abandoned", abandoned.GetProperty("disposition").GetString());
+    }
+
     /// <summary>A caller of <paramref name="queue"/> talks to <paramref name="ana"/>, whose phone REFERs it to
     /// <paramref name="referTo"/> after 3 s (202, both NOTIFYs, then Lineup's BYE); <paramref name="bob"/>'s phone answers
     /// what rings it; the caller hangs up after 12 s. Every party's sipp must succeed.</summary>
