@@ -233,8 +233,15 @@ internal sealed partial class SipCall
     private void AgentEnded(AgentLeg leg, InviteSession session, SipEndReason reason)
     {
         var report = false;
+        SipCall? owner = null;
         Locked(later =>
         {
+            // Handed over (an attended transfer) after this event was raised: the caller's call it went to reports it.
+            if (leg.Owner != this)
+            {
+                owner = leg.Owner;
+                return;
+            }
             if (session != leg.Answered || leg.LocalHangup || leg.Done) return;
             leg.Done = true;
             SipLog.HungUp(_fe.Log, $"agent {leg.Agent.Value}", session.Peer, Id.Value, reason, session.CallId);
@@ -242,6 +249,7 @@ internal sealed partial class SipCall
             Release(later, leg.Media);
         });
         if (report) _fe.Report(this, CallEventType.AgentHangup);
+        owner?.AgentEnded(leg, session, reason);
     }
 
     /// <summary>The engine ended an offer: a ringing phone stops ringing (ring-all losers, ring timeout). The answered

@@ -120,7 +120,8 @@ public sealed partial class SipFrontEnd
     /// second dialog) and bridge the caller to the consulted agent's answered leg. Refused before anything changes: a
     /// Replaces that does not parse (400); one naming no dialog Lineup has (481, RFC 3891 §3); a dialog that is not a
     /// consultation of this tenant placed from the same address as the REFER (403); a consultation not answered yet, or
-    /// answered by the same agent (403). A refusal by the engine after the 202: final NOTIFY 503.
+    /// answered by the same agent (403; in a cluster the engine checks these after the 202). A refusal by the engine after
+    /// the 202: final NOTIFY 503.
     /// </summary>
     private async Task AttendedAsync(SipCall call, AgentId agent, SipRefer refer, string value)
     {
@@ -142,21 +143,27 @@ public sealed partial class SipFrontEnd
             RefuseRefer(call, refer, 403, "Forbidden", "Replaces must name a call this phone placed into one of the tenant's queues");
             return;
         }
-        var (state, consulted) = await call.Host.QueryAsync(engine =>
-            engine.TryGetCall(consultation.Id, out var k) ? (k.State, k.Agent) : (CallState.Ended, (AgentId?)null));
-        if (state != CallState.Connected || consulted is not { } to)
+        // The engine checks both calls again; this node can ask it first only when it runs the tenant (single node).
+        AgentId? consulted = null;
+        if (_cluster == null)
         {
-            RefuseRefer(call, refer, 403, "Forbidden", "the consultation call is not talking to an agent (yet)");
-            return;
-        }
-        if (to == agent)
-        {
-            RefuseRefer(call, refer, 403, "Forbidden", "the consultation call is answered by the transferring agent itself");
-            return;
+            var (state, to) = await call.Host.QueryAsync(engine =>
+                engine.TryGetCall(consultation.Id, out var k) ? (k.State, k.Agent) : (CallState.Ended, (AgentId?)null));
+            if (state != CallState.Connected || to == null)
+            {
+                RefuseRefer(call, refer, 403, "Forbidden", "the consultation call is not talking to an agent (yet)");
+                return;
+            }
+            if (to == agent)
+            {
+                RefuseRefer(call, refer, 403, "Forbidden", "the consultation call is answered by the transferring agent itself");
+                return;
+            }
+            consulted = to;
         }
         if (!refer.Accept()) return;
         call.ReferAccepted(refer);
-        SipLog.ReferAccepted(_log, call.Id.Value, agent.Value, refer.ReferTo, $"agent {to.Value} of consultation {consultation.Id.Value}");
+        SipLog.ReferAccepted(_log, call.Id.Value, agent.Value, refer.ReferTo, consulted is { } b ? $"agent {b.Value} of consultation {consultation.Id.Value}" : $"consultation {consultation.Id.Value}");
         Post(call.Host, new AttendedTransferCommand(call.Id.Value, consultation.Id.Value), result =>
         {
             if (result != CommandResult.Ok) call.ReferFailed(refer);

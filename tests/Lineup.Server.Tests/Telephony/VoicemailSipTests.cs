@@ -181,9 +181,18 @@ public sealed class VoicemailSipTests(VoicemailServerFixture server) : IClassFix
         Assert.Equal(samples.Length / (double)Tone.SampleRate, vm.GetProperty("duration_seconds").GetDouble(), 0.01);
 
         // This queue's voicemail.left events (the server's recent events are paged, and other tests' calls share them).
-        var events = await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/events?after=0&limit=1000&types=voicemail.left&queue_id={q.Id}");
-        var left = Assert.Single(events.GetProperty("items").EnumerateArray(), e => e.GetProperty("type").GetString() == "voicemail.left"
-            && e.GetProperty("call_id").GetInt64() == callId);
+        // The message is listed once stored; its event follows through the engine's mailbox, so it may come a moment later.
+        JsonElement[] published;
+        clock.Restart();
+        while (true)
+        {
+            var events = await server.Api.GetFromJsonAsync<JsonElement>($"/api/v1/events?after=0&limit=1000&types=voicemail.left&queue_id={q.Id}");
+            published = [.. events.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("type").GetString() == "voicemail.left"
+                && e.GetProperty("call_id").GetInt64() == callId)];
+            if (published.Length > 0 || clock.Elapsed > TimeSpan.FromSeconds(10)) break;
+            await Task.Delay(100);
+        }
+        var left = Assert.Single(published);
         Assert.Equal((q.Id, id), (left.GetProperty("queue_id").GetInt64(), left.GetProperty("data").GetProperty("voicemail_id").GetInt64()));
         Assert.Equal(vm.GetProperty("duration_seconds").GetDouble(), left.GetProperty("data").GetProperty("duration_seconds").GetDouble(), 0.01);
 
