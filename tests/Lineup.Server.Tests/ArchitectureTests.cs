@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -29,6 +30,22 @@ public sealed partial class ArchitectureTests
 
     [GeneratedRegex(@"\bfono\s*uc|\bport\s*sip|kazoo|qubicle|telphin", RegexOptions.IgnoreCase)]
     private static partial Regex VendorName();
+
+    [Fact]
+    public void Every_log_message_has_its_own_event_id()
+    {
+        // An operator filters and alerts on event ids: two messages sharing one would be mistaken for each other.
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+        var messages = new[] { typeof(Lineup.Server.Telephony.SipFrontEnd).Assembly, typeof(Lineup.Sip.Stack.SipStack).Assembly }
+            .SelectMany(a => a.GetTypes()).SelectMany(t => t.GetMethods(all))
+            .Select(m => (Method: $"{m.DeclaringType!.Name}.{m.Name}", Attribute: m.GetCustomAttribute<Microsoft.Extensions.Logging.LoggerMessageAttribute>()))
+            .Where(m => m.Attribute != null).ToList();
+        Assert.True(messages.Count > 50, $"only {messages.Count} log messages found: the scan is broken");
+        Assert.All(messages, m => Assert.True(m.Attribute!.EventId > 0, $"{m.Method} has no event id"));
+        var shared = messages.GroupBy(m => m.Attribute!.EventId).Where(g => g.Count() > 1)
+            .Select(g => $"{g.Key}: {string.Join(", ", g.Select(m => m.Method))}").ToList();
+        Assert.True(shared.Count == 0, "event ids used twice: " + string.Join("; ", shared));
+    }
 
     [Fact]
     public void Layers_below_the_api_never_reference_it()

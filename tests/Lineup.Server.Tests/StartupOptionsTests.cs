@@ -94,6 +94,7 @@ public sealed partial class StartupOptionsTests
     [InlineData("--Sip:Overload:Fraction=1.5", "Sip:Overload:Fraction must be above 0 and at most 1")]
     [InlineData("--Sip:Overload:RetryAfterSeconds=0", "Sip:Overload:RetryAfterSeconds must be between 1 and 3600")]
     [InlineData("--Sip:MaxTransactions=many", "Sip:MaxTransactions")]
+    [InlineData("--Sip:MediaTimeoutSeconds=1", "Sip:MediaTimeoutSeconds must be 0 (off) or between 2 and 86400")]
     public async Task A_bad_overload_setting_stops_start_up_naming_the_key(string argument, string expected)
     {
         var (code, stdout, stderr) = await ServerProcess.RunToExitAsync(["--data-dir", Path.GetTempPath(), "--Sip:Enabled=true", argument], Limit);

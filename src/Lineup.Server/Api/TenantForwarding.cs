@@ -172,9 +172,9 @@ public sealed partial class TenantForwarding(RequestDelegate next, ClusterGatewa
         }
     }
 
-    [LoggerMessage(EventId = 420, Level = LogLevel.Warning, Message = "Tenant {TenantId}: its grain could not be reached")]
+    [LoggerMessage(EventId = 440, Level = LogLevel.Warning, Message = "Tenant {TenantId}: its grain could not be reached")]
     private static partial void LogLocateFailed(ILogger logger, Exception ex, long tenantId);
 
-    [LoggerMessage(EventId = 421, Level = LogLevel.Warning, Message = "Tenant {TenantId}: forwarding to {Url} failed ({Error})")]
+    [LoggerMessage(EventId = 441, Level = LogLevel.Warning, Message = "Tenant {TenantId}: forwarding to {Url} failed ({Error})")]
     private static partial void LogForwardFailed(ILogger logger, long tenantId, string url, ForwarderError error);
 }

@@ -227,7 +227,7 @@ public sealed partial class PostgresMembershipTable(NpgsqlDataSource dataSource,
     private static bool TryParseEtag(string? etag, out long value) =>
         long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out value);
 
-    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Removed {Count} defunct silo row(s) of cluster {ClusterId}")]
+    [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Removed {Count} defunct silo row(s) of cluster {ClusterId}")]
     private static partial void LogCleanedUp(ILogger logger, int count, string clusterId);
 
     /// <summary>One row as read: the table's version beside a silo's columns (all null when the cluster has no silo).</summary>

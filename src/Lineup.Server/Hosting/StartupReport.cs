@@ -23,9 +23,9 @@ public sealed partial class StartupReport(DataLocation data, AccountService acco
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Lineup keeps its data in {Location}")]
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Lineup keeps its data in {Location}")]
     private static partial void LogData(ILogger logger, string location);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Variable} is ignored: the system administrator '{Admin}' already exists in {Location} with another password (the variable is read only when the data is new). Sign in with that password, or set it from the variable: stop the server and run it once with {Switch}.")]
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "{Variable} is ignored: the system administrator '{Admin}' already exists in {Location} with another password (the variable is read only when the data is new). Sign in with that password, or set it from the variable: stop the server and run it once with {Switch}.")]
     private static partial void LogAdminPasswordIgnored(ILogger logger, string variable, string admin, string location, string @switch);
 }

@@ -64,6 +64,9 @@ internal sealed partial class SipCall
         public InviteSession? Answered;
         public bool Done;
         public bool LocalHangup;
+
+        /// <summary>For <c>Sip:MediaTimeoutSeconds</c> (<see cref="CheckMedia"/>).</summary>
+        public readonly MediaWatch Watch = new();
     }
 
     private sealed class AgentLeg(SipCall owner, AgentId agent, RtpLeg media) : Leg(media)
@@ -107,6 +110,7 @@ internal sealed partial class SipCall
         _caller = session;
         _callerMedia = media;
         _callerDone = false;
+        _callerWatch = new MediaWatch();
         session.Ended += CallerEnded;
         session.InfoDtmf += (_, digit) => _fe.Report(this, CallEventType.Dtmf, digits: digit);
         media.Dtmf += (_, digit) => _fe.Report(this, CallEventType.Dtmf, digits: digit.ToString());

@@ -116,12 +116,20 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         // On a single node the effects are carried out in the tenant's turn; in a cluster they go to the call's media node.
         if (_cluster != null) _cluster.Start(this);
         else _effects.Attach(OnEffects, QualityOf);
+        if (_options.MediaTimeoutSeconds > 0)
+        {
+            var timeout = TimeSpan.FromSeconds(_options.MediaTimeoutSeconds);
+            var period = TimeSpan.FromMilliseconds(Math.Clamp(timeout.TotalMilliseconds / 4, 500, 5000));
+            _mediaSweep = _time.CreateTimer(_ => SweepMedia(timeout), null, period, period);
+        }
         LogListening(_log, _stack.LocalEndPoint, advertised.ToString(), _options.RtpPortMin, _options.RtpPortMax);
         if (_stack.TlsEndPoint is { } tls) LogTlsListening(_log, tls, _options.TlsCertificate!, _options.Srtp);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_mediaSweep is { } sweep) await sweep.DisposeAsync();
+        _mediaSweep = null;
         _effects.Detach();
         foreach (var call in _calls.Values) call.HangupAll();
         _calls.Clear();
@@ -132,6 +140,34 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
+
+    private ITimer? _mediaSweep;
+    private int _sweeping;
+
+    /// <summary>Sip:MediaTimeoutSeconds: every call's talking legs are checked for silence from their far end.</summary>
+    private void SweepMedia(TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1) return; // the previous sweep is still running
+        try
+        {
+            var now = _time.GetTimestamp();
+            foreach (var call in _calls.Values)
+            {
+                try
+                {
+                    call.CheckMedia(now, timeout, _time);
+                }
+                catch (Exception ex)
+                {
+                    LogCommandFailed(_log, ex, "media timeout");
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
 
     /// <summary>A Request-URI host that names a tenant selects it; anything else (an IP address) is the default tenant.</summary>
     internal ITenant? ResolveTenant(SipMessage request)

@@ -87,6 +87,10 @@ internal static partial class SipLog
         Message = "SIP call {Call}: the consultation ends and agent {Agent}'s answered phone goes on with the caller of call {Into}")]
     public static partial void HandedOver(ILogger logger, long agent, long call, long into);
 
+    [LoggerMessage(EventId = 664, Level = LogLevel.Warning,
+        Message = "SIP call {Call}: {Who} sent no media (RTP or RTCP) for {Seconds} s: hung up (Sip:MediaTimeoutSeconds, dialog {SipCallId})")]
+    public static partial void MediaTimeout(ILogger logger, long call, string who, double seconds, string sipCallId);
+
     [LoggerMessage(EventId = 661, Level = LogLevel.Information, Message = "SIP call {Call}: REFER to {Target} refused with {Status}: {Reason}")]
     public static partial void ReferRefused(ILogger logger, long call, string target, int status, string reason);
 }

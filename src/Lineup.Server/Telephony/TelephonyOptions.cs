@@ -133,6 +133,12 @@ public sealed class TelephonyOptions
     /// registering a phone with its SIP credentials).</summary>
     public bool LoginOnRegister { get; set; }
 
+    /// <summary>Seconds after which a talking leg whose phone or trunk sends nothing at all (no RTP, no RTCP) is hung up
+    /// as if it had hung up itself (<c>Sip:MediaTimeoutSeconds</c>; 0: off, the default, as in most PBXs). A phone that
+    /// crashed or lost its network otherwise holds its caller, or its agent, until someone notices. A leg the agent's
+    /// phone holds is not watched.</summary>
+    public int MediaTimeoutSeconds { get; set; }
+
     // ---- Bounds and overload control ----
 
     /// <summary>Most live SIP transactions (<c>Sip:MaxTransactions</c>); over UDP each call keeps about two for 32 s
@@ -257,6 +263,8 @@ public sealed class TelephonyOptions
         }
         if (MaxTransactions is < 10 or > 10_000_000) problems.Add("Sip:MaxTransactions must be between 10 and 10000000.");
         if (MaxSessions is < 2 or > 1_000_000) problems.Add("Sip:MaxSessions must be between 2 and 1000000.");
+        if (MediaTimeoutSeconds is < 0 or > 86_400 || MediaTimeoutSeconds is > 0 and < 2)
+            problems.Add("Sip:MediaTimeoutSeconds must be 0 (off) or between 2 and 86400.");
         if (!(OverloadFraction is > 0 and <= 1)) problems.Add("Sip:Overload:Fraction must be above 0 and at most 1 (e.g. 0.9).");
         if (OverloadMaxReceiveDelayMs is < 0 or > 60_000) problems.Add("Sip:Overload:MaxReceiveDelayMs must be 0 (off) to 60000.");
         if (OverloadRetryAfterSeconds is < 1 or > 3600) problems.Add("Sip:Overload:RetryAfterSeconds must be between 1 and 3600.");
