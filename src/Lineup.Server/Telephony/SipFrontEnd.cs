@@ -323,8 +323,13 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
                 call.HangupAll();
                 return;
             }
-            // The first effects may have arrived (and registered the call) before this answer.
-            if (_pending.TryRemove(token, out _)) Register(call, new CallId(id));
+            // The first effects may have arrived (and registered the call) before this answer. Registered before it
+            // leaves the pending table, so that effects applied meanwhile find it in one or the other.
+            if (_pending.ContainsKey(token))
+            {
+                Register(call, new CallId(id));
+                _pending.TryRemove(token, out _);
+            }
             SipLog.InviteQueued(_log, call.CallerNumber, request.Remote, number, call.Host.Name, id, request.Request.CallId ?? "");
         }
         catch (Exception ex)
@@ -402,8 +407,10 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         {
             if (!_calls.TryGetValue((tenantId, action.Call), out var call))
             {
-                // The call's first effects can overtake the answer to its enqueue.
-                if (!_pending.TryRemove(token, out call))
+                // The call's first effects can overtake the answer to its enqueue. Registered before it leaves the
+                // pending table: the answer, handled on another thread at the same moment, must not find it in neither
+                // and report its legs lost (a fresh call hung up at once, seen on the node that runs the tenant).
+                if (!_pending.TryGetValue(token, out call))
                 {
                     // No legs here for it (its enqueue's answer was lost, and the caller was hung up): the engine must
                     // not wait for them.
@@ -411,6 +418,7 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
                     continue;
                 }
                 Register(call, new CallId(action.Call));
+                _pending.TryRemove(token, out _);
             }
             try
             {
