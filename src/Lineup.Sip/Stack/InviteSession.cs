@@ -30,6 +30,55 @@ public sealed class InviteSession : IClientTransactionUser
     private bool _cancelSent;
     private bool _sent;
 
+    // The session's events, in the order they were raised under the call's lock. Two threads can act on one call one
+    // after the other (two receive loops reading its 200 and the BYE right after it); each runs the events it raised
+    // once it releases the lock, so without this queue "ended" could reach the application before "answered".
+    private readonly Lock _eventsGate = new();
+    private Queue<Action>? _events;
+    private bool _delivering;
+
+    /// <summary>Queues an event (called under the call's lock) and asks the stack to deliver the queue once the lock is
+    /// released: by this thread, unless another thread is delivering this session's events already (it then delivers
+    /// this one too, after those before it). A handler that calls back into this session sees the events that raises
+    /// after it returns.</summary>
+    private void RaiseInOrder(Action action)
+    {
+        lock (_eventsGate)
+        {
+            (_events ??= new Queue<Action>(2)).Enqueue(action);
+        }
+        _stack.Raise(DeliverEvents);
+    }
+
+    private void DeliverEvents()
+    {
+        lock (_eventsGate)
+        {
+            if (_delivering) return;
+            _delivering = true;
+        }
+        while (true)
+        {
+            Action next;
+            lock (_eventsGate)
+            {
+                if (_events is null || !_events.TryDequeue(out next!))
+                {
+                    _delivering = false;
+                    return;
+                }
+            }
+            try
+            {
+                next();
+            }
+            catch (Exception e)
+            {
+                _stack.HandlerFailed(e);
+            }
+        }
+    }
+
     /// <summary>UAS: from an incoming INVITE.</summary>
     internal InviteSession(SipStack stack, SipIncomingRequest incoming)
     {
@@ -195,7 +244,7 @@ public sealed class InviteSession : IClientTransactionUser
             case InviteState.Established:
                 SendBye();
                 Terminate();
-                _stack.Raise(() => Ended?.Invoke(this, SipEndReason.LocalBye));
+                RaiseInOrder(() => Ended?.Invoke(this, SipEndReason.LocalBye));
                 break;
             case InviteState.Proceeding or InviteState.Ringing when IsUas:
                 Reject(480);
@@ -222,7 +271,7 @@ public sealed class InviteSession : IClientTransactionUser
         if (!_sent)
         {
             Terminate();
-            _stack.Raise(() => Failed?.Invoke(this, 487));
+            RaiseInOrder(() => Failed?.Invoke(this, 487));
             return;
         }
         if (_inviteTx is { HasProvisional: true })
@@ -273,7 +322,7 @@ public sealed class InviteSession : IClientTransactionUser
             return;
         }
         Terminate();
-        _stack.Raise(() => Failed?.Invoke(this, status));
+        RaiseInOrder(() => Failed?.Invoke(this, status));
     }
 
     void IClientTransactionUser.OnResponse(SipClientTransaction transaction, SipMessage response)
@@ -295,7 +344,7 @@ public sealed class InviteSession : IClientTransactionUser
                 {
                     State = InviteState.Ringing;
                 }
-                _stack.Raise(() => Progress?.Invoke(this, code));
+                RaiseInOrder(() => Progress?.Invoke(this, code));
             }
             return;
         }
@@ -305,7 +354,7 @@ public sealed class InviteSession : IClientTransactionUser
             return;
         }
         Terminate();
-        _stack.Raise(() => Failed?.Invoke(this, code));
+        RaiseInOrder(() => Failed?.Invoke(this, code));
     }
 
     void IClientTransactionUser.OnFailure(SipClientTransaction transaction, int status)
@@ -313,7 +362,7 @@ public sealed class InviteSession : IClientTransactionUser
         if (ReferenceEquals(transaction, _inviteTx) && State is InviteState.Proceeding or InviteState.Ringing)
         {
             Terminate();
-            _stack.Raise(() => Failed?.Invoke(this, status));
+            RaiseInOrder(() => Failed?.Invoke(this, status));
         }
     }
 
@@ -335,13 +384,13 @@ public sealed class InviteSession : IClientTransactionUser
         {
             SendBye();
             Terminate();
-            _stack.Raise(() => Ended?.Invoke(this, SipEndReason.LocalCancel));
+            RaiseInOrder(() => Ended?.Invoke(this, SipEndReason.LocalCancel));
             return;
         }
         State = InviteState.Established;
         _ringGuard?.Dispose();
         _ringGuard = null;
-        _stack.Raise(() => Answered?.Invoke(this));
+        RaiseInOrder(() => Answered?.Invoke(this));
     }
 
     /// <summary>
@@ -399,7 +448,7 @@ public sealed class InviteSession : IClientTransactionUser
                 if (State != InviteState.Terminated)
                 {
                     Terminate();
-                    _stack.Raise(() => Ended?.Invoke(this, SipEndReason.RemoteBye));
+                    RaiseInOrder(() => Ended?.Invoke(this, SipEndReason.RemoteBye));
                 }
                 break;
             case "INVITE":
@@ -409,7 +458,7 @@ public sealed class InviteSession : IClientTransactionUser
                 tx.Respond(SipResponse.Create(request, 200, toTag: LocalTag, headers: [Server()]));
                 if (DtmfRelay.TryParse(request) is { } digit)
                 {
-                    _stack.Raise(() => InfoDtmf?.Invoke(this, digit));
+                    RaiseInOrder(() => InfoDtmf?.Invoke(this, digit));
                 }
                 break;
             case "OPTIONS":
@@ -441,7 +490,7 @@ public sealed class InviteSession : IClientTransactionUser
             return;
         }
         var refer = new SipRefer(this, tx, referTo);
-        _stack.Raise(() => handler(this, refer));
+        RaiseInOrder(() => handler(this, refer));
     }
 
     /// <summary>Runs <paramref name="body"/> for <paramref name="refer"/> under the call's lock.</summary>
@@ -483,7 +532,7 @@ public sealed class InviteSession : IClientTransactionUser
         var ok = Build2xx(request);
         tx.Respond(ok);
         Start2xxRetransmission(ok, request.CSeq!.Value.Number, initial: false);
-        if (offered is { } d) _stack.Raise(() => Reoffered?.Invoke(this, d));
+        if (offered is { } d) RaiseInOrder(() => Reoffered?.Invoke(this, d));
     }
 
     /// <summary>ACK for our 2xx (§13.3.1.4): stops its retransmission; the first one reports <see cref="Answered"/>.</summary>
@@ -497,7 +546,7 @@ public sealed class InviteSession : IClientTransactionUser
         Stop2xxRetransmission();
         if (initial && State == InviteState.Established)
         {
-            _stack.Raise(() => Answered?.Invoke(this));
+            RaiseInOrder(() => Answered?.Invoke(this));
         }
     }
 
@@ -510,7 +559,7 @@ public sealed class InviteSession : IClientTransactionUser
         }
         _incoming.Transaction.Respond(SipResponse.Create(_invite!, 487, toTag: LocalTag, headers: [Server()]));
         Terminate();
-        _stack.Raise(() => Ended?.Invoke(this, SipEndReason.RemoteCancel));
+        RaiseInOrder(() => Ended?.Invoke(this, SipEndReason.RemoteCancel));
     }
 
     /// <summary>The INVITE's guard timer fired before the application answered.</summary>
@@ -520,7 +569,7 @@ public sealed class InviteSession : IClientTransactionUser
         {
             _incoming!.Transaction.Respond(SipResponse.Create(_invite!, 408, toTag: LocalTag, headers: [Server()]));
             Terminate();
-            _stack.Raise(() => Ended?.Invoke(this, SipEndReason.RequestTimeout));
+            RaiseInOrder(() => Ended?.Invoke(this, SipEndReason.RequestTimeout));
         }
     }
 
@@ -573,7 +622,7 @@ public sealed class InviteSession : IClientTransactionUser
         {
             SendBye();
             Terminate();
-            _stack.Raise(() => Ended?.Invoke(this, SipEndReason.AckTimeout));
+            RaiseInOrder(() => Ended?.Invoke(this, SipEndReason.AckTimeout));
         }
     }
 
@@ -615,7 +664,7 @@ public sealed class InviteSession : IClientTransactionUser
             {
                 _inviteTx?.Abandon();
                 Terminate();
-                _stack.Raise(() => Failed?.Invoke(this, 408));
+                RaiseInOrder(() => Failed?.Invoke(this, 408));
             }
         });
     }

@@ -16,8 +16,8 @@ namespace Lineup.Sip.Stack;
 /// Concurrency: the calls are spread over <see cref="ShardCount"/> locks by Call-ID; a call's transactions, dialog and
 /// timers all take its Call-ID's lock, so different calls proceed in parallel while each call's protocol work stays
 /// serial. Receive loops, timer callbacks and API calls take the lock for the protocol work only; events and
-/// <see cref="OnRequest"/> run after it is released, one thread at a time per lock and in the order they were raised,
-/// and whatever they throw is logged and swallowed. Nothing holds
+/// <see cref="OnRequest"/> run after it is released (a session's events in the order they were raised, one thread at a
+/// time: <see cref="InviteSession"/>), and whatever they throw is logged and swallowed. Nothing holds
 /// two of these locks at once.
 /// </para>
 /// </summary>
@@ -773,27 +773,14 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
             {
                 t_current = outer;
                 shard.Depth--;
-                if (shard.Depth == 0 && shard.Pending.Count > 0 && !shard.Draining)
+                if (shard.Depth == 0 && shard.Pending.Count > 0)
                 {
-                    shard.Draining = true;
                     toRun = [.. shard.Pending];
                     shard.Pending.Clear();
                 }
             }
         }
         if (toRun is not null)
-        {
-            Drain(shard, toRun);
-        }
-        return result;
-    }
-
-    /// <summary>Runs a shard's events in the order they were raised, on one thread at a time: two receive loops that
-    /// handle a call's 200 and its BYE one after the other must not report "ended" before "answered". Events raised
-    /// meanwhile (by other threads, or by these handlers calling back into the stack) join the queue.</summary>
-    private void Drain(Shard shard, List<Action> toRun)
-    {
-        while (true)
         {
             foreach (var action in toRun)
             {
@@ -806,18 +793,12 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
                     LogHandlerFailed(_logger, e);
                 }
             }
-            lock (shard.Gate)
-            {
-                if (shard.Pending.Count == 0)
-                {
-                    shard.Draining = false;
-                    return;
-                }
-                toRun = [.. shard.Pending];
-                shard.Pending.Clear();
-            }
         }
+        return result;
     }
+
+    /// <summary>Logs an event handler's exception (the stack swallows it).</summary>
+    internal void HandlerFailed(Exception e) => LogHandlerFailed(_logger, e);
 
     /// <summary>The lock of a group of calls and the events raised under it, run once it is released.</summary>
     private sealed class Shard(SipStack owner)
@@ -826,8 +807,6 @@ public sealed partial class SipStack : IAsyncDisposable, ISipTransportHandler
         public readonly List<Action> Pending = [];
         public readonly SipStack Owner = owner;
         public int Depth;
-        /// <summary>A thread is running this shard's events (see <see cref="Drain"/>).</summary>
-        public bool Draining;
     }
 
     /// <summary>Stops the transports and every timer.</summary>

@@ -95,7 +95,7 @@ public sealed class ContactCenterSipTests(SipServerFixture server, ITestOutputHe
         await using var agentMedia = new RtpProbe(Tone.FirstAgent);
         await using var phone = await server.PhoneAsync(ana, "agent-answer.xml", agentMedia, new() { ["ring_ms"] = "300" });
         await using var callerMedia = new RtpProbe(Tone.Caller);
-        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "16000" });
+        await using var caller = await server.CallAsync(q, "caller.xml", callerMedia, new() { ["talk_ms"] = "20000" });
         var call = await ConnectedCallAsync(q);
         await Task.Delay(1000);
 
@@ -138,7 +138,7 @@ public sealed class ContactCenterSipTests(SipServerFixture server, ITestOutputHe
             Assert.Equal(System.Net.HttpStatusCode.NoContent, stop.StatusCode);
         (await supervisorPhone.WaitAsync()).AssertSucceeded();
         (agentAt, callerAt, _) = Marks(agentMedia, callerMedia, supervisorMedia);
-        await Task.Delay(1500);
+        await Task.Delay(2500); // as long as the other windows: 50 frames of the agent in 1.5 s failed once under load 40
         AssertHearsSupervisor(callerMedia, callerAt, "the caller (after)", false);
         Assert.True(Frames(callerMedia, callerAt).Count(f => Share(f, Tone.FirstAgent) > 0.5) >= 50, "the caller stopped hearing the agent");
 
