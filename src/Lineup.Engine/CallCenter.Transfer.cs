@@ -149,15 +149,9 @@ public sealed partial class CallCenter
 
         ReleaseForTransfer(c, (int)TransferTarget.Agent, b.Id.Value, null);
 
-        // The consultation ends; its agent is handed over, not released.
-        if (k.Supervisor != null) EndMonitor(k);
-        // With its record: the consultation has ended by the time the event is published, and the record names its caller.
-        Emit(new EngineEvent(EventKind.CallTransferStarted, _now, kq.Id, b.Id, k.Id, (int)TransferTarget.Call, c.Id.Value, Record: k.Record));
-        k.Record.TalkEndedAt = _now;
-        kq.TalkingCount--;
-        b.Today.TalkMs += _now - k.Record.AnsweredAt!.Value;
-        k.ConnectedAgent = null;
-        CountHandled(k, kq);
+        // The consultation ends; its agent is handed over, not released. With its record: the consultation has ended by
+        // the time the event is published, and the record names its caller.
+        EndTalkForTransfer(k, (int)TransferTarget.Call, c.Id.Value, null, k.Record);
         End(k, Disposition.Answered, ExitReason.None);
 
         // A visit of no length to the queue the call was answered in holds the second agent's answer, so that the CDR
@@ -207,18 +201,27 @@ public sealed partial class CallCenter
     /// <see cref="Call.Queue"/> for its next step.</summary>
     private void ReleaseForTransfer(Call c, int kind, long target, string? number)
     {
+        var from = c.Queue!;
+        var a = EndTalkForTransfer(c, kind, target, number);
+        a.TalkCall = null;
+        a.LastIdleSince = _now;
+        ReleaseAfterTransfer(a, from);
+    }
+
+    /// <summary>Ends the talk of a call being transferred (<see cref="EventKind.CallTransferStarted"/>, counted handled by
+    /// its queue) and unlinks its agent from it, leaving that agent's own state to the caller; returns the agent.</summary>
+    private Agent EndTalkForTransfer(Call c, int kind, long target, string? number, CallRecord? record = null)
+    {
         var a = c.ConnectedAgent!;
         var from = c.Queue!;
         if (c.Supervisor != null) EndMonitor(c); // the talk is over: nothing left to monitor
-        Emit(new EngineEvent(EventKind.CallTransferStarted, _now, from.Id, a.Id, c.Id, kind, target, Text: number));
+        Emit(new EngineEvent(EventKind.CallTransferStarted, _now, from.Id, a.Id, c.Id, kind, target, Text: number, Record: record));
         c.Record.TalkEndedAt = _now;
         from.TalkingCount--;
         a.Today.TalkMs += _now - c.Record.AnsweredAt!.Value;
-        a.TalkCall = null;
-        a.LastIdleSince = _now;
         c.ConnectedAgent = null;
         CountHandled(c, from);
-        ReleaseAfterTransfer(a, from);
+        return a;
     }
 
     /// <summary>The agent of a transferred call: wrap-up without the call (it has gone on), then the status it would

@@ -179,7 +179,6 @@ public sealed record CallEventBody(Tenancy.CallEventType? Type = null, long? Age
 
 public sealed record PickupBody(long? AgentId = null);
 
-/// <summary>Where a connected call goes: another queue of the tenant, or a number (digits or a sip: URI).</summary>
 /// <summary>A transfer's target: exactly one of another queue, a number, one agent (with <see cref="Fallback"/>: where the
 /// caller goes when that agent does not answer; none: back to its place in the queue it came from), or the agent of
 /// another connected call (<see cref="CallId"/>: an attended transfer's end, that call being the consultation).</summary>

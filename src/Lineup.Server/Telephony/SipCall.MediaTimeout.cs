@@ -10,7 +10,7 @@ namespace Lineup.Server.Telephony;
 /// </summary>
 internal sealed partial class SipCall
 {
-    private MediaWatch _callerWatch = new();
+    private MediaWatch? _callerWatch;
 
     /// <summary>What a leg had received at the last sweep, and since when.</summary>
     private sealed class MediaWatch
@@ -42,11 +42,11 @@ internal sealed partial class SipCall
         Locked(_ =>
         {
             if (!_callerDone && _caller is { State: InviteState.Established } caller && _callerMedia is { } media
-                && _callerWatch.Quiet(media, now, timeout, time))
+                && (_callerWatch ??= new()).Quiet(media, now, timeout, time))
                 (quiet ??= []).Add((caller, "the caller"));
-            if (_connected is { Answered: { } agent, Done: false, Held: false } leg && leg.Watch.Quiet(leg.Media, now, timeout, time))
+            if (_connected is { Answered: { } agent, Done: false, Held: false } leg && (leg.Watch ??= new()).Quiet(leg.Media, now, timeout, time))
                 (quiet ??= []).Add((agent, $"agent {leg.Agent.Value}"));
-            if (_transfer is { Answered: { } far, Done: false } transfer && transfer.Watch.Quiet(transfer.Media, now, timeout, time))
+            if (_transfer is { Answered: { } far, Done: false } transfer && (transfer.Watch ??= new()).Quiet(transfer.Media, now, timeout, time))
                 (quiet ??= []).Add((far, "the transfer's far end"));
         });
         if (quiet == null) return;

@@ -65,8 +65,8 @@ internal sealed partial class SipCall
         public bool Done;
         public bool LocalHangup;
 
-        /// <summary>For <c>Sip:MediaTimeoutSeconds</c> (<see cref="CheckMedia"/>).</summary>
-        public readonly MediaWatch Watch = new();
+        /// <summary>For <c>Sip:MediaTimeoutSeconds</c> (<see cref="CheckMedia"/>; made by its first sweep).</summary>
+        public MediaWatch? Watch;
     }
 
     private sealed class AgentLeg(SipCall owner, AgentId agent, RtpLeg media) : Leg(media)
@@ -110,7 +110,7 @@ internal sealed partial class SipCall
         _caller = session;
         _callerMedia = media;
         _callerDone = false;
-        _callerWatch = new MediaWatch();
+        _callerWatch = null;
         session.Ended += CallerEnded;
         session.InfoDtmf += (_, digit) => _fe.Report(this, CallEventType.Dtmf, digits: digit);
         media.Dtmf += (_, digit) => _fe.Report(this, CallEventType.Dtmf, digits: digit.ToString());

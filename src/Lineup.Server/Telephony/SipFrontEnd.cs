@@ -323,13 +323,8 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
                 call.HangupAll();
                 return;
             }
-            // The first effects may have arrived (and registered the call) before this answer. Registered before it
-            // leaves the pending table, so that effects applied meanwhile find it in one or the other.
-            if (_pending.ContainsKey(token))
-            {
-                Register(call, new CallId(id));
-                _pending.TryRemove(token, out _);
-            }
+            // The first effects may have arrived (and registered the call) before this answer.
+            RegisterPending(token, new CallId(id));
             SipLog.InviteQueued(_log, call.CallerNumber, request.Remote, number, call.Host.Name, id, request.Request.CallId ?? "");
         }
         catch (Exception ex)
@@ -345,6 +340,17 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
     {
         call.Id = id;
         _calls[(call.Host.TenantId, id.Value)] = call;
+    }
+
+    /// <summary>Registers the call waiting for its enqueue's answer under <paramref name="token"/>, if any (the answer
+    /// and the call's first effects race for it). Registered before it leaves the pending table: the other, on another
+    /// thread at the same moment, must not find it in neither and report its legs lost (a fresh call hung up at once).</summary>
+    private SipCall? RegisterPending(long token, CallId id)
+    {
+        if (!_pending.TryGetValue(token, out var call)) return null;
+        Register(call, id);
+        _pending.TryRemove(token, out _);
+        return call;
     }
 
     /// <summary>The media quality of a call whose legs are here, for its CDR; null otherwise.</summary>
@@ -407,18 +413,15 @@ public sealed partial class SipFrontEnd : IHostedService, IAsyncDisposable, IMed
         {
             if (!_calls.TryGetValue((tenantId, action.Call), out var call))
             {
-                // The call's first effects can overtake the answer to its enqueue. Registered before it leaves the
-                // pending table: the answer, handled on another thread at the same moment, must not find it in neither
-                // and report its legs lost (a fresh call hung up at once, seen on the node that runs the tenant).
-                if (!_pending.TryGetValue(token, out call))
+                // The call's first effects can overtake the answer to its enqueue.
+                if (RegisterPending(token, new CallId(action.Call)) is not { } pending)
                 {
                     // No legs here for it (its enqueue's answer was lost, and the caller was hung up): the engine must
                     // not wait for them.
                     if (action.Kind != EventKind.CallEnded && (unknown ??= []).Add(action.Call)) _ = ReportLostAsync(tenantId, action.Call);
                     continue;
                 }
-                Register(call, new CallId(action.Call));
-                _pending.TryRemove(token, out _);
+                call = pending;
             }
             try
             {

@@ -35,6 +35,7 @@ public sealed class InviteSession : IClientTransactionUser
     // once it releases the lock, so without this queue "ended" could reach the application before "answered".
     private readonly Lock _eventsGate = new();
     private Queue<Action>? _events;
+    private Action? _deliver;
     private bool _delivering;
 
     /// <summary>Queues an event (called under the call's lock) and asks the stack to deliver the queue once the lock is
@@ -47,7 +48,7 @@ public sealed class InviteSession : IClientTransactionUser
         {
             (_events ??= new Queue<Action>(2)).Enqueue(action);
         }
-        _stack.Raise(DeliverEvents);
+        _stack.Raise(_deliver ??= DeliverEvents);
     }
 
     private void DeliverEvents()
